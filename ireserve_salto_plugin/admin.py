@@ -1,0 +1,200 @@
+"""Admin actions behind ``on_admin_action``: connection test, site and IQ activation.
+
+Each action returns an :class:`AdminResult`; none raises. ``settings_update`` is what the
+host deep-merges into the park's stored settings (and persists before showing the result),
+so a secret Salto hands out only once is returned at once, even when a later step fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC
+from typing import Any
+from uuid import UUID
+
+from .errors import AuthError, OtpBlocked, OtpRejected, PermissionDenied, Refused, SaltoError
+from .gateway import SaltoGateway
+from .models import AdminResult, Park, Reason
+from .otp import pin_delta, salto_otp
+from .service import SaltoKsService, lock_option
+from .settings import Settings, SettingsError
+
+log = logging.getLogger("ireserve_salto_plugin")
+
+PIN = re.compile(r"^[0-9]{4}$")
+
+ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "refresh_locks")
+
+
+class ParamError(ValueError):
+    pass
+
+
+def _uuid_param(params: Mapping[str, Any], name: str) -> str:
+    value = params.get(name)
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return str(UUID(value))
+    except ValueError:
+        raise ParamError(f"{name}: must be the UUID of the IQ (see the Salto KS web app)") from None
+
+
+def _pin_param(params: Mapping[str, Any], name: str, required: bool = True) -> str | None:
+    value = params.get(name)
+    if value in (None, "") and not required:
+        return None
+    if not isinstance(value, str) or not PIN.match(value):
+        raise ParamError(f"{name}: must be exactly 4 digits")
+    return value
+
+
+class AdminActions:
+    def __init__(self, service: SaltoKsService) -> None:
+        self.service = service
+        self._actions: dict[str, Callable[[Settings, SaltoGateway, Mapping[str, Any]],
+                                          AdminResult]] = {
+            "test_connection": self.test_connection,
+            "resolve_site": self.resolve_site,
+            "get_pin": self.get_pin,
+            "set_pin": self.set_pin,
+            "refresh_locks": self.refresh_locks,
+        }
+
+    def run(self, park: Park, action: Any, params: Any) -> AdminResult | None:
+        raw = self.service.raw_settings(park)
+        if raw is None:
+            return None
+        handler = self._actions.get(action) if isinstance(action, str) else None
+        if handler is None:
+            return AdminResult(False, f"Unknown action {str(action)[:40]!r}; known: "
+                               + ", ".join(ACTIONS) + ".")
+        if params is None:
+            params = {}
+        if not isinstance(params, Mapping):
+            return AdminResult(False, "params: must be an object")
+        try:
+            settings = self.service.settings(raw, partial=True)
+            gateway = self.service.gateway(settings)
+            return handler(settings, gateway, params)
+        except ParamError as exc:
+            return AdminResult(False, str(exc))
+        except SettingsError as exc:
+            return AdminResult(False, f"Settings: {exc}")
+        except AuthError as exc:
+            return AdminResult(False, f"Login failed: {exc}")
+        except SaltoError as exc:
+            log.info("salto admin %s failed: %r", action, exc)
+            return AdminResult(False, f"{action} failed: {exc}",
+                               data={"reason": exc.reason.value})
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def test_connection(self, settings: Settings, gateway: SaltoGateway,
+                        params: Mapping[str, Any]) -> AdminResult:
+        gateway.access_token()
+        site = gateway.resolve_site(settings.site_uid)
+        name = f" ({site.name})" if site.name else ""
+        return AdminResult(
+            True,
+            f"Connected to Salto KS {settings.environment} as {settings.username}; "
+            f"site {site.site_uid}{name} found.",
+            data={"site_id": site.id, "site_name": site.name},
+        )
+
+    def resolve_site(self, settings: Settings, gateway: SaltoGateway,
+                     params: Mapping[str, Any]) -> AdminResult:
+        site = gateway.resolve_site(settings.site_uid)
+        return AdminResult(True, f"Site {site.site_uid} has site ID {site.id}.",
+                           settings_update={"site_id": site.id},
+                           data={"site_id": site.id, "site_name": site.name})
+
+    def get_pin(self, settings: Settings, gateway: SaltoGateway,
+                params: Mapping[str, Any]) -> AdminResult:
+        iq_id = _uuid_param(params, "iq_id")
+        site_id = self.service.site_id(gateway, settings)
+        known = {iq.id: iq for iq in gateway.iqs(site_id)}
+        if iq_id not in known:
+            return AdminResult(False, f"IQ {iq_id} is not on site {settings.site_uid}; "
+                               "check the IQ id in the Salto KS web app.")
+        stored = settings.iqs.get(iq_id)
+        update: dict[str, Any] = {}
+        if stored is None or not stored.secret:
+            try:
+                secret = gateway.iq_secret(site_id, iq_id)
+            except (Refused, PermissionDenied) as exc:
+                if exc.code == "2203":
+                    return AdminResult(False, (
+                        f"Salto KS has already activated account {settings.username} at "
+                        f"{known[iq_id].name} and will not hand out its secret again. Reset "
+                        "this user's IQ PIN in the Salto KS web app (or ask Salto support), "
+                        "then run GET PIN again."))
+                raise
+            update = {"iqs": {iq_id: {"secret": secret}}}
+        try:
+            gateway.request_pin_email(site_id, iq_id)
+        except (Refused, PermissionDenied) as exc:
+            if (exc.salto_message or "").lower().find("command_forbidden") >= 0 or (
+                exc.code == "2203"
+            ):
+                return AdminResult(False, (
+                    f"{known[iq_id].name} is already activated for account "
+                    f"{settings.username}; Salto sends no PIN after activation. If the PIN "
+                    "is lost, reset it in the Salto KS web app."), settings_update=update)
+            return AdminResult(False, f"GET PIN failed: {exc}", settings_update=update)
+        except SaltoError as exc:
+            return AdminResult(False, f"GET PIN failed: {exc}", settings_update=update)
+        return AdminResult(
+            True,
+            f"Salto KS e-mailed the current PIN of {known[iq_id].name} to "
+            f"{settings.username}. Enter it as the current PIN and press Set PIN."
+            + (" The IQ secret was fetched and is stored now." if update else ""),
+            settings_update=update,
+            data={"iq_id": iq_id, "secret_stored": True},
+        )
+
+    def set_pin(self, settings: Settings, gateway: SaltoGateway,
+                params: Mapping[str, Any]) -> AdminResult:
+        iq_id = _uuid_param(params, "iq_id")
+        current = _pin_param(params, "current_pin")
+        new = _pin_param(params, "new_pin", required=False) or current
+        assert current is not None and new is not None
+        stored = settings.iqs.get(iq_id)
+        if stored is None or not stored.secret:
+            return AdminResult(False, "No IQ secret is stored for this IQ yet: run GET PIN "
+                               "first.")
+        site_id = self.service.site_id(gateway, settings)
+        otp = salto_otp(stored.secret, current, self.service.salto_now())
+        try:
+            gateway.set_pin(site_id, iq_id, otp=otp, delta=pin_delta(current, new))
+        except OtpBlocked:
+            return AdminResult(False, "Salto KS has blocked one-time codes for this IQ after "
+                               "repeated failures; wait about 25 minutes before trying again.",
+                               data={"reason": Reason.OTP_BLOCKED.value})
+        except OtpRejected:
+            return AdminResult(False, "Salto KS rejected the code: the current PIN does not "
+                               "match the PIN Salto e-mailed for this IQ (or the server clock "
+                               "is off). Check the PIN and try again; repeated failures block "
+                               "the IQ for about 20 minutes.",
+                               data={"reason": Reason.OTP_REJECTED.value})
+        activated_at = self.service.salto_now().astimezone(UTC).replace(microsecond=0)
+        changed = "" if new == current else " with the new PIN"
+        return AdminResult(
+            True,
+            f"IQ is activated{changed}: opens for this park can now be signed.",
+            settings_update={"iqs": {iq_id: {"pin": new, "activated_at": activated_at
+                                             .isoformat()}}},
+            data={"iq_id": iq_id, "activated_at": activated_at.isoformat()},
+        )
+
+    def refresh_locks(self, settings: Settings, gateway: SaltoGateway,
+                      params: Mapping[str, Any]) -> AdminResult:
+        locks = gateway.locks(self.service.site_id(gateway, settings), refresh=True)
+        offline = sum(1 for lock in locks.locks if not lock_option(lock)["online"])
+        return AdminResult(
+            True, f"{len(locks.locks)} locks loaded from Salto KS ({offline} offline).",
+            data={"count": len(locks.locks), "offline": offline,
+                  "options": [lock_option(lock) for lock in locks.locks]},
+        )

@@ -1,0 +1,85 @@
+"""The open decision: status gate, time window and lock resolution. Pure, no I/O.
+
+All instants are compared as aware UTC datetimes. A naive host datetime means park-local
+time (never the server's zone) and is converted with the park's IANA zone, so DST comes out
+right: ``fold=0`` picks the first of two repeated wall times, and a wall time that does not
+exist (the hour skipped in spring) is read with the offset in force before the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from .models import Reason
+
+
+class BookingError(ValueError):
+    """The booking cannot be judged (missing or wrong-typed fields, departure before arrival)."""
+
+
+def to_utc(value: object, zone: ZoneInfo, name: str) -> datetime:
+    """``value`` as an aware UTC datetime; naive values are park-local wall time."""
+    if not isinstance(value, datetime):
+        raise BookingError(f"booking.{name} must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    opens_at: datetime
+    closes_at: datetime
+
+
+def open_window(
+    arrival: object, departure: object, minutes_before: int, zone: ZoneInfo
+) -> Window:
+    start = to_utc(arrival, zone, "arrival")
+    end = to_utc(departure, zone, "departure")
+    if end < start:
+        raise BookingError("booking.departure is before booking.arrival")
+    return Window(start - timedelta(minutes=minutes_before), end)
+
+
+def resolve_lock(
+    object_id: str, mapping: Mapping[str, str], default_lock_id: str | None
+) -> str | None:
+    """The object's own lock, else the park's default lock, else ``None``."""
+    return mapping.get(object_id) or default_lock_id
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    reason: Reason
+    lock_id: str | None
+    window: Window
+
+    @property
+    def allowed(self) -> bool:
+        return self.reason is Reason.OPENED
+
+
+def decide(
+    *,
+    status: str,
+    open_statuses: tuple[str, ...],
+    window: Window,
+    now: datetime,
+    lock_id: str | None,
+) -> Decision:
+    """Whether an open may be sent now. ``now`` must be aware."""
+    if status not in open_statuses:
+        reason = Reason.STATUS_NOT_ALLOWED
+    elif now < window.opens_at:
+        reason = Reason.TOO_EARLY
+    elif now > window.closes_at:
+        reason = Reason.TOO_LATE
+    elif lock_id is None:
+        reason = Reason.NO_LOCK_MAPPED
+    else:
+        reason = Reason.OPENED
+    return Decision(reason, lock_id, window)

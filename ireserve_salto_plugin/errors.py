@@ -1,0 +1,150 @@
+"""Typed errors for everything Salto KS or the network can answer.
+
+One base class with structured context and a small set of subclasses, each carrying the
+reason code the plugin reports. Messages name the call and Salto's error code; they never
+carry tokens, secrets, PINs, OTPs or response bodies. Salto's own ``Message`` text is kept
+on ``salto_message`` for diagnosis, outside ``str()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import Reason
+
+
+class SaltoError(Exception):
+    reason: Reason = Reason.SALTO_UNAVAILABLE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        salto_message: str | None = None,
+        retry_after: float | None = None,
+        sent: bool = True,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.method = method
+        self.path = path
+        self.salto_message = salto_message
+        self.retry_after = retry_after
+        # False only when the request provably never reached Salto (safe to resend).
+        self.sent = sent
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({str(self)!r}, status={self.status}, code={self.code!r}, "
+            f"method={self.method!r}, path={self.path!r})"
+        )
+
+
+class AuthError(SaltoError):
+    """The identity server or the API refused our credentials or token."""
+
+    reason = Reason.AUTH_FAILED
+
+
+class PermissionDenied(SaltoError):
+    """The account lacks a right, a subscription, or the site is not released."""
+
+    reason = Reason.PERMISSION_DENIED
+
+
+class NotFound(SaltoError):
+    reason = Reason.SALTO_REJECTED
+
+
+class Refused(SaltoError):
+    """A 4xx that is not one of the above (invalid request, operation not allowed now)."""
+
+    reason = Reason.SALTO_REJECTED
+
+
+class OtpRejected(SaltoError):
+    reason = Reason.OTP_REJECTED
+
+
+class OtpBlocked(SaltoError):
+    reason = Reason.OTP_BLOCKED
+
+
+class NotActivated(SaltoError):
+    """The account's IQ activation (Set PIN) is not complete."""
+
+    reason = Reason.IQ_NOT_ACTIVATED
+
+
+class Unavailable(SaltoError):
+    """5xx, 429, connection failures and answers that are not what the API documents."""
+
+    reason = Reason.SALTO_UNAVAILABLE
+
+
+class Timeout(Unavailable):
+    reason = Reason.TIMEOUT
+
+
+def _text(value: Any) -> str | None:
+    return str(value)[:200] if value not in (None, "") else None
+
+
+# (ErrorCode or None, lower-case Message fragment or None, error class). First match wins;
+# ErrorCode is compared as a string because Salto sends it as number and as string.
+_BY_CODE: tuple[tuple[str | None, str | None, type[SaltoError]], ...] = (
+    ("3102", "blocked", OtpBlocked),
+    (None, "otp_blocked", OtpBlocked),
+    ("3102", None, OtpRejected),
+    (None, "otp_invalid", OtpRejected),
+    ("2202", "otp", OtpRejected),
+    (None, "pin_not_changed", NotActivated),
+    ("2210", None, PermissionDenied),
+    ("2212", None, PermissionDenied),
+)
+
+
+def error_for(
+    status: int, body: Any, *, method: str, path: str, retry_after: float | None = None
+) -> SaltoError:
+    """The one status/ErrorCode → error table for API answers that are not 2xx."""
+    code = message = None
+    if isinstance(body, dict):
+        code = _text(body.get("ErrorCode", body.get("errorCode")))
+        message = _text(body.get("Message", body.get("message", body.get("title"))))
+    needle = (message or "").lower()
+    cls: type[SaltoError] | None = None
+    for want_code, want_text, candidate in _BY_CODE:
+        if (want_code is None or want_code == code) and (
+            want_text is None or want_text in needle
+        ):
+            cls = candidate
+            break
+    if cls is None:
+        if status == 401:
+            cls = AuthError
+        elif status == 403:
+            cls = PermissionDenied
+        elif status == 404:
+            cls = NotFound
+        elif status == 429 or status >= 500:
+            cls = Unavailable
+        else:
+            cls = Refused
+    text = f"Salto KS answered HTTP {status}"
+    if code:
+        text += f" (ErrorCode {code})"
+    return cls(
+        f"{text} to {method} {path}",
+        status=status,
+        code=code,
+        method=method,
+        path=path,
+        salto_message=message,
+        retry_after=retry_after,
+    )

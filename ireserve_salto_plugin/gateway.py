@@ -1,0 +1,529 @@
+"""The only module that speaks HTTP: Salto KS identity server and Connect API.
+
+Endpoint numbers refer to the API reference's endpoint table (§4). Tokens and lock lists
+live in the runtime :class:`~ireserve_salto_plugin.store.Store`, keyed so that two parks
+with different hosts, clients, accounts or passwords never share an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+
+from .errors import (
+    AuthError,
+    NotFound,
+    Refused,
+    Timeout,
+    Unavailable,
+    error_for,
+)
+from .settings import ClientCredentials
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+SCOPE = "user_api.full_access"
+SCOPE_WITH_REFRESH = "user_api.full_access offline_access"
+TOKEN_LEEWAY = 60.0  # seconds before expires_in at which a token counts as expired
+LOCKS_TTL = 300.0  # seconds a site's lock list is served from the store
+SITE_TTL = 24 * 3600.0
+PAGE_SIZE = 100
+MAX_PAGES = 1000
+DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, on every call
+
+
+def make_session(pool: int = 32) -> requests.Session:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=pool)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = "ireserve-salto-plugin"
+    return session
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """Where and as whom to talk to Salto KS. ``key`` identifies it without its secrets."""
+
+    identity_url: str
+    api_url: str
+    client: ClientCredentials = field(repr=False)
+    username: str
+    password: str = field(repr=False)
+    key: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        parts = (
+            self.identity_url, self.api_url, self.client.client_id,
+            self.client.client_secret, self.username, self.password,
+        )
+        digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+        object.__setattr__(self, "key", digest)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    access_token: str = field(repr=False)
+    expires_at: float  # wall-clock epoch seconds
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    site_uid: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    id: str
+    name: str
+    online: bool
+    iq_id: str | None
+    iq_online: bool | None
+    otp_enabled: bool | None
+    lock_type: str | None = None
+    battery_level: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Iq:
+    id: str
+    name: str
+    online: bool
+    restore_required: bool
+    otp_enabled: bool | None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockList:
+    """A site's locks, in Salto's order, with an index by id."""
+
+    locks: tuple[Lock, ...]
+    by_id: Mapping[str, Lock]
+
+    @classmethod
+    def of(cls, locks: list[Lock]) -> LockList:
+        return cls(tuple(locks), {lock.id: lock for lock in locks})
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def parse_lock(item: Any) -> Lock:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        raise Unavailable("Salto KS sent a lock without an id")
+    iq: dict[str, Any] = item["iq"] if isinstance(item.get("iq"), dict) else {}
+    name = item.get("customer_reference")
+    return Lock(
+        id=item["id"],
+        name=name if isinstance(name, str) and name else item["id"],
+        online=item.get("online") is not False,
+        iq_id=iq.get("id") if isinstance(iq.get("id"), str) else None,
+        iq_online=_bool(iq.get("is_online")),
+        otp_enabled=_bool(iq.get("otp_enabled")),
+        lock_type=item.get("lock_type") if isinstance(item.get("lock_type"), str) else None,
+        battery_level=(
+            item.get("battery_level") if isinstance(item.get("battery_level"), str) else None
+        ),
+    )
+
+
+def parse_iq(item: Any) -> Iq:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+        raise Unavailable("Salto KS sent an IQ without an id")
+    name = item.get("customer_reference")
+    return Iq(
+        id=item["id"],
+        name=name if isinstance(name, str) and name else item["id"],
+        online=item.get("online") is not False,
+        restore_required=item.get("restore_required") is True,
+        otp_enabled=_bool(item.get("otp_enabled")),
+        state=item.get("state") if isinstance(item.get("state"), str) else None,
+    )
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+        except (TypeError, ValueError):
+            return None
+
+
+class SaltoGateway:
+    """Typed calls to Salto KS for one :class:`Account`. Cheap to build per request."""
+
+    def __init__(
+        self,
+        account: Account,
+        *,
+        session: requests.Session,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        get_retries: int = 2,
+        page_size: int = PAGE_SIZE,
+        locks_ttl: float = LOCKS_TTL,
+    ) -> None:
+        self.account = account
+        self._session = session
+        self._store = store
+        self._clock = clock
+        self._sleep = sleep
+        self._timeout = timeout
+        self._get_retries = get_retries
+        self._page_size = page_size
+        self._locks_ttl = locks_ttl
+        self._api = account.api_url.rstrip("/")
+        self._origin = urlsplit(self._api)[:2]
+
+    # -- tokens (endpoint 1) ---------------------------------------------------------------
+
+    @property
+    def _token_key(self) -> str:
+        return f"token:{self.account.key}"
+
+    def access_token(self) -> str:
+        token = self._store.get(self._token_key)
+        if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
+            return str(token.access_token)
+        with self._store.mutex(self._token_key, timeout=30.0):
+            token = self._store.get(self._token_key)  # another thread may have fetched it
+            if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
+                return str(token.access_token)
+            fresh = self._refresh(token) if token and token.refresh_token else None
+            fresh = fresh or self._password_grant()
+            ttl = fresh.expires_at - self._clock()
+            self._store.set(self._token_key, fresh, ttl + (86400.0 if fresh.refresh_token else 0))
+            return fresh.access_token
+
+    def invalidate_token(self, used: str) -> None:
+        """Mark the token as expired (keeping its refresh token) if it is still the one stored."""
+        with self._store.mutex(self._token_key, timeout=30.0):
+            token = self._store.get(self._token_key)
+            if token is not None and token.access_token == used:
+                self._store.set(
+                    self._token_key, Token(token.access_token, 0.0, token.refresh_token), 86400.0
+                )
+
+    def _password_grant(self) -> Token:
+        scope_key = f"scope:{self.account.key}"
+        scope = self._store.get(scope_key) or SCOPE_WITH_REFRESH
+        form = {
+            "grant_type": "password",
+            "username": self.account.username,
+            "password": self.account.password,
+            "scope": scope,
+        }
+        try:
+            return self._token_call(form)
+        except AuthError as exc:
+            if exc.code != "invalid_scope" or scope == SCOPE:
+                raise
+        # The client may not be allowed offline_access: ask without it, and remember that.
+        self._store.set(scope_key, SCOPE, SITE_TTL)
+        form["scope"] = SCOPE
+        return self._token_call(form)
+
+    def _refresh(self, token: Token) -> Token | None:
+        try:
+            fresh = self._token_call(
+                {"grant_type": "refresh_token", "refresh_token": str(token.refresh_token)}
+            )
+        except AuthError:
+            log.info("salto token refresh refused; running the password grant again")
+            return None
+        if fresh.refresh_token is None:  # keep using the one we have
+            fresh = Token(fresh.access_token, fresh.expires_at, token.refresh_token)
+        return fresh
+
+    def _token_call(self, form: dict[str, str]) -> Token:
+        url = f"{self.account.identity_url.rstrip('/')}/connect/token"
+        grant = form["grant_type"]
+        resp = self._send(
+            "POST", url, path="/connect/token", data=form,
+            auth=(self.account.client.client_id, self.account.client.client_secret),
+        )
+        body = self._json(resp, "POST", "/connect/token", allow_empty=True)
+        if resp.status_code == 200 and isinstance(body, dict):
+            access = body.get("access_token")
+            expires_in = body.get("expires_in", 3600)
+            refresh = body.get("refresh_token")
+            if isinstance(access, str) and access and isinstance(expires_in, int | float):
+                return Token(
+                    access,
+                    self._clock() + float(expires_in),
+                    refresh if isinstance(refresh, str) and refresh else None,
+                )
+            raise Unavailable("Salto KS identity server sent a token reply without a token",
+                              status=200, method="POST", path="/connect/token")
+        error = body.get("error") if isinstance(body, dict) else None
+        if resp.status_code in (400, 401) and isinstance(error, str):
+            raise AuthError(self._oauth_message(error, grant), status=resp.status_code,
+                            code=error, method="POST", path="/connect/token")
+        if resp.status_code == 429 or resp.status_code >= 500 or resp.status_code == 404:
+            raise Unavailable(
+                f"Salto KS identity server answered HTTP {resp.status_code}; try again later",
+                status=resp.status_code, method="POST", path="/connect/token",
+                retry_after=_retry_after(resp),
+            )
+        raise AuthError(f"Salto KS identity server answered HTTP {resp.status_code}",
+                        status=resp.status_code, method="POST", path="/connect/token")
+
+    def _oauth_message(self, error: str, grant: str) -> str:
+        if error == "invalid_grant" and grant == "password":
+            return (f"Salto KS refused the username or password of account "
+                    f"{self.account.username!r} (invalid_grant)")
+        if error == "invalid_client":
+            return ("Salto KS refused the platform OAuth client (invalid_client): check the "
+                    "SALTO_KS_<ENVIRONMENT>_CLIENT_ID and _CLIENT_SECRET variables")
+        if error == "unauthorized_client":
+            return ("The platform OAuth client may not use the password grant "
+                    "(unauthorized_client): ask Salto to enable it")
+        return f"Salto KS identity server refused the {grant} grant ({error})"
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, *, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.ConnectTimeout as exc:
+            raise Timeout(f"connecting to Salto KS timed out ({method} {path})",
+                          method=method, path=path, sent=False) from exc
+        except requests.Timeout as exc:
+            raise Timeout(f"Salto KS did not answer in time ({method} {path})",
+                          method=method, path=path) from exc
+        except requests.ConnectionError as exc:
+            # A refused or failed connection never carried the request; a reset may have.
+            sent = "refused" not in str(exc).lower() and "resolve" not in str(exc).lower()
+            raise Unavailable(f"could not reach Salto KS ({method} {path})",
+                              method=method, path=path, sent=sent) from exc
+        except requests.RequestException as exc:
+            raise Unavailable(f"request to Salto KS failed ({method} {path})",
+                              method=method, path=path, sent=False) from exc
+
+    @staticmethod
+    def _json(resp: requests.Response, method: str, path: str, allow_empty: bool = False) -> Any:
+        if not resp.content:
+            if allow_empty or resp.status_code >= 400:
+                return None
+            raise Unavailable(f"Salto KS sent an empty answer to {method} {path}",
+                              status=resp.status_code, method=method, path=path)
+        try:
+            return resp.json()
+        except ValueError:
+            if resp.status_code >= 400:
+                return None
+            raise Unavailable(f"Salto KS sent an answer that is not JSON to {method} {path}",
+                              status=resp.status_code, method=method, path=path) from None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        url: str | None = None,
+        expect_body: bool = True,
+    ) -> Any:
+        """One API call with the bearer token: a 401 refreshes and replays exactly once;
+        GETs are retried on 5xx/429/connection errors with jittered backoff."""
+        attempts = 1 + (self._get_retries if method == "GET" else 0)
+        for attempt in range(attempts):
+            try:
+                return self._authorised(method, path, params=params, json=json, url=url,
+                                        expect_body=expect_body)
+            except Unavailable as exc:
+                if attempt + 1 >= attempts or (isinstance(exc, Timeout) and exc.sent):
+                    raise
+                delay = exc.retry_after
+                if delay is None:
+                    delay = 0.2 * (2**attempt) * (0.5 + random.random())
+                if delay > 10.0:
+                    raise
+                log.info("salto %s %s unavailable, retry %d in %.2fs", method, path,
+                         attempt + 1, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _authorised(self, method: str, path: str, *, params: Mapping[str, Any] | None,
+                    json: Any, url: str | None, expect_body: bool) -> Any:
+        full = url or f"{self._api}{path}"
+        for replay in (False, True):
+            token = self.access_token()
+            resp = self._send(method, full, path=path, params=params, json=json,
+                              headers={"Authorization": f"Bearer {token}"})
+            if resp.status_code == 401 and not replay:
+                log.info("salto %s %s: 401, refreshing the token and replaying once",
+                         method, path)
+                self.invalidate_token(token)
+                continue
+            break
+        if resp.status_code >= 400:
+            body = self._json(resp, method, path)
+            raise error_for(resp.status_code, body, method=method, path=path,
+                            retry_after=_retry_after(resp))
+        if not expect_body:
+            return None
+        return self._json(resp, method, path)
+
+    def _pages(self, path: str) -> list[Any]:
+        """All items of a list endpoint: ``{items, next_page_link, count}`` or a bare array,
+        over ``$top``/``$skip`` pages; ``next_page_link`` is followed on the API's origin."""
+        items: list[Any] = []
+        url: str | None = None
+        params: dict[str, Any] | None = {"$top": self._page_size, "$skip": 0}
+        for _ in range(MAX_PAGES):
+            body = self._call("GET", path, params=params, url=url)
+            if isinstance(body, list):
+                page, has_link, link, count = body, False, None, None
+            elif isinstance(body, dict) and isinstance(body.get("items"), list):
+                page = body["items"]
+                has_link, link = "next_page_link" in body, body.get("next_page_link")
+                count = body.get("count") if isinstance(body.get("count"), int) else None
+            else:
+                raise Unavailable(f"Salto KS sent an unexpected list shape for GET {path}",
+                                  method="GET", path=path)
+            items.extend(page)
+            if isinstance(link, str) and link:
+                link = urljoin(f"{self._api}/", link)
+                if urlsplit(link)[:2] != self._origin:
+                    raise Unavailable("Salto KS sent a next_page_link to another host",
+                                      method="GET", path=path)
+                url, params = link, None
+                continue
+            if has_link or not page or len(page) < self._page_size:
+                break
+            if count is not None and len(items) >= count:
+                break
+            url, params = None, {"$top": self._page_size, "$skip": len(items)}
+        return items
+
+    # -- sites (endpoints 2, 3) --------------------------------------------------------------
+
+    def resolve_site(self, site_uid: str) -> Site:
+        """Site UID (``NL6254340082``) → site; by ``$filter``, else from the site list."""
+        key = f"site:{self.account.key}:{site_uid}"
+        cached = self._store.get(key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        site = None
+        try:
+            body = self._call("GET", "/v1.1/sites",
+                              params={"$filter": f"site_uid eq '{site_uid}'"})
+            site = self._match_site(body, site_uid)
+        except (Refused, NotFound) as exc:
+            log.info("salto site $filter refused (%s); falling back to the site list", exc.code)
+        if site is None:
+            site = self._match_site(self._call("GET", "/v1.2/sites"), site_uid)
+        if site is None:
+            raise NotFound(f"no site with Site UID {site_uid} is visible to account "
+                           f"{self.account.username!r}", status=404, method="GET",
+                           path="/v1.2/sites")
+        self._store.set(key, site, SITE_TTL)
+        return site
+
+    @staticmethod
+    def _match_site(body: Any, site_uid: str) -> Site | None:
+        items = body if isinstance(body, list) else (
+            body.get("items") if isinstance(body, dict) else None)
+        if not isinstance(items, list):
+            raise Unavailable("Salto KS sent an unexpected site list", method="GET",
+                              path="/v1.x/sites")
+        for item in items:
+            if isinstance(item, dict) and item.get("site_uid") == site_uid and isinstance(
+                item.get("id"), str
+            ):
+                name = item.get("customer_reference")
+                return Site(item["id"], site_uid, name if isinstance(name, str) else None)
+        return None
+
+    # -- locks and IQs (endpoints 5, 6, 7) ---------------------------------------------------
+
+    def _locks_key(self, site_id: str) -> str:
+        return f"locks:{self.account.key}:{site_id}"
+
+    def locks(self, site_id: str, *, refresh: bool = False) -> LockList:
+        """The site's locks, from the store unless ``refresh`` or older than the TTL."""
+        key = self._locks_key(site_id)
+        if not refresh:
+            cached = self._store.get(key)
+            if cached is not None:
+                return cached  # type: ignore[no-any-return]
+        with self._store.mutex(key, timeout=60.0):
+            if not refresh:
+                cached = self._store.get(key)
+                if cached is not None:
+                    return cached  # type: ignore[no-any-return]
+            path = f"/v1.2/sites/{quote(site_id)}/locks"
+            result = LockList.of([parse_lock(item) for item in self._pages(path)])
+            self._store.set(key, result, self._locks_ttl)
+            return result
+
+    def lock(self, site_id: str, lock_id: str) -> Lock:
+        """One lock, fresh from Salto (endpoint 6)."""
+        path = f"/v1.2/sites/{quote(site_id)}/locks/{quote(lock_id)}"
+        return parse_lock(self._call("GET", path))
+
+    def iqs(self, site_id: str) -> list[Iq]:
+        return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{quote(site_id)}/iqs")]
+
+    # -- IQ activation (endpoints 9, 10, 11) -------------------------------------------------
+
+    def iq_secret(self, site_id: str, iq_id: str) -> str:
+        """The account's IQ secret. Salto hands it out once: store it at once."""
+        path = f"/v1.2/sites/{quote(site_id)}/iqs/{quote(iq_id)}/secret"
+        body = self._call("GET", path)
+        secret = body.get("secret") if isinstance(body, dict) else None
+        if not isinstance(secret, str) or not secret:
+            raise Unavailable("Salto KS sent no secret", method="GET", path=path)
+        return secret
+
+    def request_pin_email(self, site_id: str, iq_id: str) -> None:
+        """"GET PIN": Salto e-mails the IQ PIN to the account (204, no body)."""
+        path = f"/v1.2/sites/{quote(site_id)}/iqs/{quote(iq_id)}/pin"
+        self._call("GET", path, params={"send_email": "true"}, expect_body=False)
+
+    def set_pin(self, site_id: str, iq_id: str, *, otp: str, delta: str) -> None:
+        """"Set PIN": activate the account at the IQ; new PIN = current PIN - delta."""
+        path = f"/v1.2/sites/{quote(site_id)}/iqs/{quote(iq_id)}/pin"
+        self._call("PUT", path, json={"otp": otp, "delta": delta}, expect_body=False)
+
+    # -- remote open (endpoint 16) and entries (17) ------------------------------------------
+
+    def open_lock(self, site_id: str, lock_id: str, *, otp: str) -> None:
+        """One remote-open command. Never retried here after Salto answered."""
+        path = f"/v1.2/sites/{quote(site_id)}/locks/{quote(lock_id)}/locking"
+        self._call("PATCH", path, json={"locked_state": "unlocked", "otp": otp},
+                   expect_body=False)
+
+    def entries(self, site_id: str, top: int = 20) -> list[dict[str, Any]]:
+        path = f"/v1.1/sites/{quote(site_id)}/entries"
+        body = self._call("GET", path,
+                          params={"$top": top, "$orderby": "utc_date_time desc"})
+        items = body.get("items") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise Unavailable("Salto KS sent an unexpected entry list", method="GET", path=path)
+        return [item for item in items if isinstance(item, dict)]

@@ -1,0 +1,75 @@
+"""The i-Reserve integration host contract, as the reference host declares it.
+
+Every hook here is documented in ``hookspecs.md`` (a test keeps the two in step). Hooks are
+called with keyword arguments only; pluggy passes no defaults.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pluggy
+from marshmallow import Schema
+
+from .models import AccessInfo, AdminResult, Booking, OpenResult, Park
+
+PROJECT = "ireserve"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def config_schema(integration: str) -> Schema | None:
+    """The settings schema of ``integration``.
+
+    :param integration: integration key, e.g. ``"salto_ks"``.
+    :returns: a marshmallow ``Schema`` instance whose ``load()`` validates the stored
+        settings, or ``None`` if the key is not this plugin's. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def mapping_options(integration: str, park: Park, refresh: bool) -> list[dict[str, Any]] | None:
+    """The lock dropdown for mapping objects to locks.
+
+    :param integration: integration key.
+    :param park: the park whose site is listed.
+    :param refresh: ``True`` to fetch anew instead of serving the cache.
+    :returns: a list of ``{"value", "label", "online", "iq_id"}`` dicts, or ``None``.
+        Stops at first non-None result.
+    """
+
+
+@hookspec
+def on_booking_status(
+    park: Park, booking: Booking, old_status: str | None, new_status: str
+) -> AccessInfo | None:
+    """A booking's status changed. Every plugin is told; results are collected.
+
+    :returns: an ``AccessInfo`` (or ``None`` when the park has not enabled the plugin).
+        Must never raise because of Salto, the network or settings.
+    """
+
+
+@hookspec(firstresult=True)
+def on_open_request(
+    park: Park, booking: Booking, requested_by: str, now: datetime | None
+) -> OpenResult | None:
+    """Someone asked to open the booking's lock.
+
+    :param now: the moment of the request for the window decision, or ``None`` for the
+        current time. The OTP always uses the real clock.
+    :returns: an ``OpenResult``. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def on_admin_action(
+    integration: str, park: Park, action: str, params: dict[str, Any]
+) -> AdminResult | None:
+    """An admin pressed a button on the integration page.
+
+    :returns: an ``AdminResult`` whose ``settings_update`` the host deep-merges into the
+        stored settings and persists before showing ``message``. Stops at first non-None.
+    """

@@ -1,0 +1,87 @@
+"""The hook implementations the i-Reserve host loads (entry point ``ireserve: salto_ks``).
+
+Each hook checks that the call is for this integration, then delegates to the service.
+Nothing is built at import time: collaborators are created on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema
+
+from . import INTEGRATION
+from .hookspecs import hookimpl
+from .models import AccessInfo, AdminResult, Booking, OpenResult, Park
+
+
+class SaltoKsPlugin:
+    """The Salto KS integration. ``service`` may be injected (tests, benchmarks)."""
+
+    def __init__(self, service: Any = None) -> None:
+        self._service = service
+        self._admin: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def service(self) -> Any:
+        if self._service is None:
+            with self._lock:
+                if self._service is None:
+                    from .service import SaltoKsService
+
+                    self._service = SaltoKsService()
+        return self._service
+
+    @property
+    def admin(self) -> Any:
+        if self._admin is None:
+            from .admin import AdminActions
+
+            self._admin = AdminActions(self.service)
+        return self._admin
+
+    @hookimpl
+    def config_schema(self, integration: str) -> Schema | None:
+        if integration != INTEGRATION:
+            return None
+        from .settings import SettingsSchema
+
+        return SettingsSchema()
+
+    @hookimpl
+    def mapping_options(
+        self, integration: str, park: Park, refresh: bool
+    ) -> list[dict[str, Any]] | None:
+        if integration != INTEGRATION:
+            return None
+        result: list[dict[str, Any]] | None = self.service.mapping_options(park, refresh)
+        return result
+
+    @hookimpl
+    def on_booking_status(
+        self, park: Park, booking: Booking, old_status: str | None, new_status: str
+    ) -> AccessInfo | None:
+        result: AccessInfo | None = self.service.access_info(park, booking, new_status)
+        return result
+
+    @hookimpl
+    def on_open_request(
+        self, park: Park, booking: Booking, requested_by: str, now: datetime | None
+    ) -> OpenResult | None:
+        result: OpenResult | None = self.service.open(park, booking, requested_by, now)
+        return result
+
+    @hookimpl
+    def on_admin_action(
+        self, integration: str, park: Park, action: str, params: dict[str, Any]
+    ) -> AdminResult | None:
+        if integration != INTEGRATION:
+            return None
+        result: AdminResult | None = self.admin.run(park, action, params)
+        return result
+
+
+plugin = SaltoKsPlugin()

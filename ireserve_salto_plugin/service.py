@@ -1,0 +1,424 @@
+"""The integration's work behind the hooks: settings, the open flow, access info, locks.
+
+Pure decisions live in :mod:`.decision`, HTTP in :mod:`.gateway`; this module wires them
+together for one park at a time and turns every failure into a documented result.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+from cachetools import LRUCache
+from marshmallow import ValidationError
+
+from . import INTEGRATION
+from .decision import BookingError, Decision, Window, decide, open_window, resolve_lock, to_utc
+from .errors import NotFound, SaltoError
+from .gateway import Account, Lock, SaltoGateway, make_session
+from .models import (
+    DENIED_REASONS,
+    STAFF_MESSAGES,
+    AccessInfo,
+    Booking,
+    OpenResult,
+    Outcome,
+    Park,
+    Reason,
+)
+from .otp import salto_otp
+from .settings import (
+    Settings,
+    SettingsError,
+    SettingsSchema,
+    client_credentials,
+    describe_errors,
+)
+from .store import MemoryStore, Store
+
+log = logging.getLogger("ireserve_salto_plugin")
+
+OTP_BLOCK_MINUTES = 25
+
+
+def park_zone(park: Park) -> ZoneInfo:
+    name = getattr(park, "timezone", None)
+    if not isinstance(name, str):
+        raise SettingsError("park.timezone must be an IANA zone name")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"park.timezone {name[:60]!r} is not a known IANA zone") from None
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    raw: Any
+    settings: Settings | None
+    error: SettingsError | None
+
+
+class SaltoKsService:
+    """Everything the hooks need, for any number of parks. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        store: Store | None = None,
+        session: requests.Session | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        environ: Mapping[str, str] | None = None,
+        gateway_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.store: Store = store if store is not None else MemoryStore()
+        self.session = session if session is not None else make_session()
+        self._now = now
+        self._environ = environ
+        self._gateway_options = dict(gateway_options or {})
+        self._parsed: LRUCache[tuple[int, bool], _Parsed] = LRUCache(maxsize=4096)
+        self._parsed_lock = threading.Lock()
+        self._schema = SettingsSchema()
+        self._partial_schema = SettingsSchema(partial=("open_statuses",))
+
+    # -- settings --------------------------------------------------------------------------
+
+    @staticmethod
+    def raw_settings(park: Park) -> Any | None:
+        integrations = getattr(park, "integrations", None)
+        if not isinstance(integrations, Mapping):
+            return None
+        return integrations.get(INTEGRATION)
+
+    def settings(self, raw: Any, *, partial: bool = False) -> Settings:
+        """Parsed settings; validated again only when the stored dict changed."""
+        key = (id(raw), partial)
+        with self._parsed_lock:
+            hit = self._parsed.get(key)
+        if hit is None or hit.raw != raw:
+            try:
+                schema = self._partial_schema if partial else self._schema
+                hit = _Parsed(copy.deepcopy(raw), schema.load(raw), None)
+            except ValidationError as exc:
+                hit = _Parsed(copy.deepcopy(raw), None,
+                              SettingsError(describe_errors(exc.messages), exc.messages_dict))
+            except (TypeError, ValueError, RecursionError) as exc:
+                hit = _Parsed(None, None,
+                              SettingsError(f"unreadable settings ({type(exc).__name__})"))
+            with self._parsed_lock:
+                self._parsed[key] = hit
+        if hit.error is not None:
+            raise hit.error
+        assert hit.settings is not None
+        return hit.settings
+
+    def gateway(self, settings: Settings) -> SaltoGateway:
+        account = Account(
+            identity_url=settings.base_identity_url,
+            api_url=settings.base_api_url,
+            client=client_credentials(settings.environment, self._environ),
+            username=settings.username,
+            password=settings.password,
+        )
+        return SaltoGateway(account, session=self.session, store=self.store,
+                            **self._gateway_options)
+
+    @staticmethod
+    def site_id(gateway: SaltoGateway, settings: Settings) -> str:
+        return settings.site_id or gateway.resolve_site(settings.site_uid).id
+
+    def salto_now(self) -> datetime:
+        """The real clock (never the host's ``now``), for signing OTPs."""
+        return self._now()
+
+    # -- on_booking_status -----------------------------------------------------------------
+
+    def access_info(self, park: Park, booking: Booking, new_status: str) -> AccessInfo | None:
+        raw = self.raw_settings(park)
+        if raw is None:
+            return None
+        warnings: list[str] = []
+        lock_id = lock_name = None
+        window: Window | None = None
+        allowed = False
+        try:
+            settings = self.settings(raw)
+            zone = park_zone(park)
+            if not settings.enabled:
+                warnings.append(Reason.INTEGRATION_INACTIVE)
+            allowed = settings.enabled and new_status in settings.open_statuses
+            try:
+                window = open_window(getattr(booking, "arrival", None),
+                                     getattr(booking, "departure", None),
+                                     settings.minutes_before, zone)
+            except BookingError:
+                warnings.append(Reason.BOOKING_INVALID)
+            object_id = getattr(booking, "object_id", None)
+            lock_id = resolve_lock(object_id, settings.mapping, settings.default_lock_id) if (
+                isinstance(object_id, str)) else settings.default_lock_id
+            if lock_id is None:
+                warnings.append(Reason.NO_LOCK_MAPPED)
+            elif allowed:
+                lock_name = self._check_lock(settings, lock_id, warnings)
+        except SettingsError:
+            warnings.append(Reason.SETTINGS_INVALID)
+        return AccessInfo(
+            integration=INTEGRATION,
+            allowed=bool(allowed) and not warnings,
+            lock_id=lock_id,
+            lock_name=lock_name,
+            opens_at=window.opens_at if window else None,
+            closes_at=window.closes_at if window else None,
+            warnings=warnings,
+        )
+
+    def _check_lock(self, settings: Settings, lock_id: str, warnings: list[str]) -> str | None:
+        """Look the lock up (cached) and add warnings for what would stop an open."""
+        try:
+            gateway = self.gateway(settings)
+            lock = gateway.locks(self.site_id(gateway, settings)).by_id.get(lock_id)
+        except SaltoError as exc:
+            warnings.append(exc.reason)
+            return None
+        if lock is None:
+            warnings.append(Reason.LOCK_NOT_FOUND)
+            return None
+        iq = settings.iqs.get(lock.iq_id or "")
+        if iq is None or not iq.activated:
+            warnings.append(Reason.IQ_NOT_ACTIVATED)
+        if lock.iq_online is False:
+            warnings.append(Reason.IQ_OFFLINE)
+        elif not lock.online:
+            warnings.append(Reason.LOCK_OFFLINE)
+        return lock.name
+
+    # -- on_open_request -------------------------------------------------------------------
+
+    def open(
+        self, park: Park, booking: Booking, requested_by: Any, now: datetime | None
+    ) -> OpenResult | None:
+        raw = self.raw_settings(park)
+        if raw is None:
+            return None
+        attempt = _Attempt(uuid.uuid4().hex, getattr(park, "id", None),
+                           getattr(booking, "id", None), requested_by)
+        try:
+            settings = self.settings(raw)
+            zone = park_zone(park)
+        except SettingsError as exc:
+            return attempt.done(Reason.SETTINGS_INVALID, detail=str(exc))
+        if not settings.enabled:
+            return attempt.done(Reason.INTEGRATION_INACTIVE)
+        try:
+            decision = self._decide(settings, booking, zone, now)
+        except BookingError as exc:
+            return attempt.done(Reason.BOOKING_INVALID, detail=str(exc))
+        attempt.lock_id = decision.lock_id
+        if not decision.allowed:
+            return attempt.done(
+                decision.reason,
+                status=str(booking.status)[:80],
+                opens_at=_local(decision.window.opens_at, zone),
+                closes_at=_local(decision.window.closes_at, zone),
+            )
+        assert decision.lock_id is not None
+        return self._send_open(settings, booking, decision.lock_id, attempt)
+
+    def _decide(
+        self, settings: Settings, booking: Booking, zone: ZoneInfo, now: datetime | None
+    ) -> Decision:
+        window = open_window(getattr(booking, "arrival", None),
+                             getattr(booking, "departure", None), settings.minutes_before, zone)
+        status = getattr(booking, "status", None)
+        object_id = getattr(booking, "object_id", None)
+        if not isinstance(status, str) or not isinstance(object_id, str):
+            raise BookingError("booking.status and booking.object_id must be strings")
+        instant = self._now() if now is None else to_utc(now, zone, "now")
+        return decide(
+            status=status,
+            open_statuses=settings.open_statuses,
+            window=window,
+            now=instant,
+            lock_id=resolve_lock(object_id, settings.mapping, settings.default_lock_id),
+        )
+
+    def _send_open(
+        self, settings: Settings, booking: Booking, lock_id: str, attempt: _Attempt
+    ) -> OpenResult:
+        gateway: SaltoGateway | None = None
+        site_id = None
+        try:
+            gateway = self.gateway(settings)
+            site_id = self.site_id(gateway, settings)
+            lock = self._find_lock(gateway, site_id, lock_id)
+            if lock is None:
+                return attempt.done(Reason.LOCK_NOT_FOUND)
+            attempt.lock_name = lock.name
+            iq = settings.iqs.get(lock.iq_id or "")
+            if iq is None or not iq.activated:
+                return attempt.done(Reason.IQ_NOT_ACTIVATED)
+            offline = self._offline_reason(gateway, site_id, lock)
+            if offline is not None:
+                return attempt.done(offline)
+            assert iq.secret is not None and iq.pin is not None
+            gateway.open_lock(site_id, lock_id, otp=salto_otp(iq.secret, iq.pin,
+                                                              self.salto_now()))
+        except SettingsError as exc:
+            return attempt.done(Reason.SETTINGS_INVALID, detail=str(exc))
+        except SaltoError as exc:
+            reason = exc.reason
+            if gateway is not None and site_id is not None and reason in (
+                Reason.SALTO_REJECTED, Reason.SALTO_UNAVAILABLE
+            ):
+                reason = self._diagnose(gateway, site_id, lock_id) or reason
+            if reason is Reason.SALTO_REJECTED and isinstance(exc, NotFound) and (
+                exc.path and "/locks/" in exc.path
+            ):
+                reason = Reason.LOCK_NOT_FOUND
+            return attempt.done(reason, detail=str(exc), minutes=OTP_BLOCK_MINUTES,
+                                retry_after=exc.retry_after)
+        opened_at = self._now().replace(microsecond=0)
+        updates: dict[str, Any] = {}
+        if settings.open_field:
+            updates[settings.open_field] = _iso(opened_at)
+        new_status = settings.checkin_status
+        if new_status == booking.status:
+            new_status = None
+        return attempt.done(Reason.OPENED, opened_at=opened_at, booking_updates=updates,
+                            new_status=new_status)
+
+    @staticmethod
+    def _find_lock(gateway: SaltoGateway, site_id: str, lock_id: str) -> Lock | None:
+        lock = gateway.locks(site_id).by_id.get(lock_id)
+        if lock is None:  # mapped after the list was cached? look once more
+            lock = gateway.locks(site_id, refresh=True).by_id.get(lock_id)
+        return lock
+
+    @staticmethod
+    def _offline_reason(gateway: SaltoGateway, site_id: str, lock: Lock) -> Reason | None:
+        """Offline per the cached list is confirmed with a fresh read before failing."""
+        if lock.online and lock.iq_online is not False:
+            return None
+        fresh = gateway.lock(site_id, lock.id)
+        if fresh.iq_online is False:
+            return Reason.IQ_OFFLINE
+        if not fresh.online:
+            return Reason.LOCK_OFFLINE
+        return None
+
+    @staticmethod
+    def _diagnose(gateway: SaltoGateway, site_id: str, lock_id: str) -> Reason | None:
+        """After an unexplained refusal of the open, ask Salto whether lock or IQ is offline
+        (the API does not document the locking call's error for that case)."""
+        try:
+            fresh = gateway.lock(site_id, lock_id)
+        except SaltoError:
+            return None
+        if fresh.iq_online is False:
+            return Reason.IQ_OFFLINE
+        if not fresh.online:
+            return Reason.LOCK_OFFLINE
+        return None
+
+    # -- mapping_options -------------------------------------------------------------------
+
+    def mapping_options(self, park: Park, refresh: bool) -> list[dict[str, Any]] | None:
+        raw = self.raw_settings(park)
+        if raw is None:
+            return None
+        try:
+            settings = self.settings(raw, partial=True)
+            gateway = self.gateway(settings)
+            locks = gateway.locks(self.site_id(gateway, settings), refresh=bool(refresh))
+        except (SettingsError, SaltoError) as exc:
+            log.warning("salto lock list unavailable for park %s: %s",
+                        getattr(park, "id", "?"), exc)
+            return []
+        return [lock_option(lock) for lock in locks.locks]
+
+
+def lock_option(lock: Lock) -> dict[str, Any]:
+    state = "" if lock.online and lock.iq_online is not False else " (offline)"
+    return {
+        "value": lock.id,
+        "label": f"{lock.name}{state}",
+        "online": lock.online and lock.iq_online is not False,
+        "iq_id": lock.iq_id,
+    }
+
+
+class _Attempt:
+    """One open attempt: builds the result and logs it once, without secrets."""
+
+    __slots__ = ("attempt_id", "booking_id", "lock_id", "lock_name", "park_id", "requested_by",
+                 "started")
+
+    def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
+        self.attempt_id = attempt_id
+        self.park_id = park_id
+        self.booking_id = booking_id
+        self.requested_by = requested_by
+        self.lock_id: str | None = None
+        self.lock_name: str | None = None
+        self.started = time.perf_counter()
+
+    def done(
+        self,
+        reason: Reason,
+        *,
+        opened_at: datetime | None = None,
+        booking_updates: dict[str, Any] | None = None,
+        new_status: str | None = None,
+        retry_after: float | None = None,
+        **fill: Any,
+    ) -> OpenResult:
+        if reason is Reason.OPENED:
+            outcome = Outcome.OPENED
+        elif reason in DENIED_REASONS:
+            outcome = Outcome.DENIED
+        else:
+            outcome = Outcome.FAILED
+        fill.setdefault("detail", "")
+        fill.setdefault("minutes", OTP_BLOCK_MINUTES)
+        fill["lock"] = self.lock_name or self.lock_id or "?"
+        message = STAFF_MESSAGES[reason].format_map(_Default(fill))
+        if reason is Reason.OTP_BLOCKED and retry_after is None:
+            retry_after = OTP_BLOCK_MINUTES * 60.0
+        log.info(
+            "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s reason=%s "
+            "ms=%.1f", self.attempt_id, self.park_id, self.booking_id,
+            str(self.requested_by)[:80], self.lock_id, outcome.value, reason.value,
+            (time.perf_counter() - self.started) * 1000,
+        )
+        return OpenResult(
+            outcome=outcome,
+            reason=reason,
+            message=message,
+            attempt_id=self.attempt_id,
+            lock_id=self.lock_id,
+            opened_at=opened_at,
+            booking_updates=booking_updates or {},
+            new_status=new_status,
+            retry_after=retry_after,
+        )
+
+
+class _Default(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
