@@ -89,6 +89,10 @@ class AdminActions:
             log.info("salto admin %s failed: %r", action, exc)
             return AdminResult(False, f"{action} failed: {exc}",
                                data={"reason": exc.reason.value})
+        except Exception:
+            log.exception("salto admin %s failed unexpectedly", action)
+            return AdminResult(False, f"{action} failed with an unexpected error; the log "
+                               "has details.", data={"reason": Reason.INTERNAL_ERROR.value})
 
     # -- actions -----------------------------------------------------------------------------
 

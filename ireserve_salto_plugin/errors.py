@@ -61,6 +61,10 @@ class NotFound(SaltoError):
     reason = Reason.SALTO_REJECTED
 
 
+class SiteNotFound(NotFound):
+    reason = Reason.SITE_NOT_FOUND
+
+
 class Refused(SaltoError):
     """A 4xx that is not one of the above (invalid request, operation not allowed now)."""
 

@@ -11,7 +11,8 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -22,6 +23,7 @@ from .errors import (
     AuthError,
     NotFound,
     Refused,
+    SiteNotFound,
     Timeout,
     Unavailable,
     error_for,
@@ -198,6 +200,17 @@ class SaltoGateway:
         self._api = account.api_url.rstrip("/")
         self._origin = urlsplit(self._api)[:2]
 
+    @contextmanager
+    def _mutex(self, key: str, timeout: float) -> Iterator[None]:
+        """Single flight per key across threads (and processes, with a shared store)."""
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(self._store.mutex(key, timeout=timeout))
+            except TimeoutError as exc:
+                raise Timeout(f"waited {timeout:.0f}s for another request to Salto KS",
+                              sent=False) from exc
+            yield
+
     # -- tokens (endpoint 1) ---------------------------------------------------------------
 
     @property
@@ -208,7 +221,7 @@ class SaltoGateway:
         token = self._store.get(self._token_key)
         if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
             return str(token.access_token)
-        with self._store.mutex(self._token_key, timeout=30.0):
+        with self._mutex(self._token_key, 30.0):
             token = self._store.get(self._token_key)  # another thread may have fetched it
             if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
                 return str(token.access_token)
@@ -220,7 +233,7 @@ class SaltoGateway:
 
     def invalidate_token(self, used: str) -> None:
         """Mark the token as expired (keeping its refresh token) if it is still the one stored."""
-        with self._store.mutex(self._token_key, timeout=30.0):
+        with self._mutex(self._token_key, 30.0):
             token = self._store.get(self._token_key)
             if token is not None and token.access_token == used:
                 self._store.set(
@@ -439,7 +452,7 @@ class SaltoGateway:
         if site is None:
             site = self._match_site(self._call("GET", "/v1.2/sites"), site_uid)
         if site is None:
-            raise NotFound(f"no site with Site UID {site_uid} is visible to account "
+            raise SiteNotFound(f"no site with Site UID {site_uid} is visible to account "
                            f"{self.account.username!r}", status=404, method="GET",
                            path="/v1.2/sites")
         self._store.set(key, site, SITE_TTL)
@@ -472,7 +485,7 @@ class SaltoGateway:
             cached = self._store.get(key)
             if cached is not None:
                 return cached  # type: ignore[no-any-return]
-        with self._store.mutex(key, timeout=60.0):
+        with self._mutex(key, 60.0):
             if not refresh:
                 cached = self._store.get(key)
                 if cached is not None:

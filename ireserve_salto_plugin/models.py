@@ -59,6 +59,7 @@ class Reason(StrEnum):
     SALTO_REJECTED = "salto_rejected"
     SALTO_UNAVAILABLE = "salto_unavailable"
     TIMEOUT = "timeout"
+    INTERNAL_ERROR = "internal_error"
 
 
 DENIED_REASONS = frozenset(
@@ -156,4 +157,7 @@ STAFF_MESSAGES: dict[Reason, str] = {
     Reason.SALTO_REJECTED: "Salto KS refused the request: {detail}",
     Reason.SALTO_UNAVAILABLE: "Salto KS cannot be reached right now; try again shortly.",
     Reason.TIMEOUT: "Salto KS did not answer in time; the lock may or may not have opened.",
+    Reason.INTERNAL_ERROR: (
+        "The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details."
+    ),
 }

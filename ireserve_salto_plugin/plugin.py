@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema
 
@@ -16,17 +16,21 @@ from . import INTEGRATION
 from .hookspecs import hookimpl
 from .models import AccessInfo, AdminResult, Booking, OpenResult, Park
 
+if TYPE_CHECKING:
+    from .admin import AdminActions
+    from .service import SaltoKsService
+
 
 class SaltoKsPlugin:
     """The Salto KS integration. ``service`` may be injected (tests, benchmarks)."""
 
-    def __init__(self, service: Any = None) -> None:
+    def __init__(self, service: SaltoKsService | None = None) -> None:
         self._service = service
-        self._admin: Any = None
+        self._admin: AdminActions | None = None
         self._lock = threading.Lock()
 
     @property
-    def service(self) -> Any:
+    def service(self) -> SaltoKsService:
         if self._service is None:
             with self._lock:
                 if self._service is None:
@@ -36,7 +40,7 @@ class SaltoKsPlugin:
         return self._service
 
     @property
-    def admin(self) -> Any:
+    def admin(self) -> AdminActions:
         if self._admin is None:
             from .admin import AdminActions
 
@@ -57,22 +61,19 @@ class SaltoKsPlugin:
     ) -> list[dict[str, Any]] | None:
         if integration != INTEGRATION:
             return None
-        result: list[dict[str, Any]] | None = self.service.mapping_options(park, refresh)
-        return result
+        return self.service.mapping_options(park, refresh)
 
     @hookimpl
     def on_booking_status(
         self, park: Park, booking: Booking, old_status: str | None, new_status: str
     ) -> AccessInfo | None:
-        result: AccessInfo | None = self.service.access_info(park, booking, new_status)
-        return result
+        return self.service.access_info(park, booking, new_status)
 
     @hookimpl
     def on_open_request(
         self, park: Park, booking: Booking, requested_by: str, now: datetime | None
     ) -> OpenResult | None:
-        result: OpenResult | None = self.service.open(park, booking, requested_by, now)
-        return result
+        return self.service.open(park, booking, requested_by, now)
 
     @hookimpl
     def on_admin_action(
@@ -80,8 +81,7 @@ class SaltoKsPlugin:
     ) -> AdminResult | None:
         if integration != INTEGRATION:
             return None
-        result: AdminResult | None = self.admin.run(park, action, params)
-        return result
+        return self.admin.run(park, action, params)
 
 
 plugin = SaltoKsPlugin()

@@ -150,6 +150,15 @@ class SaltoKsService:
     # -- on_booking_status -----------------------------------------------------------------
 
     def access_info(self, park: Park, booking: Booking, new_status: str) -> AccessInfo | None:
+        try:
+            return self._access_info(park, booking, new_status)
+        except Exception:  # the host's status change must never break because of us
+            log.exception("salto on_booking_status failed unexpectedly")
+            return AccessInfo(INTEGRATION, False, None, None, None, None,
+                              [Reason.INTERNAL_ERROR])
+
+    def _access_info(self, park: Park, booking: Booking, new_status: str
+                     ) -> AccessInfo | None:
         raw = self.raw_settings(park)
         if raw is None:
             return None
@@ -219,6 +228,15 @@ class SaltoKsService:
         attempt = _Attempt(uuid.uuid4().hex, getattr(park, "id", None),
                            getattr(booking, "id", None), requested_by)
         try:
+            return self._open(raw, park, booking, now, attempt)
+        except Exception:
+            log.exception("salto open attempt=%s failed unexpectedly", attempt.attempt_id)
+            return attempt.done(Reason.INTERNAL_ERROR)
+
+    def _open(
+        self, raw: Any, park: Park, booking: Booking, now: datetime | None, attempt: _Attempt
+    ) -> OpenResult:
+        try:
             settings = self.settings(raw)
             zone = park_zone(park)
         except SettingsError as exc:
@@ -284,7 +302,7 @@ class SaltoKsService:
         except SaltoError as exc:
             reason = exc.reason
             if gateway is not None and site_id is not None and reason in (
-                Reason.SALTO_REJECTED, Reason.SALTO_UNAVAILABLE
+                Reason.SALTO_REJECTED, Reason.SALTO_UNAVAILABLE, Reason.PERMISSION_DENIED
             ):
                 reason = self._diagnose(gateway, site_id, lock_id) or reason
             if reason is Reason.SALTO_REJECTED and isinstance(exc, NotFound) and (
@@ -397,6 +415,7 @@ class _Attempt:
         fill.setdefault("detail", "")
         fill.setdefault("minutes", OTP_BLOCK_MINUTES)
         fill["lock"] = self.lock_name or self.lock_id or "?"
+        fill["attempt"] = self.attempt_id
         message = STAFF_MESSAGES[reason].format_map(_Default(fill))
         if reason is Reason.OTP_BLOCKED and retry_after is None:
             retry_after = OTP_BLOCK_MINUTES * 60.0

@@ -56,7 +56,9 @@ class MemoryStore:
         )
         self._lock = threading.Lock()
         # A fixed set of locks hashed by key: bounded memory whatever the number of keys.
-        self._stripes = [threading.Lock() for _ in range(stripes)]
+        # Re-entrant, because one thread may hold two keys that share a stripe (a lock
+        # list fetch needs the token); a token holder never waits for another key.
+        self._stripes = [threading.RLock() for _ in range(stripes)]
 
     def get(self, key: str) -> Any | None:
         with self._lock:

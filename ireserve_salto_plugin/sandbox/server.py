@@ -10,9 +10,11 @@ Behaviour follows the API reference; see ``world.py`` for the state and the assu
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from collections import Counter
@@ -85,9 +87,11 @@ class SaltoSandbox:
         self.clock_offset = clock_offset
         self.allow_offline_access = allow_offline_access
         self.filter_supported = filter_supported
-        self.calls: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()  # "METHOD /path" -> requests seen
+        self.grants: Counter[str] = Counter()  # grant_type -> tokens issued
         self.faults: list[Fault] = []
         self._servers: list[ThreadingHTTPServer] = []
+        self._connections: set[socket.socket] = set()
         self.site: Site | None = None
         if seed:
             self.site = seed_park(self.world, username=username, password=self.password,
@@ -105,10 +109,16 @@ class SaltoSandbox:
         return self
 
     def stop(self) -> None:
+        """Stop serving and drop open keep-alive connections, as a dead host would."""
         for server in self._servers:
             server.shutdown()
             server.server_close()
         self._servers.clear()
+        with self.world.lock:
+            connections, self._connections = self._connections, set()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> SaltoSandbox:
         return self.start()
@@ -214,6 +224,7 @@ class SaltoSandbox:
             scopes = {"user_api.full_access", "offline_access"}
         else:
             raise Reply(400, {"error": "unsupported_grant_type"})
+        self.grants[grant] += 1
         token = secrets.token_urlsafe(32)
         world.tokens[token] = (user.username,
                                self.now() + timedelta(seconds=self.token_ttl))
@@ -276,7 +287,7 @@ class SaltoSandbox:
         page = items[skip: skip + top]
         link = None
         if skip + top < len(items):
-            link = f"{self.api_url}{req.path}?" + urlencode({"$top": top, "$skip": skip + top})
+            link = f"{self.api_url}{req.path}?" + urlencode({"$top": top, "$skip": skip + top}, safe="$")
         return {"items": page, "next_page_link": link, "count": None}
 
     def _visible_sites(self, user: User) -> list[dict[str, Any]]:
@@ -460,6 +471,16 @@ def _handler(sandbox: SaltoSandbox,
         protocol_version = "HTTP/1.1"
         server_version = "SaltoKsSandbox/1.0"
         sys_version = ""
+
+        def setup(self) -> None:
+            super().setup()
+            with sandbox.world.lock:
+                sandbox._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with sandbox.world.lock:
+                sandbox._connections.discard(self.connection)
+            super().finish()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.plugin import plugin as entrypoint_plugin
+from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.service import SaltoKsService
+from ireserve_salto_plugin.store import MemoryStore
+
+ZONE = "Europe/Amsterdam"
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SaltoSandbox]:
+    with SaltoSandbox() as box:
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        yield box
+
+
+def settings_for(box: SaltoSandbox, **overrides: Any) -> dict[str, Any]:
+    assert box.site is not None
+    raw: dict[str, Any] = {
+        "environment": "acceptance",
+        "api_url": box.api_url,
+        "identity_url": box.identity_url,
+        "username": box.username,
+        "password": box.password,
+        "site_uid": box.site.site_uid,
+        "open_statuses": ["confirmed"],
+        "minutes_before": 30,
+        "open_field": "opened_at",
+        "checkin_status": "checked_in",
+    }
+    raw.update(overrides)
+    return raw
+
+
+@pytest.fixture
+def service() -> SaltoKsService:
+    return SaltoKsService(store=MemoryStore(), gateway_options={"sleep": lambda s: None})
+
+
+@pytest.fixture
+def host(monkeypatch: pytest.MonkeyPatch, service: SaltoKsService) -> ReferenceHost:
+    """A reference host that loaded the plugin from its entry point, with fresh state."""
+    monkeypatch.setattr(entrypoint_plugin, "_service", service)
+    monkeypatch.setattr(entrypoint_plugin, "_admin", None)
+    return ReferenceHost()
+
+
+@pytest.fixture
+def park(host: ReferenceHost, sandbox: SaltoSandbox) -> Park:
+    park = host.add_park(Park("zandloper", ZONE))
+    host.save_settings(park, INTEGRATION, settings_for(sandbox))
+    return park
+
+
+def activate(host: ReferenceHost, park: Park, box: SaltoSandbox, iq_id: str) -> None:
+    assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq_id).ok
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq_id,
+                        current_pin=box.last_pin(iq_id))
+    assert result.ok, result.message
+
+
+def first_lock(box: SaltoSandbox, name: str = "Chalet 12") -> Any:
+    assert box.site is not None
+    return next(lock for lock in box.site.locks.values() if lock.name == name)
+
+
+@pytest.fixture
+def mapped(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> Any:
+    """Park with Chalet 12 mapped to object ``chalet-12`` and its IQ activated."""
+    lock = first_lock(sandbox)
+    activate(host, park, sandbox, lock.iq.id)
+    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION],
+                                      "mapping": {"chalet-12": lock.id}}
+    return lock
+
+
+@pytest.fixture
+def make_booking(host: ReferenceHost) -> Callable[..., Booking]:
+    def make(status: str = "confirmed", object_id: str = "chalet-12",
+             arrival: datetime | None = None, days: int = 3) -> Booking:
+        start = arrival or datetime.now(UTC) - timedelta(hours=1)
+        return host.add_booking(Booking("B-1", object_id, status, start,
+                                        start + timedelta(days=days)))
+    return make

@@ -1,0 +1,391 @@
+"""Every gateway call against the sandbox over loopback HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin.errors import (
+    AuthError,
+    NotFound,
+    OtpBlocked,
+    OtpRejected,
+    PermissionDenied,
+    Refused,
+    Timeout,
+    Unavailable,
+    error_for,
+)
+from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
+from ireserve_salto_plugin.otp import pin_delta, salto_otp
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.settings import ClientCredentials
+from ireserve_salto_plugin.store import MemoryStore
+
+from .conftest import first_lock
+
+
+def gateway_for(box: SaltoSandbox, store: MemoryStore | None = None, **options: Any
+                ) -> SaltoGateway:
+    account = Account(box.identity_url, box.api_url,
+                      ClientCredentials(box.client_id, box.client_secret),
+                      box.username, box.password)
+    options.setdefault("sleep", lambda s: None)
+    store = store if store is not None else MemoryStore()
+    return SaltoGateway(account, session=make_session(), store=store, **options)
+
+
+def activate(gw: SaltoGateway, box: SaltoSandbox, iq_id: str) -> tuple[str, str]:
+    assert box.site is not None
+    secret = gw.iq_secret(box.site.id, iq_id)
+    gw.request_pin_email(box.site.id, iq_id)
+    pin = box.last_pin(iq_id)
+    gw.set_pin(box.site.id, iq_id, otp=salto_otp(secret, pin, datetime.now(UTC)),
+               delta="0000")
+    return secret, pin
+
+
+# -- token ---------------------------------------------------------------------------------
+
+def test_token_is_cached_and_reused(sandbox: SaltoSandbox) -> None:
+    gw = gateway_for(sandbox)
+    gw.resolve_site("NL6254340082")
+    gw.iqs(gw.resolve_site("NL6254340082").id)
+    assert sandbox.call_count("POST /connect/token") == 1
+
+
+def test_expired_token_uses_the_refresh_token(sandbox: SaltoSandbox) -> None:
+    clock = [1_000_000.0]
+    gw = gateway_for(sandbox, clock=lambda: clock[0])
+    gw.access_token()
+    clock[0] += 3600 - 59  # inside the leeway: counts as expired
+    gw.access_token()
+    assert sandbox.grants == {"password": 1, "refresh_token": 1}
+
+
+def test_refused_refresh_falls_back_to_password(sandbox: SaltoSandbox) -> None:
+    clock = [1_000_000.0]
+    gw = gateway_for(sandbox, clock=lambda: clock[0])
+    gw.access_token()
+    sandbox.world.refresh_tokens.clear()
+    clock[0] += 7200
+    gw.access_token()
+    assert sandbox.grants == {"password": 2}
+
+
+def test_client_without_offline_access_gets_plain_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    with SaltoSandbox(allow_offline_access=False) as box:
+        store = MemoryStore()
+        gateway_for(box, store).access_token()
+        gateway_for(box, store).access_token()
+        # one invalid_scope answer, then the plain scope, remembered for the next token
+        assert box.call_count("POST /connect/token") == 2
+        assert box.grants == {"password": 1}
+
+
+def test_401_refreshes_and_replays_once(sandbox: SaltoSandbox) -> None:
+    gw = gateway_for(sandbox)
+    site = gw.resolve_site("NL6254340082")
+    sandbox.expire_tokens()  # the API now refuses the cached token
+    assert len(gw.iqs(site.id)) == 3
+    assert sandbox.calls[f"GET /v1.2/sites/{site.id}/iqs"] == 2
+
+
+def test_401_twice_is_auth_error(sandbox: SaltoSandbox) -> None:
+    gw = gateway_for(sandbox)
+    sandbox.inject("GET", "/iqs$", status=401, times=2)
+    with pytest.raises(AuthError):
+        gw.iqs(gw.resolve_site("NL6254340082").id)
+
+
+def test_wrong_password_names_account_not_password(sandbox: SaltoSandbox) -> None:
+    account = Account(sandbox.identity_url, sandbox.api_url,
+                      ClientCredentials(sandbox.client_id, sandbox.client_secret),
+                      sandbox.username, "wrong-password-123")
+    gw = SaltoGateway(account, session=make_session(), store=MemoryStore())
+    with pytest.raises(AuthError) as info:
+        gw.access_token()
+    assert sandbox.username in str(info.value) and "wrong-password-123" not in str(info.value)
+    assert info.value.code == "invalid_grant"
+    assert sandbox.call_count("POST /connect/token") == 1  # never retried in a loop
+
+
+def test_wrong_client_secret(sandbox: SaltoSandbox) -> None:
+    account = Account(sandbox.identity_url, sandbox.api_url,
+                      ClientCredentials(sandbox.client_id, "nope"), sandbox.username,
+                      sandbox.password)
+    with pytest.raises(AuthError, match="invalid_client"):
+        SaltoGateway(account, session=make_session(), store=MemoryStore()).access_token()
+
+
+def test_identity_server_answering_html(sandbox: SaltoSandbox) -> None:
+    sandbox.inject("POST", "/connect/token", status=502, raw=b"<html>Bad gateway</html>")
+    with pytest.raises(Unavailable):
+        gateway_for(sandbox).access_token()
+
+
+# -- sites ---------------------------------------------------------------------------------
+
+def test_resolve_site_by_filter(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    site = gateway_for(sandbox).resolve_site("NL6254340082")
+    assert site.id == sandbox.site.id and site.name == sandbox.site.name
+    assert sandbox.call_count("GET /v1.1/sites") == 1
+    assert sandbox.call_count("GET /v1.2/sites") == 0
+
+
+def test_resolve_site_falls_back_to_bare_array_list() -> None:
+    with SaltoSandbox(filter_supported=False) as box:
+        assert box.site is not None
+        site = gateway_for(box).resolve_site("NL6254340082")
+        assert site.id == box.site.id
+        assert box.call_count("GET /v1.2/sites") == 1
+
+
+def test_unknown_site_uid(sandbox: SaltoSandbox) -> None:
+    from ireserve_salto_plugin.errors import SiteNotFound
+
+    with pytest.raises(SiteNotFound, match="DE4520168385"):
+        gateway_for(sandbox).resolve_site("DE4520168385")
+
+
+# -- locks and IQs -------------------------------------------------------------------------
+
+def test_locks_over_several_pages() -> None:
+    with SaltoSandbox(iqs=4, locks_per_iq=9) as box:
+        assert box.site is not None
+        gw = gateway_for(box, page_size=5)
+        locks = gw.locks(box.site.id)
+        assert [lock.id for lock in locks.locks] == list(box.site.locks)
+        assert box.call_count(f"GET /v1.2/sites/{box.site.id}/locks") == 8  # ceil(36 / 5)
+        chalet = locks.by_id[first_lock(box).id]
+        assert chalet.name == "Chalet 12" and chalet.iq_id == first_lock(box).iq.id
+        assert chalet.online and chalet.iq_online is True and chalet.otp_enabled is True
+
+
+def test_nested_keys_on_one_lock_stripe_do_not_deadlock(sandbox: SaltoSandbox) -> None:
+    # A lock-list fetch holds its key and then needs the token key: with every key on one
+    # stripe this deadlocked (for 30 s) before the stripes were re-entrant.
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox, MemoryStore(stripes=1))
+    assert len(gw.locks(sandbox.site.id).locks) == len(sandbox.site.locks)
+
+
+def test_lock_list_is_cached_until_refresh(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    gw.locks(sandbox.site.id)
+    gw.locks(sandbox.site.id)
+    path = f"GET /v1.2/sites/{sandbox.site.id}/locks"
+    assert sandbox.calls[path] == 1
+    gw.locks(sandbox.site.id, refresh=True)
+    assert sandbox.calls[path] == 2
+
+
+def test_paging_without_next_link_stops_on_a_short_page(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    items = [{"id": f"lock-{i}", "customer_reference": f"L{i}"} for i in range(7)]
+    sandbox.inject("GET", "/locks$", status=200, body=items[:5])
+    sandbox.inject("GET", "/locks$", status=200, body=items[5:])
+    locks = gateway_for(sandbox, page_size=5).locks(sandbox.site.id)
+    assert [lock.name for lock in locks.locks] == [f"L{i}" for i in range(7)]
+
+
+def test_next_page_link_to_another_host_is_refused(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    sandbox.inject("GET", "/locks$", status=200,
+                   body={"items": [], "next_page_link": "https://evil.example/steal"})
+    with pytest.raises(Unavailable, match="another host"):
+        gateway_for(sandbox).locks(sandbox.site.id)
+
+
+def test_one_lock_and_iqs(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    lock = first_lock(sandbox)
+    sandbox.set_lock_online(lock.id, False)
+    assert gw.lock(sandbox.site.id, lock.id).online is False
+    iqs = gw.iqs(sandbox.site.id)
+    assert [iq.name for iq in iqs] == ["IQ Reception", "IQ North", "IQ South"]
+    assert all(iq.online and not iq.restore_required for iq in iqs)
+
+
+# -- IQ activation -------------------------------------------------------------------------
+
+def test_secret_is_single_shot(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    iq = first_lock(sandbox).iq.id
+    secret = gw.iq_secret(sandbox.site.id, iq)
+    assert len(secret) == 16
+    with pytest.raises(PermissionDenied) as info:
+        gw.iq_secret(sandbox.site.id, iq)
+    assert info.value.code == "2203" and info.value.status == 403
+
+
+def test_get_pin_is_204_and_mails_the_pin(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    iq = first_lock(sandbox).iq.id
+    gateway_for(sandbox).request_pin_email(sandbox.site.id, iq)
+    mail = sandbox.mails()[-1]
+    assert mail.channel == "email" and mail.to == sandbox.username and len(mail.pin) == 4
+
+
+def test_set_pin_keep_and_change(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    iq = first_lock(sandbox).iq.id
+    secret, pin = activate(gw, sandbox, iq)
+    act = next(iter(sandbox.world.activations.values()))
+    assert act.activated and act.pin == pin
+    new = "1357"
+    gw.set_pin(sandbox.site.id, iq, otp=salto_otp(secret, pin, datetime.now(UTC)),
+               delta=pin_delta(pin, new))
+    assert act.pin == new
+
+
+def test_set_pin_with_wrong_pin_is_otp_rejected(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    iq = first_lock(sandbox).iq.id
+    secret = gw.iq_secret(sandbox.site.id, iq)
+    gw.request_pin_email(sandbox.site.id, iq)
+    wrong = f"{(int(sandbox.last_pin(iq)) + 1) % 10000:04d}"
+    with pytest.raises(OtpRejected):
+        gw.set_pin(sandbox.site.id, iq, otp=salto_otp(secret, wrong, datetime.now(UTC)),
+                   delta="0000")
+
+
+def test_get_pin_after_activation_is_forbidden(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    iq = first_lock(sandbox).iq.id
+    activate(gw, sandbox, iq)
+    with pytest.raises(PermissionDenied) as info:
+        gw.request_pin_email(sandbox.site.id, iq)
+    assert info.value.salto_message == "command_forbidden"
+
+
+# -- remote open ---------------------------------------------------------------------------
+
+def test_open_lock(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    lock = first_lock(sandbox)
+    secret, pin = activate(gw, sandbox, lock.iq.id)
+    gw.open_lock(sandbox.site.id, lock.id, otp=salto_otp(secret, pin, datetime.now(UTC)))
+    entries = gw.entries(sandbox.site.id)
+    assert entries[0]["event_category"] == "lock_opened"
+    assert entries[0]["lock"]["id"] == lock.id and entries[0]["access_by"] == "remote"
+
+
+def test_open_with_wrong_otp_then_blocked(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox)
+    lock = first_lock(sandbox)
+    secret, pin = activate(gw, sandbox, lock.iq.id)
+    for _ in range(7):
+        with pytest.raises(OtpRejected):
+            gw.open_lock(sandbox.site.id, lock.id, otp="00000")
+    with pytest.raises(OtpBlocked):
+        gw.open_lock(sandbox.site.id, lock.id, otp="00000")
+    with pytest.raises(OtpBlocked):  # even a good code, for 20 minutes
+        gw.open_lock(sandbox.site.id, lock.id, otp=salto_otp(secret, pin, datetime.now(UTC)))
+    sandbox.clock_offset = 20 * 60 + 1
+    gw.open_lock(sandbox.site.id, lock.id, otp=salto_otp(secret, pin, sandbox.now()))
+
+
+def test_open_before_activation_is_not_activated(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    from ireserve_salto_plugin.errors import NotActivated
+
+    with pytest.raises(NotActivated):
+        gateway_for(sandbox).open_lock(sandbox.site.id, first_lock(sandbox).id, otp="abcde")
+
+
+def test_open_is_never_retried(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    lock = first_lock(sandbox)
+    sandbox.inject("PATCH", "/locking$", status=503)
+    with pytest.raises(Unavailable):
+        gateway_for(sandbox).open_lock(sandbox.site.id, lock.id, otp="abcde")
+    assert sandbox.call_count("PATCH") == 1
+
+
+# -- error shapes, retries, timeouts --------------------------------------------------------
+
+@pytest.mark.parametrize("status,body,cls,code", [
+    (400, {"ErrorCode": 3102, "Message": "otp_invalid"}, OtpRejected, "3102"),
+    (403, {"ErrorCode": "3102", "Message": "otp_blocked"}, OtpBlocked, "3102"),
+    (404, {"ErrorCode": "2202", "Message": "Otp is invalid"}, OtpRejected, "2202"),
+    (400, {"ErrorCode": 1100, "Message": "The request received is invalid."}, Refused, "1100"),
+    (400, {"ErrorCode": 2210, "Message": "Site not released"}, PermissionDenied, "2210"),
+    (403, {"ErrorCode": 2203, "Message": "Operation cannot be executed."}, PermissionDenied,
+     "2203"),
+    (403, {"type": "x", "title": "Forbidden", "status": 403, "traceId": "t"}, PermissionDenied,
+     None),
+    (404, None, NotFound, None),
+    (500, {"ErrorCode": 2201, "Message": "An internal error has occurred."}, Unavailable,
+     "2201"),
+    (429, None, Unavailable, None),
+])
+def test_error_table(status: int, body: Any, cls: type, code: str | None) -> None:
+    error = error_for(status, body, method="GET", path="/x")
+    assert type(error) is cls and error.code == code and error.status == status
+    assert "Message" not in str(error)
+
+
+def test_get_is_retried_on_5xx_and_429(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    slept: list[float] = []
+    gw = gateway_for(sandbox, sleep=slept.append)
+    gw.access_token()
+    sandbox.inject("GET", "/iqs$", status=503)
+    sandbox.inject("GET", "/iqs$", status=429, headers={"Retry-After": "2"})
+    assert len(gw.iqs(sandbox.site.id)) == 3
+    assert sandbox.calls[f"GET /v1.2/sites/{sandbox.site.id}/iqs"] == 3
+    assert slept[1] == 2.0 and 0 < slept[0] < 1
+
+
+def test_garbage_bodies_are_typed_errors(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox, get_retries=0)
+    sandbox.inject("GET", "/iqs$", status=200, raw=b'{"items": [')
+    with pytest.raises(Unavailable, match="not JSON"):
+        gw.iqs(sandbox.site.id)
+    sandbox.inject("GET", "/iqs$", status=200, body={"items": "nope"})
+    with pytest.raises(Unavailable, match="unexpected list"):
+        gw.iqs(sandbox.site.id)
+    sandbox.inject("GET", "/iqs$", status=200, body={"items": [{"no": "id"}]})
+    with pytest.raises(Unavailable, match="without an id"):
+        gw.iqs(sandbox.site.id)
+
+
+def test_every_call_has_a_timeout(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    gw = gateway_for(sandbox, timeout=(1.0, 0.2), get_retries=0)
+    gw.access_token()
+    sandbox.inject("GET", "/iqs$", status=200, body={"items": []}, delay=0.6)
+    with pytest.raises(Timeout):
+        gw.iqs(sandbox.site.id)
+
+
+def test_connection_refused_is_unavailable_and_not_sent() -> None:
+    with SaltoSandbox() as box:
+        gw = gateway_for(box, get_retries=0)
+    with pytest.raises(Unavailable) as info:
+        gw.access_token()
+    assert info.value.sent is False
+
+
+def test_sandbox_date_header_follows_its_clock(sandbox: SaltoSandbox) -> None:
+    import requests
+
+    sandbox.clock_offset = 120
+    resp = requests.get(f"{sandbox.identity_url}/.well-known/openid-configuration", timeout=5)
+    from email.utils import parsedate_to_datetime
+
+    skew = parsedate_to_datetime(resp.headers["Date"]) - datetime.now(UTC)
+    assert timedelta(seconds=115) < skew < timedelta(seconds=125)
