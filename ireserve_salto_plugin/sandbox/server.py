@@ -287,7 +287,8 @@ class SaltoSandbox:
         page = items[skip: skip + top]
         link = None
         if skip + top < len(items):
-            link = f"{self.api_url}{req.path}?" + urlencode({"$top": top, "$skip": skip + top}, safe="$")
+            query = urlencode({"$top": top, "$skip": skip + top}, safe="$")
+            link = f"{self.api_url}{req.path}?{query}"
         return {"items": page, "next_page_link": link, "count": None}
 
     def _visible_sites(self, user: User) -> list[dict[str, Any]]:
