@@ -22,7 +22,6 @@ import pytest
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.errors import (
-    AuthError,
     OtpBlocked,
     OtpRejected,
     PermissionDenied,
@@ -412,7 +411,7 @@ def test_hook_admin_activation_flow(target: Target, cassette: Any,
 # -- hygiene -------------------------------------------------------------------------------
 
 def test_every_cassette_is_clean() -> None:
-    files = sorted(CASSETTES.glob("*.yaml")) + [TARGET_FILE]
+    files = [*sorted(CASSETTES.glob("*.yaml")), TARGET_FILE]
     assert len(files) >= 18
     problems = [p for path in files for p in hygiene_problems(path)]
     assert problems == []
