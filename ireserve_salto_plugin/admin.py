@@ -170,20 +170,22 @@ class AdminActions:
             return AdminResult(False, "No IQ secret is stored for this IQ yet: run GET PIN "
                                "first.")
         site_id = self.service.site_id(gateway, settings)
-        otp = salto_otp(stored.secret, current, self.service.salto_now())
+        budget = self.service.budget
+        refusal = budget.refusal(gateway.account.key, iq_id, "")
+        if refusal is not None and refusal.blocked:
+            return self._blocked(refusal.retry_after)
+        otp = salto_otp(stored.secret, current, gateway.salto_now())
         try:
             gateway.set_pin(site_id, iq_id, otp=otp, delta=pin_delta(current, new))
         except OtpBlocked:
-            return AdminResult(False, "Salto KS has blocked one-time codes for this IQ after "
-                               "repeated failures; wait about 25 minutes before trying again.",
-                               data={"reason": Reason.OTP_BLOCKED.value})
+            return self._blocked(budget.blocked(gateway.account.key, iq_id))
         except OtpRejected:
             return AdminResult(False, "Salto KS rejected the code: the current PIN does not "
                                "match the PIN Salto e-mailed for this IQ (or the server clock "
                                "is off). Check the PIN and try again; repeated failures block "
                                "the IQ for about 20 minutes.",
                                data={"reason": Reason.OTP_REJECTED.value})
-        activated_at = self.service.salto_now().astimezone(UTC).replace(microsecond=0)
+        activated_at = self.service.utcnow().astimezone(UTC).replace(microsecond=0)
         changed = "" if new == current else " with the new PIN"
         return AdminResult(
             True,
@@ -192,6 +194,14 @@ class AdminActions:
                                              .isoformat()}}},
             data={"iq_id": iq_id, "activated_at": activated_at.isoformat()},
         )
+
+    @staticmethod
+    def _blocked(seconds: float) -> AdminResult:
+        return AdminResult(False, "Salto KS has blocked one-time codes for this IQ after "
+                           f"repeated failures; wait about {max(1, round(seconds / 60))} "
+                           "minutes before trying again.",
+                           data={"reason": Reason.OTP_BLOCKED.value,
+                                 "retry_after": round(seconds)})
 
     def refresh_locks(self, settings: Settings, gateway: SaltoGateway,
                       params: Mapping[str, Any]) -> AdminResult:

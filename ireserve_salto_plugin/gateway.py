@@ -14,10 +14,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import mktime_tz, parsedate_tz
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from .errors import (
     AuthError,
@@ -38,6 +41,9 @@ SCOPE_WITH_REFRESH = "user_api.full_access offline_access"
 TOKEN_LEEWAY = 60.0  # seconds before expires_in at which a token counts as expired
 LOCKS_TTL = 300.0  # seconds a site's lock list is served from the store
 SITE_TTL = 24 * 3600.0
+AUTH_FAIL_TTL = 300.0  # seconds a refused password is not tried again
+CLOCK_TTL = 3600.0  # seconds a learned clock offset is kept
+CLOCK_WARN_SECONDS = 60
 PAGE_SIZE = 100
 MAX_PAGES = 1000
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, on every call
@@ -157,6 +163,12 @@ def parse_iq(item: Any) -> Iq:
     )
 
 
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection was never established, so no byte of the request left."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
 def _retry_after(resp: requests.Response) -> float | None:
     value = resp.headers.get("Retry-After")
     if value is None:
@@ -187,6 +199,8 @@ class SaltoGateway:
         get_retries: int = 2,
         page_size: int = PAGE_SIZE,
         locks_ttl: float = LOCKS_TTL,
+        deadline: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.account = account
         self._session = session
@@ -197,6 +211,9 @@ class SaltoGateway:
         self._get_retries = get_retries
         self._page_size = page_size
         self._locks_ttl = locks_ttl
+        self._monotonic = monotonic
+        # A time.monotonic() instant after which no request may start or run on.
+        self.deadline = deadline
         self._api = account.api_url.rstrip("/")
         self._origin = urlsplit(self._api)[:2]
 
@@ -241,6 +258,20 @@ class SaltoGateway:
                 )
 
     def _password_grant(self) -> Token:
+        refused_key = f"authfail:{self.account.key}"
+        refused = self._store.get(refused_key)
+        if refused is not None:  # never hammer the identity server with a known-bad password
+            raise AuthError(f"{refused} (not retried for {AUTH_FAIL_TTL // 60:.0f} minutes "
+                            "unless the password changes)", code="invalid_grant",
+                            method="POST", path="/connect/token", sent=False)
+        try:
+            return self._password_grant_call()
+        except AuthError as exc:
+            if exc.code == "invalid_grant":
+                self._store.set(refused_key, str(exc), AUTH_FAIL_TTL)
+            raise
+
+    def _password_grant_call(self) -> Token:
         scope_key = f"scope:{self.account.key}"
         scope = self._store.get(scope_key) or SCOPE_WITH_REFRESH
         form = {
@@ -318,9 +349,19 @@ class SaltoGateway:
 
     # -- HTTP ------------------------------------------------------------------------------
 
+    def _timeouts(self, method: str, path: str) -> tuple[float, float]:
+        if self.deadline is None:
+            return self._timeout
+        left = self.deadline - self._monotonic()
+        if left <= 0.05:
+            raise Timeout(f"no time left for {method} {path}", method=method, path=path,
+                          sent=False)
+        return (min(self._timeout[0], left), min(self._timeout[1], left))
+
     def _send(self, method: str, url: str, *, path: str, **kwargs: Any) -> requests.Response:
+        timeout = self._timeouts(method, path)
         try:
-            return self._session.request(method, url, timeout=self._timeout, **kwargs)
+            resp = self._session.request(method, url, timeout=timeout, **kwargs)
         except requests.ConnectTimeout as exc:
             raise Timeout(f"connecting to Salto KS timed out ({method} {path})",
                           method=method, path=path, sent=False) from exc
@@ -328,13 +369,45 @@ class SaltoGateway:
             raise Timeout(f"Salto KS did not answer in time ({method} {path})",
                           method=method, path=path) from exc
         except requests.ConnectionError as exc:
-            # A refused or failed connection never carried the request; a reset may have.
-            sent = "refused" not in str(exc).lower() and "resolve" not in str(exc).lower()
             raise Unavailable(f"could not reach Salto KS ({method} {path})",
-                              method=method, path=path, sent=sent) from exc
+                              method=method, path=path, sent=not _never_sent(exc)) from exc
         except requests.RequestException as exc:
             raise Unavailable(f"request to Salto KS failed ({method} {path})",
                               method=method, path=path, sent=False) from exc
+        if url.startswith(self._api):
+            self._observe_clock(resp)
+        return resp
+
+    # -- Salto's clock ------------------------------------------------------------------------
+
+    @property
+    def _clock_key(self) -> str:
+        return f"clock:{self._api}"
+
+    def clock_offset(self) -> float:
+        """Seconds Salto's clock is ahead of ours, learned from its ``Date`` headers."""
+        learned = self._store.get(self._clock_key)
+        return float(learned[0]) if learned is not None else 0.0
+
+    def salto_now(self) -> datetime:
+        """Our UTC clock corrected by the learned offset: what OTPs are signed with."""
+        return datetime.fromtimestamp(self._clock() + self.clock_offset(), UTC)
+
+    def _observe_clock(self, resp: requests.Response) -> None:
+        header = resp.headers.get("Date")
+        parsed = parsedate_tz(header) if header else None
+        if parsed is None:
+            return
+        now = self._clock()
+        # Date has whole seconds, truncated: the server's instant is on average 0.5 s later.
+        offset = round(mktime_tz(parsed) + 0.5 - now)
+        learned = self._store.get(self._clock_key)
+        if learned is not None and learned[0] == offset and now - learned[1] < 300:
+            return
+        if abs(offset) > CLOCK_WARN_SECONDS and (learned is None or learned[0] != offset):
+            log.warning("Salto KS clock differs from ours by %+d s; OTPs are signed with "
+                        "Salto's time. Check this server's NTP.", offset)
+        self._store.set(self._clock_key, (offset, now), CLOCK_TTL)
 
     @staticmethod
     def _json(resp: requests.Response, method: str, path: str, allow_empty: bool = False) -> Any:
@@ -374,7 +447,8 @@ class SaltoGateway:
                 delay = exc.retry_after
                 if delay is None:
                     delay = 0.2 * (2**attempt) * (0.5 + random.random())
-                if delay > 10.0:
+                if delay > 10.0 or (self.deadline is not None and
+                                    self._monotonic() + delay >= self.deadline):
                     raise
                 log.info("salto %s %s unavailable, retry %d in %.2fs", method, path,
                          attempt + 1, delay)
@@ -526,11 +600,23 @@ class SaltoGateway:
 
     # -- remote open (endpoint 16) and entries (17) ------------------------------------------
 
-    def open_lock(self, site_id: str, lock_id: str, *, otp: str) -> None:
-        """One remote-open command. Never retried here after Salto answered."""
+    def open_lock(self, site_id: str, lock_id: str, *, sign: Callable[[], str]) -> None:
+        """One remote-open command, signed by ``sign()`` right before it is sent.
+
+        Never resent after Salto answered anything. Resent once, with a fresh OTP and within
+        the deadline, only when the request provably never left this machine (connection
+        refused or not established).
+        """
         path = f"/v1.2/sites/{quote(site_id)}/locks/{quote(lock_id)}/locking"
-        self._call("PATCH", path, json={"locked_state": "unlocked", "otp": otp},
-                   expect_body=False)
+        for attempt in (1, 2):
+            try:
+                self._call("PATCH", path, json={"locked_state": "unlocked", "otp": sign()},
+                           expect_body=False)
+                return
+            except Unavailable as exc:
+                if exc.sent or attempt == 2:
+                    raise
+                log.info("salto PATCH %s never reached Salto; resending once", path)
 
     def entries(self, site_id: str, top: int = 20) -> list[dict[str, Any]]:
         path = f"/v1.1/sites/{quote(site_id)}/entries"

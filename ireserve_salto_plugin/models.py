@@ -54,12 +54,16 @@ class Reason(StrEnum):
     LOCK_OFFLINE = "lock_offline"
     OTP_REJECTED = "otp_rejected"
     OTP_BLOCKED = "otp_blocked"
+    OTP_SUSPENDED = "otp_suspended"
     AUTH_FAILED = "auth_failed"
     PERMISSION_DENIED = "permission_denied"
     SALTO_REJECTED = "salto_rejected"
     SALTO_UNAVAILABLE = "salto_unavailable"
     TIMEOUT = "timeout"
     INTERNAL_ERROR = "internal_error"
+    DUPLICATE = "duplicate"
+    # warning only (AccessInfo.warnings), never an open's reason
+    CLOCK_SKEW = "clock_skew"
 
 
 DENIED_REASONS = frozenset(
@@ -143,11 +147,19 @@ STAFF_MESSAGES: dict[Reason, str] = {
     ),
     Reason.OTP_REJECTED: (
         "Salto KS rejected the one-time code. Likely causes: the IQ PIN was changed outside "
-        "i-Reserve, the account was activated in the Salto KS app, or the server clock is off."
+        "i-Reserve, the account was activated in the Salto KS app, or the server clock is "
+        "off.{detail}"
     ),
     Reason.OTP_BLOCKED: (
         "Salto KS has blocked one-time codes for this IQ after repeated failures; "
         "try again in about {minutes} minutes."
+    ),
+    Reason.OTP_SUSPENDED: (
+        "One-time codes for this IQ were rejected twice in a row, so the plugin stopped "
+        "sending them (to avoid Salto's 20-minute block). Likely causes: the IQ PIN was "
+        "changed outside i-Reserve, the account was activated in the Salto KS app, or the "
+        "server clock is off. An admin must re-activate the IQ (GET PIN, Set PIN); "
+        "otherwise it is retried in about {minutes} minutes."
     ),
     Reason.AUTH_FAILED: "Salto KS refused the login: {detail}",
     Reason.PERMISSION_DENIED: (
@@ -157,6 +169,8 @@ STAFF_MESSAGES: dict[Reason, str] = {
     Reason.SALTO_REJECTED: "Salto KS refused the request: {detail}",
     Reason.SALTO_UNAVAILABLE: "Salto KS cannot be reached right now; try again shortly.",
     Reason.TIMEOUT: "Salto KS did not answer in time; the lock may or may not have opened.",
+    Reason.DUPLICATE: "Already handled a moment ago ({first}).",
+    Reason.CLOCK_SKEW: "This server's clock differs from Salto's by more than a minute.",
     Reason.INTERNAL_ERROR: (
         "The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details."
     ),

@@ -36,7 +36,7 @@ class SaltoKsPlugin:
                 if self._service is None:
                     from .service import SaltoKsService
 
-                    self._service = SaltoKsService()
+                    self._service = SaltoKsService.from_env()
         return self._service
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 import uuid
@@ -23,8 +24,16 @@ from marshmallow import ValidationError
 
 from . import INTEGRATION
 from .decision import BookingError, Decision, Window, decide, open_window, resolve_lock, to_utc
-from .errors import NotFound, SaltoError
-from .gateway import Account, Lock, SaltoGateway, make_session
+from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError
+from .gateway import CLOCK_WARN_SECONDS, Account, Lock, SaltoGateway, make_session
+from .guards import (
+    BLOCK_SECONDS,
+    DEDUP_SECONDS,
+    SUSPEND_SECONDS,
+    Dedup,
+    OtpBudget,
+    credentials_fingerprint,
+)
 from .models import (
     DENIED_REASONS,
     STAFF_MESSAGES,
@@ -37,6 +46,7 @@ from .models import (
 )
 from .otp import salto_otp
 from .settings import (
+    IqCredentials,
     Settings,
     SettingsError,
     SettingsSchema,
@@ -47,7 +57,7 @@ from .store import MemoryStore, Store
 
 log = logging.getLogger("ireserve_salto_plugin")
 
-OTP_BLOCK_MINUTES = 25
+OPEN_DEADLINE = 15.0  # seconds an open may take in all, cold start included
 
 
 def park_zone(park: Park) -> ZoneInfo:
@@ -86,16 +96,52 @@ class SaltoKsService:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         environ: Mapping[str, str] | None = None,
         gateway_options: Mapping[str, Any] | None = None,
+        open_deadline: float = OPEN_DEADLINE,
+        dedup_window: float = DEDUP_SECONDS,
+        otp_block_seconds: float = BLOCK_SECONDS,
+        otp_suspend_seconds: float = SUSPEND_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.session = session if session is not None else make_session()
         self._now = now
         self._environ = environ
         self._gateway_options = dict(gateway_options or {})
+        self.open_deadline = open_deadline
+        self.budget = OtpBudget(self.store, block_seconds=otp_block_seconds,
+                                suspend_seconds=otp_suspend_seconds)
+        self.dedup = Dedup(self.store, window=dedup_window, sleep=sleep)
         self._parsed: LRUCache[tuple[int, bool], _Parsed] = LRUCache(maxsize=4096)
         self._parsed_lock = threading.Lock()
         self._schema = SettingsSchema()
         self._partial_schema = SettingsSchema(partial=("open_statuses",))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SaltoKsService:
+        """The service a host gets by default, tuned by ``SALTO_KS_*`` variables."""
+        env = os.environ if environ is None else environ
+
+        def number(name: str, default: float) -> float:
+            value = env.get(name)
+            if value in (None, ""):
+                return default
+            try:
+                return float(value)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number of seconds") from None
+
+        store: Store | None = None
+        if env.get("SALTO_KS_REDIS_URL"):
+            from .redis_store import RedisStore
+
+            store = RedisStore.from_url(env["SALTO_KS_REDIS_URL"])
+        return cls(
+            store=store,
+            open_deadline=number("SALTO_KS_OPEN_DEADLINE", OPEN_DEADLINE),
+            dedup_window=number("SALTO_KS_DEDUP_SECONDS", DEDUP_SECONDS),
+            otp_block_seconds=number("SALTO_KS_OTP_BLOCK_SECONDS", BLOCK_SECONDS),
+            otp_suspend_seconds=number("SALTO_KS_OTP_SUSPEND_SECONDS", SUSPEND_SECONDS),
+        )
 
     # -- settings --------------------------------------------------------------------------
 
@@ -128,7 +174,7 @@ class SaltoKsService:
         assert hit.settings is not None
         return hit.settings
 
-    def gateway(self, settings: Settings) -> SaltoGateway:
+    def gateway(self, settings: Settings, deadline: float | None = None) -> SaltoGateway:
         account = Account(
             identity_url=settings.base_identity_url,
             api_url=settings.base_api_url,
@@ -137,15 +183,14 @@ class SaltoKsService:
             password=settings.password,
         )
         return SaltoGateway(account, session=self.session, store=self.store,
-                            **self._gateway_options)
+                            deadline=deadline, **self._gateway_options)
+
+    def utcnow(self) -> datetime:
+        return self._now()
 
     @staticmethod
     def site_id(gateway: SaltoGateway, settings: Settings) -> str:
         return settings.site_id or gateway.resolve_site(settings.site_uid).id
-
-    def salto_now(self) -> datetime:
-        """The real clock (never the host's ``now``), for signing OTPs."""
-        return self._now()
 
     # -- on_booking_status -----------------------------------------------------------------
 
@@ -211,6 +256,14 @@ class SaltoKsService:
         iq = settings.iqs.get(lock.iq_id or "")
         if iq is None or not iq.activated:
             warnings.append(Reason.IQ_NOT_ACTIVATED)
+        elif lock.iq_id is not None:
+            refusal = self.budget.refusal(gateway.account.key, lock.iq_id,
+                                          credentials_fingerprint(iq))
+            if refusal is not None:
+                warnings.append(Reason.OTP_BLOCKED if refusal.blocked else
+                                Reason.OTP_SUSPENDED)
+        if abs(gateway.clock_offset()) > CLOCK_WARN_SECONDS:
+            warnings.append(Reason.CLOCK_SKEW)
         if lock.iq_online is False:
             warnings.append(Reason.IQ_OFFLINE)
         elif not lock.online:
@@ -256,7 +309,7 @@ class SaltoKsService:
                 closes_at=_local(decision.window.closes_at, zone),
             )
         assert decision.lock_id is not None
-        return self._send_open(settings, booking, decision.lock_id, attempt)
+        return self._guarded_open(settings, booking, decision.lock_id, attempt)
 
     def _decide(
         self, settings: Settings, booking: Booking, zone: ZoneInfo, now: datetime | None
@@ -276,27 +329,60 @@ class SaltoKsService:
             lock_id=resolve_lock(object_id, settings.mapping, settings.default_lock_id),
         )
 
-    def _send_open(
+    def _guarded_open(
         self, settings: Settings, booking: Booking, lock_id: str, attempt: _Attempt
+    ) -> OpenResult:
+        """One open per (park, booking, lock) within the dedup window, across workers."""
+        deadline = time.monotonic() + self.open_deadline
+        if self.dedup.window <= 0:
+            return self._send_open(settings, booking, lock_id, attempt, deadline)
+        key = Dedup.key(attempt.park_id, attempt.booking_id, lock_id)
+        if not self.dedup.claim(key):
+            first = self.dedup.wait(key, deadline)
+            if first is None:
+                return attempt.done(Reason.DUPLICATE, outcome=Outcome.FAILED,
+                                    retry_after=self.dedup.window,
+                                    first="another request for this booking is still "
+                                    "running; try again in a moment")
+            return attempt.done(
+                Reason.DUPLICATE, outcome=Outcome(first["outcome"]),
+                opened_at=datetime.fromisoformat(first["opened_at"])
+                if first["opened_at"] else None,
+                retry_after=first["retry_after"],
+                first=f"attempt {first['attempt_id']}: {first['message']}")
+        try:
+            result = self._send_open(settings, booking, lock_id, attempt, deadline)
+        except BaseException:
+            self.dedup.release(key)
+            raise
+        self.dedup.publish(key, {
+            "outcome": result.outcome.value, "reason": result.reason.value,
+            "message": result.message, "attempt_id": result.attempt_id,
+            "opened_at": result.opened_at.isoformat() if result.opened_at else None,
+            "retry_after": result.retry_after,
+        })
+        return result
+
+    def _send_open(
+        self, settings: Settings, booking: Booking, lock_id: str, attempt: _Attempt,
+        deadline: float,
     ) -> OpenResult:
         gateway: SaltoGateway | None = None
         site_id = None
         try:
-            gateway = self.gateway(settings)
+            gateway = self.gateway(settings, deadline)
             site_id = self.site_id(gateway, settings)
             lock = self._find_lock(gateway, site_id, lock_id)
             if lock is None:
                 return attempt.done(Reason.LOCK_NOT_FOUND)
             attempt.lock_name = lock.name
             iq = settings.iqs.get(lock.iq_id or "")
-            if iq is None or not iq.activated:
+            if lock.iq_id is None or iq is None or not iq.activated:
                 return attempt.done(Reason.IQ_NOT_ACTIVATED)
             offline = self._offline_reason(gateway, site_id, lock)
             if offline is not None:
                 return attempt.done(offline)
-            assert iq.secret is not None and iq.pin is not None
-            gateway.open_lock(site_id, lock_id, otp=salto_otp(iq.secret, iq.pin,
-                                                              self.salto_now()))
+            return self._signed_open(gateway, site_id, lock, iq, settings, booking, attempt)
         except SettingsError as exc:
             return attempt.done(Reason.SETTINGS_INVALID, detail=str(exc))
         except SaltoError as exc:
@@ -309,8 +395,34 @@ class SaltoKsService:
                 exc.path and "/locks/" in exc.path
             ):
                 reason = Reason.LOCK_NOT_FOUND
-            return attempt.done(reason, detail=str(exc), minutes=OTP_BLOCK_MINUTES,
-                                retry_after=exc.retry_after)
+            return attempt.done(reason, detail=str(exc), retry_after=exc.retry_after)
+
+    def _signed_open(
+        self, gateway: SaltoGateway, site_id: str, lock: Lock, iq: IqCredentials,
+        settings: Settings, booking: Booking, attempt: _Attempt,
+    ) -> OpenResult:
+        """The PATCH itself, inside the IQ's OTP budget."""
+        assert iq.secret is not None and iq.pin is not None and lock.iq_id is not None
+        secret, pin, account = iq.secret, iq.pin, gateway.account.key
+        fingerprint = credentials_fingerprint(iq)
+        refusal = self.budget.refusal(account, lock.iq_id, fingerprint)
+        if refusal is not None:
+            reason = Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED
+            return attempt.done(reason, retry_after=round(refusal.retry_after),
+                                minutes=max(1, round(refusal.retry_after / 60)))
+        try:
+            gateway.open_lock(site_id, lock.id,
+                              sign=lambda: salto_otp(secret, pin, gateway.salto_now()))
+        except OtpBlocked:
+            seconds = self.budget.blocked(account, lock.iq_id)
+            return attempt.done(Reason.OTP_BLOCKED, retry_after=seconds,
+                                minutes=round(seconds / 60))
+        except OtpRejected:
+            suspended = self.budget.rejected(account, lock.iq_id, fingerprint)
+            return attempt.done(Reason.OTP_REJECTED, detail=(
+                " OTP use for this IQ is now suspended until an admin re-activates it "
+                "(GET PIN and Set PIN)." if suspended else ""))
+        self.budget.accepted(account, lock.iq_id, fingerprint)
         opened_at = self._now().replace(microsecond=0)
         updates: dict[str, Any] = {}
         if settings.open_field:
@@ -404,21 +516,21 @@ class _Attempt:
         booking_updates: dict[str, Any] | None = None,
         new_status: str | None = None,
         retry_after: float | None = None,
+        outcome: Outcome | None = None,
         **fill: Any,
     ) -> OpenResult:
-        if reason is Reason.OPENED:
+        if outcome is not None:
+            pass
+        elif reason is Reason.OPENED:
             outcome = Outcome.OPENED
         elif reason in DENIED_REASONS:
             outcome = Outcome.DENIED
         else:
             outcome = Outcome.FAILED
         fill.setdefault("detail", "")
-        fill.setdefault("minutes", OTP_BLOCK_MINUTES)
         fill["lock"] = self.lock_name or self.lock_id or "?"
         fill["attempt"] = self.attempt_id
         message = STAFF_MESSAGES[reason].format_map(_Default(fill))
-        if reason is Reason.OTP_BLOCKED and retry_after is None:
-            retry_after = OTP_BLOCK_MINUTES * 60.0
         log.info(
             "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s reason=%s "
             "ms=%.1f", self.attempt_id, self.park_id, self.booking_id,

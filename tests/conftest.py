@@ -85,9 +85,12 @@ def mapped(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> Any:
 
 @pytest.fixture
 def make_booking(host: ReferenceHost) -> Callable[..., Booking]:
+    """A new booking (own id, so the duplicate-tap guard never joins two of them)."""
+    count = iter(range(1, 10_000))
+
     def make(status: str = "confirmed", object_id: str = "chalet-12",
              arrival: datetime | None = None, days: int = 3) -> Booking:
         start = arrival or datetime.now(UTC) - timedelta(hours=1)
-        return host.add_booking(Booking("B-1", object_id, status, start,
+        return host.add_booking(Booking(f"B-{next(count)}", object_id, status, start,
                                         start + timedelta(days=days)))
     return make

@@ -324,7 +324,7 @@ def test_open_success(target: Target, cassette: Any) -> None:
     gw = target.gateway()
     with cassette("open_success") as tape:
         gw.open_lock(target.ids["site_id"], target.ids["lock_id"],
-                     otp=salto_otp(secret, pin, datetime.now(UTC)))
+                     sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
     assert tape.responses[-1]["status"]["code"] == 200
 
 
@@ -332,7 +332,7 @@ def test_open_otp_invalid(target: Target, cassette: Any) -> None:
     credentials(target, target.gateway())
     gw = target.gateway()
     with cassette("open_otp_invalid"), pytest.raises(OtpRejected):
-        gw.open_lock(target.ids["site_id"], target.ids["lock_id"], otp="00000")
+        gw.open_lock(target.ids["site_id"], target.ids["lock_id"], sign=lambda: "00000")
 
 
 def test_open_otp_blocked(target: Target, cassette: Any) -> None:
@@ -342,9 +342,9 @@ def test_open_otp_blocked(target: Target, cassette: Any) -> None:
     with cassette("open_otp_blocked") as tape:
         for _ in range(7):
             with pytest.raises(OtpRejected):
-                gw.open_lock(target.ids["site_id"], target.ids["lock_id"], otp="00000")
+                gw.open_lock(target.ids["site_id"], target.ids["lock_id"], sign=lambda: "00000")
         with pytest.raises(OtpBlocked):
-            gw.open_lock(target.ids["site_id"], target.ids["lock_id"], otp="00000")
+            gw.open_lock(target.ids["site_id"], target.ids["lock_id"], sign=lambda: "00000")
     assert [r["status"]["code"] for r in tape.responses][-2:] == [400, 403]
 
 
@@ -355,7 +355,7 @@ def test_open_iq_offline(target: Target, cassette: Any) -> None:
         target.sandbox.set_iq_online(target.ids["iq_id"], False)
     with cassette("open_iq_offline"), pytest.raises(SaltoError) as info:
         target.gateway().open_lock(target.ids["site_id"], target.ids["lock_id"],
-                                   otp=salto_otp(secret, pin, datetime.now(UTC)))
+                                   sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
     assert info.value.status == 403
     with cassette("lock_read_iq_offline"):
         lock = target.gateway().lock(target.ids["site_id"], target.ids["lock_id"])

@@ -275,7 +275,7 @@ def test_open_lock(sandbox: SaltoSandbox) -> None:
     gw = gateway_for(sandbox)
     lock = first_lock(sandbox)
     secret, pin = activate(gw, sandbox, lock.iq.id)
-    gw.open_lock(sandbox.site.id, lock.id, otp=salto_otp(secret, pin, datetime.now(UTC)))
+    gw.open_lock(sandbox.site.id, lock.id, sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
     entries = gw.entries(sandbox.site.id)
     assert entries[0]["event_category"] == "lock_opened"
     assert entries[0]["lock"]["id"] == lock.id and entries[0]["access_by"] == "remote"
@@ -288,13 +288,14 @@ def test_open_with_wrong_otp_then_blocked(sandbox: SaltoSandbox) -> None:
     secret, pin = activate(gw, sandbox, lock.iq.id)
     for _ in range(7):
         with pytest.raises(OtpRejected):
-            gw.open_lock(sandbox.site.id, lock.id, otp="00000")
+            gw.open_lock(sandbox.site.id, lock.id, sign=lambda: "00000")
     with pytest.raises(OtpBlocked):
-        gw.open_lock(sandbox.site.id, lock.id, otp="00000")
+        gw.open_lock(sandbox.site.id, lock.id, sign=lambda: "00000")
     with pytest.raises(OtpBlocked):  # even a good code, for 20 minutes
-        gw.open_lock(sandbox.site.id, lock.id, otp=salto_otp(secret, pin, datetime.now(UTC)))
+        gw.open_lock(sandbox.site.id, lock.id,
+                     sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
     sandbox.clock_offset = 20 * 60 + 1
-    gw.open_lock(sandbox.site.id, lock.id, otp=salto_otp(secret, pin, sandbox.now()))
+    gw.open_lock(sandbox.site.id, lock.id, sign=lambda: salto_otp(secret, pin, sandbox.now()))
 
 
 def test_open_before_activation_is_not_activated(sandbox: SaltoSandbox) -> None:
@@ -302,7 +303,8 @@ def test_open_before_activation_is_not_activated(sandbox: SaltoSandbox) -> None:
     from ireserve_salto_plugin.errors import NotActivated
 
     with pytest.raises(NotActivated):
-        gateway_for(sandbox).open_lock(sandbox.site.id, first_lock(sandbox).id, otp="abcde")
+        gateway_for(sandbox).open_lock(sandbox.site.id, first_lock(sandbox).id,
+                                       sign=lambda: "abcde")
 
 
 def test_open_is_never_retried(sandbox: SaltoSandbox) -> None:
@@ -310,7 +312,7 @@ def test_open_is_never_retried(sandbox: SaltoSandbox) -> None:
     lock = first_lock(sandbox)
     sandbox.inject("PATCH", "/locking$", status=503)
     with pytest.raises(Unavailable):
-        gateway_for(sandbox).open_lock(sandbox.site.id, lock.id, otp="abcde")
+        gateway_for(sandbox).open_lock(sandbox.site.id, lock.id, sign=lambda: "abcde")
     assert sandbox.call_count("PATCH") == 1
 
 

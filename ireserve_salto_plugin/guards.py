@@ -1,0 +1,132 @@
+"""Guards around the remote open, kept in the shared store so they hold across workers:
+
+- :class:`OtpBudget`: after Salto's ``otp_blocked`` no OTP goes to that IQ until the block
+  can have cleared; after two rejected OTPs in a row the IQ's OTP use is suspended until an
+  admin re-activates it (new secret/PIN/activation time) or the suspension expires.
+- :class:`Dedup`: one open per (park, booking, lock) within a short window; later taps get
+  the first attempt's result instead of a second command.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import IqCredentials
+from .store import Store
+
+BLOCK_SECONDS = 25 * 60.0  # Salto blocks ~20 min (reference S11); ECC waits 25 (S23)
+SUSPEND_AFTER = 2  # rejected OTPs in a row
+SUSPEND_SECONDS = 60 * 60.0
+DEDUP_SECONDS = 10.0
+
+
+def credentials_fingerprint(iq: IqCredentials) -> str:
+    """Changes when an admin re-activates the IQ (secret, PIN or activation time)."""
+    raw = f"{iq.secret}\x00{iq.pin}\x00{iq.activated_at}".encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    blocked: bool  # True: Salto's block; False: our suspension after rejected OTPs
+    retry_after: float
+
+
+class OtpBudget:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        block_seconds: float = BLOCK_SECONDS,
+        suspend_after: int = SUSPEND_AFTER,
+        suspend_seconds: float = SUSPEND_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.block_seconds = block_seconds
+        self.suspend_after = suspend_after
+        self.suspend_seconds = suspend_seconds
+        self.clock = clock
+
+    @staticmethod
+    def _keys(account: str, iq_id: str, fingerprint: str) -> tuple[str, str, str]:
+        base = f"{account}:{iq_id}"
+        return (f"otpblock:{base}", f"otpfail:{base}:{fingerprint}",
+                f"otpsuspend:{base}:{fingerprint}")
+
+    def refusal(self, account: str, iq_id: str, fingerprint: str) -> Refusal | None:
+        """Why no OTP may be sent to this IQ now, or ``None``."""
+        block_key, _, suspend_key = self._keys(account, iq_id, fingerprint)
+        now = self.clock()
+        for key, blocked in ((block_key, True), (suspend_key, False)):
+            until = self.store.get(key)
+            if until is not None and until > now:
+                return Refusal(blocked, until - now)
+        return None
+
+    def blocked(self, account: str, iq_id: str) -> float:
+        """Salto answered ``otp_blocked``: send no OTP to this IQ for ``block_seconds``."""
+        self.store.set(self._keys(account, iq_id, "")[0], self.clock() + self.block_seconds,
+                       self.block_seconds)
+        return self.block_seconds
+
+    def rejected(self, account: str, iq_id: str, fingerprint: str) -> bool:
+        """Count a rejected OTP; True when this one suspends the IQ's OTP use."""
+        _, fail_key, suspend_key = self._keys(account, iq_id, fingerprint)
+        if self.store.incr(fail_key, self.suspend_seconds) < self.suspend_after:
+            return False
+        self.store.set(suspend_key, self.clock() + self.suspend_seconds, self.suspend_seconds)
+        self.store.delete(fail_key)
+        return True
+
+    def accepted(self, account: str, iq_id: str, fingerprint: str) -> None:
+        """A success resets the count of rejections in a row."""
+        fail_key = self._keys(account, iq_id, fingerprint)[1]
+        if self.store.get(fail_key) is not None:
+            self.store.delete(fail_key)
+
+
+PENDING = "pending"
+
+
+class Dedup:
+    def __init__(self, store: Store, *, window: float = DEDUP_SECONDS,
+                 sleep: Callable[[float], None] = time.sleep,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self.window = window
+        self.sleep = sleep
+        self.monotonic = monotonic
+
+    @staticmethod
+    def key(park_id: Any, booking_id: Any, lock_id: str) -> str:
+        raw = f"{park_id}\x00{booking_id}\x00{lock_id}".encode()
+        return "dedup:" + hashlib.sha256(raw).hexdigest()[:32]
+
+    def claim(self, key: str) -> bool:
+        """True when this caller is the first in the window and must do the open."""
+        return self.store.add(key, PENDING, self.window)
+
+    def publish(self, key: str, summary: dict[str, Any]) -> None:
+        self.store.set(key, summary, self.window)
+
+    def release(self, key: str) -> None:
+        self.store.delete(key)
+
+    def wait(self, key: str, deadline: float) -> dict[str, Any] | None:
+        """The first attempt's published result; ``None`` if it vanished or time ran out."""
+        delay = 0.005
+        while True:
+            value = self.store.get(key)
+            if value is None:
+                return None
+            if value != PENDING:
+                return value  # type: ignore[no-any-return]
+            if self.monotonic() + delay > deadline:
+                return None
+            self.sleep(delay)
+            delay = min(delay * 2, 0.1)
