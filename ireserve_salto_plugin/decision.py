@@ -24,9 +24,12 @@ def to_utc(value: object, zone: ZoneInfo, name: str) -> datetime:
     """``value`` as an aware UTC datetime; naive values are park-local wall time."""
     if not isinstance(value, datetime):
         raise BookingError(f"booking.{name} must be a datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+    try:
+        if value.tzinfo is None or value.utcoffset() is None:
+            value = value.replace(tzinfo=zone)
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise BookingError(f"booking.{name} is out of range") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,10 @@ def open_window(
     end = to_utc(departure, zone, "departure")
     if end < start:
         raise BookingError("booking.departure is before booking.arrival")
-    return Window(start - timedelta(minutes=minutes_before), end)
+    try:
+        return Window(start - timedelta(minutes=minutes_before), end)
+    except OverflowError:
+        raise BookingError("booking.arrival is out of range") from None
 
 
 def resolve_lock(

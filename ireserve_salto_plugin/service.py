@@ -75,7 +75,10 @@ def _iso(instant: datetime) -> str:
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    try:
+        return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    except OverflowError:  # the edge of datetime's range, in a far-off zone
+        return _iso(instant)
 
 
 @dataclass(frozen=True, slots=True)

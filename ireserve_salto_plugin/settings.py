@@ -187,14 +187,19 @@ class SettingsSchema(_Base):
         return Settings(**data)
 
 
-def describe_errors(messages: Any) -> str:
-    """Flatten marshmallow messages into ``field: message`` text (no input values)."""
+def describe_errors(messages: Any, limit: int = 5) -> str:
+    """Flatten marshmallow messages into ``field: message`` text (no input values; long
+    field names are cut, and only the first ``limit`` problems are listed)."""
     parts: list[str] = []
+
+    def name(key: Any) -> str:
+        text = str(key)
+        return text if len(text) <= 40 else text[:37] + "..."
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, Mapping):
             for key, sub in value.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), sub)
+                walk(f"{prefix}.{name(key)}" if prefix else name(key), sub)
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(prefix, item)
@@ -202,7 +207,8 @@ def describe_errors(messages: Any) -> str:
             parts.append(f"{prefix or 'settings'}: {value}")
 
     walk("", messages)
-    return "; ".join(parts)
+    more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,9 +44,11 @@ class _Steps:
             raise DemoFailed(what)
 
 
-def run_demo(echo: Callable[[str], None] = print) -> bool:
+def run_demo(echo: Callable[[str], None] = print,
+             sandbox: SaltoSandbox | None = None) -> bool:
+    """Run the demo; ``sandbox`` (not yet started) lets a test inspect it afterwards."""
     out = _Steps(echo)
-    with SaltoSandbox() as sandbox:
+    with sandbox if sandbox is not None else SaltoSandbox() as sandbox:
         os.environ["SALTO_KS_ACCEPTANCE_CLIENT_ID"] = sandbox.client_id
         os.environ["SALTO_KS_ACCEPTANCE_CLIENT_SECRET"] = sandbox.client_secret
         try:

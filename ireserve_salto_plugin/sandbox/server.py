@@ -228,11 +228,13 @@ class SaltoSandbox:
         token = secrets.token_urlsafe(32)
         world.tokens[token] = (user.username,
                                self.now() + timedelta(seconds=self.token_ttl))
+        world.tokens_issued.append(token)
         reply = {"access_token": token, "expires_in": self.token_ttl, "token_type": "Bearer",
                  "scope": " ".join(sorted(scopes))}
         if "offline_access" in scopes:
             refresh = secrets.token_urlsafe(32)
             world.refresh_tokens[refresh] = user.username
+            world.tokens_issued.append(refresh)
             reply["refresh_token"] = refresh
         return reply
 

@@ -134,6 +134,8 @@ class World:
         self.outbox: list[Mail] = []
         self.tokens: dict[str, tuple[str, datetime]] = {}  # access token -> (username, exp)
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
+        self.tokens_issued: list[str] = []  # every access/refresh token ever handed out
+        self.otps_seen: list[str] = []  # every OTP received (for the secrets tests)
 
     # -- building --------------------------------------------------------------------------
 
@@ -189,6 +191,7 @@ class World:
     def check_otp(self, act: Activation, command: str, otp: str, pin: str,
                   now: datetime) -> str | None:
         """None if accepted, else ``"otp_blocked"`` or ``"otp_invalid"``."""
+        self.otps_seen.append(otp)
         until = act.blocked_until.get(command)
         if until is not None and now < until:
             return "otp_blocked"

@@ -1,0 +1,419 @@
+"""Faults, the OTP budget, clock skew, duplicate taps and tenant isolation, each against the
+sandbox over loopback HTTP, through the plugin's hooks."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.models import Outcome, Reason
+from ireserve_salto_plugin.plugin import plugin as entrypoint_plugin
+from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.service import SaltoKsService
+from ireserve_salto_plugin.store import MemoryStore
+
+from .conftest import activate, first_lock, settings_for
+
+BookingFactory = Callable[..., Booking]
+
+
+def use_service(monkeypatch: pytest.MonkeyPatch, **options: Any) -> SaltoKsService:
+    options.setdefault("store", MemoryStore())
+    options.setdefault("gateway_options", {"sleep": lambda s: None})
+    service = SaltoKsService(**options)
+    monkeypatch.setattr(entrypoint_plugin, "_service", service)
+    monkeypatch.setattr(entrypoint_plugin, "_admin", None)
+    return service
+
+
+def opened(result: Any) -> bool:
+    return result is not None and result.reason is Reason.OPENED
+
+
+# -- tokens and login ----------------------------------------------------------------------
+
+def test_token_expired_mid_flow(host: ReferenceHost, park: Park, mapped: Any,
+                                sandbox: SaltoSandbox, make_booking: BookingFactory) -> None:
+    assert opened(host.open(make_booking(), "guest"))
+    sandbox.expire_tokens()  # Salto no longer accepts the token we cached
+    assert opened(host.open(make_booking(), "guest"))
+    assert sandbox.call_count("PATCH") == 3  # 401, then the one replay, + the first open
+
+
+def test_401_twice_is_auth_failed(host: ReferenceHost, park: Park, mapped: Any,
+                                  sandbox: SaltoSandbox, make_booking: BookingFactory) -> None:
+    host.lock_options(park, INTEGRATION)  # warm: the next call is the PATCH
+    sandbox.inject("PATCH", "/locking$", status=401, times=2)
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.AUTH_FAILED
+    assert sandbox.call_count("PATCH") == 2
+
+
+def test_wrong_password_is_clear_and_not_retried(host: ReferenceHost, park: Park, mapped: Any,
+                                                 sandbox: SaltoSandbox,
+                                                 make_booking: BookingFactory) -> None:
+    raw = park.integrations[INTEGRATION]
+    raw["password"] = "not-the-password"
+    results = [host.open(make_booking(), "guest") for _ in range(3)]
+    assert all(r is not None and r.reason is Reason.AUTH_FAILED for r in results)
+    assert sandbox.username in results[0].message  # type: ignore[union-attr]
+    assert "not-the-password" not in results[0].message  # type: ignore[union-attr]
+    assert sandbox.grants == {"password": 1}  # the activation's
+    # one refused grant, then served from the refused-password cache
+    assert sandbox.call_count("POST /connect/token") == 2
+    raw["password"] = sandbox.password  # the admin fixes it: tried again at once
+    assert opened(host.open(make_booking(), "guest"))
+
+
+def test_identity_server_down_or_html(host: ReferenceHost, park: Park, mapped: Any,
+                                      sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch,
+                                      make_booking: BookingFactory) -> None:
+    use_service(monkeypatch)  # cold: no token
+    sandbox.inject("POST", "/connect/token", status=503,
+                   raw=b"<html><body>Service Unavailable</body></html>")
+    assert opened(host.open(make_booking(), "guest"))  # a blip: the read retries it
+    use_service(monkeypatch)
+    sandbox.inject("POST", "/connect/token", status=503, times=10,
+                   raw=b"<html><body>Service Unavailable</body></html>")
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE
+    assert result.outcome is Outcome.FAILED and "<html>" not in result.message
+    # activation 1; the blip 1 + its retry 1; then the first try and 2 retries
+    assert sandbox.call_count("POST /connect/token") == 1 + 2 + 3
+
+
+# -- API faults ------------------------------------------------------------------------------
+
+def test_reads_are_retried_with_backoff_honouring_retry_after(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
+) -> None:
+    slept: list[float] = []
+    use_service(monkeypatch, gateway_options={"sleep": slept.append})
+    sandbox.inject("GET", "/locks$", status=500, body={"ErrorCode": 2201,
+                                                       "Message": "An internal error"})
+    sandbox.inject("GET", "/locks$", status=429, headers={"Retry-After": "1"})
+    assert opened(host.open(make_booking(), "guest"))
+    assert len(slept) == 2 and slept[1] == 1.0 and 0.1 <= slept[0] <= 0.3
+
+
+def test_connection_reset_on_a_read_is_retried(host: ReferenceHost, park: Park, mapped: Any,
+                                               sandbox: SaltoSandbox,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               make_booking: BookingFactory) -> None:
+    use_service(monkeypatch)
+    sandbox.inject("GET", "/locks$", reset=True)
+    assert opened(host.open(make_booking(), "guest"))
+
+
+@pytest.mark.parametrize("fault", [
+    {"status": 500, "body": {"ErrorCode": 2201, "Message": "An internal error"}},
+    {"status": 502, "raw": b"<html>Bad gateway</html>"},
+    {"reset": True},
+])
+def test_the_open_is_never_resent_after_salto_may_have_seen_it(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+    make_booking: BookingFactory, fault: dict[str, Any],
+) -> None:
+    host.lock_options(park, INTEGRATION)
+    sandbox.inject("PATCH", "/locking$", **fault)
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE
+    assert sandbox.call_count("PATCH") == 1 and sandbox.entries() == []
+
+
+class RefuseFirstPatch(requests.adapters.HTTPAdapter):
+    """Fails the first PATCH the way requests does when the connection is refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if request.method == "PATCH" and not self.refused:
+            self.refused += 1
+            reason = NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+            raise requests.ConnectionError(MaxRetryError(None, request.url, reason),
+                                           request=request)
+        return super().send(request, *args, **kwargs)
+
+
+def test_open_resent_once_with_a_fresh_otp_when_it_never_left(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
+) -> None:
+    service = use_service(monkeypatch)
+    adapter = RefuseFirstPatch()
+    service.session.mount("http://", adapter)
+    from ireserve_salto_plugin import service as service_module
+
+    signed: list[str] = []
+    real = service_module.salto_otp
+
+    def spy(*args: Any) -> str:
+        signed.append(real(*args))
+        return signed[-1]
+
+    monkeypatch.setattr(service_module, "salto_otp", spy)
+    assert opened(host.open(make_booking(), "guest"))
+    assert adapter.refused == 1 and sandbox.call_count("PATCH") == 1 and len(signed) == 2
+
+
+def test_slow_salto_hits_the_open_deadline(host: ReferenceHost, park: Park, mapped: Any,
+                                           sandbox: SaltoSandbox,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           make_booking: BookingFactory) -> None:
+    use_service(monkeypatch, open_deadline=0.6)
+    host.lock_options(park, INTEGRATION)
+    sandbox.inject("PATCH", "/locking$", delay=1.5, status=200)
+    started = time.monotonic()
+    result = host.open(make_booking(), "guest")
+    assert time.monotonic() - started < 1.2
+    assert result is not None and result.reason is Reason.TIMEOUT
+    assert "may or may not have opened" in result.message
+
+
+def test_garbage_lock_list(host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+                           monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory
+                           ) -> None:
+    use_service(monkeypatch, gateway_options={"sleep": lambda s: None, "get_retries": 0})
+    sandbox.inject("GET", "/locks$", status=200, raw=b"<html>maintenance</html>")
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE
+    sandbox.inject("GET", "/locks$", status=200, body={"items": [{"id": 7}]})
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE
+
+
+# -- the OTP budget ------------------------------------------------------------------------
+
+def test_after_otp_blocked_no_otp_is_sent(host: ReferenceHost, park: Park, mapped: Any,
+                                          sandbox: SaltoSandbox, make_booking: BookingFactory
+                                          ) -> None:
+    host.lock_options(park, INTEGRATION)
+    sandbox.inject("PATCH", "/locking$", status=403,
+                   body={"ErrorCode": 3102, "Message": "otp_blocked"})
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OTP_BLOCKED
+    assert result.retry_after == 25 * 60
+    again = host.open(make_booking(), "guest")
+    assert again is not None and again.reason is Reason.OTP_BLOCKED
+    assert again.retry_after is not None and 0 < again.retry_after <= 25 * 60
+    assert "25 minutes" in again.message
+    assert sandbox.call_count("PATCH") == 1
+    [info] = host.change_status(make_booking(), "confirmed")
+    assert Reason.OTP_BLOCKED in info.warnings
+
+
+def wrong_pin(park: Park, lock: Any) -> str:
+    iqs = park.integrations[INTEGRATION]["iqs"][lock.iq.id]
+    good = iqs["pin"]
+    iqs["pin"] = f"{(int(good) + 1) % 10000:04d}"
+    return str(good)
+
+
+def test_two_rejections_in_a_row_suspend_the_iq(host: ReferenceHost, park: Park, mapped: Any,
+                                                sandbox: SaltoSandbox,
+                                                make_booking: BookingFactory) -> None:
+    wrong_pin(park, mapped)
+    first = host.open(make_booking(), "guest")
+    second = host.open(make_booking(), "guest")
+    third = host.open(make_booking(), "guest")
+    assert first is not None and first.reason is Reason.OTP_REJECTED
+    assert second is not None and second.reason is Reason.OTP_REJECTED
+    assert "now suspended" in second.message and "now suspended" not in first.message
+    assert third is not None and third.reason is Reason.OTP_SUSPENDED
+    assert "activated in the Salto KS app" in third.message and third.retry_after
+    assert sandbox.call_count("PATCH") == 2  # the third never reached Salto
+    # an admin re-activates: new activation time, the right PIN: codes flow again
+    activate_again(host, park, sandbox, mapped)
+    assert opened(host.open(make_booking(), "guest"))
+
+
+def activate_again(host: ReferenceHost, park: Park, box: SaltoSandbox, lock: Any) -> None:
+    act = box.world.activation(box.world.users[box.username], lock.iq.id)
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=act.pin)
+    assert result.ok, result.message
+
+
+def test_a_success_resets_the_rejection_count(host: ReferenceHost, park: Park, mapped: Any,
+                                              sandbox: SaltoSandbox,
+                                              make_booking: BookingFactory) -> None:
+    iqs = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]
+    good = wrong_pin(park, mapped)
+    bad = iqs["pin"]
+    reasons = []
+    for pin in (bad, good, bad, good):
+        iqs["pin"] = pin
+        result = host.open(make_booking(), "guest")
+        assert result is not None
+        reasons.append(result.reason)
+    assert reasons == [Reason.OTP_REJECTED, Reason.OPENED, Reason.OTP_REJECTED, Reason.OPENED]
+
+
+def test_suspension_expires(host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+                            monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory
+                            ) -> None:
+    use_service(monkeypatch, otp_suspend_seconds=0.3)
+    good = wrong_pin(park, mapped)
+    host.open(make_booking(), "guest")
+    host.open(make_booking(), "guest")
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OTP_SUSPENDED
+    time.sleep(0.35)
+    park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"] = good
+    assert opened(host.open(make_booking(), "guest"))
+
+
+# -- clock skew ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("skew", [120, -120, 600, -600])
+def test_clock_skew_is_learned_from_salto(host: ReferenceHost, park: Park, mapped: Any,
+                                          sandbox: SaltoSandbox,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          make_booking: BookingFactory, skew: int) -> None:
+    # 600 s is far outside Salto's ±180 s window: only the learned offset makes it open.
+    use_service(monkeypatch)
+    sandbox.clock_offset = skew
+    assert opened(host.open(make_booking(), "guest"))
+    [info] = host.change_status(make_booking(), "confirmed")
+    assert Reason.CLOCK_SKEW in info.warnings
+
+
+def test_small_skew_is_no_warning(host: ReferenceHost, park: Park, mapped: Any,
+                                  sandbox: SaltoSandbox, make_booking: BookingFactory) -> None:
+    sandbox.clock_offset = 30
+    assert opened(host.open(make_booking(), "guest"))
+    [info] = host.change_status(make_booking(), "confirmed")
+    assert info.warnings == []
+
+
+def test_activation_under_clock_skew(host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+                                     ) -> None:
+    sandbox.clock_offset = -900
+    activate(host, park, sandbox, first_lock(sandbox).iq.id)
+
+
+# -- duplicate taps ------------------------------------------------------------------------
+
+def test_twenty_concurrent_taps_send_one_open(host: ReferenceHost, park: Park, mapped: Any,
+                                              sandbox: SaltoSandbox,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              make_booking: BookingFactory) -> None:
+    use_service(monkeypatch)  # cold: the taps also race for the token and the lock list
+    park.integrations[INTEGRATION].pop("checkin_status")
+    booking = make_booking()
+    tokens_before = sandbox.call_count("POST /connect/token")
+    barrier = threading.Barrier(20)
+    results: list[Any] = []
+
+    def tap() -> None:
+        barrier.wait()
+        results.append(host.open(booking, "guest"))
+
+    threads = [threading.Thread(target=tap) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sandbox.call_count("PATCH") == 1
+    assert sandbox.call_count("POST /connect/token") == tokens_before + 1
+    reasons = sorted(r.reason.value for r in results)
+    assert reasons == ["duplicate"] * 19 + ["opened"]
+    assert all(r.outcome is Outcome.OPENED for r in results)
+    first = next(r for r in results if r.reason is Reason.OPENED)
+    dupes = [r for r in results if r.reason is Reason.DUPLICATE]
+    assert all(r.opened_at == first.opened_at and first.attempt_id in r.message
+               and r.booking_updates == {} and r.new_status is None for r in dupes)
+    assert len({r.attempt_id for r in results}) == 20
+
+
+def test_a_tap_after_the_window_opens_again(host: ReferenceHost, park: Park, mapped: Any,
+                                            sandbox: SaltoSandbox,
+                                            monkeypatch: pytest.MonkeyPatch,
+                                            make_booking: BookingFactory) -> None:
+    use_service(monkeypatch, dedup_window=0.3)
+    park.integrations[INTEGRATION].pop("checkin_status")
+    booking = make_booking()
+    assert opened(host.open(booking, "guest"))
+    assert host.open(booking, "guest").reason is Reason.DUPLICATE  # type: ignore[union-attr]
+    time.sleep(0.35)
+    assert opened(host.open(booking, "guest"))
+    assert sandbox.call_count("PATCH") == 2
+
+
+# -- tenant isolation ----------------------------------------------------------------------
+
+def two_park_sandbox() -> SaltoSandbox:
+    box = SaltoSandbox()
+    other = box.world.add_user("beheer@duinrand.example", "duinrand-password-1")
+    box.world.add_site("NL1234567890", "Camping Duinrand", iqs=1, locks_per_iq=4,
+                       users=[other])
+    return box
+
+
+def test_two_parks_share_nothing(monkeypatch: pytest.MonkeyPatch,
+                                 make_booking: BookingFactory) -> None:
+    service = use_service(monkeypatch)
+    with two_park_sandbox() as box:
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        host = ReferenceHost()
+        site_b = next(s for s in box.world.sites.values() if s.site_uid == "NL1234567890")
+        park_a = Park("a", "Europe/Amsterdam", {INTEGRATION: settings_for(box)})
+        park_b = Park("b", "Europe/Amsterdam", {INTEGRATION: settings_for(
+            box, username="beheer@duinrand.example", password="duinrand-password-1",
+            site_uid="NL1234567890")})
+        options_a = host.pm.hook.mapping_options(integration=INTEGRATION, park=park_a,
+                                                 refresh=False)
+        options_b = host.pm.hook.mapping_options(integration=INTEGRATION, park=park_b,
+                                                 refresh=False)
+        assert len(options_a) == 36 and len(options_b) == 4
+        assert {o["value"] for o in options_b} == set(site_b.locks)
+        assert box.grants == {"password": 2}  # one token per account
+        tokens = [k for k in service.store._cache if k.startswith("token:")]  # type: ignore
+        assert len(tokens) == 2
+
+        # the OTP budget of A's IQ does not touch B
+        lock_b = next(iter(site_b.locks.values()))
+        iq_a = first_lock(box).iq.id
+        account_a = service.gateway(service.settings(park_a.integrations[INTEGRATION])).account
+        service.budget.blocked(account_a.key, iq_a)
+        account_b = service.gateway(service.settings(park_b.integrations[INTEGRATION])).account
+        assert service.budget.refusal(account_b.key, lock_b.iq.id, "") is None
+
+        # a changed password is a different token entry: never the old token
+        park_a.integrations[INTEGRATION]["password"] = "changed-password-9"
+        host.pm.hook.mapping_options(integration=INTEGRATION, park=park_a, refresh=True)
+        assert box.call_count("POST /connect/token") == 3  # tried, refused
+
+
+def test_same_booking_id_in_two_parks_is_not_a_duplicate(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    use_service(monkeypatch)
+    with two_park_sandbox() as box:
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        host = ReferenceHost()
+        results = []
+        for park_id in ("a", "b"):
+            park = Park(park_id, "Europe/Amsterdam", {INTEGRATION: settings_for(box)})
+            host.parks = {park_id: park}
+            if park_id == "a":
+                activate(host, park, box, first_lock(box).iq.id)
+                activated = park.integrations[INTEGRATION]["iqs"]
+            park.integrations[INTEGRATION]["iqs"] = activated
+            park.integrations[INTEGRATION]["mapping"] = {"chalet-12": first_lock(box).id}
+            booking = Booking("B-1", "chalet-12", "confirmed", datetime.now(UTC),
+                              datetime(2099, 1, 1, tzinfo=UTC))
+            results.append(host.open(booking, "guest"))
+        assert [r.reason for r in results] == [Reason.OPENED, Reason.OPENED]
+        assert box.call_count("PATCH") == 2

@@ -1,0 +1,129 @@
+"""No password, client secret, token, IQ secret, PIN or OTP in logs (any level), exception
+messages, reprs or results: the demo flow and the fault paths run with DEBUG logging
+captured, and every value the sandbox handed out or received is searched for."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.models import Reason
+from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.sandbox.demo import run_demo
+
+from .test_reliability import use_service
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+HEX32 = re.compile(r"\b[0-9a-f]{32}\b")  # attempt ids
+
+
+def secrets_of(box: SaltoSandbox) -> tuple[list[str], list[str]]:
+    """(long secrets, short ones: PINs and OTPs)."""
+    world = box.world
+    long = [box.password, box.client_secret, *world.tokens_issued,
+            *(a.secret for a in world.activations.values())]
+    short = [m.pin for m in world.outbox] + [a.pin for a in world.activations.values() if a.pin]
+    short += world.otps_seen
+    return [s for s in long if s], [s for s in short if s]
+
+
+def assert_clean(text: str, box: SaltoSandbox) -> None:
+    long, short = secrets_of(box)
+    assert long and short
+    for value in long:
+        assert value not in text, "a secret leaked"
+    scrubbed = HEX32.sub("", UUID.sub("", text))
+    for value in short:
+        pattern = rf"(?<![0-9A-Za-z]){re.escape(value)}(?![0-9A-Za-z])"
+        assert re.search(pattern, scrubbed) is None, "a PIN or OTP leaked"
+
+
+@pytest.fixture
+def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "ireserve_salto_plugin"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    return caplog
+
+
+def test_demo_flow_leaks_nothing(debug_log: pytest.LogCaptureFixture) -> None:
+    box = SaltoSandbox()
+    printed: list[str] = []
+    assert run_demo(printed.append, box)
+    assert "urllib3" in debug_log.text  # DEBUG really was captured
+    assert_clean(debug_log.text + "\n".join(printed), box)
+
+
+def test_fault_paths_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
+                                  sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch,
+                                  make_booking: Any, debug_log: pytest.LogCaptureFixture
+                                  ) -> None:
+    seen: list[Any] = []
+    raw = park.integrations[INTEGRATION]
+    iq = raw["iqs"][mapped.iq.id]
+
+    def open_and_keep() -> Any:
+        result = host.open(make_booking(), "guest")
+        seen.append(result)
+        return result
+
+    assert open_and_keep().opened
+    good_pin = iq["pin"]
+    iq["pin"] = f"{(int(good_pin) + 1) % 10000:04d}"
+    open_and_keep()
+    open_and_keep()
+    assert open_and_keep().reason is Reason.OTP_SUSPENDED
+    iq["pin"] = good_pin
+    sandbox.expire_tokens()
+    sandbox.inject("PATCH", "/locking$", status=401, times=2)
+    assert open_and_keep().reason is Reason.AUTH_FAILED
+    sandbox.inject("PATCH", "/locking$", reset=True)
+    open_and_keep()
+    sandbox.inject("PATCH", "/locking$", status=403,
+                   body={"ErrorCode": 3102, "Message": "otp_blocked"})
+    use_service(monkeypatch)
+    assert open_and_keep().reason is Reason.OTP_BLOCKED
+    good_password = raw["password"]
+    raw["password"] = good_password + "-wrong"
+    assert open_and_keep().reason is Reason.AUTH_FAILED
+    raw["password"] = good_password
+    seen.append(host.admin(park, INTEGRATION, "get_pin", iq_id=mapped.iq.id))
+    seen.append(host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
+                           current_pin="0000"))
+    seen.append(host.admin(park, INTEGRATION, "test_connection"))
+    service = dict(host.pm.list_name_plugin())[INTEGRATION].service
+    settings = service.settings(raw)
+    gateway = service.gateway(settings)
+    texts = [debug_log.text, *map(repr, seen), *(r.message for r in seen),
+             repr(settings), repr(gateway.account), repr(service.store._cache),
+             repr(settings.iqs)]
+    assert_clean("\n".join(texts), sandbox)
+
+
+def test_exceptions_carry_no_secrets(sandbox: SaltoSandbox) -> None:
+    from ireserve_salto_plugin.errors import AuthError
+    from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
+    from ireserve_salto_plugin.settings import ClientCredentials
+    from ireserve_salto_plugin.store import MemoryStore
+
+    account = Account(sandbox.identity_url, sandbox.api_url,
+                      ClientCredentials(sandbox.client_id, sandbox.client_secret),
+                      sandbox.username, sandbox.password + "x")
+    with pytest.raises(AuthError) as info:
+        SaltoGateway(account, session=make_session(), store=MemoryStore()).access_token()
+    text = str(info.value) + repr(info.value) + repr(account)
+    assert sandbox.password not in text and sandbox.client_secret not in text
+
+
+def test_the_scan_catches_planted_leaks(sandbox: SaltoSandbox, host: ReferenceHost,
+                                        park: Park, mapped: Any, make_booking: Any) -> None:
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    long, short = secrets_of(sandbox)
+    for planted in (long[0], f"otp={short[-1]} sent", f"pin {short[0]}."):
+        with pytest.raises(AssertionError):
+            assert_clean(f"log line {planted}", sandbox)
+    assert_clean("log line with nothing in it", sandbox)
