@@ -6,7 +6,8 @@ import json
 import logging
 import os
 import sys
-import time
+import threading
+from typing import Any
 
 import click
 
@@ -30,27 +31,61 @@ def demo() -> None:
 @main.command()
 @click.option("--settings-file", type=click.Path(dir_okay=False), required=True,
               help="Where to write the park settings and client variables (mode 0600).")
-def sandbox(settings_file: str) -> None:
-    """Serve the sandbox until Ctrl-C; write how to reach it to SETTINGS_FILE."""
+@click.option("--iqs", default=3, show_default=True, help="IQ gateways on the site.")
+@click.option("--locks-per-iq", default=12, show_default=True, help="Locks per IQ.")
+@click.option("--accounts", default=1, show_default=True,
+              help="Accounts with access to the site (one park each).")
+@click.option("--activate", is_flag=True,
+              help="Activate every IQ for the accounts and write secret and PIN.")
+@click.option("--token-ttl", default=3600, show_default=True, help="Token lifetime (s).")
+def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, activate: bool,
+            token_ttl: int) -> None:
+    """Serve the sandbox until stopped; write how to reach it to SETTINGS_FILE.
+
+    The file holds the sandbox's throw-away credentials: keep it private.
+    """
+    import secrets
+    import signal
+
     from .sandbox import SaltoSandbox
 
-    with SaltoSandbox() as box:
-        assert box.site is not None
+    box = SaltoSandbox(iqs=iqs, locks_per_iq=locks_per_iq, token_ttl=token_ttl)
+    assert box.site is not None
+    users = [box.world.users[box.username]]
+    for n in range(1, accounts):
+        user = box.world.add_user(f"park{n}@sandbox.example", secrets.token_urlsafe(12))
+        user.site_ids.add(box.site.id)
+        users.append(user)
+    parks: list[dict[str, Any]] = []
+    for user in users:
+        settings = {"environment": "acceptance", "username": user.username,
+                    "password": user.password, "site_uid": box.site.site_uid,
+                    "open_statuses": ["confirmed"]}
+        if activate:
+            settings["iqs"] = box.world.preactivate(user)
+        parks.append(settings)
+    with box:
+        for settings in parks:
+            settings.update(api_url=box.api_url, identity_url=box.identity_url)
         data = {
             "env": {"SALTO_KS_ACCEPTANCE_CLIENT_ID": box.client_id,
                     "SALTO_KS_ACCEPTANCE_CLIENT_SECRET": box.client_secret},
-            "salto_ks": {"environment": "acceptance", "api_url": box.api_url,
-                         "identity_url": box.identity_url, "username": box.username,
-                         "password": box.password, "site_uid": box.site.site_uid,
-                         "open_statuses": ["confirmed"]},
+            "site_id": box.site.id,
+            "locks": [{"id": lock.id, "iq_id": lock.iq.id} for lock in box.site.locks.values()],
+            "salto_ks": parks[0],
+            "parks": parks,
         }
-        fd = os.open(settings_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial = settings_file + ".partial"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2)
+        os.replace(partial, settings_file)  # readers never see a half-written file
         click.echo(f"Salto KS sandbox: identity {box.identity_url}, API {box.api_url}")
         click.echo(f"Settings and client variables written to {settings_file}. Ctrl-C stops.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            while True:
-                time.sleep(3600)
+            while not stop.wait(3600):
+                pass
         except KeyboardInterrupt:
             pass

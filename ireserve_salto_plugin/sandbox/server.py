@@ -17,7 +17,7 @@ import secrets
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -89,6 +89,7 @@ class SaltoSandbox:
         self.filter_supported = filter_supported
         self.calls: Counter[str] = Counter()  # "METHOD /path" -> requests seen
         self.grants: Counter[str] = Counter()  # grant_type -> tokens issued
+        self.server_seconds: defaultdict[str, float] = defaultdict(float)  # handler time
         self.faults: list[Fault] = []
         self._servers: list[ThreadingHTTPServer] = []
         self._connections: set[socket.socket] = set()
@@ -181,6 +182,17 @@ class SaltoSandbox:
     def call_count(self, prefix: str = "") -> int:
         return sum(n for key, n in self.calls.items() if key.startswith(prefix))
 
+    def reset_stats(self) -> None:
+        with self.world.lock:
+            self.calls.clear()
+            self.grants.clear()
+            self.server_seconds.clear()
+
+    def stats(self) -> dict[str, Any]:
+        with self.world.lock:
+            return {"calls": dict(self.calls), "grants": dict(self.grants),
+                    "server_seconds": dict(self.server_seconds)}
+
     # -- identity server ---------------------------------------------------------------------
 
     def _identity_routes(self) -> list[tuple[str, re.Pattern[str], Callable[..., Any]]]:
@@ -256,6 +268,13 @@ class SaltoSandbox:
             ("PATCH", re.compile(rf"/v1\.[12]{s}/locks/(?P<lock>[^/]+)/locking"), self._open),
             ("GET", re.compile(rf"/v1\.1{s}/entries"), self._entries),
             ("GET", re.compile(rf"/v1\.2{s}/entries"), self._no_method),
+            # sandbox control, not part of Salto's API (for benchmarks and scripts)
+            ("GET", re.compile(r"/_sandbox/stats"), lambda req: self.stats()),
+            ("POST", re.compile(r"/_sandbox/reset-stats"), lambda req: self.reset_stats()),
+            ("POST", re.compile(r"/_sandbox/expire-tokens"), lambda req: self.expire_tokens()),
+            ("GET", re.compile(r"/_sandbox/outbox"), lambda req: [
+                {"to": m.to, "channel": m.channel, "iq_id": m.iq_id, "pin": m.pin}
+                for m in self.world.outbox]),
         ]
 
     def _user(self, req: _Request) -> User:
@@ -498,7 +517,10 @@ def _handler(sandbox: SaltoSandbox,
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             req = _Request(self.command, parts.path.rstrip("/") or "/", query, self.headers,
                            body)
-            sandbox.calls[f"{req.method} {req.path}"] += 1
+            started = time.perf_counter()
+            control = req.path.startswith("/_sandbox/")
+            if not control:
+                sandbox.calls[f"{req.method} {req.path}"] += 1
             if self._fault(req):
                 return
             try:
@@ -506,6 +528,9 @@ def _handler(sandbox: SaltoSandbox,
             except Reply as exc:
                 reply = exc
             self._send(reply.status, reply.body, reply.headers)
+            if not control:
+                sandbox.server_seconds[f"{req.method} {req.path}"] += (
+                    time.perf_counter() - started)
 
         def _route(self, req: _Request) -> Reply:
             allowed = False

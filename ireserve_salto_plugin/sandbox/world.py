@@ -18,6 +18,7 @@ NAMESPACE = uuid.UUID("6f1b7e2c-35a4-4f3e-9a55-3c1d3b0c9a10")
 OTP_WINDOW = 180  # seconds either side of the server clock (reference §5c, mOTP-style)
 OTP_BLOCK_AFTER = 8  # failures in a row (reference §5b)
 OTP_BLOCK_SECONDS = 20 * 60  # (reference S11)
+_NEAREST_FIRST = sorted(range(-OTP_WINDOW, OTP_WINDOW + 1), key=abs)
 IQ_NAMES = ["Reception", "North", "South", "East", "West", "Dunes", "Forest", "Lake"]
 
 
@@ -172,6 +173,19 @@ class World:
             self.activations[key] = Activation(secrets.token_hex(8).upper())
         return self.activations[key]
 
+    def preactivate(self, user: User) -> dict[str, dict[str, str]]:
+        """Activate ``user`` at every IQ of its sites, as GET PIN + Set PIN would:
+        returns the ``iqs`` settings (secret and PIN per IQ) for the plugin."""
+        iqs: dict[str, dict[str, str]] = {}
+        for site_id in user.site_ids:
+            for iq_id in self.sites[site_id].iqs:
+                act = self.activation(user, iq_id)
+                act.secret_taken = act.activated = True
+                act.pin = act.pin or f"{secrets.randbelow(10_000):04d}"
+                act.activation_date = datetime.now(UTC)
+                iqs[iq_id] = {"secret": act.secret, "pin": act.pin}
+        return iqs
+
     def find_lock(self, lock_id: str) -> LockState | None:
         for site in self.sites.values():
             if lock_id in site.locks:
@@ -183,9 +197,9 @@ class World:
     @staticmethod
     def otp_matches(otp: str, secret: str, pin: str, now: datetime) -> bool:
         otp = otp.lower()  # Salto codes are case-insensitive (S9)
-        return any(
+        return any(  # nearest seconds first: a fresh code matches after a few hashes
             make_otp(secret, pin, now + timedelta(seconds=s)) == otp
-            for s in range(-OTP_WINDOW, OTP_WINDOW + 1)
+            for s in _NEAREST_FIRST
         )
 
     def check_otp(self, act: Activation, command: str, otp: str, pin: str,
