@@ -58,7 +58,7 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
         users.append(user)
     parks: list[dict[str, Any]] = []
     for user in users:
-        settings = {"environment": "acceptance", "username": user.username,
+        settings: dict[str, Any] = {"environment": "acceptance", "username": user.username,
                     "password": user.password, "site_uid": box.site.site_uid,
                     "open_statuses": ["confirmed"]}
         if activate:
