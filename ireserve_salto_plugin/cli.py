@@ -89,3 +89,7 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
                 pass
         except KeyboardInterrupt:
             pass
+
+
+if __name__ == "__main__":
+    main()

@@ -44,6 +44,8 @@ SITE_TTL = 24 * 3600.0
 AUTH_FAIL_TTL = 300.0  # seconds a refused password is not tried again
 CLOCK_TTL = 3600.0  # seconds a learned clock offset is kept
 CLOCK_WARN_SECONDS = 60
+CLOCK_RECHECK = 60.0  # seconds between readings of Salto's Date header
+_UNREAD: Any = object()
 PAGE_SIZE = 100
 MAX_PAGES = 1000
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, on every call
@@ -214,8 +216,8 @@ class SaltoGateway:
         self._monotonic = monotonic
         # A time.monotonic() instant after which no request may start or run on.
         self.deadline = deadline
+        self._clock_cache: Any = _UNREAD
         self._api = account.api_url.rstrip("/")
-        self._origin = urlsplit(self._api)[:2]
 
     @contextmanager
     def _mutex(self, key: str, timeout: float) -> Iterator[None]:
@@ -384,9 +386,15 @@ class SaltoGateway:
     def _clock_key(self) -> str:
         return f"clock:{self._api}"
 
+    def _learned_clock(self) -> tuple[float, float] | None:
+        """(offset, measured at), read from the store once per gateway."""
+        if self._clock_cache is _UNREAD:
+            self._clock_cache = self._store.get(self._clock_key)
+        return self._clock_cache  # type: ignore[no-any-return]
+
     def clock_offset(self) -> float:
         """Seconds Salto's clock is ahead of ours, learned from its ``Date`` headers."""
-        learned = self._store.get(self._clock_key)
+        learned = self._learned_clock()
         return float(learned[0]) if learned is not None else 0.0
 
     def salto_now(self) -> datetime:
@@ -394,20 +402,23 @@ class SaltoGateway:
         return datetime.fromtimestamp(self._clock() + self.clock_offset(), UTC)
 
     def _observe_clock(self, resp: requests.Response) -> None:
+        """Learn Salto's clock from ``Date``: when the last reading is older than a minute,
+        and after every error answer (an ``otp_invalid`` may be a clock jump)."""
+        now = self._clock()
+        learned = self._learned_clock()
+        if learned is not None and now - learned[1] < CLOCK_RECHECK and resp.status_code < 400:
+            return
         header = resp.headers.get("Date")
         parsed = parsedate_tz(header) if header else None
         if parsed is None:
             return
-        now = self._clock()
         # Date has whole seconds, truncated: the server's instant is on average 0.5 s later.
         offset = round(mktime_tz(parsed) + 0.5 - now)
-        learned = self._store.get(self._clock_key)
-        if learned is not None and learned[0] == offset and now - learned[1] < 300:
-            return
         if abs(offset) > CLOCK_WARN_SECONDS and (learned is None or learned[0] != offset):
             log.warning("Salto KS clock differs from ours by %+d s; OTPs are signed with "
                         "Salto's time. Check this server's NTP.", offset)
-        self._store.set(self._clock_key, (offset, now), CLOCK_TTL)
+        self._clock_cache = (offset, now)
+        self._store.set(self._clock_key, self._clock_cache, CLOCK_TTL)
 
     @staticmethod
     def _json(resp: requests.Response, method: str, path: str, allow_empty: bool = False) -> Any:
@@ -460,8 +471,9 @@ class SaltoGateway:
         full = url or f"{self._api}{path}"
         for replay in (False, True):
             token = self.access_token()
-            resp = self._send(method, full, path=path, params=params, json=json,
-                              headers={"Authorization": f"Bearer {token}"})
+            extra: dict[str, Any] = {"params": params} if params else {}
+            resp = self._send(method, full, path=path, json=json,
+                              headers={"Authorization": f"Bearer {token}"}, **extra)
             if resp.status_code == 401 and not replay:
                 log.info("salto %s %s: 401, refreshing the token and replaying once",
                          method, path)
@@ -496,7 +508,7 @@ class SaltoGateway:
             items.extend(page)
             if isinstance(link, str) and link:
                 link = urljoin(f"{self._api}/", link)
-                if urlsplit(link)[:2] != self._origin:
+                if urlsplit(link)[:2] != urlsplit(self._api)[:2]:
                     raise Unavailable("Salto KS sent a next_page_link to another host",
                                       method="GET", path=path)
                 url, params = link, None

@@ -59,13 +59,14 @@ class OtpBudget:
                 f"otpsuspend:{base}:{fingerprint}")
 
     def refusal(self, account: str, iq_id: str, fingerprint: str) -> Refusal | None:
-        """Why no OTP may be sent to this IQ now, or ``None``."""
+        """Why no OTP may be sent to this IQ now, or ``None`` (one store round trip)."""
         block_key, _, suspend_key = self._keys(account, iq_id, fingerprint)
         now = self.clock()
-        for key, blocked in ((block_key, True), (suspend_key, False)):
-            until = self.store.get(key)
-            if until is not None and until > now:
-                return Refusal(blocked, until - now)
+        block, suspend = self.store.get_many([block_key, suspend_key])
+        if block is not None and block > now:
+            return Refusal(True, block - now)
+        if suspend is not None and suspend > now:
+            return Refusal(False, suspend - now)
         return None
 
     def blocked(self, account: str, iq_id: str) -> float:
@@ -85,9 +86,7 @@ class OtpBudget:
 
     def accepted(self, account: str, iq_id: str, fingerprint: str) -> None:
         """A success resets the count of rejections in a row."""
-        fail_key = self._keys(account, iq_id, fingerprint)[1]
-        if self.store.get(fail_key) is not None:
-            self.store.delete(fail_key)
+        self.store.delete(self._keys(account, iq_id, fingerprint)[1])
 
 
 PENDING = "pending"

@@ -104,6 +104,9 @@ class RedisStore:
                 self._near[key] = (self._timer() + self._near_seconds, value)
         return value
 
+    def get_many(self, keys: list[str]) -> list[Any | None]:
+        return [decode(raw) for raw in self.client.mget([self.prefix + k for k in keys])]
+
     def set(self, key: str, value: Any, ttl: float) -> None:
         if ttl <= 0:
             self.delete(key)

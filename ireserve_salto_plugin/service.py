@@ -46,6 +46,7 @@ from .models import (
 )
 from .otp import salto_otp
 from .settings import (
+    ClientCredentials,
     IqCredentials,
     Settings,
     SettingsError,
@@ -116,6 +117,8 @@ class SaltoKsService:
         self.dedup = Dedup(self.store, window=dedup_window, sleep=sleep)
         self._parsed: LRUCache[tuple[int, bool], _Parsed] = LRUCache(maxsize=4096)
         self._parsed_lock = threading.Lock()
+        # Parsed settings objects live in _parsed; their Account (and its key hash) here.
+        self._accounts: LRUCache[tuple[int, ClientCredentials], Account] = LRUCache(4096)
         self._schema = SettingsSchema()
         self._partial_schema = SettingsSchema(partial=("open_statuses",))
 
@@ -178,13 +181,22 @@ class SaltoKsService:
         return hit.settings
 
     def gateway(self, settings: Settings, deadline: float | None = None) -> SaltoGateway:
-        account = Account(
-            identity_url=settings.base_identity_url,
-            api_url=settings.base_api_url,
-            client=client_credentials(settings.environment, self._environ),
-            username=settings.username,
-            password=settings.password,
-        )
+        client = client_credentials(settings.environment, self._environ)
+        key = (id(settings), client)
+        account = self._accounts.get(key)
+        # ids are reused after garbage collection: check it really is this park's account
+        if account is None or (account.username, account.password, account.api_url,
+                               account.identity_url) != (
+                settings.username, settings.password, settings.base_api_url,
+                settings.base_identity_url):
+            account = Account(
+                identity_url=settings.base_identity_url,
+                api_url=settings.base_api_url,
+                client=client,
+                username=settings.username,
+                password=settings.password,
+            )
+            self._accounts[key] = account
         return SaltoGateway(account, session=self.session, store=self.store,
                             deadline=deadline, **self._gateway_options)
 

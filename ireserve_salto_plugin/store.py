@@ -1,8 +1,9 @@
 """Runtime state (tokens, site ids, lock lists) behind one small interface.
 
-:class:`MemoryStore` keeps it in-process: a bounded LRU with a per-entry expiry
-(cachetools ``TLRUCache``) behind a lock, with an injectable timer. Least recently used
-entries are evicted once ``maxsize`` is reached, so many parks cannot grow it without bound.
+:class:`MemoryStore` keeps it in-process: a bounded LRU with a per-entry expiry behind a
+lock, with an injectable timer. Least recently used entries are evicted once ``maxsize`` is
+reached, so many parks cannot grow it without bound. :class:`~.redis_store.RedisStore`
+shares it between processes and hosts.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from cachetools import TLRUCache
+from cachetools import LRUCache
 
 
 class Store(Protocol):
     def get(self, key: str) -> Any | None: ...
+
+    def get_many(self, keys: list[str]) -> list[Any | None]:
+        """Several keys in one round trip, in order."""
+        ...
 
     def set(self, key: str, value: Any, ttl: float) -> None: ...
 
@@ -37,12 +42,13 @@ class Store(Protocol):
         ...
 
 
-def _expiry(_key: str, value: tuple[float, Any], _now: float) -> float:
-    return value[0]
-
-
 class MemoryStore:
-    """In-process store. Thread-safe; state is per process."""
+    """In-process store. Thread-safe; state is per process.
+
+    A cachetools ``LRUCache`` of ``(expires_at, value)`` behind one lock: an expired entry
+    is dropped when it is read (or evicted as least recently used), which keeps each read
+    to one dictionary lookup on the open path.
+    """
 
     def __init__(
         self,
@@ -51,40 +57,56 @@ class MemoryStore:
         stripes: int = 64,
     ) -> None:
         self._timer = timer
-        self._cache: TLRUCache[str, tuple[float, Any]] = TLRUCache(
-            maxsize=maxsize, ttu=_expiry, timer=timer
-        )
+        self._cache: LRUCache[str, tuple[float, Any]] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()
         # A fixed set of locks hashed by key: bounded memory whatever the number of keys.
         # Re-entrant, because one thread may hold two keys that share a stripe (a lock
         # list fetch needs the token); a token holder never waits for another key.
         self._stripes = [threading.RLock() for _ in range(stripes)]
 
+    def _live(self, key: str, now: float) -> tuple[float, Any] | None:
+        entry = self._cache.get(key)
+        if entry is not None and entry[0] <= now:
+            del self._cache[key]
+            return None
+        return entry
+
     def get(self, key: str) -> Any | None:
+        now = self._timer()
         with self._lock:
-            entry = self._cache.get(key)
+            entry = self._live(key, now)
         return None if entry is None else entry[1]
 
-    def set(self, key: str, value: Any, ttl: float) -> None:
+    def get_many(self, keys: list[str]) -> list[Any | None]:
+        now = self._timer()
         with self._lock:
-            self._cache[key] = (self._timer() + ttl, value)
+            entries = [self._live(key, now) for key in keys]
+        return [None if entry is None else entry[1] for entry in entries]
+
+    def set(self, key: str, value: Any, ttl: float) -> None:
+        now = self._timer()
+        with self._lock:
+            if ttl <= 0:
+                self._cache.pop(key, None)
+            else:
+                self._cache[key] = (now + ttl, value)
 
     def delete(self, key: str) -> None:
         with self._lock:
             self._cache.pop(key, None)
 
     def add(self, key: str, value: Any, ttl: float) -> bool:
+        now = self._timer()
         with self._lock:
-            if self._cache.get(key) is not None:
+            if self._live(key, now) is not None:
                 return False
-            self._cache[key] = (self._timer() + ttl, value)
+            self._cache[key] = (now + ttl, value)
             return True
 
     def incr(self, key: str, ttl: float) -> int:
+        now = self._timer()
         with self._lock:
-            entry = self._cache.get(key)
-            if entry is None:
-                entry = (self._timer() + ttl, 0)
+            entry = self._live(key, now) or (now + ttl, 0)
             entry = (entry[0], int(entry[1]) + 1)
             self._cache[key] = entry
             return int(entry[1])

@@ -1,0 +1,308 @@
+"""``./dev bench`` (``python -m benchmarks``): the open path measured side by side.
+
+Prints one table. Timings are medians over repeated runs; nothing here asserts a timing
+(the exact call counts are also asserted in tests/test_performance.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from email.utils import formatdate
+from typing import Any
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.gateway import PAGE_SIZE, Token
+from ireserve_salto_plugin.otp import salto_otp
+
+from .harness import (
+    Bench,
+    Sandbox,
+    make_bench,
+    make_store,
+    median_us,
+    redis_process,
+    sandbox_process,
+    timed,
+)
+
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def row(figure: str, value: str, baseline: str = "", note: str = "") -> None:
+    ROWS.append((figure, value, baseline, note))
+    print(f"  {figure}: {value}" + (f"  | baseline {baseline}" if baseline else "")
+          + (f"  | {note}" if note else ""), flush=True)
+
+
+class InstantAdapter(requests.adapters.HTTPAdapter):
+    """Answers 200 at once without I/O: isolates client-side work from the network."""
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        resp = requests.Response()
+        resp.status_code = 200
+        resp._content = b""
+        resp.headers = CaseInsensitiveDict({"Date": formatdate(usegmt=True),
+                                            "Content-Length": "0"})
+        resp.request = request
+        resp.url = request.url or ""
+        resp.connection = self
+        return resp
+
+
+def lock_url(box: Sandbox, index: int = 0) -> str:
+    return f"{box.api}/v1.2/sites/{box.data['site_id']}/locks/{box.data['locks'][index]['id']}" \
+           "/locking"
+
+
+def fresh_otp(box: Sandbox, index: int = 0) -> str:
+    iq = box.data["salto_ks"]["iqs"][box.data["locks"][index]["iq_id"]]
+    return salto_otp(iq["secret"], iq["pin"], datetime.now(UTC))
+
+
+# -- 1. calls per open ---------------------------------------------------------------------
+
+def calls_per_open(box: Sandbox, redis_url: str | None, label: str) -> None:
+    counts = {}
+    for with_site_id in (False, True):
+        bench = make_bench(box, make_store(redis_url), with_site_id=with_site_id)
+        box.reset()
+        bench.open()
+        counts["cold" + (", site_id stored" if with_site_id else "")] = box.calls()
+    box.reset()
+    for _ in range(20):
+        bench.open()
+    counts["warm (per open, 20 opens)"] = box.calls() / 20
+    row(f"1. HTTP requests per open [{label}]",
+        ", ".join(f"{k}: {v:g}" for k, v in counts.items()),
+        "target: warm 1, cold ≤ 4, ≤ 3 with site_id")
+
+
+# -- 2. overhead per open ------------------------------------------------------------------
+
+def overhead(box: Sandbox, redis_url: str | None, label: str, rounds: int, runs: int) -> None:
+    bench = make_bench(box, make_store(redis_url))
+    bench.open()  # warm: token, lock list, clock offset
+    url = lock_url(box)
+    bare = requests.Session()
+    headers = {"Authorization": f"Bearer {bench.token()}"}
+    run_medians = []
+    for _ in range(runs):
+        plugin_t, bare_t = [], []
+        for n in range(rounds):
+            otp = fresh_otp(box)
+
+            def send_bare(otp: str = otp) -> None:
+                bare.patch(url, json={"locked_state": "unlocked", "otp": otp},
+                           headers=headers, timeout=10).raise_for_status()
+
+            pair = [("bare", send_bare), ("plugin", bench.open)]
+            for name, func in pair if n % 2 else reversed(pair):
+                (bare_t if name == "bare" else plugin_t).append(timed(func))
+        run_medians.append((median_us(plugin_t), median_us(bare_t)))
+    plugin_us = statistics.median(p for p, _ in run_medians)
+    bare_us = statistics.median(b for _, b in run_medians)
+    ratios = [p / b for p, b in run_medians]
+    row(f"2. warm open, loopback round trip [{label}]",
+        f"{plugin_us:.0f} µs (ratio {plugin_us / bare_us:.3f}; runs "
+        f"{min(ratios):.3f}-{max(ratios):.3f})",
+        f"bare Session.patch {bare_us:.0f} µs", "target ratio ≤ 1.15")
+
+    # The plugin's own work: the same two paths with the network taken out.
+    bench.service.session.mount(box.api, InstantAdapter())
+    bare.mount(box.api, InstantAdapter())
+    own = []
+    for _ in range(runs):
+        plugin_t, bare_t = [], []
+        for _ in range(rounds):
+            otp = fresh_otp(box)
+            bare_t.append(timed(lambda otp=otp: bare.patch(
+                url, json={"locked_state": "unlocked", "otp": otp}, headers=headers,
+                timeout=10)))
+            plugin_t.append(timed(bench.open))
+        own.append(median_us(plugin_t) - median_us(bare_t))
+    row(f"2. plugin's own work per open [{label}]", f"{statistics.median(own):.0f} µs",
+        "the same requests call, no network", "target < 150 µs")
+
+
+# -- 3. token single flight ----------------------------------------------------------------
+
+def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
+    locks = 100
+    bench = make_bench(box, make_store(redis_url), locks=locks)
+    bench.open()
+    store = bench.service.store
+    key = next(k for k in _token_keys(bench))
+    token = store.get(key)
+    store.set(key, Token(token.access_token, 0.0, token.refresh_token), 3600)  # expired
+    box.expire_tokens()
+    box.reset()
+    jobs = [f"obj-{n % locks}" for n in range(200)]
+    failures: list[Any] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not jobs:
+                    return
+                object_id = jobs.pop()
+            try:
+                bench.open(object_id)
+            except Exception as exc:  # reported, not hidden
+                failures.append(exc)
+
+    elapsed = _run_threads(worker, 16)
+    token_calls = box.calls("POST /connect/token")
+    patches = box.calls("PATCH")
+
+    # the same load sent bare: 200 PATCHes from 16 threads, one session per thread
+    fresh = requests.post(f"{box.data['salto_ks']['identity_url']}/connect/token",
+                          auth=(box.data["env"]["SALTO_KS_ACCEPTANCE_CLIENT_ID"],
+                                box.data["env"]["SALTO_KS_ACCEPTANCE_CLIENT_SECRET"]),
+                          data={"grant_type": "password",
+                                "username": box.data["salto_ks"]["username"],
+                                "password": box.data["salto_ks"]["password"],
+                                "scope": "user_api.full_access"}, timeout=10).json()
+    headers = {"Authorization": f"Bearer {fresh['access_token']}"}
+    otps = {n: fresh_otp(box, n) for n in range(locks)}
+    bare_jobs = [n % locks for n in range(200)]
+    local = threading.local()
+
+    def bare_worker() -> None:
+        local.session = requests.Session()
+        while True:
+            with lock:
+                if not bare_jobs:
+                    return
+                n = bare_jobs.pop()
+            local.session.patch(lock_url(box, n), json={"locked_state": "unlocked",
+                                                        "otp": otps[n]},
+                                headers=headers, timeout=10).raise_for_status()
+
+    bare_elapsed = _run_threads(bare_worker, 16)
+    row(f"3. 200 opens / 100 locks / 16 threads, token expired [{label}]",
+        f"{token_calls} token request(s), {patches} PATCHes, {200 / elapsed:.0f} opens/s"
+        + (f", {len(failures)} FAILED" if failures else ""),
+        f"bare {200 / bare_elapsed:.0f} PATCH/s", "target: exactly 1 token request")
+
+
+def _token_keys(bench: Bench) -> list[str]:
+    account = bench.service.gateway(bench.service.settings(
+        bench.park.integrations[INTEGRATION])).account
+    return [f"token:{account.key}"]
+
+
+def _run_threads(target: Any, count: int) -> float:
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
+# -- 4. big site ---------------------------------------------------------------------------
+
+def big_site() -> None:
+    with sandbox_process("--iqs", "25", "--locks-per-iq", "200") as box:
+        bench = make_bench(box, make_store(None))
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        box.reset()
+        first = timed(lambda: bench.host.lock_options(bench.park, INTEGRATION))
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+        held = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+        tracemalloc.stop()
+        pages = box.calls(contains="/locks")
+        warm = [timed(lambda: bench.host.lock_options(bench.park, INTEGRATION))
+                for _ in range(300)]
+        options = bench.host.lock_options(bench.park, INTEGRATION)
+        row("4. big site, 5,000 locks / 25 IQs: first mapping_options",
+            f"{pages} list requests, {first * 1000:.0f} ms",
+            f"ceil(5000 / {PAGE_SIZE}) = {math.ceil(5000 / PAGE_SIZE)}",
+            f"{len(options)} options")
+        row("4. big site: warm mapping_options", f"{median_us(warm):.0f} µs",
+            "", "target < 1 ms")
+        row("4. big site: memory the cached site holds", f"{held / 1e6:.1f} MB", "",
+            "target < 10 MB (tracemalloc, lock list + options)")
+
+
+# -- 5. many parks -------------------------------------------------------------------------
+
+def many_parks(parks: int) -> None:
+    with sandbox_process("--accounts", str(parks), "--iqs", "3", "--locks-per-iq", "12",
+                         "--activate") as box:
+        settings_file = box.proc.args[box.proc.args.index("--settings-file") + 1]  # type: ignore
+        results = {}
+        for mode in ("baseline", "default", "small"):
+            out = subprocess.run([sys.executable, "-m", "benchmarks.many_parks", str(settings_file),
+                                  mode, str(parks)], capture_output=True, text=True, timeout=600)
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr[-2000:])
+            results[mode] = json.loads(out.stdout.strip().splitlines()[-1])
+        base = results["baseline"]["rss_mb"]
+        for mode, note in (("default", "default store size (10,000 entries)"),
+                           ("small", "store of 1,000 entries")):
+            r = results[mode]
+            row(f"5. {parks} parks, own accounts, one process [{note}]",
+                f"peak RSS {r['rss_mb']:.0f} MB (+{r['rss_mb'] - base:.0f} MB), "
+                f"{r['entries']} store entries; park 1 again: {r['revisit_token_calls']} "
+                f"token request(s)",
+                f"import-only process {base:.0f} MB",
+                "1 token request on revisit = least recently used park was evicted")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--rounds", type=int, default=300, help="opens per timing run")
+    parser.add_argument("--runs", type=int, default=5, help="timing runs (medians)")
+    parser.add_argument("--parks", type=int, default=1000)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    print("Salto KS plugin benchmarks (sandbox in its own process, loopback HTTP)\n")
+    with redis_process() as redis_url:
+        with sandbox_process("--iqs", "10", "--locks-per-iq", "10", "--activate") as box:
+            stores = [("in-process store", None)]
+            if redis_url:
+                stores.append(("Redis store", redis_url))
+            for label, url in stores:
+                calls_per_open(box, url, label)
+            for label, url in stores:
+                overhead(box, url, label, args.rounds, args.runs)
+            for label, url in stores:
+                single_flight(box, url, label)
+            stats = box.stats()
+            patch_keys = [k for k in stats["calls"] if k.startswith("PATCH")]
+            served = sum(stats["calls"][k] for k in patch_keys)
+            server_s = sum(stats["server_seconds"][k] for k in patch_keys)
+            row("sandbox check: server time per PATCH (handler, incl. OTP check)",
+                f"{server_s / served * 1e6:.0f} µs over {served} PATCHes", "",
+                "compare with the round trips above")
+        if not redis_url:
+            row("6. Redis store", "skipped: redis-server not installed")
+    big_site()
+    many_parks(args.parks)
+    print(f"\nTotal {time.perf_counter() - started:.0f} s\n")
+    print("| figure | value | baseline | note |\n|---|---|---|---|")
+    for figure, value, baseline, note in ROWS:
+        print(f"| {figure} | {value} | {baseline} | {note} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Benchmark plumbing: the sandbox and Redis in their own processes, plugin hosts, timers.
+
+The sandbox runs in a separate process so that it does not share the benchmark's GIL: the
+client side (plugin or bare requests) is what is measured, the server is only a peer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.sandbox.host import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.service import SaltoKsService
+from ireserve_salto_plugin.store import MemoryStore, Store
+
+
+@dataclass
+class Sandbox:
+    proc: subprocess.Popen[bytes]
+    data: dict[str, Any]
+    session: requests.Session
+
+    @property
+    def api(self) -> str:
+        return str(self.data["salto_ks"]["api_url"])
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self.session.get(f"{self.api}/_sandbox/stats", timeout=10).json())
+
+    def reset(self) -> None:
+        self.session.post(f"{self.api}/_sandbox/reset-stats", timeout=10)
+
+    def expire_tokens(self) -> None:
+        self.session.post(f"{self.api}/_sandbox/expire-tokens", timeout=10)
+
+    def calls(self, prefix: str = "", contains: str = "") -> int:
+        return sum(n for key, n in self.stats()["calls"].items()
+                   if key.startswith(prefix) and contains in key)
+
+
+@contextmanager
+def sandbox_process(*args: str) -> Iterator[Sandbox]:
+    folder = Path(tempfile.mkdtemp(prefix="salto-bench-"))
+    path = folder / "sandbox.json"
+    proc = subprocess.Popen([sys.executable, "-m", "ireserve_salto_plugin.cli", "sandbox",
+                             "--settings-file", str(path), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if path.exists():
+                break
+            if proc.poll() is not None:
+                raise RuntimeError("the sandbox process exited")
+            time.sleep(0.05)
+        else:
+            raise RuntimeError("the sandbox did not start")
+        data = json.loads(path.read_text())
+        os.environ.update(data["env"])
+        yield Sandbox(proc, data, requests.Session())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def redis_process() -> Iterator[str | None]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tempfile.mkdtemp(prefix="salto-redis-")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", folder],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(200):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def make_store(redis_url: str | None) -> Store:
+    if redis_url is None:
+        return MemoryStore()
+    from ireserve_salto_plugin.redis_store import RedisStore
+
+    store = RedisStore.from_url(redis_url)
+    store.client.flushdb()
+    return store
+
+
+@dataclass
+class Bench:
+    host: ReferenceHost
+    park: Park
+    service: SaltoKsService
+    counter: Iterator[int]
+
+    def booking(self, object_id: str = "obj-0") -> Booking:
+        arrival = datetime.now(UTC) - timedelta(hours=1)
+        return Booking(f"B{next(self.counter)}", object_id, "confirmed", arrival,
+                       arrival + timedelta(days=2))
+
+    def open(self, object_id: str = "obj-0") -> Any:
+        result = self.host.open(self.booking(object_id), "bench")
+        if result is None or not result.opened:
+            raise RuntimeError(f"open failed: {result}")
+        return result
+
+    def token(self) -> str:
+        account = self.service.gateway(self.service.settings(
+            self.park.integrations[INTEGRATION])).account
+        return str(self.service.store.get(f"token:{account.key}").access_token)
+
+
+def make_bench(box: Sandbox, store: Store, *, with_site_id: bool = True, locks: int = 1,
+               session: requests.Session | None = None, park_index: int = 0) -> Bench:
+    """A reference host (real PluginManager with the contract's hookspecs) with a fresh
+    plugin on ``store``; objects ``obj-N`` map to the site's first ``locks`` locks."""
+    service = SaltoKsService(store=store, session=session)
+    host = ReferenceHost(load_entrypoints=False)
+    host.pm.register(SaltoKsPlugin(service), INTEGRATION)
+    settings = dict(box.data["parks"][park_index])
+    settings["mapping"] = {f"obj-{n}": lock["id"]
+                           for n, lock in enumerate(box.data["locks"][:locks])}
+    if with_site_id:
+        settings["site_id"] = box.data["site_id"]
+    park = host.add_park(Park(f"park-{park_index}", "Europe/Amsterdam",
+                              {INTEGRATION: settings}))
+    return Bench(host, park, service, iter(range(10**9)))
+
+
+def median_us(samples: list[float]) -> float:
+    return statistics.median(samples) * 1e6
+
+
+def timed(func: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    func()
+    return time.perf_counter() - started
+
+
+def rss_kb() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
