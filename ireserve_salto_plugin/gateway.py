@@ -236,24 +236,26 @@ class SaltoGateway:
     def _token_key(self) -> str:
         return f"token:{self.account.key}"
 
-    def access_token(self) -> str:
-        token = self._store.get(self._token_key)
+    def access_token(self, fresh: bool = False) -> str:
+        """A valid access token; ``fresh`` skips any per-process copy of the shared one."""
+        token = self._store.get(self._token_key, fresh=fresh)
         if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
             return str(token.access_token)
         with self._mutex(self._token_key, 30.0):
-            token = self._store.get(self._token_key)  # another thread may have fetched it
+            # another thread or process may have fetched it meanwhile
+            token = self._store.get(self._token_key, fresh=True)
             if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
                 return str(token.access_token)
-            fresh = self._refresh(token) if token and token.refresh_token else None
-            fresh = fresh or self._password_grant()
-            ttl = fresh.expires_at - self._clock()
-            self._store.set(self._token_key, fresh, ttl + (86400.0 if fresh.refresh_token else 0))
-            return fresh.access_token
+            new = self._refresh(token) if token and token.refresh_token else None
+            new = new or self._password_grant()
+            ttl = new.expires_at - self._clock()
+            self._store.set(self._token_key, new, ttl + (86400.0 if new.refresh_token else 0))
+            return new.access_token
 
     def invalidate_token(self, used: str) -> None:
         """Mark the token as expired (keeping its refresh token) if it is still the one stored."""
         with self._mutex(self._token_key, 30.0):
-            token = self._store.get(self._token_key)
+            token = self._store.get(self._token_key, fresh=True)
             if token is not None and token.access_token == used:
                 self._store.set(
                     self._token_key, Token(token.access_token, 0.0, token.refresh_token), 86400.0
@@ -470,7 +472,7 @@ class SaltoGateway:
                     json: Any, url: str | None, expect_body: bool) -> Any:
         full = url or f"{self._api}{path}"
         for replay in (False, True):
-            token = self.access_token()
+            token = self.access_token(fresh=replay)
             extra: dict[str, Any] = {"params": params} if params else {}
             resp = self._send(method, full, path=path, json=json,
                               headers={"Authorization": f"Bearer {token}"}, **extra)

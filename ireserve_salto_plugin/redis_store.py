@@ -4,8 +4,10 @@ Enable it with ``SALTO_KS_REDIS_URL`` (``pip install ireserve-salto-plugin[redis
 are JSON (never pickle: a compromised Redis must not mean code execution in the host).
 Tokens live here, so the Redis must be as private as the host's database.
 
-Lock lists, large and read on every open, are also kept in a small per-process near-cache
-for a few seconds, so a warm open does not decode thousands of locks.
+Values read on every open (the token, Salto's clock offset, site ids and lock lists, which
+can hold thousands of locks) are also kept in a small per-process near-cache for a few
+seconds; reads that must see the shared value (single-flight token refresh, the replay
+after a 401) pass ``fresh=True``. The OTP budget and the duplicate guard are never cached.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .gateway import Lock, LockList, Site, Token
 
 PREFIX = "ireserve-salto:"
 NEAR_CACHE_SECONDS = 5.0
+NEAR_PREFIXES = ("locks:", "token:", "clock:", "site:")
 _INCR = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -90,10 +93,10 @@ class RedisStore:
         return cls(client, **kwargs)
 
     def _near_key(self, key: str) -> bool:
-        return self._near_seconds > 0 and key.startswith("locks:")
+        return self._near_seconds > 0 and key.startswith(NEAR_PREFIXES)
 
-    def get(self, key: str) -> Any | None:
-        if self._near_key(key):
+    def get(self, key: str, *, fresh: bool = False) -> Any | None:
+        if not fresh and self._near_key(key):
             with self._near_lock:
                 hit = self._near.get(key)
             if hit is not None:

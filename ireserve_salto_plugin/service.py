@@ -25,7 +25,7 @@ from marshmallow import ValidationError
 from . import INTEGRATION
 from .decision import BookingError, Decision, Window, decide, open_window, resolve_lock, to_utc
 from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError
-from .gateway import CLOCK_WARN_SECONDS, Account, Lock, SaltoGateway, make_session
+from .gateway import CLOCK_WARN_SECONDS, Account, Lock, LockList, SaltoGateway, make_session
 from .guards import (
     BLOCK_SECONDS,
     DEDUP_SECONDS,
@@ -119,6 +119,7 @@ class SaltoKsService:
         self._parsed_lock = threading.Lock()
         # Parsed settings objects live in _parsed; their Account (and its key hash) here.
         self._accounts: LRUCache[tuple[int, ClientCredentials], Account] = LRUCache(4096)
+        self._options: LRUCache[int, tuple[LockList, list[dict[str, Any]]]] = LRUCache(16)
         self._schema = SettingsSchema()
         self._partial_schema = SettingsSchema(partial=("open_statuses",))
 
@@ -495,7 +496,17 @@ class SaltoKsService:
             log.warning("salto lock list unavailable for park %s: %s",
                         getattr(park, "id", "?"), exc)
             return []
-        return [lock_option(lock) for lock in locks.locks]
+        return [option.copy() for option in self._options_of(locks)]
+
+    def _options_of(self, locks: LockList) -> list[dict[str, Any]]:
+        """The dropdown of a lock list, built once per fetched list (copied per caller)."""
+        with self._parsed_lock:
+            hit = self._options.get(id(locks))
+        if hit is None or hit[0] is not locks:
+            hit = (locks, [lock_option(lock) for lock in locks.locks])
+            with self._parsed_lock:
+                self._options[id(locks)] = hit
+        return hit[1]
 
 
 def lock_option(lock: Lock) -> dict[str, Any]:

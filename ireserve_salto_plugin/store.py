@@ -19,7 +19,10 @@ from cachetools import LRUCache
 
 
 class Store(Protocol):
-    def get(self, key: str) -> Any | None: ...
+    def get(self, key: str, *, fresh: bool = False) -> Any | None:
+        """The value, or None. A store may serve recent copies of some shared values
+        from process memory; ``fresh=True`` asks for the shared value itself."""
+        ...
 
     def get_many(self, keys: list[str]) -> list[Any | None]:
         """Several keys in one round trip, in order."""
@@ -71,7 +74,7 @@ class MemoryStore:
             return None
         return entry
 
-    def get(self, key: str) -> Any | None:
+    def get(self, key: str, *, fresh: bool = False) -> Any | None:
         now = self._timer()
         with self._lock:
             entry = self._live(key, now)

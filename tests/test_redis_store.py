@@ -128,3 +128,28 @@ def test_otp_budget_across_processes(host: ReferenceHost, park: Park, mapped: An
     [second] = run_workers([worker_spec(sandbox, park, redis_url, "B-2", 1, 0)])
     assert first == ["otp_blocked"] and second == ["otp_blocked"]
     assert sandbox.call_count("PATCH") == 1  # the second process sent no code
+
+
+def test_stale_near_cached_token_recovers_without_a_second_refresh(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, redis_store: Any,
+    redis_url: str, make_booking: Any,
+) -> None:
+    from ireserve_salto_plugin.plugin import SaltoKsPlugin
+    from ireserve_salto_plugin.redis_store import RedisStore
+    from ireserve_salto_plugin.service import SaltoKsService
+
+    def worker() -> ReferenceHost:  # a worker process: own plugin, own near-cache
+        other = ReferenceHost(load_entrypoints=False)
+        other.pm.register(SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(redis_url))),
+                          INTEGRATION)
+        other.add_park(park)
+        return other
+
+    a, b = worker(), worker()
+    assert a.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    assert b.open(make_booking(), "guest").opened  # type: ignore[union-attr]  # B caches it
+    sandbox.expire_tokens()
+    before = sandbox.call_count("POST /connect/token")
+    assert a.open(make_booking(), "guest").opened  # type: ignore[union-attr]  # A refreshes
+    assert b.open(make_booking(), "guest").opened  # type: ignore[union-attr]  # B: 401, fresh
+    assert sandbox.call_count("POST /connect/token") - before == 1

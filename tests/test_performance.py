@@ -1,0 +1,118 @@
+"""The exact call counts behind the benchmarks (timings are in benchmarks/, not here)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.gateway import Token
+from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.service import SaltoKsService
+from ireserve_salto_plugin.store import MemoryStore, Store
+
+from .conftest import settings_for
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SaltoSandbox, dict[str, Any]]]:
+    with SaltoSandbox(iqs=10, locks_per_iq=10) as box:
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        assert box.site is not None
+        locks = list(box.site.locks)
+        raw = settings_for(box, checkin_status=None,
+                           iqs=box.world.preactivate(box.world.users[box.username]),
+                           mapping={f"obj-{n}": lock for n, lock in enumerate(locks)})
+        yield box, raw
+
+
+def make_host(raw: dict[str, Any], store: Store) -> tuple[ReferenceHost, SaltoKsService]:
+    service = SaltoKsService(store=store)
+    host = ReferenceHost(load_entrypoints=False)
+    host.pm.register(SaltoKsPlugin(service), INTEGRATION)
+    host.add_park(Park("p", "Europe/Amsterdam", {INTEGRATION: raw}))
+    return host, service
+
+
+def booking(n: int, object_id: str) -> Booking:
+    arrival = datetime.now(UTC) - timedelta(hours=1)
+    return Booking(f"B{n}", object_id, "confirmed", arrival, arrival + timedelta(days=1))
+
+
+def concurrent_opens_with_expired_token(box: SaltoSandbox, raw: dict[str, Any],
+                                        store: Store) -> list[Any]:
+    host, service = make_host(raw, store)
+    assert host.open(booking(-1, "obj-0"), "warm").opened  # type: ignore[union-attr]
+    account = service.gateway(service.settings(raw)).account
+    token = store.get(f"token:{account.key}")
+    store.set(f"token:{account.key}", Token(token.access_token, 0.0, token.refresh_token), 60)
+    box.expire_tokens()
+    box.calls.clear()
+    jobs = list(range(200))
+    results: list[Any] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if not jobs:
+                    return
+                n = jobs.pop()
+            results.append(host.open(booking(n, f"obj-{n % 100}"), "load"))
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_200_concurrent_opens_with_an_expired_token_make_one_token_request(site: Any) -> None:
+    box, raw = site
+    results = concurrent_opens_with_expired_token(box, raw, MemoryStore())
+    assert len(results) == 200 and all(r.opened for r in results)
+    assert box.call_count("POST /connect/token") == 1
+    assert box.call_count("PATCH") == 200 and sum(box.calls.values()) == 201
+
+
+@pytest.mark.redis
+def test_the_same_with_the_redis_store(site: Any, redis_store: Any) -> None:
+    box, raw = site
+    results = concurrent_opens_with_expired_token(box, raw, redis_store)
+    assert all(r.opened for r in results)
+    assert box.call_count("POST /connect/token") == 1
+
+
+def test_warm_open_is_one_request_cold_four_or_three(site: Any) -> None:
+    box, raw = site
+    for settings, expected in ((raw, 4), ({**raw, "site_id": box.site.id}, 3)):
+        host, _ = make_host(settings, MemoryStore())
+        box.calls.clear()
+        assert host.open(booking(1, "obj-1"), "cold").opened  # type: ignore[union-attr]
+        assert sum(box.calls.values()) == expected
+        box.calls.clear()
+        for n in range(2, 12):
+            assert host.open(booking(n, f"obj-{n}"), "warm").opened  # type: ignore[union-attr]
+        assert sum(box.calls.values()) == 10 and box.call_count("PATCH") == 10
+
+
+def test_big_site_takes_one_request_per_page_and_is_then_cached(monkeypatch: Any) -> None:
+    with SaltoSandbox(iqs=25, locks_per_iq=200) as box:
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
+        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        assert box.site is not None
+        host, _ = make_host(settings_for(box, site_id=box.site.id), MemoryStore())
+        park = host.parks["p"]
+        first = host.lock_options(park, INTEGRATION)
+        assert len(first) == 5000 and box.call_count("GET /v1.2/sites") == 50  # 5000 / 100
+        again = host.lock_options(park, INTEGRATION)
+        assert again == first and box.call_count("GET /v1.2/sites") == 50
+        again[0]["label"] = "changed by the host"
+        assert host.lock_options(park, INTEGRATION)[0]["label"] != "changed by the host"
