@@ -169,9 +169,3 @@ def timed(func: Callable[[], Any]) -> float:
     started = time.perf_counter()
     func()
     return time.perf_counter() - started
-
-
-def rss_kb() -> int:
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

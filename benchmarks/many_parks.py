@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
+
+
+def rss_kb() -> int:
+    """Peak resident set since exec (VmHWM; ru_maxrss would include the parent's image)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:
     path, mode, parks = sys.argv[1], sys.argv[2], int(sys.argv[3])
     from ireserve_salto_plugin import plugin as _plugin  # noqa: F401
 
-    from .harness import rss_kb
-
-    if mode == "baseline":
+    if mode == "baseline":  # a process that only imports the plugin
         print(json.dumps({"rss_mb": rss_kb() / 1024}))
         return
     import os

@@ -36,6 +36,12 @@ class Refusal:
     retry_after: float
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    refusal: Refusal | None  # why no OTP may be sent now, if so
+    rejections: int  # rejected OTPs in a row so far (a success must reset them)
+
+
 class OtpBudget:
     def __init__(
         self,
@@ -58,16 +64,21 @@ class OtpBudget:
         return (f"otpblock:{base}", f"otpfail:{base}:{fingerprint}",
                 f"otpsuspend:{base}:{fingerprint}")
 
-    def refusal(self, account: str, iq_id: str, fingerprint: str) -> Refusal | None:
-        """Why no OTP may be sent to this IQ now, or ``None`` (one store round trip)."""
-        block_key, _, suspend_key = self._keys(account, iq_id, fingerprint)
+    def state(self, account: str, iq_id: str, fingerprint: str) -> BudgetState:
+        """The IQ's budget in one store round trip."""
+        block_key, fail_key, suspend_key = self._keys(account, iq_id, fingerprint)
         now = self.clock()
-        block, suspend = self.store.get_many([block_key, suspend_key])
+        block, fails, suspend = self.store.get_many([block_key, fail_key, suspend_key])
+        refusal = None
         if block is not None and block > now:
-            return Refusal(True, block - now)
-        if suspend is not None and suspend > now:
-            return Refusal(False, suspend - now)
-        return None
+            refusal = Refusal(True, block - now)
+        elif suspend is not None and suspend > now:
+            refusal = Refusal(False, suspend - now)
+        return BudgetState(refusal, int(fails or 0))
+
+    def refusal(self, account: str, iq_id: str, fingerprint: str) -> Refusal | None:
+        """Why no OTP may be sent to this IQ now, or ``None``."""
+        return self.state(account, iq_id, fingerprint).refusal
 
     def blocked(self, account: str, iq_id: str) -> float:
         """Salto answered ``otp_blocked``: send no OTP to this IQ for ``block_seconds``."""

@@ -421,7 +421,8 @@ class SaltoKsService:
         assert iq.secret is not None and iq.pin is not None and lock.iq_id is not None
         secret, pin, account = iq.secret, iq.pin, gateway.account.key
         fingerprint = credentials_fingerprint(iq)
-        refusal = self.budget.refusal(account, lock.iq_id, fingerprint)
+        budget = self.budget.state(account, lock.iq_id, fingerprint)
+        refusal = budget.refusal
         if refusal is not None:
             reason = Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED
             return attempt.done(reason, retry_after=round(refusal.retry_after),
@@ -438,7 +439,8 @@ class SaltoKsService:
             return attempt.done(Reason.OTP_REJECTED, detail=(
                 " OTP use for this IQ is now suspended until an admin re-activates it "
                 "(GET PIN and Set PIN)." if suspended else ""))
-        self.budget.accepted(account, lock.iq_id, fingerprint)
+        if budget.rejections:
+            self.budget.accepted(account, lock.iq_id, fingerprint)
         opened_at = self._now().replace(microsecond=0)
         updates: dict[str, Any] = {}
         if settings.open_field:
