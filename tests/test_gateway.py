@@ -391,3 +391,32 @@ def test_sandbox_date_header_follows_its_clock(sandbox: SaltoSandbox) -> None:
 
     skew = parsedate_to_datetime(resp.headers["Date"]) - datetime.now(UTC)
     assert timedelta(seconds=115) < skew < timedelta(seconds=125)
+
+
+def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    import requests
+
+    from ireserve_salto_plugin.gateway import SaltoSession
+
+    seen: list[Any] = []
+
+    class Capture(requests.adapters.HTTPAdapter):
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            seen.append(kwargs.get("proxies"))
+            raise requests.ConnectionError("captured")
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/park-ca.pem")
+    session = SaltoSession()
+    session.mount("https://", Capture())
+    session.mount("http://", Capture())
+    for url in ("https://connect.my-clay.com/v1.2/sites", "http://127.0.0.1:9/x",
+                "https://connect.my-clay.com/v1.2/sites/x"):
+        with pytest.raises(requests.ConnectionError):
+            session.get(url, timeout=1)
+    assert seen[0]["https"] == "http://proxy.example:3128"
+    assert "http" not in seen[1] and "https" not in seen[1]  # NO_PROXY: loopback direct
+    assert seen[2] == seen[0] and len(session._proxies) == 2  # resolved once per host
+    assert session.verify == "/etc/ssl/park-ca.pem"
