@@ -177,7 +177,9 @@ def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
             except Exception as exc:  # reported, not hidden
                 failures.append(exc)
 
+    cpu = box.cpu_seconds()
     elapsed = _run_threads(worker, 16)
+    busy = (box.cpu_seconds() - cpu) / elapsed
     token_calls = box.calls("POST /connect/token")
     patches = box.calls("PATCH")
 
@@ -205,11 +207,15 @@ def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
                                                         "otp": otps[n]},
                                 headers=headers, timeout=10).raise_for_status()
 
+    cpu = box.cpu_seconds()
     bare_elapsed = _run_threads(bare_worker, 16)
+    bare_busy = (box.cpu_seconds() - cpu) / bare_elapsed
     row(f"3. 200 opens / 100 locks / 16 threads, token expired [{label}]",
         f"{token_calls} token request(s), {patches} PATCHes, {200 / elapsed:.0f} opens/s"
         + (f", {len(failures)} FAILED" if failures else ""),
-        f"bare {200 / bare_elapsed:.0f} PATCH/s", "target: exactly 1 token request")
+        f"bare {200 / bare_elapsed:.0f} PATCH/s",
+        f"target: exactly 1 token request; sandbox core busy {busy:.0%} (plugin run), "
+        f"{bare_busy:.0%} (bare run)")
 
 
 def _token_keys(bench: Bench) -> list[str]:

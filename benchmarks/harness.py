@@ -58,6 +58,11 @@ class Sandbox:
     def expire_tokens(self) -> None:
         self.session.post(f"{self.api}/_sandbox/expire-tokens", timeout=10)
 
+    def cpu_seconds(self) -> float:
+        """CPU time the sandbox process has used (user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def calls(self, prefix: str = "", contains: str = "") -> int:
         return sum(n for key, n in self.stats()["calls"].items()
                    if key.startswith(prefix) and contains in key)
