@@ -121,8 +121,8 @@ class Dedup:
         """True when this caller is the first in the window and must do the open."""
         return self.store.add(key, PENDING, self.window)
 
-    def publish(self, key: str, summary: dict[str, Any]) -> None:
-        self.store.set(key, summary, self.window)
+    def publish(self, key: str, summary: dict[str, Any], ttl: float | None = None) -> None:
+        self.store.set(key, summary, self.window if ttl is None else min(ttl, self.window))
 
     def release(self, key: str) -> None:
         self.store.delete(key)

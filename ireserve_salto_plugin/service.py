@@ -59,6 +59,7 @@ from .store import MemoryStore, Store
 log = logging.getLogger("ireserve_salto_plugin")
 
 OPEN_DEADLINE = 15.0  # seconds an open may take in all, cold start included
+FAILED_DEDUP_SECONDS = 2.0  # how long a failed attempt's result answers repeated taps
 
 
 def park_zone(park: Park) -> ZoneInfo:
@@ -371,12 +372,14 @@ class SaltoKsService:
         except BaseException:
             self.dedup.release(key)
             raise
+        # Taps waiting now get this result; after a failure a deliberate retry may go
+        # through again soon, after an open only once the window has passed.
         self.dedup.publish(key, {
             "outcome": result.outcome.value, "reason": result.reason.value,
             "message": result.message, "attempt_id": result.attempt_id,
             "opened_at": result.opened_at.isoformat() if result.opened_at else None,
             "retry_after": result.retry_after,
-        })
+        }, ttl=None if result.opened else FAILED_DEDUP_SECONDS)
         return result
 
     def _send_open(
@@ -547,14 +550,9 @@ class _Attempt:
         outcome: Outcome | None = None,
         **fill: Any,
     ) -> OpenResult:
-        if outcome is not None:
-            pass
-        elif reason is Reason.OPENED:
-            outcome = Outcome.OPENED
-        elif reason in DENIED_REASONS:
-            outcome = Outcome.DENIED
-        else:
-            outcome = Outcome.FAILED
+        if outcome is None:
+            outcome = (Outcome.OPENED if reason is Reason.OPENED else
+                       Outcome.DENIED if reason in DENIED_REASONS else Outcome.FAILED)
         fill.setdefault("detail", "")
         fill["lock"] = self.lock_name or self.lock_id or "?"
         fill["attempt"] = self.attempt_id

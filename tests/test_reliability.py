@@ -417,3 +417,23 @@ def test_same_booking_id_in_two_parks_is_not_a_duplicate(monkeypatch: pytest.Mon
             results.append(host.open(booking, "guest"))
         assert [r.reason for r in results] == [Reason.OPENED, Reason.OPENED]
         assert box.call_count("PATCH") == 2
+
+
+def test_a_failed_attempt_answers_repeats_only_briefly(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
+) -> None:
+    from ireserve_salto_plugin import service as service_module
+
+    monkeypatch.setattr(service_module, "FAILED_DEDUP_SECONDS", 0.2)
+    host.lock_options(park, INTEGRATION)
+    booking = make_booking()
+    sandbox.inject("PATCH", "/locking$", status=503)
+    first = host.open(booking, "guest")
+    assert first is not None and first.reason is Reason.SALTO_UNAVAILABLE
+    again = host.open(booking, "guest")
+    assert again is not None and again.reason is Reason.DUPLICATE
+    assert again.outcome is Outcome.FAILED
+    time.sleep(0.25)
+    assert opened(host.open(booking, "guest"))  # a deliberate retry goes through
+    assert sandbox.call_count("PATCH") == 2
