@@ -116,3 +116,26 @@ def test_big_site_takes_one_request_per_page_and_is_then_cached(monkeypatch: Any
         assert again == first and box.call_count("GET /v1.2/sites") == 50
         again[0]["label"] = "changed by the host"
         assert host.lock_options(park, INTEGRATION)[0]["label"] != "changed by the host"
+
+
+def test_settings_are_validated_once_until_they_change(site: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from ireserve_salto_plugin.settings import SettingsSchema
+
+    _, raw = site
+    host, _ = make_host(raw, MemoryStore())
+    loads: list[int] = []
+    real = SettingsSchema.load
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        loads.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SettingsSchema, "load", counting)
+    for n in range(5):
+        assert host.open(booking(n, f"obj-{n}"), "x").opened  # type: ignore[union-attr]
+    assert len(loads) == 1
+    raw["minutes_before"] = 5  # the admin saved the page: parsed again, once
+    for n in range(5, 8):
+        assert host.open(booking(n, f"obj-{n}"), "x").opened  # type: ignore[union-attr]
+    assert len(loads) == 2
