@@ -206,9 +206,9 @@ class AdminActions:
     def refresh_locks(self, settings: Settings, gateway: SaltoGateway,
                       params: Mapping[str, Any]) -> AdminResult:
         locks = gateway.locks(self.service.site_id(gateway, settings), refresh=True)
-        offline = sum(1 for lock in locks.locks if not lock_option(lock)["online"])
+        options = [lock_option(lock) for lock in locks.locks]
+        offline = sum(1 for option in options if not option["online"])
         return AdminResult(
-            True, f"{len(locks.locks)} locks loaded from Salto KS ({offline} offline).",
-            data={"count": len(locks.locks), "offline": offline,
-                  "options": [lock_option(lock) for lock in locks.locks]},
+            True, f"{len(options)} locks loaded from Salto KS ({offline} offline).",
+            data={"count": len(options), "offline": offline, "options": options},
         )

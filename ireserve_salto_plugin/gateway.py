@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import mktime_tz, parsedate_tz
+from email.utils import mktime_tz, parsedate_to_datetime, parsedate_tz
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -203,8 +203,6 @@ def _retry_after(resp: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        from email.utils import parsedate_to_datetime
-
         try:
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):

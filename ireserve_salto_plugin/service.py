@@ -185,7 +185,8 @@ class SaltoKsService:
     def gateway(self, settings: Settings, deadline: float | None = None) -> SaltoGateway:
         client = client_credentials(settings.environment, self._environ)
         key = (id(settings), client)
-        account = self._accounts.get(key)
+        with self._parsed_lock:
+            account = self._accounts.get(key)
         # ids are reused after garbage collection: check it really is this park's account
         if account is None or (account.username, account.password, account.api_url,
                                account.identity_url) != (
@@ -198,7 +199,8 @@ class SaltoKsService:
                 username=settings.username,
                 password=settings.password,
             )
-            self._accounts[key] = account
+            with self._parsed_lock:
+                self._accounts[key] = account
         return SaltoGateway(account, session=self.session, store=self.store,
                             deadline=deadline, **self._gateway_options)
 
@@ -281,10 +283,9 @@ class SaltoKsService:
                                 Reason.OTP_SUSPENDED)
         if abs(gateway.clock_offset()) > CLOCK_WARN_SECONDS:
             warnings.append(Reason.CLOCK_SKEW)
-        if lock.iq_online is False:
-            warnings.append(Reason.IQ_OFFLINE)
-        elif not lock.online:
-            warnings.append(Reason.LOCK_OFFLINE)
+        offline = _offline(lock)
+        if offline is not None:
+            warnings.append(offline)
         return lock.name
 
     # -- on_open_request -------------------------------------------------------------------
@@ -466,26 +467,16 @@ class SaltoKsService:
         """Offline per the cached list is confirmed with a fresh read before failing."""
         if lock.online and lock.iq_online is not False:
             return None
-        fresh = gateway.lock(site_id, lock.id)
-        if fresh.iq_online is False:
-            return Reason.IQ_OFFLINE
-        if not fresh.online:
-            return Reason.LOCK_OFFLINE
-        return None
+        return _offline(gateway.lock(site_id, lock.id))
 
     @staticmethod
     def _diagnose(gateway: SaltoGateway, site_id: str, lock_id: str) -> Reason | None:
         """After an unexplained refusal of the open, ask Salto whether lock or IQ is offline
         (the API does not document the locking call's error for that case)."""
         try:
-            fresh = gateway.lock(site_id, lock_id)
+            return _offline(gateway.lock(site_id, lock_id))
         except SaltoError:
             return None
-        if fresh.iq_online is False:
-            return Reason.IQ_OFFLINE
-        if not fresh.online:
-            return Reason.LOCK_OFFLINE
-        return None
 
     # -- mapping_options -------------------------------------------------------------------
 
@@ -512,6 +503,12 @@ class SaltoKsService:
             with self._parsed_lock:
                 self._options[id(locks)] = hit
         return hit[1]
+
+
+def _offline(lock: Lock) -> Reason | None:
+    if lock.iq_online is False:
+        return Reason.IQ_OFFLINE
+    return None if lock.online else Reason.LOCK_OFFLINE
 
 
 def lock_option(lock: Lock) -> dict[str, Any]:
