@@ -184,7 +184,7 @@ def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
     patches = box.calls("PATCH")
 
     # the same load sent bare: 200 PATCHes from 16 threads, one session per thread
-    fresh = requests.post(f"{box.data['salto_ks']['identity_url']}/connect/token",
+    fresh = requests.post(f"{box.data['env']['SALTO_KS_ACCEPTANCE_IDENTITY_URL']}/connect/token",
                           auth=(box.data["env"]["SALTO_KS_ACCEPTANCE_CLIENT_ID"],
                                 box.data["env"]["SALTO_KS_ACCEPTANCE_CLIENT_SECRET"]),
                           data={"grant_type": "password",

@@ -47,7 +47,7 @@ class Sandbox:
 
     @property
     def api(self) -> str:
-        return str(self.data["salto_ks"]["api_url"])
+        return str(self.data["env"]["SALTO_KS_ACCEPTANCE_API_URL"])
 
     def stats(self) -> dict[str, Any]:
         return dict(self.session.get(f"{self.api}/_sandbox/stats", timeout=10).json())

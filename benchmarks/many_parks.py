@@ -46,7 +46,7 @@ def main() -> None:
     for park in all_parks:
         if len(host.lock_options(park, INTEGRATION)) != len(data["locks"]):
             raise SystemExit(f"{park.id}: lock list incomplete")
-    api = data["salto_ks"]["api_url"]
+    api = data["env"]["SALTO_KS_ACCEPTANCE_API_URL"]
 
     def token_calls() -> int:
         stats = requests.get(f"{api}/_sandbox/stats", timeout=10).json()

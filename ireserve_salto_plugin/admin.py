@@ -23,7 +23,7 @@ from .settings import Settings, SettingsError
 
 log = logging.getLogger("ireserve_salto_plugin")
 
-PIN = re.compile(r"^[0-9]{4}$")
+PIN = re.compile(r"[0-9]{4}")
 
 ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "refresh_locks")
 
@@ -35,7 +35,7 @@ class ParamError(ValueError):
 def _uuid_param(params: Mapping[str, Any], name: str) -> str:
     value = params.get(name)
     try:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or len(value) > 45:
             raise ValueError
         return str(UUID(value))
     except ValueError:
@@ -46,7 +46,7 @@ def _pin_param(params: Mapping[str, Any], name: str, required: bool = True) -> s
     value = params.get(name)
     if value in (None, "") and not required:
         return None
-    if not isinstance(value, str) or not PIN.match(value):
+    if not isinstance(value, str) or not PIN.fullmatch(value):
         raise ParamError(f"{name}: must be exactly 4 digits")
     return value
 
@@ -77,7 +77,8 @@ class AdminActions:
             return AdminResult(False, "params: must be an object")
         try:
             settings = self.service.settings(raw, partial=True)
-            gateway = self.service.gateway(settings)
+            gateway = self.service.gateway(
+                settings, self.service.deadline(self.service.tuning.admin_deadline))
             return handler(settings, gateway, params)
         except ParamError as exc:
             return AdminResult(False, str(exc))

@@ -30,7 +30,8 @@ def demo() -> None:
 
 @main.command()
 @click.option("--settings-file", type=click.Path(dir_okay=False), required=True,
-              help="Where to write the park settings and client variables (mode 0600).")
+              help="Where to write the park settings and the platform variables (hosts and "
+                   "OAuth client) to set in the host's environment (mode 0600).")
 @click.option("--iqs", default=3, show_default=True, help="IQ gateways on the site.")
 @click.option("--locks-per-iq", default=12, show_default=True, help="Locks per IQ.")
 @click.option("--accounts", default=1, show_default=True,
@@ -65,11 +66,8 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
             settings["iqs"] = box.world.preactivate(user)
         parks.append(settings)
     with box:
-        for settings in parks:
-            settings.update(api_url=box.api_url, identity_url=box.identity_url)
         data = {
-            "env": {"SALTO_KS_ACCEPTANCE_CLIENT_ID": box.client_id,
-                    "SALTO_KS_ACCEPTANCE_CLIENT_SECRET": box.client_secret},
+            "env": box.platform_env(),
             "site_id": box.site.id,
             "locks": [{"id": lock.id, "iq_id": lock.iq.id} for lock in box.site.locks.values()],
             "salto_ks": parks[0],
@@ -81,7 +79,7 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
             json.dump(data, handle, indent=2)
         os.replace(partial, settings_file)  # readers never see a half-written file
         click.echo(f"Salto KS sandbox: identity {box.identity_url}, API {box.api_url}")
-        click.echo(f"Settings and client variables written to {settings_file}. Ctrl-C stops.")
+        click.echo(f"Settings and platform variables written to {settings_file}. Ctrl-C stops.")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:

@@ -8,9 +8,20 @@ on ``salto_message`` for diagnosis, outside ``str()``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .models import Reason
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used: a park's invalid fields, or a platform variable of the
+    host process (hosts, OAuth client, tuning) that is missing or invalid. The message
+    names the field or the variable, never its value."""
+
+    def __init__(self, message: str, fields: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
 
 
 class SaltoError(Exception):
@@ -93,6 +104,13 @@ class Unavailable(SaltoError):
 
 class Timeout(Unavailable):
     reason = Reason.TIMEOUT
+
+
+class StoreUnavailable(SaltoError):
+    """The runtime store (Redis) failed or did not answer in time. Not Salto's fault, but
+    a failure of the same kind for the caller: nothing was sent after it."""
+
+    reason = Reason.STORE_UNAVAILABLE
 
 
 def _text(value: Any) -> str | None:

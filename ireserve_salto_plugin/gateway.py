@@ -8,8 +8,9 @@ with different hosts, clients, accounts or passwords never share an entry.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
-import os
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -18,71 +19,64 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import mktime_tz, parsedate_to_datetime, parsedate_tz
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
 from .errors import (
     AuthError,
     NotFound,
     Refused,
     SiteNotFound,
+    StoreUnavailable,
     Timeout,
     Unavailable,
     error_for,
 )
-from .settings import ClientCredentials
+from .runtime import ClientCredentials, Tuning, origin
+from .settings import canonical_uuid
 from .store import Store
+from .transport import BadEncoding, BodyTooLarge, guarded, make_session, read_body
+
+__all__ = ["Account", "Iq", "Lock", "LockList", "SaltoGateway", "Site", "Token",
+           "make_session", "parse_iq", "parse_lock"]
 
 log = logging.getLogger(__name__)
 
 SCOPE = "user_api.full_access"
 SCOPE_WITH_REFRESH = "user_api.full_access offline_access"
 TOKEN_LEEWAY = 60.0  # seconds before expires_in at which a token counts as expired
+DEFAULT_EXPIRES_IN = 3600.0  # when the identity server does not say
+MAX_EXPIRES_IN = 86400.0  # a longer lifetime from the identity server is cut to this
+REFRESH_TOKEN_KEEP = 86400.0  # seconds a refresh token is kept after its access token
 LOCKS_TTL = 300.0  # seconds a site's lock list is served from the store
 SITE_TTL = 24 * 3600.0
 AUTH_FAIL_TTL = 300.0  # seconds a refused password is not tried again
 CLOCK_TTL = 3600.0  # seconds a learned clock offset is kept
 CLOCK_WARN_SECONDS = 60
 CLOCK_RECHECK = 60.0  # seconds between readings of Salto's Date header
+MAX_CLOCK_OFFSET = 86400  # a Date further off than this is not a clock error: ignored
+TOKEN_WAIT = 30.0  # longest wait for another caller fetching the same token
+LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
+MAX_RETRY_AFTER = 10.0  # a longer Retry-After is not waited for
+BACKOFF_BASE = 0.2  # seconds; doubled per retry, jittered ±50 %
+MIN_CALL_TIME = 0.05  # seconds; with less left no request is started
 _UNREAD: Any = object()
 PAGE_SIZE = 100
-MAX_PAGES = 1000
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, on every call
 
 
-class SaltoSession(requests.Session):
-    """A session that reads the environment (proxies, ``NO_PROXY``, CA bundle) once per
-    host instead of on every request, as requests does with ``trust_env``: that re-scan of
-    ``os.environ`` was a third of the client-side cost of an open. Proxy settings changed
-    after start-up need a restart of the host process."""
-
-    def __init__(self, pool: int = 32) -> None:
-        super().__init__()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=8, pool_maxsize=pool)
-        self.mount("https://", adapter)
-        self.mount("http://", adapter)
-        self.headers["User-Agent"] = "ireserve-salto-plugin"
-        self.trust_env = False
-        self.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
-                       or os.environ.get("CURL_CA_BUNDLE") or True)
-        self._proxies: dict[str, dict[str, str]] = {}
-
-    def request(self, method: str | bytes, url: str | bytes,
-                *args: Any, **kwargs: Any) -> requests.Response:
-        if "proxies" not in kwargs:
-            text = url.decode() if isinstance(url, bytes) else url
-            origin = "/".join(text.split("/", 3)[:3])
-            proxies = self._proxies.get(origin)
-            if proxies is None:
-                proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
-            kwargs["proxies"] = proxies
-        return super().request(method, url, *args, **kwargs)
+def _seg(value: str) -> str:
+    """One path segment: every id put into a path is quoted, ``/`` and ``?`` included."""
+    return quote(value, safe="")
 
 
-def make_session(pool: int = 32) -> requests.Session:
-    return SaltoSession(pool)
+def _canonical(value: str) -> str:
+    try:
+        return canonical_uuid(value)
+    except ValueError:
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,41 +151,50 @@ def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def _text(value: Any, limit: int = 200) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _id(value: Any) -> str | None:
+    """An id from Salto: a non-empty string, UUIDs in canonical form."""
+    return _canonical(value) if isinstance(value, str) and 0 < len(value) <= 100 else None
+
+
 def parse_lock(item: Any) -> Lock:
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+    lock_id = _id(item.get("id")) if isinstance(item, dict) else None
+    if lock_id is None:
         raise Unavailable("Salto KS sent a lock without an id")
     iq: dict[str, Any] = item["iq"] if isinstance(item.get("iq"), dict) else {}
-    name = item.get("customer_reference")
     return Lock(
-        id=item["id"],
-        name=name if isinstance(name, str) and name else item["id"],
+        id=lock_id,
+        name=_text(item.get("customer_reference")) or lock_id,
         online=item.get("online") is not False,
-        iq_id=iq.get("id") if isinstance(iq.get("id"), str) else None,
+        iq_id=_id(iq.get("id")),
         iq_online=_bool(iq.get("is_online")),
         otp_enabled=_bool(iq.get("otp_enabled")),
-        lock_type=item.get("lock_type") if isinstance(item.get("lock_type"), str) else None,
-        battery_level=(
-            item.get("battery_level") if isinstance(item.get("battery_level"), str) else None
-        ),
+        lock_type=_text(item.get("lock_type"), 60),
+        battery_level=_text(item.get("battery_level"), 60),
     )
 
 
 def parse_iq(item: Any) -> Iq:
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+    iq_id = _id(item.get("id")) if isinstance(item, dict) else None
+    if iq_id is None:
         raise Unavailable("Salto KS sent an IQ without an id")
-    name = item.get("customer_reference")
     return Iq(
-        id=item["id"],
-        name=name if isinstance(name, str) and name else item["id"],
+        id=iq_id,
+        name=_text(item.get("customer_reference")) or iq_id,
         online=item.get("online") is not False,
         restore_required=item.get("restore_required") is True,
         otp_enabled=_bool(item.get("otp_enabled")),
-        state=item.get("state") if isinstance(item.get("state"), str) else None,
+        state=_text(item.get("state"), 60),
     )
 
 
-def _never_sent(exc: requests.ConnectionError) -> bool:
+def _never_sent(exc: BaseException) -> bool:
     """True when the connection was never established, so no byte of the request left."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, NewConnectionError | ConnectTimeoutError)
 
@@ -201,12 +204,13 @@ def _retry_after(resp: requests.Response) -> float | None:
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-        except (TypeError, ValueError):
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
+    return min(max(0.0, seconds), 86400.0) if math.isfinite(seconds) else None
 
 
 class SaltoGateway:
@@ -226,6 +230,7 @@ class SaltoGateway:
         locks_ttl: float = LOCKS_TTL,
         deadline: float | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        tuning: Tuning | None = None,
     ) -> None:
         self.account = account
         self._session = session
@@ -237,14 +242,27 @@ class SaltoGateway:
         self._page_size = page_size
         self._locks_ttl = locks_ttl
         self._monotonic = monotonic
-        # A time.monotonic() instant after which no request may start or run on.
+        self._tuning = tuning or Tuning()
+        # A time.monotonic() instant after which no request may start or run on; without
+        # one, each call gets its connect and read timeouts as its whole deadline.
         self.deadline = deadline
         self._clock_cache: Any = _UNREAD
         self._api = account.api_url.rstrip("/")
+        self._api_origin = origin(self._api)
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - self._monotonic()
 
     @contextmanager
     def _mutex(self, key: str, timeout: float) -> Iterator[None]:
-        """Single flight per key across threads (and processes, with a shared store)."""
+        """Single flight per key across threads (and processes, with a shared store),
+        never waited for longer than the time left."""
+        left = self.time_left()
+        if left is not None:
+            if left <= MIN_CALL_TIME:
+                raise Timeout("no time left to wait for another request to Salto KS",
+                              sent=False)
+            timeout = min(timeout, left)
         with ExitStack() as stack:
             try:
                 stack.enter_context(self._store.mutex(key, timeout=timeout))
@@ -264,7 +282,7 @@ class SaltoGateway:
         token = self._store.get(self._token_key, fresh=fresh)
         if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
             return str(token.access_token)
-        with self._mutex(self._token_key, 30.0):
+        with self._mutex(self._token_key, TOKEN_WAIT):
             # another thread or process may have fetched it meanwhile
             token = self._store.get(self._token_key, fresh=True)
             if token is not None and token.expires_at - TOKEN_LEEWAY > self._clock():
@@ -272,17 +290,18 @@ class SaltoGateway:
             new = self._refresh(token) if token and token.refresh_token else None
             new = new or self._password_grant()
             ttl = new.expires_at - self._clock()
-            self._store.set(self._token_key, new, ttl + (86400.0 if new.refresh_token else 0))
+            self._store.set(self._token_key, new,
+                            ttl + (REFRESH_TOKEN_KEEP if new.refresh_token else 0))
             return new.access_token
 
     def invalidate_token(self, used: str) -> None:
         """Mark the token as expired (keeping its refresh token) if it is still the one stored."""
-        with self._mutex(self._token_key, 30.0):
+        with self._mutex(self._token_key, TOKEN_WAIT):
             token = self._store.get(self._token_key, fresh=True)
             if token is not None and token.access_token == used:
-                self._store.set(
-                    self._token_key, Token(token.access_token, 0.0, token.refresh_token), 86400.0
-                )
+                self._store.set(self._token_key,
+                                Token(token.access_token, 0.0, token.refresh_token),
+                                REFRESH_TOKEN_KEEP)
 
     def _password_grant(self) -> Token:
         refused_key = f"authfail:{self.account.key}"
@@ -335,16 +354,18 @@ class SaltoGateway:
         resp = self._send(
             "POST", url, path="/connect/token", data=form,
             auth=(self.account.client.client_id, self.account.client.client_secret),
+            learn_clock=False,
         )
         body = self._json(resp, "POST", "/connect/token", allow_empty=True)
         if resp.status_code == 200 and isinstance(body, dict):
             access = body.get("access_token")
-            expires_in = body.get("expires_in", 3600)
+            expires_in = body.get("expires_in", DEFAULT_EXPIRES_IN)
             refresh = body.get("refresh_token")
-            if isinstance(access, str) and access and isinstance(expires_in, int | float):
+            if (isinstance(access, str) and access and isinstance(expires_in, int | float)
+                    and not isinstance(expires_in, bool) and math.isfinite(expires_in)):
                 return Token(
                     access,
-                    self._clock() + float(expires_in),
+                    self._clock() + min(max(float(expires_in), 0.0), MAX_EXPIRES_IN),
                     refresh if isinstance(refresh, str) and refresh else None,
                 )
             raise Unavailable("Salto KS identity server sent a token reply without a token",
@@ -376,32 +397,54 @@ class SaltoGateway:
 
     # -- HTTP ------------------------------------------------------------------------------
 
-    def _timeouts(self, method: str, path: str) -> tuple[float, float]:
+    def _timeouts(self, method: str, path: str) -> tuple[tuple[float, float], float]:
+        """(connect, read) timeouts and the call's monotonic deadline."""
+        now = self._monotonic()
         if self.deadline is None:
-            return self._timeout
-        left = self.deadline - self._monotonic()
-        if left <= 0.05:
+            return self._timeout, now + sum(self._timeout)
+        left = self.deadline - now
+        if left <= MIN_CALL_TIME:
             raise Timeout(f"no time left for {method} {path}", method=method, path=path,
                           sent=False)
-        return (min(self._timeout[0], left), min(self._timeout[1], left))
+        return (min(self._timeout[0], left), min(self._timeout[1], left)), self.deadline
 
-    def _send(self, method: str, url: str, *, path: str, **kwargs: Any) -> requests.Response:
-        timeout = self._timeouts(method, path)
-        try:
-            resp = self._session.request(method, url, timeout=timeout, **kwargs)
-        except requests.ConnectTimeout as exc:
-            raise Timeout(f"connecting to Salto KS timed out ({method} {path})",
-                          method=method, path=path, sent=False) from exc
-        except requests.Timeout as exc:
-            raise Timeout(f"Salto KS did not answer in time ({method} {path})",
-                          method=method, path=path) from exc
-        except requests.ConnectionError as exc:
-            raise Unavailable(f"could not reach Salto KS ({method} {path})",
-                              method=method, path=path, sent=not _never_sent(exc)) from exc
-        except requests.RequestException as exc:
-            raise Unavailable(f"request to Salto KS failed ({method} {path})",
+    def _send(self, method: str, url: str, *, path: str, learn_clock: bool = True,
+              **kwargs: Any) -> requests.Response:
+        """One request and its whole answer, inside the deadline (body reads included),
+        never redirected, at most ``max_body_bytes`` long. ``learn_clock``: the URL is on
+        the Connect API's origin, so its ``Date`` is Salto's clock."""
+        timeout, deadline = self._timeouts(method, path)
+        with guarded(deadline) as guard:
+            try:
+                resp = self._session.request(method, url, timeout=timeout, stream=True,
+                                             **kwargs)
+                try:
+                    body = read_body(resp, self._tuning.max_body_bytes)
+                finally:
+                    resp.close()
+            except BodyTooLarge:
+                raise Unavailable(f"Salto KS sent an answer over "
+                                  f"{self._tuning.max_body_bytes // 1_000_000} MB to {method} "
+                                  f"{path}", method=method, path=path) from None
+            except BadEncoding:
+                raise Unavailable(f"Salto KS sent an answer in an unknown encoding to {method} "
+                                  f"{path}", method=method, path=path) from None
+            except requests.ConnectTimeout as exc:
+                raise Timeout(f"connecting to Salto KS timed out ({method} {path})",
                               method=method, path=path, sent=False) from exc
-        if url.startswith(self._api):
+            except (requests.RequestException, HTTPError, OSError) as exc:
+                never_sent = _never_sent(exc)
+                if guard.fired or isinstance(exc, requests.Timeout):
+                    raise Timeout(f"Salto KS did not answer in time ({method} {path})",
+                                  method=method, path=path, sent=not never_sent) from exc
+                raise Unavailable(f"could not reach Salto KS ({method} {path})",
+                                  method=method, path=path, sent=not never_sent) from exc
+        resp._content = body
+        if 300 <= resp.status_code < 400:
+            raise Unavailable(f"Salto KS answered {method} {path} with a redirect (HTTP "
+                              f"{resp.status_code}); redirects are never followed",
+                              status=resp.status_code, method=method, path=path)
+        if learn_clock:
             self._observe_clock(resp)
         return resp
 
@@ -434,16 +477,26 @@ class SaltoGateway:
         if learned is not None and now - learned[1] < CLOCK_RECHECK and resp.status_code < 400:
             return
         header = resp.headers.get("Date")
-        parsed = parsedate_tz(header) if header else None
-        if parsed is None:
+        if not header:
             return
-        # Date has whole seconds, truncated: the server's instant is on average 0.5 s later.
-        offset = round(mktime_tz(parsed) + 0.5 - now)
+        try:
+            parsed = parsedate_tz(header[:100])
+            # Date has whole seconds, truncated: the instant is on average 0.5 s later.
+            offset = round(mktime_tz(parsed) + 0.5 - now) if parsed else None
+        except (TypeError, ValueError, OverflowError, IndexError):
+            offset = None
+        if offset is None or abs(offset) > MAX_CLOCK_OFFSET:
+            log.warning("Salto KS sent an impossible Date header; it is ignored, not learned "
+                        "as Salto's clock")
+            return
         if abs(offset) > CLOCK_WARN_SECONDS and (learned is None or learned[0] != offset):
             log.warning("Salto KS clock differs from ours by %+d s; OTPs are signed with "
                         "Salto's time. Check this server's NTP.", offset)
         self._clock_cache = (offset, now)
-        self._store.set(self._clock_key, self._clock_cache, CLOCK_TTL)
+        try:  # best effort: an answer already received must not be lost to the store
+            self._store.set(self._clock_key, self._clock_cache, CLOCK_TTL)
+        except StoreUnavailable:
+            log.warning("salto clock offset not stored: the shared store is unavailable")
 
     @staticmethod
     def _json(resp: requests.Response, method: str, path: str, allow_empty: bool = False) -> Any:
@@ -453,7 +506,10 @@ class SaltoGateway:
             raise Unavailable(f"Salto KS sent an empty answer to {method} {path}",
                               status=resp.status_code, method=method, path=path)
         try:
-            return resp.json()
+            return json.loads(resp.content)
+        except RecursionError:
+            raise Unavailable(f"Salto KS sent JSON nested too deep to {method} {path}",
+                              status=resp.status_code, method=method, path=path) from None
         except ValueError:
             if resp.status_code >= 400:
                 return None
@@ -478,12 +534,13 @@ class SaltoGateway:
                 return self._authorised(method, path, params=params, json=json, url=url,
                                         expect_body=expect_body)
             except Unavailable as exc:
-                if attempt + 1 >= attempts or (isinstance(exc, Timeout) and exc.sent):
+                if attempt + 1 >= attempts or (isinstance(exc, Timeout) and exc.sent) or (
+                        exc.status is not None and exc.status < 400):
                     raise
                 delay = exc.retry_after
                 if delay is None:
-                    delay = 0.2 * (2**attempt) * (0.5 + random.random())
-                if delay > 10.0 or (self.deadline is not None and
+                    delay = BACKOFF_BASE * (2**attempt) * (0.5 + random.random())
+                if delay > MAX_RETRY_AFTER or (self.deadline is not None and
                                     self._monotonic() + delay >= self.deadline):
                     raise
                 log.info("salto %s %s unavailable, retry %d in %.2fs", method, path,
@@ -515,11 +572,15 @@ class SaltoGateway:
 
     def _pages(self, path: str) -> list[Any]:
         """All items of a list endpoint: ``{items, next_page_link, count}`` or a bare array,
-        over ``$top``/``$skip`` pages; ``next_page_link`` is followed on the API's origin."""
+        over ``$top``/``$skip`` pages; ``next_page_link`` is followed on the API's origin
+        only. More than ``max_pages`` pages or ``max_items`` items, or a link seen before,
+        is an error: never a silently short list, never an endless loop."""
+        tuning = self._tuning
         items: list[Any] = []
         url: str | None = None
         params: dict[str, Any] | None = {"$top": self._page_size, "$skip": 0}
-        for _ in range(MAX_PAGES):
+        seen: set[str] = set()
+        for _ in range(tuning.max_pages):
             body = self._call("GET", path, params=params, url=url)
             if isinstance(body, list):
                 page, has_link, link, count = body, False, None, None
@@ -531,19 +592,35 @@ class SaltoGateway:
                 raise Unavailable(f"Salto KS sent an unexpected list shape for GET {path}",
                                   method="GET", path=path)
             items.extend(page)
+            if len(items) > tuning.max_items:
+                raise Unavailable(f"Salto KS listed more than {tuning.max_items} items for "
+                                  f"GET {path}", method="GET", path=path)
             if isinstance(link, str) and link:
-                link = urljoin(f"{self._api}/", link)
-                if urlsplit(link)[:2] != urlsplit(self._api)[:2]:
-                    raise Unavailable("Salto KS sent a next_page_link to another host",
-                                      method="GET", path=path)
-                url, params = link, None
+                url, params = self._next_link(link, path, seen), None
                 continue
             if has_link or not page or len(page) < self._page_size:
-                break
+                return items
             if count is not None and len(items) >= count:
-                break
+                return items
             url, params = None, {"$top": self._page_size, "$skip": len(items)}
-        return items
+        raise Unavailable(f"Salto KS sent more than {tuning.max_pages} pages for GET {path}",
+                          method="GET", path=path)
+
+    def _next_link(self, link: str, path: str, seen: set[str]) -> str:
+        try:
+            url = urljoin(f"{self._api}/", link[:2000])
+            same = origin(url) == self._api_origin
+        except ValueError:
+            raise Unavailable("Salto KS sent a malformed next_page_link", method="GET",
+                              path=path) from None
+        if not same:
+            raise Unavailable("Salto KS sent a next_page_link to another host",
+                              method="GET", path=path)
+        if url in seen:
+            raise Unavailable("Salto KS sent the same next_page_link twice", method="GET",
+                              path=path)
+        seen.add(url)
+        return url
 
     # -- sites (endpoints 2, 3) --------------------------------------------------------------
 
@@ -577,11 +654,10 @@ class SaltoGateway:
             raise Unavailable("Salto KS sent an unexpected site list", method="GET",
                               path="/v1.x/sites")
         for item in items:
-            if isinstance(item, dict) and item.get("site_uid") == site_uid and isinstance(
-                item.get("id"), str
-            ):
-                name = item.get("customer_reference")
-                return Site(item["id"], site_uid, name if isinstance(name, str) else None)
+            if isinstance(item, dict) and item.get("site_uid") == site_uid:
+                site_id = _id(item.get("id"))
+                if site_id is not None:
+                    return Site(site_id, site_uid, _text(item.get("customer_reference")))
         return None
 
     # -- locks and IQs (endpoints 5, 6, 7) ---------------------------------------------------
@@ -596,29 +672,29 @@ class SaltoGateway:
             cached = self._store.get(key)
             if cached is not None:
                 return cached  # type: ignore[no-any-return]
-        with self._mutex(key, 60.0):
+        with self._mutex(key, LOCKS_WAIT):
             if not refresh:
                 cached = self._store.get(key)
                 if cached is not None:
                     return cached  # type: ignore[no-any-return]
-            path = f"/v1.2/sites/{quote(site_id)}/locks"
+            path = f"/v1.2/sites/{_seg(site_id)}/locks"
             result = LockList.of([parse_lock(item) for item in self._pages(path)])
             self._store.set(key, result, self._locks_ttl)
             return result
 
     def lock(self, site_id: str, lock_id: str) -> Lock:
         """One lock, fresh from Salto (endpoint 6)."""
-        path = f"/v1.2/sites/{quote(site_id)}/locks/{quote(lock_id)}"
+        path = f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"
         return parse_lock(self._call("GET", path))
 
     def iqs(self, site_id: str) -> list[Iq]:
-        return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{quote(site_id)}/iqs")]
+        return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs")]
 
     # -- IQ activation (endpoints 9, 10, 11) -------------------------------------------------
 
     def iq_secret(self, site_id: str, iq_id: str) -> str:
         """The account's IQ secret. Salto hands it out once: store it at once."""
-        path = f"/v1.2/sites/{quote(site_id)}/iqs/{quote(iq_id)}/secret"
+        path = f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}/secret"
         body = self._call("GET", path)
         secret = body.get("secret") if isinstance(body, dict) else None
         if not isinstance(secret, str) or not secret:
@@ -627,12 +703,12 @@ class SaltoGateway:
 
     def request_pin_email(self, site_id: str, iq_id: str) -> None:
         """"GET PIN": Salto e-mails the IQ PIN to the account (204, no body)."""
-        path = f"/v1.2/sites/{quote(site_id)}/iqs/{quote(iq_id)}/pin"
+        path = f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}/pin"
         self._call("GET", path, params={"send_email": "true"}, expect_body=False)
 
     def set_pin(self, site_id: str, iq_id: str, *, otp: str, delta: str) -> None:
         """"Set PIN": activate the account at the IQ; new PIN = current PIN - delta."""
-        path = f"/v1.2/sites/{quote(site_id)}/iqs/{quote(iq_id)}/pin"
+        path = f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}/pin"
         self._call("PUT", path, json={"otp": otp, "delta": delta}, expect_body=False)
 
     # -- remote open (endpoint 16) and entries (17) ------------------------------------------
@@ -644,7 +720,7 @@ class SaltoGateway:
         the deadline, only when the request provably never left this machine (connection
         refused or not established).
         """
-        path = f"/v1.2/sites/{quote(site_id)}/locks/{quote(lock_id)}/locking"
+        path = f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/locking"
         for attempt in (1, 2):
             try:
                 self._call("PATCH", path, json={"locked_state": "unlocked", "otp": sign()},
@@ -656,7 +732,7 @@ class SaltoGateway:
                 log.info("salto PATCH %s never reached Salto; resending once", path)
 
     def entries(self, site_id: str, top: int = 20) -> list[dict[str, Any]]:
-        path = f"/v1.1/sites/{quote(site_id)}/entries"
+        path = f"/v1.1/sites/{_seg(site_id)}/entries"
         body = self._call("GET", path,
                           params={"$top": top, "$orderby": "utc_date_time desc"})
         items = body.get("items") if isinstance(body, dict) else body

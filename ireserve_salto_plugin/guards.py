@@ -3,8 +3,9 @@
 - :class:`OtpBudget`: after Salto's ``otp_blocked`` no OTP goes to that IQ until the block
   can have cleared; after two rejected OTPs in a row the IQ's OTP use is suspended until an
   admin re-activates it (new secret/PIN/activation time) or the suspension expires.
-- :class:`Dedup`: one open per (park, booking, lock) within a short window; later taps get
-  the first attempt's result instead of a second command.
+- :class:`Dedup`: one open per (park, booking, lock, requester) within a short window;
+  later taps get the first attempt's result instead of a second command. A claim in
+  flight lasts at least the open's deadline, so a slow open is never doubled.
 """
 
 from __future__ import annotations
@@ -105,23 +106,30 @@ PENDING = "pending"
 
 class Dedup:
     def __init__(self, store: Store, *, window: float = DEDUP_SECONDS,
+                 claim_seconds: float = DEDUP_SECONDS,
                  sleep: Callable[[float], None] = time.sleep,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.window = window
+        # An in-flight claim must outlive the slowest open (its deadline plus a margin):
+        # if it expired first, a later tap would send a second command.
+        self.claim_seconds = max(window, claim_seconds)
         self.sleep = sleep
         self.monotonic = monotonic
 
     @staticmethod
-    def key(park_id: Any, booking_id: Any, lock_id: str) -> str:
-        raw = f"{park_id}\x00{booking_id}\x00{lock_id}".encode()
+    def key(park_id: str, booking_id: str, lock_id: str, requested_by: str) -> str:
+        """Taps share a result only when they come from the same requester: a guest's
+        double tap is one command; staff opening for the guest is a new one."""
+        raw = f"{park_id}\x00{booking_id}\x00{lock_id}\x00{requested_by}".encode()
         return "dedup:" + hashlib.sha256(raw).hexdigest()[:32]
 
     def claim(self, key: str) -> bool:
         """True when this caller is the first in the window and must do the open."""
-        return self.store.add(key, PENDING, self.window)
+        return self.store.add(key, PENDING, self.claim_seconds)
 
     def publish(self, key: str, summary: dict[str, Any], ttl: float | None = None) -> None:
+        """Replace the claim by the result, for ``ttl`` (at most the window)."""
         self.store.set(key, summary, self.window if ttl is None else min(ttl, self.window))
 
     def release(self, key: str) -> None:

@@ -7,9 +7,9 @@ describe the attributes the plugin reads. The plugin never mutates them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any, Protocol
 
 
@@ -60,6 +60,7 @@ class Reason(StrEnum):
     SALTO_REJECTED = "salto_rejected"
     SALTO_UNAVAILABLE = "salto_unavailable"
     TIMEOUT = "timeout"
+    STORE_UNAVAILABLE = "store_unavailable"
     INTERNAL_ERROR = "internal_error"
     DUPLICATE = "duplicate"
     # warning only (AccessInfo.warnings), never an open's reason
@@ -77,8 +78,37 @@ DENIED_REASONS = frozenset(
 )
 
 
+# Keys whose values are never written out by ``to_dict()`` (an IQ secret, a PIN, ...).
+SECRET_KEYS = frozenset({"password", "secret", "pin", "client_secret", "access_token",
+                         "refresh_token", "otp", "current_pin", "new_pin"})
+MASK = "***"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON-compatible data, with the values of :data:`SECRET_KEYS` masked."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): MASK if k in SECRET_KEYS and v is not None else jsonable(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class _ToDict:
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible, for audit logs: secrets are masked, datetimes ISO 8601."""
+        return {spec.name: jsonable(getattr(self, spec.name))
+                for spec in fields(self)}  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, slots=True)
-class AccessInfo:
+class AccessInfo(_ToDict):
     """What ``on_booking_status`` tells the host about a booking's access."""
 
     integration: str
@@ -91,7 +121,7 @@ class AccessInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenResult:
+class OpenResult(_ToDict):
     """The answer to ``on_open_request``."""
 
     outcome: Outcome
@@ -110,7 +140,7 @@ class OpenResult:
 
 
 @dataclass(frozen=True, slots=True)
-class AdminResult:
+class AdminResult(_ToDict):
     """The answer to ``on_admin_action``.
 
     ``settings_update`` may carry secrets (an IQ secret, a PIN) for the host to store, so it
@@ -168,7 +198,11 @@ STAFF_MESSAGES: dict[Reason, str] = {
     ),
     Reason.SALTO_REJECTED: "Salto KS refused the request: {detail}",
     Reason.SALTO_UNAVAILABLE: "Salto KS cannot be reached right now; try again shortly.",
-    Reason.TIMEOUT: "Salto KS did not answer in time; the lock may or may not have opened.",
+    Reason.TIMEOUT: "Salto KS did not answer in time; {detail}",
+    Reason.STORE_UNAVAILABLE: (
+        "The plugin's shared store (Redis) is not answering, so no open command was sent; "
+        "the host's operators must check it."
+    ),
     Reason.DUPLICATE: "Already handled a moment ago ({first}).",
     Reason.CLOCK_SKEW: "This server's clock differs from Salto's by more than a minute.",
     Reason.INTERNAL_ERROR: (

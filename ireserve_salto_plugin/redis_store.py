@@ -13,16 +13,22 @@ after a 401) pass ``fresh=True``. The OTP budget and the duplicate guard are nev
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from cachetools import TLRUCache
 
+from .errors import StoreUnavailable
 from .gateway import Lock, LockList, Site, Token
+
+P = ParamSpec("P")
+R = TypeVar("R")
+SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
 
 PREFIX = "ireserve-salto:"
 NEAR_CACHE_SECONDS = 5.0
@@ -63,6 +69,31 @@ def _unpack(value: Any) -> Any:
     return value
 
 
+def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Redis failing (down, timing out, refusing) becomes :class:`StoreUnavailable`, with
+    no URL, key or value in the message."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            if not _is_store_error(exc):
+                raise
+            raise StoreUnavailable(f"the shared store (Redis) failed ({type(exc).__name__})",
+                                   sent=False) from exc
+
+    return wrapper
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    import redis
+
+    return isinstance(exc, redis.RedisError | OSError | ValueError)
+
+
 def encode(value: Any) -> bytes:
     return json.dumps(_pack(value), separators=(",", ":")).encode()
 
@@ -88,13 +119,19 @@ class RedisStore:
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        # One quick retry, then StoreUnavailable: every hook answers in bounded time.
+        client = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT,
+                                      socket_connect_timeout=SOCKET_TIMEOUT,
+                                      retry=Retry(NoBackoff(), 1))
         return cls(client, **kwargs)
 
     def _near_key(self, key: str) -> bool:
         return self._near_seconds > 0 and key.startswith(NEAR_PREFIXES)
 
+    @_store_errors
     def get(self, key: str, *, fresh: bool = False) -> Any | None:
         if not fresh and self._near_key(key):
             with self._near_lock:
@@ -107,9 +144,11 @@ class RedisStore:
                 self._near[key] = (self._timer() + self._near_seconds, value)
         return value
 
+    @_store_errors
     def get_many(self, keys: list[str]) -> list[Any | None]:
         return [decode(raw) for raw in self.client.mget([self.prefix + k for k in keys])]
 
+    @_store_errors
     def set(self, key: str, value: Any, ttl: float) -> None:
         if ttl <= 0:
             self.delete(key)
@@ -119,23 +158,26 @@ class RedisStore:
             with self._near_lock:
                 self._near[key] = (self._timer() + min(ttl, self._near_seconds), value)
 
+    @_store_errors
     def delete(self, key: str) -> None:
         self.client.delete(self.prefix + key)
         with self._near_lock:
             self._near.pop(key, None)
 
+    @_store_errors
     def add(self, key: str, value: Any, ttl: float) -> bool:
         return bool(self.client.set(self.prefix + key, encode(value),
                                     px=max(1, int(ttl * 1000)), nx=True))
 
+    @_store_errors
     def incr(self, key: str, ttl: float) -> int:
         return int(self._incr(keys=[self.prefix + key], args=[max(1, int(ttl * 1000))]))
 
     @contextmanager
     def mutex(self, key: str, timeout: float) -> Iterator[None]:
         lock = self.client.lock(self.prefix + "mutex:" + key, timeout=self.lease,
-                                blocking_timeout=timeout)
-        if not lock.acquire():
+                                blocking_timeout=max(0.0, timeout))
+        if not _store_errors(lock.acquire)():
             raise TimeoutError(f"waited {timeout:.0f}s for {key.split(':', 1)[0]} lock")
         try:
             yield

@@ -24,16 +24,9 @@ from marshmallow import ValidationError
 
 from . import INTEGRATION
 from .decision import BookingError, Decision, Window, decide, open_window, resolve_lock, to_utc
-from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError
+from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError, StoreUnavailable, Timeout
 from .gateway import CLOCK_WARN_SECONDS, Account, Lock, LockList, SaltoGateway, make_session
-from .guards import (
-    BLOCK_SECONDS,
-    DEDUP_SECONDS,
-    SUSPEND_SECONDS,
-    Dedup,
-    OtpBudget,
-    credentials_fingerprint,
-)
+from .guards import Dedup, OtpBudget, credentials_fingerprint
 from .models import (
     DENIED_REASONS,
     STAFF_MESSAGES,
@@ -45,21 +38,30 @@ from .models import (
     Reason,
 )
 from .otp import salto_otp
-from .settings import (
-    ClientCredentials,
-    IqCredentials,
-    Settings,
-    SettingsError,
-    SettingsSchema,
-    client_credentials,
-    describe_errors,
-)
+from .runtime import Platform, PlatformReader, Tuning
+from .settings import IqCredentials, Settings, SettingsError, SettingsSchema, describe_errors
 from .store import MemoryStore, Store
 
 log = logging.getLogger("ireserve_salto_plugin")
 
-OPEN_DEADLINE = 15.0  # seconds an open may take in all, cold start included
-FAILED_DEDUP_SECONDS = 2.0  # how long a failed attempt's result answers repeated taps
+LOG_VALUE_CHARS = 80  # a value from the host is cut to this in a log line
+
+
+def host_text(value: Any, limit: int = LOG_VALUE_CHARS) -> str:
+    """A value from the host (park id, booking id, requester) as bounded, printable text:
+    control characters are escaped (no forged log lines), and a ``str()`` that raises is
+    not our caller's problem."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+        if not isinstance(text, str):
+            raise TypeError
+    except Exception:
+        return "<unprintable>"
+    text = text[: limit + 1]
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256
+                       else f"\\u{ord(c):04x}" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def park_zone(park: Park) -> ZoneInfo:
@@ -101,55 +103,52 @@ class SaltoKsService:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         environ: Mapping[str, str] | None = None,
         gateway_options: Mapping[str, Any] | None = None,
-        open_deadline: float = OPEN_DEADLINE,
-        dedup_window: float = DEDUP_SECONDS,
-        otp_block_seconds: float = BLOCK_SECONDS,
-        otp_suspend_seconds: float = SUSPEND_SECONDS,
+        tuning: Tuning | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        config_error: SettingsError | None = None,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.session = session if session is not None else make_session()
         self._now = now
-        self._environ = environ
-        self._gateway_options = dict(gateway_options or {})
-        self.open_deadline = open_deadline
-        self.budget = OtpBudget(self.store, block_seconds=otp_block_seconds,
-                                suspend_seconds=otp_suspend_seconds)
-        self.dedup = Dedup(self.store, window=dedup_window, sleep=sleep)
+        self.platform = PlatformReader(environ)
+        self.tuning = tuning = tuning or Tuning()
+        # A platform variable of the host process that is invalid: every hook says so.
+        self.config_error = config_error
+        self._gateway_options = {"tuning": tuning, **(gateway_options or {})}
+        self.budget = OtpBudget(self.store, block_seconds=tuning.otp_block_seconds,
+                                suspend_seconds=tuning.otp_suspend_seconds)
+        self.dedup = Dedup(self.store, window=tuning.dedup_seconds, sleep=sleep,
+                           claim_seconds=tuning.open_deadline + tuning.dedup_margin)
         self._parsed: LRUCache[tuple[int, bool], _Parsed] = LRUCache(maxsize=4096)
         self._parsed_lock = threading.Lock()
         # Parsed settings objects live in _parsed; their Account (and its key hash) here.
-        self._accounts: LRUCache[tuple[int, ClientCredentials], Account] = LRUCache(4096)
+        self._accounts: LRUCache[tuple[int, Platform], Account] = LRUCache(4096)
         self._options: LRUCache[int, tuple[LockList, list[dict[str, Any]]]] = LRUCache(16)
         self._schema = SettingsSchema()
         self._partial_schema = SettingsSchema(partial=("open_statuses",))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SaltoKsService:
-        """The service a host gets by default, tuned by ``SALTO_KS_*`` variables."""
+        """The service a host gets by default, tuned by ``SALTO_KS_*`` variables. An
+        invalid variable does not raise here (hooks never raise): every hook answers
+        ``settings_invalid`` naming it, until the host process is fixed and restarted."""
         env = os.environ if environ is None else environ
-
-        def number(name: str, default: float) -> float:
-            value = env.get(name)
-            if value in (None, ""):
-                return default
-            try:
-                return float(value)
-            except ValueError:
-                raise SettingsError(f"{name} must be a number of seconds") from None
-
+        try:
+            tuning = Tuning.from_env(env)
+        except SettingsError as exc:
+            return cls(environ=environ, config_error=exc)
         store: Store | None = None
-        if env.get("SALTO_KS_REDIS_URL"):
+        url = env.get("SALTO_KS_REDIS_URL")
+        if url:
             from .redis_store import RedisStore
 
-            store = RedisStore.from_url(env["SALTO_KS_REDIS_URL"])
-        return cls(
-            store=store,
-            open_deadline=number("SALTO_KS_OPEN_DEADLINE", OPEN_DEADLINE),
-            dedup_window=number("SALTO_KS_DEDUP_SECONDS", DEDUP_SECONDS),
-            otp_block_seconds=number("SALTO_KS_OTP_BLOCK_SECONDS", BLOCK_SECONDS),
-            otp_suspend_seconds=number("SALTO_KS_OTP_SUSPEND_SECONDS", SUSPEND_SECONDS),
-        )
+            try:
+                store = RedisStore.from_url(url)
+            except (ValueError, ImportError) as exc:
+                error = SettingsError("SALTO_KS_REDIS_URL is not a usable Redis URL "
+                                      f"({type(exc).__name__})")
+                return cls(environ=environ, tuning=tuning, config_error=error)
+        return cls(store=store, environ=environ, tuning=tuning)
 
     # -- settings --------------------------------------------------------------------------
 
@@ -183,19 +182,21 @@ class SaltoKsService:
         return hit.settings
 
     def gateway(self, settings: Settings, deadline: float | None = None) -> SaltoGateway:
-        client = client_credentials(settings.environment, self._environ)
-        key = (id(settings), client)
+        """The gateway for a park's account, on the hosts and client of the platform
+        (read from the host's environment now, never from the park's settings)."""
+        if self.config_error is not None:
+            raise self.config_error
+        platform = self.platform(settings.environment)
+        key = (id(settings), platform)
         with self._parsed_lock:
             account = self._accounts.get(key)
         # ids are reused after garbage collection: check it really is this park's account
-        if account is None or (account.username, account.password, account.api_url,
-                               account.identity_url) != (
-                settings.username, settings.password, settings.base_api_url,
-                settings.base_identity_url):
+        if account is None or (account.username, account.password) != (
+                settings.username, settings.password):
             account = Account(
-                identity_url=settings.base_identity_url,
-                api_url=settings.base_api_url,
-                client=client,
+                identity_url=platform.identity_url,
+                api_url=platform.api_url,
+                client=platform.client,
                 username=settings.username,
                 password=settings.password,
             )
@@ -206,6 +207,10 @@ class SaltoKsService:
 
     def utcnow(self) -> datetime:
         return self._now()
+
+    def deadline(self, seconds: float) -> float:
+        """A ``time.monotonic()`` instant ``seconds`` from now: a hook's deadline."""
+        return time.monotonic() + seconds
 
     @staticmethod
     def site_id(gateway: SaltoGateway, settings: Settings) -> str:
@@ -231,11 +236,13 @@ class SaltoKsService:
         window: Window | None = None
         allowed = False
         try:
+            if self.config_error is not None:
+                raise self.config_error
             settings = self.settings(raw)
             zone = park_zone(park)
             if not settings.enabled:
                 warnings.append(Reason.INTEGRATION_INACTIVE)
-            allowed = settings.enabled and new_status in settings.open_statuses
+            allowed = settings.enabled and new_status in settings.opening_statuses
             try:
                 window = open_window(getattr(booking, "arrival", None),
                                      getattr(booking, "departure", None),
@@ -264,7 +271,7 @@ class SaltoKsService:
     def _check_lock(self, settings: Settings, lock_id: str, warnings: list[str]) -> str | None:
         """Look the lock up (cached) and add warnings for what would stop an open."""
         try:
-            gateway = self.gateway(settings)
+            gateway = self.gateway(settings, self.deadline(self.tuning.status_deadline))
             lock = gateway.locks(self.site_id(gateway, settings)).by_id.get(lock_id)
         except SaltoError as exc:
             warnings.append(exc.reason)
@@ -276,8 +283,12 @@ class SaltoKsService:
         if iq is None or not iq.activated:
             warnings.append(Reason.IQ_NOT_ACTIVATED)
         elif lock.iq_id is not None:
-            refusal = self.budget.refusal(gateway.account.key, lock.iq_id,
-                                          credentials_fingerprint(iq))
+            try:
+                refusal = self.budget.refusal(gateway.account.key, lock.iq_id,
+                                              credentials_fingerprint(iq))
+            except StoreUnavailable:
+                warnings.append(Reason.STORE_UNAVAILABLE)
+                refusal = None
             if refusal is not None:
                 warnings.append(Reason.OTP_BLOCKED if refusal.blocked else
                                 Reason.OTP_SUSPENDED)
@@ -302,12 +313,16 @@ class SaltoKsService:
             return self._open(raw, park, booking, now, attempt)
         except Exception:
             log.exception("salto open attempt=%s failed unexpectedly", attempt.attempt_id)
+            if attempt.result is not None and attempt.result.opened:
+                return attempt.result  # the lock opened: say so, whatever failed after
             return attempt.done(Reason.INTERNAL_ERROR)
 
     def _open(
         self, raw: Any, park: Park, booking: Booking, now: datetime | None, attempt: _Attempt
     ) -> OpenResult:
         try:
+            if self.config_error is not None:
+                raise self.config_error
             settings = self.settings(raw)
             zone = park_zone(park)
         except SettingsError as exc:
@@ -322,12 +337,16 @@ class SaltoKsService:
         if not decision.allowed:
             return attempt.done(
                 decision.reason,
-                status=str(booking.status)[:80],
+                status=host_text(getattr(booking, "status", None)),
                 opens_at=_local(decision.window.opens_at, zone),
                 closes_at=_local(decision.window.closes_at, zone),
             )
         assert decision.lock_id is not None
-        return self._guarded_open(settings, booking, decision.lock_id, attempt)
+        try:
+            return self._guarded_open(settings, booking, decision.lock_id, attempt)
+        except StoreUnavailable as exc:
+            log.warning("salto open attempt=%s: %s", attempt.attempt_id, exc)
+            return attempt.done(Reason.STORE_UNAVAILABLE)
 
     def _decide(
         self, settings: Settings, booking: Booking, zone: ZoneInfo, now: datetime | None
@@ -341,7 +360,7 @@ class SaltoKsService:
         instant = self._now() if now is None else to_utc(now, zone, "now")
         return decide(
             status=status,
-            open_statuses=settings.open_statuses,
+            open_statuses=settings.opening_statuses,
             window=window,
             now=instant,
             lock_id=resolve_lock(object_id, settings.mapping, settings.default_lock_id),
@@ -350,11 +369,12 @@ class SaltoKsService:
     def _guarded_open(
         self, settings: Settings, booking: Booking, lock_id: str, attempt: _Attempt
     ) -> OpenResult:
-        """One open per (park, booking, lock) within the dedup window, across workers."""
-        deadline = time.monotonic() + self.open_deadline
+        """One open per (park, booking, lock, requester) within the dedup window, across
+        workers. Store failures after the command never turn an open into a failure."""
+        deadline = self.deadline(self.tuning.open_deadline)
         if self.dedup.window <= 0:
             return self._send_open(settings, booking, lock_id, attempt, deadline)
-        key = Dedup.key(attempt.park_id, attempt.booking_id, lock_id)
+        key = Dedup.key(attempt.park_key, attempt.booking_key, lock_id, attempt.by_key)
         if not self.dedup.claim(key):
             first = self.dedup.wait(key, deadline)
             if first is None:
@@ -371,16 +391,16 @@ class SaltoKsService:
         try:
             result = self._send_open(settings, booking, lock_id, attempt, deadline)
         except BaseException:
-            self.dedup.release(key)
+            _best_effort(self.dedup.release, key)
             raise
         # Taps waiting now get this result; after a failure a deliberate retry may go
         # through again soon, after an open only once the window has passed.
-        self.dedup.publish(key, {
+        _best_effort(self.dedup.publish, key, {
             "outcome": result.outcome.value, "reason": result.reason.value,
             "message": result.message, "attempt_id": result.attempt_id,
             "opened_at": result.opened_at.isoformat() if result.opened_at else None,
             "retry_after": result.retry_after,
-        }, ttl=None if result.opened else FAILED_DEDUP_SECONDS)
+        }, ttl=None if result.opened else self.tuning.failed_dedup_seconds)
         return result
 
     def _send_open(
@@ -407,6 +427,10 @@ class SaltoKsService:
             return attempt.done(Reason.SETTINGS_INVALID, detail=str(exc))
         except SaltoError as exc:
             reason = exc.reason
+            if isinstance(exc, Timeout):
+                return attempt.done(Reason.TIMEOUT, detail=(
+                    "the lock may or may not have opened." if attempt.command_sent and exc.sent
+                    else "no open command was sent, so the lock did not open."))
             if gateway is not None and site_id is not None and reason in (
                 Reason.SALTO_REJECTED, Reason.SALTO_UNAVAILABLE, Reason.PERMISSION_DENIED
             ):
@@ -431,6 +455,7 @@ class SaltoKsService:
             reason = Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED
             return attempt.done(reason, retry_after=round(refusal.retry_after),
                                 minutes=max(1, round(refusal.retry_after / 60)))
+        attempt.command_sent = True
         try:
             gateway.open_lock(site_id, lock.id,
                               sign=lambda: salto_otp(secret, pin, gateway.salto_now()))
@@ -444,7 +469,7 @@ class SaltoKsService:
                 " OTP use for this IQ is now suspended until an admin re-activates it "
                 "(GET PIN and Set PIN)." if suspended else ""))
         if budget.rejections:
-            self.budget.accepted(account, lock.iq_id, fingerprint)
+            _best_effort(self.budget.accepted, account, lock.iq_id, fingerprint)
         opened_at = self._now().replace(microsecond=0)
         updates: dict[str, Any] = {}
         if settings.open_field:
@@ -486,11 +511,11 @@ class SaltoKsService:
             return None
         try:
             settings = self.settings(raw, partial=True)
-            gateway = self.gateway(settings)
-            locks = gateway.locks(self.site_id(gateway, settings), refresh=bool(refresh))
+            gateway = self.gateway(settings, self.deadline(self.tuning.options_deadline))
+            locks = gateway.locks(self.site_id(gateway, settings), refresh=refresh is True)
         except (SettingsError, SaltoError) as exc:
             log.warning("salto lock list unavailable for park %s: %s",
-                        getattr(park, "id", "?"), exc)
+                        host_text(getattr(park, "id", "?")), exc)
             return []
         return [option.copy() for option in self._options_of(locks)]
 
@@ -503,6 +528,15 @@ class SaltoKsService:
             with self._parsed_lock:
                 self._options[id(locks)] = hit
         return hit[1]
+
+
+def _best_effort(action: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """Bookkeeping after the command: a store failure is logged, never raised, so a lock
+    that opened is reported as opened."""
+    try:
+        action(*args, **kwargs)
+    except StoreUnavailable as exc:
+        log.warning("salto bookkeeping skipped (%s): %s", action.__name__, exc)
 
 
 def _offline(lock: Lock) -> Reason | None:
@@ -524,16 +558,24 @@ def lock_option(lock: Lock) -> dict[str, Any]:
 class _Attempt:
     """One open attempt: builds the result and logs it once, without secrets."""
 
-    __slots__ = ("attempt_id", "booking_id", "lock_id", "lock_name", "park_id", "requested_by",
+    __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
+                 "lock_id", "lock_name", "park_id", "park_key", "requested_by", "result",
                  "started")
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
-        self.park_id = park_id
-        self.booking_id = booking_id
-        self.requested_by = requested_by
+        # Host values, read once as bounded printable text (logs) and as longer text for
+        # the duplicate guard's key; nothing later can raise on them.
+        self.park_id = host_text(park_id)
+        self.booking_id = host_text(booking_id)
+        self.requested_by = host_text(requested_by)
+        self.park_key = host_text(park_id, 1000)
+        self.booking_key = host_text(booking_id, 1000)
+        self.by_key = host_text(requested_by, 1000)
         self.lock_id: str | None = None
         self.lock_name: str | None = None
+        self.command_sent = False
+        self.result: OpenResult | None = None
         self.started = time.perf_counter()
 
     def done(
@@ -557,10 +599,10 @@ class _Attempt:
         log.info(
             "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s reason=%s "
             "ms=%.1f", self.attempt_id, self.park_id, self.booking_id,
-            str(self.requested_by)[:80], self.lock_id, outcome.value, reason.value,
+            self.requested_by, self.lock_id, outcome.value, reason.value,
             (time.perf_counter() - self.started) * 1000,
         )
-        return OpenResult(
+        self.result = OpenResult(
             outcome=outcome,
             reason=reason,
             message=message,
@@ -571,6 +613,7 @@ class _Attempt:
             new_status=new_status,
             retry_after=retry_after,
         )
+        return self.result
 
 
 class _Default(dict[str, Any]):

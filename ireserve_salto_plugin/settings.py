@@ -7,14 +7,11 @@ redact them, are ``load_only`` and are left out of every ``repr``.
 
 from __future__ import annotations
 
-import ipaddress
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from marshmallow import (
@@ -26,55 +23,34 @@ from marshmallow import (
     validate,
 )
 
-SITE_UID_RE = re.compile(r"^[A-Z]{2}[0-9]{10}$")
-PIN_RE = re.compile(r"^[0-9]{4}$")
+from .errors import SettingsError
+from .runtime import ENVIRONMENTS
+
+__all__ = ["IqCredentials", "Settings", "SettingsError", "SettingsSchema", "describe_errors"]
+
+# \Z, not $: "$" also matches before a final newline ("1234\n" is no PIN).
+SITE_UID_RE = re.compile(r"[A-Z]{2}[0-9]{10}\Z")
+PIN_RE = re.compile(r"[0-9]{4}\Z")
 SECRET = {"secret": True}
 
-# Default hosts per environment (API reference §2).
-ENVIRONMENTS: dict[str, dict[str, str]] = {
-    "acceptance": {
-        "api_url": "https://clp-accept-user.my-clay.com",
-        "identity_url": "https://identity-acc.eu.my-clay.com",
-    },
-    "production": {
-        "api_url": "https://connect.my-clay.com",
-        "identity_url": "https://identity.eu.my-clay.com",
-    },
-}
+
+def canonical_uuid(value: str) -> str:
+    """The canonical form (lower case, hyphens) of a UUID; ``ValueError`` otherwise."""
+    if not isinstance(value, str) or len(value) > 45:
+        raise ValueError("not a UUID")
+    return str(UUID(value))
 
 
-class SettingsError(Exception):
-    """Settings that cannot be used: invalid fields or missing platform credentials."""
+class Uuid(fields.String):
+    """A UUID, stored and compared in canonical form (``{…}``, upper case and the
+    hyphen-less form are accepted on input)."""
 
-    def __init__(self, message: str, fields: Mapping[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.fields = dict(fields or {})
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_base_url(value: str) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationError("Must be an absolute http(s) URL.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValidationError("Must use https (plain http is accepted only for loopback).")
-    if parts.query or parts.fragment or parts.username:
-        raise ValidationError("Must not contain credentials, a query or a fragment.")
-
-
-def _check_uuid(value: str) -> None:
-    try:
-        UUID(value)
-    except ValueError:
-        raise ValidationError("Must be a UUID.") from None
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return canonical_uuid(text)
+        except ValueError:
+            raise ValidationError("Must be a UUID.") from None
 
 
 _NonEmpty = validate.Length(min=1, max=200)
@@ -120,8 +96,6 @@ class Settings:
     site_uid: str
     open_statuses: tuple[str, ...] = ()
     enabled: bool = True
-    api_url: str | None = None
-    identity_url: str | None = None
     site_id: str | None = None
     iqs: Mapping[str, IqCredentials] = field(default_factory=dict)
     minutes_before: int = 0
@@ -131,12 +105,12 @@ class Settings:
     default_lock_id: str | None = None
 
     @property
-    def base_api_url(self) -> str:
-        return (self.api_url or ENVIRONMENTS[self.environment]["api_url"]).rstrip("/")
-
-    @property
-    def base_identity_url(self) -> str:
-        return (self.identity_url or ENVIRONMENTS[self.environment]["identity_url"]).rstrip("/")
+    def opening_statuses(self) -> tuple[str, ...]:
+        """``open_statuses`` and the check-in status: the first open checks the booking in,
+        and the guest's next tap must still open."""
+        if self.checkin_status and self.checkin_status not in self.open_statuses:
+            return (*self.open_statuses, self.checkin_status)
+        return self.open_statuses
 
 
 class SettingsSchema(_Base):
@@ -144,10 +118,8 @@ class SettingsSchema(_Base):
 
     enabled = fields.Boolean(load_default=True)
     environment = fields.String(
-        required=True, validate=validate.OneOf(sorted(ENVIRONMENTS))
+        required=True, validate=validate.OneOf(ENVIRONMENTS)
     )
-    api_url = fields.String(load_default=None, allow_none=True, validate=_check_base_url)
-    identity_url = fields.String(load_default=None, allow_none=True, validate=_check_base_url)
     username = fields.String(required=True, validate=_NonEmpty)
     password = fields.String(
         required=True, load_only=True, metadata=SECRET, validate=validate.Length(min=1, max=500)
@@ -158,9 +130,9 @@ class SettingsSchema(_Base):
             SITE_UID_RE, error="Must be two capital letters and 10 digits, e.g. NL6254340082."
         ),
     )
-    site_id = fields.String(load_default=None, allow_none=True, validate=_check_uuid)
+    site_id = Uuid(load_default=None, allow_none=True)
     iqs = fields.Dict(
-        keys=fields.String(validate=_check_uuid),
+        keys=Uuid(),
         values=fields.Nested(IqSchema),
         load_default=dict,
     )
@@ -176,10 +148,10 @@ class SettingsSchema(_Base):
     checkin_status = fields.String(load_default=None, allow_none=True, validate=_NonEmpty)
     mapping = fields.Dict(
         keys=fields.String(validate=_NonEmpty),
-        values=fields.String(validate=_check_uuid),
+        values=Uuid(),
         load_default=dict,
     )
-    default_lock_id = fields.String(load_default=None, allow_none=True, validate=_check_uuid)
+    default_lock_id = Uuid(load_default=None, allow_none=True)
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Settings:
@@ -209,27 +181,3 @@ def describe_errors(messages: Any, limit: int = 5) -> str:
     walk("", messages)
     more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""
     return "; ".join(parts[:limit]) + more
-
-
-@dataclass(frozen=True, slots=True)
-class ClientCredentials:
-    """The platform's OAuth client for one environment (never per park)."""
-
-    client_id: str
-    client_secret: str = field(repr=False)
-
-
-def client_credentials(
-    environment: str, environ: Mapping[str, str] | None = None
-) -> ClientCredentials:
-    """Read ``SALTO_KS_<ENV>_CLIENT_ID`` / ``_CLIENT_SECRET``; a missing one is named."""
-    env = os.environ if environ is None else environ
-    prefix = f"SALTO_KS_{environment.upper()}_CLIENT"
-    missing = [name for name in (f"{prefix}_ID", f"{prefix}_SECRET") if not env.get(name)]
-    if missing:
-        raise SettingsError(
-            f"Platform OAuth client for {environment} is not configured: set "
-            + " and ".join(missing)
-            + " in the host's environment."
-        )
-    return ClientCredentials(env[f"{prefix}_ID"], env[f"{prefix}_SECRET"])

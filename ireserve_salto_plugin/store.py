@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -57,15 +56,14 @@ class MemoryStore:
         self,
         maxsize: int = 10_000,
         timer: Callable[[], float] = time.monotonic,
-        stripes: int = 64,
     ) -> None:
         self._timer = timer
         self._cache: LRUCache[str, tuple[float, Any]] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()
-        # A fixed set of locks hashed by key: bounded memory whatever the number of keys.
-        # Re-entrant, because one thread may hold two keys that share a stripe (a lock
-        # list fetch needs the token); a token holder never waits for another key.
-        self._stripes = [threading.RLock() for _ in range(stripes)]
+        # One lock per key while anyone holds or waits for it, so no two parks ever share
+        # a lock (a slow park cannot stall another); memory is bounded by the callers.
+        # Re-entrant: one thread may take a key again (a lock list fetch needs the token).
+        self._mutexes: dict[str, list[Any]] = {}
 
     def _live(self, key: str, now: float) -> tuple[float, Any] | None:
         entry = self._cache.get(key)
@@ -116,13 +114,23 @@ class MemoryStore:
 
     @contextmanager
     def mutex(self, key: str, timeout: float) -> Iterator[None]:
-        lock = self._stripes[zlib.crc32(key.encode()) % len(self._stripes)]
-        if not lock.acquire(timeout=timeout):
-            raise TimeoutError(f"waited {timeout:.0f}s for {key.split(':', 1)[0]} lock")
+        with self._lock:
+            entry = self._mutexes.get(key)
+            if entry is None:
+                entry = self._mutexes[key] = [threading.RLock(), 0]
+            entry[1] += 1
         try:
-            yield
+            if not entry[0].acquire(timeout=max(0.0, timeout)):
+                raise TimeoutError(f"waited {timeout:.0f}s for {key.split(':', 1)[0]} lock")
+            try:
+                yield
+            finally:
+                entry[0].release()
         finally:
-            lock.release()
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._mutexes[key]
 
     def __len__(self) -> int:
         with self._lock:

@@ -18,8 +18,8 @@ ZONE = "Europe/Amsterdam"
 @pytest.fixture
 def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[SaltoSandbox]:
     with SaltoSandbox() as box:
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        for name, value in box.platform_env().items():
+            monkeypatch.setenv(name, value)
         yield box
 
 
@@ -27,8 +27,6 @@ def settings_for(box: SaltoSandbox, **overrides: Any) -> dict[str, Any]:
     assert box.site is not None
     raw: dict[str, Any] = {
         "environment": "acceptance",
-        "api_url": box.api_url,
-        "identity_url": box.identity_url,
         "username": box.username,
         "password": box.password,
         "site_uid": box.site.site_uid,

@@ -31,9 +31,9 @@ from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
 from ireserve_salto_plugin.models import Reason
 from ireserve_salto_plugin.otp import pin_delta, salto_otp
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.runtime import ClientCredentials, platform_variables
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.settings import ClientCredentials
 from ireserve_salto_plugin.store import MemoryStore
 
 from .cassette_kit import (
@@ -82,10 +82,16 @@ class Target:
             return self.sandbox.last_pin(self.ids["iq_id"])
         return os.environ.get("SALTO_KS_RECORD_CURRENT_PIN", "0000")
 
+    def platform_env(self) -> dict[str, str]:
+        """The host-process variables for this target: hosts and platform client."""
+        return platform_variables("acceptance", api_url=self.api_url,
+                                  identity_url=self.identity_url,
+                                  client_id=self.client.client_id,
+                                  client_secret=self.client.client_secret)
+
     def settings(self, **extra: Any) -> dict[str, Any]:
         return {
-            "environment": "acceptance", "api_url": self.api_url,
-            "identity_url": self.identity_url, "username": self.username,
+            "environment": "acceptance", "username": self.username,
             "password": self.password, "site_uid": self.ids["site_uid"],
             "open_statuses": ["confirmed"], "open_field": "opened_at",
             "checkin_status": "checked_in", **extra,
@@ -154,8 +160,6 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         return
     make = _sandbox_target if MODE == "sandbox" else _acceptance_target
     for real in make():
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", real.client.client_id)
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", real.client.client_secret)
         yield real
         TARGET_FILE.write_text(json.dumps(real.ids, indent=2, sort_keys=True) + "\n")
 
@@ -367,15 +371,12 @@ def test_open_iq_offline(target: Target, cassette: Any) -> None:
 def _host(target: Target) -> tuple[ReferenceHost, Park]:
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(SaltoKsPlugin(SaltoKsService(
-        store=MemoryStore(), gateway_options={"page_size": PAGE_SIZE})), INTEGRATION)
+        store=MemoryStore(), environ=target.platform_env(),
+        gateway_options={"page_size": PAGE_SIZE})), INTEGRATION)
     return host, host.add_park(Park("cassette-park", "Europe/Amsterdam"))
 
 
-def test_hook_open_request_flow(target: Target, cassette: Any,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    if target.mode == "replay":
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", REDACTED["client_id"])
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", REDACTED["client_secret"])
+def test_hook_open_request_flow(target: Target, cassette: Any) -> None:
     secret, pin = credentials(target, target.gateway())
     host, park = _host(target)
     park.integrations[INTEGRATION] = target.settings(
@@ -391,12 +392,8 @@ def test_hook_open_request_flow(target: Target, cassette: Any,
     assert [r.method for r in tape.requests] == ["POST", "GET", "GET", "GET", "GET", "PATCH"]
 
 
-def test_hook_admin_activation_flow(target: Target, cassette: Any,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_hook_admin_activation_flow(target: Target, cassette: Any) -> None:
     sandbox_only(target)
-    if target.mode == "replay":
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", REDACTED["client_id"])
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", REDACTED["client_secret"])
     host, park = _host(target)
     park.integrations[INTEGRATION] = target.settings()
     iq = target.ids["iq_id"]

@@ -41,7 +41,8 @@ def test_sandbox_command_serves_and_writes_private_settings(tmp_path: Path) -> N
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         data = json.loads(path.read_text())
         assert len(data["parks"]) == 2 and data["salto_ks"]["iqs"]
-        stats = requests.get(f"{data['salto_ks']['api_url']}/_sandbox/stats", timeout=5)
+        api = data["env"]["SALTO_KS_ACCEPTANCE_API_URL"]
+        stats = requests.get(f"{api}/_sandbox/stats", timeout=5)
         assert stats.json()["calls"] == {}
     finally:
         proc.terminate()

@@ -20,8 +20,8 @@ from ireserve_salto_plugin.errors import (
 )
 from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
 from ireserve_salto_plugin.otp import pin_delta, salto_otp
+from ireserve_salto_plugin.runtime import ClientCredentials
 from ireserve_salto_plugin.sandbox import SaltoSandbox
-from ireserve_salto_plugin.settings import ClientCredentials
 from ireserve_salto_plugin.store import MemoryStore
 
 from .conftest import first_lock
@@ -163,14 +163,6 @@ def test_locks_over_several_pages() -> None:
         chalet = locks.by_id[first_lock(box).id]
         assert chalet.name == "Chalet 12" and chalet.iq_id == first_lock(box).iq.id
         assert chalet.online and chalet.iq_online is True and chalet.otp_enabled is True
-
-
-def test_nested_keys_on_one_lock_stripe_do_not_deadlock(sandbox: SaltoSandbox) -> None:
-    # A lock-list fetch holds its key and then needs the token key: with every key on one
-    # stripe this deadlocked (for 30 s) before the stripes were re-entrant.
-    assert sandbox.site is not None
-    gw = gateway_for(sandbox, MemoryStore(stripes=1))
-    assert len(gw.locks(sandbox.site.id).locks) == len(sandbox.site.locks)
 
 
 def test_lock_list_is_cached_until_refresh(sandbox: SaltoSandbox) -> None:
@@ -397,7 +389,7 @@ def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.Mon
                                                          ) -> None:
     import requests
 
-    from ireserve_salto_plugin.gateway import SaltoSession
+    from ireserve_salto_plugin.transport import SaltoSession
 
     seen: list[Any] = []
 

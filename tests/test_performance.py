@@ -22,8 +22,8 @@ from .conftest import settings_for
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SaltoSandbox, dict[str, Any]]]:
     with SaltoSandbox(iqs=10, locks_per_iq=10) as box:
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        for name, value in box.platform_env().items():
+            monkeypatch.setenv(name, value)
         assert box.site is not None
         locks = list(box.site.locks)
         raw = settings_for(box, checkin_status=None,
@@ -105,8 +105,8 @@ def test_warm_open_is_one_request_cold_four_or_three(site: Any) -> None:
 
 def test_big_site_takes_one_request_per_page_and_is_then_cached(monkeypatch: Any) -> None:
     with SaltoSandbox(iqs=25, locks_per_iq=200) as box:
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        for name, value in box.platform_env().items():
+            monkeypatch.setenv(name, value)
         assert box.site is not None
         host, _ = make_host(settings_for(box, site_id=box.site.id), MemoryStore())
         park = host.parks["p"]

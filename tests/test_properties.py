@@ -33,8 +33,6 @@ LOCK = "4f806a16-03bb-5ae5-817a-8ddf906cb255"
 IQ = "5fc75b2e-95d8-55a7-95f3-2faedc4d26f3"
 BASE: dict[str, Any] = {
     "environment": "acceptance",
-    "api_url": "http://127.0.0.1:9",  # nothing listens: Salto is "down", fast
-    "identity_url": "http://127.0.0.1:9",
     "username": "service@park.example",
     "password": "pw-123456",
     "site_uid": "NL6254340082",
@@ -103,7 +101,10 @@ bookings = st.builds(
 )
 
 plugin = SaltoKsPlugin(SaltoKsService(store=MemoryStore(), environ={
-    "SALTO_KS_ACCEPTANCE_CLIENT_ID": "id", "SALTO_KS_ACCEPTANCE_CLIENT_SECRET": "secret"},
+    "SALTO_KS_ACCEPTANCE_CLIENT_ID": "id", "SALTO_KS_ACCEPTANCE_CLIENT_SECRET": "secret",
+    # nothing listens: Salto is "down", fast
+    "SALTO_KS_ACCEPTANCE_API_URL": "http://127.0.0.1:9",
+    "SALTO_KS_ACCEPTANCE_IDENTITY_URL": "http://127.0.0.1:9"},
     gateway_options={"sleep": lambda s: None, "timeout": (0.5, 0.5)}))
 FAST = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "150")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])

@@ -102,8 +102,7 @@ def run_workers(specs: list[dict[str, Any]]) -> list[list[str]]:
 
 def worker_spec(box: SaltoSandbox, park: Park, redis_url: str, booking: str,
                 threads: int, start_at: float) -> dict[str, Any]:
-    return {"env": {"SALTO_KS_ACCEPTANCE_CLIENT_ID": box.client_id,
-                    "SALTO_KS_ACCEPTANCE_CLIENT_SECRET": box.client_secret},
+    return {"env": box.platform_env(),
             "redis": redis_url, "park": park.id, "settings": park.integrations[INTEGRATION],
             "booking": booking, "threads": threads, "start_at": start_at}
 

@@ -16,6 +16,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.models import Outcome, Reason
 from ireserve_salto_plugin.plugin import plugin as entrypoint_plugin
+from ireserve_salto_plugin.runtime import Tuning
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.service import SaltoKsService
 from ireserve_salto_plugin.store import MemoryStore
@@ -26,6 +27,11 @@ BookingFactory = Callable[..., Booking]
 
 
 def use_service(monkeypatch: pytest.MonkeyPatch, **options: Any) -> SaltoKsService:
+    """The entry-point plugin with a fresh service; ``Tuning`` fields may be passed."""
+    names = set(Tuning.__dataclass_fields__)
+    tuned = {k: options.pop(k) for k in list(options) if k in names}
+    if tuned:
+        options["tuning"] = Tuning(**tuned)
     options.setdefault("store", MemoryStore())
     options.setdefault("gateway_options", {"sleep": lambda s: None})
     service = SaltoKsService(**options)
@@ -340,7 +346,7 @@ def test_a_tap_after_the_window_opens_again(host: ReferenceHost, park: Park, map
                                             sandbox: SaltoSandbox,
                                             monkeypatch: pytest.MonkeyPatch,
                                             make_booking: BookingFactory) -> None:
-    use_service(monkeypatch, dedup_window=0.3)
+    use_service(monkeypatch, dedup_seconds=0.3)
     park.integrations[INTEGRATION].pop("checkin_status")
     booking = make_booking()
     assert opened(host.open(booking, "guest"))
@@ -364,8 +370,8 @@ def test_two_parks_share_nothing(monkeypatch: pytest.MonkeyPatch,
                                  make_booking: BookingFactory) -> None:
     service = use_service(monkeypatch)
     with two_park_sandbox() as box:
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        for name, value in box.platform_env().items():
+            monkeypatch.setenv(name, value)
         host = ReferenceHost()
         site_b = next(s for s in box.world.sites.values() if s.site_uid == "NL1234567890")
         park_a = Park("a", "Europe/Amsterdam", {INTEGRATION: settings_for(box)})
@@ -400,8 +406,8 @@ def test_same_booking_id_in_two_parks_is_not_a_duplicate(monkeypatch: pytest.Mon
                                                          ) -> None:
     use_service(monkeypatch)
     with two_park_sandbox() as box:
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_ID", box.client_id)
-        monkeypatch.setenv("SALTO_KS_ACCEPTANCE_CLIENT_SECRET", box.client_secret)
+        for name, value in box.platform_env().items():
+            monkeypatch.setenv(name, value)
         host = ReferenceHost()
         results = []
         for park_id in ("a", "b"):
@@ -423,9 +429,7 @@ def test_a_failed_attempt_answers_repeats_only_briefly(
     host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
     monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
 ) -> None:
-    from ireserve_salto_plugin import service as service_module
-
-    monkeypatch.setattr(service_module, "FAILED_DEDUP_SECONDS", 0.2)
+    use_service(monkeypatch, failed_dedup_seconds=0.2)
     host.lock_options(park, INTEGRATION)
     booking = make_booking()
     sandbox.inject("PATCH", "/locking$", status=503)

@@ -107,7 +107,7 @@ def test_fault_paths_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
 def test_exceptions_carry_no_secrets(sandbox: SaltoSandbox) -> None:
     from ireserve_salto_plugin.errors import AuthError
     from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
-    from ireserve_salto_plugin.settings import ClientCredentials
+    from ireserve_salto_plugin.runtime import ClientCredentials
     from ireserve_salto_plugin.store import MemoryStore
 
     account = Account(sandbox.identity_url, sandbox.api_url,

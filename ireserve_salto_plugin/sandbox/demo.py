@@ -49,8 +49,7 @@ def run_demo(echo: Callable[[str], None] = print,
     """Run the demo; ``sandbox`` (not yet started) lets a test inspect it afterwards."""
     out = _Steps(echo)
     with sandbox if sandbox is not None else SaltoSandbox() as sandbox:
-        os.environ["SALTO_KS_ACCEPTANCE_CLIENT_ID"] = sandbox.client_id
-        os.environ["SALTO_KS_ACCEPTANCE_CLIENT_SECRET"] = sandbox.client_secret
+        os.environ.update(sandbox.platform_env())
         try:
             _flow(out, sandbox)
         except DemoFailed as exc:
@@ -77,8 +76,6 @@ def _flow(out: _Steps, sandbox: SaltoSandbox) -> None:
     settings: dict[str, Any] = {
         "enabled": True,
         "environment": "acceptance",
-        "api_url": sandbox.api_url,
-        "identity_url": sandbox.identity_url,
         "username": sandbox.username,
         "password": sandbox.password,
         "site_uid": sandbox.site.site_uid,

@@ -135,6 +135,15 @@ class SaltoSandbox:
     def api_url(self) -> str:
         return f"http://{self.host}:{self._servers[1].server_address[1]}"
 
+    def platform_env(self, environment: str = "acceptance") -> dict[str, str]:
+        """The host-process variables that point ``environment`` at this sandbox: its two
+        hosts and the platform OAuth client. Park settings never name a host."""
+        from ..runtime import platform_variables
+
+        return platform_variables(environment, api_url=self.api_url,
+                                  identity_url=self.identity_url, client_id=self.client_id,
+                                  client_secret=self.client_secret)
+
     # -- switches and inspection -------------------------------------------------------------
 
     def now(self) -> datetime:

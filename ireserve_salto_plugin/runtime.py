@@ -1,0 +1,178 @@
+"""What the host process's environment decides, never a park's settings.
+
+- :class:`Platform`: Salto's hosts and the platform OAuth client for one environment
+  (``SALTO_KS_<ENV>_API_URL``, ``_IDENTITY_URL``, ``_CLIENT_ID``, ``_CLIENT_SECRET``). Park
+  admins are tenants: nothing they store can choose a host or reach the client secret.
+  Read whenever a park's settings are used, so a host (or a test run) may change them.
+- :class:`Tuning`: deadlines, guards and caps (``SALTO_KS_*`` numbers), validated once when
+  the plugin starts. A bad value is a :class:`~.errors.SettingsError` naming the variable.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from urllib.parse import urlsplit
+
+from .errors import SettingsError
+
+ENVIRONMENTS = ("acceptance", "production")
+
+# Salto's hosts per environment (docs/salto-ks-api.md, "Environments").
+DEFAULT_HOSTS: dict[str, tuple[str, str]] = {
+    #               Connect API                            identity server
+    "acceptance": ("https://clp-accept-user.my-clay.com", "https://identity-acc.eu.my-clay.com"),
+    "production": ("https://connect.my-clay.com", "https://identity.eu.my-clay.com"),
+}
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+Origin = tuple[str, str, int]
+
+
+def origin(url: str) -> Origin:
+    """(scheme, host, port) with the default port filled in: the unit of trust of a URL.
+    Raises ``ValueError`` for a URL without one."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = parts.port  # ValueError for a port out of range
+    if scheme not in ("http", "https") or not host:
+        raise ValueError("not an absolute http(s) URL")
+    return scheme, host, port if port is not None else (443 if scheme == "https" else 80)
+
+
+def base_url(value: str, variable: str) -> str:
+    """A Salto base URL from the platform: https, or http on a loopback host (sandbox)."""
+    try:
+        scheme, host, _ = origin(value)
+        parts = urlsplit(value)
+    except ValueError:
+        raise SettingsError(f"{variable} must be an absolute https URL") from None
+    if scheme == "http" and not is_loopback(host):
+        raise SettingsError(f"{variable} must use https (http only for a loopback host)")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise SettingsError(f"{variable} must not hold credentials, a query or a fragment")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    """The platform's OAuth client for one environment (never per park)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    environment: str
+    api_url: str
+    identity_url: str
+    client: ClientCredentials = field(repr=False)
+
+
+class PlatformReader:
+    """Reads :class:`Platform` from an environment mapping on every call; validation is
+    done once per distinct set of values (a few dictionary lookups on the open path)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self._environ = environ
+        self._seen: dict[tuple[str, ...], Platform] = {}
+
+    def __call__(self, environment: str) -> Platform:
+        env = os.environ if self._environ is None else self._environ
+        prefix = f"SALTO_KS_{environment.upper()}_"
+        values = (environment, env.get(prefix + "API_URL") or "",
+                  env.get(prefix + "IDENTITY_URL") or "", env.get(prefix + "CLIENT_ID") or "",
+                  env.get(prefix + "CLIENT_SECRET") or "")
+        platform = self._seen.get(values)
+        if platform is None:
+            platform = self._build(prefix, *values)
+            if len(self._seen) >= 16:
+                self._seen.clear()
+            self._seen[values] = platform
+        return platform
+
+    @staticmethod
+    def _build(prefix: str, environment: str, api: str, identity: str, client_id: str,
+               client_secret: str) -> Platform:
+        if environment not in DEFAULT_HOSTS:
+            raise SettingsError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+        missing = [prefix + name for name, value in
+                   (("CLIENT_ID", client_id), ("CLIENT_SECRET", client_secret)) if not value]
+        if missing:
+            raise SettingsError(f"Platform OAuth client for {environment} is not configured: "
+                                f"set {' and '.join(missing)} in the host's environment.")
+        default_api, default_identity = DEFAULT_HOSTS[environment]
+        return Platform(
+            environment,
+            base_url(api or default_api, prefix + "API_URL"),
+            base_url(identity or default_identity, prefix + "IDENTITY_URL"),
+            ClientCredentials(client_id, client_secret),
+        )
+
+
+def platform_variables(environment: str, *, api_url: str, identity_url: str,
+                       client_id: str, client_secret: str) -> dict[str, str]:
+    """The four variables that point an environment at other hosts (the sandbox)."""
+    prefix = f"SALTO_KS_{environment.upper()}_"
+    return {prefix + "API_URL": api_url, prefix + "IDENTITY_URL": identity_url,
+            prefix + "CLIENT_ID": client_id, prefix + "CLIENT_SECRET": client_secret}
+
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Every number the plugin runs by. The ``env`` metadata names the variable that may
+    set it, with its allowed range; the others are fixed caps."""
+
+    open_deadline: float = field(default=15.0, metadata={"env": ("OPEN_DEADLINE", 1, 120)})
+    status_deadline: float = field(default=10.0,
+                                   metadata={"env": ("STATUS_DEADLINE", 1, 120)})
+    options_deadline: float = field(default=60.0,
+                                    metadata={"env": ("OPTIONS_DEADLINE", 1, 600)})
+    admin_deadline: float = field(default=30.0, metadata={"env": ("ADMIN_DEADLINE", 1, 300)})
+    dedup_seconds: float = field(default=10.0, metadata={"env": ("DEDUP_SECONDS", 0, 300)})
+    failed_dedup_seconds: float = 2.0  # a failed attempt answers repeated taps this long
+    dedup_margin: float = 5.0  # an in-flight claim outlives the open's deadline by this
+    otp_block_seconds: float = field(default=25 * 60.0,
+                                     metadata={"env": ("OTP_BLOCK_SECONDS", 60, 86400)})
+    otp_suspend_seconds: float = field(default=3600.0,
+                                       metadata={"env": ("OTP_SUSPEND_SECONDS", 60, 604800)})
+    max_body_bytes: int = 8 * MIB  # per answer, counted while it streams in
+    max_items: int = 20_000  # per list (locks, IQs)
+    max_pages: int = 250  # per list; more is an error, never a silently short list
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Tuning:
+        env = os.environ if environ is None else environ
+        values: dict[str, float] = {}
+        for spec in fields(cls):
+            if "env" not in spec.metadata:
+                continue
+            suffix, low, high = spec.metadata["env"]
+            name = f"SALTO_KS_{suffix}"
+            text = env.get(name)
+            if text is None or text.strip() == "":
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value) or not low <= value <= high:
+                raise SettingsError(f"{name} must be a number of seconds from {low} to {high}")
+            values[spec.name] = value
+        return cls(**values)  # type: ignore[arg-type]
