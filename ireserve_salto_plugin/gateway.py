@@ -425,10 +425,12 @@ class SaltoGateway:
             except BodyTooLarge:
                 raise Unavailable(f"Salto KS sent an answer over "
                                   f"{self._tuning.max_body_bytes // 1_000_000} MB to {method} "
-                                  f"{path}", method=method, path=path) from None
+                                  f"{path}", status=resp.status_code, method=method,
+                                  path=path) from None
             except BadEncoding:
                 raise Unavailable(f"Salto KS sent an answer in an unknown encoding to {method} "
-                                  f"{path}", method=method, path=path) from None
+                                  f"{path}", status=resp.status_code, method=method,
+                                  path=path) from None
             except requests.ConnectTimeout as exc:
                 raise Timeout(f"connecting to Salto KS timed out ({method} {path})",
                               method=method, path=path, sent=False) from exc

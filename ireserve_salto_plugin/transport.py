@@ -200,7 +200,11 @@ class SaltoSession(requests.Session):
         self.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
                        or os.environ.get("CURL_CA_BUNDLE") or True)
         self._proxies: dict[str, dict[str, str]] = {}
-        self.max_redirects = 0
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        """No redirect is ever followed, nor prepared: requests would read a 3xx body in
+        full (uncapped) to build ``resp.next`` even with ``allow_redirects=False``."""
+        return None
 
     def request(self, method: str | bytes, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:

@@ -61,6 +61,8 @@ class Fault:
     delay: float = 0.0
     reset: bool = False  # close the connection without an answer
     times: int = 1
+    drip: float = 0.0  # send the body one byte per ``drip`` seconds (a slow or hostile peer)
+    endless: int = 0  # announce and stream this many bytes of "[" (an endless, deep body)
 
 
 class SaltoSandbox:
@@ -91,6 +93,7 @@ class SaltoSandbox:
         self.grants: Counter[str] = Counter()  # grant_type -> tokens issued
         self.server_seconds: defaultdict[str, float] = defaultdict(float)  # handler time
         self.faults: list[Fault] = []
+        self.date_header: str | None = None  # sent as Date instead of the sandbox clock
         self._servers: list[ThreadingHTTPServer] = []
         self._connections: set[socket.socket] = set()
         self.site: Site | None = None
@@ -517,6 +520,8 @@ def _handler(sandbox: SaltoSandbox,
             pass
 
         def date_time_string(self, timestamp: float | None = None) -> str:
+            if sandbox.date_header is not None:
+                return sandbox.date_header
             return formatdate(sandbox.now().timestamp(), usegmt=True)
 
         def _handle(self) -> None:
@@ -573,11 +578,37 @@ def _handler(sandbox: SaltoSandbox,
                 self.close_connection = True
                 self.connection.close()
                 return True
-            if fault.raw is not None:
+            if fault.drip or fault.endless:
+                self._stream(fault)
+            elif fault.raw is not None:
                 self._send_bytes(fault.status, fault.raw, "text/html", fault.headers or {})
             else:
                 self._send(fault.status, fault.body, fault.headers or {})
             return True
+
+        def _stream(self, fault: Fault) -> None:
+            """A body that drips or never ends; stops when the client hangs up."""
+            data = fault.raw if fault.raw is not None else json.dumps(fault.body).encode()
+            length = fault.endless or len(data)
+            self.send_response(fault.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(length))
+            for key, value in (fault.headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.close_connection = True
+            try:
+                if fault.endless:
+                    block = b"[" * 65536
+                    for _ in range(0, length, len(block)):
+                        self.wfile.write(block)
+                    return
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(fault.drip)
+            except OSError:
+                pass  # the client gave up: what a deadline is for
 
         def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
             data = b"" if body is None else json.dumps(body).encode()
