@@ -24,8 +24,10 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.gateway import PAGE_SIZE, Token
+from ireserve_salto_plugin.gateway import PAGE_SIZE
+from ireserve_salto_plugin.keys import TOKEN, Key
 from ireserve_salto_plugin.otp import salto_otp
+from ireserve_salto_plugin.salto_types import Token
 
 from .harness import (
     CLIENT_CPU,
@@ -218,10 +220,8 @@ def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
         f"{bare_busy:.0%} (bare run)")
 
 
-def _token_keys(bench: Bench) -> list[str]:
-    account = bench.service.gateway(bench.service.settings(
-        bench.park.integrations[INTEGRATION])).account
-    return [f"token:{account.key}"]
+def _token_keys(bench: Bench) -> list[Key[Token]]:
+    return [TOKEN(bench.service.context(bench.park).account.key)]
 
 
 def _run_threads(target: Any, count: int) -> float:

@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.keys import TOKEN
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.sandbox.host import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.service import SaltoKsService
@@ -153,9 +154,10 @@ class Bench:
         return result
 
     def token(self) -> str:
-        account = self.service.gateway(self.service.settings(
-            self.park.integrations[INTEGRATION])).account
-        return str(self.service.store.get(f"token:{account.key}").access_token)
+        key = TOKEN(self.service.context(self.park).account.key)
+        token = self.service.store.get(key)
+        assert token is not None
+        return token.access_token
 
 
 def make_bench(box: Sandbox, store: Store, *, with_site_id: bool = True, locks: int = 1,

@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC
 from typing import Any
 from uuid import UUID
 
+from .clock import SYSTEM_CLOCK, Clock
+from .context import ParkContext, Parks, raw_settings
 from .errors import AuthError, OtpBlocked, OtpRejected, PermissionDenied, Refused, SaltoError
 from .gateway import SaltoGateway
+from .guards import OtpBudget
 from .models import AdminResult, Park, Reason
 from .otp import pin_delta, salto_otp
-from .service import SaltoKsService, lock_option
-from .settings import Settings, SettingsError
+from .settings import SettingsError
 
 log = logging.getLogger("ireserve_salto_plugin")
 
@@ -52,9 +53,14 @@ def _pin_param(params: Mapping[str, Any], name: str, required: bool = True) -> s
 
 
 class AdminActions:
-    def __init__(self, service: SaltoKsService) -> None:
-        self.service = service
-        self._actions: dict[str, Callable[[Settings, SaltoGateway, Mapping[str, Any]],
+    """The admin buttons, for any park: given its context and the OTP budget, not the
+    whole service."""
+
+    def __init__(self, parks: Parks, budget: OtpBudget, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.parks = parks
+        self.budget = budget
+        self.clock = clock
+        self._actions: dict[str, Callable[[ParkContext, SaltoGateway, Mapping[str, Any]],
                                           AdminResult]] = {
             "test_connection": self.test_connection,
             "resolve_site": self.resolve_site,
@@ -64,7 +70,7 @@ class AdminActions:
         }
 
     def run(self, park: Park, action: Any, params: Any) -> AdminResult | None:
-        raw = self.service.raw_settings(park)
+        raw = raw_settings(park)
         if raw is None:
             return None
         handler = self._actions.get(action) if isinstance(action, str) else None
@@ -76,10 +82,9 @@ class AdminActions:
         if not isinstance(params, Mapping):
             return AdminResult(False, "params: must be an object")
         try:
-            settings = self.service.settings(raw, partial=True)
-            gateway = self.service.gateway(
-                settings, self.service.deadline(self.service.tuning.admin_deadline))
-            return handler(settings, gateway, params)
+            ctx = self.parks.context(park, raw, partial=True)
+            gateway = ctx.gateway(self.parks.tuning.admin_deadline)
+            return handler(ctx, gateway, params)
         except ParamError as exc:
             return AdminResult(False, str(exc))
         except SettingsError as exc:
@@ -97,9 +102,10 @@ class AdminActions:
 
     # -- actions -----------------------------------------------------------------------------
 
-    def test_connection(self, settings: Settings, gateway: SaltoGateway,
+    def test_connection(self, ctx: ParkContext, gateway: SaltoGateway,
                         params: Mapping[str, Any]) -> AdminResult:
         gateway.access_token()
+        settings = ctx.settings
         site = gateway.resolve_site(settings.site_uid)
         name = f" ({site.name})" if site.name else ""
         return AdminResult(
@@ -109,17 +115,19 @@ class AdminActions:
             data={"site_id": site.id, "site_name": site.name},
         )
 
-    def resolve_site(self, settings: Settings, gateway: SaltoGateway,
+    def resolve_site(self, ctx: ParkContext, gateway: SaltoGateway,
                      params: Mapping[str, Any]) -> AdminResult:
+        settings = ctx.settings
         site = gateway.resolve_site(settings.site_uid)
         return AdminResult(True, f"Site {site.site_uid} has site ID {site.id}.",
                            settings_update={"site_id": site.id},
                            data={"site_id": site.id, "site_name": site.name})
 
-    def get_pin(self, settings: Settings, gateway: SaltoGateway,
+    def get_pin(self, ctx: ParkContext, gateway: SaltoGateway,
                 params: Mapping[str, Any]) -> AdminResult:
         iq_id = _uuid_param(params, "iq_id")
-        site_id = self.service.site_id(gateway, settings)
+        settings = ctx.settings
+        site_id = ctx.site_id(gateway)
         known = {iq.id: iq for iq in gateway.iqs(site_id)}
         if iq_id not in known:
             return AdminResult(False, f"IQ {iq_id} is not on site {settings.site_uid}; "
@@ -160,20 +168,20 @@ class AdminActions:
             data={"iq_id": iq_id, "secret_stored": True},
         )
 
-    def set_pin(self, settings: Settings, gateway: SaltoGateway,
+    def set_pin(self, ctx: ParkContext, gateway: SaltoGateway,
                 params: Mapping[str, Any]) -> AdminResult:
         iq_id = _uuid_param(params, "iq_id")
         current = _pin_param(params, "current_pin")
         new = _pin_param(params, "new_pin", required=False) or current
         assert current is not None and new is not None
-        stored = settings.iqs.get(iq_id)
+        stored = ctx.settings.iqs.get(iq_id)
         if stored is None or not stored.secret:
             return AdminResult(False, "No IQ secret is stored for this IQ yet: run GET PIN "
                                "first.")
-        site_id = self.service.site_id(gateway, settings)
-        budget = self.service.budget
-        refusal = budget.refusal(gateway.account.key, iq_id, "")
-        if refusal is not None and refusal.blocked:
+        site_id = ctx.site_id(gateway)
+        budget = self.budget
+        refusal = budget.block_refusal(gateway.account.key, iq_id)
+        if refusal is not None:
             return self._blocked(refusal.retry_after)
         otp = salto_otp(stored.secret, current, gateway.salto_now())
         try:
@@ -186,7 +194,7 @@ class AdminActions:
                                "is off). Check the PIN and try again; repeated failures block "
                                "the IQ for about 20 minutes.",
                                data={"reason": Reason.OTP_REJECTED.value})
-        activated_at = self.service.utcnow().astimezone(UTC).replace(microsecond=0)
+        activated_at = self.clock.utcnow().replace(microsecond=0)
         changed = "" if new == current else " with the new PIN"
         return AdminResult(
             True,
@@ -204,10 +212,9 @@ class AdminActions:
                            data={"reason": Reason.OTP_BLOCKED.value,
                                  "retry_after": round(seconds)})
 
-    def refresh_locks(self, settings: Settings, gateway: SaltoGateway,
+    def refresh_locks(self, ctx: ParkContext, gateway: SaltoGateway,
                       params: Mapping[str, Any]) -> AdminResult:
-        locks = gateway.locks(self.service.site_id(gateway, settings), refresh=True)
-        options = [lock_option(lock) for lock in locks.locks]
+        options = gateway.locks(ctx.site_id(gateway), refresh=True).options()
         offline = sum(1 for option in options if not option["online"])
         return AdminResult(
             True, f"{len(options)} locks loaded from Salto KS ({offline} offline).",

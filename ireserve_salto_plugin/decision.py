@@ -51,6 +51,26 @@ def open_window(
         raise BookingError("booking.arrival is out of range") from None
 
 
+@dataclass(frozen=True, slots=True)
+class BookingFacts:
+    """What the decision needs of a host booking, checked once for both hooks."""
+
+    status: str
+    object_id: str
+    window: Window
+
+
+def read_booking(booking: object, zone: ZoneInfo, minutes_before: int) -> BookingFacts:
+    """The booking's status, object and window; ``BookingError`` names what is unusable."""
+    window = open_window(getattr(booking, "arrival", None), getattr(booking, "departure", None),
+                         minutes_before, zone)
+    status = getattr(booking, "status", None)
+    object_id = getattr(booking, "object_id", None)
+    if not isinstance(status, str) or not isinstance(object_id, str):
+        raise BookingError("booking.status and booking.object_id must be strings")
+    return BookingFacts(status, object_id, window)
+
+
 def resolve_lock(
     object_id: str, mapping: Mapping[str, str], default_lock_id: str | None
 ) -> str | None:

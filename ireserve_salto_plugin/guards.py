@@ -11,18 +11,20 @@
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .clock import SYSTEM_CLOCK, Clock
+from .keys import DUPLICATE, OTP_BLOCK, OTP_FAILS, OTP_SUSPEND, DedupValue, Key
 from .settings import IqCredentials
 from .store import Store
 
-BLOCK_SECONDS = 25 * 60.0  # Salto blocks ~20 min (reference S11); ECC waits 25 (S23)
+BLOCK_SECONDS = 25 * 60.0  # Salto blocks ~20 min; docs/salto-ks-api.md, "OTP blocks"
 SUSPEND_AFTER = 2  # rejected OTPs in a row
 SUSPEND_SECONDS = 60 * 60.0
 DEDUP_SECONDS = 10.0
+FIRST_POLL = 0.005  # seconds between reads of a running attempt, doubling
+MAX_POLL = 0.1
 
 
 def credentials_fingerprint(iq: IqCredentials) -> str:
@@ -51,7 +53,7 @@ class OtpBudget:
         block_seconds: float = BLOCK_SECONDS,
         suspend_after: int = SUSPEND_AFTER,
         suspend_seconds: float = SUSPEND_SECONDS,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
         self.block_seconds = block_seconds
@@ -59,17 +61,12 @@ class OtpBudget:
         self.suspend_seconds = suspend_seconds
         self.clock = clock
 
-    @staticmethod
-    def _keys(account: str, iq_id: str, fingerprint: str) -> tuple[str, str, str]:
-        base = f"{account}:{iq_id}"
-        return (f"otpblock:{base}", f"otpfail:{base}:{fingerprint}",
-                f"otpsuspend:{base}:{fingerprint}")
-
     def state(self, account: str, iq_id: str, fingerprint: str) -> BudgetState:
         """The IQ's budget in one store round trip."""
-        block_key, fail_key, suspend_key = self._keys(account, iq_id, fingerprint)
-        now = self.clock()
-        block, fails, suspend = self.store.get_many([block_key, fail_key, suspend_key])
+        now = self.clock.wall()
+        block, fails, suspend = self.store.get_many([
+            OTP_BLOCK(account, iq_id), OTP_FAILS(account, iq_id, fingerprint),
+            OTP_SUSPEND(account, iq_id, fingerprint)])
         refusal = None
         if block is not None and block > now:
             refusal = Refusal(True, block - now)
@@ -81,24 +78,31 @@ class OtpBudget:
         """Why no OTP may be sent to this IQ now, or ``None``."""
         return self.state(account, iq_id, fingerprint).refusal
 
+    def block_refusal(self, account: str, iq_id: str) -> Refusal | None:
+        """Salto's block alone (whatever the credentials): for Set PIN."""
+        until = self.store.get(OTP_BLOCK(account, iq_id))
+        now = self.clock.wall()
+        return Refusal(True, until - now) if until is not None and until > now else None
+
     def blocked(self, account: str, iq_id: str) -> float:
         """Salto answered ``otp_blocked``: send no OTP to this IQ for ``block_seconds``."""
-        self.store.set(self._keys(account, iq_id, "")[0], self.clock() + self.block_seconds,
+        self.store.set(OTP_BLOCK(account, iq_id), self.clock.wall() + self.block_seconds,
                        self.block_seconds)
         return self.block_seconds
 
     def rejected(self, account: str, iq_id: str, fingerprint: str) -> bool:
         """Count a rejected OTP; True when this one suspends the IQ's OTP use."""
-        _, fail_key, suspend_key = self._keys(account, iq_id, fingerprint)
-        if self.store.incr(fail_key, self.suspend_seconds) < self.suspend_after:
+        fails = OTP_FAILS(account, iq_id, fingerprint)
+        if self.store.incr(fails, self.suspend_seconds) < self.suspend_after:
             return False
-        self.store.set(suspend_key, self.clock() + self.suspend_seconds, self.suspend_seconds)
-        self.store.delete(fail_key)
+        self.store.set(OTP_SUSPEND(account, iq_id, fingerprint),
+                       self.clock.wall() + self.suspend_seconds, self.suspend_seconds)
+        self.store.delete(fails)
         return True
 
     def accepted(self, account: str, iq_id: str, fingerprint: str) -> None:
         """A success resets the count of rejections in a row."""
-        self.store.delete(self._keys(account, iq_id, fingerprint)[1])
+        self.store.delete(OTP_FAILS(account, iq_id, fingerprint))
 
 
 PENDING = "pending"
@@ -106,45 +110,43 @@ PENDING = "pending"
 
 class Dedup:
     def __init__(self, store: Store, *, window: float = DEDUP_SECONDS,
-                 claim_seconds: float = DEDUP_SECONDS,
-                 sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 claim_seconds: float = DEDUP_SECONDS, clock: Clock = SYSTEM_CLOCK) -> None:
         self.store = store
         self.window = window
         # An in-flight claim must outlive the slowest open (its deadline plus a margin):
         # if it expired first, a later tap would send a second command.
         self.claim_seconds = max(window, claim_seconds)
-        self.sleep = sleep
-        self.monotonic = monotonic
+        self.clock = clock
 
     @staticmethod
-    def key(park_id: str, booking_id: str, lock_id: str, requested_by: str) -> str:
+    def key(park_id: str, booking_id: str, lock_id: str, requested_by: str) -> Key[DedupValue]:
         """Taps share a result only when they come from the same requester: a guest's
         double tap is one command; staff opening for the guest is a new one."""
         raw = f"{park_id}\x00{booking_id}\x00{lock_id}\x00{requested_by}".encode()
-        return "dedup:" + hashlib.sha256(raw).hexdigest()[:32]
+        return DUPLICATE(hashlib.sha256(raw).hexdigest()[:32])
 
-    def claim(self, key: str) -> bool:
+    def claim(self, key: Key[DedupValue]) -> bool:
         """True when this caller is the first in the window and must do the open."""
         return self.store.add(key, PENDING, self.claim_seconds)
 
-    def publish(self, key: str, summary: dict[str, Any], ttl: float | None = None) -> None:
+    def publish(self, key: Key[DedupValue], summary: dict[str, Any],
+                ttl: float | None = None) -> None:
         """Replace the claim by the result, for ``ttl`` (at most the window)."""
         self.store.set(key, summary, self.window if ttl is None else min(ttl, self.window))
 
-    def release(self, key: str) -> None:
+    def release(self, key: Key[DedupValue]) -> None:
         self.store.delete(key)
 
-    def wait(self, key: str, deadline: float) -> dict[str, Any] | None:
+    def wait(self, key: Key[DedupValue], deadline: float) -> dict[str, Any] | None:
         """The first attempt's published result; ``None`` if it vanished or time ran out."""
-        delay = 0.005
+        delay = FIRST_POLL
         while True:
             value = self.store.get(key)
             if value is None:
                 return None
-            if value != PENDING:
-                return value  # type: ignore[no-any-return]
-            if self.monotonic() + delay > deadline:
+            if isinstance(value, dict):
+                return value
+            if self.clock.monotonic() + delay > deadline:
                 return None
-            self.sleep(delay)
-            delay = min(delay * 2, 0.1)
+            self.clock.sleep(delay)
+            delay = min(delay * 2, MAX_POLL)

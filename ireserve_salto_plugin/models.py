@@ -10,22 +10,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum, StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 
 class Park(Protocol):
-    id: str
-    timezone: str
-    integrations: Mapping[str, Any]
+    @property
+    def id(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def integrations(self) -> Mapping[str, Any]: ...
 
 
 class Booking(Protocol):
-    id: str
-    object_id: str
-    status: str
-    arrival: datetime
-    departure: datetime
-    fields: Mapping[str, Any]
+    @property
+    def id(self) -> str: ...
+    @property
+    def object_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def arrival(self) -> datetime: ...
+    @property
+    def departure(self) -> datetime: ...
+    @property
+    def fields(self) -> Mapping[str, Any]: ...
 
 
 class Outcome(StrEnum):
@@ -104,7 +113,7 @@ class _ToDict:
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible, for audit logs: secrets are masked, datetimes ISO 8601."""
         return {spec.name: jsonable(getattr(self, spec.name))
-                for spec in fields(self)}  # type: ignore[arg-type]
+                for spec in fields(cast(Any, self))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,61 +160,3 @@ class AdminResult(_ToDict):
     message: str
     settings_update: dict[str, Any] = field(default_factory=dict, repr=False)
     data: dict[str, Any] = field(default_factory=dict)
-
-
-# One sentence per reason for staff at the desk; ``{…}`` parts are filled by the service.
-STAFF_MESSAGES: dict[Reason, str] = {
-    Reason.OPENED: "Lock {lock} was opened.",
-    Reason.INTEGRATION_INACTIVE: "Salto KS opening is switched off for this park.",
-    Reason.STATUS_NOT_ALLOWED: "Booking status {status!r} does not allow opening.",
-    Reason.TOO_EARLY: "Too early: opening is allowed from {opens_at}.",
-    Reason.TOO_LATE: "Too late: opening was allowed until {closes_at}.",
-    Reason.NO_LOCK_MAPPED: "No lock is mapped to this object and there is no default lock.",
-    Reason.SETTINGS_INVALID: "The Salto KS settings are incomplete or invalid: {detail}",
-    Reason.BOOKING_INVALID: "The booking cannot be checked: {detail}",
-    Reason.LOCK_NOT_FOUND: "Lock {lock} is not on the Salto KS site; check the mapping.",
-    Reason.SITE_NOT_FOUND: "The Salto KS site was not found for this account: {detail}",
-    Reason.IQ_NOT_ACTIVATED: (
-        "The IQ of lock {lock} is not activated for this account; run GET PIN and Set PIN."
-    ),
-    Reason.IQ_OFFLINE: (
-        "The IQ gateway of lock {lock} is offline: check its power and internet connection."
-    ),
-    Reason.LOCK_OFFLINE: (
-        "Lock {lock} is not reachable from its IQ: check the lock's batteries and its "
-        "distance to the IQ."
-    ),
-    Reason.OTP_REJECTED: (
-        "Salto KS rejected the one-time code. Likely causes: the IQ PIN was changed outside "
-        "i-Reserve, the account was activated in the Salto KS app, or the server clock is "
-        "off.{detail}"
-    ),
-    Reason.OTP_BLOCKED: (
-        "Salto KS has blocked one-time codes for this IQ after repeated failures; "
-        "try again in about {minutes} minutes."
-    ),
-    Reason.OTP_SUSPENDED: (
-        "One-time codes for this IQ were rejected twice in a row, so the plugin stopped "
-        "sending them (to avoid Salto's 20-minute block). Likely causes: the IQ PIN was "
-        "changed outside i-Reserve, the account was activated in the Salto KS app, or the "
-        "server clock is off. An admin must re-activate the IQ (GET PIN, Set PIN); "
-        "otherwise it is retried in about {minutes} minutes."
-    ),
-    Reason.AUTH_FAILED: "Salto KS refused the login: {detail}",
-    Reason.PERMISSION_DENIED: (
-        "The Salto KS account may not do this (remote opening right, subscription or "
-        "released site): {detail}"
-    ),
-    Reason.SALTO_REJECTED: "Salto KS refused the request: {detail}",
-    Reason.SALTO_UNAVAILABLE: "Salto KS cannot be reached right now; try again shortly.",
-    Reason.TIMEOUT: "Salto KS did not answer in time; {detail}",
-    Reason.STORE_UNAVAILABLE: (
-        "The plugin's shared store (Redis) is not answering, so no open command was sent; "
-        "the host's operators must check it."
-    ),
-    Reason.DUPLICATE: "Already handled a moment ago ({first}).",
-    Reason.CLOCK_SKEW: "This server's clock differs from Salto's by more than a minute.",
-    Reason.INTERNAL_ERROR: (
-        "The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details."
-    ),
-}

@@ -44,7 +44,8 @@ class SaltoKsPlugin:
         if self._admin is None:
             from .admin import AdminActions
 
-            self._admin = AdminActions(self.service)
+            service = self.service
+            self._admin = AdminActions(service.parks, service.budget, service.clock)
         return self._admin
 
     @hookimpl

@@ -1,72 +1,48 @@
 """The shared runtime store for several worker processes and hosts: Redis.
 
 Enable it with ``SALTO_KS_REDIS_URL`` (``pip install ireserve-salto-plugin[redis]``). Values
-are JSON (never pickle: a compromised Redis must not mean code execution in the host).
-Tokens live here, so the Redis must be as private as the host's database.
+are JSON written by each key's codec (:mod:`.keys`; never pickle: a compromised Redis must
+not mean code execution in the host). Tokens live here, so the Redis must be as private as
+the host's database.
 
 Values read on every open (the token, Salto's clock offset, site ids and lock lists, which
 can hold thousands of locks) are also kept in a small per-process near-cache for a few
-seconds; reads that must see the shared value (single-flight token refresh, the replay
-after a 401) pass ``fresh=True``. The OTP budget and the duplicate guard are never cached.
+seconds, as their keys allow; reads that must see the shared value (single-flight token
+refresh, the replay after a 401) pass ``fresh=True``. The OTP budget and the duplicate
+guard are never cached. Any Redis failure is :class:`~.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, TypeVar
 
 from cachetools import TLRUCache
 
 from .errors import StoreUnavailable
-from .gateway import Lock, LockList, Site, Token
+from .keys import Key
+
+log = logging.getLogger("ireserve_salto_plugin")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
-
+T = TypeVar("T")
 PREFIX = "ireserve-salto:"
 NEAR_CACHE_SECONDS = 5.0
-NEAR_PREFIXES = ("locks:", "token:", "clock:", "site:")
+NEAR_CACHE_SIZE = 256  # entries
+SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
+LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
 _INCR = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
-
-
-def _pack(value: Any) -> Any:
-    if isinstance(value, Token):
-        return {"__t": "token", "a": value.access_token, "e": value.expires_at,
-                "r": value.refresh_token}
-    if isinstance(value, Site):
-        return {"__t": "site", "id": value.id, "uid": value.site_uid, "n": value.name}
-    if isinstance(value, LockList):
-        return {"__t": "locks", "l": [
-            [k.id, k.name, k.online, k.iq_id, k.iq_online, k.otp_enabled, k.lock_type,
-             k.battery_level] for k in value.locks]}
-    if isinstance(value, tuple):
-        return {"__t": "tuple", "v": [_pack(v) for v in value]}
-    return value
-
-
-def _unpack(value: Any) -> Any:
-    if isinstance(value, dict) and "__t" in value:
-        kind = value["__t"]
-        if kind == "token":
-            return Token(value["a"], value["e"], value["r"])
-        if kind == "site":
-            return Site(value["id"], value["uid"], value["n"])
-        if kind == "locks":
-            return LockList.of([Lock(*row) for row in value["l"]])
-        if kind == "tuple":
-            return tuple(_unpack(v) for v in value["v"])
-    return value
 
 
 def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
@@ -80,7 +56,9 @@ def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
         except StoreUnavailable:
             raise
         except Exception as exc:
-            if not _is_store_error(exc):
+            import redis
+
+            if not isinstance(exc, redis.RedisError | OSError):
                 raise
             raise StoreUnavailable(f"the shared store (Redis) failed ({type(exc).__name__})",
                                    sent=False) from exc
@@ -88,22 +66,12 @@ def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _is_store_error(exc: BaseException) -> bool:
-    import redis
-
-    return isinstance(exc, redis.RedisError | OSError | ValueError)
-
-
-def encode(value: Any) -> bytes:
-    return json.dumps(_pack(value), separators=(",", ":")).encode()
-
-
-def decode(raw: bytes | None) -> Any:
-    return None if raw is None else _unpack(json.loads(raw))
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
 
 
 class RedisStore:
-    def __init__(self, client: Any, *, prefix: str = PREFIX, lease: float = 30.0,
+    def __init__(self, client: Any, *, prefix: str = PREFIX, lease: float = LEASE_SECONDS,
                  near_cache_seconds: float = NEAR_CACHE_SECONDS,
                  timer: Callable[[], float] = time.monotonic) -> None:
         self.client = client
@@ -112,7 +80,7 @@ class RedisStore:
         self._incr = client.register_script(_INCR)
         self._near_seconds = near_cache_seconds
         self._near: TLRUCache[str, tuple[float, Any]] = TLRUCache(
-            maxsize=256, ttu=lambda _k, v, _n: v[0], timer=timer)
+            maxsize=NEAR_CACHE_SIZE, ttu=lambda _k, v, _n: v[0], timer=timer)
         self._near_lock = threading.Lock()
         self._timer = timer
 
@@ -128,59 +96,76 @@ class RedisStore:
                                       retry=Retry(NoBackoff(), 1))
         return cls(client, **kwargs)
 
-    def _near_key(self, key: str) -> bool:
-        return self._near_seconds > 0 and key.startswith(NEAR_PREFIXES)
+    def _near_ok(self, key: Key[Any]) -> bool:
+        return self._near_seconds > 0 and key.spec.near
+
+    @staticmethod
+    def _encode(key: Key[T], value: T) -> bytes:
+        return json.dumps(key.spec.codec.dump(value), separators=(",", ":")).encode()
+
+    @staticmethod
+    def _decode(key: Key[T], raw: bytes | None) -> T | None:
+        if raw is None:
+            return None
+        try:
+            return key.spec.codec.load(json.loads(raw))
+        except (KeyError, IndexError, TypeError, ValueError):
+            log.warning("salto store: %s value of another format ignored", key.spec.prefix)
+            return None
 
     @_store_errors
-    def get(self, key: str, *, fresh: bool = False) -> Any | None:
-        if not fresh and self._near_key(key):
+    def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
+        near = self._near_ok(key)
+        if near and not fresh:
             with self._near_lock:
-                hit = self._near.get(key)
+                hit = self._near.get(key.name)
             if hit is not None:
-                return hit[1]
-        value = decode(self.client.get(self.prefix + key))
-        if value is not None and self._near_key(key):
+                cached: T = hit[1]
+                return cached
+        value = self._decode(key, self.client.get(self.prefix + key.name))
+        if value is not None and near:
             with self._near_lock:
-                self._near[key] = (self._timer() + self._near_seconds, value)
+                self._near[key.name] = (self._timer() + self._near_seconds, value)
         return value
 
     @_store_errors
-    def get_many(self, keys: list[str]) -> list[Any | None]:
-        return [decode(raw) for raw in self.client.mget([self.prefix + k for k in keys])]
+    def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
+        raws = self.client.mget([self.prefix + key.name for key in keys])
+        return [self._decode(key, raw) for key, raw in zip(keys, raws, strict=True)]
 
     @_store_errors
-    def set(self, key: str, value: Any, ttl: float) -> None:
+    def set(self, key: Key[T], value: T, ttl: float) -> None:
         if ttl <= 0:
             self.delete(key)
             return
-        self.client.set(self.prefix + key, encode(value), px=max(1, int(ttl * 1000)))
-        if self._near_key(key):
+        self.client.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl))
+        if self._near_ok(key):
             with self._near_lock:
-                self._near[key] = (self._timer() + min(ttl, self._near_seconds), value)
+                self._near[key.name] = (self._timer() + min(ttl, self._near_seconds), value)
 
     @_store_errors
-    def delete(self, key: str) -> None:
-        self.client.delete(self.prefix + key)
+    def delete(self, key: Key[Any]) -> None:
+        self.client.delete(self.prefix + key.name)
         with self._near_lock:
-            self._near.pop(key, None)
+            self._near.pop(key.name, None)
 
     @_store_errors
-    def add(self, key: str, value: Any, ttl: float) -> bool:
-        return bool(self.client.set(self.prefix + key, encode(value),
-                                    px=max(1, int(ttl * 1000)), nx=True))
+    def add(self, key: Key[T], value: T, ttl: float) -> bool:
+        return bool(self.client.set(self.prefix + key.name, self._encode(key, value),
+                                    px=_ms(ttl), nx=True))
 
     @_store_errors
-    def incr(self, key: str, ttl: float) -> int:
-        return int(self._incr(keys=[self.prefix + key], args=[max(1, int(ttl * 1000))]))
+    def incr(self, key: Key[float], ttl: float) -> int:
+        return int(self._incr(keys=[self.prefix + key.name], args=[_ms(ttl)]))
 
     @contextmanager
-    def mutex(self, key: str, timeout: float) -> Iterator[None]:
-        lock = self.client.lock(self.prefix + "mutex:" + key, timeout=self.lease,
+    def mutex(self, key: Key[Any], timeout: float) -> Iterator[None]:
+        lock = self.client.lock(self.prefix + "mutex:" + key.name, timeout=self.lease,
                                 blocking_timeout=max(0.0, timeout))
         if not _store_errors(lock.acquire)():
-            raise TimeoutError(f"waited {timeout:.0f}s for {key.split(':', 1)[0]} lock")
+            raise TimeoutError(f"waited {timeout:.0f}s for the {key.spec.prefix} lock")
         try:
             yield
         finally:
-            with contextlib.suppress(Exception):  # the lease ran out; another holds it now
+            with suppress(Exception):  # the lease ran out; another holds it now
                 lock.release()

@@ -14,7 +14,8 @@ import ipaddress
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import SettingsError
@@ -159,7 +160,7 @@ class Tuning:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Tuning:
         env = os.environ if environ is None else environ
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}
         for spec in fields(cls):
             if "env" not in spec.metadata:
                 continue
@@ -175,4 +176,4 @@ class Tuning:
             if not math.isfinite(value) or not low <= value <= high:
                 raise SettingsError(f"{name} must be a number of seconds from {low} to {high}")
             values[spec.name] = value
-        return cls(**values)  # type: ignore[arg-type]
+        return replace(cls(), **values)

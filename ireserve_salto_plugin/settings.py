@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from marshmallow import (
     RAISE,
@@ -25,6 +24,7 @@ from marshmallow import (
 
 from .errors import SettingsError
 from .runtime import ENVIRONMENTS
+from .salto_types import canonical_uuid
 
 __all__ = ["IqCredentials", "Settings", "SettingsError", "SettingsSchema", "describe_errors"]
 
@@ -32,13 +32,6 @@ __all__ = ["IqCredentials", "Settings", "SettingsError", "SettingsSchema", "desc
 SITE_UID_RE = re.compile(r"[A-Z]{2}[0-9]{10}\Z")
 PIN_RE = re.compile(r"[0-9]{4}\Z")
 SECRET = {"secret": True}
-
-
-def canonical_uuid(value: str) -> str:
-    """The canonical form (lower case, hyphens) of a UUID; ``ValueError`` otherwise."""
-    if not isinstance(value, str) or len(value) > 45:
-        raise ValueError("not a UUID")
-    return str(UUID(value))
 
 
 class Uuid(fields.String):

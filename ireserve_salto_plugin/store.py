@@ -1,46 +1,53 @@
-"""Runtime state (tokens, site ids, lock lists) behind one small interface.
+"""Runtime state (tokens, site ids, lock lists, guards) behind one small, typed interface.
 
-:class:`MemoryStore` keeps it in-process: a bounded LRU with a per-entry expiry behind a
-lock, with an injectable timer. Least recently used entries are evicted once ``maxsize`` is
-reached, so many parks cannot grow it without bound. :class:`~.redis_store.RedisStore`
-shares it between processes and hosts.
+Keys come from :mod:`.keys`, which fixes each value's type. :class:`MemoryStore` keeps the
+state in-process: a bounded LRU with a per-entry expiry behind a lock, with an injectable
+timer; least recently used entries are evicted once ``maxsize`` is reached, so many parks
+cannot grow it without bound. :class:`~.redis_store.RedisStore` shares it between
+processes and hosts.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol, TypeVar
 
 from cachetools import LRUCache
 
+from .keys import Key
+
+T = TypeVar("T")
+DEFAULT_SIZE = 10_000  # entries: about 3 per park (token, site, lock list) and the guards
+
 
 class Store(Protocol):
-    def get(self, key: str, *, fresh: bool = False) -> Any | None:
-        """The value, or None. A store may serve recent copies of some shared values
+    def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
+        """The value, or None. A store may serve recent copies of near-cacheable values
         from process memory; ``fresh=True`` asks for the shared value itself."""
         ...
 
-    def get_many(self, keys: list[str]) -> list[Any | None]:
+    def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
         """Several keys in one round trip, in order."""
         ...
 
-    def set(self, key: str, value: Any, ttl: float) -> None: ...
+    def set(self, key: Key[T], value: T, ttl: float) -> None: ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: Key[Any]) -> None: ...
 
-    def add(self, key: str, value: Any, ttl: float) -> bool:
+    def add(self, key: Key[T], value: T, ttl: float) -> bool:
         """Set ``key`` only if it is absent; True when this call set it."""
         ...
 
-    def incr(self, key: str, ttl: float) -> int:
+    def incr(self, key: Key[float], ttl: float) -> int:
         """Add one to a counter (created at 0 with ``ttl``) and return the new value."""
         ...
 
-    def mutex(self, key: str, timeout: float) -> Any:
-        """A context manager held by one caller at a time per ``key`` (single flight)."""
+    def mutex(self, key: Key[Any], timeout: float) -> AbstractContextManager[None]:
+        """Held by one caller at a time per ``key`` (single flight); raises
+        ``TimeoutError`` after ``timeout`` seconds."""
         ...
 
 
@@ -52,76 +59,73 @@ class MemoryStore:
     to one dictionary lookup on the open path.
     """
 
-    def __init__(
-        self,
-        maxsize: int = 10_000,
-        timer: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, maxsize: int = DEFAULT_SIZE,
+                 timer: Callable[[], float] = time.monotonic) -> None:
         self._timer = timer
         self._cache: LRUCache[str, tuple[float, Any]] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()
         # One lock per key while anyone holds or waits for it, so no two parks ever share
         # a lock (a slow park cannot stall another); memory is bounded by the callers.
-        # Re-entrant: one thread may take a key again (a lock list fetch needs the token).
+        # Re-entrant: one thread may take a key again.
         self._mutexes: dict[str, list[Any]] = {}
 
-    def _live(self, key: str, now: float) -> tuple[float, Any] | None:
-        entry = self._cache.get(key)
+    def _live(self, name: str, now: float) -> tuple[float, Any] | None:
+        entry = self._cache.get(name)
         if entry is not None and entry[0] <= now:
-            del self._cache[key]
+            del self._cache[name]
             return None
         return entry
 
-    def get(self, key: str, *, fresh: bool = False) -> Any | None:
+    def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
         now = self._timer()
         with self._lock:
-            entry = self._live(key, now)
+            entry = self._live(key.name, now)
         return None if entry is None else entry[1]
 
-    def get_many(self, keys: list[str]) -> list[Any | None]:
+    def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
         now = self._timer()
         with self._lock:
-            entries = [self._live(key, now) for key in keys]
+            entries = [self._live(key.name, now) for key in keys]
         return [None if entry is None else entry[1] for entry in entries]
 
-    def set(self, key: str, value: Any, ttl: float) -> None:
+    def set(self, key: Key[T], value: T, ttl: float) -> None:
         now = self._timer()
         with self._lock:
             if ttl <= 0:
-                self._cache.pop(key, None)
+                self._cache.pop(key.name, None)
             else:
-                self._cache[key] = (now + ttl, value)
+                self._cache[key.name] = (now + ttl, value)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: Key[Any]) -> None:
         with self._lock:
-            self._cache.pop(key, None)
+            self._cache.pop(key.name, None)
 
-    def add(self, key: str, value: Any, ttl: float) -> bool:
+    def add(self, key: Key[T], value: T, ttl: float) -> bool:
         now = self._timer()
         with self._lock:
-            if self._live(key, now) is not None:
+            if self._live(key.name, now) is not None:
                 return False
-            self._cache[key] = (now + ttl, value)
+            self._cache[key.name] = (now + ttl, value)
             return True
 
-    def incr(self, key: str, ttl: float) -> int:
+    def incr(self, key: Key[float], ttl: float) -> int:
         now = self._timer()
         with self._lock:
-            entry = self._live(key, now) or (now + ttl, 0)
+            entry = self._live(key.name, now) or (now + ttl, 0)
             entry = (entry[0], int(entry[1]) + 1)
-            self._cache[key] = entry
+            self._cache[key.name] = entry
             return int(entry[1])
 
     @contextmanager
-    def mutex(self, key: str, timeout: float) -> Iterator[None]:
+    def mutex(self, key: Key[Any], timeout: float) -> Iterator[None]:
         with self._lock:
-            entry = self._mutexes.get(key)
+            entry = self._mutexes.get(key.name)
             if entry is None:
-                entry = self._mutexes[key] = [threading.RLock(), 0]
+                entry = self._mutexes[key.name] = [threading.RLock(), 0]
             entry[1] += 1
         try:
             if not entry[0].acquire(timeout=max(0.0, timeout)):
-                raise TimeoutError(f"waited {timeout:.0f}s for {key.split(':', 1)[0]} lock")
+                raise TimeoutError(f"waited {timeout:.0f}s for the {key.spec.prefix} lock")
             try:
                 yield
             finally:
@@ -130,7 +134,7 @@ class MemoryStore:
             with self._lock:
                 entry[1] -= 1
                 if entry[1] == 0:
-                    del self._mutexes[key]
+                    del self._mutexes[key.name]
 
     def __len__(self) -> int:
         with self._lock:

@@ -1,226 +1,44 @@
-"""Sending one HTTP request to Salto within a wall-clock deadline, and reading a bounded
-answer. The gateway is the only caller.
+"""Sending one request to Salto and reading its whole, bounded answer within the deadline
+of the hook call it serves; retrying idempotent calls; decoding JSON as untrusted input.
 
-requests' timeouts are per socket read: an answer that drips one byte a second never trips
-them. Here every call runs under a :class:`CallGuard`; the sockets it uses are registered
-with it, and one watchdog thread shuts them down when the deadline passes, which ends any
-blocked read at once. Bodies are streamed and counted: past ``limit`` bytes the call fails.
-Redirects are never followed (a redirect may carry the password or an OTP elsewhere).
+Errors are :mod:`.errors` types: :class:`~.errors.Timeout` (``sent`` False only when the
+request provably never left), :class:`~.errors.Unavailable` for everything else that is
+not an answer (a redirect, a body over the cap, an unknown encoding, JSON too deep).
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import itertools
-import socket
-import threading
+import json
+import logging
+import math
+import random
 import time
 import zlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
-CHUNK = 64 * 1024
+from .clock import SYSTEM_CLOCK, Clock
+from .errors import Timeout, Unavailable
+from .keys import Key
+from .runtime import Tuning
+from .session import guarded
+from .store import Store
 
+log = logging.getLogger("ireserve_salto_plugin.gateway")
 
-class CallGuard:
-    """The sockets of one call, shut down by the watchdog when ``deadline`` passes."""
-
-    __slots__ = ("_lock", "_socks", "deadline", "done", "fired")
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline  # time.monotonic() instant
-        self.fired = False
-        self.done = False
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    def attach(self, sock: socket.socket | None) -> None:
-        if sock is None:
-            return
-        with self._lock:
-            if self.done:
-                return
-            if self.fired:
-                _shutdown(sock)
-            else:
-                self._socks.append(sock)
-
-    def expire(self) -> None:
-        with self._lock:
-            if self.done:
-                return
-            self.fired = True
-            socks, self._socks = self._socks, []
-        for sock in socks:
-            _shutdown(sock)
-
-    def close(self) -> None:
-        with self._lock:
-            self.done = True
-            self._socks.clear()
-
-
-def _shutdown(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Watchdog:
-    """One daemon thread for the process, sleeping until the nearest deadline."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, CallGuard]] = []
-        self._cond = threading.Condition()
-        self._seq = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def watch(self, guard: CallGuard) -> None:
-        with self._cond:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="salto-deadlines",
-                                                daemon=True)
-                self._thread.start()
-            earliest = not self._heap or guard.deadline < self._heap[0][0]
-            heapq.heappush(self._heap, (guard.deadline, next(self._seq), guard))
-            if earliest:
-                self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                deadline, _, guard = self._heap[0]
-                wait = deadline - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                heapq.heappop(self._heap)
-            guard.expire()
-
-
-_watchdog = _Watchdog()
-_current = threading.local()
-
-
-@contextlib.contextmanager
-def guarded(deadline: float) -> Iterator[CallGuard]:
-    """Run one call (request and body read) in this thread under ``deadline``."""
-    guard = CallGuard(deadline)
-    _watchdog.watch(guard)
-    _current.guard = guard
-    try:
-        yield guard
-    finally:
-        _current.guard = None
-        guard.close()
-
-
-def _attach(sock: Any) -> None:
-    guard: CallGuard | None = getattr(_current, "guard", None)
-    if guard is not None:
-        guard.attach(sock)
-
-
-class _GuardedHTTPConnection(HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        _attach(self.sock)
-
-    def getresponse(self) -> Any:
-        _attach(self.sock)
-        return super().getresponse()
-
-
-class _GuardedHTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _attach(self.sock)
-
-    def getresponse(self) -> Any:
-        _attach(self.sock)
-        return super().getresponse()
-
-
-class _Pool(HTTPConnectionPool):
-    # Not ConnectionCls: recorders such as vcrpy patch that attribute on urllib3's pools,
-    # and must keep working. Plain urllib3 connections become guarded ones here.
-    def _new_conn(self) -> Any:
-        conn = super()._new_conn()
-        if type(conn) is HTTPConnection:
-            conn.__class__ = _GuardedHTTPConnection
-        return conn
-
-
-class _TlsPool(HTTPSConnectionPool):
-    def _new_conn(self) -> Any:
-        conn = super()._new_conn()
-        if type(conn) is HTTPSConnection:
-            conn.__class__ = _GuardedHTTPSConnection
-        return conn
-
-
-class _GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TlsPool}
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        manager.pool_classes_by_scheme = {"http": _Pool, "https": _TlsPool}
-        return manager
-
-
-class SaltoSession(requests.Session):
-    """The plugin's one HTTP session.
-
-    - Never follows a redirect, whatever the caller passes.
-    - Reads the environment (proxies, ``NO_PROXY``, CA bundle) once per host instead of on
-      every request, as requests does with ``trust_env``: that re-scan of ``os.environ``
-      was a third of the client-side cost of an open. Proxy settings changed after start-up
-      need a restart of the host process.
-    """
-
-    def __init__(self, pool: int = 32) -> None:
-        super().__init__()
-        adapter = _GuardedAdapter(pool_connections=8, pool_maxsize=pool)
-        self.mount("https://", adapter)
-        self.mount("http://", adapter)
-        self.headers["User-Agent"] = "ireserve-salto-plugin"
-        self.headers["Accept-Encoding"] = "gzip, deflate"
-        self.trust_env = False
-        import os
-
-        self.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
-                       or os.environ.get("CURL_CA_BUNDLE") or True)
-        self._proxies: dict[str, dict[str, str]] = {}
-
-    def get_redirect_target(self, resp: requests.Response) -> None:
-        """No redirect is ever followed, nor prepared: requests would read a 3xx body in
-        full (uncapped) to build ``resp.next`` even with ``allow_redirects=False``."""
-        return None
-
-    def request(self, method: str | bytes, url: str | bytes,
-                *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs["allow_redirects"] = False
-        if "proxies" not in kwargs:
-            text = url.decode() if isinstance(url, bytes) else url
-            origin = "/".join(text.split("/", 3)[:3])
-            proxies = self._proxies.get(origin)
-            if proxies is None:
-                proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
-            kwargs["proxies"] = proxies
-        return super().request(method, url, *args, **kwargs)
-
-
-def make_session(pool: int = 32) -> requests.Session:
-    return SaltoSession(pool)
+T = TypeVar("T")
+CHUNK = 64 * 1024  # bytes read at a time
+DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, on every call
+GET_RETRIES = 2
+BACKOFF_BASE = 0.2  # seconds; doubled per retry, jittered ±50 %
+MAX_RETRY_AFTER = 10.0  # a longer Retry-After is not waited for
+MAX_RETRY_AFTER_HEADER = 86400.0  # a Retry-After is cut to this when reported
+MIN_CALL_TIME = 0.05  # seconds; with less left no request is started
 
 
 class BodyTooLarge(Exception):
@@ -264,3 +82,157 @@ def read_body(resp: requests.Response, limit: int) -> bytes:
     except zlib.error:
         raise BadEncoding(encoding[:20]) from None
     return bytes(out)
+
+
+def never_sent(exc: BaseException) -> bool:
+    """True when the connection was never established, so no byte of the request left."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
+def retry_after(resp: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (a number or an HTTP date), bounded; else ``None``."""
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_HEADER) if math.isfinite(seconds) else None
+
+
+def decode_json(resp: requests.Response, method: str, path: str,
+                allow_empty: bool = False) -> Any:
+    """The answer's JSON; ``None`` for an empty or unreadable error answer."""
+    if not resp.content:
+        if allow_empty or resp.status_code >= 400:
+            return None
+        raise Unavailable(f"Salto KS sent an empty answer to {method} {path}",
+                          status=resp.status_code, method=method, path=path)
+    try:
+        return json.loads(resp.content)
+    except RecursionError:
+        raise Unavailable(f"Salto KS sent JSON nested too deep to {method} {path}",
+                          status=resp.status_code, method=method, path=path) from None
+    except ValueError:
+        if resp.status_code >= 400:
+            return None
+        raise Unavailable(f"Salto KS sent an answer that is not JSON to {method} {path}",
+                          status=resp.status_code, method=method, path=path) from None
+
+
+class Transport:
+    """Requests for one hook call: the shared session, the call's deadline (a
+    ``clock.monotonic()`` instant, or ``None``: each request then gets its connect and read
+    timeouts as its whole deadline), and the tuning's caps."""
+
+    def __init__(self, session: requests.Session, *, tuning: Tuning | None = None,
+                 clock: Clock = SYSTEM_CLOCK, deadline: float | None = None,
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 get_retries: int = GET_RETRIES) -> None:
+        self.session = session
+        self.tuning = tuning or Tuning()
+        self.clock = clock
+        self.deadline = deadline
+        self.timeout = timeout
+        self.get_retries = get_retries
+
+    def time_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - self.clock.monotonic()
+
+    def wait_limit(self, wanted: float, what: str) -> float:
+        """How long a wait (for another caller's fetch) may last: never past the deadline."""
+        left = self.time_left()
+        if left is None:
+            return wanted
+        if left <= MIN_CALL_TIME:
+            raise Timeout(f"no time left to wait for {what}", sent=False)
+        return min(wanted, left)
+
+    @contextmanager
+    def single_flight(self, store: Store, key: Key[Any], wanted: float) -> Iterator[None]:
+        """Hold ``key``'s mutex (one fetch at a time across threads and, with a shared
+        store, processes), waiting for another holder at most ``wanted`` seconds and never
+        past the deadline."""
+        limit = self.wait_limit(wanted, "another request to Salto KS")
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(store.mutex(key, limit))
+            except TimeoutError as exc:
+                raise Timeout(f"waited {limit:.0f}s for another request to Salto KS",
+                              sent=False) from exc
+            yield
+
+    def _timeouts(self, method: str, path: str) -> tuple[tuple[float, float], float]:
+        now = self.clock.monotonic()
+        if self.deadline is None:
+            return self.timeout, now + sum(self.timeout)
+        left = self.deadline - now
+        if left <= MIN_CALL_TIME:
+            raise Timeout(f"no time left for {method} {path}", method=method, path=path,
+                          sent=False)
+        return (min(self.timeout[0], left), min(self.timeout[1], left)), self.deadline
+
+    def send(self, method: str, url: str, *, path: str, **kwargs: Any) -> requests.Response:
+        """One request and its whole answer, inside the deadline (body reads included),
+        never redirected, at most ``max_body_bytes`` long."""
+        timeout, deadline = self._timeouts(method, path)
+        limit = self.tuning.max_body_bytes
+        with guarded(deadline) as guard:
+            try:
+                resp = self.session.request(method, url, timeout=timeout, stream=True,
+                                            **kwargs)
+                try:
+                    body = read_body(resp, limit)
+                finally:
+                    resp.close()
+            except BodyTooLarge:
+                raise Unavailable(f"Salto KS sent an answer over {limit // 1_000_000} MB to "
+                                  f"{method} {path}", status=resp.status_code, method=method,
+                                  path=path) from None
+            except BadEncoding:
+                raise Unavailable(f"Salto KS sent an answer in an unknown encoding to {method} "
+                                  f"{path}", status=resp.status_code, method=method,
+                                  path=path) from None
+            except (requests.RequestException, HTTPError, OSError) as exc:
+                sent = not never_sent(exc)
+                if guard.fired or isinstance(exc, requests.Timeout):
+                    raise Timeout(f"Salto KS did not answer in time ({method} {path})",
+                                  method=method, path=path, sent=sent) from exc
+                raise Unavailable(f"could not reach Salto KS ({method} {path})",
+                                  method=method, path=path, sent=sent) from exc
+        resp._content = body
+        if 300 <= resp.status_code < 400:
+            raise Unavailable(f"Salto KS answered {method} {path} with a redirect (HTTP "
+                              f"{resp.status_code}); redirects are never followed",
+                              status=resp.status_code, method=method, path=path)
+        return resp
+
+    def retrying(self, method: str, path: str, call: Callable[[], T]) -> T:
+        """``call()``, retried for GETs on 5xx, 429 and connection errors with jittered
+        backoff (``Retry-After`` wins), never past the deadline. Not retried: other
+        methods, answers that arrived (``status`` < 400), and timeouts once sent."""
+        attempts = 1 + (self.get_retries if method == "GET" else 0)
+        for attempt in range(attempts):
+            try:
+                return call()
+            except Unavailable as exc:
+                if attempt + 1 >= attempts or (isinstance(exc, Timeout) and exc.sent) or (
+                        exc.status is not None and exc.status < 400):
+                    raise
+                delay = exc.retry_after
+                if delay is None:
+                    delay = BACKOFF_BASE * (2**attempt) * (0.5 + random.random())
+                left = self.time_left()
+                if delay > MAX_RETRY_AFTER or (left is not None and delay >= left):
+                    raise
+                log.info("salto %s %s unavailable, retry %d in %.2fs", method, path,
+                         attempt + 1, delay)
+                self.clock.sleep(delay)
+        raise AssertionError("unreachable")

@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.plugin import plugin as entrypoint_plugin
+from ireserve_salto_plugin.clock import Clock
+from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.runtime import Tuning
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.service import SaltoKsService
 from ireserve_salto_plugin.store import MemoryStore
 
 ZONE = "Europe/Amsterdam"
+NO_SLEEP = Clock(sleep=lambda seconds: None)  # retries and backoff without waiting
 
 
 @pytest.fixture
@@ -41,15 +44,43 @@ def settings_for(box: SaltoSandbox, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def service() -> SaltoKsService:
-    return SaltoKsService(store=MemoryStore(), gateway_options={"sleep": lambda s: None})
+    return SaltoKsService(store=MemoryStore(), clock=NO_SLEEP)
+
+
+def install(host: ReferenceHost, service: SaltoKsService) -> SaltoKsService:
+    """Give ``host`` a plugin instance of its own on ``service`` (replacing any)."""
+    if host.pm.get_plugin(INTEGRATION) is not None:
+        host.pm.unregister(name=INTEGRATION)
+    host.pm.register(SaltoKsPlugin(service), INTEGRATION)
+    return service
+
+
+def make_service(**options: Any) -> SaltoKsService:
+    """A fresh service; ``Tuning`` fields may be passed by name."""
+    tuned = {k: options.pop(k) for k in list(options) if k in Tuning.__dataclass_fields__}
+    if tuned:
+        options["tuning"] = Tuning(**tuned)
+    options.setdefault("store", MemoryStore())
+    options.setdefault("clock", NO_SLEEP)
+    return SaltoKsService(**options)
 
 
 @pytest.fixture
-def host(monkeypatch: pytest.MonkeyPatch, service: SaltoKsService) -> ReferenceHost:
-    """A reference host that loaded the plugin from its entry point, with fresh state."""
-    monkeypatch.setattr(entrypoint_plugin, "_service", service)
-    monkeypatch.setattr(entrypoint_plugin, "_admin", None)
-    return ReferenceHost()
+def host(service: SaltoKsService) -> ReferenceHost:
+    """The reference host with a fresh plugin instance: the one pattern for every test
+    (test_hooks.py also loads the plugin through its entry point)."""
+    host = ReferenceHost(load_entrypoints=False)
+    install(host, service)
+    return host
+
+
+UseService = Callable[..., SaltoKsService]
+
+
+@pytest.fixture
+def use_service(host: ReferenceHost) -> UseService:
+    """Swap the host's plugin for one on a new service built by :func:`make_service`."""
+    return lambda **options: install(host, make_service(**options))
 
 
 @pytest.fixture

@@ -21,19 +21,21 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.clock import Clock
 from ireserve_salto_plugin.errors import (
     OtpBlocked,
     OtpRejected,
     PermissionDenied,
     SaltoError,
 )
-from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
+from ireserve_salto_plugin.gateway import Account, SaltoGateway
 from ireserve_salto_plugin.models import Reason
 from ireserve_salto_plugin.otp import pin_delta, salto_otp
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.runtime import ClientCredentials, platform_variables
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.service import SaltoKsService
+from ireserve_salto_plugin.session import make_session
 from ireserve_salto_plugin.store import MemoryStore
 
 from .cassette_kit import (
@@ -47,6 +49,7 @@ from .cassette_kit import (
     make_vcr,
     record_mode,
 )
+from .conftest import NO_SLEEP
 
 MODE = record_mode()
 PAGE_SIZE = 5  # small pages, so that the lock list spans three pages
@@ -74,7 +77,7 @@ class Target:
         account = Account(self.identity_url, self.api_url, self.client, self.username,
                           self.password)
         return SaltoGateway(account, session=make_session(), store=MemoryStore(),
-                            sleep=lambda s: None, page_size=PAGE_SIZE, **options)
+                            page_size=PAGE_SIZE, **{"clock": NO_SLEEP, **options})
 
     def pin(self) -> str:
         """The PIN Salto e-mailed (any 4 digits at replay: PIN and OTP are placeholders)."""
@@ -225,7 +228,7 @@ def test_token_password_grant(target: Target, cassette: Any) -> None:
 
 def test_token_refresh_after_expiry(target: Target, cassette: Any) -> None:
     clock = [1_900_000_000.0]
-    gw = target.gateway(clock=lambda: clock[0])
+    gw = target.gateway(clock=Clock(wall=lambda: clock[0], sleep=lambda s: None))
     with cassette("token_refresh_after_expiry") as tape:
         gw.access_token()
         clock[0] += 3600  # our own clock: the token is past its leeway

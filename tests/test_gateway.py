@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ireserve_salto_plugin.clock import Clock
 from ireserve_salto_plugin.errors import (
     AuthError,
     NotFound,
@@ -18,13 +19,14 @@ from ireserve_salto_plugin.errors import (
     Unavailable,
     error_for,
 )
-from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
+from ireserve_salto_plugin.gateway import Account, SaltoGateway
 from ireserve_salto_plugin.otp import pin_delta, salto_otp
 from ireserve_salto_plugin.runtime import ClientCredentials
 from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.session import make_session
 from ireserve_salto_plugin.store import MemoryStore
 
-from .conftest import first_lock
+from .conftest import NO_SLEEP, first_lock
 
 
 def gateway_for(box: SaltoSandbox, store: MemoryStore | None = None, **options: Any
@@ -32,7 +34,7 @@ def gateway_for(box: SaltoSandbox, store: MemoryStore | None = None, **options: 
     account = Account(box.identity_url, box.api_url,
                       ClientCredentials(box.client_id, box.client_secret),
                       box.username, box.password)
-    options.setdefault("sleep", lambda s: None)
+    options.setdefault("clock", NO_SLEEP)
     store = store if store is not None else MemoryStore()
     return SaltoGateway(account, session=make_session(), store=store, **options)
 
@@ -58,7 +60,7 @@ def test_token_is_cached_and_reused(sandbox: SaltoSandbox) -> None:
 
 def test_expired_token_uses_the_refresh_token(sandbox: SaltoSandbox) -> None:
     clock = [1_000_000.0]
-    gw = gateway_for(sandbox, clock=lambda: clock[0])
+    gw = gateway_for(sandbox, clock=Clock(wall=lambda: clock[0], sleep=lambda s: None))
     gw.access_token()
     clock[0] += 3600 - 59  # inside the leeway: counts as expired
     gw.access_token()
@@ -67,7 +69,7 @@ def test_expired_token_uses_the_refresh_token(sandbox: SaltoSandbox) -> None:
 
 def test_refused_refresh_falls_back_to_password(sandbox: SaltoSandbox) -> None:
     clock = [1_000_000.0]
-    gw = gateway_for(sandbox, clock=lambda: clock[0])
+    gw = gateway_for(sandbox, clock=Clock(wall=lambda: clock[0], sleep=lambda s: None))
     gw.access_token()
     sandbox.world.refresh_tokens.clear()
     clock[0] += 7200
@@ -334,7 +336,7 @@ def test_error_table(status: int, body: Any, cls: type, code: str | None) -> Non
 def test_get_is_retried_on_5xx_and_429(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
     slept: list[float] = []
-    gw = gateway_for(sandbox, sleep=slept.append)
+    gw = gateway_for(sandbox, clock=Clock(sleep=slept.append))
     gw.access_token()
     sandbox.inject("GET", "/iqs$", status=503)
     sandbox.inject("GET", "/iqs$", status=429, headers={"Retry-After": "2"})
@@ -389,7 +391,7 @@ def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.Mon
                                                          ) -> None:
     import requests
 
-    from ireserve_salto_plugin.transport import SaltoSession
+    from ireserve_salto_plugin.session import SaltoSession
 
     seen: list[Any] = []
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.gateway import Token
+from ireserve_salto_plugin.keys import TOKEN
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.salto_types import Token
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.service import SaltoKsService
 from ireserve_salto_plugin.store import MemoryStore, Store
@@ -49,9 +50,10 @@ def concurrent_opens_with_expired_token(box: SaltoSandbox, raw: dict[str, Any],
                                         store: Store) -> list[Any]:
     host, service = make_host(raw, store)
     assert host.open(booking(-1, "obj-0"), "warm").opened  # type: ignore[union-attr]
-    account = service.gateway(service.settings(raw)).account
-    token = store.get(f"token:{account.key}")
-    store.set(f"token:{account.key}", Token(token.access_token, 0.0, token.refresh_token), 60)
+    key = TOKEN(service.context(host.parks["p"]).account.key)
+    token = store.get(key)
+    assert token is not None
+    store.set(key, Token(token.access_token, 0.0, token.refresh_token), 60)
     box.expire_tokens()
     box.calls.clear()
     jobs = list(range(200))

@@ -13,38 +13,68 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.gateway import Lock, LockList, Site, Token
-from ireserve_salto_plugin.redis_store import decode, encode
+from ireserve_salto_plugin.keys import (
+    CLOCK,
+    DUPLICATE,
+    LOCKS,
+    OTP_BLOCK,
+    OTP_FAILS,
+    SITE,
+    TOKEN,
+    ClockReading,
+    Key,
+)
+from ireserve_salto_plugin.salto_types import Lock, LockList, Site, Token
 from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
 
-from .test_reliability import use_service
+from .conftest import UseService
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_codec_round_trip() -> None:
+def round_trip(key: Key[Any], value: Any) -> Any:
+    return key.spec.codec.load(json.loads(json.dumps(key.spec.codec.dump(value))))
+
+
+def test_every_key_round_trips_through_json() -> None:
     lock = Lock("l1", "Chalet 1", True, "iq1", False, True, "escutcheon_pin", "fresh")
-    for value in (Token("a", 12.5, None), Token("a", 1.0, "r"), Site("s", "NL6254340082", None),
-                  (3, 1.5), {"outcome": "opened"}, "pending", 7):
-        assert decode(encode(value)) == value
-    locks = decode(encode(LockList.of([lock])))
+    for key, value in ((TOKEN("a"), Token("a", 12.5, None)), (TOKEN("a"), Token("a", 1.0, "r")),
+                       (SITE("a", "NL6254340082"), Site("s", "NL6254340082", None)),
+                       (CLOCK("https", "h", "443"), ClockReading(3.0, 1.5)),
+                       (DUPLICATE("d"), {"outcome": "opened"}), (DUPLICATE("d"), "pending"),
+                       (OTP_FAILS("a", "iq", "f"), 7)):
+        assert round_trip(key, value) == value
+    locks = round_trip(LOCKS("a", "s"), LockList.of([lock]))
     assert locks.locks == (lock,) and locks.by_id["l1"] == lock
-    assert decode(None) is None
+
+
+def test_lock_lists_are_stored_by_field_name(redis_store: Any) -> None:
+    key = LOCKS("a", "site")
+    row = {"id": "l1", "name": "Chalet 1", "online": True, "iq_id": "iq1", "iq_online": True,
+           "otp_enabled": True, "battery_level": "fresh",
+           "a_field_of_a_newer_version": 1}  # lock_type missing: an older version
+    redis_store.client.set(redis_store.prefix + key.name, json.dumps({"v": 1, "locks": [row]}))
+    [lock] = redis_store.get(key, fresh=True).locks
+    assert lock.battery_level == "fresh" and lock.lock_type is None
+    for other in ({"v": 2, "locks": []}, {"__t": "locks", "l": [["l1", "x"]]}, [1, 2]):
+        redis_store.client.set(redis_store.prefix + key.name, json.dumps(other))
+        assert redis_store.get(key, fresh=True) is None  # another format: a miss
 
 
 def test_basic_operations(redis_store: Any) -> None:
     store = redis_store
-    assert store.get("k") is None
-    store.set("k", {"a": 1}, 5)
-    assert store.get("k") == {"a": 1}
-    store.delete("k")
-    assert store.get("k") is None
-    assert store.add("once", "pending", 5) and not store.add("once", "other", 5)
-    assert [store.incr("n", 5) for _ in range(3)] == [1, 2, 3]
-    assert 0 < store.client.pttl(store.prefix + "n") <= 5000
-    store.set("short", 1, 0.05)
+    key, once, count = DUPLICATE("k"), DUPLICATE("once"), OTP_FAILS("a", "iq", "f")
+    assert store.get(key) is None
+    store.set(key, {"a": 1}, 5)
+    assert store.get(key) == {"a": 1}
+    store.delete(key)
+    assert store.get(key) is None
+    assert store.add(once, "pending", 5) and not store.add(once, "other", 5)
+    assert [store.incr(count, 5) for _ in range(3)] == [1, 2, 3]
+    assert 0 < store.client.pttl(store.prefix + count.name) <= 5000
+    store.set(key, "short", 0.05)
     time.sleep(0.1)
-    assert store.get("short") is None
+    assert store.get(key) is None
 
 
 def test_mutex_is_exclusive(redis_store: Any) -> None:
@@ -52,7 +82,7 @@ def test_mutex_is_exclusive(redis_store: Any) -> None:
     overlaps: list[int] = []
 
     def work() -> None:
-        with redis_store.mutex("token:x", timeout=5):
+        with redis_store.mutex(TOKEN("x"), timeout=5):
             inside.append(1)
             if len(inside) > 1:
                 overlaps.append(1)
@@ -65,23 +95,29 @@ def test_mutex_is_exclusive(redis_store: Any) -> None:
     for thread in threads:
         thread.join()
     assert overlaps == []
-    with redis_store.mutex("token:y", timeout=1), pytest.raises(TimeoutError):
+    with redis_store.mutex(TOKEN("y"), timeout=1), pytest.raises(TimeoutError):
         other = type(redis_store)(redis_store.client)
-        with other.mutex("token:y", timeout=0.2):
+        with other.mutex(TOKEN("y"), timeout=0.2):
             pass
 
 
 def test_lock_lists_have_a_near_cache(redis_store: Any) -> None:
+    key = LOCKS("a", "site")
     locks = LockList.of([Lock("l1", "Chalet 1", True, "iq1", True, True)])
-    redis_store.set("locks:a:site", locks, 300)
-    redis_store.client.delete(redis_store.prefix + "locks:a:site")
-    assert redis_store.get("locks:a:site") is locks  # served locally for a few seconds
+    redis_store.set(key, locks, 300)
+    redis_store.client.delete(redis_store.prefix + key.name)
+    assert redis_store.get(key) is locks  # served locally for a few seconds
+    assert redis_store.get(key, fresh=True) is None
+    budget = OTP_BLOCK("a", "iq")  # never near-cached
+    redis_store.set(budget, 1.0, 300)
+    redis_store.client.delete(redis_store.prefix + budget.name)
+    assert redis_store.get(budget) is None
 
 
-def test_the_plugin_on_redis(host: ReferenceHost, park: Park, mapped: Any,
+def test_the_plugin_on_redis(use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                              sandbox: SaltoSandbox, redis_store: Any,
                              monkeypatch: pytest.MonkeyPatch, make_booking: Any) -> None:
-    use_service(monkeypatch, store=redis_store)
+    use_service(store=redis_store)
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
     assert redis_store.client.keys(redis_store.prefix + "token:*")

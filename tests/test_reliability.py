@@ -14,30 +14,14 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.clock import Clock
+from ireserve_salto_plugin.keys import TOKEN
 from ireserve_salto_plugin.models import Outcome, Reason
-from ireserve_salto_plugin.plugin import plugin as entrypoint_plugin
-from ireserve_salto_plugin.runtime import Tuning
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.store import MemoryStore
 
-from .conftest import activate, first_lock, settings_for
+from .conftest import NO_SLEEP, UseService, activate, first_lock, settings_for
 
 BookingFactory = Callable[..., Booking]
-
-
-def use_service(monkeypatch: pytest.MonkeyPatch, **options: Any) -> SaltoKsService:
-    """The entry-point plugin with a fresh service; ``Tuning`` fields may be passed."""
-    names = set(Tuning.__dataclass_fields__)
-    tuned = {k: options.pop(k) for k in list(options) if k in names}
-    if tuned:
-        options["tuning"] = Tuning(**tuned)
-    options.setdefault("store", MemoryStore())
-    options.setdefault("gateway_options", {"sleep": lambda s: None})
-    service = SaltoKsService(**options)
-    monkeypatch.setattr(entrypoint_plugin, "_service", service)
-    monkeypatch.setattr(entrypoint_plugin, "_admin", None)
-    return service
 
 
 def opened(result: Any) -> bool:
@@ -79,14 +63,15 @@ def test_wrong_password_is_clear_and_not_retried(host: ReferenceHost, park: Park
     assert opened(host.open(make_booking(), "guest"))
 
 
-def test_identity_server_down_or_html(host: ReferenceHost, park: Park, mapped: Any,
+def test_identity_server_down_or_html(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                                       sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch,
                                       make_booking: BookingFactory) -> None:
-    use_service(monkeypatch)  # cold: no token
+    use_service()  # cold: no token
     sandbox.inject("POST", "/connect/token", status=503,
                    raw=b"<html><body>Service Unavailable</body></html>")
     assert opened(host.open(make_booking(), "guest"))  # a blip: the read retries it
-    use_service(monkeypatch)
+    use_service()
     sandbox.inject("POST", "/connect/token", status=503, times=10,
                    raw=b"<html><body>Service Unavailable</body></html>")
     result = host.open(make_booking(), "guest")
@@ -98,12 +83,12 @@ def test_identity_server_down_or_html(host: ReferenceHost, park: Park, mapped: A
 
 # -- API faults ------------------------------------------------------------------------------
 
-def test_reads_are_retried_with_backoff_honouring_retry_after(
+def test_reads_are_retried_with_backoff_honouring_retry_after(use_service: UseService,
     host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
     monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
 ) -> None:
     slept: list[float] = []
-    use_service(monkeypatch, gateway_options={"sleep": slept.append})
+    use_service(clock=Clock(sleep=slept.append))
     sandbox.inject("GET", "/locks$", status=500, body={"ErrorCode": 2201,
                                                        "Message": "An internal error"})
     sandbox.inject("GET", "/locks$", status=429, headers={"Retry-After": "1"})
@@ -111,11 +96,12 @@ def test_reads_are_retried_with_backoff_honouring_retry_after(
     assert len(slept) == 2 and slept[1] == 1.0 and 0.1 <= slept[0] <= 0.3
 
 
-def test_connection_reset_on_a_read_is_retried(host: ReferenceHost, park: Park, mapped: Any,
+def test_connection_reset_on_a_read_is_retried(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                                                sandbox: SaltoSandbox,
                                                monkeypatch: pytest.MonkeyPatch,
                                                make_booking: BookingFactory) -> None:
-    use_service(monkeypatch)
+    use_service()
     sandbox.inject("GET", "/locks$", reset=True)
     assert opened(host.open(make_booking(), "guest"))
 
@@ -152,11 +138,11 @@ class RefuseFirstPatch(requests.adapters.HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-def test_open_resent_once_with_a_fresh_otp_when_it_never_left(
+def test_open_resent_once_with_a_fresh_otp_when_it_never_left(use_service: UseService,
     host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
     monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
 ) -> None:
-    service = use_service(monkeypatch)
+    service = use_service()
     adapter = RefuseFirstPatch()
     service.session.mount("http://", adapter)
     from ireserve_salto_plugin import service as service_module
@@ -173,11 +159,12 @@ def test_open_resent_once_with_a_fresh_otp_when_it_never_left(
     assert adapter.refused == 1 and sandbox.call_count("PATCH") == 1 and len(signed) == 2
 
 
-def test_slow_salto_hits_the_open_deadline(host: ReferenceHost, park: Park, mapped: Any,
+def test_slow_salto_hits_the_open_deadline(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                                            sandbox: SaltoSandbox,
                                            monkeypatch: pytest.MonkeyPatch,
                                            make_booking: BookingFactory) -> None:
-    use_service(monkeypatch, open_deadline=0.6)
+    use_service(open_deadline=0.6)
     host.lock_options(park, INTEGRATION)
     sandbox.inject("PATCH", "/locking$", delay=1.5, status=200)
     started = time.monotonic()
@@ -187,10 +174,12 @@ def test_slow_salto_hits_the_open_deadline(host: ReferenceHost, park: Park, mapp
     assert "may or may not have opened" in result.message
 
 
-def test_garbage_lock_list(host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+def test_garbage_lock_list(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
+        sandbox: SaltoSandbox,
                            monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory
                            ) -> None:
-    use_service(monkeypatch, gateway_options={"sleep": lambda s: None, "get_retries": 0})
+    use_service(clock=NO_SLEEP, gateway_options={"get_retries": 0})
     sandbox.inject("GET", "/locks$", status=200, raw=b"<html>maintenance</html>")
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE
@@ -265,10 +254,12 @@ def test_a_success_resets_the_rejection_count(host: ReferenceHost, park: Park, m
     assert reasons == [Reason.OTP_REJECTED, Reason.OPENED, Reason.OTP_REJECTED, Reason.OPENED]
 
 
-def test_suspension_expires(host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+def test_suspension_expires(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
+        sandbox: SaltoSandbox,
                             monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory
                             ) -> None:
-    use_service(monkeypatch, otp_suspend_seconds=0.3)
+    use_service(otp_suspend_seconds=0.3)
     good = wrong_pin(park, mapped)
     host.open(make_booking(), "guest")
     host.open(make_booking(), "guest")
@@ -282,12 +273,13 @@ def test_suspension_expires(host: ReferenceHost, park: Park, mapped: Any, sandbo
 # -- clock skew ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("skew", [120, -120, 600, -600])
-def test_clock_skew_is_learned_from_salto(host: ReferenceHost, park: Park, mapped: Any,
+def test_clock_skew_is_learned_from_salto(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                                           sandbox: SaltoSandbox,
                                           monkeypatch: pytest.MonkeyPatch,
                                           make_booking: BookingFactory, skew: int) -> None:
     # 600 s is far outside Salto's ±180 s window: only the learned offset makes it open.
-    use_service(monkeypatch)
+    use_service()
     sandbox.clock_offset = skew
     assert opened(host.open(make_booking(), "guest"))
     [info] = host.change_status(make_booking(), "confirmed")
@@ -310,11 +302,12 @@ def test_activation_under_clock_skew(host: ReferenceHost, park: Park, sandbox: S
 
 # -- duplicate taps ------------------------------------------------------------------------
 
-def test_twenty_concurrent_taps_send_one_open(host: ReferenceHost, park: Park, mapped: Any,
+def test_twenty_concurrent_taps_send_one_open(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                                               sandbox: SaltoSandbox,
                                               monkeypatch: pytest.MonkeyPatch,
                                               make_booking: BookingFactory) -> None:
-    use_service(monkeypatch)  # cold: the taps also race for the token and the lock list
+    use_service()  # cold: the taps also race for the token and the lock list
     park.integrations[INTEGRATION].pop("checkin_status")
     booking = make_booking()
     tokens_before = sandbox.call_count("POST /connect/token")
@@ -342,11 +335,12 @@ def test_twenty_concurrent_taps_send_one_open(host: ReferenceHost, park: Park, m
     assert len({r.attempt_id for r in results}) == 20
 
 
-def test_a_tap_after_the_window_opens_again(host: ReferenceHost, park: Park, mapped: Any,
+def test_a_tap_after_the_window_opens_again(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                                             sandbox: SaltoSandbox,
                                             monkeypatch: pytest.MonkeyPatch,
                                             make_booking: BookingFactory) -> None:
-    use_service(monkeypatch, dedup_seconds=0.3)
+    use_service(dedup_seconds=0.3)
     park.integrations[INTEGRATION].pop("checkin_status")
     booking = make_booking()
     assert opened(host.open(booking, "guest"))
@@ -366,13 +360,12 @@ def two_park_sandbox() -> SaltoSandbox:
     return box
 
 
-def test_two_parks_share_nothing(monkeypatch: pytest.MonkeyPatch,
-                                 make_booking: BookingFactory) -> None:
-    service = use_service(monkeypatch)
+def test_two_parks_share_nothing(use_service: UseService, host: ReferenceHost,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    service = use_service()
     with two_park_sandbox() as box:
         for name, value in box.platform_env().items():
             monkeypatch.setenv(name, value)
-        host = ReferenceHost()
         site_b = next(s for s in box.world.sites.values() if s.site_uid == "NL1234567890")
         park_a = Park("a", "Europe/Amsterdam", {INTEGRATION: settings_for(box)})
         park_b = Park("b", "Europe/Amsterdam", {INTEGRATION: settings_for(
@@ -385,15 +378,15 @@ def test_two_parks_share_nothing(monkeypatch: pytest.MonkeyPatch,
         assert len(options_a) == 36 and len(options_b) == 4
         assert {o["value"] for o in options_b} == set(site_b.locks)
         assert box.grants == {"password": 2}  # one token per account
-        tokens = [k for k in service.store._cache if k.startswith("token:")]  # type: ignore
-        assert len(tokens) == 2
+        account_a = service.context(park_a).account
+        account_b = service.context(park_b).account
+        assert account_a.key != account_b.key
+        assert service.store.get(TOKEN(account_a.key)) != service.store.get(
+            TOKEN(account_b.key))
 
         # the OTP budget of A's IQ does not touch B
         lock_b = next(iter(site_b.locks.values()))
-        iq_a = first_lock(box).iq.id
-        account_a = service.gateway(service.settings(park_a.integrations[INTEGRATION])).account
-        service.budget.blocked(account_a.key, iq_a)
-        account_b = service.gateway(service.settings(park_b.integrations[INTEGRATION])).account
+        service.budget.blocked(account_a.key, first_lock(box).iq.id)
         assert service.budget.refusal(account_b.key, lock_b.iq.id, "") is None
 
         # a changed password is a different token entry: never the old token
@@ -402,13 +395,11 @@ def test_two_parks_share_nothing(monkeypatch: pytest.MonkeyPatch,
         assert box.call_count("POST /connect/token") == 3  # tried, refused
 
 
-def test_same_booking_id_in_two_parks_is_not_a_duplicate(monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
-    use_service(monkeypatch)
+def test_same_booking_id_in_two_parks_is_not_a_duplicate(
+        host: ReferenceHost, monkeypatch: pytest.MonkeyPatch) -> None:
     with two_park_sandbox() as box:
         for name, value in box.platform_env().items():
             monkeypatch.setenv(name, value)
-        host = ReferenceHost()
         results = []
         for park_id in ("a", "b"):
             park = Park(park_id, "Europe/Amsterdam", {INTEGRATION: settings_for(box)})
@@ -425,11 +416,11 @@ def test_same_booking_id_in_two_parks_is_not_a_duplicate(monkeypatch: pytest.Mon
         assert box.call_count("PATCH") == 2
 
 
-def test_a_failed_attempt_answers_repeats_only_briefly(
+def test_a_failed_attempt_answers_repeats_only_briefly(use_service: UseService,
     host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
     monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
 ) -> None:
-    use_service(monkeypatch, failed_dedup_seconds=0.2)
+    use_service(failed_dedup_seconds=0.2)
     host.lock_options(park, INTEGRATION)
     booking = make_booking()
     sandbox.inject("PATCH", "/locking$", status=503)

@@ -15,7 +15,7 @@ from ireserve_salto_plugin.models import Reason
 from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.sandbox.demo import run_demo
 
-from .test_reliability import use_service
+from .conftest import UseService
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HEX32 = re.compile(r"\b[0-9a-f]{32}\b")  # attempt ids
@@ -58,7 +58,8 @@ def test_demo_flow_leaks_nothing(debug_log: pytest.LogCaptureFixture) -> None:
     assert_clean(debug_log.text + "\n".join(printed), box)
 
 
-def test_fault_paths_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
+def test_fault_paths_leak_nothing(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
                                   sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch,
                                   make_booking: Any, debug_log: pytest.LogCaptureFixture
                                   ) -> None:
@@ -85,7 +86,7 @@ def test_fault_paths_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
     open_and_keep()
     sandbox.inject("PATCH", "/locking$", status=403,
                    body={"ErrorCode": 3102, "Message": "otp_blocked"})
-    use_service(monkeypatch)
+    use_service()
     assert open_and_keep().reason is Reason.OTP_BLOCKED
     good_password = raw["password"]
     raw["password"] = good_password + "-wrong"
@@ -96,18 +97,18 @@ def test_fault_paths_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
                            current_pin="0000"))
     seen.append(host.admin(park, INTEGRATION, "test_connection"))
     service = dict(host.pm.list_name_plugin())[INTEGRATION].service
-    settings = service.settings(raw)
-    gateway = service.gateway(settings)
+    ctx = service.context(park)
     texts = [debug_log.text, *map(repr, seen), *(r.message for r in seen),
-             repr(settings), repr(gateway.account), repr(service.store._cache),
-             repr(settings.iqs)]
+             *(repr(r.to_dict()) for r in seen), repr(ctx.settings), repr(ctx.account),
+             repr(service.store._cache), repr(ctx.settings.iqs)]
     assert_clean("\n".join(texts), sandbox)
 
 
 def test_exceptions_carry_no_secrets(sandbox: SaltoSandbox) -> None:
     from ireserve_salto_plugin.errors import AuthError
-    from ireserve_salto_plugin.gateway import Account, SaltoGateway, make_session
+    from ireserve_salto_plugin.gateway import Account, SaltoGateway
     from ireserve_salto_plugin.runtime import ClientCredentials
+    from ireserve_salto_plugin.session import make_session
     from ireserve_salto_plugin.store import MemoryStore
 
     account = Account(sandbox.identity_url, sandbox.api_url,

@@ -22,11 +22,10 @@ from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.runtime import ClientCredentials
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.service import SaltoKsService
+from ireserve_salto_plugin.session import make_session
 from ireserve_salto_plugin.store import MemoryStore
-from ireserve_salto_plugin.transport import make_session
 
-from .conftest import activate, first_lock, settings_for
-from .test_reliability import use_service
+from .conftest import UseService, activate, first_lock, settings_for
 
 BookingFactory = Callable[..., Booking]
 
@@ -83,10 +82,10 @@ def test_a_redirected_open_is_not_reported_opened(
 
 # -- deadlines --------------------------------------------------------------------------------
 
-def test_a_dripping_answer_cannot_stretch_an_open_past_its_deadline(
+def test_a_dripping_answer_cannot_stretch_an_open_past_its_deadline(use_service: UseService,
         host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
         monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
-    use_service(monkeypatch, open_deadline=1.0)
+    use_service(open_deadline=1.0)
     host.lock_options(park, INTEGRATION)  # warm: token and lock list
     sandbox.inject("PATCH", "/locking$", status=200, raw=b"x" * 60, drip=0.1)  # 6 s of body
     started = time.monotonic()
@@ -96,11 +95,11 @@ def test_a_dripping_answer_cannot_stretch_an_open_past_its_deadline(
     assert "may or may not have opened" in result.message
 
 
-def test_a_timeout_before_the_command_says_nothing_was_sent(
+def test_a_timeout_before_the_command_says_nothing_was_sent(use_service: UseService,
         host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
         monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
     assert sandbox.site is not None
-    use_service(monkeypatch, open_deadline=1.0)  # cold: the lock list must be read
+    use_service(open_deadline=1.0)  # cold: the lock list must be read
     sandbox.inject("GET", f"{lock_list_of(sandbox, sandbox.site.id)}$", status=200,
                    body={"items": []}, drip=0.1)
     started = time.monotonic()
@@ -111,10 +110,10 @@ def test_a_timeout_before_the_command_says_nothing_was_sent(
     assert sandbox.call_count("PATCH") == 0
 
 
-def test_mapping_options_and_admin_actions_have_deadlines(
+def test_mapping_options_and_admin_actions_have_deadlines(use_service: UseService,
         host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    use_service(monkeypatch, options_deadline=1.0, admin_deadline=1.0)
+    use_service(options_deadline=1.0, admin_deadline=1.0)
     sandbox.inject("POST", "/connect/token", status=200, raw=b"{" * 100, drip=0.1, times=4)
     started = time.monotonic()
     assert host.lock_options(park, INTEGRATION) == []
@@ -123,10 +122,11 @@ def test_mapping_options_and_admin_actions_have_deadlines(
     assert time.monotonic() - started < 4.0
 
 
-def test_a_slow_park_never_delays_another(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_slow_park_never_delays_another(
+        use_service: UseService, monkeypatch: pytest.MonkeyPatch) -> None:
     """Park A's identity server drips; park B (another environment, same process) opens
     at its normal speed meanwhile."""
-    service = use_service(monkeypatch, open_deadline=3.0)
+    service = use_service(open_deadline=3.0)
     with SaltoSandbox() as slow, SaltoSandbox() as fast:
         for box, env in ((slow, "acceptance"), (fast, "production")):
             for name, value in box.platform_env(env).items():
@@ -162,10 +162,10 @@ def test_a_slow_park_never_delays_another(monkeypatch: pytest.MonkeyPatch) -> No
 
 # -- the duplicate guard ------------------------------------------------------------------------
 
-def test_a_slow_open_is_never_doubled_by_a_later_tap(
+def test_a_slow_open_is_never_doubled_by_a_later_tap(use_service: UseService,
         host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
         monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
-    use_service(monkeypatch, dedup_seconds=0.3, open_deadline=5.0)
+    use_service(dedup_seconds=0.3, open_deadline=5.0)
     host.lock_options(park, INTEGRATION)
     sandbox.inject("PATCH", "/locking$", status=200, delay=1.0)
     booking = make_booking()
@@ -182,7 +182,7 @@ def test_a_slow_open_is_never_doubled_by_a_later_tap(
 
 # -- faults of the shared store -----------------------------------------------------------------
 
-def dead_redis_service() -> SaltoKsService:
+def dead_redis() -> Any:
     import socket
 
     from ireserve_salto_plugin.redis_store import RedisStore
@@ -190,17 +190,13 @@ def dead_redis_service() -> SaltoKsService:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    return SaltoKsService(store=RedisStore.from_url(f"redis://127.0.0.1:{port}/0"),
-                          gateway_options={"sleep": lambda s: None})
+    return RedisStore.from_url(f"redis://127.0.0.1:{port}/0")
 
 
 def test_every_hook_answers_when_redis_is_down(
-        host: ReferenceHost, park: Park, mapped: Any, monkeypatch: pytest.MonkeyPatch,
+        host: ReferenceHost, park: Park, mapped: Any, use_service: UseService,
         make_booking: BookingFactory) -> None:
-    from ireserve_salto_plugin.plugin import plugin as entrypoint_plugin
-
-    monkeypatch.setattr(entrypoint_plugin, "_service", dead_redis_service())
-    monkeypatch.setattr(entrypoint_plugin, "_admin", None)
+    use_service(store=dead_redis())
     started = time.monotonic()
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.STORE_UNAVAILABLE
@@ -237,10 +233,10 @@ class FailsAfterTheCommand(MemoryStore):
         return super().get(key, fresh=fresh)
 
 
-def test_a_store_failure_after_the_command_keeps_the_open(
+def test_a_store_failure_after_the_command_keeps_the_open(use_service: UseService,
         host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
         monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
-    use_service(monkeypatch, store=FailsAfterTheCommand(sandbox))
+    use_service(store=FailsAfterTheCommand(sandbox))
     booking = make_booking()
     result = host.open(booking, "guest")
     assert result is not None and result.reason is Reason.OPENED
@@ -290,11 +286,11 @@ def test_a_repeated_next_page_link_ends_the_list(
     assert sandbox.call_count(f"GET {path}") == 2
 
 
-def test_endless_full_pages_are_an_error_not_a_short_list(
+def test_endless_full_pages_are_an_error_not_a_short_list(use_service: UseService,
         host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     assert sandbox.site is not None
-    use_service(monkeypatch, max_items=1000)  # the default is 20,000: same rule, faster
+    use_service(max_items=1000)  # the default is 20,000: same rule, faster
     path = lock_list_of(sandbox, sandbox.site.id)
     page = {"items": [{"id": f"lock-{n}"} for n in range(100)]}  # no link, no count
     sandbox.inject("GET", f"{path}$", status=200, body=page, times=1000)

@@ -7,26 +7,28 @@ import threading
 
 import pytest
 
+from ireserve_salto_plugin.keys import DUPLICATE, LOCKS, OTP_FAILS, TOKEN
 from ireserve_salto_plugin.store import MemoryStore
 
 
 def test_values_expire_and_the_store_is_bounded() -> None:
     now = [0.0]
     store = MemoryStore(maxsize=3, timer=lambda: now[0])
-    store.set("a", 1, ttl=10)
-    assert store.get("a") == 1
+    store.set(DUPLICATE("a"), "1", ttl=10)
+    assert store.get(DUPLICATE("a")) == "1"
     now[0] = 11
-    assert store.get("a") is None
-    for key in "bcde":
-        store.set(key, key, ttl=100)
-    assert len(store) == 3 and store.get("b") is None  # least recently used went first
+    assert store.get(DUPLICATE("a")) is None
+    for name in "bcde":
+        store.set(DUPLICATE(name), name, ttl=100)
+    assert len(store) == 3 and store.get(DUPLICATE("b")) is None  # least recent went first
 
 
 def test_add_and_incr() -> None:
     store = MemoryStore()
-    assert store.add("k", "first", ttl=5) and not store.add("k", "second", ttl=5)
-    assert store.get("k") == "first"
-    assert [store.incr("n", ttl=5) for _ in range(3)] == [1, 2, 3]
+    key = DUPLICATE("k")
+    assert store.add(key, "first", ttl=5) and not store.add(key, "second", ttl=5)
+    assert store.get(key) == "first"
+    assert [store.incr(OTP_FAILS("a", "iq", "f"), ttl=5) for _ in range(3)] == [1, 2, 3]
 
 
 def test_holding_one_key_never_blocks_another() -> None:
@@ -36,7 +38,7 @@ def test_holding_one_key_never_blocks_another() -> None:
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with store.mutex("token:park-a", timeout=1):
+        with store.mutex(TOKEN("park-a"), timeout=1):
             held.set()
             release.wait(10)
 
@@ -45,10 +47,10 @@ def test_holding_one_key_never_blocks_another() -> None:
     assert held.wait(5)
     try:
         for n in range(500):
-            with store.mutex(f"token:park-{n}-b", timeout=0.01):
+            with store.mutex(TOKEN(f"park-{n}-b"), timeout=0.01):
                 pass
         with pytest.raises(TimeoutError):
-            with store.mutex("token:park-a", timeout=0.05):
+            with store.mutex(TOKEN("park-a"), timeout=0.05):
                 pass
     finally:
         release.set()
@@ -58,5 +60,5 @@ def test_holding_one_key_never_blocks_another() -> None:
 
 def test_a_thread_may_take_its_own_key_again() -> None:
     store = MemoryStore()
-    with store.mutex("locks:a", timeout=1), store.mutex("locks:a", timeout=1):
+    with store.mutex(LOCKS("a", "s"), timeout=1), store.mutex(LOCKS("a", "s"), timeout=1):
         pass

@@ -8,14 +8,14 @@ statuses and opens the lock. Returns True only if every step did what it should.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .. import INTEGRATION
-from ..gateway import SaltoGateway
-from ..plugin import plugin
+from ..plugin import SaltoKsPlugin
+from ..service import SaltoKsService
 from .host import Booking, Park, ReferenceHost
 from .server import SaltoSandbox
 
@@ -45,13 +45,19 @@ class _Steps:
 
 
 def run_demo(echo: Callable[[str], None] = print,
-             sandbox: SaltoSandbox | None = None) -> bool:
-    """Run the demo; ``sandbox`` (not yet started) lets a test inspect it afterwards."""
+             sandbox: SaltoSandbox | None = None,
+             environ: Mapping[str, str] | None = None) -> bool:
+    """Run the demo; ``sandbox`` (not yet started) lets a test inspect it afterwards.
+
+    ``environ`` is the host process's environment the demo's plugin reads (default: this
+    process's); the sandbox's platform variables are added to a copy of it, so the demo
+    never changes ``os.environ``.
+    """
     out = _Steps(echo)
     with sandbox if sandbox is not None else SaltoSandbox() as sandbox:
-        os.environ.update(sandbox.platform_env())
+        env = {**(os.environ if environ is None else environ), **sandbox.platform_env()}
         try:
-            _flow(out, sandbox)
+            _flow(out, sandbox, SaltoKsService.from_env(env))
         except DemoFailed as exc:
             echo(f"\nDemo FAILED at step {out.number}: {exc}")
             return False
@@ -59,7 +65,7 @@ def run_demo(echo: Callable[[str], None] = print,
     return True
 
 
-def _flow(out: _Steps, sandbox: SaltoSandbox) -> None:
+def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     assert sandbox.site is not None
     out.step("Start the embedded Salto KS sandbox")
     out.say(f"identity server {sandbox.identity_url}, Connect API {sandbox.api_url}")
@@ -70,6 +76,9 @@ def _flow(out: _Steps, sandbox: SaltoSandbox) -> None:
     host = ReferenceHost()
     names = [name for name, _ in host.pm.list_name_plugin()]
     out.check(INTEGRATION in names, f"plugin '{INTEGRATION}' loaded ({', '.join(names)})")
+    # This process's plugin instance reads os.environ; the demo's reads its own copy.
+    host.pm.unregister(name=INTEGRATION)
+    host.pm.register(SaltoKsPlugin(service), INTEGRATION)
 
     out.step("Authentication tab: save the park's settings (validated by config_schema)")
     park = host.add_park(Park("zandloper", PARK_ZONE))
@@ -168,9 +177,8 @@ def _flow(out: _Steps, sandbox: SaltoSandbox) -> None:
               booking.status == "checked_in", "open time recorded and booking checked in")
 
     out.step("Salto KS entry log (GET /v1.1/sites/{site}/entries)")
-    service = plugin.service
-    gateway: SaltoGateway = service.gateway(service.settings(park.integrations[INTEGRATION]))
-    entries = gateway.entries(sandbox.site.id, top=5)
+    ctx = service.parks.context(park, park.integrations[INTEGRATION])
+    entries = ctx.gateway(service.tuning.admin_deadline).entries(sandbox.site.id, top=5)
     for entry in entries:
         out.say(f"{entry['utc_date_time']} {entry['event_category']} "
                 f"{entry['lock']['customer_reference']} by {entry['access_by']}")

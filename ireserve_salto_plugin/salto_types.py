@@ -1,0 +1,150 @@
+"""Salto KS's values as the plugin uses them, and their parsing from Salto's JSON.
+
+Parsing treats Salto's answers as untrusted: ids must be short strings (UUIDs are put in
+canonical form), names are cut, missing or wrongly typed fields become ``None``. Field
+names follow docs/salto-ks-api.md, "Lock and IQ fields".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from .errors import Unavailable
+
+MAX_ID_CHARS = 100
+MAX_NAME_CHARS = 200
+MAX_WORD_CHARS = 60  # lock_type, battery_level, state
+
+
+def canonical_uuid(value: str) -> str:
+    """The canonical form (lower case, hyphens) of a UUID; ``ValueError`` otherwise."""
+    if not isinstance(value, str) or len(value) > 45:
+        raise ValueError("not a UUID")
+    return str(UUID(value))
+
+
+def salto_id(value: Any) -> str | None:
+    """An id from Salto: a short non-empty string; a UUID in canonical form."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
+        return None
+    try:
+        return canonical_uuid(value)
+    except ValueError:
+        return value
+
+
+def text(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    access_token: str = field(repr=False)
+    expires_at: float  # wall-clock epoch seconds
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    site_uid: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    id: str
+    name: str
+    online: bool
+    iq_id: str | None
+    iq_online: bool | None
+    otp_enabled: bool | None
+    lock_type: str | None = None
+    battery_level: str | None = None
+
+    @property
+    def reachable(self) -> bool:
+        """Online, and its IQ not known to be offline."""
+        return self.online and self.iq_online is not False
+
+    def option(self) -> dict[str, Any]:
+        """This lock as an entry of the mapping dropdown (``hookspecs.md``)."""
+        return {"value": self.id, "label": self.name + ("" if self.reachable else " (offline)"),
+                "online": self.reachable, "iq_id": self.iq_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Iq:
+    id: str
+    name: str
+    online: bool
+    restore_required: bool
+    otp_enabled: bool | None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockList:
+    """A site's locks, in Salto's order, with an index by id and the dropdown built once."""
+
+    locks: tuple[Lock, ...]
+    by_id: Mapping[str, Lock] = field(repr=False)
+    _options: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, locks: list[Lock] | tuple[Lock, ...]) -> LockList:
+        return cls(tuple(locks), {lock.id: lock for lock in locks})
+
+    def options(self) -> list[dict[str, Any]]:
+        """The dropdown: fresh dicts per caller, built from the list only once."""
+        if self._options is None:
+            object.__setattr__(self, "_options", [lock.option() for lock in self.locks])
+        assert self._options is not None
+        return [option.copy() for option in self._options]
+
+
+def parse_lock(item: Any) -> Lock:
+    lock_id = salto_id(item.get("id")) if isinstance(item, dict) else None
+    if lock_id is None:
+        raise Unavailable("Salto KS sent a lock without an id")
+    iq: dict[str, Any] = item["iq"] if isinstance(item.get("iq"), dict) else {}
+    return Lock(
+        id=lock_id,
+        name=text(item.get("customer_reference")) or lock_id,
+        online=item.get("online") is not False,
+        iq_id=salto_id(iq.get("id")),
+        iq_online=flag(iq.get("is_online")),
+        otp_enabled=flag(iq.get("otp_enabled")),
+        lock_type=text(item.get("lock_type"), MAX_WORD_CHARS),
+        battery_level=text(item.get("battery_level"), MAX_WORD_CHARS),
+    )
+
+
+def parse_iq(item: Any) -> Iq:
+    iq_id = salto_id(item.get("id")) if isinstance(item, dict) else None
+    if iq_id is None:
+        raise Unavailable("Salto KS sent an IQ without an id")
+    return Iq(
+        id=iq_id,
+        name=text(item.get("customer_reference")) or iq_id,
+        online=item.get("online") is not False,
+        restore_required=item.get("restore_required") is True,
+        otp_enabled=flag(item.get("otp_enabled")),
+        state=text(item.get("state"), MAX_WORD_CHARS),
+    )
+
+
+def parse_site(item: Any, site_uid: str) -> Site | None:
+    """The site of a list entry when it is the one with ``site_uid``."""
+    if not isinstance(item, dict) or item.get("site_uid") != site_uid:
+        return None
+    site_id = salto_id(item.get("id"))
+    return None if site_id is None else Site(site_id, site_uid,
+                                             text(item.get("customer_reference")))
