@@ -184,7 +184,8 @@ class Transport:
         never redirected, at most ``max_body_bytes`` long."""
         timeout, deadline = self._timeouts(method, path)
         limit = self.tuning.max_body_bytes
-        with guarded(deadline) as guard:
+        # The watchdog keeps real time, whatever clock was injected.
+        with guarded(time.monotonic() + (deadline - self.clock.monotonic())) as guard:
             try:
                 resp = self.session.request(method, url, timeout=timeout, stream=True,
                                             **kwargs)

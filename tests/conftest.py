@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,29 @@ from ireserve_salto_plugin.store import MemoryStore
 
 ZONE = "Europe/Amsterdam"
 NO_SLEEP = Clock(sleep=lambda seconds: None)  # retries and backoff without waiting
+
+
+class SkipClock:
+    """Real time plus skipped seconds: ``sleep`` skips instead of waiting, so expiry and
+    windows can be tested without real sleeps (OTPs stay valid: skips are short)."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def wall(self) -> float:
+        return time.time() + self.skipped
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        self.skipped += seconds
+
+    def clock(self) -> Clock:
+        return Clock(self.wall, self.monotonic, self.sleep)
+
+    def store(self) -> MemoryStore:
+        return MemoryStore(timer=self.monotonic)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from ireserve_salto_plugin.keys import TOKEN
 from ireserve_salto_plugin.models import Outcome, Reason
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 
-from .conftest import NO_SLEEP, UseService, activate, first_lock, settings_for
+from .conftest import NO_SLEEP, SkipClock, UseService, activate, first_lock, settings_for
 
 BookingFactory = Callable[..., Booking]
 
@@ -259,13 +259,14 @@ def test_suspension_expires(
         sandbox: SaltoSandbox,
                             monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory
                             ) -> None:
-    use_service(otp_suspend_seconds=0.3)
+    clock = SkipClock()
+    use_service(otp_suspend_seconds=0.3, clock=clock.clock(), store=clock.store())
     good = wrong_pin(park, mapped)
     host.open(make_booking(), "guest")
     host.open(make_booking(), "guest")
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.OTP_SUSPENDED
-    time.sleep(0.35)
+    clock.sleep(0.35)
     park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"] = good
     assert opened(host.open(make_booking(), "guest"))
 
@@ -340,12 +341,13 @@ def test_a_tap_after_the_window_opens_again(
                                             sandbox: SaltoSandbox,
                                             monkeypatch: pytest.MonkeyPatch,
                                             make_booking: BookingFactory) -> None:
-    use_service(dedup_seconds=0.3)
+    clock = SkipClock()
+    use_service(dedup_seconds=0.3, clock=clock.clock(), store=clock.store())
     park.integrations[INTEGRATION].pop("checkin_status")
     booking = make_booking()
     assert opened(host.open(booking, "guest"))
     assert host.open(booking, "guest").reason is Reason.DUPLICATE  # type: ignore[union-attr]
-    time.sleep(0.35)
+    clock.sleep(0.35)
     assert opened(host.open(booking, "guest"))
     assert sandbox.call_count("PATCH") == 2
 
@@ -420,7 +422,8 @@ def test_a_failed_attempt_answers_repeats_only_briefly(use_service: UseService,
     host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
     monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory,
 ) -> None:
-    use_service(failed_dedup_seconds=0.2)
+    clock = SkipClock()
+    use_service(failed_dedup_seconds=0.2, clock=clock.clock(), store=clock.store())
     host.lock_options(park, INTEGRATION)
     booking = make_booking()
     sandbox.inject("PATCH", "/locking$", status=503)
@@ -429,6 +432,6 @@ def test_a_failed_attempt_answers_repeats_only_briefly(use_service: UseService,
     again = host.open(booking, "guest")
     assert again is not None and again.reason is Reason.DUPLICATE
     assert again.outcome is Outcome.FAILED
-    time.sleep(0.25)
+    clock.sleep(0.25)
     assert opened(host.open(booking, "guest"))  # a deliberate retry goes through
     assert sandbox.call_count("PATCH") == 2

@@ -192,6 +192,36 @@ class World:
                 return site.locks[lock_id]
         return None
 
+    # -- Salto's rules -----------------------------------------------------------------------
+
+    @staticmethod
+    def set_pin(act: Activation, delta: str, now: datetime) -> None:
+        """Set PIN with a checked code: new PIN = old PIN - delta, digit by digit mod 10
+        ("0000" keeps the PIN), and the account is activated at the IQ."""
+        assert act.pin is not None
+        act.pin = "".join(str((int(o) - int(d)) % 10) for o, d in zip(act.pin, delta,
+                                                                      strict=True))
+        act.activated = True
+        act.activation_date = now
+
+    @staticmethod
+    def reachable(lock: LockState) -> bool:
+        """A remote open reaches a lock only when its IQ and the lock are both online."""
+        return lock.iq.online and lock.online
+
+    @staticmethod
+    def record_remote_entry(site: Site, lock: LockState, user: User, state: str,
+                            now: datetime) -> None:
+        site.entries.append({
+            "id": secrets.token_hex(8),
+            "utc_date_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "event_category": "lock_opened" if state == "unlocked" else "lock_" + state,
+            "event_detail": "remote_opening",
+            "access_by": "remote",
+            "user_id": user.id,
+            "lock": {"id": lock.id, "customer_reference": lock.name},
+        })
+
     # -- OTP ---------------------------------------------------------------------------------
 
     @staticmethod
