@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
-from uuid import UUID
 
 from .clock import SYSTEM_CLOCK, Clock
 from .context import ParkContext, Parks, raw_settings
@@ -20,7 +19,9 @@ from .gateway import SaltoGateway
 from .guards import OtpBudget
 from .models import AdminResult, Park, Reason
 from .otp import pin_delta, salto_otp
+from .salto_types import canonical_uuid
 from .settings import SettingsError
+from .text import host_text
 
 log = logging.getLogger("ireserve_salto_plugin")
 
@@ -34,11 +35,8 @@ class ParamError(ValueError):
 
 
 def _uuid_param(params: Mapping[str, Any], name: str) -> str:
-    value = params.get(name)
     try:
-        if not isinstance(value, str) or len(value) > 45:
-            raise ValueError
-        return str(UUID(value))
+        return canonical_uuid(params.get(name))
     except ValueError:
         raise ParamError(f"{name}: must be the UUID of the IQ (see the Salto KS web app)") from None
 
@@ -75,7 +73,7 @@ class AdminActions:
             return None
         handler = self._actions.get(action) if isinstance(action, str) else None
         if handler is None:
-            return AdminResult(False, f"Unknown action {str(action)[:40]!r}; known: "
+            return AdminResult(False, f"Unknown action {host_text(action, 40)!r}; known: "
                                + ", ".join(ACTIONS) + ".")
         if params is None:
             params = {}

@@ -2,7 +2,7 @@
 
 Salto's OTP is *not* RFC 6238 TOTP: it is the first five hex characters of
 ``md5(UTC "YYYYMMDDHHMMSS" + secret + pin)``, taken at the current UTC second
-(API reference §5b). A TOTP library (pyotp) uses HMAC-SHA1 over a 30-second counter and
+(docs/salto-ks-api.md, "OTP"). A TOTP library (pyotp) uses HMAC-SHA1 over a 30-second counter and
 cannot produce it, so this is a small pure function instead.
 """
 

@@ -17,11 +17,12 @@ from .errors import Unavailable
 MAX_ID_CHARS = 100
 MAX_NAME_CHARS = 200
 MAX_WORD_CHARS = 60  # lock_type, battery_level, state
+MAX_UUID_CHARS = 45  # the longest form UUID() accepts: "urn:uuid:" + 36
 
 
-def canonical_uuid(value: str) -> str:
+def canonical_uuid(value: object) -> str:
     """The canonical form (lower case, hyphens) of a UUID; ``ValueError`` otherwise."""
-    if not isinstance(value, str) or len(value) > 45:
+    if not isinstance(value, str) or len(value) > MAX_UUID_CHARS:
         raise ValueError("not a UUID")
     return str(UUID(value))
 

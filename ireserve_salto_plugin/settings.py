@@ -46,7 +46,11 @@ class Uuid(fields.String):
             raise ValidationError("Must be a UUID.") from None
 
 
-_NonEmpty = validate.Length(min=1, max=200)
+MAX_TEXT_CHARS = 200  # a status, a field name, an object id, an IQ secret
+MAX_PASSWORD_CHARS = 500
+MAX_MINUTES_BEFORE = 24 * 60
+ERROR_KEY_CHARS = 40  # a field name in an error text is cut to this
+_NonEmpty = validate.Length(min=1, max=MAX_TEXT_CHARS)
 
 
 class _Base(Schema):
@@ -68,7 +72,7 @@ class IqCredentials:
 class IqSchema(_Base):
     secret = fields.String(
         load_default=None, allow_none=True, load_only=True, metadata=SECRET,
-        validate=validate.Length(min=1, max=200),
+        validate=_NonEmpty,
     )
     pin = fields.String(
         load_default=None, allow_none=True, load_only=True, metadata=SECRET,
@@ -115,7 +119,8 @@ class SettingsSchema(_Base):
     )
     username = fields.String(required=True, validate=_NonEmpty)
     password = fields.String(
-        required=True, load_only=True, metadata=SECRET, validate=validate.Length(min=1, max=500)
+        required=True, load_only=True, metadata=SECRET,
+        validate=validate.Length(min=1, max=MAX_PASSWORD_CHARS),
     )
     site_uid = fields.String(
         required=True,
@@ -135,7 +140,7 @@ class SettingsSchema(_Base):
         validate=validate.Length(min=1, error="Choose at least one status."),
     )
     minutes_before = fields.Integer(
-        load_default=0, strict=True, validate=validate.Range(min=0, max=1440)
+        load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_MINUTES_BEFORE)
     )
     open_field = fields.String(load_default=None, allow_none=True, validate=_NonEmpty)
     checkin_status = fields.String(load_default=None, allow_none=True, validate=_NonEmpty)
@@ -159,7 +164,7 @@ def describe_errors(messages: Any, limit: int = 5) -> str:
 
     def name(key: Any) -> str:
         text = str(key)
-        return text if len(text) <= 40 else text[:37] + "..."
+        return text if len(text) <= ERROR_KEY_CHARS else text[:ERROR_KEY_CHARS - 3] + "..."
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, Mapping):

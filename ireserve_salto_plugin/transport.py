@@ -33,6 +33,7 @@ log = logging.getLogger("ireserve_salto_plugin.gateway")
 
 T = TypeVar("T")
 CHUNK = 64 * 1024  # bytes read at a time
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib: a gzip header and trailer
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds, on every call
 GET_RETRIES = 2
 BACKOFF_BASE = 0.2  # seconds; doubled per retry, jittered ±50 %
@@ -60,7 +61,7 @@ def read_body(resp: requests.Response, limit: int) -> bytes:
     if encoding in ("", "identity"):
         inflate = None
     elif encoding in ("gzip", "x-gzip"):
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        inflate = zlib.decompressobj(GZIP_WBITS)
     elif encoding == "deflate":
         inflate = zlib.decompressobj()
     else:

@@ -9,7 +9,8 @@ NOON = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def test_reference_vectors() -> None:
-    # API reference §5c: secret 0123456789ABCDEF, PIN 1234.
+    # docs/salto-ks-api.md, "OTP" (vectors computed from the formula): secret
+    # 0123456789ABCDEF, PIN 1234.
     assert salto_otp("0123456789ABCDEF", "1234", NOON) == "008c4"
     assert salto_otp("0123456789ABCDEF", "1234", NOON + timedelta(seconds=1)) == "e4429"
     assert salto_otp("0123456789abcdef", "1234", NOON) == "5a1d3"

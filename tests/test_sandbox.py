@@ -1,4 +1,4 @@
-"""The sandbox behaves like the API reference says Salto KS does."""
+"""The sandbox behaves like docs/salto-ks-api.md says Salto KS does."""
 
 from __future__ import annotations
 

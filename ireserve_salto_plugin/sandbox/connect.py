@@ -18,7 +18,7 @@ from .world import Mail, Site, User
 if TYPE_CHECKING:
     from .server import SaltoSandbox
 
-PAGE_MAX = 100  # ASSUMPTION: default and largest $top (the reference does not know it)
+PAGE_MAX = 100  # ASSUMPTION: default and largest $top (docs: "Paging" does not know it)
 
 
 class ConnectApi:
@@ -102,7 +102,7 @@ class ConnectApi:
         return {"items": sites, "next_page_link": None, "count": None}
 
     def _sites_v12(self, req: Request) -> Any:
-        return self._visible_sites(self._user(req))  # a bare array on v1.2 (S17)
+        return self._visible_sites(self._user(req))  # a bare array on v1.2 (docs: "Endpoints")
 
     def _site(self, req: Request) -> Any:
         return self._site_for(req, self._user(req)).as_json()
@@ -146,7 +146,7 @@ class ConnectApi:
         user, site, iq_id = self._iq_of(req)
         act = self.world.activation(user, iq_id)
         if act.activated:
-            # ASSUMPTION: shape of the command_forbidden answer (reference row 10).
+            # ASSUMPTION: shape of the command_forbidden answer (docs: "Endpoints").
             raise salto_error(403, 2203, "command_forbidden")
         if act.pin is None:
             act.pin = f"{secrets.randbelow(10_000):04d}"
@@ -193,9 +193,9 @@ class ConnectApi:
         act = self.world.activation(user, lock.iq.id)
         if lock.iq.otp_enabled:
             if not isinstance(otp, str) or not otp:
-                raise salto_error(404, "2202", "Otp is invalid")  # code as a string (S17)
+                raise salto_error(404, "2202", "Otp is invalid")  # code as a string ("OTP blocks")
             if not act.activated or act.pin is None:
-                # ASSUMPTION: shape of pin_not_changed (reference row 16 names only the text)
+                # ASSUMPTION: shape of pin_not_changed (docs: "Errors" names only the text)
                 raise salto_error(403, 2203, "pin_not_changed")
             refused = self.world.check_otp(act, "locking", otp, act.pin, self.sandbox.now())
             if refused == "otp_blocked":
@@ -203,7 +203,7 @@ class ConnectApi:
             if refused:
                 raise salto_error(400, 3102, "otp_invalid")
         if not self.world.reachable(lock):
-            # ASSUMPTION: the reference does not know this error (open question 8).
+            # ASSUMPTION: this error is not documented (docs: "Offline").
             raise salto_error(403, 2203, "Operation cannot be executed.")
         self.world.record_remote_entry(site, lock, user, state, self.sandbox.now())
         return Reply(200, None)

@@ -4,7 +4,7 @@
         sandbox.identity_url, sandbox.api_url, sandbox.client_id, sandbox.username, ...
 
 Two threaded HTTP/1.1 servers on ephemeral loopback ports (two hosts, as in real life).
-Behaviour follows the API reference; see ``world.py`` for the state and the assumptions.
+Behaviour follows docs/salto-ks-api.md; see ``world.py`` for the state and the assumptions.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The sandbox's Salto KS world: accounts, sites, IQs, locks, activations, mail, entries.
 
-Behaviour follows ``salto-ks-api.md`` (the API reference). Where the reference marks
-something unknown, the choice made here is flagged ``ASSUMPTION`` and listed in the README.
+Behaviour follows docs/salto-ks-api.md. Where those notes mark something unknown, the choice
+made here is flagged ``ASSUMPTION`` and listed in the README.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 NAMESPACE = uuid.UUID("6f1b7e2c-35a4-4f3e-9a55-3c1d3b0c9a10")
-OTP_WINDOW = 180  # seconds either side of the server clock (reference §5c, mOTP-style)
-OTP_BLOCK_AFTER = 8  # failures in a row (reference §5b)
-OTP_BLOCK_SECONDS = 20 * 60  # (reference S11)
+OTP_WINDOW = 180  # seconds either side of the server clock (docs: "OTP", an assumption)
+OTP_BLOCK_AFTER = 8  # failures in a row (docs: "OTP blocks")
+OTP_BLOCK_SECONDS = 20 * 60  # (docs: "OTP blocks")
 _NEAREST_FIRST = sorted(range(-OTP_WINDOW, OTP_WINDOW + 1), key=abs)
 IQ_NAMES = ["Reception", "North", "South", "East", "West", "Dunes", "Forest", "Lake"]
 
@@ -97,14 +97,14 @@ class Site:
 
 @dataclass
 class Activation:
-    """One account's state at one IQ (per user, per IQ: reference S7)."""
+    """One account's state at one IQ (codes are per account and IQ: docs, "OTP")."""
 
     secret: str
     secret_taken: bool = False
     pin: str | None = None
     activated: bool = False
     activation_date: datetime | None = None
-    failures: dict[str, int] = field(default_factory=dict)  # per command type (S17)
+    failures: dict[str, int] = field(default_factory=dict)  # per command ("OTP blocks")
     blocked_until: dict[str, datetime] = field(default_factory=dict)
 
 
@@ -169,7 +169,7 @@ class World:
     def activation(self, user: User, iq_id: str) -> Activation:
         key = (user.id, iq_id)
         if key not in self.activations:
-            # Uppercase hex, 16 characters, as observed (reference endpoint 9).
+            # Uppercase hex, 16 characters, as observed (docs: "Endpoints").
             self.activations[key] = Activation(secrets.token_hex(8).upper())
         return self.activations[key]
 
@@ -226,7 +226,7 @@ class World:
 
     @staticmethod
     def otp_matches(otp: str, secret: str, pin: str, now: datetime) -> bool:
-        otp = otp.lower()  # Salto codes are case-insensitive (S9)
+        otp = otp.lower()  # Salto codes are case-insensitive (docs: "OTP")
         return any(  # nearest seconds first: a fresh code matches after a few hashes
             make_otp(secret, pin, now + timedelta(seconds=s)) == otp
             for s in _NEAREST_FIRST
