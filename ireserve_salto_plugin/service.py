@@ -258,14 +258,21 @@ class SaltoKsService:
             return attempt.done(Reason.OTP_REJECTED, detail=(
                 " OTP use for this IQ is now suspended until an admin re-activates it "
                 "(GET PIN and Set PIN)." if suspended else ""))
-        if checked.budget is not None and checked.budget.rejections:
-            _best_effort(self.budget.accepted, account, iq_id, checked.fingerprint)
+        # The lock opened: from here on nothing may turn that into a failure.
         opened_at = self.clock.utcnow().replace(microsecond=0)
-        settings = ctx.settings
-        updates = {settings.open_field: iso_utc(opened_at)} if settings.open_field else {}
-        new_status = settings.checkin_status
-        if new_status == getattr(booking, "status", None):
-            new_status = None
+        updates: dict[str, Any] = {}
+        new_status = None
+        try:
+            if checked.budget is not None and checked.budget.rejections:
+                _best_effort(self.budget.accepted, account, iq_id, checked.fingerprint)
+            settings = ctx.settings
+            if settings.open_field:
+                updates[settings.open_field] = iso_utc(opened_at)
+            if settings.checkin_status != getattr(booking, "status", None):
+                new_status = settings.checkin_status
+        except Exception:
+            log.exception("salto open attempt=%s: bookkeeping after the open failed",
+                          attempt.attempt_id)
         return attempt.done(Reason.OPENED, opened_at=opened_at, booking_updates=updates,
                             new_status=new_status)
 

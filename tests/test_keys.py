@@ -1,0 +1,59 @@
+"""Store keys: names, value codecs, and what the Redis near-cache may hold."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin.keys import (
+    CLOCK,
+    DUPLICATE,
+    LOCKS,
+    OTP_BLOCK,
+    OTP_FAILS,
+    OTP_SUSPEND,
+    REFUSED_PASSWORD,
+    SCOPE,
+    SITE,
+    TOKEN,
+    ClockReading,
+    Key,
+)
+from ireserve_salto_plugin.salto_types import Lock, LockList, Site, Token
+
+
+def through_json(key: Key[Any], value: Any) -> Any:
+    return key.spec.codec.load(json.loads(json.dumps(key.spec.codec.dump(value))))
+
+
+def test_names_are_prefix_and_parts() -> None:
+    assert TOKEN("acct").name == "token:acct"
+    assert LOCKS("acct", "site").name == "locks:acct:site"
+    assert CLOCK("https", "h.example", "443").name == "clock:https:h.example:443"
+
+
+def test_values_read_on_every_open_may_be_near_cached_guards_never() -> None:
+    assert all(spec.near for spec in (TOKEN, SITE, LOCKS, CLOCK))
+    assert not any(spec.near for spec in (OTP_BLOCK, OTP_FAILS, OTP_SUSPEND, DUPLICATE,
+                                          REFUSED_PASSWORD, SCOPE))
+
+
+def test_codecs_round_trip() -> None:
+    lock = Lock("l", "Chalet", True, "iq", None, True, None, "low")
+    assert through_json(TOKEN("a"), Token("t", 1.5, "r")) == Token("t", 1.5, "r")
+    assert through_json(SITE("a", "u"), Site("s", "u", None)) == Site("s", "u", None)
+    assert through_json(LOCKS("a", "s"), LockList.of([lock])).locks == (lock,)
+    assert through_json(CLOCK("h"), ClockReading(-3.0, 10.0)) == ClockReading(-3.0, 10.0)
+    assert through_json(OTP_BLOCK("a", "i"), 12.5) == 12.5
+
+
+@pytest.mark.parametrize("key,data", [
+    (TOKEN("a"), {"v": 99, "access_token": "t", "expires_at": 1}),
+    (TOKEN("a"), {"__t": "token", "a": "t", "e": 1, "r": None}),
+    (OTP_BLOCK("a", "i"), "soon"), (OTP_BLOCK("a", "i"), True), (DUPLICATE("d"), 3),
+])
+def test_another_format_is_refused_not_misread(key: Key[Any], data: Any) -> None:
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        key.spec.codec.load(data)

@@ -1,0 +1,49 @@
+"""Parsing Salto's values as untrusted input, and the dropdown built by the lock list."""
+
+from __future__ import annotations
+
+import pytest
+
+from ireserve_salto_plugin.errors import Unavailable
+from ireserve_salto_plugin.salto_types import LockList, parse_iq, parse_lock, parse_site
+
+LOCK = "4F806A16-03BB-5AE5-817A-8DDF906CB255"
+
+
+def test_a_lock_as_salto_sends_it() -> None:
+    lock = parse_lock({"id": LOCK, "customer_reference": "Chalet 12", "online": True,
+                       "lock_type": "escutcheon_pin", "battery_level": "fresh",
+                       "iq": {"id": "iq-1", "is_online": False, "otp_enabled": True}})
+    assert lock.id == LOCK.lower() and lock.name == "Chalet 12"  # ids in canonical form
+    assert lock.iq_id == "iq-1" and lock.iq_online is False and not lock.reachable
+
+
+@pytest.mark.parametrize("item", [None, [], {}, {"id": 7}, {"id": ""}, {"id": "x" * 101}])
+def test_a_lock_without_a_usable_id_is_an_error(item: object) -> None:
+    with pytest.raises(Unavailable):
+        parse_lock(item)
+
+
+def test_wrong_types_become_none_and_long_names_are_cut() -> None:
+    lock = parse_lock({"id": "l", "customer_reference": "x" * 5000, "online": "yes",
+                       "lock_type": 3, "iq": "not an object"})
+    assert len(lock.name) == 200 and lock.online and lock.lock_type is None
+    assert lock.iq_id is None and lock.iq_online is None
+    iq = parse_iq({"id": "i", "restore_required": "true", "otp_enabled": 1})
+    assert iq.name == "i" and iq.restore_required is False and iq.otp_enabled is None
+
+
+def test_sites_match_by_site_uid() -> None:
+    assert parse_site({"id": "s", "site_uid": "NL6254340082"}, "NL6254340082") is not None
+    assert parse_site({"id": "s", "site_uid": "DE4520168385"}, "NL6254340082") is None
+    assert parse_site({"site_uid": "NL6254340082"}, "NL6254340082") is None
+
+
+def test_the_dropdown_is_built_once_and_copied_per_caller() -> None:
+    locks = LockList.of([parse_lock({"id": "a", "customer_reference": "Reception"}),
+                         parse_lock({"id": "b", "online": False})])
+    first = locks.options()
+    assert first == [{"value": "a", "label": "Reception", "online": True, "iq_id": None},
+                     {"value": "b", "label": "b (offline)", "online": False, "iq_id": None}]
+    first[0]["label"] = "changed by a caller"
+    assert locks.options()[0]["label"] == "Reception"

@@ -1,0 +1,50 @@
+"""The open flow's promises that the hook tests do not reach: a lock that opened is
+reported opened whatever fails after the command, and a bug is an internal_error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import service as service_module
+from ireserve_salto_plugin.models import Outcome, Reason
+from ireserve_salto_plugin.sandbox import Booking, ReferenceHost, SaltoSandbox
+
+BookingFactory = Callable[..., Booking]
+
+
+def test_a_failure_after_the_command_keeps_the_open(
+        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(instant: Any) -> str:
+        raise RuntimeError("a bug in the bookkeeping")
+
+    monkeypatch.setattr(service_module, "iso_utc", broken)
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OPENED
+    assert result.opened_at is not None and result.booking_updates == {}
+    assert sandbox.call_count("PATCH") == 1 and "bookkeeping after the open" in caplog.text
+
+
+def test_a_bug_before_the_command_is_an_internal_error(
+        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the preflight")
+
+    monkeypatch.setattr(service_module, "preflight", broken)
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.INTERNAL_ERROR
+    assert result.outcome is Outcome.FAILED and result.attempt_id in result.message
+    assert sandbox.call_count("PATCH") == 0
+
+
+def test_a_park_without_the_integration_gets_none(host: ReferenceHost,
+                                                  make_booking: BookingFactory) -> None:
+    from ireserve_salto_plugin.sandbox import Park
+
+    host.parks = {"other": Park("other", "Europe/Amsterdam")}
+    assert host.open(make_booking(), "guest") is None
+    assert host.change_status(make_booking(), "confirmed") == []
