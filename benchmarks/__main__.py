@@ -24,9 +24,9 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.gateway import PAGE_SIZE
 from ireserve_salto_plugin.keys import TOKEN, Key
 from ireserve_salto_plugin.otp import salto_otp
+from ireserve_salto_plugin.runtime import Tuning
 from ireserve_salto_plugin.salto_types import Token
 
 from .harness import (
@@ -254,7 +254,7 @@ def big_site() -> None:
         options = bench.host.lock_options(bench.park, INTEGRATION)
         row("4. big site, 5,000 locks / 25 IQs: first mapping_options",
             f"{pages} list requests, {first * 1000:.0f} ms",
-            f"ceil(5000 / {PAGE_SIZE}) = {math.ceil(5000 / PAGE_SIZE)}",
+            f"ceil(5000 / {Tuning().page_size}) = {math.ceil(5000 / Tuning().page_size)}",
             f"{len(options)} options")
         row("4. big site: warm mapping_options", f"{median_us(warm):.0f} µs",
             "", "target < 1 ms")

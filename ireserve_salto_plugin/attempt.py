@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .models import DENIED_REASONS, OpenResult, Outcome, Reason
-from .text import host_text
+from .text import LOG_VALUE_CHARS, host_text
 
 log = logging.getLogger("ireserve_salto_plugin")
 
@@ -77,6 +77,12 @@ STAFF_MESSAGES: dict[Reason, str] = {
 }
 
 
+def _texts(value: Any) -> tuple[str, str]:
+    """(as part of a key, as shown in a log line): one conversion when it is short."""
+    key = host_text(value, KEY_CHARS)
+    return key, key if len(key) <= LOG_VALUE_CHARS else host_text(value)
+
+
 class Attempt:
     """Builds the result and logs it once, without secrets."""
 
@@ -86,12 +92,9 @@ class Attempt:
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
-        self.park_id = host_text(park_id)
-        self.booking_id = host_text(booking_id)
-        self.requested_by = host_text(requested_by)
-        self.park_key = host_text(park_id, KEY_CHARS)
-        self.booking_key = host_text(booking_id, KEY_CHARS)
-        self.by_key = host_text(requested_by, KEY_CHARS)
+        self.park_key, self.park_id = _texts(park_id)
+        self.booking_key, self.booking_id = _texts(booking_id)
+        self.by_key, self.requested_by = _texts(requested_by)
         self.lock_id: str | None = None
         self.lock_name: str | None = None
         self.command_sent = False  # the open command may have reached Salto

@@ -19,7 +19,7 @@ from typing import Any
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import AuthError, Unavailable
 from .keys import REFUSED_PASSWORD, SCOPE, TOKEN
-from .runtime import ClientCredentials
+from .runtime import ClientCredentials, Origin, origin
 from .salto_types import Token
 from .store import Store
 from .transport import Transport, decode_json, retry_after
@@ -58,12 +58,14 @@ class Account:
     username: str
     password: str = field(repr=False)
     key: str = field(init=False, repr=False)
+    api_origin: Origin = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         parts = (self.identity_url, self.api_url, self.client.client_id,
                  self.client.client_secret, self.username, self.password)
         digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
         object.__setattr__(self, "key", digest)
+        object.__setattr__(self, "api_origin", origin(self.api_url))
 
 
 def oauth_message(error: str, grant: str, username: str) -> str:

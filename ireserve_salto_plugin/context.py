@@ -84,7 +84,7 @@ class ParkContext:
         parks = self.parks
         return SaltoGateway(self.account, session=parks.session, store=parks.store,
                             tuning=parks.tuning, clock=parks.clock,
-                            deadline=parks.clock.monotonic() + seconds, **parks.gateway_options)
+                            deadline=parks.clock.monotonic() + seconds)
 
     def site_id(self, gateway: SaltoGateway) -> str:
         return self.settings.site_id or gateway.resolve_site(self.settings.site_uid).id
@@ -95,14 +95,12 @@ class Parks:
 
     def __init__(self, *, session: requests.Session, store: Store, tuning: Tuning,
                  clock: Clock, platform: PlatformReader,
-                 gateway_options: Mapping[str, Any] | None = None,
                  config_error: SettingsError | None = None) -> None:
         self.session = session
         self.store = store
         self.tuning = tuning
         self.clock = clock
         self.platform = platform
-        self.gateway_options = dict(gateway_options or {})
         # A platform variable of the host process that is invalid: every hook says so.
         self.config_error = config_error
         self._parsed: LRUCache[tuple[str, bool], _Parsed] = LRUCache(CACHED_PARKS)

@@ -23,14 +23,12 @@ from .keys import LOCKS, SITE
 from .runtime import Tuning, origin
 from .salto_types import Iq, Lock, LockList, Site, parse_iq, parse_lock, parse_site
 from .store import Store
-from .transport import DEFAULT_TIMEOUT, GET_RETRIES, Transport, decode_json, retry_after
+from .transport import Transport, decode_json, retry_after
 
 __all__ = ["Account", "SaltoGateway"]
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 100  # $top asked for; Salto's default and largest are unknown
-LOCKS_TTL = 300.0  # seconds a site's lock list is served from the store
 SITE_TTL = 24 * 3600.0  # seconds a Site UID → site id answer is kept
 LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
 ENTRIES_TOP = 20
@@ -52,22 +50,16 @@ class SaltoGateway:
         tuning: Tuning | None = None,
         clock: Clock = SYSTEM_CLOCK,
         deadline: float | None = None,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-        get_retries: int = GET_RETRIES,
-        page_size: int = PAGE_SIZE,
-        locks_ttl: float = LOCKS_TTL,
     ) -> None:
         self.account = account
         self._store = store
-        self._tuning = tuning or Tuning()
-        self._page_size = page_size
-        self._locks_ttl = locks_ttl
-        self.transport = Transport(session, tuning=self._tuning, clock=clock,
-                                   deadline=deadline, timeout=timeout,
-                                   get_retries=get_retries)
+        self._tuning = tuning = tuning or Tuning()
+        self._page_size = tuning.page_size
+        self._locks_ttl = tuning.locks_ttl
+        self.transport = Transport(session, tuning=tuning, clock=clock, deadline=deadline)
         self.tokens = TokenSource(account, self.transport, store, clock)
         self._api = account.api_url
-        self._api_origin = origin(self._api)
+        self._api_origin = account.api_origin
         self.clock = SaltoClock(store, self._api_origin, clock)
 
     def access_token(self, fresh: bool = False) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, NamedTuple, TypeVar, cast
 
 from .salto_types import Lock, LockList, Site, Token
 
@@ -38,8 +38,10 @@ class KeySpec(Generic[T]):
         return Key(self, ":".join((self.prefix, *parts)))
 
 
-@dataclass(frozen=True, slots=True)
-class Key(Generic[T]):
+class Key(NamedTuple, Generic[T]):
+    """One key: its spec (type, codec, near-cache rule) and its full name. A tuple, so
+    that the open path builds a few of them for next to nothing."""
+
     spec: KeySpec[T]
     name: str
 

@@ -75,8 +75,10 @@ class ClientCredentials:
     client_secret: str = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Platform:
+    """Hashed by identity: :class:`PlatformReader` keeps one instance per set of values."""
+
     environment: str
     api_url: str
     identity_url: str
@@ -153,6 +155,11 @@ class Tuning:
                                      metadata={"env": ("OTP_BLOCK_SECONDS", 60, 86400)})
     otp_suspend_seconds: float = field(default=3600.0,
                                        metadata={"env": ("OTP_SUSPEND_SECONDS", 60, 604800)})
+    connect_timeout: float = 3.05  # seconds per connection, within the deadline
+    read_timeout: float = 10.0  # seconds per read, within the deadline
+    get_retries: int = 2  # retries of a read on 5xx, 429 or a reset
+    page_size: int = 100  # $top asked for (Salto's default and largest are unknown)
+    locks_ttl: float = 300.0  # seconds a site's lock list is served from the store
     max_body_bytes: int = 8 * MIB  # per answer, counted while it streams in
     max_items: int = 20_000  # per list (locks, IQs)
     max_pages: int = 250  # per list; more is an error, never a silently short list

@@ -53,7 +53,6 @@ class SaltoKsService:
         environ: Mapping[str, str] | None = None,
         tuning: Tuning | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        gateway_options: Mapping[str, Any] | None = None,
         config_error: SettingsError | None = None,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
@@ -61,8 +60,7 @@ class SaltoKsService:
         self.tuning = tuning = tuning or Tuning()
         self.clock = clock
         self.parks = Parks(session=self.session, store=self.store, tuning=tuning, clock=clock,
-                           platform=PlatformReader(environ), gateway_options=gateway_options,
-                           config_error=config_error)
+                           platform=PlatformReader(environ), config_error=config_error)
         self.budget = OtpBudget(self.store, block_seconds=tuning.otp_block_seconds,
                                 suspend_seconds=tuning.otp_suspend_seconds, clock=clock)
         self.dedup = Dedup(self.store, window=tuning.dedup_seconds, clock=clock,

@@ -17,7 +17,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -110,17 +109,23 @@ _watchdog = _Watchdog()
 _current = threading.local()
 
 
-@contextlib.contextmanager
-def guarded(deadline: float) -> Iterator[CallGuard]:
-    """Run one call (request and body read) in this thread under ``deadline``."""
-    guard = CallGuard(deadline)
-    _watchdog.watch(guard)
-    _current.guard = guard
-    try:
-        yield guard
-    finally:
+class guarded:
+    """Run one call (request and body read) in this thread under ``deadline``, a
+    ``time.monotonic()`` instant."""
+
+    __slots__ = ("guard",)
+
+    def __init__(self, deadline: float) -> None:
+        self.guard = CallGuard(deadline)
+
+    def __enter__(self) -> CallGuard:
+        _watchdog.watch(self.guard)
+        _current.guard = self.guard
+        return self.guard
+
+    def __exit__(self, *exc: object) -> None:
         _current.guard = None
-        guard.close()
+        self.guard.close()
 
 
 def _attach(sock: Any) -> None:

@@ -32,7 +32,7 @@ from ireserve_salto_plugin.gateway import Account, SaltoGateway
 from ireserve_salto_plugin.models import Reason
 from ireserve_salto_plugin.otp import pin_delta, salto_otp
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.runtime import ClientCredentials, platform_variables
+from ireserve_salto_plugin.runtime import ClientCredentials, Tuning, platform_variables
 from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
 from ireserve_salto_plugin.service import SaltoKsService
 from ireserve_salto_plugin.session import make_session
@@ -77,7 +77,7 @@ class Target:
         account = Account(self.identity_url, self.api_url, self.client, self.username,
                           self.password)
         return SaltoGateway(account, session=make_session(), store=MemoryStore(),
-                            page_size=PAGE_SIZE, **{"clock": NO_SLEEP, **options})
+                            tuning=Tuning(page_size=PAGE_SIZE), **{"clock": NO_SLEEP, **options})
 
     def pin(self) -> str:
         """The PIN Salto e-mailed (any 4 digits at replay: PIN and OTP are placeholders)."""
@@ -375,7 +375,7 @@ def _host(target: Target) -> tuple[ReferenceHost, Park]:
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(SaltoKsPlugin(SaltoKsService(
         store=MemoryStore(), environ=target.platform_env(),
-        gateway_options={"page_size": PAGE_SIZE})), INTEGRATION)
+        tuning=Tuning(page_size=PAGE_SIZE))), INTEGRATION)
     return host, host.add_park(Park("cassette-park", "Europe/Amsterdam"))
 
 

@@ -21,7 +21,7 @@ from ireserve_salto_plugin.errors import (
 )
 from ireserve_salto_plugin.gateway import Account, SaltoGateway
 from ireserve_salto_plugin.otp import pin_delta, salto_otp
-from ireserve_salto_plugin.runtime import ClientCredentials
+from ireserve_salto_plugin.runtime import ClientCredentials, Tuning
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.session import make_session
 from ireserve_salto_plugin.store import MemoryStore
@@ -31,12 +31,15 @@ from .conftest import NO_SLEEP, first_lock
 
 def gateway_for(box: SaltoSandbox, store: MemoryStore | None = None, **options: Any
                 ) -> SaltoGateway:
+    """A gateway on the sandbox; ``Tuning`` fields (page_size, get_retries, ...) by name."""
     account = Account(box.identity_url, box.api_url,
                       ClientCredentials(box.client_id, box.client_secret),
                       box.username, box.password)
+    tuned = {k: options.pop(k) for k in list(options) if k in Tuning.__dataclass_fields__}
     options.setdefault("clock", NO_SLEEP)
     store = store if store is not None else MemoryStore()
-    return SaltoGateway(account, session=make_session(), store=store, **options)
+    return SaltoGateway(account, session=make_session(), store=store, tuning=Tuning(**tuned),
+                        **options)
 
 
 def activate(gw: SaltoGateway, box: SaltoSandbox, iq_id: str) -> tuple[str, str]:
@@ -361,7 +364,7 @@ def test_garbage_bodies_are_typed_errors(sandbox: SaltoSandbox) -> None:
 
 def test_every_call_has_a_timeout(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
-    gw = gateway_for(sandbox, timeout=(1.0, 0.2), get_retries=0)
+    gw = gateway_for(sandbox, connect_timeout=1.0, read_timeout=0.2, get_retries=0)
     gw.access_token()
     sandbox.inject("GET", "/iqs$", status=200, body={"items": []}, delay=0.6)
     with pytest.raises(Timeout):

@@ -25,6 +25,7 @@ from ireserve_salto_plugin.models import (
     Reason,
 )
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.runtime import Tuning
 from ireserve_salto_plugin.service import SaltoKsService
 from ireserve_salto_plugin.settings import Settings, SettingsSchema
 from ireserve_salto_plugin.store import MemoryStore
@@ -107,7 +108,7 @@ plugin = SaltoKsPlugin(SaltoKsService(store=MemoryStore(), environ={
     # nothing listens: Salto is "down", fast
     "SALTO_KS_ACCEPTANCE_API_URL": "http://127.0.0.1:9",
     "SALTO_KS_ACCEPTANCE_IDENTITY_URL": "http://127.0.0.1:9"},
-    clock=NO_SLEEP, gateway_options={"timeout": (0.5, 0.5)}))
+    clock=NO_SLEEP, tuning=Tuning(connect_timeout=0.5, read_timeout=0.5)))
 FAST = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "150")), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
 

@@ -179,7 +179,7 @@ def test_garbage_lock_list(
         sandbox: SaltoSandbox,
                            monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory
                            ) -> None:
-    use_service(clock=NO_SLEEP, gateway_options={"get_retries": 0})
+    use_service(clock=NO_SLEEP, get_retries=0)
     sandbox.inject("GET", "/locks$", status=200, raw=b"<html>maintenance</html>")
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE

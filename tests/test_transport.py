@@ -52,6 +52,14 @@ def test_read_body_caps_what_it_keeps(resp: Any) -> None:
         read_body(resp(), 100)
 
 
+def test_an_answer_from_memory_is_capped_too() -> None:
+    resp = requests.Response()
+    resp._content = b"x" * 50
+    assert read_body(resp, 100) == b"x" * 50
+    with pytest.raises(BodyTooLarge):
+        read_body(resp, 10)
+
+
 def test_an_unknown_or_broken_encoding_is_refused() -> None:
     with pytest.raises(BadEncoding):
         read_body(response(b"abc", **{"Content-Encoding": "br"}), 100)
