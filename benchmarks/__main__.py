@@ -91,7 +91,8 @@ def calls_per_open(box: Sandbox, redis_url: str | None, label: str) -> None:
     counts["warm (per open, 20 opens)"] = box.calls() / 20
     row(f"1. HTTP requests per open [{label}]",
         ", ".join(f"{k}: {v:g}" for k, v in counts.items()),
-        "target: warm 1, cold ≤ 4, ≤ 3 with site_id")
+        "target: warm 1; cold ≤ 6, ≤ 5 with site_id (token, site, 2 lock pages for "
+        "exactly 100 locks, IQs, open)")
 
 
 # -- 2. overhead per open ------------------------------------------------------------------

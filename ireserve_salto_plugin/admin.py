@@ -192,15 +192,50 @@ class AdminActions:
                                "is off). Check the PIN and try again; repeated failures block "
                                "the IQ for about 20 minutes.",
                                data={"reason": Reason.OTP_REJECTED.value})
-        activated_at = self.clock.utcnow().replace(microsecond=0)
-        changed = "" if new == current else " with the new PIN"
-        return AdminResult(
-            True,
-            f"IQ is activated{changed}: opens for this park can now be signed.",
-            settings_update={"iqs": {iq_id: {"pin": new, "activated_at": activated_at
-                                             .isoformat()}}},
-            data={"iq_id": iq_id, "activated_at": activated_at.isoformat()},
-        )
+        activated_at = self.clock.utcnow().replace(microsecond=0).isoformat()
+        if new == current:
+            return self._activated(iq_id, current, activated_at,
+                                   "IQ is activated: opens for this park can now be signed.")
+        return self._check_changed_pin(gateway, site_id, iq_id, stored.secret, current, new,
+                                       activated_at)
+
+    def _check_changed_pin(self, gateway: SaltoGateway, site_id: str, iq_id: str,
+                           secret: str, old: str, new: str, activated_at: str) -> AdminResult:
+        """A real PIN change made the cloud and the IQ disagree in the one field report
+        (docs/salto-ks-api.md, "Endpoints"): check at once which PIN Salto accepts, with
+        the side-effect-free check (delta "0000"), and keep that one."""
+        for pin in (new, old):
+            try:
+                gateway.set_pin(site_id, iq_id, otp=salto_otp(secret, pin, gateway.salto_now()),
+                                delta="0000")
+            except OtpRejected:
+                continue
+            except OtpBlocked:
+                return self._blocked(self.budget.blocked(gateway.account.key, iq_id))
+            if pin == new:
+                return self._activated(iq_id, new, activated_at, (
+                    "IQ is activated with the new PIN, and Salto KS confirmed that it accepts "
+                    "codes signed with it. Keeping the PIN is safer: in one field report the "
+                    "IQ itself kept the old PIN after a change. If opens fail with "
+                    "otp_rejected, re-activate and keep the PIN."), changed=True)
+            return self._activated(iq_id, old, activated_at, (
+                "Salto KS accepted the PIN change but still accepts only the old PIN, so the "
+                "old PIN is kept and opens use it. Leave \"new PIN\" empty next time."),
+                changed=False)
+        return AdminResult(False, (
+            "Salto KS accepted the PIN change, but now accepts codes signed with neither the "
+            "new nor the old PIN. Run GET PIN and Set PIN again (keeping the PIN), or reset "
+            "the PIN in the Salto KS web app."),
+            data={"iq_id": iq_id, "reason": Reason.OTP_REJECTED.value})
+
+    @staticmethod
+    def _activated(iq_id: str, pin: str, activated_at: str, message: str,
+                   changed: bool | None = None) -> AdminResult:
+        data: dict[str, Any] = {"iq_id": iq_id, "activated_at": activated_at}
+        if changed is not None:
+            data["pin_changed"] = changed
+        return AdminResult(True, message, settings_update={
+            "iqs": {iq_id: {"pin": pin, "activated_at": activated_at}}}, data=data)
 
     @staticmethod
     def _blocked(seconds: float) -> AdminResult:

@@ -32,7 +32,8 @@ STAFF_MESSAGES: dict[Reason, str] = {
     Reason.LOCK_NOT_FOUND: "Lock {lock} is not on the Salto KS site; check the mapping.",
     Reason.SITE_NOT_FOUND: "The Salto KS site was not found for this account: {detail}",
     Reason.IQ_NOT_ACTIVATED: (
-        "The IQ of lock {lock} is not activated for this account; run GET PIN and Set PIN."
+        "The IQ of lock {lock} is not activated for this account{detail}; run GET PIN and "
+        "Set PIN."
     ),
     Reason.IQ_OFFLINE: (
         "The IQ gateway of lock {lock} is offline: check its power and internet connection."

@@ -15,6 +15,7 @@ import math
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote_plus
 
 from .clock import SYSTEM_CLOCK, Clock
 from .errors import AuthError, Unavailable
@@ -66,6 +67,12 @@ class Account:
         digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
         object.__setattr__(self, "key", digest)
         object.__setattr__(self, "api_origin", origin(self.api_url))
+
+
+def client_auth(client: ClientCredentials) -> tuple[str, str]:
+    """The Basic credentials of the OAuth client: id and secret form-urlencoded first, as
+    RFC 6749 §2.3.1 requires (a secret with ``+``, ``%`` or ``:`` is sent unambiguously)."""
+    return quote_plus(client.client_id), quote_plus(client.client_secret)
 
 
 def oauth_message(error: str, grant: str, username: str) -> str:
@@ -162,7 +169,7 @@ class TokenSource:
         grant = form["grant_type"]
         client = self.account.client
         resp = self._transport.send("POST", url, path=GRANT_PATH, data=form,
-                                    auth=(client.client_id, client.client_secret))
+                                    auth=client_auth(client))
         body = decode_json(resp, "POST", GRANT_PATH, allow_empty=True)
         status = resp.status_code
         if status == 200 and isinstance(body, dict):

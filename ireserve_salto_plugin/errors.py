@@ -117,17 +117,19 @@ def _text(value: Any) -> str | None:
     return str(value)[:200] if value not in (None, "") else None
 
 
-# (ErrorCode or None, lower-case Message fragment or None, error class). First match wins;
-# ErrorCode is compared as a string because Salto sends it as number and as string.
-_BY_CODE: tuple[tuple[str | None, str | None, type[SaltoError]], ...] = (
-    ("3102", "blocked", OtpBlocked),
-    (None, "otp_blocked", OtpBlocked),
-    ("3102", None, OtpRejected),
-    (None, "otp_invalid", OtpRejected),
-    ("2202", "otp", OtpRejected),
-    (None, "pin_not_changed", NotActivated),
-    ("2210", None, PermissionDenied),
-    ("2212", None, PermissionDenied),
+# (HTTP status or None, ErrorCode or None, lower-case Message fragment or None, class).
+# First match wins. Status and code decide (docs/salto-ks-api.md, "OTP blocks", "Errors");
+# message text is only a fallback where Salto gives no code. ErrorCode is compared as a
+# string: Salto sends it as a number and as a string.
+_TABLE: tuple[tuple[int | None, str | None, str | None, type[SaltoError]], ...] = (
+    (403, "3102", None, OtpBlocked),  # whatever the message says
+    (None, "3102", None, OtpRejected),
+    (None, None, "otp_blocked", OtpBlocked),
+    (None, None, "otp_invalid", OtpRejected),
+    (None, "2202", "otp", OtpRejected),  # a missing code on an otp_enabled IQ
+    (None, None, "pin_not_changed", NotActivated),
+    (None, "2210", None, PermissionDenied),
+    (None, "2212", None, PermissionDenied),
 )
 
 
@@ -141,10 +143,10 @@ def error_for(
         message = _text(body.get("Message", body.get("message", body.get("title"))))
     needle = (message or "").lower()
     cls: type[SaltoError] | None = None
-    for want_code, want_text, candidate in _BY_CODE:
-        if (want_code is None or want_code == code) and (
-            want_text is None or want_text in needle
-        ):
+    for want_status, want_code, want_text, candidate in _TABLE:
+        if ((want_status is None or want_status == status)
+                and (want_code is None or want_code == code)
+                and (want_text is None or want_text in needle)):
             cls = candidate
             break
     if cls is None:

@@ -74,10 +74,12 @@ class SaltoGateway:
     # -- calls ---------------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              json: Any = None, url: str | None = None, expect_body: bool = True) -> Any:
+              json: Any = None, url: str | None = None, expect_body: bool = True,
+              side_effect: bool = False) -> Any:
         """One API call, retried when it is a read (:meth:`Transport.retrying`)."""
         return self.transport.retrying(method, path, lambda: self._authorised(
-            method, path, params=params, json=json, url=url, expect_body=expect_body))
+            method, path, params=params, json=json, url=url, expect_body=expect_body),
+            side_effect=side_effect)
 
     def _authorised(self, method: str, path: str, *, params: Mapping[str, Any] | None,
                     json: Any, url: str | None, expect_body: bool) -> Any:
@@ -101,10 +103,13 @@ class SaltoGateway:
         return decode_json(resp, method, path) if expect_body else None
 
     def _pages(self, path: str) -> list[Any]:
-        """All items of a list endpoint: ``{items, next_page_link, count}`` or a bare array,
-        over ``$top``/``$skip`` pages; ``next_page_link`` is followed on the API's origin
-        only. More than ``max_pages`` pages or ``max_items`` items, or a link seen before,
-        is an error: never a silently short list, never an endless loop."""
+        """All items of a list endpoint: ``{items, next_page_link, count}`` or a bare array.
+
+        ``next_page_link`` is followed when there is one (on the API's origin only);
+        Salto sends it null (docs: "Paging"), so without one the next page is asked by
+        ``$skip`` while pages come back full, until a short page or ``count``. More than
+        ``max_pages`` pages or ``max_items`` items, or a link seen before, is an error:
+        never a silently short list, never an endless loop."""
         tuning = self._tuning
         items: list[Any] = []
         url: str | None = None
@@ -113,10 +118,9 @@ class SaltoGateway:
         for _ in range(tuning.max_pages):
             body = self._call("GET", path, params=params, url=url)
             if isinstance(body, list):
-                page, has_link, link, count = body, False, None, None
+                page, link, count = body, None, None
             elif isinstance(body, dict) and isinstance(body.get("items"), list):
-                page = body["items"]
-                has_link, link = "next_page_link" in body, body.get("next_page_link")
+                page, link = body["items"], body.get("next_page_link")
                 count = body.get("count") if isinstance(body.get("count"), int) else None
             else:
                 raise Unavailable(f"Salto KS sent an unexpected list shape for GET {path}",
@@ -128,7 +132,7 @@ class SaltoGateway:
             if isinstance(link, str) and link:
                 url, params = self._next_link(link, path, seen), None
                 continue
-            if has_link or not page or len(page) < self._page_size:
+            if not page or len(page) < self._page_size:
                 return items
             if count is not None and len(items) >= count:
                 return items
@@ -190,7 +194,8 @@ class SaltoGateway:
     # -- locks and IQs -----------------------------------------------------------------------
 
     def locks(self, site_id: str, *, refresh: bool = False) -> LockList:
-        """The site's locks, from the store unless ``refresh`` or older than the TTL."""
+        """The site's locks and IQs, from the store unless ``refresh`` or older than the
+        TTL. Fetched together: an IQ's ``restore_required`` is only in the IQ list."""
         key = LOCKS(self.account.key, site_id)
         if not refresh and (cached := self._store.get(key)) is not None:
             return cached
@@ -198,7 +203,8 @@ class SaltoGateway:
             if not refresh and (cached := self._store.get(key)) is not None:
                 return cached
             path = f"/v1.2/sites/{_seg(site_id)}/locks"
-            result = LockList.of([parse_lock(item) for item in self._pages(path)])
+            locks = [parse_lock(item) for item in self._pages(path)]
+            result = LockList.of(locks, self.iqs(site_id))
             self._store.set(key, result, self._locks_ttl)
             return result
 
@@ -226,7 +232,7 @@ class SaltoGateway:
     def request_pin_email(self, site_id: str, iq_id: str) -> None:
         """"GET PIN": Salto e-mails the IQ PIN to the account (204, no body)."""
         self._call("GET", self._iq_path(site_id, iq_id, "pin"), params={"send_email": "true"},
-                   expect_body=False)
+                   expect_body=False, side_effect=True)  # a lost answer: no second e-mail
 
     def set_pin(self, site_id: str, iq_id: str, *, otp: str, delta: str) -> None:
         """"Set PIN": activate the account at the IQ; new PIN = current PIN - delta."""
@@ -235,8 +241,10 @@ class SaltoGateway:
 
     # -- remote open and entries --------------------------------------------------------------
 
-    def open_lock(self, site_id: str, lock_id: str, *, sign: Callable[[], str]) -> None:
-        """One remote-open command, signed by ``sign()`` right before it is sent.
+    def open_lock(self, site_id: str, lock_id: str,
+                  *, sign: Callable[[], str | None]) -> None:
+        """One remote-open command, signed by ``sign()`` right before it is sent (no
+        ``otp`` field when it returns ``None``: an IQ without OTP).
 
         Never resent after Salto answered anything. Resent once, with a fresh OTP and within
         the deadline, only when the request provably never left this machine (connection
@@ -245,8 +253,11 @@ class SaltoGateway:
         path = f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/locking"
         for attempt in (1, 2):
             try:
-                self._call("PATCH", path, json={"locked_state": "unlocked", "otp": sign()},
-                           expect_body=False)
+                body = {"locked_state": "unlocked"}
+                otp = sign()
+                if otp is not None:
+                    body["otp"] = otp
+                self._call("PATCH", path, json=body, expect_body=False)
                 return
             except Unavailable as exc:
                 if exc.sent or attempt == 2:

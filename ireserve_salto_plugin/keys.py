@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, Generic, NamedTuple, TypeVar, cast
 
-from .salto_types import Lock, LockList, Site, Token
+from .salto_types import Iq, Lock, LockList, Site, Token
 
 T = TypeVar("T")
 FORMAT = 1  # bump when a codec's JSON changes incompatibly
@@ -75,8 +75,10 @@ TOKEN_CODEC: Codec[Token] = Codec(
 SITE_CODEC: Codec[Site] = Codec(
     lambda s: {"v": FORMAT, **_row(s)}, lambda d: _by_name(Site, _versioned(d)))
 LOCKS_CODEC: Codec[LockList] = Codec(
-    lambda locks: {"v": FORMAT, "locks": [_row(lock) for lock in locks.locks]},
-    lambda d: LockList.of([_by_name(Lock, row) for row in _versioned(d)["locks"]]))
+    lambda locks: {"v": FORMAT, "locks": [_row(lock) for lock in locks.locks],
+                   "iqs": [_row(iq) for iq in locks.iqs.values()]},
+    lambda d: LockList.of([_by_name(Lock, row) for row in _versioned(d)["locks"]],
+                          [_by_name(Iq, row) for row in d.get("iqs", [])]))
 
 
 @dataclass(frozen=True, slots=True)

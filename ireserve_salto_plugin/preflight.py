@@ -1,8 +1,12 @@
 """The one checklist before an open, shared by ``on_open_request`` (which stops at the
 first problem) and ``on_booking_status`` (which reports them all as warnings):
 
-    lock exists at Salto → its IQ is activated for the account → the IQ's OTP budget allows
-    a code → IQ and lock online
+    lock exists at Salto → its IQ is activated for the account (and was not reset: Salto's
+    ``restore_required``) → the IQ's OTP budget allows a code → IQ and lock online
+
+An IQ whose ``otp_enabled`` is false takes opens without a code (docs/salto-ks-api.md,
+"OTP"): it needs no activation and spends no OTP budget. When it is activated anyway, a
+code is sent as usual.
 
 (the mapping and the status gate come before, in :mod:`.decision`). Offline as seen in the
 cached lock list is confirmed with a fresh read before an open fails on it, so a lock that
@@ -17,14 +21,18 @@ from .errors import StoreUnavailable
 from .gateway import SaltoGateway
 from .guards import BudgetState, OtpBudget, credentials_fingerprint
 from .models import Reason
-from .salto_types import Lock
+from .salto_types import Lock, LockList
 from .settings import IqCredentials, Settings
+
+RESTORE_REQUIRED = (" (Salto KS says the IQ was reset: restore_required; its secret and PIN "
+                    "are no longer valid)")
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
     reason: Reason
     retry_after: float | None = None
+    detail: str = ""
 
 
 @dataclass(slots=True)
@@ -36,8 +44,12 @@ class Checked:
     findings: list[Finding] = field(default_factory=list)
 
     @property
+    def needs_code(self) -> bool:
+        return self.iq is not None
+
+    @property
     def ready(self) -> bool:
-        return not self.findings and self.lock is not None and self.iq is not None
+        return not self.findings and self.lock is not None
 
 
 def offline_reason(lock: Lock) -> Reason | None:
@@ -46,11 +58,14 @@ def offline_reason(lock: Lock) -> Reason | None:
     return None if lock.online else Reason.LOCK_OFFLINE
 
 
-def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str) -> Lock | None:
-    lock = gateway.locks(site_id).by_id.get(lock_id)
-    if lock is None:  # mapped after the list was cached? look once more
-        lock = gateway.locks(site_id, refresh=True).by_id.get(lock_id)
-    return lock
+def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
+              *, refresh: bool = True) -> tuple[LockList, Lock | None]:
+    locks = gateway.locks(site_id)
+    lock = locks.by_id.get(lock_id)
+    if lock is None and refresh:  # mapped after the list was cached? look once more
+        locks = gateway.locks(site_id, refresh=True)
+        lock = locks.by_id.get(lock_id)
+    return locks, lock
 
 
 def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
@@ -59,19 +74,22 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
     fresh read, and let a store failure propagate (nothing may be sent after it)."""
     checked = Checked()
 
-    def found(reason: Reason, retry_after: float | None = None) -> bool:
-        checked.findings.append(Finding(reason, retry_after))
+    def found(reason: Reason, retry_after: float | None = None, detail: str = "") -> bool:
+        checked.findings.append(Finding(reason, retry_after, detail))
         return for_open
 
-    lock = find_lock(gateway, site_id, lock_id) if for_open else (
-        gateway.locks(site_id).by_id.get(lock_id))
+    locks, lock = find_lock(gateway, site_id, lock_id, refresh=for_open)
     checked.lock = lock
     if lock is None:
         found(Reason.LOCK_NOT_FOUND)
         return checked
     iq = settings.iqs.get(lock.iq_id or "")
-    if lock.iq_id is None or iq is None or not iq.activated:
-        if found(Reason.IQ_NOT_ACTIVATED):
+    state = locks.iqs.get(lock.iq_id or "")
+    if state is not None and state.restore_required:
+        if found(Reason.IQ_NOT_ACTIVATED, detail=RESTORE_REQUIRED):
+            return checked
+    elif lock.iq_id is None or iq is None or not iq.activated:
+        if lock.otp_enabled is not False and found(Reason.IQ_NOT_ACTIVATED):
             return checked
     else:
         checked.iq, checked.fingerprint = iq, credentials_fingerprint(iq)

@@ -93,15 +93,18 @@ class Iq:
 
 @dataclass(frozen=True, slots=True)
 class LockList:
-    """A site's locks, in Salto's order, with an index by id and the dropdown built once."""
+    """A site's locks, in Salto's order, with an index by id, the dropdown built once,
+    and the site's IQs (their ``restore_required`` is not in the lock's nested ``iq``)."""
 
     locks: tuple[Lock, ...]
     by_id: Mapping[str, Lock] = field(repr=False)
+    iqs: Mapping[str, Iq] = field(default_factory=dict, repr=False)
     _options: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, locks: list[Lock] | tuple[Lock, ...]) -> LockList:
-        return cls(tuple(locks), {lock.id: lock for lock in locks})
+    def of(cls, locks: list[Lock] | tuple[Lock, ...],
+           iqs: list[Iq] | tuple[Iq, ...] = ()) -> LockList:
+        return cls(tuple(locks), {lock.id: lock for lock in locks}, {iq.id: iq for iq in iqs})
 
     def options(self) -> list[dict[str, Any]]:
         """The dropdown: fresh dicts per caller, built from the list only once."""

@@ -215,6 +215,7 @@ class SaltoKsService:
             if not checked.ready:
                 finding = checked.findings[0]
                 return attempt.done(finding.reason, retry_after=finding.retry_after,
+                                    detail=finding.detail,
                                     minutes=max(1, round((finding.retry_after or 0) / 60)))
             return self._signed_open(ctx, gateway, site_id, checked, booking, attempt)
         except SaltoError as exc:
@@ -238,15 +239,20 @@ class SaltoKsService:
 
     def _signed_open(self, ctx: ParkContext, gateway: SaltoGateway, site_id: str,
                      checked: Checked, booking: Booking, attempt: Attempt) -> OpenResult:
-        """The PATCH itself, inside the IQ's OTP budget (checked by the preflight)."""
+        """The PATCH itself, inside the IQ's OTP budget (checked by the preflight); without
+        a code when the IQ takes none (``otp_enabled`` false and not activated)."""
         lock, iq = checked.lock, checked.iq
-        assert lock is not None and lock.iq_id is not None and iq is not None
-        assert iq.secret is not None and iq.pin is not None
-        secret, pin, account, iq_id = iq.secret, iq.pin, gateway.account.key, lock.iq_id
+        assert lock is not None
+        account, iq_id = gateway.account.key, lock.iq_id or ""
+
+        def sign() -> str | None:
+            if iq is None or iq.secret is None or iq.pin is None:
+                return None
+            return salto_otp(iq.secret, iq.pin, gateway.salto_now())
+
         attempt.command_sent = True
         try:
-            gateway.open_lock(site_id, lock.id,
-                              sign=lambda: salto_otp(secret, pin, gateway.salto_now()))
+            gateway.open_lock(site_id, lock.id, sign=sign)
         except OtpBlocked:
             seconds = self.budget.blocked(account, iq_id)
             return attempt.done(Reason.OTP_BLOCKED, retry_after=seconds,

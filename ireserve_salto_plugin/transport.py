@@ -218,17 +218,21 @@ class Transport:
                               status=resp.status_code, method=method, path=path)
         return resp
 
-    def retrying(self, method: str, path: str, call: Callable[[], T]) -> T:
+    def retrying(self, method: str, path: str, call: Callable[[], T], *,
+                 side_effect: bool = False) -> T:
         """``call()``, retried for GETs on 5xx, 429 and connection errors with jittered
         backoff (``Retry-After`` wins), never past the deadline. Not retried: other
-        methods, answers that arrived (``status`` < 400), and timeouts once sent."""
+        methods, answers that arrived (``status`` < 400), and timeouts once sent. A read
+        with a ``side_effect`` (GET PIN sends an e-mail) is retried only when the request
+        provably never left."""
         attempts = 1 + (self.get_retries if method == "GET" else 0)
         for attempt in range(attempts):
             try:
                 return call()
             except Unavailable as exc:
                 if attempt + 1 >= attempts or (isinstance(exc, Timeout) and exc.sent) or (
-                        exc.status is not None and exc.status < 400):
+                        exc.status is not None and exc.status < 400) or (
+                        side_effect and exc.sent):
                     raise
                 delay = exc.retry_after
                 if delay is None:

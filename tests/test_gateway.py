@@ -158,8 +158,9 @@ def test_unknown_site_uid(sandbox: SaltoSandbox) -> None:
 
 # -- locks and IQs -------------------------------------------------------------------------
 
-def test_locks_over_several_pages() -> None:
-    with SaltoSandbox(iqs=4, locks_per_iq=9) as box:
+@pytest.mark.parametrize("links", [False, True])
+def test_locks_over_several_pages(links: bool) -> None:
+    with SaltoSandbox(iqs=4, locks_per_iq=9, page_links=links) as box:
         assert box.site is not None
         gw = gateway_for(box, page_size=5)
         locks = gw.locks(box.site.id)
@@ -168,6 +169,25 @@ def test_locks_over_several_pages() -> None:
         chalet = locks.by_id[first_lock(box).id]
         assert chalet.name == "Chalet 12" and chalet.iq_id == first_lock(box).iq.id
         assert chalet.online and chalet.iq_online is True and chalet.otp_enabled is True
+
+
+def test_a_big_site_with_null_links_loses_no_lock() -> None:
+    # Salto answers full pages with next_page_link null: paging goes on by $skip. Before,
+    # a null link ended the list, and a park of 230 locks got a dropdown of 100.
+    with SaltoSandbox(iqs=23, locks_per_iq=10) as box:
+        assert box.site is not None
+        gw = gateway_for(box)
+        assert len(gw.locks(box.site.id).locks) == 230
+        assert box.call_count(f"GET /v1.2/sites/{box.site.id}/locks") == 3
+        assert len(gw.iqs(box.site.id)) == 23
+
+
+def test_paging_stops_at_count(sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    page = {"items": [{"id": f"l{i}"} for i in range(5)], "next_page_link": None, "count": 5}
+    sandbox.inject("GET", "/locks$", status=200, body=page)
+    assert len(gateway_for(sandbox, page_size=5).locks(sandbox.site.id).locks) == 5
+    assert sandbox.call_count(f"GET /v1.2/sites/{sandbox.site.id}/locks") == 1
 
 
 def test_lock_list_is_cached_until_refresh(sandbox: SaltoSandbox) -> None:
@@ -211,12 +231,14 @@ def test_one_lock_and_iqs(sandbox: SaltoSandbox) -> None:
 
 # -- IQ activation -------------------------------------------------------------------------
 
-def test_secret_is_single_shot(sandbox: SaltoSandbox) -> None:
+def test_secret_is_readable_until_activation(sandbox: SaltoSandbox) -> None:
+    # docs/salto-ks-api.md, "Endpoints": readable before activation, 403 2203 after.
     assert sandbox.site is not None
     gw = gateway_for(sandbox)
     iq = first_lock(sandbox).iq.id
     secret = gw.iq_secret(sandbox.site.id, iq)
-    assert len(secret) == 16
+    assert len(secret) == 16 and gw.iq_secret(sandbox.site.id, iq) == secret
+    activate(gw, sandbox, iq)
     with pytest.raises(PermissionDenied) as info:
         gw.iq_secret(sandbox.site.id, iq)
     assert info.value.code == "2203" and info.value.status == 403

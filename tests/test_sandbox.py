@@ -48,7 +48,7 @@ def test_api_shapes(sandbox: SaltoSandbox) -> None:
     locks = requests.get(f"{api}/v1.2/sites/{sandbox.site.id}/locks", headers=headers,
                          params={"$top": 10}, timeout=5).json()
     assert set(locks) == {"items", "next_page_link", "count"} and len(locks["items"]) == 10
-    assert "$skip=10" in locks["next_page_link"]
+    assert locks["next_page_link"] is None and locks["count"] is None  # as Salto sends them
     lock = locks["items"][0]
     assert "name" not in lock and lock["customer_reference"] == "Reception"
     assert set(lock["iq"]) >= {"id", "is_online", "otp_enabled"} and "iq_id" not in lock

@@ -68,7 +68,7 @@ class ConnectApi:
         except ValueError:
             raise salto_error(400, 1100, "The request received is invalid.") from None
         if site_id not in user.site_ids or site_id not in self.world.sites:
-            raise salto_error(404, 1101, "Site not found.")
+            raise salto_error(404, "2202", "Site not found.")
         return self.world.sites[site_id]
 
     def _page(self, req: Request, items: list[Any]) -> dict[str, Any]:
@@ -82,7 +82,9 @@ class ConnectApi:
         top = min(top, PAGE_MAX)
         page = items[skip: skip + top]
         link = None
-        if skip + top < len(items):
+        # Salto sent null links in every captured sample (docs: "Paging"); links only on
+        # request, for tests of link following. ASSUMPTION: their format.
+        if self.sandbox.page_links and skip + top < len(items):
             query = urlencode({"$top": top, "$skip": skip + top}, safe="$")
             link = f"{self.sandbox.api_url}{req.path}?{query}"
         return {"items": page, "next_page_link": link, "count": None}
@@ -115,7 +117,7 @@ class ConnectApi:
         site = self._site_for(req, self._user(req))
         lock = site.locks.get(req.match["lock"])
         if lock is None:
-            raise salto_error(404, 1101, "Lock not found.")
+            raise salto_error(404, "2202", "Lock not found.")
         return lock.as_json()
 
     def _iqs(self, req: Request) -> Any:
@@ -127,7 +129,7 @@ class ConnectApi:
         site = self._site_for(req, user)
         iq_id = req.match["iq"]
         if iq_id not in site.iqs:
-            raise salto_error(404, 1101, "Iq not found.")
+            raise salto_error(404, "2202", "Iq not found.")
         return user, site, iq_id
 
     def _iq(self, req: Request) -> Any:
@@ -137,7 +139,8 @@ class ConnectApi:
     def _secret(self, req: Request) -> Any:
         user, _, iq_id = self._iq_of(req)
         act = self.world.activation(user, iq_id)
-        if act.secret_taken or act.activated:
+        # Readable until the account is activated at the IQ, then 403 (docs: "Endpoints").
+        if act.activated:
             raise salto_error(403, 2203, "Cannot get first secret for an already activated Iq.")
         act.secret_taken = True
         return {"secret": act.secret}
@@ -182,7 +185,7 @@ class ConnectApi:
         site = self._site_for(req, user)
         lock = site.locks.get(req.match["lock"])
         if lock is None:
-            raise salto_error(404, 1101, "Lock not found.")
+            raise salto_error(404, "2202", "Lock not found.")
         body = req.json()
         state = body.get("locked_state")
         if state not in ("none", "locked", "office_mode", "uncertain", "unlocked"):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 if TYPE_CHECKING:
     from .server import SaltoSandbox
@@ -76,13 +76,17 @@ class Request:
 
 
 def basic_auth(header: str) -> tuple[str, str] | None:
+    """The OAuth client of a Basic header: id and secret are form-urlencoded, then joined
+    by ``:`` and Base64-encoded (RFC 6749 §2.3.1), so a ``:`` in a secret is unambiguous."""
     if not header.startswith("Basic "):
         return None
     try:
-        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        user, sep, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
     except ValueError:
         return None
-    return user, password
+    if not sep:
+        return None
+    return unquote_plus(user), unquote_plus(password)
 
 
 def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:

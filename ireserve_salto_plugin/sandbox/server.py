@@ -43,6 +43,8 @@ class SaltoSandbox:
         clock_offset: float = 0.0,
         allow_offline_access: bool = True,
         filter_supported: bool = True,
+        page_links: bool = False,
+        otp_block_after: int = 8,
         username: str = "service@zandloper.example",
     ) -> None:
         self.host = host
@@ -55,6 +57,8 @@ class SaltoSandbox:
         self.clock_offset = clock_offset
         self.allow_offline_access = allow_offline_access
         self.filter_supported = filter_supported
+        self.page_links = page_links  # False: next_page_link is null, as Salto sends it
+        self.world.otp_block_after = otp_block_after  # Salto blocked after 8, and after 3
         self.calls: Counter[str] = Counter()  # "METHOD /path" -> requests seen
         self.grants: Counter[str] = Counter()  # grant_type -> tokens issued
         self.server_seconds: defaultdict[str, float] = defaultdict(float)  # handler time

@@ -16,7 +16,7 @@ from typing import Any
 
 NAMESPACE = uuid.UUID("6f1b7e2c-35a4-4f3e-9a55-3c1d3b0c9a10")
 OTP_WINDOW = 180  # seconds either side of the server clock (docs: "OTP", an assumption)
-OTP_BLOCK_AFTER = 8  # failures in a row (docs: "OTP blocks")
+OTP_BLOCK_AFTER = 8  # failures in a row ("OTP blocks": 8 once, 3 another time)
 OTP_BLOCK_SECONDS = 20 * 60  # (docs: "OTP blocks")
 _NEAREST_FIRST = sorted(range(-OTP_WINDOW, OTP_WINDOW + 1), key=abs)
 IQ_NAMES = ["Reception", "North", "South", "East", "West", "Dunes", "Forest", "Lake"]
@@ -137,6 +137,10 @@ class World:
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> username
         self.tokens_issued: list[str] = []  # every access/refresh token ever handed out
         self.otps_seen: list[str] = []  # every OTP received (for the secrets tests)
+        self.otp_block_after = OTP_BLOCK_AFTER
+        # False: a PIN change is answered 204 but the IQ keeps its PIN, as in the one
+        # field report of a real change (docs: "Endpoints").
+        self.pin_changes_apply = True
 
     # -- building --------------------------------------------------------------------------
 
@@ -194,13 +198,13 @@ class World:
 
     # -- Salto's rules -----------------------------------------------------------------------
 
-    @staticmethod
-    def set_pin(act: Activation, delta: str, now: datetime) -> None:
+    def set_pin(self, act: Activation, delta: str, now: datetime) -> None:
         """Set PIN with a checked code: new PIN = old PIN - delta, digit by digit mod 10
         ("0000" keeps the PIN), and the account is activated at the IQ."""
         assert act.pin is not None
-        act.pin = "".join(str((int(o) - int(d)) % 10) for o, d in zip(act.pin, delta,
-                                                                      strict=True))
+        if self.pin_changes_apply:
+            act.pin = "".join(str((int(o) - int(d)) % 10) for o, d in zip(act.pin, delta,
+                                                                          strict=True))
         act.activated = True
         act.activation_date = now
 
@@ -243,7 +247,7 @@ class World:
             act.failures[command] = 0
             return None
         act.failures[command] = act.failures.get(command, 0) + 1
-        if act.failures[command] >= OTP_BLOCK_AFTER:
+        if act.failures[command] >= self.otp_block_after:
             act.failures[command] = 0
             act.blocked_until[command] = now + timedelta(seconds=OTP_BLOCK_SECONDS)
             return "otp_blocked"

@@ -1,0 +1,156 @@
+"""Differences from the real Salto KS that the sandbox used to hide (issue 14): each test
+runs the plugin against a sandbox at least as unkind as docs/salto-ks-api.md says Salto
+is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.models import Reason
+from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+
+from .conftest import activate, first_lock
+
+BookingFactory = Callable[..., Booking]
+
+
+# -- classify by status and code ----------------------------------------------------------
+
+def test_a_block_is_recognised_by_its_code_whatever_the_message(
+        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    sandbox.inject("PATCH", "/locking$", status=403,
+                   body={"ErrorCode": "3102", "Message": "Too many attempts, try later"})
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OTP_BLOCKED
+    assert result.retry_after == 1500  # the local back-off, not a suspension hint
+    again = host.open(make_booking(), "guest")
+    assert again is not None and again.reason is Reason.OTP_BLOCKED
+    assert sandbox.call_count("PATCH") == 1  # no code is sent into the block
+
+
+def test_a_400_with_3102_is_a_rejected_code_even_if_it_says_blocked(
+        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    sandbox.inject("PATCH", "/locking$", status=400,
+                   body={"ErrorCode": 3102, "Message": "otp blocked?"})
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OTP_REJECTED
+
+
+def test_a_wrong_id_is_404_with_2202_like_salto(host: ReferenceHost, park: Park,
+                                                 sandbox: SaltoSandbox,
+                                                 make_booking: BookingFactory) -> None:
+    lock = first_lock(sandbox)
+    activate(host, park, sandbox, lock.iq.id)
+    park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
+    host.lock_options(park, INTEGRATION)
+    with sandbox.world.lock:  # the lock leaves the site after the list was cached
+        sandbox.site.locks.pop(lock.id)  # type: ignore[union-attr]
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.LOCK_NOT_FOUND
+
+
+def test_salto_may_block_after_three_failures() -> None:
+    with SaltoSandbox(otp_block_after=3) as box:
+        host = ReferenceHost(load_entrypoints=False)
+        from .conftest import install, make_service
+
+        install(host, make_service(environ=box.platform_env()))
+        park = host.add_park(Park("p", "Europe/Amsterdam"))
+        from .conftest import settings_for
+
+        park.integrations[INTEGRATION] = settings_for(box)
+        iq = first_lock(box).iq.id
+        assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq).ok
+        wrong = "0000" if box.last_pin(iq) != "0000" else "1111"
+        messages = [host.admin(park, INTEGRATION, "set_pin", iq_id=iq,
+                               current_pin=wrong).message for _ in range(4)]
+        assert "rejected the code" in messages[0] and "blocked" in messages[2]
+        assert "blocked" in messages[3] and box.call_count("PUT") == 3  # not sent again
+
+
+# -- the IQ's own state -------------------------------------------------------------------
+
+def test_a_reset_iq_fails_before_any_code_is_sent(
+        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    sandbox.site.iqs[mapped.iq.id].restore_required = True  # type: ignore[union-attr]
+    [info] = host.change_status(make_booking(status="option"), "confirmed")
+    assert info.allowed and info.warnings == [Reason.IQ_NOT_ACTIVATED]
+    seen = len(sandbox.world.otps_seen)
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.IQ_NOT_ACTIVATED
+    assert "restore_required" in result.message and "GET PIN" in result.message
+    assert sandbox.call_count("PATCH") == 0 and len(sandbox.world.otps_seen) == seen
+
+
+def test_an_iq_without_otp_opens_without_a_code(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    lock = first_lock(sandbox)
+    lock.iq.otp_enabled = False  # not activated, and it needs no activation
+    park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
+    [info] = host.change_status(make_booking(status="option"), "confirmed")
+    assert info.warnings == []
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OPENED
+    assert sandbox.world.otps_seen == [] and sandbox.entries()[-1]["lock"]["id"] == lock.id
+
+
+# -- PIN changes ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("applies", [True, False])
+def test_a_pin_change_is_checked_at_once(host: ReferenceHost, park: Park,
+                                         sandbox: SaltoSandbox, make_booking: BookingFactory,
+                                         applies: bool) -> None:
+    sandbox.world.pin_changes_apply = applies
+    lock = first_lock(sandbox)
+    assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
+    old = sandbox.last_pin(lock.iq.id)
+    new = "2468" if old != "2468" else "1357"
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old,
+                        new_pin=new)
+    assert result.ok and result.data["pin_changed"] is applies
+    stored = park.integrations[INTEGRATION]["iqs"][lock.iq.id]["pin"]
+    if applies:
+        assert stored == new and "confirmed" in result.message
+        assert "Keeping the PIN is safer" in result.message
+    else:
+        assert stored == old and "still accepts only the old PIN" in result.message
+    assert sandbox.call_count("PUT") == (2 if applies else 3)  # change, then the checks
+    park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
+    opened = host.open(make_booking(), "guest")
+    assert opened is not None and opened.reason is Reason.OPENED  # signed with what works
+
+
+# -- client authentication and side effects -----------------------------------------------
+
+def test_a_client_secret_with_reserved_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    box = SaltoSandbox()
+    box.client_secret = "a+b%2Fc:d e&f="  # form-urlencoded before Base64 (RFC 6749)
+    with box:
+        from .conftest import install, make_service, settings_for
+
+        host = ReferenceHost(load_entrypoints=False)
+        install(host, make_service(environ=box.platform_env()))
+        park = host.add_park(Park("p", "Europe/Amsterdam",
+                                  {INTEGRATION: settings_for(box)}))
+        result = host.admin(park, INTEGRATION, "test_connection")
+        assert result.ok, result.message
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"reset": True}])
+def test_get_pin_is_not_resent_after_it_may_have_reached_salto(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox, fault: dict[str, Any]) -> None:
+    iq = first_lock(sandbox).iq.id
+    host.lock_options(park, INTEGRATION)
+    sandbox.inject("GET", "/pin$", **fault)
+    result = host.admin(park, INTEGRATION, "get_pin", iq_id=iq)
+    assert not result.ok
+    assert sandbox.call_count(f"GET /v1.2/sites/{sandbox.site.id}/iqs/{iq}/pin") == 1  # type: ignore[union-attr]
+    assert park.integrations[INTEGRATION]["iqs"][iq]["secret"]  # kept: Salto gave it out
