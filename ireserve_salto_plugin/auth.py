@@ -113,6 +113,10 @@ class TokenSource:
                                                    else 0))
             return new.access_token
 
+    def stored(self) -> Token | None:
+        """The token as stored (the probe reports whether a refresh token came back)."""
+        return self._store.get(self._key, fresh=True)
+
     def invalidate(self, used: str) -> None:
         """Mark the token expired (keeping its refresh token) if it is still the one stored."""
         with self._mutex():

@@ -89,5 +89,33 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
             pass
 
 
+@main.command()
+@click.option("--settings-file", type=click.Path(dir_okay=False, exists=True), required=True,
+              help="The park's salto_ks settings as the host stores them (JSON, secrets "
+                   "included), or a file written by 'ireserve-salto sandbox'.")
+@click.option("--self-test", "self_test", metavar="IQ_ID",
+              help="Also check secret, PIN and clock on this activated IQ with Salto's "
+                   "side-effect-free OTP check (PUT pin, delta 0000).")
+@click.option("--open", "open_lock", metavar="LOCK_ID",
+              help="Also send one remote open to this lock (the door opens).")
+@click.option("--cassette", type=click.Path(dir_okay=False),
+              help="Write what was seen as a scrubbed vcrpy cassette (needs the 'probe' "
+                   "extra); it is removed again if the hygiene scan finds a credential.")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+def probe(settings_file: str, self_test: str | None, open_lock: str | None,
+          cassette: str | None, as_json: bool) -> None:
+    """Check Salto's answers against the shapes the plugin relies on, call by call.
+
+    Read-only unless --self-test or --open is given: no OTP is sent and nothing opens.
+    Hosts and the OAuth client come from SALTO_KS_<ENV>_* in the environment (a sandbox
+    file's "env" is used when the environment has none). Exit code: 0 all as expected,
+    1 something differs, 2 the settings or platform variables are not usable.
+    """
+    from .probe import run_probe
+
+    sys.exit(run_probe(settings_file, self_test=self_test, open_lock=open_lock,
+                       cassette=cassette, as_json=as_json, echo=click.echo))
+
+
 if __name__ == "__main__":
     main()

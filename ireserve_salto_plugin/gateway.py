@@ -21,7 +21,17 @@ from .clock import SYSTEM_CLOCK, Clock, SaltoClock
 from .errors import NotFound, Refused, SiteNotFound, Unavailable, error_for
 from .keys import LOCKS, SITE
 from .runtime import Tuning, origin
-from .salto_types import Iq, Lock, LockList, Site, parse_iq, parse_lock, parse_site
+from .salto_types import (
+    ActivatedIq,
+    Iq,
+    Lock,
+    LockList,
+    Site,
+    parse_activated_iq,
+    parse_iq,
+    parse_lock,
+    parse_site,
+)
 from .store import Store
 from .transport import Transport, decode_json, retry_after
 
@@ -32,7 +42,13 @@ log = logging.getLogger(__name__)
 SITE_TTL = 24 * 3600.0  # seconds a Site UID → site id answer is kept
 LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
 ENTRIES_TOP = 20
+ENTRIES_PAGE = 100  # $top per page of entries
 MAX_LINK_CHARS = 2000
+MAX_TOKEN_CHARS = 2000  # a longer continuation token is not sent back
+# Sent by Salto's own web app and a working production integration on every Connect API
+# call (docs/salto-ks-api.md, "Paging"): OData v4 syntax is not rewritten as v3.
+ODATA_HEADER = "CLP-disable-odata-v3-conversion"
+CONTINUATION = "CLP-Continuation-Token"  # entries are paged by this header, not $skip
 
 
 def _seg(value: str) -> str:
@@ -75,21 +91,26 @@ class SaltoGateway:
 
     def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               json: Any = None, url: str | None = None, expect_body: bool = True,
-              side_effect: bool = False) -> Any:
+              side_effect: bool = False, headers: Mapping[str, str] | None = None,
+              answer: list[requests.Response] | None = None) -> Any:
         """One API call, retried when it is a read (:meth:`Transport.retrying`)."""
         return self.transport.retrying(method, path, lambda: self._authorised(
-            method, path, params=params, json=json, url=url, expect_body=expect_body),
-            side_effect=side_effect)
+            method, path, params=params, json=json, url=url, expect_body=expect_body,
+            headers=headers, answer=answer), side_effect=side_effect)
 
     def _authorised(self, method: str, path: str, *, params: Mapping[str, Any] | None,
-                    json: Any, url: str | None, expect_body: bool) -> Any:
-        """With the bearer token; a 401 refreshes the token and replays exactly once."""
+                    json: Any, url: str | None, expect_body: bool,
+                    headers: Mapping[str, str] | None = None,
+                    answer: list[requests.Response] | None = None) -> Any:
+        """With the bearer token; a 401 refreshes the token and replays exactly once.
+        ``answer`` receives the response (for its headers)."""
         full = url or f"{self._api}{path}"  # a url is a next_page_link, checked same-origin
         extra: dict[str, Any] = {"params": params} if params else {}
         for replay in (False, True):
             token = self.tokens.access_token(fresh=replay)
-            resp = self.transport.send(method, full, path=path, json=json,
-                                       headers={"Authorization": f"Bearer {token}"}, **extra)
+            resp = self.transport.send(method, full, path=path, json=json, headers={
+                "Authorization": f"Bearer {token}", ODATA_HEADER: "true", **(headers or {})},
+                **extra)
             self.clock.observe(resp.headers.get("Date"), resp.status_code)
             if resp.status_code == 401 and not replay:
                 log.info("salto %s %s: 401, refreshing the token and replaying once",
@@ -100,7 +121,16 @@ class SaltoGateway:
         if resp.status_code >= 400:
             raise error_for(resp.status_code, decode_json(resp, method, path), method=method,
                             path=path, retry_after=retry_after(resp))
+        if answer is not None:
+            answer.append(resp)
         return decode_json(resp, method, path) if expect_body else None
+
+    def read(self, path: str, params: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None) -> tuple[Any, requests.Response]:
+        """A GET of any Connect API path, with its answer (the probe looks at shapes)."""
+        answer: list[requests.Response] = []
+        body = self._call("GET", path, params=params, headers=headers, answer=answer)
+        return body, answer[-1]
 
     def _pages(self, path: str) -> list[Any]:
         """All items of a list endpoint: ``{items, next_page_link, count}`` or a bare array.
@@ -265,9 +295,39 @@ class SaltoGateway:
                 log.info("salto PATCH %s never reached Salto; resending once", path)
 
     def entries(self, site_id: str, top: int = ENTRIES_TOP) -> list[dict[str, Any]]:
+        """The newest ``top`` entries of the site's audit log, newest first. Entries are
+        not paged by ``$skip`` but by the ``CLP-Continuation-Token`` header that an answer
+        carries when there is more (docs/salto-ks-api.md, "Endpoints")."""
         path = f"/v1.1/sites/{_seg(site_id)}/entries"
-        body = self._call("GET", path, params={"$top": top, "$orderby": "utc_date_time desc"})
+        entries: list[dict[str, Any]] = []
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(self._tuning.max_pages):
+            params = {"$top": min(top - len(entries), ENTRIES_PAGE),
+                      "$orderby": "utc_date_time desc"}
+            answer: list[requests.Response] = []
+            body = self._call("GET", path, params=params, answer=answer,
+                              headers={CONTINUATION: token} if token else None)
+            items = body.get("items") if isinstance(body, dict) else body
+            if not isinstance(items, list):
+                raise Unavailable("Salto KS sent an unexpected entry list", method="GET",
+                                  path=path)
+            entries.extend(item for item in items if isinstance(item, dict))
+            token = answer[-1].headers.get(CONTINUATION) if answer else None
+            if not items or len(entries) >= top or not token:
+                return entries[:top]
+            if token in seen or len(token) > MAX_TOKEN_CHARS:
+                raise Unavailable("Salto KS sent an unusable continuation token",
+                                  method="GET", path=path)
+            seen.add(token)
+        raise Unavailable(f"Salto KS sent more than {self._tuning.max_pages} pages for GET "
+                          f"{path}", method="GET", path=path)
+
+    def activated_iqs(self, site_id: str) -> list[ActivatedIq]:
+        """Salto's own view of this account's IQ activations on the site."""
+        body = self._call("GET", f"/v1.2/me/{_seg(site_id)}/activated_iqs")
         items = body.get("items") if isinstance(body, dict) else body
         if not isinstance(items, list):
-            raise Unavailable("Salto KS sent an unexpected entry list", method="GET", path=path)
-        return [item for item in items if isinstance(item, dict)]
+            raise Unavailable("Salto KS sent an unexpected activation list", method="GET",
+                              path="/v1.2/me/{site}/activated_iqs")
+        return [parse_activated_iq(item) for item in items]

@@ -145,6 +145,23 @@ def parse_iq(item: Any) -> Iq:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ActivatedIq:
+    """Salto's view of the account's activation at one IQ (``/v1.2/me/{site}/activated_iqs``)."""
+
+    iq_id: str
+    activated: bool
+    activation_date: str | None
+
+
+def parse_activated_iq(item: Any) -> ActivatedIq:
+    iq_id = salto_id(item.get("iq_id")) if isinstance(item, dict) else None
+    if iq_id is None:
+        raise Unavailable("Salto KS sent an activation without an iq_id")
+    return ActivatedIq(iq_id, item.get("activated") is True,
+                       text(item.get("activation_date"), MAX_WORD_CHARS))
+
+
 def parse_site(item: Any, site_uid: str) -> Site | None:
     """The site of a list entry when it is the one with ``site_uid``."""
     if not isinstance(item, dict) or item.get("site_uid") != site_uid:

@@ -154,3 +154,58 @@ def test_get_pin_is_not_resent_after_it_may_have_reached_salto(
     assert not result.ok
     assert sandbox.call_count(f"GET /v1.2/sites/{sandbox.site.id}/iqs/{iq}/pin") == 1  # type: ignore[union-attr]
     assert park.integrations[INTEGRATION]["iqs"][iq]["secret"]  # kept: Salto gave it out
+
+
+# -- requests like the clients that work (issue 13) ---------------------------------------
+
+def test_every_connect_api_call_sends_the_odata_header(
+        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    import requests
+
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    host.admin(host.parks["zandloper"], INTEGRATION, "refresh_locks")
+    assert sandbox.call_count("GET") >= 4 and sandbox.without_odata_header == []
+    requests.get(f"{sandbox.api_url}/v1.2/sites", timeout=5)  # the check itself works
+    assert sandbox.without_odata_header == ["GET /v1.2/sites"]
+
+
+def gateway_of(host: ReferenceHost) -> Any:
+    from ireserve_salto_plugin.plugin import SaltoKsPlugin
+
+    plugin = host.pm.get_plugin(INTEGRATION)
+    assert isinstance(plugin, SaltoKsPlugin)
+    return plugin.service.context(host.parks["zandloper"]).gateway(30)
+
+
+def test_entries_are_paged_by_continuation_token(host: ReferenceHost, park: Park,
+                                                 sandbox: SaltoSandbox) -> None:
+    site = sandbox.site
+    assert site is not None
+    lock = first_lock(sandbox)
+    with sandbox.world.lock:
+        for n in range(250):
+            site.entries.append({"id": f"e{n:03d}", "utc_date_time":
+                                 f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00Z",
+                                 "event_category": "lock_opened", "access_by": "remote",
+                                 "lock": {"id": lock.id, "customer_reference": lock.name}})
+    entries = gateway_of(host).entries(site.id, top=250)
+    assert [e["id"] for e in entries] == [f"e{n:03d}" for n in reversed(range(250))]
+    assert sandbox.call_count(f"GET /v1.1/sites/{site.id}/entries") == 3
+    assert len(sandbox.continuations) == 2  # two tokens handed out, both sent back
+    assert [e["id"] for e in gateway_of(host).entries(site.id, top=5)] == [
+        "e249", "e248", "e247", "e246", "e245"]
+
+
+def test_salto_s_own_view_of_the_activation(host: ReferenceHost, park: Park,
+                                            sandbox: SaltoSandbox) -> None:
+    assert sandbox.site is not None
+    iq = first_lock(sandbox).iq.id
+    gateway = gateway_of(host)
+    assert gateway.activated_iqs(sandbox.site.id) == []
+    assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq).ok
+    [pending] = gateway.activated_iqs(sandbox.site.id)
+    assert pending.iq_id == iq and not pending.activated and pending.activation_date is None
+    activate(host, park, sandbox, iq)
+    [done] = gateway.activated_iqs(sandbox.site.id)
+    assert done.activated and done.activation_date

@@ -43,6 +43,8 @@ class ConnectApi:
             ("PATCH", re.compile(rf"/v1\.[12]{s}/locks/(?P<lock>[^/]+)/locking"), self._open),
             ("GET", re.compile(rf"/v1\.1{s}/entries"), self._entries),
             ("GET", re.compile(rf"/v1\.2{s}/entries"), self._no_method),
+            ("GET", re.compile(r"/v1\.2/me/(?P<site>[^/]+)/activated_iqs"),
+             self._activated_iqs),
             # sandbox control, not part of Salto's API (for benchmarks and scripts)
             ("GET", re.compile(r"/_sandbox/stats"), lambda req: box.stats()),
             ("POST", re.compile(r"/_sandbox/reset-stats"), lambda req: box.reset_stats()),
@@ -53,6 +55,8 @@ class ConnectApi:
         ]
 
     def _user(self, req: Request) -> User:
+        if req.headers.get("CLP-disable-odata-v3-conversion") != "true":
+            self.sandbox.without_odata_header.append(f"{req.method} {req.path}")
         header = req.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
         entry = self.world.tokens.get(token)
@@ -216,10 +220,32 @@ class ConnectApi:
         order = req.query.get("$orderby", "utc_date_time desc").strip()
         if order not in ("utc_date_time desc", "utc_date_time asc", "utc_date_time"):
             raise salto_error(400, 1102, "The OData filter format is invalid.")
-        items = sorted(site.entries, key=lambda e: e["utc_date_time"],
+        if "$skip" in req.query:  # entries have no OData paging (docs: "Endpoints")
+            raise salto_error(400, 1102, "The OData filter format is invalid.")
+        items = sorted(site.entries, key=lambda e: (e["utc_date_time"], e["id"]),
                        reverse=order.endswith("desc"))
         top = min(int(req.query.get("$top", 20) or 20), PAGE_MAX)
-        return {"items": items[:top], "next_page_link": None, "count": None}
+        token = req.headers.get("CLP-Continuation-Token")
+        start = self.sandbox.continuations.get(token, -1) if token else 0
+        if start < 0:
+            raise salto_error(400, 1101, "Value of 'CLP-Continuation-Token' is invalid.")
+        page, headers = items[start: start + top], {}
+        if start + top < len(items):  # ASSUMPTION: an opaque token, answered as a header
+            following = secrets.token_urlsafe(12)
+            self.sandbox.continuations[following] = start + top
+            headers["CLP-Continuation-Token"] = following
+        return Reply(200, {"items": page, "next_page_link": None, "count": None}, headers)
+
+    def _activated_iqs(self, req: Request) -> Any:
+        user = self._user(req)
+        site = self._site_for(req, user)
+        return {"items": [
+            {"iq_id": iq_id, "activated": act.activated,
+             "activation_date": act.activation_date.strftime("%Y-%m-%dT%H:%M:%SZ")
+             if act.activation_date else None}
+            for (user_id, iq_id), act in self.world.activations.items()
+            if user_id == user.id and iq_id in site.iqs and act.pin is not None],
+            "next_page_link": None, "count": None}
 
     def _no_method(self, req: Request) -> Any:
         raise Reply(405, None)

@@ -64,6 +64,8 @@ class SaltoSandbox:
         self.server_seconds: defaultdict[str, float] = defaultdict(float)  # handler time
         self.faults: list[Fault] = []
         self.date_header: str | None = None  # sent as Date instead of the sandbox clock
+        self.without_odata_header: list[str] = []  # API calls that lacked the header
+        self.continuations: dict[str, int] = {}  # entries' continuation token -> offset
         self._servers: list[ThreadingHTTPServer] = []
         self._connections: set[socket.socket] = set()
         self.site: Site | None = None
