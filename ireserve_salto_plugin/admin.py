@@ -18,6 +18,7 @@ from .errors import AuthError, OtpBlocked, OtpRejected, PermissionDenied, Refuse
 from .gateway import SaltoGateway
 from .guards import OtpBudget
 from .models import AdminResult, Park, Reason
+from .operations import Operations
 from .otp import pin_delta, salto_otp
 from .salto_types import canonical_uuid
 from .settings import SettingsError
@@ -27,7 +28,8 @@ log = logging.getLogger("ireserve_salto_plugin")
 
 PIN = re.compile(r"[0-9]{4}")
 
-ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "refresh_locks")
+ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "refresh_locks", "status",
+           "list_iqs", "self_test", "confirm_open", "recent_opens")
 
 
 class ParamError(ValueError):
@@ -58,6 +60,7 @@ class AdminActions:
         self.parks = parks
         self.budget = budget
         self.clock = clock
+        ops = Operations(budget, parks.store, clock)
         self._actions: dict[str, Callable[[ParkContext, SaltoGateway, Mapping[str, Any]],
                                           AdminResult]] = {
             "test_connection": self.test_connection,
@@ -65,6 +68,11 @@ class AdminActions:
             "get_pin": self.get_pin,
             "set_pin": self.set_pin,
             "refresh_locks": self.refresh_locks,
+            "status": ops.status,
+            "list_iqs": ops.list_iqs,
+            "self_test": ops.self_test,
+            "confirm_open": ops.confirm_open,
+            "recent_opens": ops.recent_opens,
         }
 
     def run(self, park: Park, action: Any, params: Any) -> AdminResult | None:

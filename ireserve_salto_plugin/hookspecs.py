@@ -12,7 +12,7 @@ from typing import Any
 import pluggy
 from marshmallow import Schema
 
-from .models import AccessInfo, AdminResult, Booking, OpenResult, Park
+from .models import AccessInfo, AdminResult, Booking, Explanation, OpenResult, Park, Readiness
 
 PROJECT = "ireserve"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -72,4 +72,25 @@ def on_admin_action(
 
     :returns: an ``AdminResult`` whose ``settings_update`` the host deep-merges into the
         stored settings and persists before showing ``message``. Stops at first non-None.
+    """
+
+
+@hookspec(firstresult=True)
+def explain_access(park: Park, booking: Booking, now: datetime | None) -> Explanation | None:
+    """Why this booking can or cannot open now: every condition an open needs, in the
+    open's own order, each ``ok``/``fail``/``unknown``; the verdict is what
+    ``on_open_request`` would answer. Sends no OTP and no open. Never raises.
+
+    :param now: the moment to judge, or ``None`` for the current time (naive: park-local).
+    :returns: an ``Explanation``, or ``None``. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def readiness(park: Park, bookings: list[Booking], now: datetime | None) -> Readiness | None:
+    """The park's upcoming bookings, each judged at its arrival (or ``now`` once arrived):
+    the explainer's verdict per booking and a count per verdict. One lock-list read for
+    the whole sweep; no OTP, no open. Never raises.
+
+    :returns: a ``Readiness``, or ``None``. Stops at first non-None result.
     """

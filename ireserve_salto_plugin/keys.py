@@ -106,3 +106,6 @@ OTP_BLOCK = KeySpec("otpblock", NUMBER)  # (account, iq): blocked until (epoch s
 OTP_FAILS = KeySpec("otpfail", NUMBER)  # (account, iq, credentials): rejections in a row
 OTP_SUSPEND = KeySpec("otpsuspend", NUMBER)  # (account, iq, credentials): until (epoch s)
 DUPLICATE = KeySpec("dedup", DEDUP)  # (hash of park, booking, lock, requester)
+RECORD: Codec[dict[str, Any]] = _checked(dict)
+RECEIPT = KeySpec("receipt", RECORD)  # (attempt id): lock, time, site of an open
+LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, "success" | "failure")

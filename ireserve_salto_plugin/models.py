@@ -95,6 +95,8 @@ MASK = "***"
 
 def jsonable(value: Any) -> Any:
     """``value`` as JSON-compatible data, with the values of :data:`SECRET_KEYS` masked."""
+    if isinstance(value, _ToDict):
+        return value.to_dict()
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -160,3 +162,44 @@ class AdminResult(_ToDict):
     message: str
     settings_update: dict[str, Any] = field(default_factory=dict, repr=False)
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class StepState(StrEnum):
+    OK = "ok"
+    FAIL = "fail"
+    UNKNOWN = "unknown"  # could not be checked (an earlier step failed, or Salto is away)
+
+
+@dataclass(frozen=True, slots=True)
+class Step(_ToDict):
+    """One condition an open needs, as ``explain_access`` found it."""
+
+    step: str  # e.g. "status", "window", "iq_online"
+    state: StepState
+    message: str
+    reason: Reason  # what an open answers when this step fails
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation(_ToDict):
+    """The answer to ``explain_access``: every condition in the open's own order; the
+    verdict is the first failing step's reason (``opened`` when nothing fails)."""
+
+    integration: str
+    verdict: Reason
+    message: str
+    lock_id: str | None
+    opens_at: datetime | None
+    closes_at: datetime | None
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness(_ToDict):
+    """The answer to ``readiness``: each booking's verdict at its arrival, and a count per
+    verdict."""
+
+    integration: str
+    bookings: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+

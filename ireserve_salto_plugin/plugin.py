@@ -14,7 +14,7 @@ from marshmallow import Schema
 
 from . import INTEGRATION
 from .hookspecs import hookimpl
-from .models import AccessInfo, AdminResult, Booking, OpenResult, Park
+from .models import AccessInfo, AdminResult, Booking, Explanation, OpenResult, Park, Readiness
 
 if TYPE_CHECKING:
     from .admin import AdminActions
@@ -75,6 +75,16 @@ class SaltoKsPlugin:
         self, park: Park, booking: Booking, requested_by: str, now: datetime | None
     ) -> OpenResult | None:
         return self.service.open(park, booking, requested_by, now)
+
+    @hookimpl
+    def explain_access(self, park: Park, booking: Booking,
+                       now: datetime | None) -> Explanation | None:
+        return self.service.explain(park, booking, now)
+
+    @hookimpl
+    def readiness(self, park: Park, bookings: list[Booking],
+                  now: datetime | None) -> Readiness | None:
+        return self.service.readiness(park, bookings, now)
 
     @hookimpl
     def on_admin_action(

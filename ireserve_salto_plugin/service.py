@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from . import INTEGRATION, access
+from . import INTEGRATION, access, explain, operations
 from .attempt import Attempt
 from .clock import SYSTEM_CLOCK, Clock
 from .context import ParkContext, Parks, raw_settings
@@ -26,7 +26,16 @@ from .decision import BookingError, Decision, decide, read_booking, resolve_lock
 from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError, StoreUnavailable, Timeout
 from .gateway import SaltoGateway
 from .guards import Dedup, OtpBudget
-from .models import AccessInfo, Booking, OpenResult, Outcome, Park, Reason
+from .models import (
+    AccessInfo,
+    Booking,
+    Explanation,
+    OpenResult,
+    Outcome,
+    Park,
+    Readiness,
+    Reason,
+)
 from .otp import salto_otp
 from .preflight import Checked, offline_reason, preflight
 from .runtime import PlatformReader, Tuning
@@ -114,6 +123,23 @@ class SaltoKsService:
             log.exception("salto mapping_options failed unexpectedly")
             return []
 
+    def explain(self, park: Park, booking: Booking, now: datetime | None
+                ) -> Explanation | None:
+        try:
+            return explain.explain(self.parks, self.budget, self.clock, park, booking, now)
+        except Exception:
+            log.exception("salto explain_access failed unexpectedly")
+            return Explanation(INTEGRATION, Reason.INTERNAL_ERROR, "The Salto KS plugin hit "
+                               "an unexpected error; the log has details.", None, None, None)
+
+    def readiness(self, park: Park, bookings: Any, now: datetime | None) -> Readiness | None:
+        try:
+            items = list(bookings) if isinstance(bookings, list | tuple) else []
+            return explain.readiness(self.parks, self.budget, self.clock, park, items, now)
+        except Exception:
+            log.exception("salto readiness failed unexpectedly")
+            return Readiness(INTEGRATION, [], {Reason.INTERNAL_ERROR.value: 1})
+
     # -- on_open_request -------------------------------------------------------------------
 
     def open(self, park: Park, booking: Booking, requested_by: Any,
@@ -151,10 +177,12 @@ class SaltoKsService:
                 opens_at=local_time(decision.window.opens_at, zone),
                 closes_at=local_time(decision.window.closes_at, zone))
         try:
-            return self._guarded_open(ctx, booking, decision.lock_id, attempt)
+            result = self._guarded_open(ctx, booking, decision.lock_id, attempt)
         except StoreUnavailable as exc:
             log.warning("salto open attempt=%s: %s", attempt.attempt_id, exc)
             return attempt.done(Reason.STORE_UNAVAILABLE)
+        operations.record(self.store, ctx.account.key, result, ctx.settings.site_id)
+        return result
 
     def _decide(self, ctx: ParkContext, booking: Booking, now: datetime | None) -> Decision:
         settings = ctx.settings

@@ -270,6 +270,27 @@ def test_naive_booking_times_are_park_local(host: ReferenceHost, park: Park, map
 
 # -- on_admin_action -----------------------------------------------------------------------
 
+def test_hook_explain_access(host: ReferenceHost, park: Park, mapped: Any,
+                             make_booking: BookingFactory) -> None:
+    booking = make_booking()
+    found = host.pm.hook.explain_access(park=park, booking=booking, now=None)
+    assert found.verdict is Reason.OPENED and found.lock_id == mapped.id
+    early = host.pm.hook.explain_access(park=park, booking=booking,
+                                        now=booking.arrival - timedelta(hours=2))
+    assert early.verdict is Reason.TOO_EARLY and "from" in early.message
+    other = Park("other", "Europe/Amsterdam")
+    assert host.pm.hook.explain_access(park=other, booking=booking, now=None) is None
+
+
+def test_hook_readiness(host: ReferenceHost, park: Park, mapped: Any,
+                        make_booking: BookingFactory) -> None:
+    report = host.pm.hook.readiness(park=park, bookings=[make_booking(), make_booking(
+        object_id="nowhere")], now=None)
+    assert [row["verdict"] for row in report.bookings] == ["opened", "no_lock_mapped"]
+    assert report.summary == {"opened": 1, "no_lock_mapped": 1}
+    assert host.pm.hook.readiness(park=park, bookings="not a list", now=None).bookings == []
+
+
 def test_hook_on_admin_action(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
     result = host.admin(park, INTEGRATION, "test_connection")

@@ -1,0 +1,209 @@
+"""Why a guest can or cannot open (``explain_access``), and the same for many bookings at
+once (``readiness``). Neither sends an OTP or an open command.
+
+The steps follow the open's own order, so the verdict is what ``on_open_request`` would
+answer: settings → enabled → booking → status → window → lock mapped → lock at Salto →
+IQ activated (and not reset) → OTP budget → IQ online → lock online, then the clock (a
+warning only). A step that cannot be checked is ``unknown``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from . import INTEGRATION
+from .clock import CLOCK_WARN_SECONDS, Clock
+from .context import ParkContext, Parks, raw_settings
+from .decision import BookingError, read_booking, resolve_lock, to_utc
+from .errors import SaltoError, SettingsError
+from .gateway import SaltoGateway
+from .guards import OtpBudget, credentials_fingerprint
+from .models import Booking, Explanation, Park, Readiness, Reason, Step, StepState
+from .preflight import RESTORE_REQUIRED, find_lock
+from .text import host_text, local_time
+
+MAX_SWEEP = 5000  # bookings in one readiness call
+
+
+class _Steps:
+    def __init__(self) -> None:
+        self.steps: list[Step] = []
+
+    def add(self, step: str, ok: bool | None, message: str, reason: Reason) -> bool:
+        state = StepState.UNKNOWN if ok is None else StepState.OK if ok else StepState.FAIL
+        self.steps.append(Step(step, state, message, reason))
+        return ok is True
+
+    def unknown(self, *names: tuple[str, Reason]) -> None:
+        for step, reason in names:
+            self.add(step, None, "not checked: an earlier step failed", reason)
+
+    def verdict(self) -> tuple[Reason, str]:
+        for step in self.steps:
+            if step.state is StepState.FAIL and step.reason is not Reason.CLOCK_SKEW:
+                return step.reason, step.message
+        return Reason.OPENED, "Every condition holds: an open now would be sent."
+
+
+SALTO_STEPS = (("lock_exists", Reason.LOCK_NOT_FOUND), ("iq_activated", Reason.IQ_NOT_ACTIVATED),
+               ("otp_budget", Reason.OTP_BLOCKED), ("iq_online", Reason.IQ_OFFLINE),
+               ("lock_online", Reason.LOCK_OFFLINE), ("clock", Reason.CLOCK_SKEW))
+
+
+def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: Booking,
+            now: datetime | None) -> Explanation | None:
+    raw = raw_settings(park)
+    if raw is None:
+        return None
+    steps = _Steps()
+    try:
+        ctx = parks.context(park, raw)
+        _ = ctx.zone  # a missing or unknown zone is a SettingsError, answered here
+    except SettingsError as exc:
+        steps.add("settings", False, f"Settings: {exc}", Reason.SETTINGS_INVALID)
+        return _finish(steps, None, None)
+    gateway = ctx.gateway(parks.tuning.status_deadline)
+    return _explain(ctx, gateway, budget, clock, steps, booking, now, confirm_offline=True)
+
+
+def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: Clock,
+             steps: _Steps, booking: Booking, now: datetime | None,
+             *, confirm_offline: bool) -> Explanation:
+    settings, zone = ctx.settings, ctx.zone
+    steps.add("settings", True, "The park's settings are valid.", Reason.SETTINGS_INVALID)
+    steps.add("enabled", settings.enabled, "Salto KS opening is switched on." if
+              settings.enabled else "Salto KS opening is switched off for this park.",
+              Reason.INTEGRATION_INACTIVE)
+    try:
+        facts = read_booking(booking, zone, settings.minutes_before)
+        instant = clock.utcnow() if now is None else to_utc(now, zone, "now")
+    except BookingError as exc:
+        steps.add("booking", False, f"The booking cannot be checked: {exc}",
+                  Reason.BOOKING_INVALID)
+        return _finish(steps, None, None)
+    window = facts.window
+    steps.add("status", facts.status in settings.opening_statuses,
+              f"Status {host_text(facts.status)!r} "
+              + ("allows opening." if facts.status in settings.opening_statuses
+                 else "does not allow opening."), Reason.STATUS_NOT_ALLOWED)
+    opens, closes = local_time(window.opens_at, zone), local_time(window.closes_at, zone)
+    if instant < window.opens_at:
+        steps.add("window", False, f"Too early: opening is allowed from {opens}.",
+                  Reason.TOO_EARLY)
+    else:
+        steps.add("window", instant <= window.closes_at,
+                  f"Inside the window, {opens} to {closes}." if instant <= window.closes_at
+                  else f"Too late: opening was allowed until {closes}.", Reason.TOO_LATE)
+    lock_id = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
+    mapped = settings.mapping.get(facts.object_id)
+    steps.add("lock_mapped", lock_id is not None, "No lock is mapped to this object and there "
+              "is no default lock." if lock_id is None else "The object's own lock." if mapped
+              else "The park's default lock.", Reason.NO_LOCK_MAPPED)
+    if lock_id is None:
+        steps.unknown(*SALTO_STEPS)
+    else:
+        _salto_steps(ctx, gateway, budget, steps, lock_id, confirm_offline)
+    return _finish(steps, lock_id, window)
+
+
+def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, steps: _Steps,
+                 lock_id: str, confirm_offline: bool) -> None:
+    done = len(steps.steps)
+    try:
+        site_id = ctx.site_id(gateway)
+        locks, lock = find_lock(gateway, site_id, lock_id, refresh=confirm_offline)
+        if not steps.add("lock_exists", lock is not None, "The lock is on the Salto KS site."
+                         if lock else "The mapped lock is not on the Salto KS site.",
+                         Reason.LOCK_NOT_FOUND) or lock is None:
+            return steps.unknown(*SALTO_STEPS[1:])
+        iq = ctx.settings.iqs.get(lock.iq_id or "")
+        state = locks.iqs.get(lock.iq_id or "")
+        activated = iq is not None and iq.activated
+        if state is not None and state.restore_required:
+            steps.add("iq_activated", False, "The IQ must be activated again" + RESTORE_REQUIRED,
+                      Reason.IQ_NOT_ACTIVATED)
+        else:
+            steps.add("iq_activated", activated or lock.otp_enabled is False,
+                      "The IQ is activated for this account." if activated else
+                      "The IQ takes opens without a code." if lock.otp_enabled is False else
+                      "The IQ is not activated: run GET PIN and Set PIN.",
+                      Reason.IQ_NOT_ACTIVATED)
+        if iq is not None and activated and lock.iq_id is not None:
+            refusal = budget.refusal(gateway.account.key, lock.iq_id,
+                                     credentials_fingerprint(iq))
+            steps.add("otp_budget", refusal is None, "Codes may be sent to the IQ." if
+                      refusal is None else f"No codes go to the IQ for about "
+                      f"{max(1, round(refusal.retry_after / 60))} minutes "
+                      + ("(Salto's block)." if refusal.blocked else "(two codes rejected)."),
+                      Reason.OTP_SUSPENDED if refusal and not refusal.blocked
+                      else Reason.OTP_BLOCKED)
+        else:
+            steps.add("otp_budget", None, "No code is needed or none can be signed.",
+                      Reason.OTP_BLOCKED)
+        if confirm_offline and not lock.reachable:  # confirmed like an open does
+            lock = gateway.lock(site_id, lock.id)
+        steps.add("iq_online", lock.iq_online is not False, "The IQ gateway is online." if
+                  lock.iq_online is not False else "The IQ gateway is offline: check its "
+                  "power and internet connection.", Reason.IQ_OFFLINE)
+        steps.add("lock_online", lock.online, "The lock reaches its IQ." if lock.online else
+                  "The lock does not reach its IQ: check its batteries and its distance to the "
+                  "IQ.", Reason.LOCK_OFFLINE)
+        offset = gateway.clock_offset()
+        steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, f"This server's clock is "
+                  f"{offset:+.0f} s from Salto's (codes are signed with Salto's time).",
+                  Reason.CLOCK_SKEW)
+    except SaltoError as exc:
+        checked = {step.step for step in steps.steps[done:]}
+        steps.add("salto", False, f"Salto KS could not be asked: {exc}", exc.reason)
+        steps.unknown(*(item for item in SALTO_STEPS if item[0] not in checked))
+
+
+def _finish(steps: _Steps, lock_id: str | None, window: Any) -> Explanation:
+    verdict, message = steps.verdict()
+    return Explanation(INTEGRATION, verdict, message, lock_id,
+                       window.opens_at if window else None,
+                       window.closes_at if window else None, steps.steps)
+
+
+def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
+              bookings: Iterable[Booking], now: datetime | None) -> Readiness | None:
+    """Each booking's verdict at its arrival (``now`` for bookings already arrived), with
+    one lock-list read for the whole sweep; no fresh lock reads, no OTP, no open."""
+    raw = raw_settings(park)
+    if raw is None:
+        return None
+    rows: list[dict[str, Any]] = []
+    error = ""
+    try:
+        ctx: ParkContext | None = parks.context(park, raw)
+        _ = ctx.zone if ctx is not None else None
+        gateway = ctx.gateway(parks.tuning.options_deadline) if ctx is not None else None
+    except SettingsError as exc:
+        ctx, gateway, error = None, None, str(exc)
+    for n, booking in enumerate(bookings):
+        if n >= MAX_SWEEP:
+            break
+        row: dict[str, Any] = {"booking_id": host_text(getattr(booking, "id", None))}
+        if ctx is None or gateway is None:
+            row.update(verdict=Reason.SETTINGS_INVALID.value, message=f"Settings: {error}")
+        else:
+            at = getattr(booking, "arrival", None)
+            at = now if not isinstance(at, datetime) or (now is not None and _after(now, at))\
+                else at
+            found = _explain(ctx, gateway, budget, clock, _Steps(), booking, at,
+                             confirm_offline=False)
+            row.update(verdict=found.verdict.value, message=found.message,
+                       lock_id=found.lock_id,
+                       opens_at=found.opens_at.isoformat() if found.opens_at else None)
+        rows.append(row)
+    return Readiness(INTEGRATION, rows, dict(Counter(row["verdict"] for row in rows)))
+
+
+def _after(now: datetime, arrival: datetime) -> bool:
+    try:
+        return now > arrival
+    except TypeError:  # naive against aware: judge at the arrival
+        return False

@@ -1,0 +1,215 @@
+"""The support desk's admin actions: integration status, the site's IQs, a self-test that
+opens no door, and receipts of opens from Salto's entry log. None sends an open command.
+
+Opens leave a receipt in the store (:func:`record`, best effort, after the result is
+decided): the attempt's lock and time for ``confirm_open``, and the park's last success and
+last failure for ``status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .clock import CLOCK_WARN_SECONDS, Clock
+from .context import ParkContext
+from .errors import OtpBlocked, OtpRejected, StoreUnavailable
+from .gateway import SaltoGateway
+from .guards import OtpBudget, credentials_fingerprint
+from .keys import LAST_OPEN, RECEIPT
+from .models import AdminResult, OpenResult, Reason
+from .otp import salto_otp
+from .store import Store
+from .text import host_text
+
+log = logging.getLogger("ireserve_salto_plugin")
+
+RECEIPT_SECONDS = 7 * 86400.0  # how long an open's receipt can be confirmed
+LAST_OPEN_SECONDS = 30 * 86400.0
+MATCH_SECONDS = 120  # an entry this close to the open's time is its receipt
+NOT_YET_SECONDS = 600  # Salto's log is not real-time: "not yet" until this long after
+ENTRIES_SCANNED = 100
+RECENT_DEFAULT, RECENT_MAX = 20, 100
+
+
+def record(store: Store, account: str, result: OpenResult, site_id: str | None) -> None:
+    """Keep what ``status`` and ``confirm_open`` need of an attempt (never raises)."""
+    try:
+        summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
+                   "lock_id": result.lock_id, "site_id": site_id,
+                   "at": (result.opened_at or datetime.now(UTC)).isoformat()}
+        if result.opened and result.reason is Reason.OPENED:
+            store.set(RECEIPT(result.attempt_id), summary, RECEIPT_SECONDS)
+            store.set(LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)
+        elif not result.opened and result.reason is not Reason.DUPLICATE:
+            store.set(LAST_OPEN(account, "failure"), summary, LAST_OPEN_SECONDS)
+    except StoreUnavailable as exc:
+        log.warning("salto receipt not kept: %s", exc)
+
+
+class Operations:
+    def __init__(self, budget: OtpBudget, store: Store, clock: Clock) -> None:
+        self.budget = budget
+        self.store = store
+        self.clock = clock
+
+    def list_iqs(self, ctx: ParkContext, gateway: SaltoGateway,
+                 params: Mapping[str, Any]) -> AdminResult:
+        site_id = ctx.site_id(gateway)
+        salto = {a.iq_id: a for a in gateway.activated_iqs(site_id)}
+        rows = []
+        for iq in gateway.iqs(site_id):
+            stored = ctx.settings.iqs.get(iq.id)
+            rows.append({"id": iq.id, "name": iq.name, "online": iq.online,
+                         "restore_required": iq.restore_required,
+                         "otp_enabled": iq.otp_enabled,
+                         "activated": bool(stored and stored.activated),
+                         "salto_activated": iq.id in salto and salto[iq.id].activated})
+        return AdminResult(True, f"{len(rows)} IQ(s) on site {ctx.settings.site_uid}.",
+                           data={"iqs": rows})
+
+    def status(self, ctx: ParkContext, gateway: SaltoGateway,
+               params: Mapping[str, Any]) -> AdminResult:
+        gateway.access_token()
+        site_id = ctx.site_id(gateway)
+        locks = gateway.locks(site_id, refresh=True)
+        iqs = self.list_iqs(ctx, gateway, params).data["iqs"]
+        account = gateway.account.key
+        for row in iqs:
+            on_iq = [lock for lock in locks.locks if lock.iq_id == row["id"]]
+            row["locks_online"] = sum(1 for lock in on_iq if lock.reachable)
+            row["locks_offline"] = len(on_iq) - row["locks_online"]
+            stored = ctx.settings.iqs.get(row["id"])
+            row["budget"] = self._budget(account, row["id"], stored)
+            if row["activated"] != row["salto_activated"]:
+                row["note"] = ("activated here but not at Salto: run GET PIN and Set PIN"
+                               if row["activated"] else "activated at Salto but no secret "
+                               "and PIN stored here")
+        offset = gateway.clock_offset()
+        last = {kind: self.store.get(LAST_OPEN(account, kind)) for kind in ("success",
+                                                                            "failure")}
+        problems = sum(1 for row in iqs if row["restore_required"] or not row["online"]
+                       or row["locks_offline"] or row["budget"]["state"] != "ok"
+                       or "note" in row) + (abs(offset) > CLOCK_WARN_SECONDS)
+        return AdminResult(True, (
+            f"Connected to Salto KS {ctx.settings.environment} as {ctx.settings.username}; "
+            f"site {ctx.settings.site_uid}: {len(iqs)} IQ(s), {len(locks.locks)} lock(s), "
+            + (f"{problems} thing(s) to look at." if problems else "all healthy.")),
+            data={"authenticated": True, "site_id": site_id, "iqs": iqs,
+                  "clock_offset": offset, "clock_skew": abs(offset) > CLOCK_WARN_SECONDS,
+                  "last_success": last["success"], "last_failure": last["failure"]})
+
+    def _budget(self, account: str, iq_id: str, stored: Any) -> dict[str, Any]:
+        if stored is None or not stored.activated:
+            refusal = self.budget.block_refusal(account, iq_id)
+        else:
+            refusal = self.budget.refusal(account, iq_id, credentials_fingerprint(stored))
+        if refusal is None:
+            return {"state": "ok"}
+        until = self.clock.utcnow() + timedelta(seconds=refusal.retry_after)
+        return {"state": "blocked" if refusal.blocked else "suspended",
+                "until": until.replace(microsecond=0).isoformat()}
+
+    def self_test(self, ctx: ParkContext, gateway: SaltoGateway,
+                  params: Mapping[str, Any]) -> AdminResult:
+        from .admin import _uuid_param
+
+        iq_id = _uuid_param(params, "iq_id")
+        stored = ctx.settings.iqs.get(iq_id)
+        if stored is None or not stored.activated or not stored.secret or not stored.pin:
+            return AdminResult(False, "This IQ is not activated here: run GET PIN and Set PIN "
+                               "first.", data={"reason": Reason.IQ_NOT_ACTIVATED.value})
+        account, fingerprint = gateway.account.key, credentials_fingerprint(stored)
+        refusal = self.budget.refusal(account, iq_id, fingerprint)
+        if refusal is not None:
+            return AdminResult(False, "Not tested: codes to this IQ are "
+                               + ("blocked by Salto" if refusal.blocked else "suspended")
+                               + f" for about {max(1, round(refusal.retry_after / 60))} minutes.",
+                               data={"reason": (Reason.OTP_BLOCKED if refusal.blocked
+                                                else Reason.OTP_SUSPENDED).value})
+        site_id = ctx.site_id(gateway)
+        try:
+            gateway.set_pin(site_id, iq_id, delta="0000", otp=salto_otp(
+                stored.secret, stored.pin, gateway.salto_now()))
+        except OtpBlocked:
+            self.budget.blocked(account, iq_id)
+            return AdminResult(False, "Salto KS has blocked codes for this IQ.",
+                               data={"reason": Reason.OTP_BLOCKED.value})
+        except OtpRejected:
+            suspended = self.budget.rejected(account, iq_id, fingerprint)
+            return AdminResult(False, (
+                "Salto KS rejected the code: the stored PIN or secret is no longer right "
+                "(PIN changed elsewhere, account activated in the Salto KS app, IQ reset) or "
+                "the clock is off. Re-activate the IQ (GET PIN, Set PIN)."
+                + (" Codes to this IQ are now suspended." if suspended else "")),
+                data={"reason": Reason.OTP_REJECTED.value})
+        self.budget.accepted(account, iq_id, fingerprint)
+        return AdminResult(True, (
+            "Self-test passed: Salto KS accepted a code signed with the stored secret and PIN "
+            "at Salto's time (PUT pin with delta 0000, which changes nothing). This proves "
+            "the activation and the clock; it does not prove the IQ or a lock is online."),
+            data={"iq_id": iq_id, "proved": ["secret", "pin", "clock"]})
+
+    def confirm_open(self, ctx: ParkContext, gateway: SaltoGateway,
+                     params: Mapping[str, Any]) -> AdminResult:
+        attempt = params.get("attempt_id")
+        if isinstance(attempt, str) and attempt:
+            receipt = self.store.get(RECEIPT(attempt[:64]))
+            if not isinstance(receipt, dict):
+                return AdminResult(False, "No open with that attempt id is known (only opens "
+                                   "of the last 7 days are kept).")
+            lock_id, at_text = receipt.get("lock_id"), receipt.get("at")
+        else:
+            lock_id, at_text = params.get("lock_id"), params.get("time")
+        try:
+            at = datetime.fromisoformat(str(at_text))
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        except ValueError:
+            return AdminResult(False, "Give attempt_id, or lock_id and time (ISO 8601).")
+        if not isinstance(lock_id, str):
+            return AdminResult(False, "lock_id: must be the lock's id")
+        entry = next((e for e in gateway.entries(ctx.site_id(gateway), top=ENTRIES_SCANNED)
+                      if _is_remote_open(e, lock_id, at)), None)
+        if entry is not None:
+            return AdminResult(True, "Confirmed: Salto KS logged the remote open at "
+                               f"{entry.get('utc_date_time')}.",
+                               data={"receipt": "confirmed", "entry": entry})
+        waited = (self.clock.utcnow() - at).total_seconds()
+        state = "not_yet" if waited < NOT_YET_SECONDS else "missing"
+        return AdminResult(state == "not_yet", (
+            "Not in Salto's log yet (it is not real-time); look again in a few minutes."
+            if state == "not_yet" else "Salto's log has no remote open of this lock near "
+            "that time."), data={"receipt": state})
+
+    def recent_opens(self, ctx: ParkContext, gateway: SaltoGateway,
+                     params: Mapping[str, Any]) -> AdminResult:
+        count = params.get("count", RECENT_DEFAULT)
+        count = min(max(count, 1), RECENT_MAX) if isinstance(count, int) else RECENT_DEFAULT
+        lock_id = params.get("lock_id")
+        entries = gateway.entries(ctx.site_id(gateway), top=RECENT_MAX if lock_id else count)
+        if isinstance(lock_id, str):
+            entries = [e for e in entries if _lock_of(e) == lock_id]
+        entries = entries[:count]
+        return AdminResult(True, f"{len(entries)} recent entr{'y' if len(entries) == 1 else 'ies'}"
+                           + (f" of lock {host_text(lock_id, 40)}" if lock_id else "") + ".",
+                           data={"entries": entries})
+
+
+def _lock_of(entry: dict[str, Any]) -> Any:
+    lock = entry.get("lock")
+    return lock.get("id") if isinstance(lock, dict) else entry.get("lock_id")
+
+
+def _is_remote_open(entry: dict[str, Any], lock_id: str, at: datetime) -> bool:
+    if _lock_of(entry) != lock_id or entry.get("event_category") != "lock_opened":
+        return False
+    if entry.get("access_by") not in (None, "remote"):
+        return False
+    try:
+        when = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return abs((when - at).total_seconds()) <= MATCH_SECONDS

@@ -1,0 +1,103 @@
+"""The support desk's actions on the sandbox: status, the IQ list, the self-test, receipts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+
+from .conftest import first_lock
+
+BookingFactory = Callable[..., Booking]
+
+
+def test_list_iqs_names_them_and_says_who_is_activated(host: ReferenceHost, park: Park,
+                                                     mapped: Any) -> None:
+    result = host.admin(park, INTEGRATION, "list_iqs")
+    assert result.ok and len(result.data["iqs"]) == 3
+    chalet_iq = next(iq for iq in result.data["iqs"] if iq["id"] == mapped.iq.id)
+    assert chalet_iq["name"] == mapped.iq.name
+    assert chalet_iq["activated"] and chalet_iq["salto_activated"]
+    assert sum(iq["activated"] for iq in result.data["iqs"]) == 1
+
+
+def test_status_reports_the_park(host: ReferenceHost, park: Park, mapped: Any,
+                                 sandbox: SaltoSandbox, make_booking: BookingFactory) -> None:
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    sandbox.inject("PATCH", "/locking$", status=503)
+    host.open(make_booking(), "guest")
+    sandbox.set_lock_online(mapped.id, False)
+    result = host.admin(park, INTEGRATION, "status")
+    assert result.ok and result.data["authenticated"]
+    iq = next(row for row in result.data["iqs"] if row["id"] == mapped.iq.id)
+    assert iq["locks_offline"] == 1 and iq["locks_online"] == 11
+    assert iq["budget"] == {"state": "ok"} and iq["activated"] and iq["salto_activated"]
+    others = [row for row in result.data["iqs"] if row["id"] != mapped.iq.id]
+    assert all("note" not in row for row in others)  # activated nowhere: nothing disagrees
+    assert result.data["last_success"]["reason"] == "opened"
+    assert result.data["last_failure"]["reason"] == "salto_unavailable"
+    assert "thing(s) to look at" in result.message and abs(result.data["clock_offset"]) < 2
+
+
+def test_status_notes_when_salto_and_the_settings_disagree(
+        host: ReferenceHost, park: Park, mapped: Any) -> None:
+    park.integrations[INTEGRATION]["iqs"] = {}  # activated at Salto, forgotten here
+    result = host.admin(park, INTEGRATION, "status")
+    iq = next(row for row in result.data["iqs"] if row["id"] == mapped.iq.id)
+    assert iq["note"].startswith("activated at Salto but no secret")
+
+
+def test_self_test_proves_secret_pin_and_clock_without_opening(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
+    result = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
+    assert result.ok and result.data["proved"] == ["secret", "pin", "clock"]
+    assert sandbox.call_count("PATCH") == 0 and sandbox.call_count("PUT") == 2  # Set PIN, test
+    good = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"]
+    park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"] = "0000" if good != "0000" \
+        else "1111"
+    first = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
+    second = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
+    assert not first.ok and "rejected" in first.message and "suspended" in second.message
+    third = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
+    assert third.message.startswith("Not tested") and sandbox.call_count("PUT") == 4
+
+
+def test_self_test_needs_an_activated_iq(host: ReferenceHost, park: Park,
+                                         sandbox: SaltoSandbox) -> None:
+    result = host.admin(park, INTEGRATION, "self_test", iq_id=first_lock(sandbox).iq.id)
+    assert not result.ok and "GET PIN" in result.message
+
+
+def test_an_open_is_confirmed_from_salto_s_log(host: ReferenceHost, park: Park, mapped: Any,
+                                              sandbox: SaltoSandbox,
+                                              make_booking: BookingFactory) -> None:
+    opened = host.open(make_booking(), "guest")
+    assert opened is not None and opened.opened
+    result = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
+    assert result.ok and result.data["receipt"] == "confirmed"
+    assert result.data["entry"]["lock"]["id"] == mapped.id
+    by_time = host.admin(park, INTEGRATION, "confirm_open", lock_id=mapped.id,
+                         time=datetime.now(UTC).isoformat())
+    assert by_time.data["receipt"] == "confirmed"
+    earlier = (datetime.now(UTC) - timedelta(hours=2)).isoformat()
+    missing = host.admin(park, INTEGRATION, "confirm_open", lock_id=mapped.id, time=earlier)
+    assert not missing.ok and missing.data["receipt"] == "missing"
+    assert sandbox.site is not None
+    other = next(lock for lock in sandbox.site.locks.values() if lock.id != mapped.id)
+    soon = host.admin(park, INTEGRATION, "confirm_open", lock_id=other.id,
+                      time=datetime.now(UTC).isoformat())
+    assert soon.ok and soon.data["receipt"] == "not_yet"
+    unknown = host.admin(park, INTEGRATION, "confirm_open", attempt_id="f" * 32)
+    assert not unknown.ok and "No open with that attempt id" in unknown.message
+
+
+def test_recent_opens(host: ReferenceHost, park: Park, mapped: Any,
+                      make_booking: BookingFactory) -> None:
+    for _ in range(3):
+        assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    result = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id, count=2)
+    assert result.ok and len(result.data["entries"]) == 2
+    assert all(e["lock"]["id"] == mapped.id for e in result.data["entries"])
