@@ -88,8 +88,8 @@ class Attempt:
     """Builds the result and logs it once, without secrets."""
 
     __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
-                 "lock_id", "lock_name", "park_id", "park_key", "requested_by", "result",
-                 "started")
+                 "lock_id", "lock_name", "outcome", "park_id", "park_key", "reason",
+                 "requested_by", "result", "started")
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
@@ -100,7 +100,20 @@ class Attempt:
         self.lock_name: str | None = None
         self.command_sent = False  # the open command may have reached Salto
         self.result: OpenResult | None = None
+        self.outcome: Outcome | None = None
+        self.reason: Reason | None = None
         self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def fields(self) -> dict[str, Any]:
+        """The attempt as structured fields (log ``extra``, span attributes): no secret."""
+        return {"attempt_id": self.attempt_id, "park": self.park_id,
+                "booking": self.booking_id, "requested_by": self.requested_by,
+                "lock": self.lock_id,
+                "outcome": self.outcome.value if self.outcome else None,
+                "reason": self.reason.value if self.reason else None}
 
     def done(
         self,
@@ -120,11 +133,14 @@ class Attempt:
         fill["lock"] = self.lock_name or self.lock_id or "?"
         fill["attempt"] = self.attempt_id
         message = STAFF_MESSAGES[reason].format_map(_Default(fill))
+        self.outcome, self.reason = outcome, reason
+        ms = self.seconds() * 1000
         log.info(
             "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s reason=%s "
             "ms=%.1f", self.attempt_id, self.park_id, self.booking_id,
-            self.requested_by, self.lock_id, outcome.value, reason.value,
-            (time.perf_counter() - self.started) * 1000,
+            self.requested_by, self.lock_id, outcome.value, reason.value, ms,
+            extra={f"salto_{key}": value for key, value in self.fields().items()}
+            | {"salto_ms": round(ms, 1)},
         )
         self.result = OpenResult(
             outcome=outcome, reason=reason, message=message, attempt_id=self.attempt_id,

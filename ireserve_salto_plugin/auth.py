@@ -177,7 +177,9 @@ class TokenSource:
         body = decode_json(resp, "POST", GRANT_PATH, allow_empty=True)
         status = resp.status_code
         if status == 200 and isinstance(body, dict):
-            return self._token_of(body)
+            token = self._token_of(body)
+            self._transport.telemetry.token(grant)
+            return token
         error = body.get("error") if isinstance(body, dict) else None
         if status in (400, 401) and isinstance(error, str):
             raise AuthError(oauth_message(error[:60], grant, self.account.username),

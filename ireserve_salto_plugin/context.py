@@ -27,6 +27,7 @@ from .models import Park
 from .runtime import Platform, PlatformReader, Tuning
 from .settings import Settings, SettingsError, SettingsSchema, describe_errors
 from .store import Store
+from .telemetry import NO_TELEMETRY, Telemetry
 from .text import host_text
 
 CACHED_PARKS = 4096  # parsed settings and accounts kept; least recently used go first
@@ -84,7 +85,8 @@ class ParkContext:
         parks = self.parks
         return SaltoGateway(self.account, session=parks.session, store=parks.store,
                             tuning=parks.tuning, clock=parks.clock,
-                            deadline=parks.clock.monotonic() + seconds)
+                            deadline=parks.clock.monotonic() + seconds,
+                            telemetry=parks.telemetry)
 
     def site_id(self, gateway: SaltoGateway) -> str:
         return self.settings.site_id or gateway.resolve_site(self.settings.site_uid).id
@@ -95,7 +97,9 @@ class Parks:
 
     def __init__(self, *, session: requests.Session, store: Store, tuning: Tuning,
                  clock: Clock, platform: PlatformReader,
-                 config_error: SettingsError | None = None) -> None:
+                 config_error: SettingsError | None = None,
+                 telemetry: Telemetry = NO_TELEMETRY) -> None:
+        self.telemetry = telemetry
         self.session = session
         self.store = store
         self.tuning = tuning

@@ -33,6 +33,7 @@ from .salto_types import (
     parse_site,
 )
 from .store import Store
+from .telemetry import NO_TELEMETRY, Telemetry
 from .transport import Transport, decode_json, retry_after
 
 __all__ = ["Account", "SaltoGateway"]
@@ -66,13 +67,15 @@ class SaltoGateway:
         tuning: Tuning | None = None,
         clock: Clock = SYSTEM_CLOCK,
         deadline: float | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.account = account
         self._store = store
         self._tuning = tuning = tuning or Tuning()
         self._page_size = tuning.page_size
         self._locks_ttl = tuning.locks_ttl
-        self.transport = Transport(session, tuning=tuning, clock=clock, deadline=deadline)
+        self.transport = Transport(session, tuning=tuning, clock=clock, deadline=deadline,
+                                   telemetry=telemetry)
         self.tokens = TokenSource(account, self.transport, store, clock)
         self._api = account.api_url
         self._api_origin = account.api_origin

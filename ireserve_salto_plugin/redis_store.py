@@ -60,6 +60,9 @@ def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
 
             if not isinstance(exc, redis.RedisError | OSError):
                 raise
+            on_error = getattr(args[0], "on_error", None) if args else None
+            if callable(on_error):
+                on_error()
             raise StoreUnavailable(f"the shared store (Redis) failed ({type(exc).__name__})",
                                    sent=False) from exc
 
@@ -83,6 +86,7 @@ class RedisStore:
             maxsize=NEAR_CACHE_SIZE, ttu=lambda _k, v, _n: v[0], timer=timer)
         self._near_lock = threading.Lock()
         self._timer = timer
+        self.on_error: Callable[[], None] | None = None  # e.g. a metrics counter
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:

@@ -42,6 +42,7 @@ from .runtime import PlatformReader, Tuning
 from .session import make_session
 from .settings import SettingsError
 from .store import MemoryStore, Store
+from .telemetry import Telemetry
 from .text import host_text, iso_utc, local_time
 
 log = logging.getLogger("ireserve_salto_plugin")
@@ -63,13 +64,18 @@ class SaltoKsService:
         tuning: Tuning | None = None,
         clock: Clock = SYSTEM_CLOCK,
         config_error: SettingsError | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.session = session if session is not None else make_session()
         self.tuning = tuning = tuning or Tuning()
         self.clock = clock
+        self.telemetry = telemetry = telemetry if telemetry is not None else Telemetry()
+        if hasattr(self.store, "on_error"):
+            self.store.on_error = telemetry.store_error
         self.parks = Parks(session=self.session, store=self.store, tuning=tuning, clock=clock,
-                           platform=PlatformReader(environ), config_error=config_error)
+                           platform=PlatformReader(environ), config_error=config_error,
+                           telemetry=telemetry)
         self.budget = OtpBudget(self.store, block_seconds=tuning.otp_block_seconds,
                                 suspend_seconds=tuning.otp_suspend_seconds, clock=clock)
         self.dedup = Dedup(self.store, window=tuning.dedup_seconds, clock=clock,
@@ -149,13 +155,20 @@ class SaltoKsService:
             return None
         attempt = Attempt(uuid.uuid4().hex, getattr(park, "id", None),
                           getattr(booking, "id", None), requested_by)
-        try:
-            return self._open(park, raw, booking, now, attempt)
-        except Exception:
-            log.exception("salto open attempt=%s failed unexpectedly", attempt.attempt_id)
-            if attempt.result is not None and attempt.result.opened:
-                return attempt.result  # the lock opened: say so, whatever failed after
-            return attempt.done(Reason.INTERNAL_ERROR)
+        with self.telemetry.open_span() as span:
+            try:
+                result = self._open(park, raw, booking, now, attempt)
+            except Exception:
+                log.exception("salto open attempt=%s failed unexpectedly", attempt.attempt_id)
+                if attempt.result is not None and attempt.result.opened:
+                    result = attempt.result  # the lock opened: say so, whatever failed after
+                else:
+                    result = attempt.done(Reason.INTERNAL_ERROR)
+            try:
+                self.telemetry.opened(span, attempt.fields(), attempt.seconds())
+            except Exception:  # metrics are never a reason to lose a result
+                log.exception("salto telemetry failed")
+            return result
 
     def _open(self, park: Park, raw: Any, booking: Booking, now: datetime | None,
               attempt: Attempt) -> OpenResult:

@@ -28,6 +28,7 @@ from .keys import Key
 from .runtime import Tuning
 from .session import guarded
 from .store import Store
+from .telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger("ireserve_salto_plugin.gateway")
 
@@ -137,8 +138,10 @@ class Transport:
     timeouts as its whole deadline), and the tuning's caps."""
 
     def __init__(self, session: requests.Session, *, tuning: Tuning | None = None,
-                 clock: Clock = SYSTEM_CLOCK, deadline: float | None = None) -> None:
+                 clock: Clock = SYSTEM_CLOCK, deadline: float | None = None,
+                 telemetry: Telemetry = NO_TELEMETRY) -> None:
         self.session = session
+        self.telemetry = telemetry
         self.tuning = tuning = tuning or Tuning()
         self.clock = clock
         self.deadline = deadline
@@ -185,6 +188,16 @@ class Transport:
         """One request and its whole answer, inside the deadline (body reads included),
         never redirected, at most ``max_body_bytes`` long."""
         timeout, deadline = self._timeouts(method, path)
+        started, status = time.perf_counter(), None
+        try:
+            resp = self._send(method, url, path, timeout, deadline, kwargs)
+            status = resp.status_code
+            return resp
+        finally:
+            self.telemetry.call(method, path, status, time.perf_counter() - started)
+
+    def _send(self, method: str, url: str, path: str, timeout: tuple[float, float],
+              deadline: float, kwargs: dict[str, Any]) -> requests.Response:
         limit = self.tuning.max_body_bytes
         # The watchdog keeps real time, whatever clock was injected.
         with guarded(time.monotonic() + (deadline - self.clock.monotonic())) as guard:

@@ -300,6 +300,20 @@ def test_iq_secret_then_already_activated(target: Target, cassette: Any) -> None
     assert info.value.code == "2203" and info.value.status == 403
 
 
+def test_entries(target: Target, cassette: Any) -> None:
+    with cassette("entries") as tape:
+        entries = target.gateway().entries(target.ids["site_id"], top=5)
+    assert isinstance(entries, list) and len(entries) <= 5
+    assert all(r.headers.get("CLP-disable-odata-v3-conversion") == "true"
+               for r in tape.requests if "/entries" in r.path)
+
+
+def test_activated_iqs(target: Target, cassette: Any) -> None:
+    with cassette("activated_iqs"):
+        states = target.gateway().activated_iqs(target.ids["site_id"])
+    assert all(state.iq_id for state in states)
+
+
 def test_get_pin(target: Target, cassette: Any) -> None:
     sandbox_only(target)
     with cassette("get_pin") as tape:

@@ -161,6 +161,13 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     out.check(early.reason.value == "too_early" and sandbox.call_count("PATCH") == patches,
               "denied too_early, no command sent")
 
+    out.step("Support asks why: explain_access (no OTP, no open)")
+    why = host.pm.hook.explain_access(park=park, booking=booking, now=None)
+    for item in why.steps:
+        out.say(f"{item.state.value:7} {item.step:12} {item.message}")
+    out.check(why.verdict.value == early.reason.value, f"verdict {why.verdict.value}, as the "
+              "open answered")
+
     out.step("Guest taps 'open' at arrival time: inside the window")
     before = len(sandbox.entries())
     opened = host.open(booking, requested_by="guest:B-1001",
@@ -175,6 +182,29 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     out.say(f"status = {booking.status} (history: {' -> '.join(['option', *booking.history])})")
     out.check(booking.fields.get("salto_opened_at") is not None and
               booking.status == "checked_in", "open time recorded and booking checked in")
+
+    out.step("Confirm the open from Salto's entry log (confirm_open)")
+    receipt = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
+    out.say(f"receipt: {receipt.data.get('receipt')}: {receipt.message}")
+    out.check(receipt.data.get("receipt") == "confirmed", "the open is in Salto's log")
+
+    out.step("Self-test of the IQ: Salto checks a code, nothing changes (self_test)")
+    test = host.admin(park, INTEGRATION, "self_test", iq_id=chalet.iq.id)
+    out.say(test.message)
+    out.check(test.ok and sandbox.call_count("PATCH") == patches + 1, "secret, PIN and clock "
+              "proved; no door opened")
+
+    out.step("Integration status (status)")
+    status = host.admin(park, INTEGRATION, "status")
+    out.say(status.message)
+    for row in status.data["iqs"]:
+        out.say(f"{row['name']:10} activated={row['activated']!s:5} online="
+                f"{row['online']!s:5} locks {row['locks_online']} online / "
+                f"{row['locks_offline']} offline, budget {row['budget']['state']}")
+    out.say(f"last success: {status.data['last_success']['reason']} "
+            f"(attempt {status.data['last_success']['attempt_id']})")
+    out.check(status.ok and status.data["last_success"]["attempt_id"] == opened.attempt_id,
+              "status reports the park and the last open")
 
     out.step("Salto KS entry log (GET /v1.1/sites/{site}/entries)")
     ctx = service.parks.context(park, park.integrations[INTEGRATION])

@@ -1,0 +1,91 @@
+"""Metrics and traces through OpenTelemetry's API (``pip install
+ireserve-salto-plugin[otel]``). A no-op unless the host installs an SDK and configures
+providers; without the API installed, nothing is imported and nothing is recorded.
+
+Instruments (meter and tracer ``ireserve_salto_plugin``):
+
+| name | kind | attributes |
+|---|---|---|
+| ``salto.opens`` | counter | ``park``, ``outcome``, ``reason`` |
+| ``salto.open.duration`` | histogram (s) | ``outcome`` |
+| ``salto.call.duration`` | histogram (s) | ``endpoint`` (ids replaced by ``{id}``), ``status`` |
+| ``salto.token.fetches`` | counter | ``grant`` |
+| ``salto.otp.refusals`` | counter | ``reason`` (``otp_blocked``, ``otp_suspended``) |
+| ``salto.store.errors`` | counter | — |
+
+Each open is also a span ``salto.open`` with the attempt's fields. No secret, token, PIN
+or OTP is ever an attribute.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+NAME = "ireserve_salto_plugin"
+_IDS = re.compile(r"/(sites|locks|iqs|me|pin)/[^/]+")
+
+
+def endpoint(method: str, path: str) -> str:
+    """``GET /v1.2/sites/{id}/locks``: a path with its ids replaced, for low cardinality."""
+    return f"{method} {_IDS.sub(lambda m: f'/{m.group(1)}/{{id}}', path)}"
+
+
+class Telemetry:
+    """The plugin's instruments. Providers may be injected (tests); by default the
+    global ones of the OpenTelemetry API are used, which are no-ops without an SDK."""
+
+    def __init__(self, meter_provider: Any = None, tracer_provider: Any = None) -> None:
+        try:
+            from opentelemetry import metrics, trace
+        except ImportError:
+            self.enabled = False
+            return
+        self.enabled = True
+        meter = (meter_provider or metrics.get_meter_provider()).get_meter(NAME)
+        self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(NAME)
+        self._opens = meter.create_counter("salto.opens", description="Open attempts")
+        self._open_seconds = meter.create_histogram("salto.open.duration", unit="s",
+                                                    description="Open attempts, end to end")
+        self._call_seconds = meter.create_histogram("salto.call.duration", unit="s",
+                                                    description="Calls to Salto KS")
+        self._tokens = meter.create_counter("salto.token.fetches",
+                                            description="Tokens fetched from Salto KS")
+        self._refusals = meter.create_counter("salto.otp.refusals",
+                                              description="Opens the OTP budget refused")
+        self._store_errors = meter.create_counter("salto.store.errors",
+                                                  description="Shared store failures")
+
+    def open_span(self) -> AbstractContextManager[Any]:
+        if not self.enabled:
+            return nullcontext()
+        return self._tracer.start_as_current_span("salto.open")
+
+    def opened(self, span: Any, fields: dict[str, Any], seconds: float) -> None:
+        if not self.enabled:
+            return
+        self._opens.add(1, {"park": fields["park"], "outcome": fields["outcome"],
+                            "reason": fields["reason"]})
+        self._open_seconds.record(seconds, {"outcome": fields["outcome"]})
+        if fields["reason"] in ("otp_blocked", "otp_suspended"):
+            self._refusals.add(1, {"reason": fields["reason"]})
+        if span is not None and hasattr(span, "set_attributes"):
+            span.set_attributes({f"salto.{k}": v for k, v in fields.items() if v is not None})
+
+    def call(self, method: str, path: str, status: int | None, seconds: float) -> None:
+        if self.enabled:
+            self._call_seconds.record(seconds, {"endpoint": endpoint(method, path),
+                                                "status": status or 0})
+
+    def token(self, grant: str) -> None:
+        if self.enabled:
+            self._tokens.add(1, {"grant": grant})
+
+    def store_error(self) -> None:
+        if self.enabled:
+            self._store_errors.add(1)
+
+
+NO_TELEMETRY = Telemetry.__new__(Telemetry)
+NO_TELEMETRY.enabled = False
