@@ -134,14 +134,15 @@ class Attempt:
         fill["attempt"] = self.attempt_id
         message = STAFF_MESSAGES[reason].format_map(_Default(fill))
         self.outcome, self.reason = outcome, reason
-        ms = self.seconds() * 1000
-        log.info(
-            "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s reason=%s "
-            "ms=%.1f", self.attempt_id, self.park_id, self.booking_id,
-            self.requested_by, self.lock_id, outcome.value, reason.value, ms,
-            extra={f"salto_{key}": value for key, value in self.fields().items()}
-            | {"salto_ms": round(ms, 1)},
-        )
+        if log.isEnabledFor(logging.INFO):  # the fields are built only when logged
+            ms = self.seconds() * 1000
+            log.info(
+                "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s "
+                "reason=%s ms=%.1f", self.attempt_id, self.park_id, self.booking_id,
+                self.requested_by, self.lock_id, outcome.value, reason.value, ms,
+                extra={f"salto_{key}": value for key, value in self.fields().items()}
+                | {"salto_ms": round(ms, 1)},
+            )
         self.result = OpenResult(
             outcome=outcome, reason=reason, message=message, attempt_id=self.attempt_id,
             lock_id=self.lock_id, opened_at=opened_at, booking_updates=booking_updates or {},

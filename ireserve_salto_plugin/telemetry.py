@@ -44,6 +44,8 @@ class Telemetry:
             return
         self.enabled = True
         meter = (meter_provider or metrics.get_meter_provider()).get_meter(NAME)
+        self._trace = trace
+        self._tracer_provider = tracer_provider
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(NAME)
         self._opens = meter.create_counter("salto.opens", description="Open attempts")
         self._open_seconds = meter.create_histogram("salto.open.duration", unit="s",
@@ -58,8 +60,9 @@ class Telemetry:
                                                   description="Shared store failures")
 
     def open_span(self) -> AbstractContextManager[Any]:
-        if not self.enabled:
-            return nullcontext()
+        if not self.enabled or (self._tracer_provider is None and isinstance(
+                self._trace.get_tracer_provider(), self._trace.ProxyTracerProvider)):
+            return nullcontext()  # no SDK configured (yet): spans would be no-ops
         return self._tracer.start_as_current_span("salto.open")
 
     def opened(self, span: Any, fields: dict[str, Any], seconds: float) -> None:

@@ -5,6 +5,7 @@ result, and never mutate the host's objects."""
 from __future__ import annotations
 
 import copy
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,8 +21,10 @@ from ireserve_salto_plugin.models import (
     DENIED_REASONS,
     AccessInfo,
     AdminResult,
+    Explanation,
     OpenResult,
     Outcome,
+    Readiness,
     Reason,
 )
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
@@ -203,3 +206,26 @@ def test_the_edges_of_the_calendar(zone: str, value: datetime, reason: Reason) -
         park=park, booking=HostileBooking("b", "chalet", "confirmed", value, value),
         requested_by="x", now=None)
     assert result is not None and result.reason in (reason, Reason.BOOKING_INVALID)
+
+
+@FAST
+@given(park=parks, booking=bookings, now=st.none() | instants | junk)
+def test_explain_access_never_raises(park: HostilePark, booking: HostileBooking,
+                                     now: Any) -> None:
+    before = snapshot(park, booking)
+    found = plugin.explain_access(park=park, booking=booking, now=now)
+    assert snapshot(park, booking) == before
+    if found is not None:
+        assert isinstance(found, Explanation) and isinstance(found.verdict, Reason)
+        assert found.steps and json.dumps(found.to_dict())
+
+
+@FAST
+@given(park=parks, bookings=st.lists(bookings, max_size=4) | junk,
+       now=st.none() | instants | junk)
+def test_readiness_never_raises(park: HostilePark, bookings: Any, now: Any) -> None:
+    report = plugin.readiness(park=park, bookings=bookings, now=now)
+    if report is not None:
+        assert isinstance(report, Readiness)
+        assert sum(report.summary.values()) == len(report.bookings)
+

@@ -104,6 +104,22 @@ def test_fault_paths_leak_nothing(
     assert_clean("\n".join(texts), sandbox)
 
 
+def test_operations_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
+                                 sandbox: SaltoSandbox, make_booking: Any,
+                                 debug_log: pytest.LogCaptureFixture) -> None:
+    opened = host.open(make_booking(), "guest")
+    assert opened is not None and opened.opened
+    results: list[Any] = [
+        host.pm.hook.explain_access(park=park, booking=make_booking(), now=None),
+        host.pm.hook.readiness(park=park, bookings=[make_booking()], now=None),
+        *(host.admin(park, INTEGRATION, action, **params) for action, params in (
+            ("status", {}), ("list_iqs", {}), ("self_test", {"iq_id": mapped.iq.id}),
+            ("confirm_open", {"attempt_id": opened.attempt_id}), ("recent_opens", {})))]
+    assert all(getattr(r, "ok", True) for r in results)
+    texts = [debug_log.text, *map(repr, results), *(repr(r.to_dict()) for r in results)]
+    assert_clean("\n".join(texts), sandbox)
+
+
 def test_exceptions_carry_no_secrets(sandbox: SaltoSandbox) -> None:
     from ireserve_salto_plugin.errors import AuthError
     from ireserve_salto_plugin.gateway import Account, SaltoGateway
