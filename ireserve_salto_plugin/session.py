@@ -134,6 +134,8 @@ def _attach(sock: Any) -> None:
         guard.attach(sock)
 
 
+# Both attach the connection's socket to the calling thread's guard as it connects and
+# before it waits for an answer (two small classes rather than a mixin mypy cannot check).
 class _GuardedHTTPConnection(HTTPConnection):
     def connect(self) -> None:
         super().connect()
@@ -154,22 +156,24 @@ class _GuardedHTTPSConnection(HTTPSConnection):
         return super().getresponse()
 
 
+def _guard(conn: Any) -> Any:
+    """Plain urllib3 connections become guarded ones. Not via ConnectionCls: recorders such
+    as vcrpy patch that attribute on urllib3's pools, and must keep working."""
+    if type(conn) is HTTPConnection:
+        conn.__class__ = _GuardedHTTPConnection
+    elif type(conn) is HTTPSConnection:
+        conn.__class__ = _GuardedHTTPSConnection
+    return conn
+
+
 class _Pool(HTTPConnectionPool):
-    # Not ConnectionCls: recorders such as vcrpy patch that attribute on urllib3's pools,
-    # and must keep working. Plain urllib3 connections become guarded ones here.
     def _new_conn(self) -> Any:
-        conn = super()._new_conn()
-        if type(conn) is HTTPConnection:
-            conn.__class__ = _GuardedHTTPConnection
-        return conn
+        return _guard(super()._new_conn())
 
 
 class _TlsPool(HTTPSConnectionPool):
     def _new_conn(self) -> Any:
-        conn = super()._new_conn()
-        if type(conn) is HTTPSConnection:
-            conn.__class__ = _GuardedHTTPSConnection
-        return conn
+        return _guard(super()._new_conn())
 
 
 class _GuardedAdapter(HTTPAdapter):
