@@ -43,7 +43,7 @@ from .session import make_session
 from .settings import SettingsError
 from .store import MemoryStore, Store
 from .telemetry import Telemetry
-from .text import host_text, iso_utc, local_time
+from .text import host_attr, host_text, iso_utc, local_time
 
 log = logging.getLogger("ireserve_salto_plugin")
 
@@ -153,8 +153,8 @@ class SaltoKsService:
         raw = raw_settings(park)
         if raw is None:
             return None
-        attempt = Attempt(uuid.uuid4().hex, getattr(park, "id", None),
-                          getattr(booking, "id", None), requested_by)
+        attempt = Attempt(uuid.uuid4().hex, host_attr(park, "id"), host_attr(booking, "id"),
+                          requested_by)
         with self.telemetry.open_span() as span:
             try:
                 result = self._open(park, raw, booking, now, attempt)

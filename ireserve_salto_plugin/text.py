@@ -9,6 +9,14 @@ from zoneinfo import ZoneInfo
 LOG_VALUE_CHARS = 80  # a value from the host is cut to this in a log line
 
 
+def host_attr(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)`` that a host object's raising property cannot break."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:
+        return None
+
+
 def host_text(value: Any, limit: int = LOG_VALUE_CHARS) -> str:
     """A value from the host (park id, booking id, requester) as bounded, printable text:
     control characters are escaped (no forged log lines), and a ``str()`` that raises is

@@ -27,6 +27,17 @@ def test_host_text() -> None:
     assert host_text(12) == "12"
 
 
+def test_a_raising_host_attribute_is_none() -> None:
+    from ireserve_salto_plugin.text import host_attr
+
+    class Hostile:
+        @property
+        def id(self) -> str:
+            raise RuntimeError("a bug in the host")
+
+    assert host_attr(Hostile(), "id") is None and host_attr(Hostile(), "missing") is None
+
+
 def test_times() -> None:
     instant = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
     assert iso_utc(instant) == "2026-07-01T12:00:00Z"
