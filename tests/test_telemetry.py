@@ -79,8 +79,15 @@ def test_endpoints_have_no_ids() -> None:
     assert endpoint("GET", "/v1.2/me/abc/activated_iqs") == "GET /v1.2/me/{id}/activated_iqs"
 
 
-def test_without_an_sdk_nothing_is_recorded(host: ReferenceHost, mapped: Any,
-                                           make_booking: BookingFactory) -> None:
+def test_without_an_sdk_no_span_is_started(host: ReferenceHost, mapped: Any,
+                                          make_booking: BookingFactory) -> None:
+    import contextlib
+
+    from opentelemetry import trace
+
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)  # none set
+    default = Telemetry()
+    assert default.enabled and isinstance(default.open_span(), contextlib.nullcontext)
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
 
 
