@@ -31,6 +31,13 @@ __all__ = ["Fault", "SaltoSandbox"]
 SERVE_POLL_SECONDS = 0.01
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 resets connections under the concurrency tests and
+    # benchmarks (16 threads, several processes); a real Salto is not that fragile.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class SaltoSandbox:
     def __init__(
         self,
@@ -77,8 +84,7 @@ class SaltoSandbox:
 
     def start(self) -> SaltoSandbox:
         for routes in (IdentityServer(self).routes(), ConnectApi(self).routes()):
-            server = ThreadingHTTPServer((self.host, 0), make_handler(self, routes))
-            server.daemon_threads = True
+            server = _Server((self.host, 0), make_handler(self, routes))
             threading.Thread(target=server.serve_forever,
                              kwargs={"poll_interval": SERVE_POLL_SECONDS}, daemon=True).start()
             self._servers.append(server)
