@@ -8,7 +8,6 @@ so a secret Salto hands out only once is returned at once, even when a later ste
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,36 +19,14 @@ from .guards import OtpBudget
 from .models import AdminResult, Park, Reason
 from .operations import Operations
 from .otp import pin_delta, salto_otp
-from .salto_types import canonical_uuid
+from .params import ParamError, pin_param, uuid_param
 from .settings import SettingsError
 from .text import host_text
 
 log = logging.getLogger("ireserve_salto_plugin")
 
-PIN = re.compile(r"[0-9]{4}")
-
 ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "refresh_locks", "status",
            "list_iqs", "self_test", "confirm_open", "recent_opens")
-
-
-class ParamError(ValueError):
-    pass
-
-
-def _uuid_param(params: Mapping[str, Any], name: str) -> str:
-    try:
-        return canonical_uuid(params.get(name))
-    except ValueError:
-        raise ParamError(f"{name}: must be the UUID of the IQ (see the Salto KS web app)") from None
-
-
-def _pin_param(params: Mapping[str, Any], name: str, required: bool = True) -> str | None:
-    value = params.get(name)
-    if value in (None, "") and not required:
-        return None
-    if not isinstance(value, str) or not PIN.fullmatch(value):
-        raise ParamError(f"{name}: must be exactly 4 digits")
-    return value
 
 
 class AdminActions:
@@ -131,7 +108,7 @@ class AdminActions:
 
     def get_pin(self, ctx: ParkContext, gateway: SaltoGateway,
                 params: Mapping[str, Any]) -> AdminResult:
-        iq_id = _uuid_param(params, "iq_id")
+        iq_id = uuid_param(params, "iq_id")
         settings = ctx.settings
         site_id = ctx.site_id(gateway)
         known = {iq.id: iq for iq in gateway.iqs(site_id)}
@@ -176,9 +153,9 @@ class AdminActions:
 
     def set_pin(self, ctx: ParkContext, gateway: SaltoGateway,
                 params: Mapping[str, Any]) -> AdminResult:
-        iq_id = _uuid_param(params, "iq_id")
-        current = _pin_param(params, "current_pin")
-        new = _pin_param(params, "new_pin", required=False) or current
+        iq_id = uuid_param(params, "iq_id")
+        current = pin_param(params, "current_pin")
+        new = pin_param(params, "new_pin", required=False) or current
         assert current is not None and new is not None
         stored = ctx.settings.iqs.get(iq_id)
         if stored is None or not stored.secret:

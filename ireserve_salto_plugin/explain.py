@@ -20,9 +20,9 @@ from .context import ParkContext, Parks, raw_settings
 from .decision import BookingError, read_booking, resolve_lock, to_utc
 from .errors import SaltoError, SettingsError
 from .gateway import SaltoGateway
-from .guards import OtpBudget, credentials_fingerprint
+from .guards import OtpBudget
 from .models import Booking, Explanation, Park, Readiness, Reason, Step, StepState
-from .preflight import RESTORE_REQUIRED, find_lock
+from .preflight import preflight
 from .text import host_text, local_time
 
 MAX_SWEEP = 5000  # bookings in one readiness call
@@ -110,55 +110,56 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
 
 
 def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, steps: _Steps,
-                 lock_id: str, confirm_offline: bool) -> None:
-    done = len(steps.steps)
+                 lock_id: str, confirm: bool) -> None:
+    """The Salto side of the checklist: the open's own preflight, with every finding kept
+    (and confirmed with Salto as an open would, when ``confirm``), turned into steps."""
     try:
-        site_id = ctx.site_id(gateway)
-        locks, lock = find_lock(gateway, site_id, lock_id, refresh=confirm_offline)
-        if not steps.add("lock_exists", lock is not None, "The lock is on the Salto KS site."
-                         if lock else "The mapped lock is not on the Salto KS site.",
-                         Reason.LOCK_NOT_FOUND) or lock is None:
-            return steps.unknown(*SALTO_STEPS[1:])
-        iq = ctx.settings.iqs.get(lock.iq_id or "")
-        state = locks.iqs.get(lock.iq_id or "")
-        activated = iq is not None and iq.activated
-        if state is not None and state.restore_required:
-            steps.add("iq_activated", False, "The IQ must be activated again" + RESTORE_REQUIRED,
-                      Reason.IQ_NOT_ACTIVATED)
-        else:
-            steps.add("iq_activated", activated or lock.otp_enabled is False,
-                      "The IQ is activated for this account." if activated else
-                      "The IQ takes opens without a code." if lock.otp_enabled is False else
-                      "The IQ is not activated: run GET PIN and Set PIN.",
-                      Reason.IQ_NOT_ACTIVATED)
-        if iq is not None and activated and lock.iq_id is not None:
-            refusal = budget.refusal(gateway.account.key, lock.iq_id,
-                                     credentials_fingerprint(iq))
-            steps.add("otp_budget", refusal is None, "Codes may be sent to the IQ." if
-                      refusal is None else f"No codes go to the IQ for about "
-                      f"{max(1, round(refusal.retry_after / 60))} minutes "
-                      + ("(Salto's block)." if refusal.blocked else "(two codes rejected)."),
-                      Reason.OTP_SUSPENDED if refusal and not refusal.blocked
-                      else Reason.OTP_BLOCKED)
-        else:
-            steps.add("otp_budget", None, "No code is needed or none can be signed.",
-                      Reason.OTP_BLOCKED)
-        if confirm_offline and not lock.reachable:  # confirmed like an open does
-            lock = gateway.lock(site_id, lock.id)
-        steps.add("iq_online", lock.iq_online is not False, "The IQ gateway is online." if
-                  lock.iq_online is not False else "The IQ gateway is offline: check its "
-                  "power and internet connection.", Reason.IQ_OFFLINE)
-        steps.add("lock_online", lock.online, "The lock reaches its IQ." if lock.online else
-                  "The lock does not reach its IQ: check its batteries and its distance to the "
-                  "IQ.", Reason.LOCK_OFFLINE)
+        checked = preflight(ctx.settings, gateway, ctx.site_id(gateway), lock_id, budget,
+                            for_open=False, confirm=confirm)
         offset = gateway.clock_offset()
-        steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, f"This server's clock is "
-                  f"{offset:+.0f} s from Salto's (codes are signed with Salto's time).",
-                  Reason.CLOCK_SKEW)
     except SaltoError as exc:
-        checked = {step.step for step in steps.steps[done:]}
         steps.add("salto", False, f"Salto KS could not be asked: {exc}", exc.reason)
-        steps.unknown(*(item for item in SALTO_STEPS if item[0] not in checked))
+        return steps.unknown(*SALTO_STEPS)
+    found = {finding.reason: finding for finding in checked.findings}
+    lock = checked.lock
+    if not steps.add("lock_exists", lock is not None, "The lock is on the Salto KS site."
+                     if lock else "The mapped lock is not on the Salto KS site.",
+                     Reason.LOCK_NOT_FOUND) or lock is None:
+        return steps.unknown(*SALTO_STEPS[1:])
+    inactive = found.get(Reason.IQ_NOT_ACTIVATED)
+    steps.add("iq_activated", inactive is None,
+              "The IQ must be activated again" + inactive.detail if inactive and inactive.detail
+              else "The IQ is not activated: run GET PIN and Set PIN." if inactive
+              else "The IQ is activated for this account." if checked.iq is not None
+              else "The IQ takes opens without a code.", Reason.IQ_NOT_ACTIVATED)
+    refused = next((found[r] for r in (Reason.OTP_BLOCKED, Reason.OTP_SUSPENDED,
+                                       Reason.STORE_UNAVAILABLE) if r in found), None)
+    if refused is not None:
+        steps.add("otp_budget", False, BUDGET_MESSAGES[refused.reason].format(
+            minutes=max(1, round((refused.retry_after or 0) / 60))), refused.reason)
+    else:
+        steps.add("otp_budget", True if checked.iq is not None else None,
+                  "Codes may be sent to the IQ." if checked.iq is not None
+                  else "No code is needed or none can be signed.", Reason.OTP_BLOCKED)
+    steps.add("iq_online", lock.iq_online is not False, "The IQ gateway is online." if
+              lock.iq_online is not False else "The IQ gateway is offline: check its "
+              "power and internet connection.", Reason.IQ_OFFLINE)
+    steps.add("lock_online", lock.online, "The lock reaches its IQ." if lock.online else
+              "The lock does not reach its IQ: check its batteries and its distance to the "
+              "IQ.", Reason.LOCK_OFFLINE)
+    steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, f"This server's clock is "
+              f"{offset:+.0f} s from Salto's (codes are signed with Salto's time).",
+              Reason.CLOCK_SKEW)
+    return None
+
+
+BUDGET_MESSAGES = {
+    Reason.OTP_BLOCKED: "No codes go to the IQ for about {minutes} minutes (Salto's block).",
+    Reason.OTP_SUSPENDED: "No codes go to the IQ for about {minutes} minutes (two codes "
+                          "rejected).",
+    Reason.STORE_UNAVAILABLE: "The OTP budget cannot be read: the shared store does not "
+                              "answer.",
+}
 
 
 def _finish(steps: _Steps, lock_id: str | None, window: Any) -> Explanation:

@@ -16,13 +16,12 @@ from typing import Any
 
 from .clock import SYSTEM_CLOCK, Clock
 from .keys import DUPLICATE, OTP_BLOCK, OTP_FAILS, OTP_SUSPEND, DedupValue, Key
+from .runtime import Tuning
 from .settings import IqCredentials
 from .store import Store
 
-BLOCK_SECONDS = 25 * 60.0  # Salto blocks ~20 min; docs/salto-ks-api.md, "OTP blocks"
+DEFAULTS = Tuning()  # the one place these numbers live (block: docs, "OTP blocks")
 SUSPEND_AFTER = 2  # rejected OTPs in a row
-SUSPEND_SECONDS = 60 * 60.0
-DEDUP_SECONDS = 10.0
 FIRST_POLL = 0.005  # seconds between reads of a running attempt, doubling
 MAX_POLL = 0.1
 
@@ -50,9 +49,9 @@ class OtpBudget:
         self,
         store: Store,
         *,
-        block_seconds: float = BLOCK_SECONDS,
+        block_seconds: float = DEFAULTS.otp_block_seconds,
         suspend_after: int = SUSPEND_AFTER,
-        suspend_seconds: float = SUSPEND_SECONDS,
+        suspend_seconds: float = DEFAULTS.otp_suspend_seconds,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
@@ -109,8 +108,9 @@ PENDING = "pending"
 
 
 class Dedup:
-    def __init__(self, store: Store, *, window: float = DEDUP_SECONDS,
-                 claim_seconds: float = DEDUP_SECONDS, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, store: Store, *, window: float = DEFAULTS.dedup_seconds,
+                 claim_seconds: float = DEFAULTS.open_deadline + DEFAULTS.dedup_margin,
+                 clock: Clock = SYSTEM_CLOCK) -> None:
         self.store = store
         self.window = window
         # An in-flight claim must outlive the slowest open (its deadline plus a margin):

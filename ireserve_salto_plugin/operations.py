@@ -21,6 +21,8 @@ from .guards import OtpBudget, credentials_fingerprint
 from .keys import LAST_OPEN, RECEIPT
 from .models import AdminResult, OpenResult, Reason
 from .otp import salto_otp
+from .params import uuid_param
+from .salto_types import ActivatedIq, Iq
 from .store import Store
 from .text import host_text
 
@@ -58,15 +60,7 @@ class Operations:
     def list_iqs(self, ctx: ParkContext, gateway: SaltoGateway,
                  params: Mapping[str, Any]) -> AdminResult:
         site_id = ctx.site_id(gateway)
-        salto = {a.iq_id: a for a in gateway.activated_iqs(site_id)}
-        rows = []
-        for iq in gateway.iqs(site_id):
-            stored = ctx.settings.iqs.get(iq.id)
-            rows.append({"id": iq.id, "name": iq.name, "online": iq.online,
-                         "restore_required": iq.restore_required,
-                         "otp_enabled": iq.otp_enabled,
-                         "activated": bool(stored and stored.activated),
-                         "salto_activated": iq.id in salto and salto[iq.id].activated})
+        rows = _iq_rows(ctx, gateway.iqs(site_id), gateway.activated_iqs(site_id))
         return AdminResult(True, f"{len(rows)} IQ(s) on site {ctx.settings.site_uid}.",
                            data={"iqs": rows})
 
@@ -74,8 +68,8 @@ class Operations:
                params: Mapping[str, Any]) -> AdminResult:
         gateway.access_token()
         site_id = ctx.site_id(gateway)
-        locks = gateway.locks(site_id, refresh=True)
-        iqs = self.list_iqs(ctx, gateway, params).data["iqs"]
+        locks = gateway.locks(site_id, refresh=True)  # the locks and the site's IQs
+        iqs = _iq_rows(ctx, list(locks.iqs.values()), gateway.activated_iqs(site_id))
         account = gateway.account.key
         for row in iqs:
             on_iq = [lock for lock in locks.locks if lock.iq_id == row["id"]]
@@ -114,9 +108,7 @@ class Operations:
 
     def self_test(self, ctx: ParkContext, gateway: SaltoGateway,
                   params: Mapping[str, Any]) -> AdminResult:
-        from .admin import _uuid_param
-
-        iq_id = _uuid_param(params, "iq_id")
+        iq_id = uuid_param(params, "iq_id")
         stored = ctx.settings.iqs.get(iq_id)
         if stored is None or not stored.activated or not stored.secret or not stored.pin:
             return AdminResult(False, "This IQ is not activated here: run GET PIN and Set PIN "
@@ -195,6 +187,20 @@ class Operations:
         return AdminResult(True, f"{len(entries)} recent entr{'y' if len(entries) == 1 else 'ies'}"
                            + (f" of lock {host_text(lock_id, 40)}" if lock_id else "") + ".",
                            data={"entries": entries})
+
+
+def _iq_rows(ctx: ParkContext, iqs: list[Iq], salto: list[ActivatedIq]
+             ) -> list[dict[str, Any]]:
+    """The site's IQs with their activation here (settings) and at Salto."""
+    at_salto = {state.iq_id: state.activated for state in salto}
+    rows = []
+    for iq in iqs:
+        stored = ctx.settings.iqs.get(iq.id)
+        rows.append({"id": iq.id, "name": iq.name, "online": iq.online,
+                     "restore_required": iq.restore_required, "otp_enabled": iq.otp_enabled,
+                     "activated": bool(stored and stored.activated),
+                     "salto_activated": at_salto.get(iq.id, False)})
+    return rows
 
 
 def _lock_of(entry: dict[str, Any]) -> Any:

@@ -44,10 +44,6 @@ class Checked:
     findings: list[Finding] = field(default_factory=list)
 
     @property
-    def needs_code(self) -> bool:
-        return self.iq is not None
-
-    @property
     def ready(self) -> bool:
         return not self.findings and self.lock is not None
 
@@ -69,16 +65,19 @@ def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
 
 
 def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
-              budget: OtpBudget, *, for_open: bool) -> Checked:
-    """Run the checklist. ``for_open``: stop at the first finding, confirm offline with a
-    fresh read, and let a store failure propagate (nothing may be sent after it)."""
+              budget: OtpBudget, *, for_open: bool, confirm: bool | None = None) -> Checked:
+    """Run the checklist. ``for_open``: stop at the first finding and let a store failure
+    propagate (nothing may be sent after it). ``confirm`` (default: ``for_open``): as an
+    open does, look for a lock missing from the cached list once more, and confirm
+    offline with a fresh read of the lock (``checked.lock`` is then that read)."""
+    confirm = for_open if confirm is None else confirm
     checked = Checked()
 
     def found(reason: Reason, retry_after: float | None = None, detail: str = "") -> bool:
         checked.findings.append(Finding(reason, retry_after, detail))
         return for_open
 
-    locks, lock = find_lock(gateway, site_id, lock_id, refresh=for_open)
+    locks, lock = find_lock(gateway, site_id, lock_id, refresh=confirm)
     checked.lock = lock
     if lock is None:
         found(Reason.LOCK_NOT_FOUND)
@@ -105,8 +104,9 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
                 round(refusal.retry_after)):
             return checked
     offline = offline_reason(lock)
-    if offline is not None and for_open:
-        offline = offline_reason(gateway.lock(site_id, lock.id))
+    if offline is not None and confirm:
+        checked.lock = lock = gateway.lock(site_id, lock.id)
+        offline = offline_reason(lock)
     if offline is not None:
         found(offline)
     return checked
