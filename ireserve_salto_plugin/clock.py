@@ -51,7 +51,7 @@ class SaltoClock:
 
     def __init__(self, store: Store, api: Origin, clock: Clock = SYSTEM_CLOCK) -> None:
         self._store = store
-        self._key = CLOCK(*map(str, api))
+        self._key = CLOCK("{}://{}:{}".format(*api))
         self._clock = clock
         self._reading: ClockReading | None = None
         self._read = False

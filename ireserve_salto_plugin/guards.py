@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import SYSTEM_CLOCK, Clock
@@ -60,12 +61,20 @@ class OtpBudget:
         self.suspend_seconds = suspend_seconds
         self.clock = clock
 
+    @staticmethod
+    def keys(account: str, iq_id: str, fingerprint: str) -> list[Key[float]]:
+        """What :meth:`state_of` reads, for a caller that batches the read."""
+        return [OTP_BLOCK(account, iq_id), OTP_FAILS(account, iq_id, fingerprint),
+                OTP_SUSPEND(account, iq_id, fingerprint)]
+
     def state(self, account: str, iq_id: str, fingerprint: str) -> BudgetState:
         """The IQ's budget in one store round trip."""
+        return self.state_of(self.store.get_many(self.keys(account, iq_id, fingerprint)))
+
+    def state_of(self, values: Sequence[Any]) -> BudgetState:
+        """The budget from the values of :meth:`keys`."""
         now = self.clock.wall()
-        block, fails, suspend = self.store.get_many([
-            OTP_BLOCK(account, iq_id), OTP_FAILS(account, iq_id, fingerprint),
-            OTP_SUSPEND(account, iq_id, fingerprint)])
+        block, fails, suspend = values
         refusal = None
         if block is not None and block > now:
             refusal = Refusal(True, block - now)
@@ -101,7 +110,12 @@ class OtpBudget:
 
     def accepted(self, account: str, iq_id: str, fingerprint: str) -> None:
         """A success resets the count of rejections in a row."""
-        self.store.delete(OTP_FAILS(account, iq_id, fingerprint))
+        self.store.delete(self.reset_key(account, iq_id, fingerprint))
+
+    @staticmethod
+    def reset_key(account: str, iq_id: str, fingerprint: str) -> Key[float]:
+        """What :meth:`accepted` deletes, for a caller that batches the write."""
+        return OTP_FAILS(account, iq_id, fingerprint)
 
 
 PENDING = "pending"
@@ -119,11 +133,13 @@ class Dedup:
         self.clock = clock
 
     @staticmethod
-    def key(park_id: str, booking_id: str, lock_id: str, requested_by: str) -> Key[DedupValue]:
+    def key(account: str, park_id: str, booking_id: str, lock_id: str,
+            requested_by: str) -> Key[DedupValue]:
         """Taps share a result only when they come from the same requester: a guest's
-        double tap is one command; staff opening for the guest is a new one."""
+        double tap is one command; staff opening for the guest is a new one. Tagged by
+        the park's account, so it shares a Redis Cluster slot with the park's budget."""
         raw = f"{park_id}\x00{booking_id}\x00{lock_id}\x00{requested_by}".encode()
-        return DUPLICATE(hashlib.sha256(raw).hexdigest()[:32])
+        return DUPLICATE(account, hashlib.sha256(raw).hexdigest()[:32])
 
     def claim(self, key: Key[DedupValue]) -> bool:
         """True when this caller is the first in the window and must do the open."""
@@ -132,7 +148,12 @@ class Dedup:
     def publish(self, key: Key[DedupValue], summary: dict[str, Any],
                 ttl: float | None = None) -> None:
         """Replace the claim by the result, for ``ttl`` (at most the window)."""
-        self.store.set(key, summary, self.window if ttl is None else min(ttl, self.window))
+        self.store.set(*self.published(key, summary, ttl))
+
+    def published(self, key: Key[DedupValue], summary: dict[str, Any],
+                  ttl: float | None = None) -> tuple[Key[DedupValue], DedupValue, float]:
+        """The write of :meth:`publish`, for a caller that batches it."""
+        return key, summary, self.window if ttl is None else min(ttl, self.window)
 
     def release(self, key: Key[DedupValue]) -> None:
         self.store.delete(key)
@@ -150,3 +171,39 @@ class Dedup:
                 return None
             self.clock.sleep(delay)
             delay = min(delay * 2, MAX_POLL)
+
+
+class Duplicate(Exception):
+    """Another attempt holds the claim: this tap waits for its result."""
+
+
+@dataclass(slots=True)
+class OpenBatch:
+    """One open's store traffic in two round trips, whatever the store: :meth:`begin`
+    claims the duplicate guard and reads what the open needs next (the IQ's OTP budget,
+    the token) in one script; :meth:`finish` writes the result for waiting taps, the
+    receipt and any budget reset in one pipeline. ``key`` None: no duplicate guard."""
+
+    store: Store
+    key: Key[DedupValue] | None
+    claim_seconds: float
+    extra_reads: Sequence[Key[Any]] = ()
+    claimed: bool = False
+    sets: list[tuple[Key[Any], Any, float]] = field(default_factory=list)
+    deletes: list[Key[Any]] = field(default_factory=list)
+
+    def begin(self, reads: Sequence[Key[Any]] = ()) -> list[Any]:
+        """Claim (once) and read ``reads``; raises :class:`Duplicate` if another holds
+        the claim."""
+        if self.key is None or self.claimed:
+            return self.store.get_many(reads) if reads else []
+        claimed, values = self.store.claim(self.key, PENDING, self.claim_seconds,
+                                           [*reads, *self.extra_reads])
+        if not claimed:
+            raise Duplicate
+        self.claimed = True
+        return values[:len(reads)]
+
+    def finish(self) -> None:
+        if self.sets or self.deletes:
+            self.store.write(self.sets, self.deletes)

@@ -2,6 +2,11 @@
 that value is written to a shared store (JSON by field name, with a format version), and
 whether the Redis near-cache may serve it from process memory.
 
+A key's first part is its hash tag (``token:{<account>}``): every key of one account (a
+park's Salto user on one environment) maps to one Redis Cluster slot, so the open's two
+store round trips (:meth:`~.store.Store.claim`, :meth:`~.store.Store.write`) never span
+nodes.
+
     token = TOKEN(account_key)          # a Key[Token]
     store.set(token, Token(...), ttl)   # type-checked
     store.get(token)                    # Token | None
@@ -34,8 +39,11 @@ class KeySpec(Generic[T]):
     codec: Codec[T]
     near: bool = False  # the Redis near-cache may serve it (read on every open, rarely set)
 
-    def __call__(self, *parts: str) -> Key[T]:
-        return Key(self, ":".join((self.prefix, *parts)))
+    def __call__(self, tag: str, *parts: str) -> Key[T]:
+        """The key for ``tag`` (an account, or the API's origin) and more parts. The tag
+        is a Redis Cluster hash tag: every key of one park lies in one slot, so one script
+        or pipeline may touch them together."""
+        return Key(self, ":".join((self.prefix, "{" + tag.replace("}", "") + "}", *parts)))
 
 
 class Key(NamedTuple, Generic[T]):
@@ -101,11 +109,11 @@ REFUSED_PASSWORD = KeySpec("authfail", TEXT)  # (account): the refusal, for a wh
 SCOPE = KeySpec("scope", TEXT)  # (account): the scope the client may ask for
 SITE = KeySpec("site", SITE_CODEC, near=True)  # (account, site_uid)
 LOCKS = KeySpec("locks", LOCKS_CODEC, near=True)  # (account, site_id)
-CLOCK = KeySpec("clock", CLOCK_CODEC, near=True)  # (scheme, host, port) of the API
+CLOCK = KeySpec("clock", CLOCK_CODEC, near=True)  # (scheme://host:port of the API)
 OTP_BLOCK = KeySpec("otpblock", NUMBER)  # (account, iq): blocked until (epoch s)
 OTP_FAILS = KeySpec("otpfail", NUMBER)  # (account, iq, credentials): rejections in a row
 OTP_SUSPEND = KeySpec("otpsuspend", NUMBER)  # (account, iq, credentials): until (epoch s)
-DUPLICATE = KeySpec("dedup", DEDUP)  # (hash of park, booking, lock, requester)
+DUPLICATE = KeySpec("dedup", DEDUP)  # (account, hash of park, booking, lock, requester)
 RECORD: Codec[dict[str, Any]] = _checked(dict)
-RECEIPT = KeySpec("receipt", RECORD)  # (attempt id): lock, time, site of an open
+RECEIPT = KeySpec("receipt", RECORD)  # (account, attempt id): lock, time, site of an open
 LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, "success" | "failure")

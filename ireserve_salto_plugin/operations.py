@@ -1,8 +1,8 @@
 """The support desk's admin actions: integration status, the site's IQs, a self-test that
 opens no door, and receipts of opens from Salto's entry log. None sends an open command.
 
-Opens leave a receipt in the store (:func:`record`, best effort, after the result is
-decided): the attempt's lock and time for ``confirm_open``, and the park's last success and
+Opens leave a receipt in the store (:func:`receipt_writes`, best effort, after the result
+is decided): the attempt's lock and time for ``confirm_open``, and the park's last success and
 last failure for ``status``.
 """
 
@@ -15,10 +15,10 @@ from typing import Any
 
 from .clock import CLOCK_WARN_SECONDS, Clock
 from .context import ParkContext
-from .errors import OtpBlocked, OtpRejected, StoreUnavailable
+from .errors import OtpBlocked, OtpRejected
 from .gateway import SaltoGateway
 from .guards import OtpBudget, credentials_fingerprint
-from .keys import LAST_OPEN, RECEIPT
+from .keys import LAST_OPEN, RECEIPT, Key
 from .models import AdminResult, OpenResult, Reason
 from .otp import salto_otp
 from .params import uuid_param
@@ -36,19 +36,19 @@ ENTRIES_SCANNED = 100
 RECENT_DEFAULT, RECENT_MAX = 20, 100
 
 
-def record(store: Store, account: str, result: OpenResult, site_id: str | None) -> None:
-    """Keep what ``status`` and ``confirm_open`` need of an attempt (never raises)."""
-    try:
-        summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
-                   "lock_id": result.lock_id, "site_id": site_id,
-                   "at": (result.opened_at or datetime.now(UTC)).isoformat()}
-        if result.opened and result.reason is Reason.OPENED:
-            store.set(RECEIPT(result.attempt_id), summary, RECEIPT_SECONDS)
-            store.set(LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)
-        elif not result.opened and result.reason is not Reason.DUPLICATE:
-            store.set(LAST_OPEN(account, "failure"), summary, LAST_OPEN_SECONDS)
-    except StoreUnavailable as exc:
-        log.warning("salto receipt not kept: %s", exc)
+def receipt_writes(account: str, result: OpenResult, site_id: str | None
+                   ) -> list[tuple[Key[Any], Any, float]]:
+    """What ``status`` and ``confirm_open`` need of an attempt, as store writes (the open
+    sends them with its result in one round trip)."""
+    summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
+               "lock_id": result.lock_id, "site_id": site_id,
+               "at": (result.opened_at or datetime.now(UTC)).isoformat()}
+    if result.opened and result.reason is Reason.OPENED:
+        return [(RECEIPT(account, result.attempt_id), summary, RECEIPT_SECONDS),
+                (LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)]
+    if not result.opened and result.reason is not Reason.DUPLICATE:
+        return [(LAST_OPEN(account, "failure"), summary, LAST_OPEN_SECONDS)]
+    return []
 
 
 class Operations:
@@ -148,7 +148,7 @@ class Operations:
                      params: Mapping[str, Any]) -> AdminResult:
         attempt = params.get("attempt_id")
         if isinstance(attempt, str) and attempt:
-            receipt = self.store.get(RECEIPT(attempt[:64]))
+            receipt = self.store.get(RECEIPT(gateway.account.key, attempt[:64]))
             if not isinstance(receipt, dict):
                 return AdminResult(False, "No open with that attempt id is known (only opens "
                                    "of the last 7 days are kept).")

@@ -15,11 +15,14 @@ came back is not refused on stale data.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import StoreUnavailable
 from .gateway import SaltoGateway
 from .guards import BudgetState, OtpBudget, credentials_fingerprint
+from .keys import Key
 from .models import Reason
 from .salto_types import Lock, LockList
 from .settings import IqCredentials, Settings
@@ -65,11 +68,14 @@ def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
 
 
 def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
-              budget: OtpBudget, *, for_open: bool, confirm: bool | None = None) -> Checked:
+              budget: OtpBudget, *, for_open: bool, confirm: bool | None = None,
+              read_budget: Callable[[Sequence[Key[float]]], list[Any]] | None = None
+              ) -> Checked:
     """Run the checklist. ``for_open``: stop at the first finding and let a store failure
     propagate (nothing may be sent after it). ``confirm`` (default: ``for_open``): as an
     open does, look for a lock missing from the cached list once more, and confirm
-    offline with a fresh read of the lock (``checked.lock`` is then that read)."""
+    offline with a fresh read of the lock (``checked.lock`` is then that read).
+    ``read_budget`` reads the budget's keys (the open batches it with its claim)."""
     confirm = for_open if confirm is None else confirm
     checked = Checked()
 
@@ -93,7 +99,9 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
     else:
         checked.iq, checked.fingerprint = iq, credentials_fingerprint(iq)
         try:
-            checked.budget = budget.state(gateway.account.key, lock.iq_id, checked.fingerprint)
+            keys = budget.keys(gateway.account.key, lock.iq_id, checked.fingerprint)
+            checked.budget = budget.state_of(
+                read_budget(keys) if read_budget else budget.store.get_many(keys))
         except StoreUnavailable:
             if for_open:
                 raise

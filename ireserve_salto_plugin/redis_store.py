@@ -1,6 +1,7 @@
 """The shared runtime store for several worker processes and hosts: Redis.
 
-Enable it with ``SALTO_KS_REDIS_URL`` (``pip install ireserve-salto-plugin[redis]``). Values
+Enable it with ``SALTO_KS_REDIS_URL`` (``pip install ireserve-salto-plugin[redis]``): a
+plain or TLS Redis, or a Redis Cluster (:meth:`RedisStore.from_url`). Values
 are JSON written by each key's codec (:mod:`.keys`; never pickle: a compromised Redis must
 not mean code execution in the host). Tokens live here, so the Redis must be as private as
 the host's database.
@@ -38,10 +39,18 @@ NEAR_CACHE_SECONDS = 5.0
 NEAR_CACHE_SIZE = 256  # entries
 SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
 LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 _INCR = """
 local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
+"""
+# The open's first round trip: claim the duplicate guard (SET NX PX) and read KEYS[2..].
+_CLAIM = """
+local claimed = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
+local out = {claimed and 1 or 0}
+for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) end
+return out
 """
 
 
@@ -57,8 +66,9 @@ def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
             raise
         except Exception as exc:
             import redis
+            from redis.exceptions import RedisClusterException
 
-            if not isinstance(exc, redis.RedisError | OSError):
+            if not isinstance(exc, redis.RedisError | RedisClusterException | OSError):
                 raise
             on_error = getattr(args[0], "on_error", None) if args else None
             if callable(on_error):
@@ -67,6 +77,26 @@ def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
                                    sent=False) from exc
 
     return wrapper
+
+
+class _Lazy:
+    """A Redis Cluster client built on first use: building one connects to the cluster,
+    and a cluster that is down when the host starts must be a ``store_unavailable`` per
+    call (until it is back), not a host that fails to start."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+                client = self._client
+        return getattr(client, name)
 
 
 def _ms(seconds: float) -> int:
@@ -80,7 +110,7 @@ class RedisStore:
         self.client = client
         self.prefix = prefix
         self.lease = lease
-        self._incr = client.register_script(_INCR)
+        self._scripts: dict[str, Any] = {}
         self._near_seconds = near_cache_seconds
         self._near: TLRUCache[str, tuple[float, Any]] = TLRUCache(
             maxsize=NEAR_CACHE_SIZE, ttu=lambda _k, v, _n: v[0], timer=timer)
@@ -90,15 +120,32 @@ class RedisStore:
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
+        """``redis://[user:password@]host:port/db`` (plain), ``rediss://…`` (TLS), and
+        ``redis+cluster://host:port`` or ``rediss+cluster://…`` for Redis Cluster (any
+        one node; the others are discovered). Keys carry hash tags (:mod:`.keys`)."""
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
         # One quick retry, then StoreUnavailable: every hook answers in bounded time.
-        client = redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT,
-                                      socket_connect_timeout=SOCKET_TIMEOUT,
-                                      retry=Retry(NoBackoff(), 1))
+        options: dict[str, Any] = {"socket_timeout": SOCKET_TIMEOUT,
+                                   "socket_connect_timeout": SOCKET_TIMEOUT,
+                                   "retry": Retry(NoBackoff(), 1)}
+        scheme, sep, rest = url.partition("://")
+        if sep and scheme.lower() in CLUSTER_SCHEMES:
+            from redis.cluster import RedisCluster
+
+            target = f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}"
+            client: Any = _Lazy(lambda: RedisCluster.from_url(target, **options))
+        else:
+            client = redis.Redis.from_url(url, **options)
         return cls(client, **kwargs)
+
+    def _script(self, text: str) -> Any:
+        script = self._scripts.get(text)
+        if script is None:  # registered on first use: a cluster client connects lazily
+            script = self._scripts[text] = self.client.register_script(text)
+        return script
 
     def _near_ok(self, key: Key[Any]) -> bool:
         return self._near_seconds > 0 and key.spec.near
@@ -127,10 +174,14 @@ class RedisStore:
                 cached: T = hit[1]
                 return cached
         value = self._decode(key, self.client.get(self.prefix + key.name))
-        if value is not None and near:
-            with self._near_lock:
-                self._near[key.name] = (self._timer() + self._near_seconds, value)
+        self._remember(key, value)
         return value
+
+    def _remember(self, key: Key[T], value: T | None, ttl: float | None = None) -> None:
+        if value is not None and self._near_ok(key):
+            seconds = self._near_seconds if ttl is None else min(ttl, self._near_seconds)
+            with self._near_lock:
+                self._near[key.name] = (self._timer() + seconds, value)
 
     @_store_errors
     def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
@@ -143,9 +194,7 @@ class RedisStore:
             self.delete(key)
             return
         self.client.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl))
-        if self._near_ok(key):
-            with self._near_lock:
-                self._near[key.name] = (self._timer() + min(ttl, self._near_seconds), value)
+        self._remember(key, value, ttl)
 
     @_store_errors
     def delete(self, key: Key[Any]) -> None:
@@ -159,13 +208,44 @@ class RedisStore:
                                     px=_ms(ttl), nx=True))
 
     @_store_errors
+    def claim(self, key: Key[T], value: T, ttl: float,
+              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+        names = [self.prefix + k.name for k in (key, *reads)]
+        out = self._script(_CLAIM)(keys=names, args=[self._encode(key, value), _ms(ttl)])
+        values = [self._decode(read, raw) for read, raw in zip(reads, out[1:], strict=True)]
+        for read, got in zip(reads, values, strict=True):
+            self._remember(read, got)  # e.g. the token: the open reads it next
+        return bool(out[0]), values
+
+    @_store_errors
+    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
+              deletes: Sequence[Key[Any]] = ()) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
+        for key, value, ttl in sets:
+            if ttl > 0:
+                pipe.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl))
+        for key in gone:
+            pipe.delete(self.prefix + key.name)
+        pipe.execute()
+        with self._near_lock:
+            for key in gone:
+                self._near.pop(key.name, None)
+        for key, value, ttl in sets:
+            if ttl > 0:
+                self._remember(key, value, ttl)
+
+    @_store_errors
     def incr(self, key: Key[float], ttl: float) -> int:
-        return int(self._incr(keys=[self.prefix + key.name], args=[_ms(ttl)]))
+        return int(self._script(_INCR)(keys=[self.prefix + key.name], args=[_ms(ttl)]))
+
+    @_store_errors
+    def _lock_for(self, name: str, timeout: float) -> Any:
+        return self.client.lock(name, timeout=self.lease, blocking_timeout=timeout)
 
     @contextmanager
     def mutex(self, key: Key[Any], timeout: float) -> Iterator[None]:
-        lock = self.client.lock(self.prefix + "mutex:" + key.name, timeout=self.lease,
-                                blocking_timeout=max(0.0, timeout))
+        lock = self._lock_for(self.prefix + "mutex:" + key.name, max(0.0, timeout))
         if not _store_errors(lock.acquire)():
             raise TimeoutError(f"waited {timeout:.0f}s for the {key.spec.prefix} lock")
         try:

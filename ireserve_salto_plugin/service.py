@@ -25,7 +25,8 @@ from .context import ParkContext, Parks, raw_settings
 from .decision import BookingError, Decision, decide, read_booking, resolve_lock, to_utc
 from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError, StoreUnavailable, Timeout
 from .gateway import SaltoGateway
-from .guards import Dedup, OtpBudget
+from .guards import Dedup, Duplicate, OpenBatch, OtpBudget
+from .keys import TOKEN
 from .models import (
     AccessInfo,
     Booking,
@@ -190,12 +191,10 @@ class SaltoKsService:
                 opens_at=local_time(decision.window.opens_at, zone),
                 closes_at=local_time(decision.window.closes_at, zone))
         try:
-            result = self._guarded_open(ctx, booking, decision.lock_id, attempt)
+            return self._guarded_open(ctx, booking, decision.lock_id, attempt)
         except StoreUnavailable as exc:
             log.warning("salto open attempt=%s: %s", attempt.attempt_id, exc)
             return attempt.done(Reason.STORE_UNAVAILABLE)
-        operations.record(self.store, ctx.account.key, result, ctx.settings.site_id)
-        return result
 
     def _decide(self, ctx: ParkContext, booking: Booking, now: datetime | None) -> Decision:
         settings = ctx.settings
@@ -209,27 +208,34 @@ class SaltoKsService:
     def _guarded_open(self, ctx: ParkContext, booking: Booking, lock_id: str,
                       attempt: Attempt) -> OpenResult:
         """One open per (park, booking, lock, requester) within the dedup window, across
-        workers. Store failures after the command never turn an open into a failure."""
+        workers, in two store round trips when warm (:class:`OpenBatch`): the claim with
+        the budget and token reads, then the result with the receipt. Store failures after
+        the command never turn an open into a failure."""
         gateway = ctx.gateway(self.tuning.open_deadline)
-        dedup = self.dedup
-        if dedup.window <= 0:
-            return self._send_open(ctx, gateway, booking, lock_id, attempt)
-        key = Dedup.key(attempt.park_key, attempt.booking_key, lock_id, attempt.by_key)
-        if not dedup.claim(key):
-            return self._repeat(attempt, dedup.wait(key, gateway.transport.deadline or 0.0))
+        dedup, account = self.dedup, ctx.account.key
+        key = (Dedup.key(account, attempt.park_key, attempt.booking_key, lock_id,
+                         attempt.by_key) if dedup.window > 0 else None)
+        batch = OpenBatch(self.store, key, dedup.claim_seconds, (TOKEN(account),))
         try:
-            result = self._send_open(ctx, gateway, booking, lock_id, attempt)
+            result = self._send_open(ctx, gateway, booking, lock_id, attempt, batch)
+        except Duplicate:
+            return self._repeat(attempt, dedup.wait(key, gateway.transport.deadline or 0.0)
+                                if key is not None else None)
         except BaseException:
-            _best_effort(dedup.release, key)
+            if key is not None and batch.claimed:
+                _best_effort(dedup.release, key)
             raise
-        # Taps waiting now get this result; after a failure a deliberate retry may go
-        # through again soon, after an open only once the window has passed.
-        _best_effort(dedup.publish, key, {
-            "outcome": result.outcome.value, "reason": result.reason.value,
-            "message": result.message, "attempt_id": result.attempt_id,
-            "opened_at": result.opened_at.isoformat() if result.opened_at else None,
-            "retry_after": result.retry_after,
-        }, ttl=None if result.opened else self.tuning.failed_dedup_seconds)
+        if key is not None and batch.claimed:
+            # Taps waiting now get this result; after a failure a deliberate retry may go
+            # through again soon, after an open only once the window has passed.
+            batch.sets.append(dedup.published(key, {
+                "outcome": result.outcome.value, "reason": result.reason.value,
+                "message": result.message, "attempt_id": result.attempt_id,
+                "opened_at": result.opened_at.isoformat() if result.opened_at else None,
+                "retry_after": result.retry_after,
+            }, ttl=None if result.opened else self.tuning.failed_dedup_seconds))
+        batch.sets.extend(operations.receipt_writes(account, result, ctx.settings.site_id))
+        _best_effort(batch.finish)
         return result
 
     def _repeat(self, attempt: Attempt, first: dict[str, Any] | None) -> OpenResult:
@@ -246,19 +252,21 @@ class SaltoKsService:
             first=f"attempt {first.get('attempt_id')}: {first.get('message')}")
 
     def _send_open(self, ctx: ParkContext, gateway: SaltoGateway, booking: Booking,
-                   lock_id: str, attempt: Attempt) -> OpenResult:
+                   lock_id: str, attempt: Attempt, batch: OpenBatch) -> OpenResult:
         site_id = None
         try:
             site_id = ctx.site_id(gateway)
             checked = preflight(ctx.settings, gateway, site_id, lock_id, self.budget,
-                                for_open=True)
+                                for_open=True, read_budget=batch.begin)
             attempt.lock_name = checked.lock.name if checked.lock else None
             if not checked.ready:
                 finding = checked.findings[0]
                 return attempt.done(finding.reason, retry_after=finding.retry_after,
                                     detail=finding.detail,
                                     minutes=max(1, round((finding.retry_after or 0) / 60)))
-            return self._signed_open(ctx, gateway, site_id, checked, booking, attempt)
+            batch.begin()  # the claim, when the preflight did not need the budget
+            return self._signed_open(ctx, gateway, site_id, checked, booking, attempt,
+                                     batch)
         except SaltoError as exc:
             return self._failed(exc, gateway, site_id, lock_id, attempt)
 
@@ -279,7 +287,8 @@ class SaltoKsService:
         return attempt.done(reason, detail=str(exc), retry_after=exc.retry_after)
 
     def _signed_open(self, ctx: ParkContext, gateway: SaltoGateway, site_id: str,
-                     checked: Checked, booking: Booking, attempt: Attempt) -> OpenResult:
+                     checked: Checked, booking: Booking, attempt: Attempt,
+                     batch: OpenBatch) -> OpenResult:
         """The PATCH itself, inside the IQ's OTP budget (checked by the preflight); without
         a code when the IQ takes none (``otp_enabled`` false and not activated)."""
         lock, iq = checked.lock, checked.iq
@@ -309,7 +318,7 @@ class SaltoKsService:
         new_status = None
         try:
             if checked.budget is not None and checked.budget.rejections:
-                _best_effort(self.budget.accepted, account, iq_id, checked.fingerprint)
+                batch.deletes.append(self.budget.reset_key(account, iq_id, checked.fingerprint))
             settings = ctx.settings
             if settings.open_field:
                 updates[settings.open_field] = iso_utc(opened_at)

@@ -45,6 +45,18 @@ class Store(Protocol):
         """Add one to a counter (created at 0 with ``ttl``) and return the new value."""
         ...
 
+    def claim(self, key: Key[T], value: T, ttl: float,
+              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+        """``add(key, value, ttl)`` and ``get_many(reads)`` in one round trip (one Redis
+        script): the open's duplicate guard and what the open reads next."""
+        ...
+
+    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
+              deletes: Sequence[Key[Any]] = ()) -> None:
+        """Several ``set`` and ``delete`` in one round trip (one Redis pipeline; not a
+        transaction): the open's result, receipt and budget reset."""
+        ...
+
     def mutex(self, key: Key[Any], timeout: float) -> AbstractContextManager[None]:
         """Held by one caller at a time per ``key`` (single flight); raises
         ``TimeoutError`` after ``timeout`` seconds."""
@@ -107,6 +119,28 @@ class MemoryStore:
                 return False
             self._cache[key.name] = (now + ttl, value)
             return True
+
+    def claim(self, key: Key[T], value: T, ttl: float,
+              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+        now = self._timer()
+        with self._lock:
+            claimed = self._live(key.name, now) is None
+            if claimed:
+                self._cache[key.name] = (now + ttl, value)
+            entries = [self._live(read.name, now) for read in reads]
+        return claimed, [None if entry is None else entry[1] for entry in entries]
+
+    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
+              deletes: Sequence[Key[Any]] = ()) -> None:
+        now = self._timer()
+        with self._lock:
+            for key, value, ttl in sets:
+                if ttl <= 0:
+                    self._cache.pop(key.name, None)
+                else:
+                    self._cache[key.name] = (now + ttl, value)
+            for key in deletes:
+                self._cache.pop(key.name, None)
 
     def incr(self, key: Key[float], ttl: float) -> int:
         now = self._timer()

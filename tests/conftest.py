@@ -149,45 +149,105 @@ def make_booking(host: ReferenceHost) -> Callable[..., Booking]:
     return make
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server of our own on a free loopback port (skipped only outside CI)."""
+def _redis_binary() -> str:
     import os
     import shutil
-    import socket
-    import subprocess
-    import time
 
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed (./dev test installs it)")
         pytest.skip("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return binary
+
+
+def _free_port(cluster: bool = False) -> int:
+    """A free loopback port; for a cluster node, one whose bus port (+10000) is free too
+    (an ephemeral port plus 10000 may not exist at all)."""
+    import random
+    import socket
+
+    for _ in range(200):
+        port = random.randrange(20000, 30000) if cluster else 0
+        try:
+            with socket.socket() as probe, socket.socket() as bus:
+                probe.bind(("127.0.0.1", port))
+                if cluster:
+                    bus.bind(("127.0.0.1", port + 10000))
+                return int(probe.getsockname()[1])
+        except OSError:
+            continue
+    pytest.fail("no free port for redis-server")
+
+
+def _start_redis(binary: str, workdir: Any, *extra: str) -> tuple[Any, int]:
+    import subprocess
+    import time
+
     import redis
 
+    port = _free_port(cluster=bool(extra))
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(workdir), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     for _ in range(100):
         try:
             client.ping()
-            break
+            return proc, port
         except redis.ConnectionError:
             time.sleep(0.05)
-    else:
-        proc.kill()
-        pytest.fail("redis-server did not start")
+    proc.kill()
+    pytest.fail("redis-server did not start")
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server of our own on a free loopback port (skipped only outside CI)."""
+    proc, port = _start_redis(_redis_binary(), tmp_path_factory.mktemp("redis"))
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis Cluster of 3 masters on loopback, created with ``redis-cli --cluster
+    create``, as ``redis+cluster://`` for ``SALTO_KS_REDIS_URL``."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    binary = _redis_binary()
+    cli = shutil.which("redis-cli") or pytest.fail("redis-cli is not installed")
+    nodes = []
+    try:
+        for index in range(3):
+            workdir = tmp_path_factory.mktemp(f"cluster{index}")
+            nodes.append(_start_redis(binary, workdir, "--cluster-enabled", "yes",
+                                      "--cluster-config-file", str(workdir / "nodes.conf"),
+                                      "--cluster-node-timeout", "2000"))
+        ports = [port for _proc, port in nodes]
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+                        "--cluster-replicas", "0", "--cluster-yes"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        for _ in range(200):
+            infos = [redis.Redis(port=p).cluster("info") for p in ports]
+            if all(info.get("cluster_state") == "ok" for info in infos):
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the Redis Cluster did not reach cluster_state:ok")
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+    finally:
+        for proc, _port in nodes:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -196,4 +256,13 @@ def redis_store(redis_url: str) -> Any:
 
     store = RedisStore.from_url(redis_url)
     store.client.flushdb()
+    return store
+
+
+@pytest.fixture
+def cluster_store(redis_cluster_url: str) -> Any:
+    from ireserve_salto_plugin.redis_store import RedisStore
+
+    store = RedisStore.from_url(redis_cluster_url)
+    store.client.flushall(target_nodes="primaries")
     return store

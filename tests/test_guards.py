@@ -60,7 +60,7 @@ def test_the_fingerprint_changes_with_any_part_of_the_activation() -> None:
 def test_dedup_claim_publish_and_wait() -> None:
     clock = SkipClock()
     dedup = Dedup(clock.store(), window=10, claim_seconds=20, clock=clock.clock())
-    key = Dedup.key("park", "B-1", "lock", "guest")
+    key = Dedup.key("acct", "park", "B-1", "lock", "guest")
     assert dedup.claim(key) and not dedup.claim(key)
     assert dedup.store.get(key) == PENDING
     clock.sleep(15)  # longer than the window: the claim of a slow open still holds
@@ -74,7 +74,7 @@ def test_dedup_claim_publish_and_wait() -> None:
 def test_a_wait_for_a_running_attempt_ends_at_the_deadline() -> None:
     clock = SkipClock()
     dedup = Dedup(MemoryStore(timer=clock.monotonic), clock=clock.clock())
-    key = Dedup.key("park", "B-1", "lock", "guest")
+    key = Dedup.key("acct", "park", "B-1", "lock", "guest")
     dedup.claim(key)
     started = clock.monotonic()
     assert dedup.wait(key, deadline=started + 2) is None
@@ -82,6 +82,7 @@ def test_a_wait_for_a_running_attempt_ends_at_the_deadline() -> None:
 
 
 def test_taps_are_joined_per_requester() -> None:
-    keys = {Dedup.key("p", "B", "l", who).name for who in ("guest", "staff")}
-    keys |= {Dedup.key("p2", "B", "l", "guest").name, Dedup.key("p", "B", "l2", "guest").name}
+    keys = {Dedup.key("a", "p", "B", "l", who).name for who in ("guest", "staff")}
+    keys |= {Dedup.key("a", "p2", "B", "l", "guest").name,
+             Dedup.key("a", "p", "B", "l2", "guest").name}
     assert len(keys) == 4

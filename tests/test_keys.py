@@ -28,10 +28,31 @@ def through_json(key: Key[Any], value: Any) -> Any:
     return key.spec.codec.load(json.loads(json.dumps(key.spec.codec.dump(value))))
 
 
-def test_names_are_prefix_and_parts() -> None:
-    assert TOKEN("acct").name == "token:acct"
-    assert LOCKS("acct", "site").name == "locks:acct:site"
-    assert CLOCK("https", "h.example", "443").name == "clock:https:h.example:443"
+def test_names_are_prefix_tag_and_parts() -> None:
+    assert TOKEN("acct").name == "token:{acct}"
+    assert LOCKS("acct", "site").name == "locks:{acct}:site"
+    assert CLOCK("https://h.example:443").name == "clock:{https://h.example:443}"
+    assert TOKEN("a}b{c").name == "token:{ab{c}"  # a tag cannot be closed early
+
+
+def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
+    """Redis Cluster runs a script or pipeline only on keys of one slot: the open's claim
+    (dedup, budget, token) and its result (dedup, receipt, last open, budget reset)."""
+    from redis.crc import key_slot
+
+    from ireserve_salto_plugin.guards import Dedup
+    from ireserve_salto_plugin.keys import LAST_OPEN, RECEIPT
+    from ireserve_salto_plugin.redis_store import PREFIX
+
+    account = "9f2c4e"
+    keys = [TOKEN(account), SITE(account, "NL1"), LOCKS(account, "s"), SCOPE(account),
+            REFUSED_PASSWORD(account), OTP_BLOCK(account, "iq"), OTP_FAILS(account, "iq", "f"),
+            OTP_SUSPEND(account, "iq", "f"), RECEIPT(account, "attempt"),
+            LAST_OPEN(account, "success"), Dedup.key(account, "park", "B-1", "lock", "guest")]
+    slots = {key_slot((PREFIX + key.name).encode()) for key in keys}
+    assert len(slots) == 1
+    other = key_slot((PREFIX + TOKEN("another-account").name).encode())
+    assert other not in slots  # parks spread over the cluster
 
 
 def test_values_read_on_every_open_may_be_near_cached_guards_never() -> None:

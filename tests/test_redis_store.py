@@ -143,9 +143,21 @@ def worker_spec(box: SaltoSandbox, park: Park, redis_url: str, booking: str,
             "booking": booking, "threads": threads, "start_at": start_at}
 
 
+SHARED = pytest.mark.parametrize("shared", ["redis_store", "cluster_store"])
+
+
+def shared_url(request: pytest.FixtureRequest, shared: str) -> str:
+    """A fresh (flushed) plain Redis or Redis Cluster, as ``SALTO_KS_REDIS_URL``."""
+    request.getfixturevalue(shared)
+    return str(request.getfixturevalue(
+        "redis_url" if shared == "redis_store" else "redis_cluster_url"))
+
+
+@SHARED
 def test_duplicate_taps_across_processes(host: ReferenceHost, park: Park, mapped: Any,
-                                         sandbox: SaltoSandbox, redis_store: Any,
-                                         redis_url: str) -> None:
+                                         sandbox: SaltoSandbox, shared: str,
+                                         request: pytest.FixtureRequest) -> None:
+    redis_url = shared_url(request, shared)
     start = time.time() + 2.0
     spec = worker_spec(sandbox, park, redis_url, "B-42", 5, start)
     results = run_workers([spec, spec])
@@ -154,9 +166,11 @@ def test_duplicate_taps_across_processes(host: ReferenceHost, park: Park, mapped
     assert sandbox.call_count("PATCH") == 1
 
 
+@SHARED
 def test_otp_budget_across_processes(host: ReferenceHost, park: Park, mapped: Any,
-                                     sandbox: SaltoSandbox, redis_store: Any,
-                                     redis_url: str) -> None:
+                                     sandbox: SaltoSandbox, shared: str,
+                                     request: pytest.FixtureRequest) -> None:
+    redis_url = shared_url(request, shared)
     sandbox.inject("PATCH", "/locking$", status=403,
                    body={"ErrorCode": 3102, "Message": "otp_blocked"})
     [first] = run_workers([worker_spec(sandbox, park, redis_url, "B-1", 1, 0)])
@@ -188,3 +202,131 @@ def test_stale_near_cached_token_recovers_without_a_second_refresh(
     assert a.open(make_booking(), "guest").opened  # type: ignore[union-attr]  # A refreshes
     assert b.open(make_booking(), "guest").opened  # type: ignore[union-attr]  # B: 401, fresh
     assert sandbox.call_count("POST /connect/token") - before == 1
+
+
+class Counting:
+    """Counts round trips to Redis: one per packed send (a pipeline is one send)."""
+
+    sends = 0
+    log: list[Any] = []
+
+    @classmethod
+    def commands(cls, since: int) -> list[str]:
+        """The command names sent since ``since`` (for a failing assertion's message)."""
+        names = []
+        for command in cls.log[since:]:
+            raw = command if isinstance(command, bytes) else b"".join(command)
+            parts = raw.split(b"\r\n")
+            names.append(" ".join(p.decode(errors="replace")[:40] for p in parts[2::2][:3]))
+        return names
+
+    @classmethod
+    def connection_class(cls) -> Any:
+        import redis
+
+        class Connection(redis.Connection):
+            def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+                cls.sends += 1
+                cls.log.append(command)
+                super().send_packed_command(command, check_health)
+
+        return Connection
+
+
+def test_a_warm_open_takes_two_redis_round_trips(
+    use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
+    sandbox: SaltoSandbox, redis_url: str, redis_store: Any, make_booking: Any,
+) -> None:
+    """One script (claim the duplicate guard, read the OTP budget and the token), one
+    pipeline (the result for waiting taps, the receipt, the last open)."""
+    import redis
+
+    from ireserve_salto_plugin.redis_store import RedisStore
+
+    pool = redis.ConnectionPool.from_url(redis_url, connection_class=Counting.connection_class())
+    store = RedisStore(redis.Redis(connection_pool=pool))
+    use_service(store=store)
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]  # cold
+    for _ in range(3):
+        booking = make_booking()
+        before = Counting.sends
+        result = host.pm.hook.on_open_request(park=park, booking=booking,
+                                              requested_by="guest", now=None)
+        assert Counting.sends - before == 2, Counting.commands(before)
+        assert result.opened
+    # and the guards still hold: a double tap is one command
+    booking = make_booking()
+    patches = sandbox.call_count("PATCH")
+    assert host.open(booking, "guest").opened  # type: ignore[union-attr]
+    again = host.open(booking, "guest")
+    assert again is not None and again.reason.value == "duplicate" and again.opened
+    assert sandbox.call_count("PATCH") == patches + 1
+
+
+def test_the_claim_reads_the_token_into_the_near_cache(redis_store: Any) -> None:
+    token = Token("abc", 1e12, None)
+    redis_store.set(TOKEN("a"), token, 300)
+    redis_store._near.clear()
+    claimed, [read] = redis_store.claim(DUPLICATE("a", "x"), "pending", 10, [TOKEN("a")])
+    assert claimed and read == token
+    redis_store.client.delete(redis_store.prefix + TOKEN("a").name)
+    assert redis_store.get(TOKEN("a")) == token  # served from the near-cache
+    assert redis_store.get(TOKEN("a"), fresh=True) is None  # the shared value is gone
+    assert redis_store.claim(DUPLICATE("a", "x"), "pending", 10, []) == (False, [])
+
+
+@pytest.mark.parametrize("shared", ["redis_store", "cluster_store"])
+def test_store_operations_on_plain_redis_and_on_a_cluster(
+    shared: str, request: pytest.FixtureRequest,
+) -> None:
+    store = request.getfixturevalue(shared)
+    for account in ("park-a", "park-b", "park-c", "park-d"):  # spread over the masters
+        claimed, values = store.claim(DUPLICATE(account, "h"), "pending", 10,
+                                      [OTP_BLOCK(account, "iq"), TOKEN(account)])
+        assert claimed and values == [None, None]
+        store.write([(OTP_BLOCK(account, "iq"), 5.0, 10), (TOKEN(account),
+                      Token("t", 1e12, None), 10)], [DUPLICATE(account, "h")])
+        assert store.get_many([OTP_BLOCK(account, "iq"), OTP_FAILS(account, "iq", "f")]) \
+            == [5.0, None]
+        assert store.incr(OTP_FAILS(account, "iq", "f"), 10) == 1
+        assert store.add(DUPLICATE(account, "h"), "pending", 10)
+        with store.mutex(TOKEN(account), timeout=1):
+            pass
+    if shared == "cluster_store":
+        masters = store.client.get_primaries()
+        used = [node for node in masters
+                if store.client.dbsize(target_nodes=node) > 0]
+        assert len(masters) == 3 and len(used) >= 2
+
+
+def test_the_plugin_on_a_redis_cluster(
+    use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
+    sandbox: SaltoSandbox, cluster_store: Any, make_booking: Any,
+) -> None:
+    use_service(store=cluster_store)
+    booking = make_booking()
+    assert host.open(booking, "guest").opened  # type: ignore[union-attr]
+    again = host.open(booking, "guest")
+    assert again is not None and again.reason.value == "duplicate"
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    assert sandbox.call_count("PATCH") == 2
+
+
+def test_a_cluster_that_is_down_is_store_unavailable_not_a_crash(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, make_booking: Any,
+) -> None:
+    import socket
+
+    from ireserve_salto_plugin.plugin import SaltoKsPlugin
+    from ireserve_salto_plugin.service import SaltoKsService
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    service = SaltoKsService.from_env({**sandbox.platform_env(),
+                                       "SALTO_KS_REDIS_URL": f"redis+cluster://127.0.0.1:{port}"})
+    other = ReferenceHost(load_entrypoints=False)
+    other.pm.register(SaltoKsPlugin(service), INTEGRATION)
+    other.add_park(park)
+    result = other.open(make_booking(), "guest")
+    assert result is not None and result.reason.value == "store_unavailable"
