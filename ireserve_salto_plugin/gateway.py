@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 import requests
 
@@ -20,7 +20,8 @@ from .auth import Account, TokenSource
 from .clock import SYSTEM_CLOCK, Clock, SaltoClock
 from .errors import NotFound, Refused, SiteNotFound, Unavailable, error_for
 from .keys import LOCKS, SITE
-from .runtime import Tuning, origin
+from .paging import read_all
+from .runtime import Tuning
 from .salto_types import (
     ActivatedIq,
     Iq,
@@ -44,7 +45,6 @@ SITE_TTL = 24 * 3600.0  # seconds a Site UID → site id answer is kept
 LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
 ENTRIES_TOP = 20
 ENTRIES_PAGE = 100  # $top per page of entries
-MAX_LINK_CHARS = 2000
 MAX_TOKEN_CHARS = 2000  # a longer continuation token is not sent back
 # Sent by Salto's own web app and a working production integration on every Connect API
 # call (docs/salto-ks-api.md, "Paging"): OData v4 syntax is not rewritten as v3.
@@ -136,58 +136,10 @@ class SaltoGateway:
         return body, answer[-1]
 
     def _pages(self, path: str) -> list[Any]:
-        """All items of a list endpoint: ``{items, next_page_link, count}`` or a bare array.
-
-        ``next_page_link`` is followed when there is one (on the API's origin only);
-        Salto sends it null (docs: "Paging"), so without one the next page is asked by
-        ``$skip`` while pages come back full, until a short page or ``count``. More than
-        ``max_pages`` pages or ``max_items`` items, or a link seen before, is an error:
-        never a silently short list, never an endless loop."""
-        tuning = self._tuning
-        items: list[Any] = []
-        url: str | None = None
-        params: dict[str, Any] | None = {"$top": self._page_size, "$skip": 0}
-        seen: set[str] = set()
-        for _ in range(tuning.max_pages):
-            body = self._call("GET", path, params=params, url=url)
-            if isinstance(body, list):
-                page, link, count = body, None, None
-            elif isinstance(body, dict) and isinstance(body.get("items"), list):
-                page, link = body["items"], body.get("next_page_link")
-                count = body.get("count") if isinstance(body.get("count"), int) else None
-            else:
-                raise Unavailable(f"Salto KS sent an unexpected list shape for GET {path}",
-                                  method="GET", path=path)
-            items.extend(page)
-            if len(items) > tuning.max_items:
-                raise Unavailable(f"Salto KS listed more than {tuning.max_items} items for "
-                                  f"GET {path}", method="GET", path=path)
-            if isinstance(link, str) and link:
-                url, params = self._next_link(link, path, seen), None
-                continue
-            if not page or len(page) < self._page_size:
-                return items
-            if count is not None and len(items) >= count:
-                return items
-            url, params = None, {"$top": self._page_size, "$skip": len(items)}
-        raise Unavailable(f"Salto KS sent more than {tuning.max_pages} pages for GET {path}",
-                          method="GET", path=path)
-
-    def _next_link(self, link: str, path: str, seen: set[str]) -> str:
-        try:
-            url = urljoin(f"{self._api}/", link[:MAX_LINK_CHARS])
-            same = origin(url) == self._api_origin
-        except ValueError:
-            raise Unavailable("Salto KS sent a malformed next_page_link", method="GET",
-                              path=path) from None
-        if not same:
-            raise Unavailable("Salto KS sent a next_page_link to another host",
-                              method="GET", path=path)
-        if url in seen:
-            raise Unavailable("Salto KS sent the same next_page_link twice", method="GET",
-                              path=path)
-        seen.add(url)
-        return url
+        """All items of a list endpoint (:mod:`.paging`)."""
+        return read_all(lambda params, url: self._call("GET", path, params=params, url=url),
+                        path, api=self._api, api_origin=self._api_origin,
+                        page_size=self._page_size, tuning=self._tuning)
 
     # -- sites -------------------------------------------------------------------------------
 

@@ -182,6 +182,49 @@ def test_a_big_site_with_null_links_loses_no_lock() -> None:
         assert len(gw.iqs(box.site.id)) == 23
 
 
+def test_with_a_count_the_missing_pages_are_read_four_at_a_time() -> None:
+    with SaltoSandbox(iqs=4, locks_per_iq=9, page_counts=True) as box:
+        assert box.site is not None
+        box.latency = 0.05  # so that the page reads overlap
+        gw = gateway_for(box, page_size=5)
+        locks = gw.locks(box.site.id)
+        assert [lock.id for lock in locks.locks] == list(box.site.locks)  # in order
+        assert box.call_count(f"GET /v1.2/sites/{box.site.id}/locks") == 8  # no extra page
+        assert box.max_in_flight == 4
+
+
+def test_a_count_that_lies_costs_no_lock_and_no_endless_read() -> None:
+    with SaltoSandbox(iqs=2, locks_per_iq=6) as box:
+        assert box.site is not None
+        items = [{"id": f"lock-{i}", "customer_reference": f"L{i}"} for i in range(12)]
+        # count says 7 but there are 12; then a count of a billion
+        box.inject("GET", "/locks$", status=200,
+                   body={"items": items[:5], "next_page_link": None, "count": 7})
+        box.inject("GET", "/locks$", status=200,
+                   body={"items": items[5:10], "next_page_link": None, "count": 7})
+        box.inject("GET", "/locks$", status=200,
+                   body={"items": items[10:], "next_page_link": None, "count": 10**9})
+        locks = gateway_for(box, page_size=5).locks(box.site.id)
+        assert [lock.name for lock in locks.locks] == [f"L{i}" for i in range(12)]
+
+
+def test_one_failing_page_of_several_fails_the_list_never_a_short_one() -> None:
+    from ireserve_salto_plugin.errors import SaltoError
+
+    with SaltoSandbox(iqs=4, locks_per_iq=9, page_counts=True) as box:
+        assert box.site is not None
+        gw = gateway_for(box, page_size=5)
+        gw.locks(box.site.id)
+        box.inject("GET", "/locks$", status=200,
+                   body={"items": [{"id": f"x{i}"} for i in range(5)],
+                         "next_page_link": None, "count": 36})
+        box.inject("GET", "/locks$", status=404, body={"ErrorCode": 404, "Message": "gone"},
+                   times=3)
+        with pytest.raises(SaltoError):
+            gw.locks(box.site.id, refresh=True)
+        assert len(gw.locks(box.site.id).locks) == 36  # the list before, not a short one
+
+
 def test_paging_stops_at_count(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
     page = {"items": [{"id": f"l{i}"} for i in range(5)], "next_page_link": None, "count": 5}

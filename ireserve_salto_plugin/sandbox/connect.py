@@ -91,7 +91,9 @@ class ConnectApi:
         if self.sandbox.page_links and skip + top < len(items):
             query = urlencode({"$top": top, "$skip": skip + top}, safe="$")
             link = f"{self.sandbox.api_url}{req.path}?{query}"
-        return {"items": page, "next_page_link": link, "count": None}
+        # ASSUMPTION: count, when Salto fills it, is the whole list's length (OData's).
+        count = len(items) if self.sandbox.page_counts else None
+        return {"items": page, "next_page_link": link, "count": count}
 
     def _visible_sites(self, user: User) -> list[dict[str, Any]]:
         return [self.world.sites[s].as_json() for s in sorted(user.site_ids)]

@@ -123,17 +123,26 @@ def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:
             started = time.perf_counter()
             control = req.path.startswith("/_sandbox/")
             if not control:
-                sandbox.calls[f"{req.method} {req.path}"] += 1
-            if self._fault(req):
-                return
+                with sandbox.world.lock:
+                    sandbox.calls[f"{req.method} {req.path}"] += 1
+                    sandbox.in_flight += 1
+                    sandbox.max_in_flight = max(sandbox.max_in_flight, sandbox.in_flight)
             try:
-                reply = self._route(req)
-            except Reply as exc:
-                reply = exc
-            self._send(reply.status, reply.body, reply.headers)
-            if not control:
-                sandbox.server_seconds[f"{req.method} {req.path}"] += (
-                    time.perf_counter() - started)
+                if not control and sandbox.latency:
+                    time.sleep(sandbox.latency)
+                if self._fault(req):
+                    return
+                try:
+                    reply = self._route(req)
+                except Reply as exc:
+                    reply = exc
+                self._send(reply.status, reply.body, reply.headers)
+            finally:
+                if not control:
+                    with sandbox.world.lock:
+                        sandbox.in_flight -= 1
+                        sandbox.server_seconds[f"{req.method} {req.path}"] += (
+                            time.perf_counter() - started)
 
         def _route(self, req: Request) -> Reply:
             allowed = False

@@ -51,6 +51,7 @@ class SaltoSandbox:
         allow_offline_access: bool = True,
         filter_supported: bool = True,
         page_links: bool = False,
+        page_counts: bool = False,
         otp_block_after: int = 8,
         username: str = "service@zandloper.example",
     ) -> None:
@@ -65,6 +66,9 @@ class SaltoSandbox:
         self.allow_offline_access = allow_offline_access
         self.filter_supported = filter_supported
         self.page_links = page_links  # False: next_page_link is null, as Salto sends it
+        self.page_counts = page_counts  # False: count is null, as Salto sends it
+        self.latency = 0.0  # seconds added to every API request (a network's round trip)
+        self.in_flight = self.max_in_flight = 0  # API requests being served, and the peak
         self.world.otp_block_after = otp_block_after  # Salto blocked after 8, and after 3
         self.calls: Counter[str] = Counter()  # "METHOD /path" -> requests seen
         self.grants: Counter[str] = Counter()  # grant_type -> tokens issued
