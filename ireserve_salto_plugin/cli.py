@@ -39,8 +39,10 @@ def demo() -> None:
 @click.option("--activate", is_flag=True,
               help="Activate every IQ for the accounts and write secret and PIN.")
 @click.option("--token-ttl", default=3600, show_default=True, help="Token lifetime (s).")
+@click.option("--page-counts", is_flag=True,
+              help="Fill 'count' in list pages (Salto sent null in every captured sample).")
 def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, activate: bool,
-            token_ttl: int) -> None:
+            token_ttl: int, page_counts: bool) -> None:
     """Serve the sandbox until stopped; write how to reach it to SETTINGS_FILE.
 
     The file holds the sandbox's throw-away credentials: keep it private.
@@ -50,7 +52,8 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
 
     from .sandbox import SaltoSandbox
 
-    box = SaltoSandbox(iqs=iqs, locks_per_iq=locks_per_iq, token_ttl=token_ttl)
+    box = SaltoSandbox(iqs=iqs, locks_per_iq=locks_per_iq, token_ttl=token_ttl,
+                       page_counts=page_counts)
     assert box.site is not None
     users = [box.world.users[box.username]]
     for n in range(1, accounts):

@@ -182,7 +182,7 @@ class OpenBatch:
     """One open's store traffic in two round trips, whatever the store: :meth:`begin`
     claims the duplicate guard and reads what the open needs next (the IQ's OTP budget,
     the token) in one script; :meth:`finish` writes the result for waiting taps, the
-    receipt and any budget reset in one pipeline. ``key`` None: no duplicate guard."""
+    receipt and any budget reset in one script. ``key`` None: no duplicate guard."""
 
     store: Store
     key: Key[DedupValue] | None

@@ -39,6 +39,14 @@ NEAR_CACHE_SECONDS = 5.0
 NEAR_CACHE_SIZE = 256  # entries
 SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
 LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
+# The open's second round trip: SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for the first ARGV[#]
+# keys, DEL the rest. One script, not a pipeline: one reply to parse, not one per command.
+_WRITE = """
+local sets = tonumber(ARGV[#ARGV])
+for i = 1, sets do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end
+for i = sets + 1, #KEYS do redis.call('DEL', KEYS[i]) end
+return sets
+"""
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 _INCR = """
 local n = redis.call('INCR', KEYS[1])
@@ -220,20 +228,19 @@ class RedisStore:
     @_store_errors
     def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
               deletes: Sequence[Key[Any]] = ()) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        live = [(key, value, ttl) for key, value, ttl in sets if ttl > 0]
         gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
-        for key, value, ttl in sets:
-            if ttl > 0:
-                pipe.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl))
-        for key in gone:
-            pipe.delete(self.prefix + key.name)
-        pipe.execute()
+        args: list[Any] = []
+        for key, value, ttl in live:
+            args += [self._encode(key, value), _ms(ttl)]
+        self._script(_WRITE)(keys=[self.prefix + key.name for key, *_ in live]
+                             + [self.prefix + key.name for key in gone],
+                             args=[*args, len(live)])
         with self._near_lock:
             for key in gone:
                 self._near.pop(key.name, None)
-        for key, value, ttl in sets:
-            if ttl > 0:
-                self._remember(key, value, ttl)
+        for key, value, ttl in live:
+            self._remember(key, value, ttl)
 
     @_store_errors
     def incr(self, key: Key[float], ttl: float) -> int:

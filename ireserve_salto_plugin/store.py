@@ -53,8 +53,9 @@ class Store(Protocol):
 
     def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
               deletes: Sequence[Key[Any]] = ()) -> None:
-        """Several ``set`` and ``delete`` in one round trip (one Redis pipeline; not a
-        transaction): the open's result, receipt and budget reset."""
+        """Several ``set`` and ``delete`` in one round trip (one Redis script; on a
+        cluster, keys of one slot, e.g. one account's): the open's result, receipt and
+        budget reset."""
         ...
 
     def mutex(self, key: Key[Any], timeout: float) -> AbstractContextManager[None]:

@@ -238,7 +238,7 @@ def test_a_warm_open_takes_two_redis_round_trips(
     sandbox: SaltoSandbox, redis_url: str, redis_store: Any, make_booking: Any,
 ) -> None:
     """One script (claim the duplicate guard, read the OTP budget and the token), one
-    pipeline (the result for waiting taps, the receipt, the last open)."""
+    script (the result for waiting taps, the receipt, the last open)."""
     import redis
 
     from ireserve_salto_plugin.redis_store import RedisStore

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -75,7 +76,9 @@ class ConnectApi:
             raise salto_error(404, "2202", "Site not found.")
         return self.world.sites[site_id]
 
-    def _page(self, req: Request, items: list[Any]) -> dict[str, Any]:
+    def _page(self, req: Request, items: list[Any],
+              as_json: Callable[[Any], Any] = lambda item: item) -> dict[str, Any]:
+        """One page of ``items``; only the page's items are turned into JSON."""
         try:
             top = int(req.query.get("$top", PAGE_MAX))
             skip = int(req.query.get("$skip", 0))
@@ -84,7 +87,7 @@ class ConnectApi:
         if top < 1 or skip < 0:
             raise salto_error(400, 1102, "The OData filter format is invalid.")
         top = min(top, PAGE_MAX)
-        page = items[skip: skip + top]
+        page = [as_json(item) for item in items[skip: skip + top]]
         link = None
         # Salto sent null links in every captured sample (docs: "Paging"); links only on
         # request, for tests of link following. ASSUMPTION: their format.
@@ -117,7 +120,7 @@ class ConnectApi:
 
     def _locks(self, req: Request) -> Any:
         site = self._site_for(req, self._user(req))
-        return self._page(req, [lock.as_json() for lock in site.locks.values()])
+        return self._page(req, list(site.locks.values()), lambda lock: lock.as_json())
 
     def _lock(self, req: Request) -> Any:
         site = self._site_for(req, self._user(req))
@@ -128,7 +131,7 @@ class ConnectApi:
 
     def _iqs(self, req: Request) -> Any:
         site = self._site_for(req, self._user(req))
-        return self._page(req, [iq.as_json() for iq in site.iqs.values()])
+        return self._page(req, list(site.iqs.values()), lambda iq: iq.as_json())
 
     def _iq_of(self, req: Request) -> tuple[User, Site, str]:
         user = self._user(req)
