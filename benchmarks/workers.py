@@ -57,10 +57,13 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
             result = host.open(booking, "guest")
             reasons[result.reason.value if result else "none"] += 1
             return result
-    time.sleep(max(0.0, spec["start_at"] - time.time()))
+    ready = time.time()
+    time.sleep(max(0.0, spec["start_at"] - ready))
+    started = time.time()
     for _ in range(spec["taps"]):
         send()
-    return {"reasons": reasons, "finished": time.time()}
+    return {"reasons": reasons, "started": started, "finished": time.time(),
+            "late": ready > spec["start_at"]}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """One open attempt: its id, what it concerns, and its result and log line, built once.
 
-The staff message for each reason lives here too (one sentence per reason, for staff at the
-desk; ``{…}`` parts are filled by the attempt). Host values (park, booking, requester) are
+Its messages, for staff and for the guest, come from :mod:`.messages` in the park's and
+the booking's language. Host values (park, booking, requester) are
 read once as bounded, escaped text: nothing later can raise on them, and no log line can be
 forged through them.
 """
@@ -10,73 +10,17 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from .i18n import DEFAULT, when
+from .messages import MAY_HAVE_OPENED, STILL_RUNNING, guest_message, staff_message
 from .models import DENIED_REASONS, OpenResult, Outcome, Reason
-from .text import LOG_VALUE_CHARS, host_text
+from .text import LOG_VALUE_CHARS, host_text, local_time
 
 log = logging.getLogger("ireserve_salto_plugin")
 
 KEY_CHARS = 1000  # host values as part of the duplicate guard's key
-
-STAFF_MESSAGES: dict[Reason, str] = {
-    Reason.OPENED: "Lock {lock} was opened.",
-    Reason.INTEGRATION_INACTIVE: "Salto KS opening is switched off for this park.",
-    Reason.STATUS_NOT_ALLOWED: "Booking status {status!r} does not allow opening.",
-    Reason.TOO_EARLY: "Too early: opening is allowed from {opens_at}.",
-    Reason.TOO_LATE: "Too late: opening was allowed until {closes_at}.",
-    Reason.NO_LOCK_MAPPED: "No lock is mapped to this object and there is no default lock.",
-    Reason.SETTINGS_INVALID: "The Salto KS settings are incomplete or invalid: {detail}",
-    Reason.BOOKING_INVALID: "The booking cannot be checked: {detail}",
-    Reason.LOCK_NOT_FOUND: "Lock {lock} is not on the Salto KS site; check the mapping.",
-    Reason.SITE_NOT_FOUND: "The Salto KS site was not found for this account: {detail}",
-    Reason.IQ_NOT_ACTIVATED: (
-        "The IQ of lock {lock} is not activated for this account{detail}; run GET PIN and "
-        "Set PIN."
-    ),
-    Reason.IQ_OFFLINE: (
-        "The IQ gateway of lock {lock} is offline: check its power and internet connection."
-    ),
-    Reason.LOCK_OFFLINE: (
-        "Lock {lock} is not reachable from its IQ: check the lock's batteries and its "
-        "distance to the IQ."
-    ),
-    Reason.OTP_REJECTED: (
-        "Salto KS rejected the one-time code. Likely causes: the IQ PIN was changed outside "
-        "i-Reserve, the account was activated in the Salto KS app, or the server clock is "
-        "off.{detail}"
-    ),
-    Reason.OTP_BLOCKED: (
-        "Salto KS has blocked one-time codes for this IQ after repeated failures; "
-        "try again in about {minutes} minutes."
-    ),
-    Reason.OTP_SUSPENDED: (
-        "One-time codes for this IQ were rejected twice in a row, so the plugin stopped "
-        "sending them (to avoid Salto's 20-minute block). Likely causes: the IQ PIN was "
-        "changed outside i-Reserve, the account was activated in the Salto KS app, or the "
-        "server clock is off. An admin must re-activate the IQ (GET PIN, Set PIN); "
-        "otherwise it is retried in about {minutes} minutes."
-    ),
-    Reason.AUTH_FAILED: "Salto KS refused the login: {detail}",
-    Reason.PERMISSION_DENIED: (
-        "The Salto KS account may not do this (remote opening right, subscription or "
-        "released site): {detail}"
-    ),
-    Reason.SALTO_REJECTED: "Salto KS refused the request: {detail}",
-    Reason.SALTO_UNAVAILABLE: "Salto KS cannot be reached right now; try again shortly.",
-    Reason.TIMEOUT: "Salto KS did not answer in time; {detail}",
-    Reason.STORE_UNAVAILABLE: (
-        "The plugin's shared store (Redis) is not answering, so no open command was sent; "
-        "the host's operators must check it."
-    ),
-    Reason.DUPLICATE: "Already handled a moment ago ({first}).",
-    Reason.CLOCK_SKEW: "This server's clock differs from Salto's by more than a minute.",
-    Reason.INTERNAL_ERROR: (
-        "The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details."
-    ),
-}
-
 
 def _texts(value: Any) -> tuple[str, str]:
     """(as part of a key, as shown in a log line): one conversion when it is short."""
@@ -88,8 +32,9 @@ class Attempt:
     """Builds the result and logs it once, without secrets."""
 
     __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
-                 "lock_id", "lock_name", "outcome", "park_id", "park_key", "reason",
-                 "requested_by", "result", "started")
+                 "guest_lang", "lang", "lock_id", "lock_name", "outcome", "park_id",
+                 "park_key", "reason", "requested_by", "result", "started", "window",
+                 "zone")
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
@@ -103,6 +48,9 @@ class Attempt:
         self.outcome: Outcome | None = None
         self.reason: Reason | None = None
         self.started = time.perf_counter()
+        self.lang = self.guest_lang = DEFAULT  # staff's (park) and guest's (booking)
+        self.zone: tzinfo = UTC  # the park's, for times shown to people
+        self.window: tuple[datetime, datetime] | None = None  # the booking's, once read
 
     def seconds(self) -> float:
         return time.perf_counter() - self.started
@@ -124,6 +72,8 @@ class Attempt:
         new_status: str | None = None,
         retry_after: float | None = None,
         outcome: Outcome | None = None,
+        opens_at: datetime | None = None,
+        closes_at: datetime | None = None,
         **fill: Any,
     ) -> OpenResult:
         if outcome is None:
@@ -132,7 +82,18 @@ class Attempt:
         fill.setdefault("detail", "")
         fill["lock"] = self.lock_name or self.lock_id or "?"
         fill["attempt"] = self.attempt_id
-        message = STAFF_MESSAGES[reason].format_map(_Default(fill))
+        if self.window is not None:
+            opens_at, closes_at = opens_at or self.window[0], closes_at or self.window[1]
+        guest = dict(fill)
+        for name, moment in (("opens_at", opens_at), ("closes_at", closes_at)):
+            if moment is not None:
+                fill[name] = local_time(moment, self.zone)
+                guest[name] = when(moment, self.zone, self.guest_lang)
+        message = staff_message(reason, self.lang, fill)
+        guest_text = guest_message(
+            reason, outcome, self.guest_lang, guest,
+            maybe_opened=fill["detail"] == MAY_HAVE_OPENED,
+            waiting=fill.get("first") == STILL_RUNNING)
         self.outcome, self.reason = outcome, reason
         if log.isEnabledFor(logging.INFO):  # the fields are built only when logged
             ms = self.seconds() * 1000
@@ -146,11 +107,7 @@ class Attempt:
         self.result = OpenResult(
             outcome=outcome, reason=reason, message=message, attempt_id=self.attempt_id,
             lock_id=self.lock_id, opened_at=opened_at, booking_updates=booking_updates or {},
-            new_status=new_status, retry_after=retry_after,
+            new_status=new_status, retry_after=retry_after, guest_message=guest_text,
+            opens_at=opens_at, closes_at=closes_at,
         )
         return self.result
-
-
-class _Default(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "?"

@@ -23,6 +23,16 @@ class SettingsError(Exception):
         super().__init__(message)
         self.fields = dict(fields or {})
 
+    def describe(self, lang: str) -> str:
+        """The message in ``lang``, naming fields by their labels in the form."""
+        if self.fields:
+            from .settings import describe_errors
+
+            return describe_errors(self.fields, lang=lang)
+        from .i18n import translate
+
+        return translate(str(self), lang)
+
 
 class SaltoError(Exception):
     reason: Reason = Reason.SALTO_UNAVAILABLE

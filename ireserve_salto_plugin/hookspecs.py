@@ -30,6 +30,17 @@ def config_schema(integration: str) -> Schema | None:
 
 
 @hookspec(firstresult=True)
+def config_form(integration: str) -> dict[str, Any] | None:
+    """The settings form of ``integration`` as JSON Schema 2020-12 with rendering hints.
+
+    :param integration: integration key.
+    :returns: a JSON-compatible dict (labels and help in nl, en and de, tabs, widgets,
+        read-only and secret flags, the admin buttons), or ``None``. Stops at first
+        non-None result.
+    """
+
+
+@hookspec(firstresult=True)
 def mapping_options(integration: str, park: Park, refresh: bool) -> list[dict[str, Any]] | None:
     """The lock dropdown for mapping objects to locks.
 

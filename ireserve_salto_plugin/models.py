@@ -144,6 +144,9 @@ class OpenResult(_ToDict):
     booking_updates: dict[str, Any] = field(default_factory=dict)
     new_status: str | None = None
     retry_after: float | None = None
+    guest_message: str = ""  # short, for the guest's screen, in the booking's language
+    opens_at: datetime | None = None  # the booking's window, when the decision got that far
+    closes_at: datetime | None = None
 
     @property
     def opened(self) -> bool:

@@ -57,6 +57,14 @@ class SaltoKsPlugin:
         return SettingsSchema()
 
     @hookimpl
+    def config_form(self, integration: str) -> dict[str, Any] | None:
+        if integration != INTEGRATION:
+            return None
+        from .form import json_schema
+
+        return json_schema()
+
+    @hookimpl
     def mapping_options(
         self, integration: str, park: Park, refresh: bool
     ) -> list[dict[str, Any]] | None:

@@ -26,7 +26,9 @@ from .decision import BookingError, Decision, decide, read_booking, resolve_lock
 from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError, StoreUnavailable, Timeout
 from .gateway import SaltoGateway
 from .guards import Dedup, Duplicate, OpenBatch, OtpBudget
+from .i18n import host_language
 from .keys import TOKEN
+from .messages import MAY_HAVE_OPENED, NOT_SENT, NOW_SUSPENDED, STILL_RUNNING
 from .models import (
     AccessInfo,
     Booking,
@@ -44,7 +46,7 @@ from .session import make_session
 from .settings import SettingsError
 from .store import MemoryStore, Store
 from .telemetry import Telemetry
-from .text import host_attr, host_text, iso_utc, local_time
+from .text import host_attr, host_text, iso_utc
 
 log = logging.getLogger("ireserve_salto_plugin")
 
@@ -156,6 +158,7 @@ class SaltoKsService:
             return None
         attempt = Attempt(uuid.uuid4().hex, host_attr(park, "id"), host_attr(booking, "id"),
                           requested_by)
+        attempt.lang, attempt.guest_lang = host_language(park), host_language(booking)
         with self.telemetry.open_span() as span:
             try:
                 result = self._open(park, raw, booking, now, attempt)
@@ -175,9 +178,9 @@ class SaltoKsService:
               attempt: Attempt) -> OpenResult:
         try:
             ctx = self.parks.context(park, raw)
-            zone = ctx.zone
+            attempt.zone = ctx.zone
         except SettingsError as exc:
-            return attempt.done(Reason.SETTINGS_INVALID, detail=str(exc))
+            return attempt.done(Reason.SETTINGS_INVALID, detail=exc.describe(attempt.lang))
         if not ctx.settings.enabled:
             return attempt.done(Reason.INTEGRATION_INACTIVE)
         try:
@@ -185,11 +188,10 @@ class SaltoKsService:
         except BookingError as exc:
             return attempt.done(Reason.BOOKING_INVALID, detail=str(exc))
         attempt.lock_id = decision.lock_id
+        attempt.window = decision.window.opens_at, decision.window.closes_at
         if not decision.allowed or decision.lock_id is None:
-            return attempt.done(
-                decision.reason, status=host_text(getattr(booking, "status", None)),
-                opens_at=local_time(decision.window.opens_at, zone),
-                closes_at=local_time(decision.window.closes_at, zone))
+            return attempt.done(decision.reason,
+                                status=host_text(getattr(booking, "status", None)))
         try:
             return self._guarded_open(ctx, booking, decision.lock_id, attempt)
         except StoreUnavailable as exc:
@@ -242,8 +244,7 @@ class SaltoKsService:
         if first is None:
             return attempt.done(Reason.DUPLICATE, outcome=Outcome.FAILED,
                                 retry_after=self.dedup.window,
-                                first="another request for this booking is still running; "
-                                "try again in a moment")
+                                first=STILL_RUNNING)
         opened_at = first.get("opened_at")
         return attempt.done(
             Reason.DUPLICATE, outcome=Outcome(first["outcome"]),
@@ -276,8 +277,7 @@ class SaltoKsService:
             raise exc
         if isinstance(exc, Timeout):
             return attempt.done(Reason.TIMEOUT, detail=(
-                "the lock may or may not have opened." if attempt.command_sent and exc.sent
-                else "no open command was sent, so the lock did not open."))
+                MAY_HAVE_OPENED if attempt.command_sent and exc.sent else NOT_SENT))
         reason = exc.reason
         if site_id is not None and reason in DIAGNOSE:
             reason = self._diagnose(gateway, site_id, lock_id) or reason
@@ -309,9 +309,7 @@ class SaltoKsService:
                                 minutes=round(seconds / 60))
         except OtpRejected:
             suspended = self.budget.rejected(account, iq_id, checked.fingerprint)
-            return attempt.done(Reason.OTP_REJECTED, detail=(
-                " OTP use for this IQ is now suspended until an admin re-activates it "
-                "(GET PIN and Set PIN)." if suspended else ""))
+            return attempt.done(Reason.OTP_REJECTED, detail=NOW_SUSPENDED if suspended else "")
         # The lock opened: from here on nothing may turn that into a failure.
         opened_at = self.clock.utcnow().replace(microsecond=0)
         updates: dict[str, Any] = {}

@@ -23,6 +23,8 @@ from marshmallow import (
 )
 
 from .errors import SettingsError
+from .form import FORM, field_metadata
+from .i18n import translate
 from .runtime import ENVIRONMENTS
 from .salto_types import canonical_uuid
 
@@ -50,7 +52,8 @@ MAX_TEXT_CHARS = 200  # a status, a field name, an object id, an IQ secret
 MAX_PASSWORD_CHARS = 500
 MAX_MINUTES_BEFORE = 24 * 60
 ERROR_KEY_CHARS = 40  # a field name in an error text is cut to this
-_NonEmpty = validate.Length(min=1, max=MAX_TEXT_CHARS)
+_NonEmpty = validate.Length(min=1, max=MAX_TEXT_CHARS,
+                            error=f"Must be 1 to {MAX_TEXT_CHARS} characters.")
 
 
 class _Base(Schema):
@@ -111,45 +114,54 @@ class Settings:
 
 
 class SettingsSchema(_Base):
-    """The ``salto_ks`` settings a park stores (see ``hookspecs.md``, "Settings")."""
+    """The ``salto_ks`` settings a park stores (see ``hookspecs.md``, "Settings"). Each
+    field's ``metadata`` describes it for the form (:mod:`.form`)."""
 
-    enabled = fields.Boolean(load_default=True)
+    enabled = fields.Boolean(load_default=True, metadata=field_metadata("enabled"))
     environment = fields.String(
-        required=True, validate=validate.OneOf(ENVIRONMENTS)
+        required=True, metadata=field_metadata("environment"),
+        validate=validate.OneOf(ENVIRONMENTS, error="Must be acceptance or production."),
     )
-    username = fields.String(required=True, validate=_NonEmpty)
+    username = fields.String(required=True, validate=_NonEmpty,
+                             metadata=field_metadata("username"))
     password = fields.String(
-        required=True, load_only=True, metadata=SECRET,
-        validate=validate.Length(min=1, max=MAX_PASSWORD_CHARS),
+        required=True, load_only=True, metadata={**field_metadata("password"), **SECRET},
+        validate=validate.Length(min=1, max=MAX_PASSWORD_CHARS,
+                                 error=f"Must be 1 to {MAX_PASSWORD_CHARS} characters."),
     )
     site_uid = fields.String(
-        required=True,
+        required=True, metadata=field_metadata("site_uid"),
         validate=validate.Regexp(
             SITE_UID_RE, error="Must be two capital letters and 10 digits, e.g. NL6254340082."
         ),
     )
-    site_id = Uuid(load_default=None, allow_none=True)
+    site_id = Uuid(load_default=None, allow_none=True, metadata=field_metadata("site_id"))
     iqs = fields.Dict(
         keys=Uuid(),
         values=fields.Nested(IqSchema),
-        load_default=dict,
+        load_default=dict, metadata=field_metadata("iqs"),
     )
     open_statuses = fields.List(
         fields.String(validate=_NonEmpty),
-        required=True,
+        required=True, metadata=field_metadata("open_statuses"),
         validate=validate.Length(min=1, error="Choose at least one status."),
     )
     minutes_before = fields.Integer(
-        load_default=0, strict=True, validate=validate.Range(min=0, max=MAX_MINUTES_BEFORE)
+        load_default=0, strict=True, metadata=field_metadata("minutes_before"),
+        validate=validate.Range(min=0, max=MAX_MINUTES_BEFORE,
+                                error=f"Must be a whole number from 0 to {MAX_MINUTES_BEFORE}."),
     )
-    open_field = fields.String(load_default=None, allow_none=True, validate=_NonEmpty)
-    checkin_status = fields.String(load_default=None, allow_none=True, validate=_NonEmpty)
+    open_field = fields.String(load_default=None, allow_none=True, validate=_NonEmpty,
+                               metadata=field_metadata("open_field"))
+    checkin_status = fields.String(load_default=None, allow_none=True, validate=_NonEmpty,
+                                   metadata=field_metadata("checkin_status"))
     mapping = fields.Dict(
         keys=fields.String(validate=_NonEmpty),
         values=Uuid(),
-        load_default=dict,
+        load_default=dict, metadata=field_metadata("mapping"),
     )
-    default_lock_id = Uuid(load_default=None, allow_none=True)
+    default_lock_id = Uuid(load_default=None, allow_none=True,
+                           metadata=field_metadata("default_lock_id"))
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Settings:
@@ -157,25 +169,30 @@ class SettingsSchema(_Base):
         return Settings(**data)
 
 
-def describe_errors(messages: Any, limit: int = 5) -> str:
-    """Flatten marshmallow messages into ``field: message`` text (no input values; long
+def describe_errors(messages: Any, limit: int = 5, lang: str = "en") -> str:
+    """Flatten marshmallow messages into ``label (key): message`` text in ``lang``, e.g.
+    ``Minuten vooraf (minutes_before): Geen geldig geheel getal.`` (no input values; long
     field names are cut, and only the first ``limit`` problems are listed)."""
     parts: list[str] = []
 
-    def name(key: Any) -> str:
+    def name(key: Any, top: bool) -> str:
         text = str(key)
+        if top and text in FORM:  # the label people see, and the key integrators use
+            return f"{translate(FORM[text].label, lang)} ({text})"
         return text if len(text) <= ERROR_KEY_CHARS else text[:ERROR_KEY_CHARS - 3] + "..."
 
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, Mapping):
             for key, sub in value.items():
-                walk(f"{prefix}.{name(key)}" if prefix else name(key), sub)
+                walk(f"{prefix}.{name(key, False)}" if prefix else name(key, True), sub)
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(prefix, item)
         else:
-            parts.append(f"{prefix or 'settings'}: {value}")
+            parts.append(f"{prefix or translate('settings', lang)}: "
+                         f"{translate(str(value), lang)}")
 
     walk("", messages)
-    more = f"; and {len(parts) - limit} more" if len(parts) > limit else ""
+    more = (translate("; and {count} more", lang).format(count=len(parts) - limit)
+            if len(parts) > limit else "")
     return "; ".join(parts[:limit]) + more

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 LOG_VALUE_CHARS = 80  # a value from the host is cut to this in a log line
 
@@ -39,7 +38,7 @@ def iso_utc(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def local_time(instant: datetime, zone: ZoneInfo) -> str:
+def local_time(instant: datetime, zone: tzinfo) -> str:
     """``2026-11-28 15:00 CET``: how times are shown to staff, in the park's zone."""
     try:
         return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")

@@ -43,6 +43,15 @@ def test_hook_config_schema(host: ReferenceHost, sandbox: SaltoSandbox) -> None:
     assert host.pm.hook.config_schema(integration="other") is None
 
 
+def test_hook_config_form(host: ReferenceHost) -> None:
+    form = host.pm.hook.config_form(integration=INTEGRATION)
+    assert form["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert [tab["name"] for tab in form["x-tabs"]] == ["authentication", "iq_otp", "details",
+                                                       "mapping"]
+    assert form["properties"]["password"]["x-label"]["nl"] == "Wachtwoord"
+    assert host.pm.hook.config_form(integration="other") is None
+
+
 # -- mapping_options -----------------------------------------------------------------------
 
 def test_hook_mapping_options(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:

@@ -129,5 +129,5 @@ def test_error_text_names_fields_without_values() -> None:
     with pytest.raises(ValidationError) as info:
         SettingsSchema().load(valid(site_uid="secret-ish-value", minutes_before=-5))
     text = describe_errors(info.value.messages)
-    assert "site_uid:" in text and "minutes_before:" in text
+    assert "(site_uid):" in text and "(minutes_before):" in text
     assert "secret-ish-value" not in text

@@ -23,6 +23,7 @@ class Park:
     id: str
     timezone: str
     integrations: dict[str, Any] = field(default_factory=dict)
+    locale: str | None = None  # the staff's language (nl, en, de); None: English
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Booking:
     departure: datetime
     fields: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
+    locale: str | None = None  # the guest's language (nl, en, de); None: English
 
 
 def deep_merge(target: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,6 +82,14 @@ class ReferenceHost:
         schema.load(raw)
         park.integrations[integration] = raw
         return schema
+
+    def save_form(self, park: Park, integration: str, submitted: dict[str, Any]) -> Any:
+        """Store what an admin saved in the settings form: secrets left empty and the
+        read-only fields keep their stored values (``merge_settings``), never a dump."""
+        from ..form import merge_settings
+
+        merged = merge_settings(park.integrations.get(integration), submitted)
+        return self.save_settings(park, integration, merged)
 
     def lock_options(self, park: Park, integration: str,
                      refresh: bool = False) -> list[dict[str, Any]]:

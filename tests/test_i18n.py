@@ -1,0 +1,136 @@
+"""Messages in nl, en and de: complete catalogs, and the languages of park and booking."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+from marshmallow import fields, validate
+
+from ireserve_salto_plugin import INTEGRATION, messages
+from ireserve_salto_plugin.form import ACTIONS, FORM, TABS
+from ireserve_salto_plugin.i18n import LANGUAGES, language, translate, when
+from ireserve_salto_plugin.models import Reason
+from ireserve_salto_plugin.preflight import RESTORE_REQUIRED
+from ireserve_salto_plugin.sandbox import Park, ReferenceHost
+from ireserve_salto_plugin.settings import IqSchema, SettingsSchema, describe_errors
+
+PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+def catalog(lang: str) -> dict[str, str]:
+    raw = resources.files("ireserve_salto_plugin").joinpath("locale", f"{lang}.po")
+    with raw.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle, locale=lang) if m.id}
+
+
+def used_message_ids() -> set[str]:
+    """Every message id the code can show: staff and guest messages, fixed details, the
+    form, the buttons and the validation errors the settings schema can give."""
+    ids = set(messages.STAFF_MESSAGES.values())
+    ids |= {value for name, value in vars(messages).items()
+            if isinstance(value, str) and (name.startswith("GUEST_") or name.isupper())}
+    ids |= {messages.MAY_HAVE_OPENED, messages.NOT_SENT, messages.STILL_RUNNING,
+            messages.NOW_SUSPENDED, RESTORE_REQUIRED}
+    ids |= {label for _, label in TABS} | {action.label for action in ACTIONS}
+    for spec in FORM.values():
+        ids |= {spec.label, spec.help} | {label for _, label in spec.choices}
+    for schema in (SettingsSchema(), IqSchema()):
+        for field in schema.fields.values():
+            for check in [*field.validators, *getattr(getattr(field, "inner", None),
+                                                      "validators", [])]:
+                if isinstance(check, validate.Length | validate.Range | validate.Regexp
+                              | validate.OneOf):
+                    ids.add(check.error)
+            ids |= {str(m) for m in field.error_messages.values()
+                    if "{" not in str(m) and isinstance(field, fields.Field)}
+    ids |= {"Unknown field.", "Must be a UUID.", "settings", "; and {count} more"}
+    return {i for i in ids if i}
+
+
+def test_every_message_has_a_translation_in_every_language() -> None:
+    english = catalog("en")
+    missing = [(lang, msgid) for lang in LANGUAGES for msgid in used_message_ids()
+               if not catalog(lang).get(msgid)]
+    assert not missing, missing[:10]
+    assert set(catalog("nl")) == set(english) == set(catalog("de"))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_translations_keep_every_placeholder(lang: str) -> None:
+    for msgid, msgstr in catalog(lang).items():
+        assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
+
+
+def test_languages_are_normalised_and_default_to_english() -> None:
+    assert [language(v) for v in ("nl", "nl_NL", "de-DE", "DE", "fr", None, 3)] == \
+        ["nl", "nl", "de", "de", "en", "en", "en"]
+    assert translate("The door is open.", "nl") == "De deur is open."
+    assert translate("free text from Salto", "de") == "free text from Salto"
+
+
+def test_times_are_written_the_languages_way_in_the_parks_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Amsterdam")
+    moment = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)  # 14:00 in Amsterdam
+    assert when(moment, zone, "nl", today=moment) == "14:00"
+    assert when(moment, zone, "en", today=moment) == "2:00\u202fPM"
+    assert when(moment, zone, "de", today=moment - timedelta(days=1)).startswith("Sa.")
+
+
+def test_staff_and_guest_get_their_own_language(host: ReferenceHost, park: Park,
+                                                mapped: Any, make_booking: Any) -> None:
+    park.locale = "nl"
+    later = datetime.now(UTC) + timedelta(days=1)
+    booking = make_booking(arrival=later)
+    booking.locale = "de"
+    early = host.open(booking, "guest")
+    assert early is not None and early.reason is Reason.TOO_EARLY
+    assert early.message.startswith("Te vroeg: openen kan vanaf ")
+    assert early.guest_message.startswith("Sie können die Tür ab ")
+    before = timedelta(minutes=park.integrations[INTEGRATION].get("minutes_before", 0))
+    assert early.opens_at == later - before and early.closes_at == later + timedelta(days=3)
+    now = make_booking()
+    now.locale = "nl_NL"
+    opened = host.open(now, "guest")
+    assert opened is not None and opened.opened
+    assert opened.message.startswith("Slot ") and opened.guest_message == "De deur is open."
+    park.locale = None
+    again = host.open(make_booking(), "guest")
+    assert again is not None and again.message.startswith("Lock ")
+    assert again.guest_message == "The door is open."
+
+
+def test_a_guest_never_sees_internals(host: ReferenceHost, park: Park, mapped: Any,
+                                      make_booking: Any) -> None:
+    result = host.open(make_booking(object_id="not-mapped-anywhere"), "guest")
+    assert result is not None and result.reason in (Reason.NO_LOCK_MAPPED, Reason.OPENED)
+    if result.reason is Reason.NO_LOCK_MAPPED:
+        assert result.guest_message == messages.GUEST_RECEPTION
+        assert "lock" not in result.guest_message.lower()
+
+
+def test_validation_errors_use_the_fields_label_in_the_staffs_language() -> None:
+    from marshmallow import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        SettingsSchema().load({"environment": "acceptance", "username": "u",
+                               "password": "p", "site_uid": "NL6254340082",
+                               "open_statuses": ["confirmed"], "minutes_before": "x"})
+    text = describe_errors(caught.value.messages, lang="nl")
+    assert text == "Minuten vooraf (minutes_before): Geen geldig geheel getal."
+
+
+def test_an_invalid_park_says_so_in_its_language(host: ReferenceHost, park: Park,
+                                                 make_booking: Any) -> None:
+    park.locale = "de"
+    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION], "minutes_before": -1}
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.SETTINGS_INVALID
+    assert "Minuten vorher (minutes_before): Muss eine ganze Zahl von 0 bis 1440 sein." \
+        in result.message
