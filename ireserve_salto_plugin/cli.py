@@ -1,4 +1,5 @@
-"""``ireserve-salto``: the demo and a stand-alone sandbox for trying the plugin by hand."""
+"""``ireserve-salto``: the demo, a stand-alone sandbox, the probe, and the support desk's
+commands (:mod:`.cli_support`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import click
 
 
 @click.group()
+@click.version_option(package_name="ireserve-salto-plugin")
 @click.option("-v", "--verbose", is_flag=True, help="Show the plugin's own log lines.")
 def main(verbose: bool) -> None:
     """i-Reserve Salto KS plugin tools."""
@@ -119,6 +121,10 @@ def probe(settings_file: str, self_test: str | None, open_lock: str | None,
     sys.exit(run_probe(settings_file, self_test=self_test, open_lock=open_lock,
                        cassette=cassette, as_json=as_json, echo=click.echo))
 
+
+from .cli_support import register  # noqa: E402  (the support commands join the group)
+
+register(main)
 
 if __name__ == "__main__":
     main()

@@ -79,6 +79,8 @@ class SaltoGateway:
         self.tokens = TokenSource(account, self.transport, store, clock)
         self._api = account.api_url
         self._api_origin = account.api_origin
+        # told (items read, count if known) after each page of a list: a progress bar
+        self.on_page: Callable[[int, int | None], None] | None = None
         self.clock = SaltoClock(store, self._api_origin, clock)
 
     def access_token(self, fresh: bool = False) -> str:
@@ -139,7 +141,8 @@ class SaltoGateway:
         """All items of a list endpoint (:mod:`.paging`)."""
         return read_all(lambda params, url: self._call("GET", path, params=params, url=url),
                         path, api=self._api, api_origin=self._api_origin,
-                        page_size=self._page_size, tuning=self._tuning)
+                        page_size=self._page_size, tuning=self._tuning,
+                        on_page=self.on_page)
 
     # -- sites -------------------------------------------------------------------------------
 

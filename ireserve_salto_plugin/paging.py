@@ -39,8 +39,10 @@ def parse_page(body: Any, path: str) -> Page:
 
 
 def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size: int,
-             tuning: Tuning) -> list[Any]:
-    """Every item of the list at ``path``, in Salto's order."""
+             tuning: Tuning, on_page: Callable[[int, int | None], None] | None = None
+             ) -> list[Any]:
+    """Every item of the list at ``path``, in Salto's order. ``on_page(items read so far,
+    count if known)`` is told after each page or batch (a progress bar)."""
     size = page_size
 
     def page_at(skip: int) -> Page:
@@ -62,6 +64,8 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
             pages += len(skips)
         for page in batch:
             items.extend(page)
+        if on_page is not None:
+            on_page(len(items), count)
         if len(items) > tuning.max_items:
             raise Unavailable(f"Salto KS listed more than {tuning.max_items} items for "
                               f"GET {path}", method="GET", path=path)

@@ -1,0 +1,199 @@
+"""The support desk's commands of ``ireserve-salto``, on one park's settings file.
+
+Every command takes ``--settings-file`` and ``--json``; tables on a terminal are coloured
+(click strips colours when the output is not a terminal). Exit codes: 0 all well,
+1 the action failed or found something to fix, 2 the file, the settings or the platform
+variables cannot be used.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .models import AdminResult
+from .support import OK, PROBLEM, UNUSABLE, Desk, SaltoError, Unusable, table
+
+SETTINGS = click.option(
+    "--settings-file", required=True, type=click.Path(dir_okay=False, exists=True),
+    help="The park's salto_ks settings as the host stores them (JSON, secrets included), "
+         "or a file written by 'ireserve-salto sandbox'. Keep it private (mode 600).")
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def desk_command(func: Callable[..., int]) -> Callable[..., None]:
+    """Open the settings file, run the command, exit with its code; an unusable file or
+    Salto being unreachable is a plain message, never a stack trace."""
+
+    @functools.wraps(func)
+    def run(settings_file: str, **kwargs: Any) -> None:
+        try:
+            desk = Desk(settings_file, warn=lambda text: click.echo(text, err=True))
+            code = func(desk, **kwargs)
+        except Unusable as exc:
+            click.echo(click.style(str(exc), fg="red"), err=True)
+            code = UNUSABLE
+        except SaltoError as exc:
+            click.echo(click.style(str(exc), fg="red"), err=True)
+            code = PROBLEM
+        sys.exit(code)
+
+    return run
+
+
+def show(result: AdminResult, as_json: bool, rows: str | None = None,
+         columns: list[str] | None = None) -> int:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(click.style(result.message, fg="green" if result.ok else "red"))
+        if rows and columns and result.data.get(rows):
+            click.echo(table(result.data[rows], columns))
+    return OK if result.ok else PROBLEM
+
+
+def register(main: click.Group) -> None:
+    @main.command()
+    @SETTINGS
+    @AS_JSON
+    @desk_command
+    def check(desk: Desk, as_json: bool) -> int:
+        """Integration status: login, site, each IQ (activation, online, locks, OTP
+        budget), clock, last opens. Exit 1 when something needs a look."""
+        result = desk.admin("status")
+        code = show(result, as_json, "iqs", ["name", "id", "activated", "salto_activated",
+                                              "online", "locks_online", "locks_offline",
+                                              "budget"])
+        healthy = result.ok and "all healthy" in result.message
+        return code if code != OK or healthy else PROBLEM
+
+    @main.command()
+    @SETTINGS
+    @AS_JSON
+    @desk_command
+    def iqs(desk: Desk, as_json: bool) -> int:
+        """The site's IQ gateways and their activation here and at Salto."""
+        return show(desk.admin("list_iqs"), as_json, "iqs",
+                    ["name", "id", "online", "activated", "salto_activated",
+                     "restore_required"])
+
+    @main.command()
+    @SETTINGS
+    @AS_JSON
+    @desk_command
+    def locks(desk: Desk, as_json: bool) -> int:
+        """The site's locks, read fresh (a progress bar on a terminal)."""
+        bar = _progress() if sys.stderr.isatty() and not as_json else None
+        rows = desk.locks(on_page=bar)
+        if bar is not None:
+            click.echo("", err=True)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            click.echo(table(rows, ["name", "id", "online", "iq", "battery"]))
+            offline = sum(1 for row in rows if not row["online"])
+            click.echo(click.style(f"{len(rows)} lock(s), {offline} offline",
+                                   fg="yellow" if offline else "green"))
+        return OK
+
+    @main.command()
+    @SETTINGS
+    @click.argument("iq_id")
+    @click.option("--pin", help="The PIN from Salto's e-mail (asked for when not given).")
+    @AS_JSON
+    @desk_command
+    def activate(desk: Desk, iq_id: str, pin: str | None, as_json: bool) -> int:
+        """GET PIN (Salto e-mails the PIN), then Set PIN with it; the new secret and PIN
+        are written back to the settings file."""
+        asked = desk.admin("get_pin", iq_id=iq_id)
+        if asked.settings_update:
+            desk.save(asked.settings_update)  # the secret: Salto hands it out once
+        if not asked.ok:
+            return show(asked, as_json)
+        if not as_json:
+            click.echo(asked.message)
+        if pin is None:
+            pin = click.prompt("PIN from the e-mail", hide_input=True)
+        done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
+        if done.settings_update:
+            desk.save(done.settings_update)
+        return show(done, as_json)
+
+    @main.command("self-test")
+    @SETTINGS
+    @click.argument("iq_id")
+    @AS_JSON
+    @desk_command
+    def self_test(desk: Desk, iq_id: str, as_json: bool) -> int:
+        """Prove secret, PIN and clock of an activated IQ without opening anything."""
+        return show(desk.admin("self_test", iq_id=iq_id), as_json)
+
+    @main.command()
+    @SETTINGS
+    @click.option("--count", default=20, show_default=True, help="How many entries.")
+    @click.option("--lock", "lock_id", help="Only this lock's entries.")
+    @AS_JSON
+    @desk_command
+    def entries(desk: Desk, count: int, lock_id: str | None, as_json: bool) -> int:
+        """Salto's latest entries (who opened what, when), newest first."""
+        params: dict[str, Any] = {"count": count}
+        if lock_id:
+            params["lock_id"] = lock_id
+        return show(desk.admin("recent_opens", **params), as_json, "entries",
+                    ["utc_date_time", "event_category", "access_by", "lock"])
+
+    @main.command()
+    @SETTINGS
+    @click.argument("booking_file", type=click.Path(dir_okay=False, exists=True))
+    @AS_JSON
+    @desk_command
+    def why(desk: Desk, booking_file: str, as_json: bool) -> int:
+        """Why a booking (JSON: id, object_id, status, arrival, departure) can or cannot
+        open now: every step, in the open's order. Sends nothing to any lock."""
+        booking = next(iter(desk.bookings(booking_file)), None)
+        if booking is None:
+            raise Unusable(f"{booking_file}: no booking in it")
+        found = desk.host.pm.hook.explain_access(park=desk.park, booking=booking, now=None)
+        if found is None:
+            raise Unusable("the plugin is not enabled in these settings")
+        if as_json:
+            click.echo(json.dumps(found.to_dict(), indent=2))
+        else:
+            colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
+            for step in found.steps:
+                click.echo(click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
+                           + f"  {step.step:<14} {step.message}")
+            click.echo(f"verdict: {found.verdict.value}: {found.message}")
+        return OK if found.verdict.value == "opened" else PROBLEM
+
+    @main.command()
+    @SETTINGS
+    @click.argument("bookings_file", type=click.Path(dir_okay=False, exists=True))
+    @AS_JSON
+    @desk_command
+    def readiness(desk: Desk, bookings_file: str, as_json: bool) -> int:
+        """Each booking of a JSON list judged at its arrival; counts per verdict."""
+        found = desk.host.pm.hook.readiness(park=desk.park,
+                                            bookings=desk.bookings(bookings_file), now=None)
+        if found is None:
+            raise Unusable("the plugin is not enabled in these settings")
+        if as_json:
+            click.echo(json.dumps(found.to_dict(), indent=2))
+        else:
+            click.echo(table(found.bookings, ["booking_id", "verdict", "message"]))
+            click.echo(", ".join(f"{k}: {v}" for k, v in sorted(found.summary.items())))
+        ready = set(found.summary) <= {"opened"}
+        return OK if ready else PROBLEM
+
+
+def _progress() -> Callable[[int, int | None], None]:
+    def tell(read: int, count: int | None) -> None:
+        total = f" of {count}" if count else ""
+        click.echo(f"\rreading locks: {read}{total}", nl=False, err=True)
+
+    return tell

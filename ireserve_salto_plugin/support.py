@@ -1,0 +1,144 @@
+"""The support desk's workbench behind ``ireserve-salto check|iqs|locks|activate|self-test|
+why|entries|readiness``: one park's settings file (JSON as the host stores it, secrets
+included, or a file written by ``ireserve-salto sandbox``) and the platform variables,
+run through the plugin exactly as a host runs it (a reference host, the same hooks).
+
+Exit codes for scripts: :data:`OK` (0) all well, :data:`PROBLEM` (1) the action failed or
+found something to fix, :data:`UNUSABLE` (2) the file, the settings or the platform
+variables cannot be used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import INTEGRATION
+from .errors import SaltoError, SettingsError
+from .models import AdminResult
+from .sandbox.host import Booking, Park, ReferenceHost, deep_merge
+from .service import SaltoKsService
+
+OK, PROBLEM, UNUSABLE = 0, 1, 2
+
+
+class Unusable(Exception):
+    """The settings file or the platform variables cannot be used (exit code 2)."""
+
+
+class Desk:
+    def __init__(self, settings_file: str, environ: Mapping[str, str] | None = None,
+                 warn: Callable[[str], None] = print) -> None:
+        self.path = Path(settings_file)
+        try:
+            if self.path.stat().st_mode & 0o077:
+                warn(f"warning: {self.path} is readable by other users; it holds secrets "
+                     "(chmod 600)")
+            self.data = json.loads(self.path.read_text())
+        except (OSError, ValueError) as exc:
+            raise Unusable(f"{self.path}: unreadable ({type(exc).__name__})") from None
+        if not isinstance(self.data, dict):
+            raise Unusable(f"{self.path}: not a JSON object")
+        self.wrapped = isinstance(self.data.get(INTEGRATION), dict)
+        raw = self.data[INTEGRATION] if self.wrapped else self.data
+        env = dict(os.environ if environ is None else environ)
+        if isinstance(self.data.get("env"), dict):  # a sandbox file: its hosts unless set
+            env = {**self.data["env"], **env}
+        self.service = SaltoKsService.from_env(env)
+        self.host = ReferenceHost(load_entrypoints=False)
+        from .plugin import SaltoKsPlugin
+
+        self.host.pm.register(SaltoKsPlugin(self.service), INTEGRATION)
+        self.park = self.host.add_park(Park(
+            str(self.data.get("park_id", "support")),
+            str(self.data.get("timezone", "Europe/Amsterdam")), {INTEGRATION: raw},
+            locale=self.data.get("locale")))
+        try:
+            self.service.context(self.park, partial=True)
+        except SettingsError as exc:
+            raise Unusable(f"{self.path}: {exc}") from None
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        settings: dict[str, Any] = self.park.integrations[INTEGRATION]
+        return settings
+
+    def admin(self, action: str, **params: Any) -> AdminResult:
+        return self.host.admin(self.park, INTEGRATION, action, **params)
+
+    def save(self, update: Mapping[str, Any]) -> None:
+        """Merge a ``settings_update`` into the file (atomically, mode 0600)."""
+        merged = deep_merge(self.settings, update)
+        self.park.integrations[INTEGRATION] = merged
+        data = {**self.data, INTEGRATION: merged} if self.wrapped else merged
+        partial = self.path.with_name(self.path.name + ".partial")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+        os.replace(partial, self.path)
+        self.data = data
+
+    def locks(self, on_page: Callable[[int, int | None], None] | None = None
+              ) -> list[dict[str, Any]]:
+        """The site's locks read fresh from Salto, with their IQs' names and state."""
+        ctx = self.service.context(self.park, partial=True)
+        gateway = ctx.gateway(self.service.tuning.options_deadline)
+        gateway.on_page = on_page
+        locks = gateway.locks(ctx.site_id(gateway), refresh=True)
+        return [{"id": lock.id, "name": lock.name, "online": lock.reachable,
+                 "iq_id": lock.iq_id,
+                 "iq": iq.name if (iq := locks.iqs.get(lock.iq_id or "")) else None,
+                 "battery": lock.battery_level}
+                for lock in locks.locks]
+
+    def booking(self, raw: Any) -> Booking:
+        """A booking from JSON: ``id``, ``object_id``, ``status``, ``arrival``,
+        ``departure`` (ISO 8601) and optionally ``locale``."""
+        if not isinstance(raw, dict):
+            raise Unusable("a booking must be a JSON object")
+        try:
+            return Booking(str(raw["id"]), str(raw["object_id"]), str(raw["status"]),
+                           datetime.fromisoformat(str(raw["arrival"])),
+                           datetime.fromisoformat(str(raw["departure"])),
+                           locale=raw.get("locale"))
+        except KeyError as exc:
+            raise Unusable(f"a booking needs {exc.args[0]!r}") from None
+        except ValueError:
+            raise Unusable("arrival and departure must be ISO 8601 times") from None
+
+    def bookings(self, file: str) -> list[Booking]:
+        try:
+            raw = json.loads(Path(file).read_text())
+        except (OSError, ValueError) as exc:
+            raise Unusable(f"{file}: unreadable ({type(exc).__name__})") from None
+        items = raw if isinstance(raw, list) else [raw]
+        return [self.booking(item) for item in items]
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Rows as an aligned text table (cells cut at 40 characters)."""
+    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max([len(col), *(len(line[i]) for line in cells)]) for i, col in
+              enumerate(columns)]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+              for line in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        value = value.get("state") or value.get("name") or json.dumps(value)
+    text = str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+__all__ = ["OK", "PROBLEM", "UNUSABLE", "Desk", "SaltoError", "Unusable", "table"]

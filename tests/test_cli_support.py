@@ -1,0 +1,140 @@
+"""The support desk's commands, on the sandbox, through the real CLI (click's runner)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ireserve_salto_plugin.cli import main
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+
+from .conftest import first_lock, settings_for
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path, sandbox: SaltoSandbox) -> Path:
+    lock = first_lock(sandbox)
+    path = tmp_path / "park.json"
+    path.write_text(json.dumps({"env": sandbox.platform_env(), "timezone": "Europe/Amsterdam",
+                                "salto_ks": settings_for(sandbox,
+                                                         mapping={"chalet-12": lock.id})}))
+    path.chmod(0o600)
+    return path
+
+
+def run(*args: str, input: str | None = None) -> Any:
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def booking_file(tmp_path: Path, **overrides: Any) -> Path:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    raw = {"id": "B-1", "object_id": "chalet-12", "status": "confirmed",
+           "arrival": start.isoformat(), "departure": (start + timedelta(days=2)).isoformat(),
+           **overrides}
+    path = tmp_path / f"booking-{raw['id']}.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+def activate(settings_file: Path, sandbox: SaltoSandbox, iq_id: str,
+             monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``activate`` as a person runs it: the PIN is typed at the prompt once Salto's
+    e-mail (sent by GET PIN) has arrived."""
+    import click
+
+    asked: list[str] = []
+
+    def prompt(text: str, **kwargs: Any) -> str:
+        asked.append(text)
+        assert kwargs.get("hide_input") is True
+        return sandbox.last_pin(iq_id)
+
+    monkeypatch.setattr(click, "prompt", prompt)
+    result = run("activate", "--settings-file", str(settings_file), iq_id)
+    assert asked == ["PIN from the e-mail"]
+    return result
+
+
+def test_version_and_help() -> None:
+    assert run("--version").output.startswith("main, version ") or "version" in \
+        run("--version").output
+    assert "self-test" in run("--help").output
+
+
+def test_iqs_locks_and_check_before_activation(settings_file: Path,
+                                               sandbox: SaltoSandbox) -> None:
+    listed = run("iqs", "--settings-file", str(settings_file), "--json")
+    assert listed.exit_code == 0
+    iqs = json.loads(listed.output)["data"]["iqs"]
+    assert len(iqs) == 3 and not any(iq["activated"] for iq in iqs)
+    locks = run("locks", "--settings-file", str(settings_file))
+    assert locks.exit_code == 0 and "36 lock(s)" in locks.output
+    assert first_lock(sandbox).name in locks.output
+    as_json = json.loads(run("locks", "--settings-file", str(settings_file), "--json").output)
+    assert len(as_json) == 36 and {"id", "name", "online", "iq"} <= set(as_json[0])
+    check = run("check", "--settings-file", str(settings_file))
+    assert check.exit_code == 0, check.output
+    assert "Connected to Salto KS acceptance" in check.output and "all healthy" in check.output
+    first_lock(sandbox).iq.online = False  # an IQ loses power
+    offline = run("check", "--settings-file", str(settings_file), "--json")
+    assert offline.exit_code == 1, offline.output
+
+
+def test_activate_writes_the_secret_back_then_everything_works(
+        tmp_path: Path, settings_file: Path, sandbox: SaltoSandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    iq_id = first_lock(sandbox).iq.id
+    done = activate(settings_file, sandbox, iq_id, monkeypatch)
+    assert done.exit_code == 0, done.output
+    stored = json.loads(settings_file.read_text())["salto_ks"]["iqs"][iq_id]
+    assert stored["secret"] and len(stored["pin"]) == 4 and stored["activated_at"]
+    assert stat.S_IMODE(os.stat(settings_file).st_mode) == 0o600
+    assert run("self-test", "--settings-file", str(settings_file), iq_id).exit_code == 0
+    why = run("why", "--settings-file", str(settings_file), str(booking_file(tmp_path)))
+    assert why.exit_code == 0, why.output
+    assert "verdict: opened" in why.output
+    early = booking_file(tmp_path, id="B-2",
+                         arrival=(datetime.now(UTC) + timedelta(days=1)).isoformat(),
+                         departure=(datetime.now(UTC) + timedelta(days=3)).isoformat())
+    later = run("why", "--settings-file", str(settings_file), str(early), "--json")
+    assert later.exit_code == 1 and json.loads(later.output)["verdict"] == "too_early"
+    sweep = tmp_path / "bookings.json"
+    sweep.write_text(json.dumps([json.loads(booking_file(tmp_path).read_text()),
+                                 json.loads(early.read_text())]))
+    ready = run("readiness", "--settings-file", str(settings_file), str(sweep), "--json")
+    assert json.loads(ready.output)["summary"] == {"opened": 2}  # each judged at arrival
+    assert ready.exit_code == 0
+    assert sandbox.call_count("PATCH") == 0  # nothing was opened by any of this
+    entries = run("entries", "--settings-file", str(settings_file), "--json")
+    assert entries.exit_code == 0 and "entries" in json.loads(entries.output)["data"]
+
+
+def test_an_unusable_file_is_exit_code_2_with_a_plain_message(tmp_path: Path,
+                                                              sandbox: SaltoSandbox) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    result = CliRunner().invoke(main, ["check", "--settings-file", str(broken)])
+    assert result.exit_code == 2 and "unreadable (JSONDecodeError)" in result.output
+    assert "Traceback" not in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"env": sandbox.platform_env(),
+                               "salto_ks": settings_for(sandbox, minutes_before=-1)}))
+    bad.chmod(0o644)
+    result = CliRunner().invoke(main, ["iqs", "--settings-file", str(bad)])
+    assert result.exit_code == 2
+    assert "readable by other users" in result.output
+    assert "Minutes before (minutes_before)" in result.output
+    assert sandbox.password not in result.output
+
+
+def test_salto_being_away_is_exit_code_1(settings_file: Path, sandbox: SaltoSandbox) -> None:
+    sandbox.inject("*", "/", status=503, times=50)
+    result = CliRunner().invoke(main, ["locks", "--settings-file", str(settings_file)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
