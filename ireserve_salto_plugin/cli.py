@@ -43,8 +43,11 @@ def demo() -> None:
 @click.option("--token-ttl", default=3600, show_default=True, help="Token lifetime (s).")
 @click.option("--page-counts", is_flag=True,
               help="Fill 'count' in list pages (Salto sent null in every captured sample).")
+@click.option("--admin", "admin_port", type=int, default=None, metavar="PORT",
+              help="Also serve the reference host's web admin for the first park on this "
+                   "loopback port (needs the 'admin' extra), with a few bookings.")
 def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, activate: bool,
-            token_ttl: int, page_counts: bool) -> None:
+            token_ttl: int, page_counts: bool, admin_port: int | None) -> None:
     """Serve the sandbox until stopped; write how to reach it to SETTINGS_FILE.
 
     The file holds the sandbox's throw-away credentials: keep it private.
@@ -85,6 +88,9 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
         os.replace(partial, settings_file)  # readers never see a half-written file
         click.echo(f"Salto KS sandbox: identity {box.identity_url}, API {box.api_url}")
         click.echo(f"Settings and platform variables written to {settings_file}. Ctrl-C stops.")
+        if admin_port is not None:
+            url = _serve_admin(box, parks[0], admin_port)
+            click.echo(f"Web admin: {url}/?lang=nl (nl, en, de)")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -92,6 +98,31 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
                 pass
         except KeyboardInterrupt:
             pass
+
+
+def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from . import INTEGRATION
+    from .plugin import SaltoKsPlugin
+    from .sandbox.admin_web import create_app, serve
+    from .sandbox.host import Booking, Park, ReferenceHost
+    from .service import SaltoKsService
+
+    host = ReferenceHost(load_entrypoints=False)
+    host.pm.register(SaltoKsPlugin(SaltoKsService.from_env(box.platform_env())), INTEGRATION)
+    park = host.add_park(Park("demo-park", "Europe/Amsterdam",
+                              {INTEGRATION: {**settings, "minutes_before": 30,
+                                             "checkin_status": "checked_in"}}, locale="nl"))
+    now = datetime.now(UTC)
+    for n, (start, status) in enumerate(((now - timedelta(hours=1), "confirmed"),
+                                         (now + timedelta(days=1), "confirmed"),
+                                         (now - timedelta(hours=2), "option")), 1):
+        host.add_booking(Booking(f"B-{n}", "chalet-12", status, start,
+                                 start + timedelta(days=3)))
+    server = serve(create_app(host, park), port=port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}"
 
 
 @main.command()

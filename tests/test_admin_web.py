@@ -1,0 +1,129 @@
+"""The reference host's web admin, driven in headless Chromium (Debian's chromium and
+chromium-driver, through Selenium): the whole activation, a mapping and an open, in Dutch,
+with a screenshot of each tab in build/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.sandbox.host import Booking
+
+from .conftest import first_lock
+
+SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver are not installed (./dev test does it)")
+        pytest.skip("chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1200,900",
+                 "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(driver), options=options)
+    browser.implicitly_wait(5)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+@pytest.fixture
+def admin_url(host: ReferenceHost, park: Park) -> Iterator[str]:
+    from ireserve_salto_plugin.sandbox.admin_web import create_app, serve
+
+    server = serve(create_app(host, park))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def test_activation_mapping_and_an_open_in_a_real_browser(
+        browser: Any, admin_url: str, host: ReferenceHost, park: Park,
+        sandbox: SaltoSandbox) -> None:
+    from selenium.webdriver.common.by import By
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    find = browser.find_element
+    lock = first_lock(sandbox)
+
+    browser.get(f"{admin_url}/?lang=nl&tab=authentication")
+    assert find(By.ID, "tab-authentication").text == "Authenticatie"
+    assert find(By.ID, "field-password").get_attribute("value") == ""  # never sent back
+    find(By.ID, "action-resolve_site").click()
+    assert "site" in find(By.ID, "message").text.lower()
+    assert park.integrations[INTEGRATION]["site_id"] == sandbox.site.id  # type: ignore[union-attr]
+    browser.save_screenshot(str(SHOTS / "1-authentication-nl.png"))
+
+    find(By.ID, "tab-iq_otp").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#iqs tr")
+    index = next(n for n, row in enumerate(rows[1:], 1) if lock.iq.id in row.text)
+    find(By.ID, f"get-pin-{index}").click()
+    assert "PIN" in find(By.ID, "message").text
+    find(By.ID, f"pin-{index}").send_keys(sandbox.last_pin(lock.iq.id))
+    find(By.ID, f"set-pin-{index}").click()
+    assert find(By.CSS_SELECTOR, "b.activated").text == "IQ is geactiveerd"
+    assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["secret"]
+    browser.save_screenshot(str(SHOTS / "2-iq-otp-nl.png"))
+
+    find(By.ID, "tab-details").click()
+    assert "Minuten vooraf" in browser.page_source
+    minutes = find(By.NAME, "minutes_before")
+    minutes.clear()
+    minutes.send_keys("-5")
+    find(By.ID, "save").click()
+    assert "Minuten vooraf (minutes_before): Moet een geheel getal van 0 tot 1440 zijn." in \
+        find(By.ID, "message").text
+    browser.save_screenshot(str(SHOTS / "3-details-nl.png"))
+
+    find(By.ID, "tab-mapping").click()
+    options = browser.find_elements(By.CSS_SELECTOR, "#map-lock option")
+    assert len(options) == 36
+    find(By.ID, "map-object").send_keys("chalet-12")
+    next(o for o in options if o.get_attribute("value") == lock.id).click()
+    find(By.ID, "save").click()
+    assert find(By.ID, "message").text == "Opgeslagen."
+    assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": lock.id}
+    assert park.integrations[INTEGRATION]["password"] == sandbox.password  # kept by merge
+    browser.save_screenshot(str(SHOTS / "4-mapping-nl.png"))
+
+    start = datetime.now(UTC) - timedelta(hours=1)
+    host.add_booking(Booking("B-100", "chalet-12", "confirmed", start, start + timedelta(days=2)))
+    browser.get(f"{admin_url}/bookings?lang=nl")
+    find(By.ID, "booking-B-100").click()
+    assert find(By.ID, "verdict").text.startswith("opened")
+    find(By.ID, "open").click()
+    assert find(By.ID, "guest-message").text == "De deur is open."
+    assert find(By.ID, "staff-message").text.startswith("Slot ")
+    assert sandbox.call_count("PATCH") == 1
+    browser.save_screenshot(str(SHOTS / "5-booking-nl.png"))
+
+    browser.get(f"{admin_url}/?lang=de&tab=details")
+    assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in \
+        browser.page_source
+    browser.get(f"{admin_url}/?lang=en&tab=iq_otp")
+    assert find(By.ID, "tab-iq_otp").text == "IQ OTP setup"
+    browser.save_screenshot(str(SHOTS / "6-iq-otp-en.png"))
