@@ -16,6 +16,8 @@ from .context import ParkContext, Parks, raw_settings
 from .errors import AuthError, OtpBlocked, OtpRejected, PermissionDenied, Refused, SaltoError
 from .gateway import SaltoGateway
 from .guards import OtpBudget
+from .i18n import host_language
+from .messages import say
 from .models import AdminResult, Park, Reason
 from .operations import Operations
 from .otp import pin_delta, salto_otp
@@ -56,14 +58,16 @@ class AdminActions:
         raw = raw_settings(park)
         if raw is None:
             return None
+        lang = host_language(park)
         handler = self._actions.get(action) if isinstance(action, str) else None
         if handler is None:
-            return AdminResult(False, f"Unknown action {host_text(action, 40)!r}; known: "
-                               + ", ".join(ACTIONS) + ".")
+            return AdminResult(False, say(lang, "unknown_action",
+                                          action=repr(host_text(action, 40)),
+                                          known=", ".join(ACTIONS)))
         if params is None:
             params = {}
         if not isinstance(params, Mapping):
-            return AdminResult(False, "params: must be an object")
+            return AdminResult(False, say(lang, "params"))
         try:
             ctx = self.parks.context(park, raw, partial=True)
             gateway = ctx.gateway(self.parks.tuning.admin_deadline)
@@ -71,17 +75,17 @@ class AdminActions:
         except ParamError as exc:
             return AdminResult(False, str(exc))
         except SettingsError as exc:
-            return AdminResult(False, f"Settings: {exc}")
+            return AdminResult(False, say(lang, "settings", detail=exc.describe(lang)))
         except AuthError as exc:
-            return AdminResult(False, f"Login failed: {exc}")
+            return AdminResult(False, say(lang, "login", detail=exc))
         except SaltoError as exc:
             log.info("salto admin %s failed: %r", action, exc)
-            return AdminResult(False, f"{action} failed: {exc}",
+            return AdminResult(False, say(lang, "failed", action=action, detail=exc),
                                data={"reason": exc.reason.value})
         except Exception:
             log.exception("salto admin %s failed unexpectedly", action)
-            return AdminResult(False, f"{action} failed with an unexpected error; the log "
-                               "has details.", data={"reason": Reason.INTERNAL_ERROR.value})
+            return AdminResult(False, say(lang, "unexpected", action=action),
+                               data={"reason": Reason.INTERNAL_ERROR.value})
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -93,8 +97,8 @@ class AdminActions:
         name = f" ({site.name})" if site.name else ""
         return AdminResult(
             True,
-            f"Connected to Salto KS {settings.environment} as {settings.username}; "
-            f"site {site.site_uid}{name} found.",
+            say(_lang(ctx), "connected", environment=settings.environment,
+                username=settings.username, site_uid=site.site_uid, name=name),
             data={"site_id": site.id, "site_name": site.name},
         )
 
@@ -102,19 +106,20 @@ class AdminActions:
                      params: Mapping[str, Any]) -> AdminResult:
         settings = ctx.settings
         site = gateway.resolve_site(settings.site_uid)
-        return AdminResult(True, f"Site {site.site_uid} has site ID {site.id}.",
+        return AdminResult(True, say(_lang(ctx), "site", site_uid=site.site_uid,
+                                     site_id=site.id),
                            settings_update={"site_id": site.id},
                            data={"site_id": site.id, "site_name": site.name})
 
     def get_pin(self, ctx: ParkContext, gateway: SaltoGateway,
                 params: Mapping[str, Any]) -> AdminResult:
         iq_id = uuid_param(params, "iq_id")
-        settings = ctx.settings
+        settings, lang = ctx.settings, _lang(ctx)
         site_id = ctx.site_id(gateway)
         known = {iq.id: iq for iq in gateway.iqs(site_id)}
         if iq_id not in known:
-            return AdminResult(False, f"IQ {iq_id} is not on site {settings.site_uid}; "
-                               "check the IQ id in the Salto KS web app.")
+            return AdminResult(False, say(lang, "iq_unknown", iq_id=iq_id,
+                                          site_uid=settings.site_uid))
         stored = settings.iqs.get(iq_id)
         update: dict[str, Any] = {}
         if stored is None or not stored.secret:
@@ -122,11 +127,9 @@ class AdminActions:
                 secret = gateway.iq_secret(site_id, iq_id)
             except (Refused, PermissionDenied) as exc:
                 if exc.code == "2203":
-                    return AdminResult(False, (
-                        f"Salto KS has already activated account {settings.username} at "
-                        f"{known[iq_id].name} and will not hand out its secret again. Reset "
-                        "this user's IQ PIN in the Salto KS web app (or ask Salto support), "
-                        "then run GET PIN again."))
+                    return AdminResult(False, say(lang, "secret_gone",
+                                                  username=settings.username,
+                                                  iq=known[iq_id].name))
                 raise
             update = {"iqs": {iq_id: {"secret": secret}}}
         try:
@@ -135,18 +138,18 @@ class AdminActions:
             if (exc.salto_message or "").lower().find("command_forbidden") >= 0 or (
                 exc.code == "2203"
             ):
-                return AdminResult(False, (
-                    f"{known[iq_id].name} is already activated for account "
-                    f"{settings.username}; Salto sends no PIN after activation. If the PIN "
-                    "is lost, reset it in the Salto KS web app."), settings_update=update)
-            return AdminResult(False, f"GET PIN failed: {exc}", settings_update=update)
+                return AdminResult(False, say(lang, "no_pin_mail", iq=known[iq_id].name,
+                                              username=settings.username),
+                                   settings_update=update)
+            return AdminResult(False, say(lang, "get_pin_failed", detail=exc),
+                               settings_update=update)
         except SaltoError as exc:
-            return AdminResult(False, f"GET PIN failed: {exc}", settings_update=update)
+            return AdminResult(False, say(lang, "get_pin_failed", detail=exc),
+                               settings_update=update)
         return AdminResult(
             True,
-            f"Salto KS e-mailed the current PIN of {known[iq_id].name} to "
-            f"{settings.username}. Enter it as the current PIN and press Set PIN."
-            + (" The IQ secret was fetched and is stored now." if update else ""),
+            say(lang, "pin_mailed", iq=known[iq_id].name, username=settings.username)
+            + (say(lang, "secret_stored") if update else ""),
             settings_update=update,
             data={"iq_id": iq_id, "secret_stored": True},
         )
@@ -157,34 +160,29 @@ class AdminActions:
         current = pin_param(params, "current_pin")
         new = pin_param(params, "new_pin", required=False) or current
         assert current is not None and new is not None
-        stored = ctx.settings.iqs.get(iq_id)
+        stored, lang = ctx.settings.iqs.get(iq_id), _lang(ctx)
         if stored is None or not stored.secret:
-            return AdminResult(False, "No IQ secret is stored for this IQ yet: run GET PIN "
-                               "first.")
+            return AdminResult(False, say(lang, "no_secret"))
         site_id = ctx.site_id(gateway)
         budget = self.budget
         refusal = budget.block_refusal(gateway.account.key, iq_id)
         if refusal is not None:
-            return self._blocked(refusal.retry_after)
+            return self._blocked(lang, refusal.retry_after)
         otp = salto_otp(stored.secret, current, gateway.salto_now())
         try:
             gateway.set_pin(site_id, iq_id, otp=otp, delta=pin_delta(current, new))
         except OtpBlocked:
-            return self._blocked(budget.blocked(gateway.account.key, iq_id))
+            return self._blocked(lang, budget.blocked(gateway.account.key, iq_id))
         except OtpRejected:
-            return AdminResult(False, "Salto KS rejected the code: the current PIN does not "
-                               "match the PIN Salto e-mailed for this IQ (or the server clock "
-                               "is off). Check the PIN and try again; repeated failures block "
-                               "the IQ for about 20 minutes.",
+            return AdminResult(False, say(lang, "pin_rejected"),
                                data={"reason": Reason.OTP_REJECTED.value})
         activated_at = self.clock.utcnow().replace(microsecond=0).isoformat()
         if new == current:
-            return self._activated(iq_id, current, activated_at,
-                                   "IQ is activated: opens for this park can now be signed.")
-        return self._check_changed_pin(gateway, site_id, iq_id, stored.secret, current, new,
-                                       activated_at)
+            return self._activated(iq_id, current, activated_at, say(lang, "activated"))
+        return self._check_changed_pin(lang, gateway, site_id, iq_id, stored.secret, current,
+                                       new, activated_at)
 
-    def _check_changed_pin(self, gateway: SaltoGateway, site_id: str, iq_id: str,
+    def _check_changed_pin(self, lang: str, gateway: SaltoGateway, site_id: str, iq_id: str,
                            secret: str, old: str, new: str, activated_at: str) -> AdminResult:
         """A real PIN change made the cloud and the IQ disagree in the one field report
         (docs/salto-ks-api.md, "Endpoints"): check at once which PIN Salto accepts, with
@@ -196,21 +194,13 @@ class AdminActions:
             except OtpRejected:
                 continue
             except OtpBlocked:
-                return self._blocked(self.budget.blocked(gateway.account.key, iq_id))
+                return self._blocked(lang, self.budget.blocked(gateway.account.key, iq_id))
             if pin == new:
-                return self._activated(iq_id, new, activated_at, (
-                    "IQ is activated with the new PIN, and Salto KS confirmed that it accepts "
-                    "codes signed with it. Keeping the PIN is safer: in one field report the "
-                    "IQ itself kept the old PIN after a change. If opens fail with "
-                    "otp_rejected, re-activate and keep the PIN."), changed=True)
-            return self._activated(iq_id, old, activated_at, (
-                "Salto KS accepted the PIN change but still accepts only the old PIN, so the "
-                "old PIN is kept and opens use it. Leave \"new PIN\" empty next time."),
-                changed=False)
-        return AdminResult(False, (
-            "Salto KS accepted the PIN change, but now accepts codes signed with neither the "
-            "new nor the old PIN. Run GET PIN and Set PIN again (keeping the PIN), or reset "
-            "the PIN in the Salto KS web app."),
+                return self._activated(iq_id, new, activated_at,
+                                       say(lang, "activated_new_pin"), changed=True)
+            return self._activated(iq_id, old, activated_at, say(lang, "old_pin_kept"),
+                                   changed=False)
+        return AdminResult(False, say(lang, "neither_pin"),
             data={"iq_id": iq_id, "reason": Reason.OTP_REJECTED.value})
 
     @staticmethod
@@ -223,10 +213,8 @@ class AdminActions:
             "iqs": {iq_id: {"pin": pin, "activated_at": activated_at}}}, data=data)
 
     @staticmethod
-    def _blocked(seconds: float) -> AdminResult:
-        return AdminResult(False, "Salto KS has blocked one-time codes for this IQ after "
-                           f"repeated failures; wait about {max(1, round(seconds / 60))} "
-                           "minutes before trying again.",
+    def _blocked(lang: str, seconds: float) -> AdminResult:
+        return AdminResult(False, say(lang, "blocked", minutes=max(1, round(seconds / 60))),
                            data={"reason": Reason.OTP_BLOCKED.value,
                                  "retry_after": round(seconds)})
 
@@ -235,6 +223,11 @@ class AdminActions:
         options = gateway.locks(ctx.site_id(gateway), refresh=True).options()
         offline = sum(1 for option in options if not option["online"])
         return AdminResult(
-            True, f"{len(options)} locks loaded from Salto KS ({offline} offline).",
+            True, say(_lang(ctx), "locks_loaded", count=len(options), offline=offline),
             data={"count": len(options), "offline": offline, "options": options},
         )
+
+
+def _lang(ctx: ParkContext) -> str:
+    """The staff's language: the park's ``locale``."""
+    return host_language(ctx.park)

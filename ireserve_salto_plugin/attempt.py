@@ -20,6 +20,7 @@ from .text import LOG_VALUE_CHARS, host_text, local_time
 
 log = logging.getLogger("ireserve_salto_plugin")
 
+WINDOW_REASONS = frozenset({Reason.TOO_EARLY, Reason.TOO_LATE})
 KEY_CHARS = 1000  # host values as part of the duplicate guard's key
 
 def _texts(value: Any) -> tuple[str, str]:
@@ -86,7 +87,7 @@ class Attempt:
             opens_at, closes_at = opens_at or self.window[0], closes_at or self.window[1]
         guest = dict(fill)
         for name, moment in (("opens_at", opens_at), ("closes_at", closes_at)):
-            if moment is not None:
+            if moment is not None and reason in WINDOW_REASONS:  # only they show times
                 fill[name] = local_time(moment, self.zone)
                 guest[name] = when(moment, self.zone, self.guest_lang)
         message = staff_message(reason, self.lang, fill)

@@ -69,7 +69,7 @@ def register(main: click.Group) -> None:
         code = show(result, as_json, "iqs", ["name", "id", "activated", "salto_activated",
                                               "online", "locks_online", "locks_offline",
                                               "budget"])
-        healthy = result.ok and "all healthy" in result.message
+        healthy = result.ok and not result.data.get("problems")
         return code if code != OK or healthy else PROBLEM
 
     @main.command()

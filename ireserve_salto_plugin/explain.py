@@ -21,6 +21,8 @@ from .decision import BookingError, read_booking, resolve_lock, to_utc
 from .errors import SaltoError, SettingsError
 from .gateway import SaltoGateway
 from .guards import OtpBudget
+from .i18n import host_language, translate
+from .messages import Fill
 from .models import Booking, Explanation, Park, Readiness, Reason, Step, StepState
 from .preflight import preflight
 from .text import host_text, local_time
@@ -29,12 +31,19 @@ MAX_SWEEP = 5000  # bookings in one readiness call
 
 
 class _Steps:
-    def __init__(self) -> None:
-        self.steps: list[Step] = []
+    """The checklist as it is found, each line in the staff's language."""
 
-    def add(self, step: str, ok: bool | None, message: str, reason: Reason) -> bool:
+    def __init__(self, lang: str = "en") -> None:
+        self.steps: list[Step] = []
+        self.lang = lang
+
+    def add(self, step: str, ok: bool | None, message: str, reason: Reason,
+            **fill: Any) -> bool:
         state = StepState.UNKNOWN if ok is None else StepState.OK if ok else StepState.FAIL
-        self.steps.append(Step(step, state, message, reason))
+        if "detail" in fill:
+            fill["detail"] = translate(str(fill["detail"]), self.lang)
+        text = translate(message, self.lang).format_map(Fill(fill))
+        self.steps.append(Step(step, state, text, reason))
         return ok is True
 
     def unknown(self, *names: tuple[str, Reason]) -> None:
@@ -45,7 +54,8 @@ class _Steps:
         for step in self.steps:
             if step.state is StepState.FAIL and step.reason is not Reason.CLOCK_SKEW:
                 return step.reason, step.message
-        return Reason.OPENED, "Every condition holds: an open now would be sent."
+        return Reason.OPENED, translate("Every condition holds: an open now would be sent.",
+                                        self.lang)
 
 
 SALTO_STEPS = (("lock_exists", Reason.LOCK_NOT_FOUND), ("iq_activated", Reason.IQ_NOT_ACTIVATED),
@@ -58,12 +68,13 @@ def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: 
     raw = raw_settings(park)
     if raw is None:
         return None
-    steps = _Steps()
+    steps = _Steps(host_language(park))
     try:
         ctx = parks.context(park, raw)
         _ = ctx.zone  # a missing or unknown zone is a SettingsError, answered here
     except SettingsError as exc:
-        steps.add("settings", False, f"Settings: {exc}", Reason.SETTINGS_INVALID)
+        steps.add("settings", False, "Settings: {detail}", Reason.SETTINGS_INVALID,
+                  detail=exc.describe(steps.lang))
         return _finish(steps, None, None)
     gateway = ctx.gateway(parks.tuning.status_deadline)
     return _explain(ctx, gateway, budget, clock, steps, booking, now, confirm_offline=True)
@@ -81,22 +92,24 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
         facts = read_booking(booking, zone, settings.minutes_before)
         instant = clock.utcnow() if now is None else to_utc(now, zone, "now")
     except BookingError as exc:
-        steps.add("booking", False, f"The booking cannot be checked: {exc}",
-                  Reason.BOOKING_INVALID)
+        steps.add("booking", False, "The booking cannot be checked: {detail}",
+                  Reason.BOOKING_INVALID, detail=exc)
         return _finish(steps, None, None)
     window = facts.window
     steps.add("status", facts.status in settings.opening_statuses,
-              f"Status {host_text(facts.status)!r} "
-              + ("allows opening." if facts.status in settings.opening_statuses
-                 else "does not allow opening."), Reason.STATUS_NOT_ALLOWED)
-    opens, closes = local_time(window.opens_at, zone), local_time(window.closes_at, zone)
+              "Status {status!r} allows opening." if facts.status in settings.opening_statuses
+              else "Status {status!r} does not allow opening.", Reason.STATUS_NOT_ALLOWED,
+              status=host_text(facts.status))
+    times = {"opens_at": local_time(window.opens_at, zone),
+             "closes_at": local_time(window.closes_at, zone)}
     if instant < window.opens_at:
-        steps.add("window", False, f"Too early: opening is allowed from {opens}.",
-                  Reason.TOO_EARLY)
+        steps.add("window", False, "Too early: opening is allowed from {opens_at}.",
+                  Reason.TOO_EARLY, **times)
     else:
         steps.add("window", instant <= window.closes_at,
-                  f"Inside the window, {opens} to {closes}." if instant <= window.closes_at
-                  else f"Too late: opening was allowed until {closes}.", Reason.TOO_LATE)
+                  "Inside the window, {opens_at} to {closes_at}." if instant <= window.closes_at
+                  else "Too late: opening was allowed until {closes_at}.", Reason.TOO_LATE,
+                  **times)
     lock_id = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
     mapped = settings.mapping.get(facts.object_id)
     steps.add("lock_mapped", lock_id is not None, "No lock is mapped to this object and there "
@@ -118,7 +131,8 @@ def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, ste
                             for_open=False, confirm=confirm)
         offset = gateway.clock_offset()
     except SaltoError as exc:
-        steps.add("salto", False, f"Salto KS could not be asked: {exc}", exc.reason)
+        steps.add("salto", False, "Salto KS could not be asked: {detail}", exc.reason,
+                  detail=exc)
         return steps.unknown(*SALTO_STEPS)
     found = {finding.reason: finding for finding in checked.findings}
     lock = checked.lock
@@ -128,15 +142,16 @@ def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, ste
         return steps.unknown(*SALTO_STEPS[1:])
     inactive = found.get(Reason.IQ_NOT_ACTIVATED)
     steps.add("iq_activated", inactive is None,
-              "The IQ must be activated again" + inactive.detail if inactive and inactive.detail
+              "The IQ must be activated again{detail}" if inactive and inactive.detail
               else "The IQ is not activated: run GET PIN and Set PIN." if inactive
               else "The IQ is activated for this account." if checked.iq is not None
-              else "The IQ takes opens without a code.", Reason.IQ_NOT_ACTIVATED)
+              else "The IQ takes opens without a code.", Reason.IQ_NOT_ACTIVATED,
+              detail=inactive.detail if inactive else "")
     refused = next((found[r] for r in (Reason.OTP_BLOCKED, Reason.OTP_SUSPENDED,
                                        Reason.STORE_UNAVAILABLE) if r in found), None)
     if refused is not None:
-        steps.add("otp_budget", False, BUDGET_MESSAGES[refused.reason].format(
-            minutes=max(1, round((refused.retry_after or 0) / 60))), refused.reason)
+        steps.add("otp_budget", False, BUDGET_MESSAGES[refused.reason], refused.reason,
+                  minutes=max(1, round((refused.retry_after or 0) / 60)))
     else:
         steps.add("otp_budget", True if checked.iq is not None else None,
                   "Codes may be sent to the IQ." if checked.iq is not None
@@ -147,9 +162,9 @@ def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, ste
     steps.add("lock_online", lock.online, "The lock reaches its IQ." if lock.online else
               "The lock does not reach its IQ: check its batteries and its distance to the "
               "IQ.", Reason.LOCK_OFFLINE)
-    steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, f"This server's clock is "
-              f"{offset:+.0f} s from Salto's (codes are signed with Salto's time).",
-              Reason.CLOCK_SKEW)
+    steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, "This server's clock is {offset} s "
+              "from Salto's (codes are signed with Salto's time).", Reason.CLOCK_SKEW,
+              offset=f"{offset:+.0f}")
     return None
 
 
@@ -194,7 +209,7 @@ def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
             at = getattr(booking, "arrival", None)
             at = now if not isinstance(at, datetime) or (now is not None and _after(now, at))\
                 else at
-            found = _explain(ctx, gateway, budget, clock, _Steps(), booking, at,
+            found = _explain(ctx, gateway, budget, clock, _Steps(host_language(park)), booking, at,
                              confirm_offline=False)
             row.update(verdict=found.verdict.value, message=found.message,
                        lock_id=found.lock_id,
@@ -208,3 +223,28 @@ def _after(now: datetime, arrival: datetime) -> bool:
         return now > arrival
     except TypeError:  # naive against aware: judge at the arrival
         return False
+
+
+# Every line the explainer can show (English message ids; tests check their translations).
+EXPLAIN_TEXTS = (
+    "Settings: {detail}", "The park's settings are valid.", "Salto KS opening is switched on.",
+    "Salto KS opening is switched off for this park.",
+    "The booking cannot be checked: {detail}", "Status {status!r} allows opening.",
+    "Status {status!r} does not allow opening.",
+    "Too early: opening is allowed from {opens_at}.",
+    "Inside the window, {opens_at} to {closes_at}.",
+    "Too late: opening was allowed until {closes_at}.",
+    "No lock is mapped to this object and there is no default lock.",
+    "The object's own lock.", "The park's default lock.",
+    "Salto KS could not be asked: {detail}", "The lock is on the Salto KS site.",
+    "The mapped lock is not on the Salto KS site.", "The IQ must be activated again{detail}",
+    "The IQ is not activated: run GET PIN and Set PIN.",
+    "The IQ is activated for this account.", "The IQ takes opens without a code.",
+    *BUDGET_MESSAGES.values(), "Codes may be sent to the IQ.",
+    "No code is needed or none can be signed.", "The IQ gateway is online.",
+    "The IQ gateway is offline: check its power and internet connection.",
+    "The lock reaches its IQ.",
+    "The lock does not reach its IQ: check its batteries and its distance to the IQ.",
+    "This server's clock is {offset} s from Salto's (codes are signed with Salto's time).",
+    "not checked: an earlier step failed", "Every condition holds: an open now would be sent.",
+)

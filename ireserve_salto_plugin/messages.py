@@ -93,7 +93,9 @@ RETRY_LATER = frozenset({
 })
 
 
-class _Default(dict[str, Any]):
+class Fill(dict[str, Any]):
+    """Fills a message; a missing part shows as ``?``."""
+
     def __missing__(self, key: str) -> str:
         return "?"
 
@@ -101,7 +103,7 @@ class _Default(dict[str, Any]):
 def staff_message(reason: Reason, lang: str, fill: dict[str, Any]) -> str:
     fill = {**fill, "detail": translate(fill.get("detail", ""), lang),
             "first": translate(fill.get("first", ""), lang)}
-    return translate(STAFF_MESSAGES[reason], lang).format_map(_Default(fill))
+    return translate(STAFF_MESSAGES[reason], lang).format_map(Fill(fill))
 
 
 def guest_message(reason: Reason, outcome: Outcome, lang: str, fill: dict[str, Any],
@@ -121,4 +123,79 @@ def guest_message(reason: Reason, outcome: Outcome, lang: str, fill: dict[str, A
         text = GUEST_WAIT
     else:
         text = GUEST_LATER if reason in RETRY_LATER else GUEST_RECEPTION
-    return translate(text, lang).format_map(_Default(fill))
+    return translate(text, lang).format_map(Fill(fill))
+
+
+# The admin buttons' answers (``AdminResult.message``), in the park's language.
+ADMIN_MESSAGES: dict[str, str] = {
+    "unknown_action": "Unknown action {action}; known: {known}.",
+    "params": "params must be an object.",
+    "settings": "Settings: {detail}",
+    "login": "Login failed: {detail}",
+    "failed": "{action} failed: {detail}",
+    "unexpected": "{action} failed with an unexpected error; the log has details.",
+    "connected": "Connected to Salto KS {environment} as {username}; site {site_uid}{name} "
+                 "found.",
+    "site": "Site {site_uid} has site ID {site_id}.",
+    "iq_unknown": "IQ {iq_id} is not on site {site_uid}; check the IQ id in the Salto KS web "
+                  "app.",
+    "secret_gone": "Salto KS has already activated account {username} at {iq} and will not "
+                   "hand out its secret again. Reset this user's IQ PIN in the Salto KS web "
+                   "app (or ask Salto support), then run GET PIN again.",
+    "no_pin_mail": "{iq} is already activated for account {username}; Salto sends no PIN "
+                   "after activation. If the PIN is lost, reset it in the Salto KS web app.",
+    "get_pin_failed": "GET PIN failed: {detail}",
+    "pin_mailed": "Salto KS e-mailed the current PIN of {iq} to {username}. Enter it as the "
+                  "current PIN and press Set PIN.",
+    "secret_stored": " The IQ secret was fetched and is stored now.",
+    "no_secret": "No IQ secret is stored for this IQ yet: run GET PIN first.",
+    "pin_rejected": "Salto KS rejected the code: the current PIN does not match the PIN Salto "
+                    "e-mailed for this IQ (or the server clock is off). Check the PIN and try "
+                    "again; repeated failures block the IQ for about 20 minutes.",
+    "activated": "IQ is activated: opens for this park can now be signed.",
+    "activated_new_pin": "IQ is activated with the new PIN, and Salto KS confirmed that it "
+                         "accepts codes signed with it. Keeping the PIN is safer: in one field "
+                         "report the IQ itself kept the old PIN after a change. If opens fail "
+                         "with otp_rejected, re-activate and keep the PIN.",
+    "old_pin_kept": "Salto KS accepted the PIN change but still accepts only the old PIN, so "
+                    "the old PIN is kept and opens use it. Leave \"new PIN\" empty next time.",
+    "neither_pin": "Salto KS accepted the PIN change, but now accepts codes signed with "
+                   "neither the new nor the old PIN. Run GET PIN and Set PIN again (keeping "
+                   "the PIN), or reset the PIN in the Salto KS web app.",
+    "blocked": "Salto KS has blocked one-time codes for this IQ after repeated failures; wait "
+               "about {minutes} minutes before trying again.",
+    "locks_loaded": "{count} locks loaded from Salto KS ({offline} offline).",
+    "iqs_listed": "{count} IQ(s) on site {site_uid}.",
+    "status": "Connected to Salto KS {environment} as {username}; site {site_uid}: {iqs} "
+              "IQ(s), {locks} lock(s), {verdict}",
+    "look_at": "{problems} thing(s) to look at.",
+    "healthy": "all healthy.",
+    "not_activated": "This IQ is not activated here: run GET PIN and Set PIN first.",
+    "untested_blocked": "Not tested: codes to this IQ are blocked by Salto for about "
+                        "{minutes} minutes.",
+    "untested_suspended": "Not tested: codes to this IQ are suspended for about {minutes} "
+                          "minutes.",
+    "test_blocked": "Salto KS has blocked codes for this IQ.",
+    "test_rejected": "Salto KS rejected the code: the stored PIN or secret is no longer right "
+                     "(PIN changed elsewhere, account activated in the Salto KS app, IQ "
+                     "reset) or the clock is off. Re-activate the IQ (GET PIN, Set PIN).",
+    "now_suspended": " Codes to this IQ are now suspended.",
+    "test_passed": "Self-test passed: Salto KS accepted a code signed with the stored secret "
+                   "and PIN at Salto's time (PUT pin with delta 0000, which changes nothing). "
+                   "This proves the activation and the clock; it does not prove the IQ or a "
+                   "lock is online.",
+    "no_receipt": "No open with that attempt id is known (only opens of the last 7 days are "
+                  "kept).",
+    "confirm_args": "Give attempt_id, or lock_id and time (ISO 8601).",
+    "lock_id": "lock_id must be the lock's id.",
+    "confirmed": "Confirmed: Salto KS logged the remote open at {at}.",
+    "not_yet": "Not in Salto's log yet (it is not real-time); look again in a few minutes.",
+    "missing": "Salto's log has no remote open of this lock near that time.",
+    "entries": "Recent entries: {count}.",
+    "lock_entries": "Recent entries of lock {lock}: {count}.",
+}
+
+
+def say(lang: str, key: str, /, **fill: Any) -> str:
+    """Admin message ``key`` in ``lang``, filled."""
+    return translate(ADMIN_MESSAGES[key], lang).format_map(Fill(fill))

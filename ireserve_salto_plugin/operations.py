@@ -18,7 +18,9 @@ from .context import ParkContext
 from .errors import OtpBlocked, OtpRejected
 from .gateway import SaltoGateway
 from .guards import OtpBudget, credentials_fingerprint
+from .i18n import host_language
 from .keys import LAST_OPEN, RECEIPT, Key
+from .messages import say
 from .models import AdminResult, OpenResult, Reason
 from .otp import salto_otp
 from .params import uuid_param
@@ -61,7 +63,8 @@ class Operations:
                  params: Mapping[str, Any]) -> AdminResult:
         site_id = ctx.site_id(gateway)
         rows = _iq_rows(ctx, gateway.iqs(site_id), gateway.activated_iqs(site_id))
-        return AdminResult(True, f"{len(rows)} IQ(s) on site {ctx.settings.site_uid}.",
+        return AdminResult(True, say(_lang(ctx), "iqs_listed", count=len(rows),
+                                     site_uid=ctx.settings.site_uid),
                            data={"iqs": rows})
 
     def status(self, ctx: ParkContext, gateway: SaltoGateway,
@@ -87,11 +90,13 @@ class Operations:
         problems = sum(1 for row in iqs if row["restore_required"] or not row["online"]
                        or row["locks_offline"] or row["budget"]["state"] != "ok"
                        or "note" in row) + (abs(offset) > CLOCK_WARN_SECONDS)
-        return AdminResult(True, (
-            f"Connected to Salto KS {ctx.settings.environment} as {ctx.settings.username}; "
-            f"site {ctx.settings.site_uid}: {len(iqs)} IQ(s), {len(locks.locks)} lock(s), "
-            + (f"{problems} thing(s) to look at." if problems else "all healthy.")),
-            data={"authenticated": True, "site_id": site_id, "iqs": iqs,
+        lang = _lang(ctx)
+        verdict = say(lang, "look_at", problems=problems) if problems else say(lang, "healthy")
+        return AdminResult(True, say(
+            lang, "status", environment=ctx.settings.environment,
+            username=ctx.settings.username, site_uid=ctx.settings.site_uid, iqs=len(iqs),
+            locks=len(locks.locks), verdict=verdict),
+            data={"authenticated": True, "problems": problems, "site_id": site_id, "iqs": iqs,
                   "clock_offset": offset, "clock_skew": abs(offset) > CLOCK_WARN_SECONDS,
                   "last_success": last["success"], "last_failure": last["failure"]})
 
@@ -108,17 +113,17 @@ class Operations:
 
     def self_test(self, ctx: ParkContext, gateway: SaltoGateway,
                   params: Mapping[str, Any]) -> AdminResult:
-        iq_id = uuid_param(params, "iq_id")
+        iq_id, lang = uuid_param(params, "iq_id"), _lang(ctx)
         stored = ctx.settings.iqs.get(iq_id)
         if stored is None or not stored.activated or not stored.secret or not stored.pin:
-            return AdminResult(False, "This IQ is not activated here: run GET PIN and Set PIN "
-                               "first.", data={"reason": Reason.IQ_NOT_ACTIVATED.value})
+            return AdminResult(False, say(lang, "not_activated"),
+                               data={"reason": Reason.IQ_NOT_ACTIVATED.value})
         account, fingerprint = gateway.account.key, credentials_fingerprint(stored)
         refusal = self.budget.refusal(account, iq_id, fingerprint)
         if refusal is not None:
-            return AdminResult(False, "Not tested: codes to this IQ are "
-                               + ("blocked by Salto" if refusal.blocked else "suspended")
-                               + f" for about {max(1, round(refusal.retry_after / 60))} minutes.",
+            return AdminResult(False, say(lang, "untested_blocked" if refusal.blocked
+                                          else "untested_suspended",
+                                          minutes=max(1, round(refusal.retry_after / 60))),
                                data={"reason": (Reason.OTP_BLOCKED if refusal.blocked
                                                 else Reason.OTP_SUSPENDED).value})
         site_id = ctx.site_id(gateway)
@@ -127,31 +132,24 @@ class Operations:
                 stored.secret, stored.pin, gateway.salto_now()))
         except OtpBlocked:
             self.budget.blocked(account, iq_id)
-            return AdminResult(False, "Salto KS has blocked codes for this IQ.",
+            return AdminResult(False, say(lang, "test_blocked"),
                                data={"reason": Reason.OTP_BLOCKED.value})
         except OtpRejected:
             suspended = self.budget.rejected(account, iq_id, fingerprint)
-            return AdminResult(False, (
-                "Salto KS rejected the code: the stored PIN or secret is no longer right "
-                "(PIN changed elsewhere, account activated in the Salto KS app, IQ reset) or "
-                "the clock is off. Re-activate the IQ (GET PIN, Set PIN)."
-                + (" Codes to this IQ are now suspended." if suspended else "")),
+            return AdminResult(False, say(lang, "test_rejected")
+                               + (say(lang, "now_suspended") if suspended else ""),
                 data={"reason": Reason.OTP_REJECTED.value})
         self.budget.accepted(account, iq_id, fingerprint)
-        return AdminResult(True, (
-            "Self-test passed: Salto KS accepted a code signed with the stored secret and PIN "
-            "at Salto's time (PUT pin with delta 0000, which changes nothing). This proves "
-            "the activation and the clock; it does not prove the IQ or a lock is online."),
+        return AdminResult(True, say(lang, "test_passed"),
             data={"iq_id": iq_id, "proved": ["secret", "pin", "clock"]})
 
     def confirm_open(self, ctx: ParkContext, gateway: SaltoGateway,
                      params: Mapping[str, Any]) -> AdminResult:
-        attempt = params.get("attempt_id")
+        attempt, lang = params.get("attempt_id"), _lang(ctx)
         if isinstance(attempt, str) and attempt:
             receipt = self.store.get(RECEIPT(gateway.account.key, attempt[:64]))
             if not isinstance(receipt, dict):
-                return AdminResult(False, "No open with that attempt id is known (only opens "
-                                   "of the last 7 days are kept).")
+                return AdminResult(False, say(lang, "no_receipt"))
             lock_id, at_text = receipt.get("lock_id"), receipt.get("at")
         else:
             lock_id, at_text = params.get("lock_id"), params.get("time")
@@ -159,21 +157,17 @@ class Operations:
             at = datetime.fromisoformat(str(at_text))
             at = at if at.tzinfo else at.replace(tzinfo=UTC)
         except ValueError:
-            return AdminResult(False, "Give attempt_id, or lock_id and time (ISO 8601).")
+            return AdminResult(False, say(lang, "confirm_args"))
         if not isinstance(lock_id, str):
-            return AdminResult(False, "lock_id: must be the lock's id")
+            return AdminResult(False, say(lang, "lock_id"))
         entry = next((e for e in gateway.entries(ctx.site_id(gateway), top=ENTRIES_SCANNED)
                       if _is_remote_open(e, lock_id, at)), None)
         if entry is not None:
-            return AdminResult(True, "Confirmed: Salto KS logged the remote open at "
-                               f"{entry.get('utc_date_time')}.",
+            return AdminResult(True, say(lang, "confirmed", at=entry.get("utc_date_time")),
                                data={"receipt": "confirmed", "entry": entry})
         waited = (self.clock.utcnow() - at).total_seconds()
         state = "not_yet" if waited < NOT_YET_SECONDS else "missing"
-        return AdminResult(state == "not_yet", (
-            "Not in Salto's log yet (it is not real-time); look again in a few minutes."
-            if state == "not_yet" else "Salto's log has no remote open of this lock near "
-            "that time."), data={"receipt": state})
+        return AdminResult(state == "not_yet", say(lang, state), data={"receipt": state})
 
     def recent_opens(self, ctx: ParkContext, gateway: SaltoGateway,
                      params: Mapping[str, Any]) -> AdminResult:
@@ -184,9 +178,10 @@ class Operations:
         if isinstance(lock_id, str):
             entries = [e for e in entries if _lock_of(e) == lock_id]
         entries = entries[:count]
-        return AdminResult(True, f"{len(entries)} recent entr{'y' if len(entries) == 1 else 'ies'}"
-                           + (f" of lock {host_text(lock_id, 40)}" if lock_id else "") + ".",
-                           data={"entries": entries})
+        message = (say(_lang(ctx), "lock_entries", lock=host_text(lock_id, 40),
+                       count=len(entries)) if lock_id
+                   else say(_lang(ctx), "entries", count=len(entries)))
+        return AdminResult(True, message, data={"entries": entries})
 
 
 def _iq_rows(ctx: ParkContext, iqs: list[Iq], salto: list[ActivatedIq]
@@ -219,3 +214,7 @@ def _is_remote_open(entry: dict[str, Any], lock_id: str, at: datetime) -> bool:
         return False
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
     return abs((when - at).total_seconds()) <= MATCH_SECONDS
+
+
+def _lang(ctx: ParkContext) -> str:
+    return host_language(ctx.park)

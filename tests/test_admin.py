@@ -22,7 +22,7 @@ def run(host: ReferenceHost, park: Park, action: Any, params: Any) -> AdminResul
 
 def test_unknown_action_and_bad_params(host: ReferenceHost, park: Park) -> None:
     assert "known: test_connection" in run(host, park, "reboot\nnow", {}).message
-    assert run(host, park, "get_pin", ["x"]).message == "params: must be an object"
+    assert run(host, park, "get_pin", ["x"]).message == "params must be an object."
     assert run(host, park, "get_pin", {}).message.startswith("iq_id: must be the UUID")
 
 

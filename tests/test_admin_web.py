@@ -86,6 +86,7 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     find(By.ID, f"pin-{index}").send_keys(sandbox.last_pin(lock.iq.id))
     find(By.ID, f"set-pin-{index}").click()
     assert find(By.CSS_SELECTOR, "b.activated").text == "IQ is geactiveerd"
+    assert find(By.ID, "message").text.startswith("IQ is geactiveerd: openingen")
     assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["secret"]
     browser.save_screenshot(str(SHOTS / "2-iq-otp-nl.png"))
 

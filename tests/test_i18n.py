@@ -31,7 +31,10 @@ def catalog(lang: str) -> dict[str, str]:
 def used_message_ids() -> set[str]:
     """Every message id the code can show: staff and guest messages, fixed details, the
     form, the buttons and the validation errors the settings schema can give."""
-    ids = set(messages.STAFF_MESSAGES.values())
+    from ireserve_salto_plugin.explain import EXPLAIN_TEXTS
+
+    ids = set(messages.STAFF_MESSAGES.values()) | set(messages.ADMIN_MESSAGES.values())
+    ids |= set(EXPLAIN_TEXTS)
     ids |= {value for name, value in vars(messages).items()
             if isinstance(value, str) and (name.startswith("GUEST_") or name.isupper())}
     ids |= {messages.MAY_HAVE_OPENED, messages.NOT_SENT, messages.STILL_RUNNING,
@@ -134,3 +137,20 @@ def test_an_invalid_park_says_so_in_its_language(host: ReferenceHost, park: Park
     assert result is not None and result.reason is Reason.SETTINGS_INVALID
     assert "Minuten vorher (minutes_before): Muss eine ganze Zahl von 0 bis 1440 sein." \
         in result.message
+
+
+def test_the_explainer_and_admin_answers_speak_the_parks_language(
+        host: ReferenceHost, park: Park, mapped: Any, make_booking: Any) -> None:
+    booking = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
+    english = host.pm.hook.explain_access(park=park, booking=booking, now=None)
+    park.locale = "nl"
+    dutch = host.pm.hook.explain_access(park=park, booking=booking, now=None)
+    assert [s.step for s in english.steps] == [s.step for s in dutch.steps]
+    for en, nl in zip(english.steps, dutch.steps, strict=True):
+        assert en.message != nl.message, en.message  # every line is translated
+    assert dutch.message.startswith("Te vroeg")
+    status = host.admin(park, INTEGRATION, "status")
+    assert status.message.startswith("Verbonden met Salto KS acceptance")
+    park.locale = "de"
+    listed = host.admin(park, INTEGRATION, "list_iqs")
+    assert listed.message == f"3 IQ(s) auf Site {park.integrations[INTEGRATION]['site_uid']}."
