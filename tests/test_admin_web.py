@@ -88,6 +88,8 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert find(By.CSS_SELECTOR, "b.activated").text == "IQ is geactiveerd"
     assert find(By.ID, "message").text.startswith("IQ is geactiveerd: openingen")
     assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["secret"]
+    find(By.ID, f"self-test-{index}").click()
+    assert find(By.ID, "message").text.startswith("Zelftest geslaagd")
     browser.save_screenshot(str(SHOTS / "2-iq-otp-nl.png"))
 
     find(By.ID, "tab-details").click()
