@@ -16,8 +16,9 @@ from typing import Any
 
 import click
 
+from .errors import SaltoError
 from .models import AdminResult
-from .support import OK, PROBLEM, UNUSABLE, Desk, SaltoError, Unusable, table
+from .support import OK, PROBLEM, UNUSABLE, Desk, Unusable, table
 
 SETTINGS = click.option(
     "--settings-file", required=True, type=click.Path(dir_okay=False, exists=True),

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import INTEGRATION
-from .errors import SaltoError, SettingsError
+from .errors import SettingsError
 from .models import AdminResult
 from .sandbox.host import Booking, Park, ReferenceHost, deep_merge
 from .service import SaltoKsService
@@ -141,4 +141,3 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-__all__ = ["OK", "PROBLEM", "UNUSABLE", "Desk", "SaltoError", "Unusable", "table"]
