@@ -1,9 +1,11 @@
 """Messages in the staff's and the guest's language: gettext catalogs in nl, en and de.
 
 The catalogs are the ``.po`` files in ``locale/`` (English source strings as message ids;
-placeholders in braces are kept by every translation, which a test checks). They are
-compiled in memory with Babel on first use, so no build step can leave a stale ``.mo``.
-Dates and times are written by Babel in the language's own way, in the park's zone.
+placeholders in braces are kept by every translation, which a test checks). They are read
+on first use by a small reader of the ``.po`` format into a ``gettext`` translations
+object, so no build step can leave a stale ``.mo`` (the tests read them with Babel's own
+parser too). Dates and times are written by Babel in the language's own way, in the
+park's zone; Babel is imported only when a time is written.
 
 The language is the optional ``locale`` attribute of the park (staff: ``message``) and of
 the booking (guest: ``guest_message``), e.g. ``"nl"``, ``"nl_NL"`` or ``"de-DE"``; missing
@@ -12,9 +14,9 @@ or unknown means English.
 
 from __future__ import annotations
 
+import ast
 import functools
 import gettext
-import io
 import threading
 from datetime import datetime, tzinfo
 from importlib import resources
@@ -41,19 +43,49 @@ def host_language(obj: Any) -> str:
         return DEFAULT
 
 
+class Catalog(gettext.NullTranslations):
+    """A gettext catalog read from a ``.po`` file: message id → translation."""
+
+    def __init__(self, messages: dict[str, str]) -> None:
+        super().__init__()
+        self._messages = messages
+
+    def gettext(self, message: str) -> str:
+        return self._messages.get(message) or message
+
+
+def read_po(source: str) -> dict[str, str]:
+    """``msgid``/``msgstr`` pairs of a ``.po`` file (strings may continue on the next
+    lines; comments and the header entry are skipped)."""
+    messages: dict[str, str] = {}
+    field, parts = "", {"msgid": "", "msgstr": ""}
+
+    def flush() -> None:
+        if parts["msgid"]:
+            messages[parts["msgid"]] = parts["msgstr"]
+        parts.update(msgid="", msgstr="")
+
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("msgid "):
+            flush()
+            field, line = "msgid", line[6:]
+        elif line.startswith("msgstr "):
+            field, line = "msgstr", line[7:]
+        elif not line.startswith('"'):
+            continue  # a comment or a blank line
+        if field:
+            parts[field] += ast.literal_eval(line)
+    flush()
+    return messages
+
+
 @functools.cache
 def catalog(lang: str) -> gettext.NullTranslations:
-    """The compiled catalog of ``lang`` (one of :data:`LANGUAGES`)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
+    """The catalog of ``lang`` (one of :data:`LANGUAGES`)."""
     with _lock:
-        source = resources.files(__package__).joinpath("locale", f"{lang}.po").read_bytes()
-        parsed = read_po(io.BytesIO(source), locale=lang)
-        compiled = io.BytesIO()
-        write_mo(compiled, parsed)
-        compiled.seek(0)
-        return gettext.GNUTranslations(compiled)
+        source = resources.files(__package__).joinpath("locale", f"{lang}.po")
+        return Catalog(read_po(source.read_text(encoding="utf-8")))
 
 
 def translate(message: str, lang: str) -> str:

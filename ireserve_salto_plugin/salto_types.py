@@ -7,6 +7,7 @@ names follow docs/salto-ks-api.md, "Lock and IQ fields".
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,12 +124,19 @@ def parse_lock(item: Any) -> Lock:
         id=lock_id,
         name=text(item.get("customer_reference")) or lock_id,
         online=item.get("online") is not False,
-        iq_id=salto_id(iq.get("id")),
+        iq_id=_shared(salto_id(iq.get("id"))),
         iq_online=flag(iq.get("is_online")),
         otp_enabled=flag(iq.get("otp_enabled")),
-        lock_type=text(item.get("lock_type"), MAX_WORD_CHARS),
-        battery_level=text(item.get("battery_level"), MAX_WORD_CHARS),
+        lock_type=_shared(text(item.get("lock_type"), MAX_WORD_CHARS)),
+        battery_level=_shared(text(item.get("battery_level"), MAX_WORD_CHARS)),
     )
+
+
+def _shared(value: str | None) -> str | None:
+    """One copy of a value many locks repeat (their IQ's id, a lock type, a battery
+    level), instead of one per lock: a thousand cached parks hold tens of thousands of
+    locks."""
+    return sys.intern(value) if value is not None else None
 
 
 def parse_iq(item: Any) -> Iq:

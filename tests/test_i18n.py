@@ -154,3 +154,14 @@ def test_the_explainer_and_admin_answers_speak_the_parks_language(
     park.locale = "de"
     listed = host.admin(park, INTEGRATION, "list_iqs")
     assert listed.message == f"3 IQ(s) auf Site {park.integrations[INTEGRATION]['site_uid']}."
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_plugins_po_reader_agrees_with_babels(lang: str) -> None:
+    from ireserve_salto_plugin.i18n import read_po
+
+    raw = resources.files("ireserve_salto_plugin").joinpath("locale", f"{lang}.po")
+    assert read_po(raw.read_text(encoding="utf-8")) == catalog(lang)
+    sample = ('msgid ""\nmsgstr "Language: nl"\n\n# a comment\n'
+              'msgid "a \\"b\\""\n"c"\nmsgstr "x"\n"y"\n')
+    assert read_po(sample) == {'a "b"c': "xy"}
