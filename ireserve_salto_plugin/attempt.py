@@ -73,8 +73,6 @@ class Attempt:
         new_status: str | None = None,
         retry_after: float | None = None,
         outcome: Outcome | None = None,
-        opens_at: datetime | None = None,
-        closes_at: datetime | None = None,
         **fill: Any,
     ) -> OpenResult:
         if outcome is None:
@@ -83,8 +81,7 @@ class Attempt:
         fill.setdefault("detail", "")
         fill["lock"] = self.lock_name or self.lock_id or "?"
         fill["attempt"] = self.attempt_id
-        if self.window is not None:
-            opens_at, closes_at = opens_at or self.window[0], closes_at or self.window[1]
+        opens_at, closes_at = self.window or (None, None)
         guest = dict(fill)
         for name, moment in (("opens_at", opens_at), ("closes_at", closes_at)):
             if moment is not None and reason in WINDOW_REASONS:  # only they show times

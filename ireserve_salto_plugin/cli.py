@@ -3,9 +3,7 @@ commands (:mod:`.cli_support`)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import sys
 import threading
 from typing import Any
@@ -81,11 +79,11 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
             "salto_ks": parks[0],
             "parks": parks,
         }
-        partial = settings_file + ".partial"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
-        os.replace(partial, settings_file)  # readers never see a half-written file
+        from pathlib import Path
+
+        from .support import write_private
+
+        write_private(Path(settings_file), data)
         click.echo(f"Salto KS sandbox: identity {box.identity_url}, API {box.api_url}")
         click.echo(f"Settings and platform variables written to {settings_file}. Ctrl-C stops.")
         if admin_port is not None:

@@ -10,6 +10,8 @@ turns the schema into JSON Schema with apispec (the marshmallow project's conver
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,7 +147,13 @@ def actions() -> list[dict[str, Any]]:
 def json_schema() -> dict[str, Any]:
     """The settings form as JSON Schema 2020-12, with ``x-tabs`` and ``x-actions`` at the
     top and the hints on each property. Secrets are ``writeOnly``: a host renders them
-    masked and empty, and stores the form with :func:`merge_settings`."""
+    masked and empty, and stores the form with :func:`merge_settings`. Built once per
+    process; each caller gets its own copy."""
+    return copy.deepcopy(_json_schema())
+
+
+@functools.cache
+def _json_schema() -> dict[str, Any]:
     from apispec import APISpec
     from apispec.ext.marshmallow import MarshmallowPlugin
 

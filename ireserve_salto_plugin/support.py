@@ -26,6 +26,16 @@ from .service import SaltoKsService
 OK, PROBLEM, UNUSABLE = 0, 1, 2
 
 
+def write_private(path: Path, data: Any) -> None:
+    """``data`` as JSON at ``path``, mode 0600, atomically: readers never see a
+    half-written file (it holds secrets)."""
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2)
+    os.replace(partial, path)
+
+
 class Unusable(Exception):
     """The settings file or the platform variables cannot be used (exit code 2)."""
 
@@ -75,11 +85,7 @@ class Desk:
         merged = deep_merge(self.settings, update)
         self.park.integrations[INTEGRATION] = merged
         data = {**self.data, INTEGRATION: merged} if self.wrapped else merged
-        partial = self.path.with_name(self.path.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2)
-        os.replace(partial, self.path)
+        write_private(self.path, data)
         self.data = data
 
     def locks(self, on_page: Callable[[int, int | None], None] | None = None

@@ -37,9 +37,9 @@ def create_app(host: ReferenceHost, park: Park) -> Flask:
     def lang() -> str:
         return language(request.args.get("lang") or park.locale)
 
-    def render(template: str, **context: Any) -> str:
+    def render(template: str, form: Any = None, **context: Any) -> str:
         code = lang()
-        form = host.pm.hook.config_form(integration=INTEGRATION)
+        form = form or host.pm.hook.config_form(integration=INTEGRATION)
         labels = {a["name"]: a["label"] for a in form["x-actions"]}
         return render_template(
             template, park=park, lang=code, form=form,
@@ -58,8 +58,9 @@ def create_app(host: ReferenceHost, park: Park) -> Flask:
             listed = host.admin(park, INTEGRATION, "list_iqs")
             iqs = listed.data.get("iqs", [])
         options = host.lock_options(park, INTEGRATION) if tab == "mapping" else []
-        return render("integration.html", tab=tab, current=current, settings=settings, iqs=iqs,
-                      options=options, lock_names={o["value"]: o["label"] for o in options})
+        return render("integration.html", form, tab=tab, current=current, settings=settings,
+                      iqs=iqs, options=options,
+                      lock_names={o["value"]: o["label"] for o in options})
 
     @app.post("/save")
     def save() -> Response:
