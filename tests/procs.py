@@ -1,7 +1,8 @@
 """A separate worker process for the shared-store tests: ``python -m tests.procs JSON``.
 
-It builds its own plugin service on the given Redis, waits for the given start time, runs
-the opens (``threads`` at once) and prints the reasons as JSON.
+It builds its own plugin service on the given Redis, prints ``ready``, waits for a ``go``
+line on its standard input (so that the test starts every worker at once, on an event, not
+on a time), runs the opens (``threads`` at once) and prints the reasons as JSON.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import json
 import os
 import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
@@ -29,7 +29,9 @@ def main(spec: dict) -> list[str]:  # type: ignore[type-arg]
     booking = Booking(spec["booking"], "chalet-12", "confirmed", arrival,
                       arrival + timedelta(days=2))
     results: list[str] = []
-    time.sleep(max(0.0, spec["start_at"] - time.time()))
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit("the test did not say go")
 
     def tap() -> None:
         result = host.open(booking, "guest")

@@ -125,9 +125,17 @@ def test_the_plugin_on_redis(use_service: UseService, host: ReferenceHost, park:
 
 
 def run_workers(specs: list[dict[str, Any]]) -> list[list[str]]:
+    """Start one worker process per spec, wait until every one is ready, then let them all
+    go at once (a barrier on their pipes, no start time)."""
     procs = [subprocess.Popen([sys.executable, "-m", "tests.procs", json.dumps(spec)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for spec in specs]
+                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for spec in specs]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     outputs = []
     for proc in procs:
         out, err = proc.communicate(timeout=60)
@@ -137,10 +145,10 @@ def run_workers(specs: list[dict[str, Any]]) -> list[list[str]]:
 
 
 def worker_spec(box: SaltoSandbox, park: Park, redis_url: str, booking: str,
-                threads: int, start_at: float) -> dict[str, Any]:
+                threads: int) -> dict[str, Any]:
     return {"env": box.platform_env(),
             "redis": redis_url, "park": park.id, "settings": park.integrations[INTEGRATION],
-            "booking": booking, "threads": threads, "start_at": start_at}
+            "booking": booking, "threads": threads}
 
 
 SHARED = pytest.mark.parametrize("shared", ["redis_store", "cluster_store"])
@@ -158,8 +166,7 @@ def test_duplicate_taps_across_processes(host: ReferenceHost, park: Park, mapped
                                          sandbox: SaltoSandbox, shared: str,
                                          request: pytest.FixtureRequest) -> None:
     redis_url = shared_url(request, shared)
-    start = time.time() + 2.0
-    spec = worker_spec(sandbox, park, redis_url, "B-42", 5, start)
+    spec = worker_spec(sandbox, park, redis_url, "B-42", 5)
     results = run_workers([spec, spec])
     flat = sorted(r for out in results for r in out)
     assert flat == ["duplicate"] * 9 + ["opened"]
@@ -173,8 +180,8 @@ def test_otp_budget_across_processes(host: ReferenceHost, park: Park, mapped: An
     redis_url = shared_url(request, shared)
     sandbox.inject("PATCH", "/locking$", status=403,
                    body={"ErrorCode": 3102, "Message": "otp_blocked"})
-    [first] = run_workers([worker_spec(sandbox, park, redis_url, "B-1", 1, 0)])
-    [second] = run_workers([worker_spec(sandbox, park, redis_url, "B-2", 1, 0)])
+    [first] = run_workers([worker_spec(sandbox, park, redis_url, "B-1", 1)])
+    [second] = run_workers([worker_spec(sandbox, park, redis_url, "B-2", 1)])
     assert first == ["otp_blocked"] and second == ["otp_blocked"]
     assert sandbox.call_count("PATCH") == 1  # the second process sent no code
 

@@ -166,10 +166,11 @@ def test_slow_salto_hits_the_open_deadline(
                                            make_booking: BookingFactory) -> None:
     use_service(open_deadline=0.6)
     host.lock_options(park, INTEGRATION)
-    sandbox.inject("PATCH", "/locking$", delay=1.5, status=200)
+    sandbox.inject("PATCH", "/locking$", delay=20, status=200)
     started = time.monotonic()
     result = host.open(make_booking(), "guest")
-    assert time.monotonic() - started < 1.2
+    # the open's 0.6 s deadline, not Salto's 20 s; 4 s of slack for a loaded 2-core machine
+    assert time.monotonic() - started < 5.0
     assert result is not None and result.reason is Reason.TIMEOUT
     assert "may or may not have opened" in result.message
 

@@ -39,8 +39,8 @@ def test_a_raising_host_attribute_is_none() -> None:
 
 
 def test_times() -> None:
-    instant = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
-    assert iso_utc(instant) == "2026-07-01T12:00:00Z"
+    instant = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # a fixed instant, not "now"
+    assert iso_utc(instant) == "2026-07-01T12:00:00Z"  # fixed
     assert local_time(instant, ZoneInfo("Europe/Amsterdam")) == "2026-07-01 14:00 CEST"
     assert local_time(datetime.max.replace(tzinfo=UTC), ZoneInfo("Pacific/Kiritimati")) == (
         "9999-12-31T23:59:59Z")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -137,7 +137,8 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     out.check(True, "mapping saved")
 
     zone = ZoneInfo(PARK_ZONE)
-    local_now = datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+    local_now = sandbox.clock.utcnow().astimezone(zone).replace(tzinfo=None, second=0,
+                                                                microsecond=0)
     arrival = local_now.replace(minute=0) + timedelta(hours=3)
     booking = host.add_booking(Booking(
         id="B-1001", object_id="chalet-12", status="option",

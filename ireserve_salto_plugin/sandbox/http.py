@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,8 @@ class Fault:
     times: int = 1
     drip: float = 0.0  # send the body one byte per ``drip`` seconds (a slow or hostile peer)
     endless: int = 0  # announce and stream this many bytes of "[" (an endless, deep body)
+    # Set when a request meets this fault, before any delay: tests order threads on it.
+    arrived: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 @dataclass
@@ -170,6 +173,7 @@ def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:
                 fault.times -= 1
                 if fault.times <= 0:
                     sandbox.faults.remove(fault)
+            fault.arrived.set()
             if fault.delay:
                 time.sleep(fault.delay)
             if fault.reset:

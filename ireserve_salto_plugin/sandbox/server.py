@@ -15,10 +15,11 @@ import secrets
 import socket
 import threading
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from ..clock import SYSTEM_CLOCK, Clock
 from .connect import ConnectApi
 from .http import Fault, make_handler
 from .identity import IdentityServer
@@ -54,9 +55,11 @@ class SaltoSandbox:
         page_counts: bool = False,
         otp_block_after: int = 8,
         username: str = "service@zandloper.example",
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.host = host
-        self.world = World()
+        self.clock = clock  # every "now" of this Salto: Date, token expiry, OTPs, entries
+        self.world = World(now=self.now)
         self.client_id = "ireserve-platform"
         self.client_secret = secrets.token_urlsafe(24)
         self.username = username
@@ -132,7 +135,9 @@ class SaltoSandbox:
     # -- switches and inspection -------------------------------------------------------------
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.clock_offset)
+        """This Salto's time: the injected clock plus ``clock_offset`` (a Salto whose clock
+        differs from ours)."""
+        return self.clock.utcnow() + timedelta(seconds=self.clock_offset)
 
     def set_iq_online(self, iq_id: str, online: bool) -> None:
         with self.world.lock:

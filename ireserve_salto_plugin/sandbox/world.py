@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -127,7 +128,8 @@ def make_otp(secret: str, pin: str, instant: datetime) -> str:
 class World:
     """All sandbox state, behind one lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.now = now  # the sandbox's clock
         self.lock = threading.RLock()
         self.users: dict[str, User] = {}
         self.sites: dict[str, Site] = {}
@@ -186,7 +188,7 @@ class World:
                 act = self.activation(user, iq_id)
                 act.secret_taken = act.activated = True
                 act.pin = act.pin or f"{secrets.randbelow(10_000):04d}"
-                act.activation_date = datetime.now(UTC)
+                act.activation_date = self.now()
                 iqs[iq_id] = {"secret": act.secret, "pin": act.pin}
         return iqs
 
