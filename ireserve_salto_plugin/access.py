@@ -92,7 +92,7 @@ def mapping_options(parks: Parks, park: Park, refresh: bool) -> list[dict[str, A
     try:
         ctx = parks.context(park, raw, partial=True)
         gateway = ctx.gateway(parks.tuning.options_deadline)
-        locks = gateway.locks(ctx.site_id(gateway), refresh=refresh is True)
+        locks = gateway.locks(ctx.site_id(gateway), refresh=refresh is True, thorough=True)
     except (SettingsError, SaltoError) as exc:
         log.warning("salto lock list unavailable for park %s: %s",
                     host_text(getattr(park, "id", "?")), exc)

@@ -220,7 +220,7 @@ class AdminActions:
 
     def refresh_locks(self, ctx: ParkContext, gateway: SaltoGateway,
                       params: Mapping[str, Any]) -> AdminResult:
-        options = gateway.locks(ctx.site_id(gateway), refresh=True).options()
+        options = gateway.locks(ctx.site_id(gateway), refresh=True, thorough=True).options()
         offline = sum(1 for option in options if not option["online"])
         return AdminResult(
             True, say(_lang(ctx), "locks_loaded", count=len(options), offline=offline),

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from .clock import SYSTEM_CLOCK, Clock
-from .errors import AuthError, Unavailable
+from .errors import AuthError, Timeout, Unavailable
 from .keys import REFUSED_PASSWORD, SCOPE, TOKEN
 from .runtime import ClientCredentials, Origin, origin
 from .salto_types import Token
@@ -161,8 +161,11 @@ class TokenSource:
         try:
             fresh = self._token_call({"grant_type": "refresh_token",
                                       "refresh_token": str(token.refresh_token)})
-        except AuthError:
-            log.info("salto token refresh refused; running the password grant again")
+        except Timeout:
+            raise  # the hook's time is up: no second grant
+        except (AuthError, Unavailable) as exc:  # refused, or the grant's server failed
+            log.info("salto token refresh failed (%s); running the password grant instead",
+                     exc.code or exc.status or type(exc).__name__)
             return None
         if fresh.refresh_token is None:  # keep using the one we have
             fresh = Token(fresh.access_token, fresh.expires_at, token.refresh_token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -50,6 +51,14 @@ MAX_TOKEN_CHARS = 2000  # a longer continuation token is not sent back
 # call (docs/salto-ks-api.md, "Paging"): OData v4 syntax is not rewritten as v3.
 ODATA_HEADER = "CLP-disable-odata-v3-conversion"
 CONTINUATION = "CLP-Continuation-Token"  # entries are paged by this header, not $skip
+
+
+def continuation_of(body: Any, resp: requests.Response | None) -> str | None:
+    """The entries' continuation token: in the body (as Salto sends it), else a header."""
+    token = body.get("continuation_token") if isinstance(body, dict) else None
+    if token is None and resp is not None:
+        token = resp.headers.get(CONTINUATION)
+    return token if isinstance(token, str) and token else None
 
 
 def _seg(value: str) -> str:
@@ -114,8 +123,8 @@ class SaltoGateway:
         for replay in (False, True):
             token = self.tokens.access_token(fresh=replay)
             resp = self.transport.send(method, full, path=path, json=json, headers={
-                "Authorization": f"Bearer {token}", ODATA_HEADER: "true", **(headers or {})},
-                **extra)
+                "Authorization": f"Bearer {token}", "Accept": "application/json",
+                ODATA_HEADER: "true", **(headers or {})}, **extra)
             self.clock.observe(resp.headers.get("Date"), resp.status_code)
             if resp.status_code == 401 and not replay:
                 log.info("salto %s %s: 401, refreshing the token and replaying once",
@@ -137,12 +146,13 @@ class SaltoGateway:
         body = self._call("GET", path, params=params, headers=headers, answer=answer)
         return body, answer[-1]
 
-    def _pages(self, path: str) -> list[Any]:
-        """All items of a list endpoint (:mod:`.paging`)."""
+    def _pages(self, path: str, *, thorough: bool = False) -> list[Any]:
+        """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
+        the list only when ``count`` says so or one more read comes back empty."""
         return read_all(lambda params, url: self._call("GET", path, params=params, url=url),
                         path, api=self._api, api_origin=self._api_origin,
                         page_size=self._page_size, tuning=self._tuning,
-                        on_page=self.on_page)
+                        on_page=self.on_page, thorough=thorough)
 
     # -- sites -------------------------------------------------------------------------------
 
@@ -181,9 +191,12 @@ class SaltoGateway:
 
     # -- locks and IQs -----------------------------------------------------------------------
 
-    def locks(self, site_id: str, *, refresh: bool = False) -> LockList:
+    def locks(self, site_id: str, *, refresh: bool = False, thorough: bool = False
+              ) -> LockList:
         """The site's locks and IQs, from the store unless ``refresh`` or older than the
-        TTL. Fetched together: an IQ's ``restore_required`` is only in the IQ list."""
+        TTL. Fetched together, the IQ list beside the lock list (in parallel: a cold open
+        waits for one of them, not both): an IQ's ``restore_required`` is only in the IQ
+        list. ``thorough`` for lists read for people (a short page may be a server cap)."""
         key = LOCKS(self.account.key, site_id)
         if not refresh and (cached := self._store.get(key)) is not None:
             return cached
@@ -191,8 +204,10 @@ class SaltoGateway:
             if not refresh and (cached := self._store.get(key)) is not None:
                 return cached
             path = f"/v1.2/sites/{_seg(site_id)}/locks"
-            locks = [parse_lock(item) for item in self._pages(path)]
-            result = LockList.of(locks, self.iqs(site_id))
+            with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
+                iqs = pool.submit(self.iqs, site_id, thorough=thorough)
+                locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
+                result = LockList.of(locks, iqs.result())
             self._store.set(key, result, self._locks_ttl)
             return result
 
@@ -200,8 +215,9 @@ class SaltoGateway:
         """One lock, fresh from Salto."""
         return parse_lock(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))
 
-    def iqs(self, site_id: str) -> list[Iq]:
-        return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs")]
+    def iqs(self, site_id: str, *, thorough: bool = False) -> list[Iq]:
+        return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs",
+                                                        thorough=thorough)]
 
     # -- IQ activation ------------------------------------------------------------------------
 
@@ -254,8 +270,9 @@ class SaltoGateway:
 
     def entries(self, site_id: str, top: int = ENTRIES_TOP) -> list[dict[str, Any]]:
         """The newest ``top`` entries of the site's audit log, newest first. Entries are
-        not paged by ``$skip`` but by the ``CLP-Continuation-Token`` header that an answer
-        carries when there is more (docs/salto-ks-api.md, "Endpoints")."""
+        not paged by ``$skip``: an answer with more to come carries ``continuation_token``
+        in its body, sent back as the ``CLP-Continuation-Token`` request header
+        (docs/salto-ks-api.md, "Endpoints", row 17)."""
         path = f"/v1.1/sites/{_seg(site_id)}/entries"
         entries: list[dict[str, Any]] = []
         token: str | None = None
@@ -271,7 +288,7 @@ class SaltoGateway:
                 raise Unavailable("Salto KS sent an unexpected entry list", method="GET",
                                   path=path)
             entries.extend(item for item in items if isinstance(item, dict))
-            token = answer[-1].headers.get(CONTINUATION) if answer else None
+            token = continuation_of(body, answer[-1] if answer else None)
             if not items or len(entries) >= top or not token:
                 return entries[:top]
             if token in seen or len(token) > MAX_TOKEN_CHARS:

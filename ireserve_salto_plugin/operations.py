@@ -71,7 +71,7 @@ class Operations:
                params: Mapping[str, Any]) -> AdminResult:
         gateway.access_token()
         site_id = ctx.site_id(gateway)
-        locks = gateway.locks(site_id, refresh=True)  # the locks and the site's IQs
+        locks = gateway.locks(site_id, refresh=True, thorough=True)  # locks and IQs
         iqs = _iq_rows(ctx, list(locks.iqs.values()), gateway.activated_iqs(site_id))
         account = gateway.account.key
         for row in iqs:

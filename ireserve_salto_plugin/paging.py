@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .errors import Unavailable
 from .runtime import Origin, Tuning, origin
@@ -39,10 +39,15 @@ def parse_page(body: Any, path: str) -> Page:
 
 
 def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size: int,
-             tuning: Tuning, on_page: Callable[[int, int | None], None] | None = None
-             ) -> list[Any]:
+             tuning: Tuning, on_page: Callable[[int, int | None], None] | None = None,
+             thorough: bool = False) -> list[Any]:
     """Every item of the list at ``path``, in Salto's order. ``on_page(items read so far,
-    count if known)`` is told after each page or batch (a progress bar)."""
+    count if known)`` is told after each page or batch (a progress bar).
+
+    ``thorough`` (lists read for people: the dropdown, ``refresh_locks``, ``status``, the
+    probe): a page shorter than asked may be a server-side cap, not the end (the size
+    Salto honours is unmeasured), so it ends the list only when ``count`` says the list is
+    complete or one more read comes back empty."""
     size = page_size
 
     def page_at(skip: int) -> Page:
@@ -73,9 +78,11 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
             url = next_link(link, path, api, api_origin, seen)
             continue
         url = None
-        if not batch[-1] or len(batch[-1]) < size:
+        if not batch[-1]:
             return items
         if count is not None and len(items) == count:  # more than count: count is wrong
+            return items
+        if len(batch[-1]) < size and not thorough:
             return items
     raise Unavailable(f"Salto KS sent more than {tuning.max_pages} pages for GET {path}",
                       method="GET", path=path)
@@ -95,10 +102,24 @@ def concurrent(page_at: Callable[[int], Page], skips: range) -> list[list[Any]]:
             raise
 
 
+def upgraded(url: str, api_origin: Origin) -> str:
+    """An ``http://`` link to the API's own host, when the API is https, as https (Salto's
+    own SDK does this: links may come back as http from behind TLS termination). Any other
+    link is returned as it is (and refused later if it is not the API's origin)."""
+    parts = urlsplit(url)
+    scheme, host, port = api_origin
+    if (scheme == "https" and parts.scheme == "http" and parts.hostname == host
+            and parts.port in (None, 80) and not parts.username and not parts.password):
+        name = f"[{host}]" if ":" in host else host
+        netloc = name if port == 443 else f"{name}:{port}"
+        return urlunsplit(("https", netloc, parts.path, parts.query, ""))
+    return url
+
+
 def next_link(link: str, path: str, api: str, api_origin: Origin, seen: set[str]) -> str:
     """A ``next_page_link`` made absolute, on the API's own origin, never seen before."""
     try:
-        url = urljoin(f"{api}/", link[:MAX_LINK_CHARS])
+        url = upgraded(urljoin(f"{api}/", link[:MAX_LINK_CHARS]), api_origin)
         same = origin(url) == api_origin
     except ValueError:
         raise Unavailable("Salto KS sent a malformed next_page_link", method="GET",

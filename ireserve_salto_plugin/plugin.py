@@ -2,6 +2,10 @@
 
 Each hook checks that the call is for this integration, then delegates to the service.
 Nothing is built at import time: collaborators are created on first use.
+
+Hooks beyond the seed contract (``config_schema``, ``mapping_options``,
+``on_booking_status``, ``on_open_request``, ``on_admin_action``) are ``optionalhook``, so
+a host that does not know them still loads the plugin.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ class SaltoKsPlugin:
 
         return SettingsSchema()
 
-    @hookimpl
+    @hookimpl(optionalhook=True)
     def config_form(self, integration: str) -> dict[str, Any] | None:
         if integration != INTEGRATION:
             return None
@@ -84,12 +88,12 @@ class SaltoKsPlugin:
     ) -> OpenResult | None:
         return self.service.open(park, booking, requested_by, now)
 
-    @hookimpl
+    @hookimpl(optionalhook=True)
     def explain_access(self, park: Park, booking: Booking,
                        now: datetime | None) -> Explanation | None:
         return self.service.explain(park, booking, now)
 
-    @hookimpl
+    @hookimpl(optionalhook=True)
     def readiness(self, park: Park, bookings: list[Booking],
                   now: datetime | None) -> Readiness | None:
         return self.service.readiness(park, bookings, now)

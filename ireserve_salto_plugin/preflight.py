@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import StoreUnavailable
+from .errors import NotFound, StoreUnavailable
 from .gateway import SaltoGateway
 from .guards import BudgetState, OtpBudget, credentials_fingerprint
 from .keys import Key
@@ -59,11 +59,16 @@ def offline_reason(lock: Lock) -> Reason | None:
 
 def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
               *, refresh: bool = True) -> tuple[LockList, Lock | None]:
+    """The lock from the (cached) list; with ``refresh``, a lock missing from it is read
+    directly before it is called missing: the list may be older than the mapping, or cut
+    short by a page cap Salto does not announce (docs/salto-ks-api.md, "Paging")."""
     locks = gateway.locks(site_id)
     lock = locks.by_id.get(lock_id)
-    if lock is None and refresh:  # mapped after the list was cached? look once more
-        locks = gateway.locks(site_id, refresh=True)
-        lock = locks.by_id.get(lock_id)
+    if lock is None and refresh:
+        try:
+            lock = gateway.lock(site_id, lock_id)
+        except NotFound:
+            lock = None
     return locks, lock
 
 

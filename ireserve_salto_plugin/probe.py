@@ -162,8 +162,11 @@ class Probe:
         items = body.get("items") if isinstance(body, dict) else body
         self.add("entries", "{items} newest first", f"{{{_keys(body)}}}",
                  isinstance(items, list))
-        self.add("entries continuation", f"the {CONTINUATION} header when there is more",
-                 "present" if resp.headers.get(CONTINUATION) else "absent", None)
+        in_body = isinstance(body, dict) and bool(body.get("continuation_token"))
+        self.add("entries continuation", "continuation_token in the body when there is more "
+                 f"(sent back as the {CONTINUATION} header)",
+                 "in the body" if in_body else
+                 "as a header" if resp.headers.get(CONTINUATION) else "absent", None)
 
     def _activation(self) -> None:
         body, _ = self._read(f"/v1.2/me/{self._site()}/activated_iqs")

@@ -94,7 +94,7 @@ class Desk:
         ctx = self.service.context(self.park, partial=True)
         gateway = ctx.gateway(self.service.tuning.options_deadline)
         gateway.on_page = on_page
-        locks = gateway.locks(ctx.site_id(gateway), refresh=True)
+        locks = gateway.locks(ctx.site_id(gateway), refresh=True, thorough=True)
         return [{"id": lock.id, "name": lock.name, "online": lock.reachable,
                  "iq_id": lock.iq_id,
                  "iq": iq.name if (iq := locks.iqs.get(lock.iq_id or "")) else None,

@@ -166,6 +166,7 @@ def test_every_connect_api_call_sends_the_odata_header(
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
     host.admin(host.parks["zandloper"], INTEGRATION, "refresh_locks")
     assert sandbox.call_count("GET") >= 4 and sandbox.without_odata_header == []
+    assert sandbox.without_accept_json == []  # every Connect call asks for JSON
     requests.get(f"{sandbox.api_url}/v1.2/sites", timeout=5)  # the check itself works
     assert sandbox.without_odata_header == ["GET /v1.2/sites"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ireserve_salto_plugin.errors import StoreUnavailable
+from ireserve_salto_plugin.errors import NotFound, StoreUnavailable
 from ireserve_salto_plugin.guards import OtpBudget
 from ireserve_salto_plugin.models import Reason
 from ireserve_salto_plugin.preflight import preflight
@@ -37,6 +37,8 @@ class Gateway:
 
     def lock(self, site_id: str, lock_id: str) -> Lock:
         self.read.append(lock_id)
+        if lock_id not in self.lists[1].by_id:
+            raise NotFound("Salto KS answered HTTP 404", status=404)
         return self.lists[1].by_id[lock_id]
 
 
@@ -62,10 +64,12 @@ def test_ready() -> None:
     assert checked.ready and checked.lock.id == LOCK and isinstance(checked.iq, IqCredentials)
 
 
-def test_a_lock_mapped_after_the_list_was_cached_is_found_by_one_refresh() -> None:
-    gateway = Gateway([], [lock()])
-    assert run(gateway).ready and gateway.refreshed == 1
-    assert [f.reason for f in run(Gateway([], [])).findings] == [Reason.LOCK_NOT_FOUND]
+def test_a_lock_missing_from_the_cached_list_is_read_directly_before_it_is_missing() -> None:
+    gateway = Gateway([], [lock()])  # mapped after the list was cached, or beyond a page cap
+    assert run(gateway).ready and gateway.read == [LOCK] and gateway.refreshed == 0
+    gone = Gateway([], [])
+    assert [f.reason for f in run(gone).findings] == [Reason.LOCK_NOT_FOUND]
+    assert gone.read == [LOCK]  # Salto said 404 for the lock itself
 
 
 def test_an_open_stops_at_the_first_finding_a_status_change_lists_them_all() -> None:

@@ -58,6 +58,8 @@ class ConnectApi:
     def _user(self, req: Request) -> User:
         if req.headers.get("CLP-disable-odata-v3-conversion") != "true":
             self.sandbox.without_odata_header.append(f"{req.method} {req.path}")
+        if "application/json" not in (req.headers.get("Accept") or ""):
+            self.sandbox.without_accept_json.append(f"{req.method} {req.path}")
         header = req.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
         entry = self.world.tokens.get(token)
@@ -86,7 +88,9 @@ class ConnectApi:
             raise salto_error(400, 1102, "The OData filter format is invalid.") from None
         if top < 1 or skip < 0:
             raise salto_error(400, 1102, "The OData filter format is invalid.")
-        top = min(top, PAGE_MAX)
+        # A server-side cap below the $top asked (unmeasured at Salto: docs, "Paging"),
+        # answered without a link or a count: only a read past the end is empty.
+        top = min(top, PAGE_MAX, self.sandbox.page_cap or PAGE_MAX)
         page = [as_json(item) for item in items[skip: skip + top]]
         link = None
         # Salto sent null links in every captured sample (docs: "Paging"); links only on
@@ -234,12 +238,13 @@ class ConnectApi:
         start = self.sandbox.continuations.get(token, -1) if token else 0
         if start < 0:
             raise salto_error(400, 1101, "Value of 'CLP-Continuation-Token' is invalid.")
-        page, headers = items[start: start + top], {}
-        if start + top < len(items):  # ASSUMPTION: an opaque token, answered as a header
+        page, following = items[start: start + top], None
+        if start + top < len(items):
+            # An opaque token in the body, sent back as the CLP-Continuation-Token request
+            # header (docs: "Endpoints", row 17, raw sample); no next_page_link or count.
             following = secrets.token_urlsafe(12)
             self.sandbox.continuations[following] = start + top
-            headers["CLP-Continuation-Token"] = following
-        return Reply(200, {"items": page, "next_page_link": None, "count": None}, headers)
+        return {"items": page, "continuation_token": following}
 
     def _activated_iqs(self, req: Request) -> Any:
         user = self._user(req)

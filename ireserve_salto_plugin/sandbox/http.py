@@ -142,10 +142,11 @@ def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:
                 self._send(reply.status, reply.body, reply.headers)
             finally:
                 if not control:
+                    ended = time.perf_counter()
                     with sandbox.world.lock:
                         sandbox.in_flight -= 1
-                        sandbox.server_seconds[f"{req.method} {req.path}"] += (
-                            time.perf_counter() - started)
+                        sandbox.server_seconds[f"{req.method} {req.path}"] += ended - started
+                        sandbox.spans.append((f"{req.method} {req.path}", started, ended))
 
         def _route(self, req: Request) -> Reply:
             allowed = False

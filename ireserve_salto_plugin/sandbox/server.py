@@ -70,15 +70,18 @@ class SaltoSandbox:
         self.filter_supported = filter_supported
         self.page_links = page_links  # False: next_page_link is null, as Salto sends it
         self.page_counts = page_counts  # False: count is null, as Salto sends it
+        self.page_cap: int | None = None  # a server-side page size below the $top asked
         self.latency = 0.0  # seconds added to every API request (a network's round trip)
         self.in_flight = self.max_in_flight = 0  # API requests being served, and the peak
         self.world.otp_block_after = otp_block_after  # Salto blocked after 8, and after 3
         self.calls: Counter[str] = Counter()  # "METHOD /path" -> requests seen
         self.grants: Counter[str] = Counter()  # grant_type -> tokens issued
         self.server_seconds: defaultdict[str, float] = defaultdict(float)  # handler time
+        self.spans: list[tuple[str, float, float]] = []  # (request, start, end), both servers
         self.faults: list[Fault] = []
         self.date_header: str | None = None  # sent as Date instead of the sandbox clock
         self.without_odata_header: list[str] = []  # API calls that lacked the header
+        self.without_accept_json: list[str] = []  # API calls without Accept: application/json
         self.continuations: dict[str, int] = {}  # entries' continuation token -> offset
         self._servers: list[ThreadingHTTPServer] = []
         self._connections: set[socket.socket] = set()
@@ -178,12 +181,25 @@ class SaltoSandbox:
             assert site is not None
             return list(site.entries)
 
+    def round_trips_in_a_row(self) -> int:
+        """Requests served one after another: requests that overlap count once (with
+        ``latency`` set, requests sent in parallel always overlap)."""
+        with self.world.lock:
+            spans = sorted((start, end) for _, start, end in self.spans)
+        rows, reach = 0, float("-inf")
+        for start, end in spans:
+            if start >= reach:
+                rows += 1
+            reach = max(reach, end) if start < reach else end
+        return rows
+
     def call_count(self, prefix: str = "") -> int:
         return sum(n for key, n in self.calls.items() if key.startswith(prefix))
 
     def reset_stats(self) -> None:
         with self.world.lock:
             self.calls.clear()
+            self.spans.clear()
             self.grants.clear()
             self.server_seconds.clear()
 

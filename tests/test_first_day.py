@@ -1,0 +1,128 @@
+"""What real Salto KS does on a park's first day, and answers that must be true then
+(docs/salto-ks-api.md: "Which account", "Paging", the entries and ``PUT pin`` rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.errors import Unavailable
+from ireserve_salto_plugin.models import Reason
+from ireserve_salto_plugin.paging import next_link
+from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+
+from .conftest import UseService, first_lock, settings_for
+
+BookingFactory = Callable[..., Booking]
+
+
+@pytest.fixture
+def big(monkeypatch: pytest.MonkeyPatch) -> Iterator[SaltoSandbox]:
+    """120 locks on 10 IQs, served at most 50 a page although 100 are asked, with no link
+    and no count: a cap only a read past the end shows."""
+    with SaltoSandbox(iqs=10, locks_per_iq=12) as box:
+        box.page_cap = 50
+        for name, value in box.platform_env().items():
+            monkeypatch.setenv(name, value)
+        yield box
+
+
+def big_park(host: ReferenceHost, box: SaltoSandbox, **settings: Any) -> Park:
+    park = host.add_park(Park("zandloper", "Europe/Amsterdam"))
+    host.save_settings(park, INTEGRATION, settings_for(box, **settings))
+    return park
+
+
+# -- paging ---------------------------------------------------------------------------------
+
+def test_a_page_cap_never_cuts_the_lists_people_read(host: ReferenceHost,
+                                                     big: SaltoSandbox) -> None:
+    park = big_park(host, big)
+    assert len(host.lock_options(park, INTEGRATION)) == 120  # was 50
+    refreshed = host.admin(park, INTEGRATION, "refresh_locks")
+    assert refreshed.ok and refreshed.data["count"] == 120
+    assert big.site is not None
+    # pages of 50, 50, 20, then an empty read that ends the list
+    assert big.calls[f"GET /v1.2/sites/{big.site.id}/locks"] == 8
+
+
+def test_the_open_reads_a_lock_missing_from_the_list_before_calling_it_missing(
+        host: ReferenceHost, big: SaltoSandbox) -> None:
+    assert big.site is not None
+    last = list(big.site.locks.values())[-1]  # lock 120: beyond the first capped page
+    iqs = big.world.preactivate(big.world.users[big.username])
+    park = big_park(host, big, site_id=big.site.id, iqs=iqs, mapping={"chalet-12": last.id})
+    start = datetime.now(UTC) - timedelta(hours=1)
+    booking = host.add_booking(Booking("B-1", "chalet-12", "confirmed", start,
+                                       start + timedelta(days=2)))
+    result = host.open(booking, "guest:B-1")
+    assert result is not None and result.opened, result and result.message  # lock_not_found
+    assert big.calls[f"GET /v1.2/sites/{big.site.id}/locks/{last.id}"] == 1
+    assert park is host.parks["zandloper"]
+
+
+API = ("https", "connect.my-clay.com", 443)
+
+
+@pytest.mark.parametrize(("link", "followed"), [
+    ("http://connect.my-clay.com/v1.2/sites/s/locks?$skip=100",
+     "https://connect.my-clay.com/v1.2/sites/s/locks?$skip=100"),
+    ("http://CONNECT.my-clay.com:80/v1.2/x", "https://connect.my-clay.com/v1.2/x"),
+    ("https://connect.my-clay.com/v1.2/x", "https://connect.my-clay.com/v1.2/x"),
+    ("/v1.2/x", "https://connect.my-clay.com/v1.2/x"),
+])
+def test_an_http_link_to_the_api_host_is_followed_over_https(link: str, followed: str) -> None:
+    assert next_link(link, "/x", "https://connect.my-clay.com", API, set()) == followed
+
+
+@pytest.mark.parametrize("link", ["http://evil.example/v1.2/x",
+                                  "http://connect.my-clay.com:8080/v1.2/x",
+                                  "http://user:pw@connect.my-clay.com/v1.2/x"])
+def test_an_http_link_elsewhere_is_still_refused(link: str) -> None:
+    with pytest.raises(Unavailable):
+        next_link(link, "/x", "https://connect.my-clay.com", API, set())
+
+
+def test_an_http_base_on_loopback_keeps_its_links() -> None:
+    api = ("http", "127.0.0.1", 8080)
+    assert next_link("http://127.0.0.1:8080/v1.2/x", "/x", "http://127.0.0.1:8080", api,
+                     set()) == "http://127.0.0.1:8080/v1.2/x"
+
+
+# -- tokens ---------------------------------------------------------------------------------
+
+def test_a_server_error_on_the_refresh_grant_falls_back_to_the_password_grant(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
+    assert host.lock_options(park, INTEGRATION)
+    assert sandbox.grants == {"password": 1}
+    sandbox.expire_tokens()  # the next API call gets a 401, and the refresh grant a 500
+    sandbox.inject("POST", "/connect/token", status=500, body={"error": "server_error"})
+    result = host.admin(park, INTEGRATION, "refresh_locks")
+    assert result.ok, result.message
+    assert sandbox.grants == {"password": 2}
+
+
+# -- the cold open --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("site_id_stored", "most"), [(True, 3), (False, 4)])
+def test_a_cold_open_waits_for_few_round_trips_in_a_row(
+        use_service: UseService, host: ReferenceHost, sandbox: SaltoSandbox,
+        make_booking: BookingFactory, site_id_stored: bool, most: int) -> None:
+    """Token → (lock list beside IQ list) → PATCH, plus the site lookup when no site_id is
+    stored: requests that overlap count once."""
+    assert sandbox.site is not None
+    lock = first_lock(sandbox)
+    iqs = sandbox.world.preactivate(sandbox.world.users[sandbox.username])
+    extra = {"site_id": sandbox.site.id} if site_id_stored else {}
+    park = host.add_park(Park("zandloper", "Europe/Amsterdam"))
+    host.save_settings(park, INTEGRATION, settings_for(
+        sandbox, iqs=iqs, mapping={"chalet-12": lock.id}, **extra))
+    use_service()  # cold: nothing cached
+    sandbox.latency = 0.2  # a network's round trip: parallel requests overlap
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OPENED
+    assert sandbox.round_trips_in_a_row() == most  # was 4 / 5: IQs read after the locks
