@@ -61,6 +61,17 @@ def admin_url(host: ReferenceHost, park: Park) -> Iterator[str]:
         server.shutdown()
 
 
+def through(browser: Any, element: Any) -> None:
+    """Click what submits a form or follows a link, and wait until the next page has
+    replaced this one (reading the old page's message was a race)."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    browser.execute_script("window.__before_click = true")  # a new page has a new window
+    element.click()
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script(
+        "return window.__before_click === undefined && document.readyState === 'complete'"))
+
+
 def test_activation_mapping_and_an_open_in_a_real_browser(
         browser: Any, admin_url: str, host: ReferenceHost, park: Park,
         sandbox: SaltoSandbox) -> None:
@@ -73,41 +84,41 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     browser.get(f"{admin_url}/?lang=nl&tab=authentication")
     assert find(By.ID, "tab-authentication").text == "Authenticatie"
     assert find(By.ID, "field-password").get_attribute("value") == ""  # never sent back
-    find(By.ID, "action-resolve_site").click()
+    through(browser, find(By.ID, "action-resolve_site"))
     assert "site" in find(By.ID, "message").text.lower()
     assert park.integrations[INTEGRATION]["site_id"] == sandbox.site.id  # type: ignore[union-attr]
     browser.save_screenshot(str(SHOTS / "1-authentication-nl.png"))
 
-    find(By.ID, "tab-iq_otp").click()
+    through(browser, find(By.ID, "tab-iq_otp"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#iqs tr")
     index = next(n for n, row in enumerate(rows[1:], 1) if lock.iq.id in row.text)
-    find(By.ID, f"get-pin-{index}").click()
+    through(browser, find(By.ID, f"get-pin-{index}"))
     assert "PIN" in find(By.ID, "message").text
     find(By.ID, f"pin-{index}").send_keys(sandbox.last_pin(lock.iq.id))
-    find(By.ID, f"set-pin-{index}").click()
+    through(browser, find(By.ID, f"set-pin-{index}"))
     assert find(By.CSS_SELECTOR, "b.activated").text == "IQ is geactiveerd"
     assert find(By.ID, "message").text.startswith("IQ is geactiveerd: openingen")
     assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["secret"]
-    find(By.ID, f"self-test-{index}").click()
+    through(browser, find(By.ID, f"self-test-{index}"))
     assert find(By.ID, "message").text.startswith("Zelftest geslaagd")
     browser.save_screenshot(str(SHOTS / "2-iq-otp-nl.png"))
 
-    find(By.ID, "tab-details").click()
+    through(browser, find(By.ID, "tab-details"))
     assert "Minuten vooraf" in browser.page_source
     minutes = find(By.NAME, "minutes_before")
     minutes.clear()
     minutes.send_keys("-5")
-    find(By.ID, "save").click()
+    through(browser, find(By.ID, "save"))
     assert "Minuten vooraf (minutes_before): Moet een geheel getal van 0 tot 1440 zijn." in \
         find(By.ID, "message").text
     browser.save_screenshot(str(SHOTS / "3-details-nl.png"))
 
-    find(By.ID, "tab-mapping").click()
+    through(browser, find(By.ID, "tab-mapping"))
     options = browser.find_elements(By.CSS_SELECTOR, "#map-lock option")
     assert len(options) == 36
     find(By.ID, "map-object").send_keys("chalet-12")
     next(o for o in options if o.get_attribute("value") == lock.id).click()
-    find(By.ID, "save").click()
+    through(browser, find(By.ID, "save"))
     assert find(By.ID, "message").text == "Opgeslagen."
     assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": lock.id}
     assert park.integrations[INTEGRATION]["password"] == sandbox.password  # kept by merge
@@ -116,9 +127,9 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     start = datetime.now(UTC) - timedelta(hours=1)
     host.add_booking(Booking("B-100", "chalet-12", "confirmed", start, start + timedelta(days=2)))
     browser.get(f"{admin_url}/bookings?lang=nl")
-    find(By.ID, "booking-B-100").click()
+    through(browser, find(By.ID, "booking-B-100"))
     assert find(By.ID, "verdict").text.startswith("opened")
-    find(By.ID, "open").click()
+    through(browser, find(By.ID, "open"))
     assert find(By.ID, "guest-message").text == "De deur is open."
     assert find(By.ID, "staff-message").text.startswith("Slot ")
     assert sandbox.call_count("PATCH") == 1

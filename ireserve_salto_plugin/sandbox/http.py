@@ -132,7 +132,11 @@ def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:
                     sandbox.max_in_flight = max(sandbox.max_in_flight, sandbox.in_flight)
             try:
                 if not control and sandbox.latency:
+                    waited = time.perf_counter()
                     time.sleep(sandbox.latency)
+                    with sandbox.world.lock:  # inside the request, before any answer
+                        sandbox.spans.append((f"{req.method} {req.path}", waited,
+                                              time.perf_counter()))
                 if self._fault(req):
                     return
                 try:
@@ -142,11 +146,10 @@ def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:
                 self._send(reply.status, reply.body, reply.headers)
             finally:
                 if not control:
-                    ended = time.perf_counter()
                     with sandbox.world.lock:
                         sandbox.in_flight -= 1
-                        sandbox.server_seconds[f"{req.method} {req.path}"] += ended - started
-                        sandbox.spans.append((f"{req.method} {req.path}", started, ended))
+                        sandbox.server_seconds[f"{req.method} {req.path}"] += (
+                            time.perf_counter() - started)
 
         def _route(self, req: Request) -> Reply:
             allowed = False

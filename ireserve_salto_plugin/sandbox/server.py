@@ -77,7 +77,9 @@ class SaltoSandbox:
         self.calls: Counter[str] = Counter()  # "METHOD /path" -> requests seen
         self.grants: Counter[str] = Counter()  # grant_type -> tokens issued
         self.server_seconds: defaultdict[str, float] = defaultdict(float)  # handler time
-        self.spans: list[tuple[str, float, float]] = []  # (request, start, end), both servers
+        # (request, start, end) of each request's ``latency`` wait (both servers): inside
+        # the request and before its answer, so only requests sent in parallel overlap
+        self.spans: list[tuple[str, float, float]] = []
         self.faults: list[Fault] = []
         self.date_header: str | None = None  # sent as Date instead of the sandbox clock
         self.without_odata_header: list[str] = []  # API calls that lacked the header
@@ -182,8 +184,8 @@ class SaltoSandbox:
             return list(site.entries)
 
     def round_trips_in_a_row(self) -> int:
-        """Requests served one after another: requests that overlap count once (with
-        ``latency`` set, requests sent in parallel always overlap)."""
+        """Requests served one after another, while ``latency`` is set: requests that
+        overlap (sent in parallel) count once."""
         with self.world.lock:
             spans = sorted((start, end) for _, start, end in self.spans)
         rows, reach = 0, float("-inf")
@@ -192,6 +194,18 @@ class SaltoSandbox:
                 rows += 1
             reach = max(reach, end) if start < reach else end
         return rows
+
+    def peak_in_flight(self, prefix: str) -> int:
+        """The most requests starting with ``prefix`` served at once, while ``latency``
+        is set."""
+        with self.world.lock:
+            events = sorted(e for key, start, end in self.spans if key.startswith(prefix)
+                            for e in ((start, 1), (end, -1)))
+        peak = now = 0
+        for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+            now += step
+            peak = max(peak, now)
+        return peak
 
     def call_count(self, prefix: str = "") -> int:
         return sum(n for key, n in self.calls.items() if key.startswith(prefix))
