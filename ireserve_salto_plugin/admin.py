@@ -16,6 +16,7 @@ from .context import ParkContext, Parks, raw_settings
 from .errors import AuthError, OtpBlocked, OtpRejected, PermissionDenied, Refused, SaltoError
 from .gateway import SaltoGateway
 from .guards import OtpBudget
+from .health import account_findings
 from .i18n import host_language
 from .messages import say
 from .models import AdminResult, Park, Reason
@@ -91,15 +92,28 @@ class AdminActions:
 
     def test_connection(self, ctx: ParkContext, gateway: SaltoGateway,
                         params: Mapping[str, Any]) -> AdminResult:
-        gateway.access_token()
-        settings = ctx.settings
-        site = gateway.resolve_site(settings.site_uid)
+        """Asks Salto every time it is pressed: a new token (password grant), the site by
+        its Site UID, and the account as a site user with its IQ activations. ``ok`` only
+        when the account can open doors."""
+        gateway.tokens.renew()
+        settings, lang = ctx.settings, _lang(ctx)
+        site = gateway.resolve_site(settings.site_uid, fresh=True)
+        user = gateway.me(site.id)
+        activated = gateway.activated_iqs(site.id)
+        iqs = ({iq.id: iq for iq in gateway.iqs(site.id)}
+               if any(state.activated for state in activated) else {})
+        findings = account_findings(settings, user, activated, iqs, lang)
         name = f" ({site.name})" if site.name else ""
+        message = say(lang, "connected", environment=settings.environment,
+                      username=settings.username, site_uid=site.site_uid, name=name)
+        if user.subscription_state:
+            message += say(lang, "subscription", state=user.subscription_state)
         return AdminResult(
-            True,
-            say(_lang(ctx), "connected", environment=settings.environment,
-                username=settings.username, site_uid=site.site_uid, name=name),
-            data={"site_id": site.id, "site_name": site.name},
+            not findings, message + "".join(" " + finding.message for finding in findings),
+            data={"site_id": site.id, "site_name": site.name,
+                  "account": {"remote_access": user.remote_access, "blocked": user.blocked,
+                              "subscription_state": user.subscription_state},
+                  "findings": [finding.to_dict() for finding in findings]},
         )
 
     def resolve_site(self, ctx: ParkContext, gateway: SaltoGateway,

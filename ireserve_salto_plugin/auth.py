@@ -113,6 +113,16 @@ class TokenSource:
                                                    else 0))
             return new.access_token
 
+    def renew(self) -> str:
+        """A new token by the password grant, whatever is cached: proves the account's
+        username and password (and the platform client) against Salto right now."""
+        with self._mutex():
+            new = self._password_grant()
+            ttl = new.expires_at - self._clock.wall()
+            self._store.set(self._key, new, ttl + (REFRESH_TOKEN_KEEP if new.refresh_token
+                                                   else 0))
+            return new.access_token
+
     def stored(self) -> Token | None:
         """The token as stored (the probe reports whether a refresh token came back)."""
         return self._store.get(self._key, fresh=True)

@@ -29,10 +29,12 @@ from .salto_types import (
     Lock,
     LockList,
     Site,
+    SiteUser,
     parse_activated_iq,
     parse_iq,
     parse_lock,
     parse_site,
+    parse_site_user,
 )
 from .store import Store
 from .telemetry import NO_TELEMETRY, Telemetry
@@ -156,10 +158,11 @@ class SaltoGateway:
 
     # -- sites -------------------------------------------------------------------------------
 
-    def resolve_site(self, site_uid: str) -> Site:
-        """Site UID (``NL6254340082``) → site; by ``$filter``, else from the site list."""
+    def resolve_site(self, site_uid: str, *, fresh: bool = False) -> Site:
+        """Site UID (``NL6254340082``) → site; by ``$filter``, else from the site list.
+        ``fresh``: ask Salto even when the answer is cached."""
         key = SITE(self.account.key, site_uid)
-        cached = self._store.get(key)
+        cached = None if fresh else self._store.get(key)
         if cached is not None:
             return cached
         site = None
@@ -297,6 +300,10 @@ class SaltoGateway:
             seen.add(token)
         raise Unavailable(f"Salto KS sent more than {self._tuning.max_pages} pages for GET "
                           f"{path}", method="GET", path=path)
+
+    def me(self, site_id: str) -> SiteUser:
+        """The account as a site user: ``remote_access``, ``blocked``, subscription."""
+        return parse_site_user(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/me"))
 
     def activated_iqs(self, site_id: str) -> list[ActivatedIq]:
         """Salto's own view of this account's IQ activations on the site."""

@@ -168,7 +168,32 @@ ADMIN_MESSAGES: dict[str, str] = {
     "iqs_listed": "{count} IQ(s) on site {site_uid}.",
     "status": "Connected to Salto KS {environment} as {username}; site {site_uid}: {iqs} "
               "IQ(s), {locks} lock(s), {verdict}",
-    "look_at": "{problems} thing(s) to look at.",
+    "look_at": "{problems} thing(s) to look at:",
+    "subscription": " Subscription state at Salto: {state}.",
+    "account_no_remote": "Account {username} has no remote-open right on this site "
+                         "(remote_access is false): grant it in the Salto KS web app.",
+    "account_blocked": "Account {username} is blocked on this site: unblock it in the Salto "
+                       "KS web app.",
+    "account_in_app": "Account {username} is activated at {iqs} in Salto KS, but no IQ "
+                      "secret is stored here: it was probably used in the Salto KS app, which "
+                      "changes the secret, and Salto will not hand it out again. Use a "
+                      "dedicated service account that is never used in the app.",
+    "nothing_mapped": "No object is mapped to a lock and there is no default lock, so no "
+                      "door can open yet (tab \"Mapping\").",
+    "mapped_lock_missing": "Lock {lock} is mapped (for {objects}) but is not on site "
+                           "{site_uid}: map a lock of the site.",
+    "mapped_lock_offline": "Mapped lock {lock} is offline (not reachable from its IQ).",
+    "mapped_iq_not_activated": "{iq} is not activated here and {count} mapped lock(s) are "
+                               "on it: run GET PIN and Set PIN for it.",
+    "mapped_iq_reset": "{iq} was reset (restore_required): its stored secret and PIN no "
+                       "longer work. Run GET PIN (it fetches a new secret) and Set PIN.",
+    "iq_offline": "{iq} is offline: no lock on it can be opened remotely.",
+    "iq_locks_offline": "{iq}: {count} lock(s) offline.",
+    "iq_budget_blocked": "Salto KS blocks codes to {iq} until {until}.",
+    "iq_budget_suspended": "Codes to {iq} are suspended until {until} (rejected twice).",
+    "iq_here_not_salto": "{iq} is activated here but not at Salto: run GET PIN and Set PIN.",
+    "clock_off": "This server's clock is {offset} s off Salto's (codes are signed with "
+                 "Salto's time anyway; check NTP).",
     "healthy": "all healthy.",
     "not_activated": "This IQ is not activated here: run GET PIN and Set PIN first.",
     "untested_blocked": "Not tested: codes to this IQ are blocked by Salto for about "

@@ -18,6 +18,7 @@ from .context import ParkContext
 from .errors import OtpBlocked, OtpRejected
 from .gateway import SaltoGateway
 from .guards import OtpBudget, credentials_fingerprint
+from .health import Finding, account_findings, door_findings, iq_findings, unique
 from .i18n import host_language
 from .keys import LAST_OPEN, RECEIPT, Key
 from .messages import say
@@ -69,34 +70,41 @@ class Operations:
 
     def status(self, ctx: ParkContext, gateway: SaltoGateway,
                params: Mapping[str, Any]) -> AdminResult:
+        """Everything read from Salto now (token, site, locks, IQs, the account as a site
+        user, its activations); every finding is something that stops a door."""
         gateway.access_token()
-        site_id = ctx.site_id(gateway)
+        site_id, settings, lang = ctx.site_id(gateway), ctx.settings, _lang(ctx)
         locks = gateway.locks(site_id, refresh=True, thorough=True)  # locks and IQs
-        iqs = _iq_rows(ctx, list(locks.iqs.values()), gateway.activated_iqs(site_id))
+        activated = gateway.activated_iqs(site_id)
+        iqs = _iq_rows(ctx, list(locks.iqs.values()), activated)
         account = gateway.account.key
         for row in iqs:
             on_iq = [lock for lock in locks.locks if lock.iq_id == row["id"]]
             row["locks_online"] = sum(1 for lock in on_iq if lock.reachable)
             row["locks_offline"] = len(on_iq) - row["locks_online"]
-            stored = ctx.settings.iqs.get(row["id"])
+            stored = settings.iqs.get(row["id"])
             row["budget"] = self._budget(account, row["id"], stored)
-            if row["activated"] != row["salto_activated"]:
-                row["note"] = ("activated here but not at Salto: run GET PIN and Set PIN"
-                               if row["activated"] else "activated at Salto but no secret "
-                               "and PIN stored here")
+        user = gateway.me(site_id)
         offset = gateway.clock_offset()
+        findings = unique(account_findings(settings, user, activated, locks.iqs, lang)
+                          + door_findings(settings, locks, lang) + iq_findings(iqs, lang))
+        if abs(offset) > CLOCK_WARN_SECONDS:
+            findings.append(Finding("clock_skew", say(lang, "clock_off", offset=round(offset))))
         last = {kind: self.store.get(LAST_OPEN(account, kind)) for kind in ("success",
                                                                             "failure")}
-        problems = sum(1 for row in iqs if row["restore_required"] or not row["online"]
-                       or row["locks_offline"] or row["budget"]["state"] != "ok"
-                       or "note" in row) + (abs(offset) > CLOCK_WARN_SECONDS)
-        lang = _lang(ctx)
-        verdict = say(lang, "look_at", problems=problems) if problems else say(lang, "healthy")
+        problems = len(findings)
+        verdict = (say(lang, "look_at", problems=problems) + "".join(
+            f"\n- {finding.message}" for finding in findings)) if problems else say(
+            lang, "healthy")
         return AdminResult(True, say(
-            lang, "status", environment=ctx.settings.environment,
-            username=ctx.settings.username, site_uid=ctx.settings.site_uid, iqs=len(iqs),
+            lang, "status", environment=settings.environment,
+            username=settings.username, site_uid=settings.site_uid, iqs=len(iqs),
             locks=len(locks.locks), verdict=verdict),
-            data={"authenticated": True, "problems": problems, "site_id": site_id, "iqs": iqs,
+            data={"authenticated": True, "problems": problems,
+                  "findings": [finding.to_dict() for finding in findings],
+                  "site_id": site_id, "iqs": iqs,
+                  "account": {"remote_access": user.remote_access, "blocked": user.blocked,
+                              "subscription_state": user.subscription_state},
                   "clock_offset": offset, "clock_skew": abs(offset) > CLOCK_WARN_SECONDS,
                   "last_success": last["success"], "last_failure": last["failure"]})
 

@@ -162,6 +162,28 @@ class ActivatedIq:
     activation_date: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class SiteUser:
+    """The account as a user of the site (``/v1.2/sites/{site}/me``): what decides whether
+    it can open at all. ``None`` where Salto did not say."""
+
+    remote_access: bool | None
+    blocked: bool | None
+    subscription_state: str | None
+
+
+def parse_site_user(body: Any) -> SiteUser:
+    if not isinstance(body, dict):
+        raise Unavailable("Salto KS sent an unexpected site user")
+
+    def flag(name: str) -> bool | None:
+        value = body.get(name)
+        return value if isinstance(value, bool) else None
+
+    return SiteUser(flag("remote_access"), flag("blocked"),
+                    text(body.get("subscription_state"), MAX_WORD_CHARS))
+
+
 def parse_activated_iq(item: Any) -> ActivatedIq:
     iq_id = salto_id(item.get("iq_id")) if isinstance(item, dict) else None
     if iq_id is None:

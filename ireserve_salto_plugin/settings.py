@@ -136,9 +136,9 @@ class SettingsSchema(_Base):
         ),
     )
     site_id = Uuid(load_default=None, allow_none=True, metadata=field_metadata("site_id"))
-    iqs = fields.Dict(
+    iqs = fields.Dict(  # null for an IQ: forgotten (``forget_iq``), i.e. not activated
         keys=Uuid(),
-        values=fields.Nested(IqSchema),
+        values=fields.Nested(IqSchema, allow_none=True),
         load_default=dict, metadata=field_metadata("iqs"),
     )
     open_statuses = fields.List(
@@ -166,6 +166,8 @@ class SettingsSchema(_Base):
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Settings:
         data["open_statuses"] = tuple(data.get("open_statuses", ()))
+        data["iqs"] = {iq: cred for iq, cred in data.get("iqs", {}).items()
+                       if cred is not None}
         return Settings(**data)
 
 

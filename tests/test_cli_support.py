@@ -80,11 +80,15 @@ def test_iqs_locks_and_check_before_activation(settings_file: Path,
     as_json = json.loads(run("locks", "--settings-file", str(settings_file), "--json").output)
     assert len(as_json) == 36 and {"id", "name", "online", "iq"} <= set(as_json[0])
     check = run("check", "--settings-file", str(settings_file))
-    assert check.exit_code == 0, check.output
-    assert "Connected to Salto KS acceptance" in check.output and "all healthy" in check.output
+    # connected, but the mapped lock's IQ is not activated: no door can open yet
+    assert check.exit_code == 1, check.output
+    assert "Connected to Salto KS acceptance" in check.output
+    assert "all healthy" not in check.output and "is not activated here" in check.output
     first_lock(sandbox).iq.online = False  # an IQ loses power
     offline = run("check", "--settings-file", str(settings_file), "--json")
     assert offline.exit_code == 1, offline.output
+    codes = [f["code"] for f in json.loads(offline.output)["data"]["findings"]]
+    assert "iq_offline" in codes and "iq_not_activated" in codes
 
 
 def test_activate_writes_the_secret_back_then_everything_works(

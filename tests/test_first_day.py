@@ -126,3 +126,66 @@ def test_a_cold_open_waits_for_few_round_trips_in_a_row(
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.OPENED
     assert sandbox.round_trips_in_a_row() == most  # was 4 / 5: IQs read after the locks
+
+
+# -- answers that must be true ----------------------------------------------------------------
+
+def test_test_connection_asks_salto_every_time(host: ReferenceHost, park: Park,
+                                               sandbox: SaltoSandbox) -> None:
+    first = host.admin(park, INTEGRATION, "test_connection")
+    assert first.ok, first.message
+    second = host.admin(park, INTEGRATION, "test_connection")
+    assert second.ok and sandbox.grants["password"] == 2  # a new token each press
+    assert sandbox.call_count("GET /v1.1/sites") == 2  # the site read each press
+    assert sandbox.call_count(f"GET /v1.2/sites/{park_site(sandbox)}/me") == 2
+    sandbox.stop()  # Salto switched off: the button must not say "connected" from cache
+    third = host.admin(park, INTEGRATION, "test_connection")
+    assert not third.ok and "Connected" not in third.message
+
+
+def park_site(box: SaltoSandbox) -> str:
+    assert box.site is not None
+    return box.site.id
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    (lambda user: setattr(user, "remote_access", False), "account_no_remote_access"),
+    (lambda user: setattr(user, "blocked", True), "account_blocked"),
+])
+def test_test_connection_says_when_the_account_cannot_open(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
+        change: Callable[[Any], None], code: str) -> None:
+    change(sandbox.world.users[sandbox.username])
+    result = host.admin(park, INTEGRATION, "test_connection")
+    assert not result.ok and [f["code"] for f in result.data["findings"]] == [code]
+    assert sandbox.username in result.message
+    assert result.data["account"]["subscription_state"] == "active"  # shown, not judged
+
+
+def test_an_account_used_in_the_salto_app_is_named_as_the_cause(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
+    lock = first_lock(sandbox)
+    sandbox.world.activate_in_app(sandbox.world.users[sandbox.username], lock.iq.id)
+    result = host.admin(park, INTEGRATION, "test_connection")
+    assert not result.ok
+    assert [f["code"] for f in result.data["findings"]] == ["account_used_in_app"]
+    assert "never used in the app" in result.message and lock.iq.name in result.message
+    status = host.admin(park, INTEGRATION, "status")
+    assert "account_used_in_app" in [f["code"] for f in status.data["findings"]]
+    pin = host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id)  # 403 2203 at Salto
+    assert not pin.ok and sandbox.username in pin.message
+
+
+def test_status_counts_what_stops_a_door(host: ReferenceHost, park: Park,
+                                         sandbox: SaltoSandbox) -> None:
+    """Connected, 3 IQs, 36 locks, but nothing activated and nothing mapped: not healthy."""
+    result = host.admin(park, INTEGRATION, "status")
+    assert result.ok and result.data["problems"] == 1
+    assert [f["code"] for f in result.data["findings"]] == ["nothing_mapped"]
+    assert "all healthy" not in result.message
+    lock = first_lock(sandbox)
+    missing = "00000000-0000-4000-8000-000000000001"
+    park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id, "chalet-13": missing}
+    sandbox.set_lock_online(lock.id, False)
+    codes = [f["code"] for f in host.admin(park, INTEGRATION, "status").data["findings"]]
+    assert {"lock_not_found", "lock_offline", "iq_not_activated", "locks_offline"} == set(codes)

@@ -47,7 +47,10 @@ def test_status_notes_when_salto_and_the_settings_disagree(
     park.integrations[INTEGRATION]["iqs"] = {}  # activated at Salto, forgotten here
     result = host.admin(park, INTEGRATION, "status")
     iq = next(row for row in result.data["iqs"] if row["id"] == mapped.iq.id)
-    assert iq["note"].startswith("activated at Salto but no secret")
+    assert iq["salto_activated"] and not iq["activated"]
+    codes = [finding["code"] for finding in result.data["findings"]]
+    assert codes == ["account_used_in_app", "iq_not_activated"]
+    assert "dedicated service account" in result.message
 
 
 def test_self_test_proves_secret_pin_and_clock_without_opening(

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from .http import Reply, Request, Route, salto_error
-from .world import Mail, Site, User
+from .world import Mail, Site, User, stable_id
 
 if TYPE_CHECKING:
     from .server import SaltoSandbox
@@ -34,6 +34,7 @@ class ConnectApi:
             ("GET", re.compile(r"/v1\.1/sites"), self._sites_v11),
             ("GET", re.compile(r"/v1\.2/sites"), self._sites_v12),
             ("GET", re.compile(rf"/v1\.2{s}"), self._site),
+            ("GET", re.compile(rf"/v1\.2{s}/me"), self._me),
             ("GET", re.compile(rf"/v1\.2{s}/locks"), self._locks),
             ("GET", re.compile(rf"/v1\.2{s}/locks/(?P<lock>[^/]+)"), self._lock),
             ("GET", re.compile(rf"/v1\.2{s}/iqs"), self._iqs),
@@ -121,6 +122,16 @@ class ConnectApi:
 
     def _site(self, req: Request) -> Any:
         return self._site_for(req, self._user(req)).as_json()
+
+    def _me(self, req: Request) -> Any:
+        """The caller as a site user (docs: "Endpoints", row 15)."""
+        user = self._user(req)
+        site = self._site_for(req, user)
+        return {"id": stable_id("site-user", site.id, user.id),
+                "user": {"id": user.id, "email": user.username},
+                "roles": [{"name": "site_admin"}], "remote_access": user.remote_access,
+                "blocked": user.blocked, "subscription_state": user.subscription_state,
+                "use_pin": False}
 
     def _locks(self, req: Request) -> Any:
         site = self._site_for(req, self._user(req))

@@ -34,6 +34,8 @@ class User:
     id: str
     site_ids: set[str]
     remote_access: bool = True
+    blocked: bool = False
+    subscription_state: str = "active"  # ASSUMPTION: values undocumented ("Which account")
 
 
 @dataclass
@@ -191,6 +193,25 @@ class World:
                 act.activation_date = self.now()
                 iqs[iq_id] = {"secret": act.secret, "pin": act.pin}
         return iqs
+
+    def activate_in_app(self, user: User, iq_id: str) -> None:
+        """The account is activated at the IQ in the Salto KS app: the secret rotates to
+        one only the app knows, so a stored secret is dead, and GET secret is refused from
+        now on (docs: "Which account")."""
+        act = self.activation(user, iq_id)
+        act.secret = secrets.token_hex(8).upper()
+        act.secret_taken = act.activated = True
+        act.pin = act.pin or f"{secrets.randbelow(10_000):04d}"
+        act.activation_date = self.now()
+
+    def reset_iq(self, iq_id: str) -> None:
+        """An IQ reset: ``restore_required``, and every account's activation at it is gone
+        (a new secret, handed out again by GET secret)."""
+        for site in self.sites.values():
+            if iq_id in site.iqs:
+                site.iqs[iq_id].restore_required = True
+        for key in [key for key in self.activations if key[1] == iq_id]:
+            del self.activations[key]
 
     def find_lock(self, lock_id: str) -> LockState | None:
         for site in self.sites.values():
