@@ -13,7 +13,15 @@ from typing import Any
 
 from .clock import SYSTEM_CLOCK, Clock
 from .context import ParkContext, Parks, raw_settings
-from .errors import AuthError, OtpBlocked, OtpRejected, PermissionDenied, Refused, SaltoError
+from .errors import (
+    AuthError,
+    OtpBlocked,
+    OtpRejected,
+    PermissionDenied,
+    Refused,
+    SaltoError,
+    StoreUnavailable,
+)
 from .gateway import SaltoGateway
 from .guards import OtpBudget
 from .health import account_findings
@@ -28,8 +36,8 @@ from .text import host_text
 
 log = logging.getLogger("ireserve_salto_plugin")
 
-ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "refresh_locks", "status",
-           "list_iqs", "self_test", "confirm_open", "recent_opens")
+ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "forget_iq", "refresh_locks",
+           "status", "list_iqs", "self_test", "confirm_open", "recent_opens")
 
 
 class AdminActions:
@@ -47,6 +55,7 @@ class AdminActions:
             "resolve_site": self.resolve_site,
             "get_pin": self.get_pin,
             "set_pin": self.set_pin,
+            "forget_iq": self.forget_iq,
             "refresh_locks": self.refresh_locks,
             "status": ops.status,
             "list_iqs": ops.list_iqs,
@@ -136,7 +145,8 @@ class AdminActions:
                                           site_uid=settings.site_uid))
         stored = settings.iqs.get(iq_id)
         update: dict[str, Any] = {}
-        if stored is None or not stored.secret:
+        reset = known[iq_id].restore_required  # the stored secret and PIN are dead
+        if stored is None or not stored.secret or reset:
             try:
                 secret = gateway.iq_secret(site_id, iq_id)
             except (Refused, PermissionDenied) as exc:
@@ -145,7 +155,8 @@ class AdminActions:
                                                   username=settings.username,
                                                   iq=known[iq_id].name))
                 raise
-            update = {"iqs": {iq_id: {"secret": secret}}}
+            # a new secret starts a new activation: no PIN until Set PIN
+            update = {"iqs": {iq_id: {"secret": secret, "pin": None, "activated_at": None}}}
         try:
             gateway.request_pin_email(site_id, iq_id)
         except (Refused, PermissionDenied) as exc:
@@ -170,11 +181,20 @@ class AdminActions:
 
     def set_pin(self, ctx: ParkContext, gateway: SaltoGateway,
                 params: Mapping[str, Any]) -> AdminResult:
+        """Set PIN signed with OTP(secret, current PIN), keeping the PIN (delta ``0000``).
+        A real PIN change cannot be verified through the API (after one, Salto's cloud
+        accepted codes the IQ rejected: docs/salto-ks-api.md, ``PUT pin``), so a
+        ``new_pin`` is refused unless ``expert`` is true, and then it is never called
+        confirmed."""
         iq_id = uuid_param(params, "iq_id")
         current = pin_param(params, "current_pin")
         new = pin_param(params, "new_pin", required=False) or current
         assert current is not None and new is not None
         stored, lang = ctx.settings.iqs.get(iq_id), _lang(ctx)
+        changing = new != current
+        if changing and params.get("expert") is not True:
+            return AdminResult(False, say(lang, "pin_change_refused"),
+                               data={"iq_id": iq_id, "reason": "pin_change_refused"})
         if stored is None or not stored.secret:
             return AdminResult(False, say(lang, "no_secret"))
         site_id = ctx.site_id(gateway)
@@ -191,38 +211,37 @@ class AdminActions:
             return AdminResult(False, say(lang, "pin_rejected"),
                                data={"reason": Reason.OTP_REJECTED.value})
         activated_at = self.clock.utcnow().replace(microsecond=0).isoformat()
-        if new == current:
+        self._forget_cached_iq_state(gateway, site_id)
+        if not changing:
             return self._activated(iq_id, current, activated_at, say(lang, "activated"))
-        return self._check_changed_pin(lang, gateway, site_id, iq_id, stored.secret, current,
-                                       new, activated_at)
+        log.warning("salto set_pin: the PIN of IQ %s was changed by an expert request; the "
+                    "change cannot be verified through the API", iq_id)
+        return self._activated(iq_id, new, activated_at, say(lang, "pin_changed_unverified"),
+                               changed=True)
 
-    def _check_changed_pin(self, lang: str, gateway: SaltoGateway, site_id: str, iq_id: str,
-                           secret: str, old: str, new: str, activated_at: str) -> AdminResult:
-        """A real PIN change made the cloud and the IQ disagree in the one field report
-        (docs/salto-ks-api.md, "Endpoints"): check at once which PIN Salto accepts, with
-        the side-effect-free check (delta "0000"), and keep that one."""
-        for pin in (new, old):
-            try:
-                gateway.set_pin(site_id, iq_id, otp=salto_otp(secret, pin, gateway.salto_now()),
-                                delta="0000")
-            except OtpRejected:
-                continue
-            except OtpBlocked:
-                return self._blocked(lang, self.budget.blocked(gateway.account.key, iq_id))
-            if pin == new:
-                return self._activated(iq_id, new, activated_at,
-                                       say(lang, "activated_new_pin"), changed=True)
-            return self._activated(iq_id, old, activated_at, say(lang, "old_pin_kept"),
-                                   changed=False)
-        return AdminResult(False, say(lang, "neither_pin"),
-            data={"iq_id": iq_id, "reason": Reason.OTP_REJECTED.value})
+    def forget_iq(self, ctx: ParkContext, gateway: SaltoGateway,
+                  params: Mapping[str, Any]) -> AdminResult:
+        """Drop the IQ's stored secret and PIN (``null``, which a host's deep merge writes
+        as "not activated"): the way back after an IQ reset or a broken activation. Sends
+        nothing to Salto."""
+        iq_id = uuid_param(params, "iq_id")
+        return AdminResult(True, say(_lang(ctx), "iq_forgotten"),
+                           settings_update={"iqs": {iq_id: None}}, data={"iq_id": iq_id})
+
+    def _forget_cached_iq_state(self, gateway: SaltoGateway, site_id: str) -> None:
+        """After a successful Set PIN the cached lock list may still say the IQ was reset
+        (``restore_required``): the next open reads the list anew."""
+        try:
+            gateway.forget_locks(site_id)
+        except StoreUnavailable:
+            log.warning("salto set_pin: the cached lock list could not be dropped")
 
     @staticmethod
     def _activated(iq_id: str, pin: str, activated_at: str, message: str,
-                   changed: bool | None = None) -> AdminResult:
+                   changed: bool = False) -> AdminResult:
         data: dict[str, Any] = {"iq_id": iq_id, "activated_at": activated_at}
-        if changed is not None:
-            data["pin_changed"] = changed
+        if changed:  # sent, accepted by Salto's cloud, and unverifiable at the IQ
+            data.update(pin_changed=True, verified=False)
         return AdminResult(True, message, settings_update={
             "iqs": {iq_id: {"pin": pin, "activated_at": activated_at}}}, data=data)
 

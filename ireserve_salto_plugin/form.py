@@ -98,6 +98,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("resolve_site", "Resolve site ID", "authentication", changes=("site_id",)),
     Action("get_pin", "GET PIN", "iq_otp", ("iq_id",), ("iqs",)),
     Action("set_pin", "Set PIN", "iq_otp", ("iq_id", "current_pin", "new_pin"), ("iqs",)),
+    Action("forget_iq", "Forget IQ", "iq_otp", ("iq_id",), ("iqs",)),
     Action("list_iqs", "List IQs", "iq_otp"),
     Action("self_test", "Self-test IQ", "iq_otp", ("iq_id",)),
     Action("refresh_locks", "Refresh locks", "mapping"),

@@ -214,6 +214,10 @@ class SaltoGateway:
             self._store.set(key, result, self._locks_ttl)
             return result
 
+    def forget_locks(self, site_id: str) -> None:
+        """Drop the cached lock list (and IQ states): the next read asks Salto."""
+        self._store.delete(LOCKS(self.account.key, site_id))
+
     def lock(self, site_id: str, lock_id: str) -> Lock:
         """One lock, fresh from Salto."""
         return parse_lock(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))

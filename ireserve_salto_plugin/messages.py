@@ -153,15 +153,19 @@ ADMIN_MESSAGES: dict[str, str] = {
                     "e-mailed for this IQ (or the server clock is off). Check the PIN and try "
                     "again; repeated failures block the IQ for about 20 minutes.",
     "activated": "IQ is activated: opens for this park can now be signed.",
-    "activated_new_pin": "IQ is activated with the new PIN, and Salto KS confirmed that it "
-                         "accepts codes signed with it. Keeping the PIN is safer: in one field "
-                         "report the IQ itself kept the old PIN after a change. If opens fail "
-                         "with otp_rejected, re-activate and keep the PIN.",
-    "old_pin_kept": "Salto KS accepted the PIN change but still accepts only the old PIN, so "
-                    "the old PIN is kept and opens use it. Leave \"new PIN\" empty next time.",
-    "neither_pin": "Salto KS accepted the PIN change, but now accepts codes signed with "
-                   "neither the new nor the old PIN. Run GET PIN and Set PIN again (keeping "
-                   "the PIN), or reset the PIN in the Salto KS web app.",
+    "iq_forgotten": "The IQ's secret and PIN were removed here; it counts as not "
+                    "activated. Run GET PIN (it fetches a new secret) and Set PIN to activate "
+                    "it again.",
+    "pin_change_refused": "Nothing was sent: changing the IQ PIN is not a normal step. After "
+                          "a PIN change Salto's cloud and the IQ can disagree on the PIN, and "
+                          "no API call can check or repair that. Leave \"new PIN\" empty to "
+                          "keep the PIN (recommended); an expert who must change it sends "
+                          "\"expert\": true.",
+    "pin_changed_unverified": "The PIN change was sent and Salto KS's cloud accepted it, but "
+                              "this cannot be verified: the IQ itself may still use the old "
+                              "PIN. Try a real open of one lock of this IQ now; if it fails "
+                              "with otp_rejected, the IQ kept the old PIN and only a PIN reset "
+                              "in the Salto KS web app repairs it.",
     "blocked": "Salto KS has blocked one-time codes for this IQ after repeated failures; wait "
                "about {minutes} minutes before trying again.",
     "locks_loaded": "{count} locks loaded from Salto KS ({offline} offline).",

@@ -104,28 +104,42 @@ def test_an_iq_without_otp_opens_without_a_code(
 
 # -- PIN changes ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("applies", [True, False])
-def test_a_pin_change_is_checked_at_once(host: ReferenceHost, park: Park,
-                                         sandbox: SaltoSandbox, make_booking: BookingFactory,
-                                         applies: bool) -> None:
-    sandbox.world.pin_changes_apply = applies
+def test_a_pin_change_is_refused_unless_an_expert_asks(host: ReferenceHost, park: Park,
+                                                       sandbox: SaltoSandbox) -> None:
     lock = first_lock(sandbox)
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
     old = sandbox.last_pin(lock.iq.id)
     new = "2468" if old != "2468" else "1357"
     result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old,
                         new_pin=new)
-    assert result.ok and result.data["pin_changed"] is applies
-    stored = park.integrations[INTEGRATION]["iqs"][lock.iq.id]["pin"]
-    if applies:
-        assert stored == new and "confirmed" in result.message
-        assert "Keeping the PIN is safer" in result.message
-    else:
-        assert stored == old and "still accepts only the old PIN" in result.message
-    assert sandbox.call_count("PUT") == (2 if applies else 3)  # change, then the checks
+    assert not result.ok and result.data["reason"] == "pin_change_refused"
+    assert "Nothing was sent" in result.message and sandbox.call_count("PUT") == 0
+    assert park.integrations[INTEGRATION]["iqs"][lock.iq.id].get("pin") is None
+
+
+@pytest.mark.parametrize("applies", [True, False])
+def test_an_expert_pin_change_is_never_called_confirmed(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox, make_booking: BookingFactory,
+        applies: bool) -> None:
+    """``applies`` False is the field report: Salto's cloud took the change, the IQ kept
+    its PIN. A PUT pin check would pass in exactly that state, so none is sent: the answer
+    says the change is unverified and asks for a real open, which tells."""
+    sandbox.world.pin_changes_apply = applies
+    lock = first_lock(sandbox)
+    assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
+    old = sandbox.last_pin(lock.iq.id)
+    new = "2468" if old != "2468" else "1357"
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old,
+                        new_pin=new, expert=True)
+    assert result.ok and result.data["pin_changed"] and result.data["verified"] is False
+    assert "confirmed" not in result.message and "cannot be verified" in result.message
+    assert "real open" in result.message
+    assert sandbox.call_count("PUT") == 1  # the change only, no "check" after it
+    assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["pin"] == new
     park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
-    opened = host.open(make_booking(), "guest")
-    assert opened is not None and opened.reason is Reason.OPENED  # signed with what works
+    opened = host.open(make_booking(), "staff")
+    assert opened is not None
+    assert opened.reason is (Reason.OPENED if applies else Reason.OTP_REJECTED)
 
 
 # -- client authentication and side effects -----------------------------------------------

@@ -189,3 +189,40 @@ def test_status_counts_what_stops_a_door(host: ReferenceHost, park: Park,
     sandbox.set_lock_online(lock.id, False)
     codes = [f["code"] for f in host.admin(park, INTEGRATION, "status").data["findings"]]
     assert {"lock_not_found", "lock_offline", "iq_not_activated", "locks_offline"} == set(codes)
+
+
+# -- activation: an IQ reset, a PIN change ------------------------------------------------------
+
+def test_after_an_iq_reset_get_pin_fetches_a_new_secret_and_set_pin_restores_opens(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    old = dict(park.integrations[INTEGRATION]["iqs"][mapped.iq.id])
+    sandbox.world.reset_iq(mapped.iq.id)
+    assert host.admin(park, INTEGRATION, "refresh_locks").ok
+    denied = host.open(make_booking(), "guest")
+    assert denied is not None and denied.reason is Reason.IQ_NOT_ACTIVATED
+    assert "restore_required" in denied.message
+    pin = host.admin(park, INTEGRATION, "get_pin", iq_id=mapped.iq.id)
+    assert pin.ok, pin.message
+    stored = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]
+    assert stored["secret"] != old["secret"] and stored["pin"] is None  # a new activation
+    done = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
+                      current_pin=sandbox.last_pin(mapped.iq.id))
+    assert done.ok, done.message
+    # the cached "reset" state was dropped with the successful Set PIN
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+
+
+def test_forget_iq_clears_the_stored_activation(host: ReferenceHost, park: Park, mapped: Any,
+                                                sandbox: SaltoSandbox) -> None:
+    before = sandbox.call_count("")
+    result = host.admin(park, INTEGRATION, "forget_iq", iq_id=mapped.iq.id)
+    assert result.ok and result.settings_update == {"iqs": {mapped.iq.id: None}}
+    assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id] is None  # the host's merge
+    assert sandbox.call_count("") == before  # nothing sent to Salto
+    schema = host.pm.hook.config_schema(integration=INTEGRATION)
+    assert mapped.iq.id not in schema.load(park.integrations[INTEGRATION]).iqs
+    status = host.admin(park, INTEGRATION, "status")
+    codes = [f["code"] for f in status.data["findings"]]
+    assert "iq_not_activated" in codes and "account_used_in_app" in codes

@@ -186,7 +186,7 @@ class ConnectApi:
         return None  # 204, no body
 
     def _set_pin(self, req: Request) -> Any:
-        user, _, iq_id = self._iq_of(req)
+        user, site, iq_id = self._iq_of(req)
         body = req.json()
         otp, delta = body.get("otp"), body.get("delta")
         if not isinstance(otp, str) or not otp:
@@ -202,6 +202,8 @@ class ConnectApi:
         if refused:
             raise salto_error(400, 3102, "otp_invalid")
         self.world.set_pin(act, delta, self.sandbox.now())
+        # ASSUMPTION: re-activating after a reset restores the IQ (docs: "Which account")
+        site.iqs[iq_id].restore_required = False
         return None
 
     def _open(self, req: Request) -> Any:
