@@ -73,3 +73,11 @@ def test_the_entry_point_is_as_documented() -> None:
     [ep] = [ep for ep in entry_points(group="ireserve") if ep.name == "salto_ks"]
     assert ep.value == "ireserve_salto_plugin.plugin:plugin"
     assert 'salto_ks = "ireserve_salto_plugin.plugin:plugin"' in DOC
+
+
+def test_every_admin_action_is_documented() -> None:
+    from ireserve_salto_plugin.admin import ACTIONS
+
+    table = DOC.split("| action | params |", 1)[1].split("\n\n", 1)[0]
+    documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    assert documented == set(ACTIONS)
