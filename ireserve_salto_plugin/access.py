@@ -48,7 +48,7 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
                               lock_id=resolve_lock(facts.object_id, settings.mapping,
                                                    settings.default_lock_id))
             lock_id = decision.lock_id
-            allowed = settings.enabled and decision.reason is not Reason.STATUS_NOT_ALLOWED
+            allowed = settings.enabled and status in settings.opening_statuses
             if decision.reason is Reason.NO_LOCK_MAPPED:
                 warnings.append(Reason.NO_LOCK_MAPPED)
         except BookingError:

@@ -97,15 +97,17 @@ def decide(
     now: datetime,
     lock_id: str | None,
 ) -> Decision:
-    """Whether an open may be sent now. ``now`` must be aware."""
-    if status not in open_statuses:
+    """Whether an open may be sent now. ``now`` must be aware. What staff must fix (no
+    lock mapped) comes before status and window: a guest is never told a time at which
+    the door would not open either."""
+    if lock_id is None:
+        reason = Reason.NO_LOCK_MAPPED
+    elif status not in open_statuses:
         reason = Reason.STATUS_NOT_ALLOWED
     elif now < window.opens_at:
         reason = Reason.TOO_EARLY
     elif now > window.closes_at:
         reason = Reason.TOO_LATE
-    elif lock_id is None:
-        reason = Reason.NO_LOCK_MAPPED
     else:
         reason = Reason.OPENED
     return Decision(reason, lock_id, window)

@@ -2,9 +2,11 @@
 once (``readiness``). Neither sends an OTP or an open command.
 
 The steps follow the open's own order, so the verdict is what ``on_open_request`` would
-answer: settings → enabled → booking → status → window → lock mapped → lock at Salto →
-IQ activated (and not reset) → OTP budget → IQ online → lock online, then the clock (a
-warning only). A step that cannot be checked is ``unknown``.
+answer: settings → enabled → booking → lock mapped → lock at Salto → IQ activated (and not
+reset) → status → window → (Salto reachable) → OTP budget → IQ online → lock online, then
+the clock (a warning only). What staff must fix comes before status and window. A step
+that cannot be checked is ``unknown``. ``explain_access`` reads the lock fresh from Salto
+(one GET), so it agrees with an open made a moment ago.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ from typing import Any
 from . import INTEGRATION
 from .clock import CLOCK_WARN_SECONDS, Clock
 from .context import ParkContext, Parks, raw_settings
-from .decision import BookingError, read_booking, resolve_lock, to_utc
+from .decision import BookingError, Window, read_booking, resolve_lock, to_utc
 from .errors import SaltoError, SettingsError
 from .gateway import SaltoGateway
 from .guards import OtpBudget
 from .i18n import host_language, translate
 from .messages import Fill
 from .models import Booking, Explanation, Park, Readiness, Reason, Step, StepState
-from .preflight import preflight
+from .preflight import Checked, preflight
 from .text import host_text, local_time
 
 MAX_SWEEP = 5000  # bookings in one readiness call
@@ -83,6 +85,9 @@ def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: 
 def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: Clock,
              steps: _Steps, booking: Booking, now: datetime | None,
              *, confirm_offline: bool) -> Explanation:
+    """The checklist in the open's order: what staff must fix (settings, enabled, booking,
+    mapping, lock on the site, IQ activated) before status and window, then what is
+    checked when the command is sent (Salto reachable, OTP budget, online, clock)."""
     settings, zone = ctx.settings, ctx.zone
     steps.add("settings", True, "The park's settings are valid.", Reason.SETTINGS_INVALID)
     steps.add("enabled", settings.enabled, "Salto KS opening is switched on." if
@@ -96,10 +101,42 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
                   Reason.BOOKING_INVALID, detail=exc)
         return _finish(steps, None, None)
     window = facts.window
-    steps.add("status", facts.status in settings.opening_statuses,
-              "Status {status!r} allows opening." if facts.status in settings.opening_statuses
+    lock_id = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
+    mapped = settings.mapping.get(facts.object_id)
+    steps.add("lock_mapped", lock_id is not None, "No lock is mapped to this object and there "
+              "is no default lock." if lock_id is None else "The object's own lock." if mapped
+              else "The park's default lock.", Reason.NO_LOCK_MAPPED)
+    checked: Checked | None = None
+    failure: SaltoError | None = None
+    offset = 0.0
+    if lock_id is not None and settings.enabled:  # an inactive park asks Salto nothing
+        try:
+            checked = preflight(settings, gateway, ctx.site_id(gateway), lock_id, budget,
+                                for_open=False, confirm=confirm_offline)
+            offset = gateway.clock_offset()
+        except SaltoError as exc:
+            failure = exc
+    if checked is not None:
+        _structural_steps(steps, checked)
+    else:
+        steps.unknown(*SALTO_STEPS[:2])
+    _timing_steps(steps, facts.status, settings.opening_statuses, window, instant, zone)
+    if failure is not None:
+        steps.add("salto", False, "Salto KS could not be asked: {detail}", failure.reason,
+                  detail=failure)
+    if checked is not None and checked.lock is not None:
+        _send_steps(steps, checked, offset)
+    else:
+        steps.unknown(*SALTO_STEPS[2:])
+    return _finish(steps, lock_id, window)
+
+
+def _timing_steps(steps: _Steps, status: str, statuses: tuple[str, ...], window: Window,
+                  instant: datetime, zone: Any) -> None:
+    allowed = status in statuses
+    steps.add("status", allowed, "Status {status!r} allows opening." if allowed
               else "Status {status!r} does not allow opening.", Reason.STATUS_NOT_ALLOWED,
-              status=host_text(facts.status))
+              status=host_text(status))
     times = {"opens_at": local_time(window.opens_at, zone),
              "closes_at": local_time(window.closes_at, zone)}
     if instant < window.opens_at:
@@ -110,36 +147,17 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
                   "Inside the window, {opens_at} to {closes_at}." if instant <= window.closes_at
                   else "Too late: opening was allowed until {closes_at}.", Reason.TOO_LATE,
                   **times)
-    lock_id = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
-    mapped = settings.mapping.get(facts.object_id)
-    steps.add("lock_mapped", lock_id is not None, "No lock is mapped to this object and there "
-              "is no default lock." if lock_id is None else "The object's own lock." if mapped
-              else "The park's default lock.", Reason.NO_LOCK_MAPPED)
-    if lock_id is None:
-        steps.unknown(*SALTO_STEPS)
-    else:
-        _salto_steps(ctx, gateway, budget, steps, lock_id, confirm_offline)
-    return _finish(steps, lock_id, window)
 
 
-def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, steps: _Steps,
-                 lock_id: str, confirm: bool) -> None:
-    """The Salto side of the checklist: the open's own preflight, with every finding kept
-    (and confirmed with Salto as an open would, when ``confirm``), turned into steps."""
-    try:
-        checked = preflight(ctx.settings, gateway, ctx.site_id(gateway), lock_id, budget,
-                            for_open=False, confirm=confirm)
-        offset = gateway.clock_offset()
-    except SaltoError as exc:
-        steps.add("salto", False, "Salto KS could not be asked: {detail}", exc.reason,
-                  detail=exc)
-        return steps.unknown(*SALTO_STEPS)
+def _structural_steps(steps: _Steps, checked: Checked) -> None:
+    """What staff must fix, from the open's own preflight: the lock on the site, its IQ
+    activated (and not reset)."""
     found = {finding.reason: finding for finding in checked.findings}
-    lock = checked.lock
-    if not steps.add("lock_exists", lock is not None, "The lock is on the Salto KS site."
-                     if lock else "The mapped lock is not on the Salto KS site.",
-                     Reason.LOCK_NOT_FOUND) or lock is None:
-        return steps.unknown(*SALTO_STEPS[1:])
+    if not steps.add("lock_exists", checked.lock is not None, "The lock is on the Salto KS "
+                     "site." if checked.lock else "The mapped lock is not on the Salto KS site.",
+                     Reason.LOCK_NOT_FOUND):
+        steps.unknown(SALTO_STEPS[1])
+        return
     inactive = found.get(Reason.IQ_NOT_ACTIVATED)
     steps.add("iq_activated", inactive is None,
               "The IQ must be activated again{detail}" if inactive and inactive.detail
@@ -147,6 +165,13 @@ def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, ste
               else "The IQ is activated for this account." if checked.iq is not None
               else "The IQ takes opens without a code.", Reason.IQ_NOT_ACTIVATED,
               detail=inactive.detail if inactive else "")
+
+
+def _send_steps(steps: _Steps, checked: Checked, offset: float) -> None:
+    """What is checked when the command goes: the OTP budget, IQ and lock online, clock."""
+    found = {finding.reason: finding for finding in checked.findings}
+    lock = checked.lock
+    assert lock is not None
     refused = next((found[r] for r in (Reason.OTP_BLOCKED, Reason.OTP_SUSPENDED,
                                        Reason.STORE_UNAVAILABLE) if r in found), None)
     if refused is not None:
@@ -165,7 +190,6 @@ def _salto_steps(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, ste
     steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, "This server's clock is {offset} s "
               "from Salto's (codes are signed with Salto's time).", Reason.CLOCK_SKEW,
               offset=f"{offset:+.0f}")
-    return None
 
 
 BUDGET_MESSAGES = {
@@ -206,11 +230,8 @@ def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
         if ctx is None or gateway is None:
             row.update(verdict=Reason.SETTINGS_INVALID.value, message=f"Settings: {error}")
         else:
-            at = getattr(booking, "arrival", None)
-            at = now if not isinstance(at, datetime) or (now is not None and _after(now, at))\
-                else at
-            found = _explain(ctx, gateway, budget, clock, _Steps(host_language(park)), booking, at,
-                             confirm_offline=False)
+            found = _explain(ctx, gateway, budget, clock, _Steps(host_language(park)), booking,
+                             _judged_at(booking, now, ctx, clock), confirm_offline=False)
             row.update(verdict=found.verdict.value, message=found.message,
                        lock_id=found.lock_id,
                        opens_at=found.opens_at.isoformat() if found.opens_at else None)
@@ -218,11 +239,17 @@ def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
     return Readiness(INTEGRATION, rows, dict(Counter(row["verdict"] for row in rows)))
 
 
-def _after(now: datetime, arrival: datetime) -> bool:
+def _judged_at(booking: Booking, now: datetime | None, ctx: ParkContext,
+               clock: Clock) -> datetime:
+    """A booking is judged at its arrival, or at ``now`` (the current time when ``None``,
+    as every hook takes it) once it has arrived: a booking that left is ``too_late``."""
+    instant = clock.utcnow() if now is None else now
     try:
-        return now > arrival
-    except TypeError:  # naive against aware: judge at the arrival
-        return False
+        current = to_utc(instant, ctx.zone, "now")
+        arrival = to_utc(getattr(booking, "arrival", None), ctx.zone, "arrival")
+    except BookingError:
+        return instant  # the explainer names what is wrong with the booking
+    return current if current > arrival else arrival
 
 
 # Every line the explainer can show (English message ids; tests check their translations).

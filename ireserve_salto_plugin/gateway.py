@@ -19,7 +19,7 @@ import requests
 
 from .auth import Account, TokenSource
 from .clock import SYSTEM_CLOCK, Clock, SaltoClock
-from .errors import NotFound, Refused, SiteNotFound, Unavailable, error_for
+from .errors import NotFound, Refused, SiteNotFound, StoreUnavailable, Unavailable, error_for
 from .keys import LOCKS, SITE
 from .paging import read_all
 from .runtime import Tuning
@@ -219,8 +219,20 @@ class SaltoGateway:
         self._store.delete(LOCKS(self.account.key, site_id))
 
     def lock(self, site_id: str, lock_id: str) -> Lock:
-        """One lock, fresh from Salto."""
-        return parse_lock(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))
+        """One lock, fresh from Salto. What it says is written into the cached lock list
+        (the lock, and its IQ's online state on every lock of that IQ), so the explainer
+        and readiness see what an open just learned."""
+        lock = parse_lock(self._call("GET",
+                                     f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))
+        try:
+            key = LOCKS(self.account.key, site_id)
+            cached = self._store.get(key)
+            if cached is not None and (updated := cached.learned(lock)) is not cached:
+                self._store.set(key, updated, self._locks_ttl)
+        except StoreUnavailable:
+            log.warning("salto lock %s read, but the cached list could not be updated",
+                        lock_id)
+        return lock
 
     def iqs(self, site_id: str, *, thorough: bool = False) -> list[Iq]:
         return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs",

@@ -72,14 +72,32 @@ def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
     return locks, lock
 
 
+def structural(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
+               *, refresh: bool = True) -> tuple[Lock | None, Finding | None]:
+    """What staff must fix before this lock can ever open, whatever the time: the lock is
+    on the site, and its IQ is activated here and was not reset. Checked before status and
+    window, so a guest is never told a time at which the door would not open either."""
+    locks, lock = find_lock(gateway, site_id, lock_id, refresh=refresh)
+    if lock is None:
+        return None, Finding(Reason.LOCK_NOT_FOUND)
+    state = locks.iqs.get(lock.iq_id or "")
+    if state is not None and state.restore_required:
+        return lock, Finding(Reason.IQ_NOT_ACTIVATED, detail=RESTORE_REQUIRED)
+    iq = settings.iqs.get(lock.iq_id or "")
+    if (lock.iq_id is None or iq is None or not iq.activated) and lock.otp_enabled is not False:
+        return lock, Finding(Reason.IQ_NOT_ACTIVATED)
+    return lock, None
+
+
 def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
               budget: OtpBudget, *, for_open: bool, confirm: bool | None = None,
               read_budget: Callable[[Sequence[Key[float]]], list[Any]] | None = None
               ) -> Checked:
     """Run the checklist. ``for_open``: stop at the first finding and let a store failure
     propagate (nothing may be sent after it). ``confirm`` (default: ``for_open``): as an
-    open does, look for a lock missing from the cached list once more, and confirm
-    offline with a fresh read of the lock (``checked.lock`` is then that read).
+    open does, read a lock missing from the cached list directly, and confirm offline
+    with a fresh read of the lock (``checked.lock`` is then that read); without
+    ``for_open`` (the explainer) the lock is always read fresh.
     ``read_budget`` reads the budget's keys (the open batches it with its claim)."""
     confirm = for_open if confirm is None else confirm
     checked = Checked()
@@ -88,19 +106,17 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
         checked.findings.append(Finding(reason, retry_after, detail))
         return for_open
 
-    locks, lock = find_lock(gateway, site_id, lock_id, refresh=confirm)
+    lock, blocker = structural(settings, gateway, site_id, lock_id, refresh=confirm)
     checked.lock = lock
     if lock is None:
         found(Reason.LOCK_NOT_FOUND)
         return checked
     iq = settings.iqs.get(lock.iq_id or "")
-    state = locks.iqs.get(lock.iq_id or "")
-    if state is not None and state.restore_required:
-        if found(Reason.IQ_NOT_ACTIVATED, detail=RESTORE_REQUIRED):
+    if blocker is not None:
+        if found(blocker.reason, detail=blocker.detail):
             return checked
     elif lock.iq_id is None or iq is None or not iq.activated:
-        if lock.otp_enabled is not False and found(Reason.IQ_NOT_ACTIVATED):
-            return checked
+        pass  # an IQ that takes opens without a code
     else:
         checked.iq, checked.fingerprint = iq, credentials_fingerprint(iq)
         try:
@@ -117,7 +133,9 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
                 round(refusal.retry_after)):
             return checked
     offline = offline_reason(lock)
-    if offline is not None and confirm:
+    if confirm and (offline is not None or not for_open):
+        # an open confirms offline before failing on it; the explainer always reads the
+        # lock fresh, so it agrees with what an open just found
         checked.lock = lock = gateway.lock(site_id, lock.id)
         offline = offline_reason(lock)
     if offline is not None:

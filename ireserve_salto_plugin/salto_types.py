@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -106,6 +106,23 @@ class LockList:
     def of(cls, locks: list[Lock] | tuple[Lock, ...],
            iqs: list[Iq] | tuple[Iq, ...] = ()) -> LockList:
         return cls(tuple(locks), {lock.id: lock for lock in locks}, {iq.id: iq for iq in iqs})
+
+    def learned(self, fresh: Lock) -> LockList:
+        """This list with a fresh read of one lock in it (and that lock's IQ online state
+        on every lock of the IQ); ``self`` when nothing changes."""
+        iq_id, iq_online = fresh.iq_id, fresh.iq_online
+        locks = tuple(
+            fresh if lock.id == fresh.id else
+            replace(lock, iq_online=iq_online) if (iq_id and lock.iq_id == iq_id
+                                                   and iq_online is not None
+                                                   and lock.iq_online != iq_online) else lock
+            for lock in self.locks)
+        if locks == self.locks:
+            return self
+        iqs = dict(self.iqs)
+        if iq_id in iqs and iq_online is not None:
+            iqs[iq_id] = replace(iqs[iq_id], online=iq_online)
+        return LockList.of(locks, tuple(iqs.values()))
 
     def options(self) -> list[dict[str, Any]]:
         """The dropdown: fresh dicts per caller, built from the list only once."""

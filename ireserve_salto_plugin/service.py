@@ -40,7 +40,7 @@ from .models import (
     Reason,
 )
 from .otp import salto_otp
-from .preflight import Checked, offline_reason, preflight
+from .preflight import Checked, offline_reason, preflight, structural
 from .runtime import PlatformReader, Tuning
 from .session import make_session
 from .settings import SettingsError
@@ -190,13 +190,34 @@ class SaltoKsService:
         attempt.lock_id = decision.lock_id
         attempt.window = decision.window.opens_at, decision.window.closes_at
         if not decision.allowed or decision.lock_id is None:
-            return attempt.done(decision.reason,
-                                status=host_text(getattr(booking, "status", None)))
+            blocker = self._blocker(ctx, decision.lock_id, attempt)
+            return blocker or attempt.done(decision.reason,
+                                           status=host_text(getattr(booking, "status", None)))
         try:
             return self._guarded_open(ctx, booking, decision.lock_id, attempt)
         except StoreUnavailable as exc:
             log.warning("salto open attempt=%s: %s", attempt.attempt_id, exc)
             return attempt.done(Reason.STORE_UNAVAILABLE)
+
+    def _blocker(self, ctx: ParkContext, lock_id: str | None,
+                 attempt: Attempt) -> OpenResult | None:
+        """Before a denial by status or window: what staff must fix first (lock not on the
+        site, IQ not activated or reset), so the guest is not told "from 15:00" when the
+        door will not open at 15:00 either. Nothing is sent; when Salto or the store cannot
+        be asked, the denial stands as it is."""
+        if lock_id is None:
+            return None
+        try:
+            gateway = ctx.gateway(self.tuning.open_deadline)
+            lock, finding = structural(ctx.settings, gateway, ctx.site_id(gateway), lock_id)
+        except SaltoError as exc:
+            log.info("salto open attempt=%s: structural check skipped (%s)",
+                     attempt.attempt_id, exc.reason.value)
+            return None
+        if finding is None:
+            return None
+        attempt.lock_name = lock.name if lock is not None else None
+        return attempt.done(finding.reason, detail=finding.detail)
 
     def _decide(self, ctx: ParkContext, booking: Booking, now: datetime | None) -> Decision:
         settings = ctx.settings

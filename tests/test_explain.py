@@ -98,8 +98,8 @@ def test_the_checklist_shows_every_step(host: ReferenceHost, mapped: Any,
                                         make_booking: BookingFactory) -> None:
     found = explain(host, make_booking())
     assert [s.step for s in found.steps] == [
-        "settings", "enabled", "status", "window", "lock_mapped", "lock_exists",
-        "iq_activated", "otp_budget", "iq_online", "lock_online", "clock"]
+        "settings", "enabled", "lock_mapped", "lock_exists", "iq_activated", "status",
+        "window", "otp_budget", "iq_online", "lock_online", "clock"]
     assert all(s.state is StepState.OK for s in found.steps)
     assert found.to_dict()["steps"][0] == {"step": "settings", "state": "ok", "message":
                                            "The park's settings are valid.",

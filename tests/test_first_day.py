@@ -226,3 +226,76 @@ def test_forget_iq_clears_the_stored_activation(host: ReferenceHost, park: Park,
     status = host.admin(park, INTEGRATION, "status")
     codes = [f["code"] for f in status.data["findings"]]
     assert "iq_not_activated" in codes and "account_used_in_app" in codes
+
+
+# -- one checklist, in the order staff fix things ---------------------------------------------
+
+def explain_now(host: ReferenceHost, booking: Booking) -> Any:
+    return host.pm.hook.explain_access(park=host.park_of(booking), booking=booking, now=None)
+
+
+def test_an_early_tap_on_an_unactivated_iq_gets_no_time_promise(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    lock = first_lock(sandbox)  # mapped, but its IQ was never activated
+    park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
+    early = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
+    result = host.open(early, "guest")
+    assert result is not None and result.reason is Reason.IQ_NOT_ACTIVATED  # was too_early
+    assert sandbox.call_count("PATCH") == 0
+    assert not any(ch.isdigit() for ch in result.guest_message)  # no "from 15:00"
+    assert explain_now(host, early).verdict is Reason.IQ_NOT_ACTIVATED
+
+
+def test_why_on_a_booking_whose_lock_does_not_exist_says_so(
+        host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory) -> None:
+    park.integrations[INTEGRATION]["mapping"] = {
+        "chalet-12": "00000000-0000-4000-8000-000000000009"}
+    early = make_booking(arrival=datetime.now(UTC) + timedelta(days=1), status="option")
+    found = explain_now(host, early)
+    assert found.verdict is Reason.LOCK_NOT_FOUND  # was too_early (and status_not_allowed)
+    result = host.open(early, "guest")
+    assert result is not None and result.reason is Reason.LOCK_NOT_FOUND
+
+
+def test_an_inactive_park_asks_salto_nothing(host: ReferenceHost, park: Park, mapped: Any,
+                                            sandbox: SaltoSandbox,
+                                            make_booking: BookingFactory) -> None:
+    park.integrations[INTEGRATION]["enabled"] = False
+    sandbox.reset_stats()
+    booking = make_booking()
+    assert explain_now(host, booking).verdict is Reason.INTEGRATION_INACTIVE
+    assert host.open(booking, "guest").reason is Reason.INTEGRATION_INACTIVE  # type: ignore[union-attr]
+    assert sandbox.calls == {}
+
+
+@pytest.mark.parametrize("fault", ["iq_offline", "lock_offline", "salto_unavailable"])
+def test_the_explainer_agrees_with_the_open_just_made(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory, fault: str) -> None:
+    booking = make_booking()
+    assert explain_now(host, booking).verdict is Reason.OPENED  # the list is cached now
+    if fault == "iq_offline":
+        sandbox.set_iq_online(mapped.iq.id, False)
+        sandbox.inject("PATCH", "/locking$", status=403,
+                       body={"ErrorCode": 2203, "Message": "Operation cannot be executed."})
+    elif fault == "lock_offline":
+        sandbox.set_lock_online(mapped.id, False)
+        sandbox.inject("PATCH", "/locking$", status=403,
+                       body={"ErrorCode": 2203, "Message": "Operation cannot be executed."})
+    else:
+        sandbox.stop()
+    result = host.open(booking, "guest")
+    assert result is not None and result.reason.value == fault
+    assert explain_now(host, booking).verdict.value == fault  # was "opened"
+    if fault != "salto_unavailable":  # readiness reads no lock fresh: what the open learned
+        report = host.pm.hook.readiness(park=park, bookings=[booking], now=None)
+        assert report.summary == {fault: 1}
+
+
+def test_readiness_without_now_judges_at_the_current_time(
+        host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory) -> None:
+    left = make_booking(arrival=datetime.now(UTC) - timedelta(days=5), days=2)
+    coming = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
+    report = host.pm.hook.readiness(park=park, bookings=[left, coming], now=None)
+    assert [row["verdict"] for row in report.bookings] == ["too_late", "opened"]
