@@ -23,7 +23,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .gateway import SaltoGateway
-from .guards import OtpBudget
+from .guards import OtpBudget, credentials_mark
 from .health import account_findings
 from .i18n import host_language
 from .messages import say
@@ -202,14 +202,22 @@ class AdminActions:
         refusal = budget.block_refusal(gateway.account.key, iq_id)
         if refusal is not None:
             return self._blocked(lang, refusal.retry_after)
-        otp = salto_otp(stored.secret, current, gateway.salto_now())
-        try:
-            gateway.set_pin(site_id, iq_id, otp=otp, delta=pin_delta(current, new))
-        except OtpBlocked:
-            return self._blocked(lang, budget.blocked(gateway.account.key, iq_id))
-        except OtpRejected:
-            return AdminResult(False, say(lang, "pin_rejected"),
-                               data={"reason": Reason.OTP_REJECTED.value})
+        account = gateway.account.key
+        # Set PIN is the repair: possible while codes are suspended (not while Salto blocks
+        # them), one attempt at a time, and its rejections count like an open's.
+        with budget.probe(gateway.transport, account, iq_id):
+            otp = salto_otp(stored.secret, current, gateway.salto_now())
+            try:
+                gateway.set_pin(site_id, iq_id, otp=otp, delta=pin_delta(current, new))
+            except OtpBlocked:
+                return self._blocked(lang, budget.blocked(account, iq_id))
+            except OtpRejected:
+                suspended = budget.rejected(account, iq_id)
+                return AdminResult(False, say(lang, "pin_rejected")
+                                   + (say(lang, "now_suspended") if suspended else ""),
+                                   data={"reason": Reason.OTP_REJECTED.value})
+            budget.accepted(account, iq_id,
+                            None if changing else credentials_mark(stored.secret, current))
         activated_at = self.clock.utcnow().replace(microsecond=0).isoformat()
         self._forget_cached_iq_state(gateway, site_id)
         if not changing:

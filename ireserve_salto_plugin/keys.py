@@ -111,8 +111,10 @@ SITE = KeySpec("site", SITE_CODEC, near=True)  # (account, site_uid)
 LOCKS = KeySpec("locks", LOCKS_CODEC, near=True)  # (account, site_id)
 CLOCK = KeySpec("clock", CLOCK_CODEC, near=True)  # (scheme://host:port of the API)
 OTP_BLOCK = KeySpec("otpblock", NUMBER)  # (account, iq): blocked until (epoch s)
-OTP_FAILS = KeySpec("otpfail", NUMBER)  # (account, iq, credentials): rejections in a row
-OTP_SUSPEND = KeySpec("otpsuspend", NUMBER)  # (account, iq, credentials): until (epoch s)
+OTP_FAILS = KeySpec("otpfail", NUMBER)  # (account, iq): rejections in a row
+OTP_SUSPEND = KeySpec("otpsuspend", NUMBER)  # (account, iq): until (epoch s)
+OTP_GOOD = KeySpec("otpgood", NUMBER)  # (account, iq): a code was accepted at (epoch s)
+OTP_PROBE = KeySpec("otpprobe", NUMBER)  # (account, iq): the one code in flight (a mutex)
 DUPLICATE = KeySpec("dedup", DEDUP)  # (account, hash of park, booking, lock, requester)
 RECORD: Codec[dict[str, Any]] = _checked(dict)
 RECEIPT = KeySpec("receipt", RECORD)  # (account, attempt id): lock, time, site of an open

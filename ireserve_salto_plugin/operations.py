@@ -17,7 +17,7 @@ from .clock import CLOCK_WARN_SECONDS, Clock
 from .context import ParkContext
 from .errors import OtpBlocked, OtpRejected
 from .gateway import SaltoGateway
-from .guards import OtpBudget, credentials_fingerprint
+from .guards import OtpBudget, credentials_mark
 from .health import Finding, account_findings, door_findings, iq_findings, unique
 from .i18n import host_language
 from .keys import LAST_OPEN, RECEIPT, Key
@@ -112,7 +112,7 @@ class Operations:
         if stored is None or not stored.activated:
             refusal = self.budget.block_refusal(account, iq_id)
         else:
-            refusal = self.budget.refusal(account, iq_id, credentials_fingerprint(stored))
+            refusal = self.budget.refusal(account, iq_id)
         if refusal is None:
             return {"state": "ok"}
         until = self.clock.utcnow() + timedelta(seconds=refusal.retry_after)
@@ -126,8 +126,8 @@ class Operations:
         if stored is None or not stored.activated or not stored.secret or not stored.pin:
             return AdminResult(False, say(lang, "not_activated"),
                                data={"reason": Reason.IQ_NOT_ACTIVATED.value})
-        account, fingerprint = gateway.account.key, credentials_fingerprint(stored)
-        refusal = self.budget.refusal(account, iq_id, fingerprint)
+        account = gateway.account.key
+        refusal = self.budget.refusal(account, iq_id)
         if refusal is not None:
             return AdminResult(False, say(lang, "untested_blocked" if refusal.blocked
                                           else "untested_suspended",
@@ -135,19 +135,20 @@ class Operations:
                                data={"reason": (Reason.OTP_BLOCKED if refusal.blocked
                                                 else Reason.OTP_SUSPENDED).value})
         site_id = ctx.site_id(gateway)
-        try:
-            gateway.set_pin(site_id, iq_id, delta="0000", otp=salto_otp(
-                stored.secret, stored.pin, gateway.salto_now()))
-        except OtpBlocked:
-            self.budget.blocked(account, iq_id)
-            return AdminResult(False, say(lang, "test_blocked"),
-                               data={"reason": Reason.OTP_BLOCKED.value})
-        except OtpRejected:
-            suspended = self.budget.rejected(account, iq_id, fingerprint)
-            return AdminResult(False, say(lang, "test_rejected")
-                               + (say(lang, "now_suspended") if suspended else ""),
-                data={"reason": Reason.OTP_REJECTED.value})
-        self.budget.accepted(account, iq_id, fingerprint)
+        with self.budget.probe(gateway.transport, account, iq_id):  # one code at a time
+            try:
+                gateway.set_pin(site_id, iq_id, delta="0000", otp=salto_otp(
+                    stored.secret, stored.pin, gateway.salto_now()))
+            except OtpBlocked:
+                self.budget.blocked(account, iq_id)
+                return AdminResult(False, say(lang, "test_blocked"),
+                                   data={"reason": Reason.OTP_BLOCKED.value})
+            except OtpRejected:
+                suspended = self.budget.rejected(account, iq_id)
+                return AdminResult(False, say(lang, "test_rejected")
+                                   + (say(lang, "now_suspended") if suspended else ""),
+                    data={"reason": Reason.OTP_REJECTED.value})
+            self.budget.accepted(account, iq_id, credentials_mark(stored.secret, stored.pin))
         return AdminResult(True, say(lang, "test_passed"),
             data={"iq_id": iq_id, "proved": ["secret", "pin", "clock"]})
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import NotFound, StoreUnavailable
 from .gateway import SaltoGateway
-from .guards import BudgetState, OtpBudget, credentials_fingerprint
+from .guards import BudgetState, OtpBudget, credentials_mark
 from .keys import Key
 from .models import Reason
 from .salto_types import Lock, LockList
@@ -42,7 +42,6 @@ class Finding:
 class Checked:
     lock: Lock | None = None
     iq: IqCredentials | None = None  # set when activated
-    fingerprint: str = ""
     budget: BudgetState | None = None
     findings: list[Finding] = field(default_factory=list)
 
@@ -118,11 +117,12 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
     elif lock.iq_id is None or iq is None or not iq.activated:
         pass  # an IQ that takes opens without a code
     else:
-        checked.iq, checked.fingerprint = iq, credentials_fingerprint(iq)
+        checked.iq = iq
         try:
-            keys = budget.keys(gateway.account.key, lock.iq_id, checked.fingerprint)
+            keys = budget.keys(gateway.account.key, lock.iq_id)
             checked.budget = budget.state_of(
-                read_budget(keys) if read_budget else budget.store.get_many(keys))
+                read_budget(keys) if read_budget else budget.store.get_many(keys),
+                credentials_mark(iq.secret, iq.pin))
         except StoreUnavailable:
             if for_open:
                 raise

@@ -153,7 +153,7 @@ class Tuning:
     dedup_margin: float = 5.0  # an in-flight claim outlives the open's deadline by this
     otp_block_seconds: float = field(default=25 * 60.0,
                                      metadata={"env": ("OTP_BLOCK_SECONDS", 60, 86400)})
-    otp_suspend_seconds: float = field(default=3600.0,
+    otp_suspend_seconds: float = field(default=25 * 60.0,  # no longer than Salto's block
                                        metadata={"env": ("OTP_SUSPEND_SECONDS", 60, 604800)})
     connect_timeout: float = 3.05  # seconds per connection, within the deadline
     read_timeout: float = 10.0  # seconds per read, within the deadline

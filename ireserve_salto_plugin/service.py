@@ -13,6 +13,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from .context import ParkContext, Parks, raw_settings
 from .decision import BookingError, Decision, decide, read_booking, resolve_lock, to_utc
 from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError, StoreUnavailable, Timeout
 from .gateway import SaltoGateway
-from .guards import Dedup, Duplicate, OpenBatch, OtpBudget
+from .guards import Dedup, Duplicate, OpenBatch, OtpBudget, credentials_mark
 from .i18n import host_language
 from .keys import TOKEN
 from .messages import MAY_HAVE_OPENED, NOT_SENT, NOW_SUSPENDED, STILL_RUNNING
@@ -321,23 +322,45 @@ class SaltoKsService:
                 return None
             return salto_otp(iq.secret, iq.pin, gateway.salto_now())
 
-        attempt.command_sent = True
-        try:
-            gateway.open_lock(site_id, lock.id, sign=sign)
-        except OtpBlocked:
-            seconds = self.budget.blocked(account, iq_id)
-            return attempt.done(Reason.OTP_BLOCKED, retry_after=seconds,
-                                minutes=round(seconds / 60))
-        except OtpRejected:
-            suspended = self.budget.rejected(account, iq_id, checked.fingerprint)
-            return attempt.done(Reason.OTP_REJECTED, detail=NOW_SUSPENDED if suspended else "")
+        mark = credentials_mark(iq.secret, iq.pin) if iq is not None else None
+        with ExitStack() as probe:
+            state = checked.budget
+            if iq is not None and state is not None and state.probing:
+                # The IQ's state is unknown: one code at a time, across workers; a tap that
+                # waited reads the budget again (suspended now, or good: then in parallel).
+                probe.enter_context(self.budget.probe(gateway.transport, account, iq_id))
+                state = self.budget.state(account, iq_id, mark)
+                if state.refusal is not None:
+                    refusal = state.refusal
+                    return attempt.done(
+                        Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED,
+                        retry_after=round(refusal.retry_after),
+                        minutes=max(1, round(refusal.retry_after / 60)))
+                if state.known_good:
+                    probe.close()
+            attempt.command_sent = True
+            try:
+                gateway.open_lock(site_id, lock.id, sign=sign)
+            except OtpBlocked:
+                seconds = self.budget.blocked(account, iq_id)
+                return attempt.done(Reason.OTP_BLOCKED, retry_after=seconds,
+                                    minutes=round(seconds / 60))
+            except OtpRejected:
+                suspended = self.budget.rejected(account, iq_id)
+                return attempt.done(Reason.OTP_REJECTED,
+                                    detail=NOW_SUSPENDED if suspended else "")
+            if iq is not None and state is not None and state.probing:
+                _best_effort(self.budget.accepted, account, iq_id, mark)  # before next waits
+                state = None
         # The lock opened: from here on nothing may turn that into a failure.
         opened_at = self.clock.utcnow().replace(microsecond=0)
         updates: dict[str, Any] = {}
         new_status = None
         try:
-            if checked.budget is not None and checked.budget.rejections:
-                batch.deletes.append(self.budget.reset_key(account, iq_id, checked.fingerprint))
+            if state is not None and state.rejections:
+                sets, deletes = self.budget.accepted_writes(account, iq_id, mark)
+                batch.sets.extend(sets)
+                batch.deletes.extend(deletes)
             settings = ctx.settings
             if settings.open_field:
                 updates[settings.open_field] = iso_utc(opened_at)

@@ -299,3 +299,62 @@ def test_readiness_without_now_judges_at_the_current_time(
     coming = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
     report = host.pm.hook.readiness(park=park, bookings=[left, coming], now=None)
     assert [row["verdict"] for row in report.bookings] == ["too_late", "opened"]
+
+
+# -- the OTP budget is atomic -------------------------------------------------------------------
+
+@pytest.mark.parametrize("shared", [None, "redis_store"])
+def test_sixteen_taps_with_a_wrong_pin_send_two_codes_not_sixteen(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
+        sandbox: SaltoSandbox, make_booking: BookingFactory, shared: str | None,
+        request: pytest.FixtureRequest) -> None:
+    """Nothing is known of the IQ yet (a fresh store): one code at a time. The first is
+    rejected, the second is rejected and suspends the IQ, the other 14 wait for them and
+    then send nothing, so Salto never counts enough failures to block the IQ."""
+    import threading
+
+    store = request.getfixturevalue(shared) if shared else None
+    use_service(**({"store": store} if store is not None else {}), open_deadline=10.0)
+    assert host.lock_options(park, INTEGRATION)  # warm: token and list, no code yet
+    iq = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]
+    iq["pin"] = f"{(int(iq['pin']) + 1) % 10000:04d}"
+    bookings = [make_booking() for _ in range(16)]
+    start = threading.Barrier(16)
+    reasons: list[str] = []
+
+    def tap(booking: Booking) -> None:
+        start.wait()
+        result = host.open(booking, "guest")
+        assert result is not None
+        reasons.append(result.reason.value)
+
+    threads = [threading.Thread(target=tap, args=(b,)) for b in bookings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(reasons) == ["otp_rejected"] * 2 + ["otp_suspended"] * 14
+    assert sandbox.call_count("PATCH") == 2  # was 16: Salto blocks the IQ after a few
+
+
+def test_set_pin_rejections_count_and_a_passing_set_pin_lifts_the_suspension(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    good = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"]
+    wrong = f"{(int(good) + 1) % 10000:04d}"
+    for _ in range(2):
+        result = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
+                            current_pin=wrong)
+        assert not result.ok
+    denied = host.open(make_booking(), "guest")
+    assert denied is not None and denied.reason is Reason.OTP_SUSPENDED
+    assert sandbox.call_count("PATCH") == 0
+    fixed = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id, current_pin=good)
+    assert fixed.ok  # possible while suspended: it is the repair
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+
+
+def test_the_suspension_lasts_no_longer_than_salto_s_block() -> None:
+    from ireserve_salto_plugin.runtime import Tuning
+
+    assert Tuning().otp_suspend_seconds <= Tuning().otp_block_seconds == 25 * 60

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ireserve_salto_plugin.guards import PENDING, Dedup, OtpBudget, credentials_fingerprint
-from ireserve_salto_plugin.settings import IqCredentials
+from ireserve_salto_plugin.guards import PENDING, Dedup, OtpBudget, credentials_mark
 from ireserve_salto_plugin.store import MemoryStore
 
 from .conftest import SkipClock
@@ -18,43 +17,51 @@ def budget(clock: SkipClock) -> OtpBudget:
 def test_a_block_refuses_every_code_to_the_iq_until_it_ends() -> None:
     clock = SkipClock()
     guard = budget(clock)
-    assert guard.refusal(ACCOUNT, IQ, "f1") is None
+    assert guard.refusal(ACCOUNT, IQ) is None
     assert guard.blocked(ACCOUNT, IQ) == 60
-    refusal = guard.refusal(ACCOUNT, IQ, "any credentials")
+    refusal = guard.refusal(ACCOUNT, IQ)
     assert refusal is not None and refusal.blocked and 59 < refusal.retry_after <= 60
     assert guard.block_refusal(ACCOUNT, IQ) is not None
-    assert guard.refusal(ACCOUNT, "another-iq", "f1") is None
+    assert guard.refusal(ACCOUNT, "another-iq") is None
     clock.sleep(61)
-    assert guard.refusal(ACCOUNT, IQ, "f1") is None
+    assert guard.refusal(ACCOUNT, IQ) is None
 
 
-def test_two_rejections_in_a_row_suspend_until_reactivation() -> None:
+def test_two_rejections_in_a_row_suspend_the_iq_whichever_pin_signed_them() -> None:
+    """Salto counts wrong codes per account and IQ: a new PIN in the settings does not
+    start a new count; only a code Salto accepts (an open, Set PIN, the self-test) or the
+    end of the suspension lifts it."""
     clock = SkipClock()
     guard = budget(clock)
-    assert guard.rejected(ACCOUNT, IQ, "f1") is False
-    assert guard.state(ACCOUNT, IQ, "f1").rejections == 1
-    assert guard.rejected(ACCOUNT, IQ, "f1") is True
-    refusal = guard.refusal(ACCOUNT, IQ, "f1")
+    assert guard.rejected(ACCOUNT, IQ) is False
+    assert guard.state(ACCOUNT, IQ).rejections == 1
+    assert guard.rejected(ACCOUNT, IQ) is True
+    refusal = guard.refusal(ACCOUNT, IQ)
     assert refusal is not None and not refusal.blocked
-    assert guard.refusal(ACCOUNT, IQ, "f2") is None  # re-activated: new credentials
     assert guard.block_refusal(ACCOUNT, IQ) is None  # a suspension is not Salto's block
+    guard.accepted(ACCOUNT, IQ, 1.0)  # a passing Set PIN or self-test
+    assert guard.refusal(ACCOUNT, IQ) is None
+    guard.rejected(ACCOUNT, IQ)
+    guard.rejected(ACCOUNT, IQ)
     clock.sleep(121)
-    assert guard.refusal(ACCOUNT, IQ, "f1") is None
+    assert guard.refusal(ACCOUNT, IQ) is None
 
 
-def test_a_success_resets_the_count() -> None:
+def test_a_success_resets_the_count_and_vouches_for_the_iq() -> None:
     guard = budget(SkipClock())
-    guard.rejected(ACCOUNT, IQ, "f1")
-    guard.accepted(ACCOUNT, IQ, "f1")
-    assert guard.rejected(ACCOUNT, IQ, "f1") is False
-
-
-def test_the_fingerprint_changes_with_any_part_of_the_activation() -> None:
-    base = IqCredentials("0123456789ABCDEF", "1234", None)
-    prints = {credentials_fingerprint(iq) for iq in (
-        base, IqCredentials("0123456789ABCDEf", "1234", None),
-        IqCredentials("0123456789ABCDEF", "1235", None))}
-    assert len(prints) == 3 and "0123456789ABCDEF" not in "".join(prints)
+    mark, other = credentials_mark("0123456789ABCDEF", "1234"), credentials_mark(
+        "0123456789ABCDEF", "1235")
+    assert mark != other and "1234" not in repr(mark)
+    assert guard.state(ACCOUNT, IQ, mark).probing  # nothing known yet: one code at a time
+    guard.rejected(ACCOUNT, IQ)
+    guard.accepted(ACCOUNT, IQ, mark)
+    assert not guard.state(ACCOUNT, IQ, mark).probing
+    assert guard.state(ACCOUNT, IQ, other).probing  # it vouches for what signed it only
+    assert guard.rejected(ACCOUNT, IQ) is False
+    assert guard.state(ACCOUNT, IQ, mark).probing  # a rejection: unknown again
+    guard.accepted(ACCOUNT, IQ, None)  # an expert PIN change: the IQ may disagree
+    state = guard.state(ACCOUNT, IQ, mark)
+    assert state.probing and state.rejections == 0
 
 
 def test_dedup_claim_publish_and_wait() -> None:

@@ -390,7 +390,7 @@ def test_two_parks_share_nothing(use_service: UseService, host: ReferenceHost,
         # the OTP budget of A's IQ does not touch B
         lock_b = next(iter(site_b.locks.values()))
         service.budget.blocked(account_a.key, first_lock(box).iq.id)
-        assert service.budget.refusal(account_b.key, lock_b.iq.id, "") is None
+        assert service.budget.refusal(account_b.key, lock_b.iq.id) is None
 
         # a changed password is a different token entry: never the old token
         park_a.integrations[INTEGRATION]["password"] = "changed-password-9"

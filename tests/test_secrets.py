@@ -79,6 +79,11 @@ def test_fault_paths_leak_nothing(
     open_and_keep()
     assert open_and_keep().reason is Reason.OTP_SUSPENDED
     iq["pin"] = good_pin
+    repaired = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
+                          current_pin=good_pin)  # the repair: a passing Set PIN lifts it
+    assert repaired.ok
+    seen.append(repaired)
+    raw = park.integrations[INTEGRATION]  # the host stored the merged settings anew
     sandbox.expire_tokens()
     sandbox.inject("PATCH", "/locking$", status=401, times=2)
     assert open_and_keep().reason is Reason.AUTH_FAILED
