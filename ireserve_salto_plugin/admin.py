@@ -27,7 +27,7 @@ from .guards import OtpBudget, credentials_mark
 from .health import account_findings
 from .i18n import host_language
 from .messages import say
-from .models import AdminResult, Park, Reason
+from .models import AdminResult, OpenResult, Park, Reason
 from .operations import Operations
 from .otp import pin_delta, salto_otp
 from .params import ParamError, pin_param, uuid_param
@@ -37,17 +37,20 @@ from .text import host_text
 log = logging.getLogger("ireserve_salto_plugin")
 
 ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "forget_iq", "refresh_locks",
-           "status", "list_iqs", "self_test", "confirm_open", "recent_opens")
+           "status", "list_iqs", "self_test", "test_open", "confirm_open", "recent_opens")
 
 
 class AdminActions:
     """The admin buttons, for any park: given its context and the OTP budget, not the
     whole service."""
 
-    def __init__(self, parks: Parks, budget: OtpBudget, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, parks: Parks, budget: OtpBudget, clock: Clock = SYSTEM_CLOCK,
+                 test_open: Callable[[Park, str, str], OpenResult | None] | None = None
+                 ) -> None:
         self.parks = parks
         self.budget = budget
         self.clock = clock
+        self._test_open = test_open  # the service's open, for the audited test open
         ops = Operations(budget, parks.store, clock)
         self._actions: dict[str, Callable[[ParkContext, SaltoGateway, Mapping[str, Any]],
                                           AdminResult]] = {
@@ -56,6 +59,7 @@ class AdminActions:
             "get_pin": self.get_pin,
             "set_pin": self.set_pin,
             "forget_iq": self.forget_iq,
+            "test_open": self.test_open,
             "refresh_locks": self.refresh_locks,
             "status": ops.status,
             "list_iqs": ops.list_iqs,
@@ -235,6 +239,22 @@ class AdminActions:
         iq_id = uuid_param(params, "iq_id")
         return AdminResult(True, say(_lang(ctx), "iq_forgotten"),
                            settings_update={"iqs": {iq_id: None}}, data={"iq_id": iq_id})
+
+    def test_open(self, ctx: ParkContext, gateway: SaltoGateway,
+                  params: Mapping[str, Any]) -> AdminResult:
+        """A real open of one lock the admin chose, audited: the proof the self-test cannot
+        give (that the IQ itself takes the stored secret and PIN)."""
+        lock_id = uuid_param(params, "lock_id", what="lock")
+        who = params.get("requested_by")
+        if not isinstance(who, str) or not who.strip():
+            raise ParamError("requested_by: say who asks for the test open (it is audited)")
+        if self._test_open is None:
+            return AdminResult(False, say(_lang(ctx), "unexpected", action="test_open"))
+        result = self._test_open(ctx.park, lock_id, who.strip())
+        assert result is not None
+        return AdminResult(result.opened, result.message, data={
+            "attempt_id": result.attempt_id, "reason": result.reason.value,
+            "opened_at": result.opened_at.isoformat() if result.opened_at else None})
 
     def _forget_cached_iq_state(self, gateway: SaltoGateway, site_id: str) -> None:
         """After a successful Set PIN the cached lock list may still say the IQ was reset

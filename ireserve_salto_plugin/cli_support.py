@@ -131,8 +131,24 @@ def register(main: click.Group) -> None:
     @AS_JSON
     @desk_command
     def self_test(desk: Desk, iq_id: str, as_json: bool) -> int:
-        """Prove secret, PIN and clock of an activated IQ without opening anything."""
+        """Cloud check of an IQ's codes (opens nothing): necessary, not sufficient."""
         return show(desk.admin("self_test", iq_id=iq_id), as_json)
+
+    @main.command("test-open")
+    @SETTINGS
+    @click.argument("lock_id")
+    @click.option("--by", "requested_by", required=True,
+                  help="Who asks for it (written to the log and the receipt).")
+    @click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
+    @AS_JSON
+    @desk_command
+    def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool,
+                  as_json: bool) -> int:
+        """Really open one lock, audited: the proof that its IQ takes the codes."""
+        if not yes and not click.confirm(f"Open lock {lock_id} now?", err=True):
+            return PROBLEM
+        return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by),
+                    as_json)
 
     @main.command()
     @SETTINGS

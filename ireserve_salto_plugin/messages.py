@@ -209,10 +209,11 @@ ADMIN_MESSAGES: dict[str, str] = {
                      "(PIN changed elsewhere, account activated in the Salto KS app, IQ "
                      "reset) or the clock is off. Re-activate the IQ (GET PIN, Set PIN).",
     "now_suspended": " Codes to this IQ are now suspended.",
-    "test_passed": "Self-test passed: Salto KS accepted a code signed with the stored secret "
-                   "and PIN at Salto's time (PUT pin with delta 0000, which changes nothing). "
-                   "This proves the activation and the clock; it does not prove the IQ or a "
-                   "lock is online.",
+    "test_passed": "Cloud check passed: Salto KS's cloud accepted a code signed with the "
+                   "stored secret and PIN at Salto's time (PUT pin with delta 0000, which "
+                   "changes nothing). This is necessary, not sufficient: the IQ itself was not "
+                   "asked, and nothing says a lock is online. Only a test open of one lock "
+                   "proves the IQ takes these codes.",
     "no_receipt": "No open with that attempt id is known (only opens of the last 7 days are "
                   "kept).",
     "confirm_args": "Give attempt_id, or lock_id and time (ISO 8601).",

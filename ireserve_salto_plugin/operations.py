@@ -1,5 +1,6 @@
-"""The support desk's admin actions: integration status, the site's IQs, a self-test that
-opens no door, and receipts of opens from Salto's entry log. None sends an open command.
+"""The support desk's admin actions: integration status, the site's IQs, a cloud check of
+the IQ codes that opens no door (necessary, not sufficient: Salto's cloud answers, not the
+IQ), and receipts of opens from Salto's entry log. None sends an open command.
 
 Opens leave a receipt in the store (:func:`receipt_writes`, best effort, after the result
 is decided): the attempt's lock and time for ``confirm_open``, and the park's last success and
@@ -150,7 +151,8 @@ class Operations:
                     data={"reason": Reason.OTP_REJECTED.value})
             self.budget.accepted(account, iq_id, credentials_mark(stored.secret, stored.pin))
         return AdminResult(True, say(lang, "test_passed"),
-            data={"iq_id": iq_id, "proved": ["secret", "pin", "clock"]})
+            data={"iq_id": iq_id, "checked_by": "salto_cloud",
+                  "checked": ["secret", "pin", "clock"], "iq_asked": False})
 
     def confirm_open(self, ctx: ParkContext, gateway: SaltoGateway,
                      params: Mapping[str, Any]) -> AdminResult:

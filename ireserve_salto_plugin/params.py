@@ -15,11 +15,12 @@ class ParamError(ValueError):
     """A parameter of an admin action is missing or malformed; the message names it."""
 
 
-def uuid_param(params: Mapping[str, Any], name: str) -> str:
+def uuid_param(params: Mapping[str, Any], name: str, what: str = "IQ") -> str:
     try:
         return canonical_uuid(params.get(name))
     except ValueError:
-        raise ParamError(f"{name}: must be the UUID of the IQ (see the Salto KS web app)") from None
+        raise ParamError(f"{name}: must be the UUID of the {what} (see the Salto KS web "
+                         "app)") from None
 
 
 def pin_param(params: Mapping[str, Any], name: str, required: bool = True) -> str | None:

@@ -49,7 +49,8 @@ class SaltoKsPlugin:
             from .admin import AdminActions
 
             service = self.service
-            self._admin = AdminActions(service.parks, service.budget, service.clock)
+            self._admin = AdminActions(service.parks, service.budget, service.clock,
+                                       test_open=service.test_open)
         return self._admin
 
     @hookimpl

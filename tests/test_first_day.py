@@ -358,3 +358,45 @@ def test_the_suspension_lasts_no_longer_than_salto_s_block() -> None:
     from ireserve_salto_plugin.runtime import Tuning
 
     assert Tuning().otp_suspend_seconds <= Tuning().otp_block_seconds == 25 * 60
+
+
+# -- the self-test says what it proves; the test open proves the rest -------------------------
+
+def test_the_cloud_check_passes_where_only_a_test_open_tells_the_truth(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """After an expert PIN change the IQ kept its PIN (the field report): Salto's cloud
+    takes the new PIN, so the self-test passes and says that is not sufficient; the
+    audited test open of one lock shows the door stays shut."""
+    import logging
+
+    sandbox.world.pin_changes_apply = False
+    lock = first_lock(sandbox)
+    assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
+    old = sandbox.last_pin(lock.iq.id)
+    new = "2468" if old != "2468" else "1357"
+    assert host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old,
+                      new_pin=new, expert=True).ok
+    act = sandbox.world.activation(sandbox.world.users[sandbox.username], lock.iq.id)
+    act.pin = new  # the cloud's side took the new PIN, the IQ (the sandbox's check) did not
+    cloud = host.admin(park, INTEGRATION, "self_test", iq_id=lock.iq.id)
+    assert cloud.ok and "not sufficient" in cloud.message and cloud.data["iq_asked"] is False
+    act.pin = old
+    with caplog.at_level(logging.INFO, logger="ireserve_salto_plugin"):
+        shut = host.admin(park, INTEGRATION, "test_open", lock_id=lock.id,
+                          requested_by="staff:anna")
+    assert not shut.ok and shut.data["reason"] == "otp_rejected"
+    assert "test open" in caplog.text and "staff:anna" in caplog.text
+    missing = host.admin(park, INTEGRATION, "test_open", lock_id=lock.id)
+    assert not missing.ok and missing.message.startswith("requested_by")
+
+
+def test_a_test_open_opens_one_lock_with_a_receipt(host: ReferenceHost, park: Park,
+                                                   mapped: Any, sandbox: SaltoSandbox) -> None:
+    result = host.admin(park, INTEGRATION, "test_open", lock_id=mapped.id,
+                        requested_by="staff:anna")
+    assert result.ok and result.data["reason"] == "opened"
+    assert sandbox.call_count("PATCH") == 1 and sandbox.entries()[-1]["lock"]["id"] == mapped.id
+    receipt = host.admin(park, INTEGRATION, "confirm_open",
+                         attempt_id=result.data["attempt_id"])
+    assert receipt.ok and receipt.data["receipt"] == "confirmed"

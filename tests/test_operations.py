@@ -56,7 +56,9 @@ def test_status_notes_when_salto_and_the_settings_disagree(
 def test_self_test_proves_secret_pin_and_clock_without_opening(
         host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
     result = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
-    assert result.ok and result.data["proved"] == ["secret", "pin", "clock"]
+    assert result.ok and result.data["checked"] == ["secret", "pin", "clock"]
+    assert result.data["checked_by"] == "salto_cloud" and result.data["iq_asked"] is False
+    assert "not sufficient" in result.message and "proves the activation" not in result.message
     assert sandbox.call_count("PATCH") == 0 and sandbox.call_count("PUT") == 2  # Set PIN, test
     good = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"]
     park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"] = "0000" if good != "0000" \
