@@ -42,7 +42,8 @@ def park_zone(park: Park) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise SettingsError(
-            f"park.timezone {name[:MAX_ZONE_CHARS]!r} is not a known IANA zone") from None
+            f"park.timezone '{host_text(name, MAX_ZONE_CHARS)}' is not a known IANA zone"
+        ) from None
 
 
 def raw_settings(park: Park) -> Any | None:

@@ -112,8 +112,12 @@ plugin = SaltoKsPlugin(SaltoKsService(store=MemoryStore(), environ={
     "SALTO_KS_ACCEPTANCE_API_URL": "http://127.0.0.1:9",
     "SALTO_KS_ACCEPTANCE_IDENTITY_URL": "http://127.0.0.1:9"},
     clock=NO_SLEEP, tuning=Tuning(connect_timeout=0.5, read_timeout=0.5)))
+# Locally every run explores new examples (pytest-randomly seeds hypothesis per run: 30
+# runs in a row found the zone-message bug below); under CI the examples are fixed, so a
+# rare new counterexample shows up on a developer's machine, not as a red landing.
 FAST = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "150")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+                suppress_health_check=[HealthCheck.too_slow],
+                derandomize=bool(os.environ.get("CI")))
 
 
 def snapshot(*objects: Any) -> list[Any]:
@@ -229,3 +233,13 @@ def test_readiness_never_raises(park: HostilePark, bookings: Any, now: Any) -> N
         assert isinstance(report, Readiness)
         assert sum(report.summary.values()) == len(report.bookings)
 
+
+
+def test_a_huge_unknown_zone_gives_a_short_message() -> None:
+    """Found by the 30-run loop: 1,000 astral characters as ``park.timezone`` were echoed
+    escaped (10 characters each) into a 690-character message."""
+    park = HostilePark("", "\U0002ebe1" * 1000, {INTEGRATION: dict(BASE)})
+    booking = HostileBooking(0, "tent", "confirmed", None, None, {})
+    result = plugin.on_open_request(park=park, booking=booking, requested_by="", now=None)
+    assert result is not None and result.reason is Reason.SETTINGS_INVALID
+    assert len(result.message) < 300 and "IANA" in result.message
