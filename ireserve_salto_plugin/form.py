@@ -46,8 +46,9 @@ FORM: dict[str, FieldForm] = {
         choices=(("acceptance", "Acceptance"), ("production", "Production"))),
     "username": FieldForm(
         "authentication", "text", "Username",
-        "The Salto KS account (e-mail address) the plugin logs in with; a user of the site "
-        "with the right to open remotely."),
+        "The Salto KS account (e-mail address) the plugin logs in with: a dedicated service "
+        "account with the right to open remotely, never used in the Salto KS app (activating "
+        "it there changes the IQ secret, and the plugin can no longer sign opens)."),
     "password": FieldForm(
         "authentication", "password", "Password",
         "The Salto KS account's password. Leave empty to keep the stored one.", secret=True),

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from marshmallow import ValidationError
@@ -34,6 +36,9 @@ LOCK_FIELDS = ("id", "customer_reference", "online")
 LOCK_IQ_FIELDS = ("id", "is_online", "otp_enabled")
 IQ_FIELDS = ("id", "customer_reference", "online", "restore_required", "otp_enabled")
 PAGE_KEYS = ("items", "next_page_link", "count")
+PAGE_ASKED = 100
+COLUMN = 40  # the check and expected columns wrap at this width
+MADE_UP_LOCK = "00000000-0000-4000-8000-00000000dead"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +78,11 @@ class Probe:
         steps: list[tuple[str, Callable[[], None]]] = [
             ("token", self._token), ("site by $filter", self._site_filter),
             ("site list", self._site_list), ("locks page", self._locks),
-            ("IQs page", self._iqs), ("entries", self._entries),
-            ("activation state", self._activation), ("Salto's clock", self._clock)]
+            ("IQs page", self._iqs), ("locks: the whole list", lambda: self._whole("locks")),
+            ("IQs: the whole list", lambda: self._whole("iqs")),
+            ("entries", self._entries), ("the account on the site", self._me),
+            ("activation state", self._activation), ("an error answer", self._error_shape),
+            ("Salto's clock", self._clock)]
         if self_test_iq:
             steps.append(("cloud check (PUT pin, delta 0000)", lambda: self._self_test(
                 self_test_iq)))
@@ -156,6 +164,52 @@ class Probe:
     def _iqs(self) -> None:
         self._page("IQs", "iqs", IQ_FIELDS)
 
+    def _whole(self, what: str) -> None:
+        """Every page of a list to an empty one: how many pages and items, the page size
+        Salto honours (a short page before the end is a cap), the links' scheme."""
+        path = f"/v1.2/sites/{self._site()}/{what}"
+        pages = items = 0
+        sizes: list[int] = []
+        schemes: set[str] = set()
+        while pages < Tuning().max_pages:
+            body, _ = self._read(path, {"$top": PAGE_ASKED, "$skip": items})
+            page = body.get("items") if isinstance(body, dict) else body
+            pages += 1
+            if not isinstance(page, list) or not page:
+                break
+            items += len(page)
+            sizes.append(len(page))
+            link = body.get("next_page_link") if isinstance(body, dict) else None
+            if isinstance(link, str) and link:
+                schemes.add(urlsplit(link).scheme or "relative")
+        capped = any(size < PAGE_ASKED for size in sizes[:-1])
+        seen = f"{items} item(s) in {pages} page(s), largest page {max(sizes, default=0)}"
+        if schemes:
+            seen += ", links: " + "/".join(sorted(schemes))
+        self.add(f"{what}: whole list", f"$top={PAGE_ASKED} honoured, read to an empty page",
+                 seen + (" (Salto caps pages below $top)" if capped else ""),
+                 None if capped else True)
+
+    def _me(self) -> None:
+        """The account as a site user: can it open at all (docs: "Which account")."""
+        user = self.gateway.me(self._site())
+        ok = user.remote_access is True and user.blocked is not True
+        self.add("the account on the site", "remote_access true, not blocked",
+                 f"remote_access {user.remote_access}, blocked {user.blocked}, "
+                 f"subscription {user.subscription_state}", ok)
+
+    def _error_shape(self) -> None:
+        """One error answer, of a GET of a lock that does not exist."""
+        try:
+            self._read(f"/v1.2/sites/{self._site()}/locks/{MADE_UP_LOCK}")
+        except SaltoError as exc:
+            self.add("error answer (unknown lock)", "404 {ErrorCode, Message}",
+                     f"{exc.status} ErrorCode {exc.code!r}, Message "
+                     f"{'present' if exc.salto_message else 'absent'}",
+                     exc.status == 404 and exc.code is not None)
+            return
+        self.add("error answer (unknown lock)", "404 {ErrorCode, Message}", "200", False)
+
     def _entries(self) -> None:
         body, resp = self._read(f"/v1.1/sites/{self._site()}/entries",
                                 {"$top": 20, "$orderby": "utc_date_time desc"})
@@ -173,10 +227,19 @@ class Probe:
         items = body.get("items") if isinstance(body, dict) else body
         gaps = _missing(items[0], ("iq_id", "activated")) if isinstance(
             items, list) and items else []
+        in_app = [item.get("iq_id") for item in items or [] if isinstance(item, dict)
+                  and item.get("activated") is True and not self._secret_here(item.get("iq_id"))]
+        if in_app:
+            self.add("activated at Salto, no secret here", "none (a dedicated service account "
+                     "never used in the Salto KS app)", ", ".join(map(str, in_app)), False)
         self.add("activation state", "{items: [{iq_id, activated, activation_date}]}",
                  f"{len(items) if isinstance(items, list) else '?'} IQ(s)"
                  + (f", missing: {', '.join(gaps)}" if gaps else ""),
                  isinstance(items, list) and not gaps)
+
+    def _secret_here(self, iq_id: Any) -> bool:
+        stored = self.settings.iqs.get(iq_id) if isinstance(iq_id, str) else None
+        return bool(stored and stored.secret)
 
     def _clock(self) -> None:
         _, resp = self._read("/v1.2/sites")
@@ -209,13 +272,17 @@ class Probe:
 
 
 def table(checks: list[Check]) -> str:
-    rows = [("check", "expected", "seen", "")] + [
-        (c.name, c.expected, c.seen, c.mark) for c in checks]
-    widths = [min(48, max(len(row[i]) for row in rows)) for i in range(3)]
+    rows = [("check", "expected", "", "seen")] + [
+        (c.name, c.expected, c.mark, c.seen) for c in checks]
+    widths = [min(COLUMN, max(len(row[i]) for row in rows)) for i in range(3)]
     lines = []
-    for row in rows:
-        cells = [row[i][:widths[i]].ljust(widths[i]) for i in range(3)]
-        lines.append("  ".join([*cells, row[3]]).rstrip())
+    for row in rows:  # nothing is cut: long cells wrap, what was seen is printed whole
+        parts = [textwrap.wrap(row[i], widths[i]) or [""] for i in range(2)]
+        for n in range(max(len(part) for part in parts)):
+            cells = [(part[n] if n < len(part) else "").ljust(width)
+                     for part, width in zip(parts, widths, strict=False)]
+            tail = [row[2].ljust(widths[2]), row[3]] if n == 0 else []
+            lines.append("  ".join([*cells, *tail]).rstrip())
     return "\n".join(lines)
 
 
