@@ -102,6 +102,7 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     through(browser, find(By.ID, f"self-test-{index}"))
     assert find(By.ID, "message").text.startswith("Cloudcontrole geslaagd")
     assert "niet genoeg" in find(By.ID, "message").text  # necessary, not sufficient
+    assert find(By.ID, f"forget-iq-{index}").text == "IQ vergeten"  # the way back
     browser.save_screenshot(str(SHOTS / "2-iq-otp-nl.png"))
 
     through(browser, find(By.ID, "tab-details"))
