@@ -189,11 +189,13 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     out.say(f"receipt: {receipt.data.get('receipt')}: {receipt.message}")
     out.check(receipt.data.get("receipt") == "confirmed", "the open is in Salto's log")
 
-    out.step("Self-test of the IQ: Salto checks a code, nothing changes (self_test)")
+    out.step("Cloud check of the IQ codes: Salto's cloud checks a code, nothing changes "
+             "(self_test)")
     test = host.admin(park, INTEGRATION, "self_test", iq_id=chalet.iq.id)
     out.say(test.message)
-    out.check(test.ok and sandbox.call_count("PATCH") == patches + 1, "secret, PIN and clock "
-              "proved; no door opened")
+    out.check(test.ok and sandbox.call_count("PATCH") == patches + 1, "Salto's cloud takes "
+              "the secret, PIN and clock (the IQ itself was proved by the open above); no "
+              "door opened")
 
     out.step("Integration status (status)")
     status = host.admin(park, INTEGRATION, "status")
