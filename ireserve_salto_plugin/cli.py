@@ -53,6 +53,7 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
     import secrets
     import signal
 
+    from .runtime import SANDBOX_WRITER
     from .sandbox import SaltoSandbox
 
     box = SaltoSandbox(iqs=iqs, locks_per_iq=locks_per_iq, token_ttl=token_ttl,
@@ -73,6 +74,7 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
         parks.append(settings)
     with box:
         data = {
+            "written_by": SANDBOX_WRITER,  # may carry the sandbox's loopback variables
             "env": box.platform_env(),
             "site_id": box.site.id,
             "locks": [{"id": lock.id, "iq_id": lock.iq.id} for lock in box.site.locks.values()],
@@ -141,8 +143,9 @@ def probe(settings_file: str, self_test: str | None, open_lock: str | None,
     """Check Salto's answers against the shapes the plugin relies on, call by call.
 
     Read-only unless --self-test or --open is given: no OTP is sent and nothing opens.
-    Hosts and the OAuth client come from SALTO_KS_<ENV>_* in the environment (a sandbox
-    file's "env" is used when the environment has none). Exit code: 0 all as expected,
+    Hosts and the OAuth client come from SALTO_KS_<ENV>_* in the environment; a settings
+    file never names them (only a file the sandbox command wrote may, for its loopback
+    hosts). The hosts used are printed first. Exit code: 0 all as expected,
     1 something differs, 2 the settings or platform variables are not usable.
     """
     from .probe import run_probe

@@ -26,7 +26,7 @@ from .clock import CLOCK_WARN_SECONDS, SYSTEM_CLOCK, Clock
 from .errors import SaltoError
 from .gateway import CONTINUATION, SaltoGateway
 from .otp import salto_otp
-from .runtime import Platform, PlatformReader, Tuning
+from .runtime import Platform, PlatformReader, Tuning, settings_file_environment
 from .session import make_session
 from .settings import Settings, SettingsError, SettingsSchema, describe_errors
 from .store import MemoryStore
@@ -297,11 +297,12 @@ def run_probe(settings_file: str, *, self_test: str | None = None,
     try:
         data = json.loads(path.read_text())
         raw = data.get("salto_ks", data) if isinstance(data, dict) else data
-        env = dict(os.environ if environ is None else environ)
-        if isinstance(data, dict) and isinstance(data.get("env"), dict):
-            env = {**data["env"], **env}  # a sandbox file: its hosts unless set here
+        env = settings_file_environment(data, os.environ if environ is None else environ)
         settings = SettingsSchema(partial=("open_statuses",)).load(raw)
         platform = PlatformReader(env)(settings.environment)
+        if not as_json:  # the JSON answer stays one document
+            echo(f"Salto KS {settings.environment}: identity {platform.identity_url}, "
+                 f"API {platform.api_url}")
     except (OSError, ValueError, ValidationError, SettingsError) as exc:
         message = describe_errors(exc.messages) if isinstance(exc, ValidationError) else str(
             exc) if isinstance(exc, SettingsError) else f"unreadable ({type(exc).__name__})"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -132,6 +133,50 @@ def platform_variables(environment: str, *, api_url: str, identity_url: str,
     prefix = f"SALTO_KS_{environment.upper()}_"
     return {prefix + "API_URL": api_url, prefix + "IDENTITY_URL": identity_url,
             prefix + "CLIENT_ID": client_id, prefix + "CLIENT_SECRET": client_secret}
+
+
+SANDBOX_WRITER = "ireserve-salto sandbox"  # the mark of a settings file the sandbox wrote
+_FILE_VARIABLE = re.compile(r"SALTO_KS_(ACCEPTANCE|PRODUCTION)_"
+                            r"(API_URL|IDENTITY_URL|CLIENT_ID|CLIENT_SECRET)")
+
+
+def settings_file_environment(data: Any, environ: Mapping[str, str]) -> dict[str, str]:
+    """The platform variables a support command runs with: the process's own. A park's
+    settings file comes from a tenant, so it never chooses a host, a client or a store.
+    Only a file the ``sandbox`` command wrote (and marked so) may point an environment at
+    its loopback hosts, with all four variables of that environment, which then replace
+    the process's: the platform's real client never goes to a host a file names."""
+    env = dict(environ)
+    block = data.get("env") if isinstance(data, Mapping) else None
+    if block is None:
+        return env
+    if data.get("written_by") != SANDBOX_WRITER or not isinstance(block, Mapping):
+        raise SettingsError("the settings file names platform variables (\"env\"); a park's "
+                            "settings never choose a host, a client or a store: set "
+                            "SALTO_KS_* in the environment of the command instead")
+    chosen: dict[str, dict[str, str]] = {}
+    for name, value in block.items():
+        match = _FILE_VARIABLE.fullmatch(str(name))
+        if match is None or not isinstance(value, str):
+            raise SettingsError(f"the settings file may not set {str(name)[:60]!r} (only "
+                                "SALTO_KS_<ENV>_API_URL, _IDENTITY_URL, _CLIENT_ID and "
+                                "_CLIENT_SECRET of a loopback sandbox)")
+        chosen.setdefault(match[1], {})[match[2]] = value
+    for environment, values in chosen.items():
+        prefix = f"SALTO_KS_{environment}_"
+        if len(values) != 4:
+            raise SettingsError(f"the settings file must give all four {prefix}* variables "
+                                "or none")
+        for kind in ("API_URL", "IDENTITY_URL"):
+            try:
+                host = origin(values[kind])[1]
+            except ValueError:
+                host = ""
+            if not is_loopback(host):
+                raise SettingsError(f"{prefix}{kind} in the settings file must be a loopback "
+                                    "sandbox host")
+        env.update({prefix + kind: value for kind, value in values.items()})
+    return env
 
 
 MIB = 1024 * 1024

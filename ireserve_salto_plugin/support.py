@@ -20,6 +20,7 @@ from typing import Any
 from . import INTEGRATION
 from .errors import SettingsError
 from .models import AdminResult
+from .runtime import settings_file_environment
 from .sandbox.host import Booking, Park, ReferenceHost, deep_merge
 from .service import SaltoKsService
 
@@ -55,9 +56,11 @@ class Desk:
             raise Unusable(f"{self.path}: not a JSON object")
         self.wrapped = isinstance(self.data.get(INTEGRATION), dict)
         raw = self.data[INTEGRATION] if self.wrapped else self.data
-        env = dict(os.environ if environ is None else environ)
-        if isinstance(self.data.get("env"), dict):  # a sandbox file: its hosts unless set
-            env = {**self.data["env"], **env}
+        try:
+            env = settings_file_environment(self.data, os.environ if environ is None
+                                            else environ)
+        except SettingsError as exc:
+            raise Unusable(f"{self.path}: {exc}") from None
         self.service = SaltoKsService.from_env(env)
         self.host = ReferenceHost(load_entrypoints=False)
         from .plugin import SaltoKsPlugin
@@ -68,9 +71,11 @@ class Desk:
             str(self.data.get("timezone", "Europe/Amsterdam")), {INTEGRATION: raw},
             locale=self.data.get("locale")))
         try:
-            self.service.context(self.park, partial=True)
+            ctx = self.service.context(self.park, partial=True)
         except SettingsError as exc:
             raise Unusable(f"{self.path}: {exc}") from None
+        warn(f"Salto KS {ctx.settings.environment}: identity {ctx.account.identity_url}, "
+             f"API {ctx.account.api_url}")  # where the password and client secret go
 
     @property
     def settings(self) -> dict[str, Any]:

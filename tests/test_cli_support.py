@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ireserve_salto_plugin.cli import main
+from ireserve_salto_plugin.runtime import SANDBOX_WRITER
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import first_lock, settings_for
@@ -22,7 +23,8 @@ from .conftest import first_lock, settings_for
 def settings_file(tmp_path: Path, sandbox: SaltoSandbox) -> Path:
     lock = first_lock(sandbox)
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({"env": sandbox.platform_env(), "timezone": "Europe/Amsterdam",
+    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+                                "timezone": "Europe/Amsterdam",
                                 "salto_ks": settings_for(sandbox,
                                                          mapping={"chalet-12": lock.id})}))
     path.chmod(0o600)
@@ -72,12 +74,12 @@ def test_iqs_locks_and_check_before_activation(settings_file: Path,
                                                sandbox: SaltoSandbox) -> None:
     listed = run("iqs", "--settings-file", str(settings_file), "--json")
     assert listed.exit_code == 0
-    iqs = json.loads(listed.output)["data"]["iqs"]
+    iqs = json.loads(listed.stdout)["data"]["iqs"]
     assert len(iqs) == 3 and not any(iq["activated"] for iq in iqs)
     locks = run("locks", "--settings-file", str(settings_file))
     assert locks.exit_code == 0 and "36 lock(s)" in locks.output
     assert first_lock(sandbox).name in locks.output
-    as_json = json.loads(run("locks", "--settings-file", str(settings_file), "--json").output)
+    as_json = json.loads(run("locks", "--settings-file", str(settings_file), "--json").stdout)
     assert len(as_json) == 36 and {"id", "name", "online", "iq"} <= set(as_json[0])
     check = run("check", "--settings-file", str(settings_file))
     # connected, but the mapped lock's IQ is not activated: no door can open yet
@@ -87,7 +89,7 @@ def test_iqs_locks_and_check_before_activation(settings_file: Path,
     first_lock(sandbox).iq.online = False  # an IQ loses power
     offline = run("check", "--settings-file", str(settings_file), "--json")
     assert offline.exit_code == 1, offline.output
-    codes = [f["code"] for f in json.loads(offline.output)["data"]["findings"]]
+    codes = [f["code"] for f in json.loads(offline.stdout)["data"]["findings"]]
     assert "iq_offline" in codes and "iq_not_activated" in codes
 
 
@@ -108,16 +110,16 @@ def test_activate_writes_the_secret_back_then_everything_works(
                          arrival=(datetime.now(UTC) + timedelta(days=1)).isoformat(),
                          departure=(datetime.now(UTC) + timedelta(days=3)).isoformat())
     later = run("why", "--settings-file", str(settings_file), str(early), "--json")
-    assert later.exit_code == 1 and json.loads(later.output)["verdict"] == "too_early"
+    assert later.exit_code == 1 and json.loads(later.stdout)["verdict"] == "too_early"
     sweep = tmp_path / "bookings.json"
     sweep.write_text(json.dumps([json.loads(booking_file(tmp_path).read_text()),
                                  json.loads(early.read_text())]))
     ready = run("readiness", "--settings-file", str(settings_file), str(sweep), "--json")
-    assert json.loads(ready.output)["summary"] == {"opened": 2}  # each judged at arrival
+    assert json.loads(ready.stdout)["summary"] == {"opened": 2}  # each judged at arrival
     assert ready.exit_code == 0
     assert sandbox.call_count("PATCH") == 0  # nothing was opened by any of this
     entries = run("entries", "--settings-file", str(settings_file), "--json")
-    assert entries.exit_code == 0 and "entries" in json.loads(entries.output)["data"]
+    assert entries.exit_code == 0 and "entries" in json.loads(entries.stdout)["data"]
 
 
 def test_an_unusable_file_is_exit_code_2_with_a_plain_message(tmp_path: Path,
@@ -128,7 +130,7 @@ def test_an_unusable_file_is_exit_code_2_with_a_plain_message(tmp_path: Path,
     assert result.exit_code == 2 and "unreadable (JSONDecodeError)" in result.output
     assert "Traceback" not in result.output
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"env": sandbox.platform_env(),
+    bad.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
                                "salto_ks": settings_for(sandbox, minutes_before=-1)}))
     bad.chmod(0o644)
     result = CliRunner().invoke(main, ["iqs", "--settings-file", str(bad)])
@@ -142,3 +144,46 @@ def test_salto_being_away_is_exit_code_1(settings_file: Path, sandbox: SaltoSand
     sandbox.inject("*", "/", status=503, times=50)
     result = CliRunner().invoke(main, ["locks", "--settings-file", str(settings_file)])
     assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+# -- a settings file never chooses a host, a client or a store --------------------------------
+
+@pytest.mark.parametrize(("block", "named"), [
+    ({"SALTO_KS_PRODUCTION_IDENTITY_URL": "https://evil.example"}, "never choose a host"),
+    ({"SALTO_KS_REDIS_URL": "redis://evil.example:6379"}, "never choose a host"),
+])
+def test_a_tenant_file_cannot_redirect_the_platform_credentials(
+        tmp_path: Path, sandbox: SaltoSandbox, block: dict[str, str], named: str) -> None:
+    path = tmp_path / "tenant.json"
+    path.write_text(json.dumps({"env": block, "salto_ks": settings_for(sandbox)}))
+    path.chmod(0o600)
+    result = run("check", "--settings-file", str(path))
+    assert result.exit_code == 2 and named in result.output
+    assert sandbox.call_count("") == 0 and sandbox.grants == {}
+
+
+@pytest.mark.parametrize(("block", "named"), [
+    ({"SALTO_KS_ACCEPTANCE_IDENTITY_URL": "https://evil.example"}, "all four"),
+    ({"SALTO_KS_REDIS_URL": "redis://127.0.0.1:6379"}, "may not set 'SALTO_KS_REDIS_URL'"),
+    ({"SALTO_KS_ACCEPTANCE_API_URL": "https://evil.example",
+      "SALTO_KS_ACCEPTANCE_IDENTITY_URL": "http://127.0.0.1:1",
+      "SALTO_KS_ACCEPTANCE_CLIENT_ID": "x", "SALTO_KS_ACCEPTANCE_CLIENT_SECRET": "y"},
+     "SALTO_KS_ACCEPTANCE_API_URL in the settings file must be a loopback sandbox host"),
+])
+def test_even_a_sandbox_marked_file_names_only_loopback_sandbox_variables(
+        tmp_path: Path, sandbox: SaltoSandbox, block: dict[str, str], named: str) -> None:
+    path = tmp_path / "marked.json"
+    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": block,
+                                "salto_ks": settings_for(sandbox)}))
+    path.chmod(0o600)
+    result = run("check", "--settings-file", str(path))
+    assert result.exit_code == 2 and named in result.output, result.output
+    assert sandbox.grants == {}
+
+
+def test_the_cli_says_which_hosts_it_is_about_to_use(settings_file: Path,
+                                                     sandbox: SaltoSandbox) -> None:
+    result = CliRunner().invoke(main, ["iqs", "--settings-file", str(settings_file), "--json"])
+    assert result.exit_code == 0
+    assert (f"Salto KS acceptance: identity {sandbox.identity_url}, API {sandbox.api_url}"
+            in result.stderr)
