@@ -10,9 +10,11 @@ Behaviour follows docs/salto-ks-api.md; see ``world.py`` for the state and the a
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import secrets
 import socket
+import sys
 import threading
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -27,6 +29,8 @@ from .world import Mail, Site, World, seed_park
 
 __all__ = ["Fault", "SaltoSandbox"]
 
+log = logging.getLogger(__name__)
+
 # How often an idle server checks for stop(): short, so that tests (which start and stop a
 # sandbox each) do not wait on it; an idle check costs microseconds.
 SERVE_POLL_SECONDS = 0.01
@@ -37,6 +41,13 @@ class _Server(ThreadingHTTPServer):
     # benchmarks (16 threads, several processes); a real Salto is not that fragile.
     request_queue_size = 128
     daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a deadline, a reset) is no error of the server's; anything
+        else is logged, never printed over the output of whatever runs the sandbox."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        log.exception("sandbox: error while serving %s", client_address)
 
 
 class SaltoSandbox:
