@@ -112,8 +112,14 @@ def register(main: click.Group) -> None:
         """GET PIN (Salto e-mails the PIN), then Set PIN with it; the new secret and PIN
         are written back to the settings file."""
         asked = desk.admin("get_pin", iq_id=iq_id)
-        if asked.settings_update:
-            desk.save(asked.settings_update)  # the secret: Salto hands it out once
+        if asked.settings_update:  # the secret: Salto hands it out once
+            rescued = desk.save(asked.settings_update)
+            if rescued is not None:
+                click.echo(click.style(
+                    f"The IQ secret Salto handed out is saved in {rescued} (mode 600): "
+                    "import it into the host's settings before anything else. Set PIN was "
+                    "not run.", fg="red"), err=True)
+                return UNUSABLE
         if not asked.ok:
             return show(asked, as_json)
         if not as_json:
@@ -121,8 +127,10 @@ def register(main: click.Group) -> None:
         if pin is None:
             pin = click.prompt("PIN from the e-mail", hide_input=True)
         done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
-        if done.settings_update:
-            desk.save(done.settings_update)
+        if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
+            click.echo(click.style(f"The activation is saved in {rescued} (mode 600): import "
+                                   "it into the host's settings.", fg="red"), err=True)
+            return UNUSABLE
         return show(done, as_json)
 
     @main.command("self-test")

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import stat
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,14 +30,58 @@ from .service import SaltoKsService
 OK, PROBLEM, UNUSABLE = 0, 1, 2
 
 
+class WriteRefused(OSError):
+    """The target of a private write is not safe to write (a link, another user's file)."""
+
+
 def write_private(path: Path, data: Any) -> None:
-    """``data`` as JSON at ``path``, mode 0600, atomically: readers never see a
-    half-written file (it holds secrets)."""
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2)
-    os.replace(partial, path)
+    """``data`` as JSON at ``path`` (it holds secrets): mode 0600, atomically and durably.
+
+    The temporary file is created exclusively (``O_EXCL|O_NOFOLLOW``, a random name in
+    the target's folder, so nobody can pre-create or link it), written, fsynced, renamed
+    over the target, and the folder is fsynced. A target that is a symbolic link, not a
+    regular file, or owned by another user is refused (:class:`WriteRefused`)."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        found = None
+    if found is not None:
+        if stat.S_ISLNK(found.st_mode):
+            raise WriteRefused(f"{path} is a symbolic link; nothing was written")
+        if not stat.S_ISREG(found.st_mode):
+            raise WriteRefused(f"{path} is not a regular file; nothing was written")
+        if found.st_uid != os.geteuid():
+            raise WriteRefused(f"{path} belongs to another user; nothing was written")
+    folder = path.parent
+    partial = folder / f".{path.name}.{secrets.token_hex(8)}.partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(partial)
+        raise
+    directory = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def rescue_private(data: Any, label: str) -> Path:
+    """Somewhere private to keep what must not be lost when the settings file cannot be
+    written (a secret Salto hands out once): ``~/.ireserve-salto/``, mode 0700."""
+    folder = Path.home() / ".ireserve-salto"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    path = folder / f"rescued-{label}-{secrets.token_hex(4)}.json"
+    write_private(path, data)
+    return path
 
 
 class Unusable(Exception):
@@ -45,6 +92,7 @@ class Desk:
     def __init__(self, settings_file: str, environ: Mapping[str, str] | None = None,
                  warn: Callable[[str], None] = print) -> None:
         self.path = Path(settings_file)
+        self.warn = warn
         try:
             if self.path.stat().st_mode & 0o077:
                 warn(f"warning: {self.path} is readable by other users; it holds secrets "
@@ -85,13 +133,21 @@ class Desk:
     def admin(self, action: str, **params: Any) -> AdminResult:
         return self.host.admin(self.park, INTEGRATION, action, **params)
 
-    def save(self, update: Mapping[str, Any]) -> None:
-        """Merge a ``settings_update`` into the file (atomically, mode 0600)."""
+    def save(self, update: Mapping[str, Any]) -> Path | None:
+        """Merge a ``settings_update`` into the file (atomically, mode 0600). When the file
+        cannot be written, the merged settings are rescued to a private file whose path
+        is returned (a secret Salto hands out once is never lost); ``None`` when saved."""
         merged = deep_merge(self.settings, update)
         self.park.integrations[INTEGRATION] = merged
         data = {**self.data, INTEGRATION: merged} if self.wrapped else merged
-        write_private(self.path, data)
+        try:
+            write_private(self.path, data)
+        except OSError as exc:
+            self.warn(f"{self.path} could not be written ({exc}); the settings are kept "
+                      "elsewhere")
+            return rescue_private(data, "settings")
         self.data = data
+        return None
 
     def locks(self, on_page: Callable[[int, int | None], None] | None = None
               ) -> list[dict[str, Any]]:

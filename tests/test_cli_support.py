@@ -187,3 +187,53 @@ def test_the_cli_says_which_hosts_it_is_about_to_use(settings_file: Path,
     assert result.exit_code == 0
     assert (f"Salto KS acceptance: identity {sandbox.identity_url}, API {sandbox.api_url}"
             in result.stderr)
+
+
+# -- the secret write-back ----------------------------------------------------------------------
+
+def test_the_write_back_never_follows_a_link_nor_writes_another_user_s_file(
+        tmp_path: Path) -> None:
+    from ireserve_salto_plugin.support import WriteRefused, write_private
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    target = tmp_path / "park.json"
+    (tmp_path / "park.json.partial").symlink_to(victim)  # the old fixed name, planted
+    write_private(target, {"secret": "S"})
+    assert victim.read_text() == "keep me" and (target.stat().st_mode & 0o777) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["park.json", "park.json.partial",
+                                                          "victim.txt"]  # no leftovers
+    link = tmp_path / "link.json"
+    link.symlink_to(victim)
+    with pytest.raises(WriteRefused, match="symbolic link"):
+        write_private(link, {"secret": "S"})
+    assert victim.read_text() == "keep me"
+    theirs = tmp_path / "theirs.json"
+    theirs.write_text("{}")
+    os.chown(theirs, 65534, 65534)
+    with pytest.raises(WriteRefused, match="another user"):
+        write_private(theirs, {"secret": "S"})
+
+
+def test_a_failed_write_after_get_pin_keeps_the_secret(
+        tmp_path: Path, settings_file: Path, sandbox: SaltoSandbox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    real_replace = os.replace
+
+    def refuse(src: Any, dst: Any) -> None:
+        if Path(dst) == settings_file:
+            raise IsADirectoryError(21, "Is a directory", str(dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    iq_id = first_lock(sandbox).iq.id
+    result = run("activate", iq_id, "--settings-file", str(settings_file), "--pin", "0000")
+    assert result.exit_code == 2, result.output
+    [rescued] = (tmp_path / "home" / ".ireserve-salto").iterdir()
+    assert str(rescued) in result.stderr and (rescued.stat().st_mode & 0o777) == 0o600
+    secret = json.loads(rescued.read_text())["salto_ks"]["iqs"][iq_id]["secret"]
+    act = sandbox.world.activation(sandbox.world.users[sandbox.username], iq_id)
+    assert secret == act.secret and secret not in result.output
+    assert sandbox.call_count("PUT") == 0  # Set PIN was not run on a secret not kept
