@@ -223,18 +223,32 @@ def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
         gateway = ctx.gateway(parks.tuning.options_deadline) if ctx is not None else None
     except SettingsError as exc:
         ctx, gateway, error = None, None, str(exc)
+    # Every read of the store and of Salto counts against the sweep's deadline; once the
+    # store has failed, the other bookings are not asked of it again (a Redis that does
+    # not answer costs a second a read: 5,000 bookings would take over an hour).
+    deadline = clock.monotonic() + parks.tuning.options_deadline
+    gave_up: tuple[Reason, str] | None = None
     for n, booking in enumerate(bookings):
         if n >= MAX_SWEEP:
             break
         row: dict[str, Any] = {"booking_id": host_text(getattr(booking, "id", None))}
         if ctx is None or gateway is None:
             row.update(verdict=Reason.SETTINGS_INVALID.value, message=f"Settings: {error}")
-        else:
+        elif gave_up is None and clock.monotonic() > deadline:
+            gave_up = (Reason.TIMEOUT, translate("Not judged: the sweep ran out of time.",
+                                                 host_language(park)))
+        if ctx is not None and gateway is not None and gave_up is not None:
+            row.update(verdict=gave_up[0].value, message=gave_up[1])
+        elif ctx is not None and gateway is not None:
             found = _explain(ctx, gateway, budget, clock, _Steps(host_language(park)), booking,
                              _judged_at(booking, now, ctx, clock), confirm_offline=False)
             row.update(verdict=found.verdict.value, message=found.message,
                        lock_id=found.lock_id,
                        opens_at=found.opens_at.isoformat() if found.opens_at else None)
+            store = next((step for step in found.steps if step.state is StepState.FAIL
+                          and step.reason is Reason.STORE_UNAVAILABLE), None)
+            if store is not None:
+                gave_up = (Reason.STORE_UNAVAILABLE, store.message)
         rows.append(row)
     return Readiness(INTEGRATION, rows, dict(Counter(row["verdict"] for row in rows)))
 
@@ -274,4 +288,5 @@ EXPLAIN_TEXTS = (
     "The lock does not reach its IQ: check its batteries and its distance to the IQ.",
     "This server's clock is {offset} s from Salto's (codes are signed with Salto's time).",
     "not checked: an earlier step failed", "Every condition holds: an open now would be sent.",
+    "Not judged: the sweep ran out of time.",
 )
