@@ -19,6 +19,7 @@ import click
 from .errors import SaltoError
 from .models import AdminResult
 from .support import OK, PROBLEM, UNUSABLE, Desk, Unusable, table
+from .text import printable
 
 SETTINGS = click.option(
     "--settings-file", required=True, type=click.Path(dir_okay=False, exists=True),
@@ -34,13 +35,13 @@ def desk_command(func: Callable[..., int]) -> Callable[..., None]:
     @functools.wraps(func)
     def run(settings_file: str, **kwargs: Any) -> None:
         try:
-            desk = Desk(settings_file, warn=lambda text: click.echo(text, err=True))
+            desk = Desk(settings_file, warn=lambda text: click.echo(printable(text), err=True))
             code = func(desk, **kwargs)
         except Unusable as exc:
-            click.echo(click.style(str(exc), fg="red"), err=True)
+            click.echo(click.style(printable(str(exc)), fg="red"), err=True)
             code = UNUSABLE
         except SaltoError as exc:
-            click.echo(click.style(str(exc), fg="red"), err=True)
+            click.echo(click.style(printable(str(exc)), fg="red"), err=True)
             code = PROBLEM
         sys.exit(code)
 
@@ -52,7 +53,7 @@ def show(result: AdminResult, as_json: bool, rows: str | None = None,
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        click.echo(click.style(result.message, fg="green" if result.ok else "red"))
+        click.echo(click.style(printable(result.message), fg="green" if result.ok else "red"))
         if rows and columns and result.data.get(rows):
             click.echo(table(result.data[rows], columns))
     return OK if result.ok else PROBLEM
@@ -123,7 +124,7 @@ def register(main: click.Group) -> None:
         if not asked.ok:
             return show(asked, as_json)
         if not as_json:
-            click.echo(asked.message)
+            click.echo(printable(asked.message))
         if pin is None:
             pin = click.prompt("PIN from the e-mail", hide_input=True)
         done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
@@ -192,8 +193,8 @@ def register(main: click.Group) -> None:
             colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
             for step in found.steps:
                 click.echo(click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
-                           + f"  {step.step:<14} {step.message}")
-            click.echo(f"verdict: {found.verdict.value}: {found.message}")
+                           + f"  {step.step:<14} {printable(step.message)}")
+            click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
         return OK if found.verdict.value == "opened" else PROBLEM
 
     @main.command()

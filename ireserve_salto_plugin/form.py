@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,8 +191,13 @@ def merge_settings(stored: Any, submitted: Any) -> dict[str, Any]:
     Never store ``SettingsSchema().dump(...)`` instead: dumps leave secrets out by design
     (``load_only``), and storing one loses the IQ secret that Salto hands out only once.
     """
-    old = dict(stored) if isinstance(stored, dict) else {}
-    new = dict(submitted) if isinstance(submitted, dict) else {}
+    if stored is None:  # a park saving the form for the first time
+        stored = {}
+    if not isinstance(stored, Mapping) or not isinstance(submitted, Mapping):
+        # any mapping a host keeps is read as one; anything else is an error, never a
+        # silent {} that drops the IQ secrets and site_id and still validates
+        raise TypeError("stored and submitted settings must be mappings")
+    old, new = dict(stored), dict(submitted)
     for name, spec in FORM.items():
         if spec.read_only:
             if name in old:

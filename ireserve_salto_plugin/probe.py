@@ -30,6 +30,7 @@ from .runtime import Platform, PlatformReader, Tuning, settings_file_environment
 from .session import make_session
 from .settings import Settings, SettingsError, SettingsSchema, describe_errors
 from .store import MemoryStore
+from .text import printable
 
 PROBE_DEADLINE = 120.0  # seconds for the whole probe
 LOCK_FIELDS = ("id", "customer_reference", "online")
@@ -273,7 +274,7 @@ class Probe:
 
 def table(checks: list[Check]) -> str:
     rows = [("check", "expected", "", "seen")] + [
-        (c.name, c.expected, c.mark, c.seen) for c in checks]
+        (c.name, c.expected, c.mark, printable(c.seen)) for c in checks]
     widths = [min(COLUMN, max(len(row[i]) for row in rows)) for i in range(3)]
     lines = []
     for row in rows:  # nothing is cut: long cells wrap, what was seen is printed whole

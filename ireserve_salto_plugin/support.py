@@ -26,6 +26,7 @@ from .models import AdminResult
 from .runtime import settings_file_environment
 from .sandbox.host import Booking, Park, ReferenceHost, deep_merge
 from .service import SaltoKsService
+from .text import printable
 
 OK, PROBLEM, UNUSABLE = 0, 1, 2
 
@@ -97,9 +98,9 @@ class Desk:
             if self.path.stat().st_mode & 0o077:
                 warn(f"warning: {self.path} is readable by other users; it holds secrets "
                      "(chmod 600)")
-            self.data = json.loads(self.path.read_text())
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
             raise Unusable(f"{self.path}: unreadable ({type(exc).__name__})") from None
+        self.data = read_json(self.path)
         if not isinstance(self.data, dict):
             raise Unusable(f"{self.path}: not a JSON object")
         self.wrapped = isinstance(self.data.get(INTEGRATION), dict)
@@ -178,12 +179,23 @@ class Desk:
             raise Unusable("arrival and departure must be ISO 8601 times") from None
 
     def bookings(self, file: str) -> list[Booking]:
-        try:
-            raw = json.loads(Path(file).read_text())
-        except (OSError, ValueError) as exc:
-            raise Unusable(f"{file}: unreadable ({type(exc).__name__})") from None
+        raw = read_json(Path(file))
         items = raw if isinstance(raw, list) else [raw]
         return [self.booking(item) for item in items]
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file, or :class:`Unusable` in plain words: where a syntax error is, and no
+    traceback for a file nested too deep or not readable."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise Unusable(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column "
+                       f"{exc.colno}") from None
+    except RecursionError:
+        raise Unusable(f"{path}: JSON nested too deeply to read") from None
+    except (OSError, ValueError) as exc:
+        raise Unusable(f"{path}: unreadable ({type(exc).__name__})") from None
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -204,7 +216,7 @@ def _cell(value: Any) -> str:
         return "yes" if value else "no"
     if isinstance(value, dict):
         value = value.get("state") or value.get("name") or json.dumps(value)
-    text = str(value)
+    text = printable(str(value)).replace("\n", " ")
     return text if len(text) <= 40 else text[:39] + "…"
 
 

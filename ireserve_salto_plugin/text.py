@@ -44,3 +44,12 @@ def local_time(instant: datetime, zone: tzinfo) -> str:
         return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
     except OverflowError:  # the edge of datetime's range, in a far-off zone
         return iso_utc(instant)
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal: control characters (a lock name from Salto may hold
+    escape sequences) are shown escaped; line breaks stay."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else f"\\x{ord(c):02x}" if ord(c) < 256
+                   else f"\\u{ord(c):04x}" for c in text)

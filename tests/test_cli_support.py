@@ -127,7 +127,8 @@ def test_an_unusable_file_is_exit_code_2_with_a_plain_message(tmp_path: Path,
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
     result = CliRunner().invoke(main, ["check", "--settings-file", str(broken)])
-    assert result.exit_code == 2 and "unreadable (JSONDecodeError)" in result.output
+    assert result.exit_code == 2 and "not valid JSON" in result.output
+    assert "line 1, column 2" in result.output
     assert "Traceback" not in result.output
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
@@ -237,3 +238,18 @@ def test_a_failed_write_after_get_pin_keeps_the_secret(
     act = sandbox.world.activation(sandbox.world.users[sandbox.username], iq_id)
     assert secret == act.secret and secret not in result.output
     assert sandbox.call_count("PUT") == 0  # Set PIN was not run on a secret not kept
+
+
+def test_hostile_files_and_names_never_reach_the_terminal_raw(
+        tmp_path: Path, settings_file: Path, sandbox: SaltoSandbox) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    deep.chmod(0o600)
+    result = run("check", "--settings-file", str(deep))
+    assert result.exit_code == 2 and "nested too deeply" in result.output
+    assert "Traceback" not in result.output
+    lock = first_lock(sandbox)
+    lock.name = "Chalet \x1b]0;owned\x07\x1b[2J 12"  # escape sequences from Salto
+    listed = run("locks", "--settings-file", str(settings_file))
+    assert listed.exit_code == 0 and "\x1b" not in listed.output
+    assert "\\x1b]0;owned" in listed.output

@@ -150,3 +150,14 @@ def test_activation_then_form_save_keeps_the_new_secret(
     secret = park.integrations[INTEGRATION]["iqs"][iq_id]["secret"]
     host.save_form(park, INTEGRATION, {**settings_for(sandbox), "password": None})
     assert park.integrations[INTEGRATION]["iqs"][iq_id]["secret"] == secret
+
+
+def test_stored_settings_in_any_mapping_keep_their_secrets() -> None:
+    from types import MappingProxyType
+
+    merged = merge_settings(MappingProxyType(STORED), {**STORED, "password": ""})
+    assert merged["iqs"] == STORED["iqs"] and merged["site_id"] == STORED["site_id"]
+    assert merged["password"] == STORED["password"]
+    assert merge_settings(None, {"username": "u"}) == {"username": "u"}
+    with pytest.raises(TypeError):
+        merge_settings(["not", "a", "mapping"], STORED)
