@@ -19,6 +19,7 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
 )
 
@@ -52,6 +53,11 @@ MAX_TEXT_CHARS = 200  # a status, a field name, an object id, an IQ secret
 MAX_PASSWORD_CHARS = 500
 MAX_MINUTES_BEFORE = 24 * 60
 ERROR_KEY_CHARS = 40  # a field name in an error text is cut to this
+SIZE_LIMITS = {  # entries at most, and the error (one fixed text each, for the catalogs)
+    "mapping": (10_000, "At most 10000 objects can be mapped."),
+    "open_statuses": (50, "At most 50 statuses."),
+    "iqs": (1_000, "At most 1000 IQs."),
+}
 _NonEmpty = validate.Length(min=1, max=MAX_TEXT_CHARS,
                             error=f"Must be 1 to {MAX_TEXT_CHARS} characters.")
 
@@ -162,6 +168,18 @@ class SettingsSchema(_Base):
     )
     default_lock_id = Uuid(load_default=None, allow_none=True,
                            metadata=field_metadata("default_lock_id"))
+
+    @pre_load
+    def _bounded(self, data: Any, **_: Any) -> Any:
+        """Collections are bounded before any entry is read: a huge mapping is refused at
+        once, not validated entry by entry on the first hook (seconds) and compared on
+        every later one."""
+        if isinstance(data, Mapping):
+            for name, (most, message) in SIZE_LIMITS.items():
+                value = data.get(name)
+                if isinstance(value, Mapping | list) and len(value) > most:
+                    raise ValidationError(message, field_name=name)
+        return data
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Settings:
