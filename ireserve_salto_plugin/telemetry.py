@@ -6,24 +6,29 @@ Instruments (meter and tracer ``ireserve_salto_plugin``):
 
 | name | kind | attributes |
 |---|---|---|
-| ``salto.opens`` | counter | ``park``, ``outcome``, ``reason`` |
+| ``salto.opens`` | counter | ``outcome``, ``reason`` (and ``park`` when the host opts in) |
 | ``salto.open.duration`` | histogram (s) | ``outcome`` |
 | ``salto.call.duration`` | histogram (s) | ``endpoint`` (ids replaced by ``{id}``), ``status`` |
 | ``salto.token.fetches`` | counter | ``grant`` |
 | ``salto.otp.refusals`` | counter | ``reason`` (``otp_blocked``, ``otp_suspended``) |
 | ``salto.store.errors`` | counter | — |
 
-Each open is also a span ``salto.open`` with the attempt's fields. No secret, token, PIN
-or OTP is ever an attribute.
+Each open is also a span ``salto.open`` with the attempt's fields, less ``requested_by``
+(a guest's e-mail address is personal data). No secret, token, PIN or OTP is ever an
+attribute. Labels stay bounded: a per-park label would exceed an SDK's 2,000-series limit
+at 2,500 parks, so it is added only with ``SALTO_KS_METRICS_PARK_LABEL=1`` (or
+``Telemetry(park_label=True)``) for a host with few parks.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 NAME = "ireserve_salto_plugin"
+PERSONAL = frozenset({"requested_by"})  # never a span attribute or a metric label
 _IDS = re.compile(r"/(sites|locks|iqs|me|pin)/[^/]+")
 
 
@@ -36,7 +41,10 @@ class Telemetry:
     """The plugin's instruments. Providers may be injected (tests); by default the
     global ones of the OpenTelemetry API are used, which are no-ops without an SDK."""
 
-    def __init__(self, meter_provider: Any = None, tracer_provider: Any = None) -> None:
+    def __init__(self, meter_provider: Any = None, tracer_provider: Any = None,
+                 park_label: bool | None = None) -> None:
+        self.park_label = (os.environ.get("SALTO_KS_METRICS_PARK_LABEL") == "1"
+                           if park_label is None else park_label)
         try:
             from opentelemetry import metrics, trace
         except ImportError:
@@ -68,13 +76,16 @@ class Telemetry:
     def opened(self, span: Any, fields: dict[str, Any], seconds: float) -> None:
         if not self.enabled:
             return
-        self._opens.add(1, {"park": fields["park"], "outcome": fields["outcome"],
-                            "reason": fields["reason"]})
+        labels = {"outcome": fields["outcome"], "reason": fields["reason"]}
+        if self.park_label:
+            labels["park"] = fields["park"]
+        self._opens.add(1, labels)
         self._open_seconds.record(seconds, {"outcome": fields["outcome"]})
         if fields["reason"] in ("otp_blocked", "otp_suspended"):
             self._refusals.add(1, {"reason": fields["reason"]})
         if span is not None and hasattr(span, "set_attributes"):
-            span.set_attributes({f"salto.{k}": v for k, v in fields.items() if v is not None})
+            span.set_attributes({f"salto.{k}": v for k, v in fields.items()
+                                 if v is not None and k not in PERSONAL})
 
     def call(self, method: str, path: str, status: int | None, seconds: float) -> None:
         if self.enabled:
