@@ -28,6 +28,9 @@ POOL_HOSTS = 8  # connection pools kept (Salto has two hosts per environment)
 POOL_SIZE = 32  # connections per host, for many threads of one worker
 
 
+COMPACT_AFTER = 256  # ended guards tolerated in the watchdog's heap before it is rebuilt
+
+
 class CallGuard:
     """The sockets of one call, shut down by the watchdog when ``deadline`` passes."""
 
@@ -79,6 +82,18 @@ class _Watchdog:
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
+        self._ended = 0  # guards in the heap whose call has ended
+
+    def release(self, guard: CallGuard) -> None:
+        """A call ended before its deadline: its guard is dropped from the heap soon (the
+        heap is rebuilt once ended guards are more than half of it), so memory follows the
+        calls in flight, not the calls of the last deadline's span."""
+        with self._cond:
+            self._ended += 1
+            if self._ended > COMPACT_AFTER and self._ended * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._ended = 0
 
     def watch(self, guard: CallGuard) -> None:
         with self._cond:
@@ -102,6 +117,9 @@ class _Watchdog:
                     self._cond.wait(wait)
                     continue
                 heapq.heappop(self._heap)
+                if guard.done:
+                    self._ended = max(0, self._ended - 1)
+                    continue
             guard.expire()
 
 
@@ -126,6 +144,7 @@ class guarded:
     def __exit__(self, *exc: object) -> None:
         _current.guard = None
         self.guard.close()
+        _watchdog.release(self.guard)
 
 
 def _attach(sock: Any) -> None:
