@@ -89,8 +89,9 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
         click.echo(f"Salto KS sandbox: identity {box.identity_url}, API {box.api_url}")
         click.echo(f"Settings and platform variables written to {settings_file}. Ctrl-C stops.")
         if admin_port is not None:
-            url = _serve_admin(box, parks[0], admin_port)
-            click.echo(f"Web admin: {url}/?lang=nl (nl, en, de)")
+            url, token = _serve_admin(box, parks[0], admin_port)
+            click.echo(f"Web admin (loopback only): {url}/login?lang=nl (nl, en, de); "
+                       f"login token: {token}")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -100,7 +101,7 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
             pass
 
 
-def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> str:
+def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> tuple[str, str]:
     from datetime import UTC, datetime, timedelta
 
     from . import INTEGRATION
@@ -120,9 +121,10 @@ def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> str:
                                          (now - timedelta(hours=2), "option")), 1):
         host.add_booking(Booking(f"B-{n}", "chalet-12", status, start,
                                  start + timedelta(days=3)))
-    server = serve(create_app(host, park), port=port)
+    app = create_app(host, park)
+    server = serve(app, port=port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}"
+    return f"http://127.0.0.1:{server.server_port}", app.config["LOGIN_TOKEN"]
 
 
 @main.command()

@@ -21,6 +21,7 @@ from ireserve_salto_plugin.sandbox.host import Booking
 from .conftest import first_lock
 
 SHOTS = Path(__file__).resolve().parent.parent / "build" / "screenshots"
+TOKEN = "test-login-token"
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def browser() -> Iterator[Any]:
 def admin_url(host: ReferenceHost, park: Park) -> Iterator[str]:
     from ireserve_salto_plugin.sandbox.admin_web import create_app, serve
 
-    server = serve(create_app(host, park))
+    server = serve(create_app(host, park, token=TOKEN))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -81,6 +82,9 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     find = browser.find_element
     lock = first_lock(sandbox)
 
+    browser.get(f"{admin_url}/?lang=nl&tab=authentication")  # not logged in: the login page
+    find(By.ID, "token").send_keys(TOKEN)
+    through(browser, find(By.ID, "login"))
     browser.get(f"{admin_url}/?lang=nl&tab=authentication")
     assert find(By.ID, "tab-authentication").text == "Authenticatie"
     assert find(By.ID, "field-password").get_attribute("value") == ""  # never sent back
@@ -132,6 +136,9 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     through(browser, find(By.ID, "booking-B-100"))
     assert find(By.ID, "verdict").text.startswith("opened")
     through(browser, find(By.ID, "open"))
+    assert "Chalet 12" in find(By.ID, "confirm-question").text  # a staff open asks first
+    assert sandbox.call_count("PATCH") == 0
+    through(browser, find(By.ID, "confirm-open"))
     assert find(By.ID, "guest-message").text == "De deur is open."
     assert find(By.ID, "staff-message").text.startswith("Slot ")
     assert sandbox.call_count("PATCH") == 1
@@ -143,3 +150,70 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     browser.get(f"{admin_url}/?lang=en&tab=iq_otp")
     assert find(By.ID, "tab-iq_otp").text == "IQ OTP setup"
     browser.save_screenshot(str(SHOTS / "6-iq-otp-en.png"))
+
+
+# -- what the web admin protects (the Flask test client) -----------------------------------------
+
+@pytest.fixture
+def client(host: ReferenceHost, park: Park) -> Any:
+    from ireserve_salto_plugin.sandbox.admin_web import create_app
+
+    app = create_app(host, park, token=TOKEN)
+    return app.test_client()
+
+
+def csrf_of(page: bytes) -> str:
+    import re
+
+    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert match is not None
+    return match.group(1).decode()
+
+
+def logged_in(client: Any) -> Any:
+    token = csrf_of(client.get("/login").data)
+    assert client.post("/login", data={"token": TOKEN, "csrf_token": token}).status_code == 302
+    return client
+
+
+def test_every_page_needs_the_login(client: Any) -> None:
+    assert client.get("/?tab=mapping").status_code == 302
+    assert client.get("/bookings").headers["Location"].startswith("/login")
+    wrong = client.post("/login", data={"token": "guess", "csrf_token": csrf_of(
+        client.get("/login").data)})
+    assert wrong.status_code == 200 and b"id=\"token\"" in wrong.data
+
+
+def test_a_post_without_its_csrf_token_is_refused(client: Any, park: Park,
+                                                  sandbox: SaltoSandbox) -> None:
+    """Another web page the admin visits cannot remap a chalet or send Set PINs."""
+    logged_in(client)
+    before = dict(park.integrations["salto_ks"])
+    forged = client.post("/save?tab=mapping", data={"action": "save", "map_object": "x",
+                                                    "map_lock": "y"})
+    assert forged.status_code == 400 and park.integrations["salto_ks"] == before
+    pin = client.post("/save?tab=iq_otp", data={"action": f"set_pin:{first_lock(sandbox).iq.id}"})
+    assert pin.status_code == 400 and sandbox.call_count("PUT") == 0
+
+
+def test_a_rebound_host_name_is_refused(client: Any) -> None:
+    assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/login", headers={"Host": "localhost:8080"}).status_code == 200
+
+
+def test_the_session_cookie_is_strict_and_messages_never_come_from_the_url(
+        client: Any) -> None:
+    logged_in(client)
+    page = client.get("/?tab=authentication&message=Call+0900-SCAM+now")
+    assert page.status_code == 200 and b"0900-SCAM" not in page.data
+    cookie = client.get_cookie("session")
+    assert cookie is not None and cookie.same_site == "Strict" and cookie.http_only
+
+
+def test_unknown_pages_are_404_not_500(client: Any, host: ReferenceHost) -> None:
+    logged_in(client)
+    assert client.get("/?tab=nope").status_code == 404
+    assert client.get("/booking/unknown").status_code == 404
+    start = datetime.now(UTC)
+    host.add_booking(Booking("B/7", "chalet-12", "confirmed", start, start + timedelta(days=1)))
+    assert client.get("/booking/B/7").status_code == 200  # an id with a slash

@@ -6,13 +6,35 @@ nl, en and de (``?lang=``). ``ireserve-salto sandbox --admin`` serves it on the 
 
 Secrets are never sent to the browser: secret fields render empty and saving goes through
 ``merge_settings`` (``ReferenceHost.save_form``).
+
+It is an example integrators copy, so it shows what such a page must protect: it binds to
+loopback; every page needs a login (a token printed when it starts, traded for a session
+cookie that is ``HttpOnly`` and ``SameSite=Strict``); every POST carries a CSRF token
+(Flask-WTF); a request whose ``Host`` is not an allowed name is refused (DNS rebinding);
+a staff open asks for confirmation with the lock's name; messages travel in the session,
+never in the URL. What a host must add: its own users and roles instead of one token,
+TLS, audit of who pressed what.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
+from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
@@ -28,11 +50,50 @@ WORDS = {
     "Open the door": {"nl": "Deur openen", "de": "Tür öffnen"},
     "Why": {"nl": "Waarom", "de": "Warum"},
     "Saved.": {"nl": "Opgeslagen.", "de": "Gespeichert."},
+    "Open lock": {"nl": "Slot openen:", "de": "Schloss öffnen:"},
+    "Yes, open it now": {"nl": "Ja, nu openen", "de": "Ja, jetzt öffnen"},
+    "Cancel": {"nl": "Annuleren", "de": "Abbrechen"},
+    "Log in": {"nl": "Inloggen", "de": "Anmelden"},
+    "Login token (printed when the web admin started)": {
+        "nl": "Inlogtoken (getoond toen de webbeheerpagina startte)",
+        "de": "Anmelde-Token (beim Start der Web-Verwaltung ausgegeben)"},
 }
 
 
-def create_app(host: ReferenceHost, park: Park) -> Flask:
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
+               allowed_hosts: Iterable[str] = LOOPBACK_NAMES) -> Flask:
+    """The app; ``token`` (random when not given, read back as ``app.config["LOGIN_TOKEN"]``)
+    is what the admin types once at ``/login``."""
     app = Flask(__name__)
+    app.config.update(SECRET_KEY=secrets.token_hex(32), LOGIN_TOKEN=token or
+                      secrets.token_urlsafe(24), SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Strict", WTF_CSRF_TIME_LIMIT=None)
+    CSRFProtect(app)
+    allowed = frozenset(allowed_hosts)
+
+    @app.before_request
+    def guard() -> Response | None:
+        name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") \
+            else request.host
+        if name not in allowed:  # a rebound DNS name reaching this loopback port
+            abort(400)
+        if request.endpoint not in ("login", "static") and not session.get("admin"):
+            return redirect(url_for("login", lang=request.args.get("lang")))
+        return None
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        given = request.form.get("token", "") if request.method == "POST" else ""
+        if given and hmac.compare_digest(given, app.config["LOGIN_TOKEN"]):
+            session.clear()
+            session["admin"] = True
+            return redirect(url_for("page", lang=request.args.get("lang")))
+        if given:
+            flash("?", "bad")
+        return render("login.html", tab="")
 
     def lang() -> str:
         return language(request.args.get("lang") or park.locale)
@@ -45,13 +106,15 @@ def create_app(host: ReferenceHost, park: Park) -> Flask:
             template, park=park, lang=code, form=form,
             t=lambda word: WORDS.get(word, {}).get(code, word),
             action_label=lambda name: labels[name][code],
-            message=request.args.get("message"), bad=request.args.get("bad"), **context)
+            messages=get_flashed_messages(with_categories=True), **context)
 
     @app.get("/")
     def page() -> str:
         form = host.pm.hook.config_form(integration=INTEGRATION)
         tab = request.args.get("tab", "authentication")
-        current = next(t for t in form["x-tabs"] if t["name"] == tab)
+        current = next((t for t in form["x-tabs"] if t["name"] == tab), None)
+        if current is None:
+            abort(404)
         settings = park.integrations.get(INTEGRATION, {})
         iqs: list[dict[str, Any]] = []
         if tab == "iq_otp":
@@ -84,27 +147,37 @@ def create_app(host: ReferenceHost, park: Park) -> Flask:
     def bookings() -> str:
         return render("bookings.html", tab="", bookings=list(host.bookings.values()))
 
-    @app.get("/booking/<booking_id>")
-    def booking(booking_id: str, result: Any = None) -> str:
-        found = host.bookings[booking_id]
-        why = host.pm.hook.explain_access(park=park, booking=found, now=None)
-        return render("booking.html", tab="", booking=found, why=why, result=result)
+    def found_booking(booking_id: str) -> Any:
+        found = host.bookings.get(booking_id)
+        if found is None:
+            abort(404)
+        return found
 
-    @app.post("/booking/<booking_id>/open")
+    @app.get("/booking/<path:booking_id>")
+    def booking(booking_id: str, result: Any = None, confirm: str | None = None) -> str:
+        found = found_booking(booking_id)
+        why = host.pm.hook.explain_access(park=park, booking=found, now=None)
+        return render("booking.html", tab="", booking=found, why=why, result=result,
+                      confirm=confirm)
+
+    @app.post("/open/<path:booking_id>")
     def open_door(booking_id: str) -> str:
-        found = host.bookings[booking_id]
+        found = found_booking(booking_id)
         park.locale = lang()
         found.locale = lang()
-        return booking(booking_id, host.open(found, "staff"))
+        if request.form.get("confirmed") != "yes":  # first ask, naming the lock
+            why = host.pm.hook.explain_access(park=park, booking=found, now=None)
+            names = {o["value"]: o["label"] for o in host.lock_options(park, INTEGRATION)}
+            lock = names.get(why.lock_id or "", why.lock_id or "?")
+            return booking(booking_id, confirm=lock)
+        return booking(booking_id, host.open(found, "staff:web-admin"))
 
     return app
 
 
 def _back(tab: str, lang: str, message: str, bad: bool) -> Response:
-    args: dict[str, Any] = {"tab": tab, "lang": lang, "message": message}
-    if bad:
-        args["bad"] = "1"
-    return redirect(url_for("page", **args))
+    flash(message, "bad" if bad else "ok")  # in the session: no page shows text from a URL
+    return redirect(url_for("page", tab=tab, lang=lang))
 
 
 def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
