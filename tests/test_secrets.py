@@ -149,3 +149,56 @@ def test_the_scan_catches_planted_leaks(sandbox: SaltoSandbox, host: ReferenceHo
         with pytest.raises(AssertionError):
             assert_clean(f"log line {planted}", sandbox)
     assert_clean("log line with nothing in it", sandbox)
+
+
+def test_the_cli_output_leaks_nothing(tmp_path: Any, park: Park, mapped: Any,
+                                      sandbox: SaltoSandbox,
+                                      debug_log: pytest.LogCaptureFixture) -> None:
+    """Every support command, in text and JSON, on an activated park (the settings file
+    holds the password, the IQ secret and the PIN)."""
+    import json
+    import os
+
+    from click.testing import CliRunner
+
+    from ireserve_salto_plugin.cli import main
+
+    path = tmp_path / "park.json"
+    path.write_text(json.dumps({"timezone": "Europe/Amsterdam",
+                                "salto_ks": park.integrations[INTEGRATION]}))
+    os.chmod(path, 0o600)
+    booking = tmp_path / "booking.json"
+    booking.write_text(json.dumps({"id": "B-1", "object_id": "chalet-12",
+                                   "status": "confirmed",
+                                   "arrival": "2026-01-01T15:00:00+00:00",  # fixed: any day
+                                   "departure": "2026-01-03T10:00:00+00:00"}))
+    outputs: list[str] = []
+    for args in (["check"], ["iqs"], ["locks"], ["self-test", mapped.iq.id],
+                 ["test-open", mapped.id, "--by", "staff:anna", "--yes"],
+                 ["why", str(booking)], ["entries"], ["readiness", str(booking)]):
+        for extra in ([], ["--json"]):
+            result = CliRunner().invoke(main, [*args, "--settings-file", str(path), *extra])
+            assert "Traceback" not in result.output
+            outputs.append(result.output)
+    assert sandbox.call_count("PATCH") == 2  # the two test opens really ran
+    assert_clean(debug_log.text + "\n".join(outputs), sandbox)
+
+
+def test_the_web_admin_pages_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
+                                          sandbox: SaltoSandbox, make_booking: Any) -> None:
+    import re as regex
+
+    from ireserve_salto_plugin.sandbox.admin_web import create_app
+
+    client = create_app(host, park, token="t").test_client()
+    token = regex.search(rb'name="csrf_token" value="([^"]+)"', client.get("/login").data)
+    assert token is not None
+    client.post("/login", data={"token": "t", "csrf_token": token.group(1).decode()})
+    booking = make_booking()
+    pages = [client.get(f"/?tab={tab}&lang={lang}").data.decode()
+             for tab in ("authentication", "iq_otp", "details", "mapping")
+             for lang in ("nl", "en", "de")]
+    pages.append(client.get("/bookings").data.decode())
+    pages.append(client.get(f"/booking/{booking.id}").data.decode())
+    assert all("Salto KS" in page for page in pages)
+    assert_clean("\n".join(pages), sandbox)
