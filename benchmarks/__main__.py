@@ -378,7 +378,7 @@ def many_parks(parks: int) -> None:
                 f"{r['entries']} store entries; park 1 again: {r['revisit_token_calls']} "
                 f"token request(s)",
                 f"import-only process {base:.0f} MB",
-                ("target ≤ 56 MB (issue 12's baseline); " if default else "")
+                ("target ≤ 56 MB (the baseline of the previous landing); " if default else "")
                 + "1 token request on revisit = least recently used park was evicted",
                 r["rss_mb"] <= 56 if default else None)
 

@@ -22,7 +22,7 @@ from .preflight import preflight
 from .settings import SettingsError
 from .text import host_text
 
-log = logging.getLogger("ireserve_salto_plugin")
+log = logging.getLogger(__name__)
 
 
 def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,

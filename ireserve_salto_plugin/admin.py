@@ -34,7 +34,7 @@ from .params import ParamError, pin_param, uuid_param
 from .settings import SettingsError
 from .text import host_text
 
-log = logging.getLogger("ireserve_salto_plugin")
+log = logging.getLogger(__name__)
 
 ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "forget_iq", "refresh_locks",
            "status", "list_iqs", "self_test", "test_open", "confirm_open", "recent_opens")

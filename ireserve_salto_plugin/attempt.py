@@ -18,7 +18,7 @@ from .messages import MAY_HAVE_OPENED, STILL_RUNNING, guest_message, staff_messa
 from .models import DENIED_REASONS, OpenResult, Outcome, Reason
 from .text import LOG_VALUE_CHARS, host_text, local_time
 
-log = logging.getLogger("ireserve_salto_plugin")
+log = logging.getLogger(__name__)
 
 WINDOW_REASONS = frozenset({Reason.TOO_EARLY, Reason.TOO_LATE})
 KEY_CHARS = 1000  # host values as part of the duplicate guard's key

@@ -25,7 +25,7 @@ from .salto_types import Token
 from .store import Store
 from .transport import Transport, decode_json, retry_after
 
-log = logging.getLogger("ireserve_salto_plugin.gateway")
+log = logging.getLogger(__name__)
 
 GRANT_PATH = "/connect/token"
 BASE_SCOPE = "user_api.full_access"

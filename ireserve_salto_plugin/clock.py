@@ -19,7 +19,7 @@ from .keys import CLOCK, ClockReading
 from .runtime import Origin
 from .store import Store
 
-log = logging.getLogger("ireserve_salto_plugin.gateway")
+log = logging.getLogger(__name__)
 
 CLOCK_WARN_SECONDS = 60  # a larger offset is reported as the clock_skew warning
 CLOCK_RECHECK = 60.0  # seconds between readings of Salto's Date header

@@ -30,7 +30,7 @@ from .salto_types import ActivatedIq, Iq
 from .store import Store
 from .text import host_text
 
-log = logging.getLogger("ireserve_salto_plugin")
+log = logging.getLogger(__name__)
 
 RECEIPT_SECONDS = 7 * 86400.0  # how long an open's receipt can be confirmed
 LAST_OPEN_SECONDS = 30 * 86400.0

@@ -29,7 +29,7 @@ from cachetools import TLRUCache
 from .errors import StoreUnavailable
 from .keys import Key
 
-log = logging.getLogger("ireserve_salto_plugin")
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")

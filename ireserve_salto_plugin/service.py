@@ -49,7 +49,7 @@ from .store import MemoryStore, Store
 from .telemetry import Telemetry
 from .text import host_attr, host_text, iso_utc
 
-log = logging.getLogger("ireserve_salto_plugin")
+log = logging.getLogger(__name__)
 
 # Refusals after which one read of the lock tells whether it or its IQ is offline (the
 # locking call's error for that case is not documented: docs/salto-ks-api.md, "Offline").

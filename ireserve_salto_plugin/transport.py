@@ -30,7 +30,7 @@ from .session import guarded
 from .store import Store
 from .telemetry import NO_TELEMETRY, Telemetry
 
-log = logging.getLogger("ireserve_salto_plugin.gateway")
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CHUNK = 64 * 1024  # bytes read at a time

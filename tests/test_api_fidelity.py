@@ -1,4 +1,4 @@
-"""Differences from the real Salto KS that the sandbox used to hide (issue 14): each test
+"""Differences from the real Salto KS that the sandbox used to hide: each test
 runs the plugin against a sandbox at least as unkind as docs/salto-ks-api.md says Salto
 is."""
 
@@ -170,7 +170,7 @@ def test_get_pin_is_not_resent_after_it_may_have_reached_salto(
     assert park.integrations[INTEGRATION]["iqs"][iq]["secret"]  # kept: Salto gave it out
 
 
-# -- requests like the clients that work (issue 13) ---------------------------------------
+# -- requests like the clients that work (docs/salto-ks-api.md, "Paging") -----------------
 
 def test_every_connect_api_call_sends_the_odata_header(
         host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,

@@ -1,4 +1,4 @@
-"""Attacks from the adversarial review, each tried the way a park admin (a tenant) or a
+"""Attacks on the plugin, each tried the way a park admin (a tenant) or a
 hostile peer would, against the real HTTP path. Every test here failed on the code before
 the hardening."""
 
