@@ -14,7 +14,13 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from .i18n import DEFAULT, when
-from .messages import MAY_HAVE_OPENED, STILL_RUNNING, guest_message, staff_message
+from .messages import (
+    MAY_HAVE_OPENED,
+    STILL_RUNNING,
+    guest_message,
+    retry_advice,
+    staff_message,
+)
 from .models import DENIED_REASONS, OpenResult, Outcome, Reason
 from .text import LOG_VALUE_CHARS, host_text, local_time
 
@@ -88,10 +94,12 @@ class Attempt:
                 fill[name] = local_time(moment, self.zone)
                 guest[name] = when(moment, self.zone, self.guest_lang)
         message = staff_message(reason, self.lang, fill)
-        guest_text = guest_message(
-            reason, outcome, self.guest_lang, guest,
-            maybe_opened=fill["detail"] == MAY_HAVE_OPENED,
-            waiting=fill.get("first") == STILL_RUNNING)
+        maybe_opened = fill["detail"] == MAY_HAVE_OPENED
+        waiting = fill.get("first") == STILL_RUNNING
+        guest_text = guest_message(reason, outcome, self.guest_lang, guest,
+                                   maybe_opened=maybe_opened, waiting=waiting)
+        retryable, call_reception = retry_advice(reason, outcome, waiting=waiting,
+                                                 maybe_opened=maybe_opened)
         self.outcome, self.reason = outcome, reason
         if log.isEnabledFor(logging.INFO):  # the fields are built only when logged
             ms = self.seconds() * 1000
@@ -106,6 +114,7 @@ class Attempt:
             outcome=outcome, reason=reason, message=message, attempt_id=self.attempt_id,
             lock_id=self.lock_id, opened_at=opened_at, booking_updates=booking_updates or {},
             new_status=new_status, retry_after=retry_after, guest_message=guest_text,
-            opens_at=opens_at, closes_at=closes_at,
+            opens_at=opens_at, closes_at=closes_at, retryable=retryable,
+            call_reception=call_reception,
         )
         return self.result

@@ -15,6 +15,9 @@ from marshmallow import Schema
 from .models import AccessInfo, AdminResult, Booking, Explanation, OpenResult, Park, Readiness
 
 PROJECT = "ireserve"
+# The contract's version (semver, hookspecs.md "Versioning"): a new optional hook, result
+# field or reason code is a minor step; removing or renaming one is a major step.
+CONTRACT_VERSION = "1.1.0"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

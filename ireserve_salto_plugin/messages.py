@@ -93,6 +93,22 @@ RETRY_LATER = frozenset({
 })
 
 
+# What the guest app may simply try again: Salto or the store away for a moment, a slow
+# answer, or the same tap still running. Every denial and every failure staff must fix is
+# not retryable (``OpenResult.retryable``).
+RETRYABLE = frozenset({Reason.SALTO_UNAVAILABLE, Reason.STORE_UNAVAILABLE, Reason.TIMEOUT})
+
+
+def retry_advice(reason: Reason, outcome: Outcome, *, waiting: bool,
+                 maybe_opened: bool) -> tuple[bool, bool]:
+    """(``retryable``, ``call_reception``) of a result."""
+    if outcome is not Outcome.FAILED:
+        return False, False
+    retryable = (reason in RETRYABLE and not maybe_opened) or (
+        reason is Reason.DUPLICATE and waiting)
+    return retryable, not retryable and reason is not Reason.DUPLICATE
+
+
 class Fill(dict[str, Any]):
     """Fills a message; a missing part shows as ``?``."""
 

@@ -147,6 +147,8 @@ class OpenResult(_ToDict):
     guest_message: str = ""  # short, for the guest's screen, in the booking's language
     opens_at: datetime | None = None  # the booking's window, when the decision got that far
     closes_at: datetime | None = None
+    retryable: bool = False  # the guest app may offer "try again" (a passing problem)
+    call_reception: bool = False  # the guest cannot fix it: show the way to reception
 
     @property
     def opened(self) -> bool:

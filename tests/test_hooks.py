@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSan
 from .conftest import UseService, activate, first_lock, settings_for
 
 BookingFactory = Callable[..., Booking]
+HOOKSPECS_DOC = (Path(__file__).resolve().parent.parent / "hookspecs.md").read_text()
 
 
 def test_plugin_is_loaded_from_its_entry_point() -> None:
@@ -429,3 +431,24 @@ def test_admin_works_before_the_details_tab_is_filled(host: ReferenceHost,
     del raw["open_statuses"]
     park = host.add_park(Park("new", "Europe/Amsterdam", {INTEGRATION: raw}))
     assert host.admin(park, INTEGRATION, "test_connection").ok
+
+
+def test_results_say_whether_the_guest_may_try_again(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    from ireserve_salto_plugin.hookspecs import CONTRACT_VERSION
+
+    assert CONTRACT_VERSION.count(".") == 2 and CONTRACT_VERSION in HOOKSPECS_DOC
+    opened = host.open(make_booking(), "guest")
+    assert opened is not None and not opened.retryable and not opened.call_reception
+    early = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
+    denied = host.open(early, "guest")
+    assert denied is not None and not denied.retryable and not denied.call_reception
+    sandbox.inject("PATCH", "/locking$", status=503)
+    away = host.open(make_booking(), "guest")
+    assert away is not None and away.reason is Reason.SALTO_UNAVAILABLE
+    assert away.retryable and not away.call_reception and away.to_dict()["retryable"]
+    sandbox.set_iq_online(mapped.iq.id, False)
+    offline = host.open(make_booking(), "guest")
+    assert offline is not None and offline.reason is Reason.IQ_OFFLINE
+    assert not offline.retryable and offline.call_reception and offline.guest_message
