@@ -34,18 +34,27 @@ def desk_command(func: Callable[..., int]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def run(settings_file: str, **kwargs: Any) -> None:
+        as_json = bool(kwargs.get("as_json"))
         try:
             desk = Desk(settings_file, warn=lambda text: click.echo(printable(text), err=True))
             code = func(desk, **kwargs)
         except Unusable as exc:
-            click.echo(click.style(printable(str(exc)), fg="red"), err=True)
-            code = UNUSABLE
+            code = failed(str(exc), "unusable", as_json, UNUSABLE)
         except SaltoError as exc:
-            click.echo(click.style(printable(str(exc)), fg="red"), err=True)
-            code = PROBLEM
+            code = failed(str(exc), exc.reason.value, as_json, PROBLEM)
         sys.exit(code)
 
     return run
+
+
+def failed(text: str, error: str, as_json: bool, code: int) -> int:
+    """A failure in plain words; with ``--json`` a JSON object on stdout as well
+    (``ok: false``, ``error``), so a script always reads one document."""
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": error, "message": text}, indent=2))
+    else:
+        click.echo(click.style(printable(text), fg="red"), err=True)
+    return code
 
 
 def show(result: AdminResult, as_json: bool, rows: str | None = None,
@@ -111,7 +120,16 @@ def register(main: click.Group) -> None:
     @desk_command
     def activate(desk: Desk, iq_id: str, pin: str | None, as_json: bool) -> int:
         """GET PIN (Salto e-mails the PIN), then Set PIN with it; the new secret and PIN
-        are written back to the settings file."""
+        are written back to the settings file. IQ_ID may be the IQ's name. With --pin and a
+        secret already stored, no second GET PIN e-mail is asked for."""
+        iq_id = desk.iq_id(iq_id)
+        stored = (desk.settings.get("iqs") or {}).get(iq_id) or {}
+        if pin is not None and stored.get("secret"):
+            done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
+            if done.settings_update and (rescued := desk.save(done.settings_update)):
+                return failed(f"The activation is saved in {rescued} (mode 600): import it "
+                              "into the host's settings.", "not_saved", as_json, UNUSABLE)
+            return show(done, as_json)
         asked = desk.admin("get_pin", iq_id=iq_id)
         if asked.settings_update:  # the secret: Salto hands it out once
             rescued = desk.save(asked.settings_update)
@@ -126,7 +144,7 @@ def register(main: click.Group) -> None:
         if not as_json:
             click.echo(printable(asked.message))
         if pin is None:
-            pin = click.prompt("PIN from the e-mail", hide_input=True)
+            pin = click.prompt("PIN from the e-mail", hide_input=True, err=True)
         done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
         if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
             click.echo(click.style(f"The activation is saved in {rescued} (mode 600): import "
@@ -141,7 +159,7 @@ def register(main: click.Group) -> None:
     @desk_command
     def self_test(desk: Desk, iq_id: str, as_json: bool) -> int:
         """Cloud check of an IQ's codes (opens nothing): necessary, not sufficient."""
-        return show(desk.admin("self_test", iq_id=iq_id), as_json)
+        return show(desk.admin("self_test", iq_id=desk.iq_id(iq_id)), as_json)
 
     @main.command("test-open")
     @SETTINGS
@@ -175,21 +193,31 @@ def register(main: click.Group) -> None:
 
     @main.command()
     @SETTINGS
-    @click.argument("booking_file", type=click.Path(dir_okay=False, exists=True))
+    @click.argument("booking_file", required=False,
+                    type=click.Path(dir_okay=False, exists=True))
+    @click.option("--object", "object_id", help="The object booked (instead of a file).")
+    @click.option("--arrival", help="ISO 8601; naive means park-local.")
+    @click.option("--departure", help="ISO 8601; naive means park-local.")
+    @click.option("--status", default=None, help="The booking's status (default: the first "
+                  "opening status of the settings).")
+    @click.option("--at", "at", default=None, help="Judge at this time (ISO 8601; default now).")
     @AS_JSON
     @desk_command
-    def why(desk: Desk, booking_file: str, as_json: bool) -> int:
-        """Why a booking (JSON: id, object_id, status, arrival, departure) can or cannot
-        open now: every step, in the open's order. Sends nothing to any lock."""
-        booking = next(iter(desk.bookings(booking_file)), None)
-        if booking is None:
-            raise Unusable(f"{booking_file}: no booking in it")
-        found = desk.host.pm.hook.explain_access(park=desk.park, booking=booking, now=None)
+    def why(desk: Desk, booking_file: str | None, object_id: str | None, arrival: str | None,
+            departure: str | None, status: str | None, at: str | None, as_json: bool) -> int:
+        """Why a booking can or cannot open: every step, in the open's order. Give a
+        booking file (JSON: id, object_id, status, arrival, departure) or --object,
+        --arrival and --departure. Sends nothing to any lock."""
+        booking = desk.booking_from(booking_file, object_id, arrival, departure, status)
+        now = desk.instant(at)
+        found = desk.host.pm.hook.explain_access(park=desk.park, booking=booking, now=now)
         if found is None:
             raise Unusable("the plugin is not enabled in these settings")
         if as_json:
             click.echo(json.dumps(found.to_dict(), indent=2))
         else:
+            click.echo(f"booking {booking.id}: {booking.object_id} -> lock "
+                       f"{found.lock_id or '-'}, judged at {now or 'now'}")
             colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
             for step in found.steps:
                 click.echo(click.style(f"{step.state.value:>7}", fg=colours[step.state.value])

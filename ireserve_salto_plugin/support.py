@@ -178,6 +178,44 @@ class Desk:
         except ValueError:
             raise Unusable("arrival and departure must be ISO 8601 times") from None
 
+    def booking_from(self, file: str | None, object_id: str | None, arrival: str | None,
+                     departure: str | None, status: str | None) -> Booking:
+        """The booking of a file, or one described by options (no JSON to write)."""
+        if file is not None:
+            found = next(iter(self.bookings(file)), None)
+            if found is None:
+                raise Unusable(f"{file}: no booking in it")
+            return found
+        if not object_id or not arrival or not departure:
+            raise Unusable("give a booking file, or --object, --arrival and --departure")
+        statuses = self.settings.get("open_statuses") or ["confirmed"]
+        return self.booking({"id": "cli", "object_id": object_id, "arrival": arrival,
+                             "departure": departure,
+                             "status": status or str(statuses[0])})
+
+    def instant(self, text: str | None) -> datetime | None:
+        """``--at``: a time to judge at (naive: park-local), or ``None`` for now."""
+        if text is None:
+            return None
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise Unusable("--at must be an ISO 8601 time") from None
+
+    def iq_id(self, given: str) -> str:
+        """An IQ's UUID, or its name as Salto lists it (``IQ Reception``)."""
+        listed = self.admin("list_iqs")
+        iqs = listed.data.get("iqs", []) if listed.ok else []
+        if any(iq["id"] == given.lower() for iq in iqs):
+            return given.lower()
+        named = [iq["id"] for iq in iqs if iq["name"].casefold() == given.casefold()]
+        if len(named) == 1:
+            return str(named[0])
+        if not listed.ok:
+            return given  # the action will say what is wrong
+        raise Unusable(f"no IQ with id or name {given!r} on the site: see "
+                       "'ireserve-salto iqs'")
+
     def bookings(self, file: str) -> list[Booking]:
         raw = read_json(Path(file))
         items = raw if isinstance(raw, list) else [raw]

@@ -253,3 +253,49 @@ def test_hostile_files_and_names_never_reach_the_terminal_raw(
     listed = run("locks", "--settings-file", str(settings_file))
     assert listed.exit_code == 0 and "\x1b" not in listed.output
     assert "\\x1b]0;owned" in listed.output
+
+
+
+# -- for people and for scripts -----------------------------------------------------------------
+
+def test_with_json_every_outcome_is_one_json_object_on_stdout(
+        tmp_path: Path, settings_file: Path, sandbox: SaltoSandbox) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    bad = run("check", "--settings-file", str(broken), "--json")
+    assert bad.exit_code == 2
+    assert json.loads(bad.stdout) == {"ok": False, "error": "unusable",
+                                      "message": json.loads(bad.stdout)["message"]}
+    sandbox.stop()  # Salto away
+    away = run("locks", "--settings-file", str(settings_file), "--json")
+    assert away.exit_code == 1 and json.loads(away.stdout)["error"] == "salto_unavailable"
+
+
+def test_why_takes_a_booking_from_options(settings_file: Path, sandbox: SaltoSandbox) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    arrival = datetime.now(UTC) + timedelta(days=1)
+    result = run("why", "--settings-file", str(settings_file), "--object", "chalet-12",
+                 "--arrival", arrival.isoformat(),
+                 "--departure", (arrival + timedelta(days=3)).isoformat())
+    assert result.exit_code == 1  # the IQ is not activated yet: said before any time
+    assert f"booking cli: chalet-12 -> lock {first_lock(sandbox).id}" in result.stdout
+    assert "verdict: iq_not_activated" in result.stdout
+    missing = run("why", "--settings-file", str(settings_file), "--object", "chalet-12")
+    assert missing.exit_code == 2 and "--arrival and --departure" in missing.output
+
+
+def test_activate_by_the_iq_s_name_and_with_the_pin_already_mailed(
+        settings_file: Path, sandbox: SaltoSandbox) -> None:
+    iq = first_lock(sandbox).iq
+    asked = run("activate", iq.name, "--settings-file", str(settings_file), input="0000\n")
+    assert asked.exit_code in (0, 1)  # "0000" is most likely wrong; the e-mail went out
+    mails = len(sandbox.mails())
+    stored = json.loads(settings_file.read_text())["salto_ks"]["iqs"][iq.id]
+    assert stored["secret"]
+    again = run("activate", iq.name, "--settings-file", str(settings_file),
+                "--pin", sandbox.last_pin(iq.id))
+    assert again.exit_code == 0, again.output
+    assert len(sandbox.mails()) == mails  # --pin with the secret stored: no second e-mail
+    unknown = run("activate", "IQ Nowhere", "--settings-file", str(settings_file))
+    assert unknown.exit_code == 2 and "ireserve-salto iqs" in unknown.output
