@@ -184,12 +184,18 @@ def register(main: click.Group) -> None:
     @AS_JSON
     @desk_command
     def entries(desk: Desk, count: int, lock_id: str | None, as_json: bool) -> int:
-        """Salto's latest entries (who opened what, when), newest first."""
+        """Salto's latest entries (who opened what, when), newest first, in park-local
+        time. --lock takes the lock's id or its name."""
         params: dict[str, Any] = {"count": count}
         if lock_id:
-            params["lock_id"] = lock_id
-        return show(desk.admin("recent_opens", **params), as_json, "entries",
-                    ["utc_date_time", "event_category", "access_by", "lock"])
+            params["lock_id"] = desk.lock_id(lock_id)
+        result = desk.admin("recent_opens", **params)
+        if as_json or not result.ok:
+            return show(result, as_json)
+        click.echo(click.style(printable(result.message), fg="green"))
+        click.echo(table(desk.entry_rows(result.data.get("entries", [])),
+                         ["time", "event", "by", "lock"]))
+        return OK
 
     @main.command()
     @SETTINGS

@@ -16,17 +16,19 @@ import secrets
 import stat
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from . import INTEGRATION
+from .context import park_zone
 from .errors import SettingsError
 from .models import AdminResult
 from .runtime import settings_file_environment
+from .salto_types import canonical_uuid
 from .sandbox.host import Booking, Park, ReferenceHost, deep_merge
 from .service import SaltoKsService
-from .text import printable
+from .text import local_time, printable
 
 OK, PROBLEM, UNUSABLE = 0, 1, 2
 
@@ -162,6 +164,38 @@ class Desk:
                  "iq": iq.name if (iq := locks.iqs.get(lock.iq_id or "")) else None,
                  "battery": lock.battery_level}
                 for lock in locks.locks]
+
+    def lock_id(self, given: str) -> str:
+        """A lock's UUID, or its name as Salto lists it (``Chalet 12``); anything else is
+        refused (a name that silently matched nothing returned an empty log)."""
+        try:
+            return canonical_uuid(given)
+        except ValueError:
+            pass
+        named = [lock["id"] for lock in self.locks() if lock["name"].casefold() ==
+                 given.casefold()]
+        if len(named) != 1:
+            raise Unusable(f"no single lock with id or name {given!r} on the site: see "
+                           "'ireserve-salto locks'")
+        return str(named[0])
+
+    def entry_rows(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Salto's log entries for people: park-local time, what, how, which lock (name)."""
+        zone = park_zone(self.park)
+        rows = []
+        for entry in entries:
+            found = entry.get("lock")
+            lock: dict[str, Any] = found if isinstance(found, dict) else {}
+            try:
+                at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace(
+                    "Z", "+00:00"))
+                when = local_time(at if at.tzinfo else at.replace(tzinfo=UTC), zone)
+            except ValueError:
+                when = str(entry.get("utc_date_time"))
+            rows.append({"time": when, "event": entry.get("event_category"),
+                         "by": entry.get("access_by"),
+                         "lock": lock.get("customer_reference") or lock.get("id")})
+        return rows
 
     def booking(self, raw: Any) -> Booking:
         """A booking from JSON: ``id``, ``object_id``, ``status``, ``arrival``,

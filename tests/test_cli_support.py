@@ -299,3 +299,15 @@ def test_activate_by_the_iq_s_name_and_with_the_pin_already_mailed(
     assert len(sandbox.mails()) == mails  # --pin with the secret stored: no second e-mail
     unknown = run("activate", "IQ Nowhere", "--settings-file", str(settings_file))
     assert unknown.exit_code == 2 and "ireserve-salto iqs" in unknown.output
+
+
+def test_entries_show_lock_names_in_park_time_and_take_a_lock_name(
+        settings_file: Path, sandbox: SaltoSandbox, host: Any, park: Any, mapped: Any,
+        make_booking: Any) -> None:
+    assert host.open(make_booking(), "guest").opened
+    listed = run("entries", "--settings-file", str(settings_file), "--lock", "Chalet 12")
+    assert listed.exit_code == 0, listed.output
+    assert "Chalet 12" in listed.stdout and '{"id"' not in listed.stdout
+    assert "CET" in listed.stdout or "CEST" in listed.stdout  # park-local time
+    unknown = run("entries", "--settings-file", str(settings_file), "--lock", "Chalet 999")
+    assert unknown.exit_code == 2 and "ireserve-salto locks" in unknown.output
