@@ -37,6 +37,10 @@ class FieldForm:
     read_only: bool = False
     secret: bool = False
     choices: tuple[tuple[str, str], ...] = ()  # (value, English label)
+    # Where a select's options come from when they are not fixed ``choices``: a list the
+    # host has (``host:booking_statuses``, ``host:booking_fields``, ``host:objects``) or a
+    # hook of the plugin (``hook:mapping_options``).
+    options_source: str | None = None
 
 
 # In the order of the form; the tab's fields are shown in this order.
@@ -67,22 +71,27 @@ FORM: dict[str, FieldForm] = {
         "details", "checkbox", "Enabled", "Open Salto KS locks for this park's bookings."),
     "open_statuses": FieldForm(
         "details", "multiselect", "Opening statuses",
-        "Booking statuses that allow opening the door."),
+        "Booking statuses that allow opening the door.",
+        options_source="host:booking_statuses"),
     "minutes_before": FieldForm(
         "details", "number", "Minutes before",
         "How many minutes before the booking's start the door may be opened."),
     "open_field": FieldForm(
         "details", "text", "Open time field",
-        "A booking field that receives the time of each successful opening (optional)."),
+        "A booking field that receives the time of each successful opening (optional).",
+        options_source="host:booking_fields"),
     "checkin_status": FieldForm(
         "details", "select", "Check-in status",
-        "The status a booking moves to after it opened a door (optional)."),
+        "The status a booking moves to after it opened a door (optional).",
+        options_source="host:booking_statuses"),
     "mapping": FieldForm(
         "mapping", "mapping_table", "Mapping",
-        "Which Salto KS lock belongs to each object (accommodation)."),
+        "Which Salto KS lock belongs to each object (accommodation).",
+        options_source="host:objects"),
     "default_lock_id": FieldForm(
         "mapping", "select", "Default lock",
-        "The lock used for objects without a mapping (optional)."),
+        "The lock used for objects without a mapping (optional).",
+        options_source="hook:mapping_options"),
 }
 
 
@@ -133,6 +142,8 @@ def field_metadata(name: str) -> dict[str, Any]:
     if spec.choices:
         meta["x-choices"] = [{"value": value, "label": texts(label)}
                              for value, label in spec.choices]
+    if spec.options_source:
+        meta["x-options-source"] = spec.options_source
     return meta
 
 

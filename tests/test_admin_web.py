@@ -62,6 +62,18 @@ def admin_url(host: ReferenceHost, park: Park) -> Iterator[str]:
         server.shutdown()
 
 
+class _Enter:
+    """The Enter key in a field, as something ``through`` can click."""
+
+    def __init__(self, element: Any) -> None:
+        self.element = element
+
+    def click(self) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        self.element.send_keys(Keys.ENTER)
+
+
 def through(browser: Any, element: Any) -> None:
     """Click what submits a form or follows a link, and wait until the next page has
     replaced this one (reading the old page's message was a race)."""
@@ -98,8 +110,13 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     index = next(n for n, row in enumerate(rows[1:], 1) if lock.iq.id in row.text)
     through(browser, find(By.ID, f"get-pin-{index}"))
     assert "PIN" in find(By.ID, "message").text
-    find(By.ID, f"pin-{index}").send_keys(sandbox.last_pin(lock.iq.id))
-    through(browser, find(By.ID, f"set-pin-{index}"))
+    mails = len(sandbox.mails())
+    # Enter in the PIN box presses this row's Set PIN (it used to press the page's first
+    # button: GET PIN of the first IQ, a second e-mail, the typed PIN lost)
+    pin_box = find(By.ID, f"pin-{index}")
+    pin_box.send_keys(sandbox.last_pin(lock.iq.id))
+    through(browser, _Enter(pin_box))
+    assert len(sandbox.mails()) == mails
     assert find(By.CSS_SELECTOR, "b.activated").text == "IQ is geactiveerd"
     assert find(By.ID, "message").text.startswith("IQ is geactiveerd: openingen")
     assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["secret"]
@@ -114,9 +131,15 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     minutes = find(By.NAME, "minutes_before")
     minutes.clear()
     minutes.send_keys("-5")
+    field = find(By.NAME, "open_field")
+    field.clear()
+    field.send_keys("geopend_op")
     through(browser, find(By.ID, "save"))
     assert "Minuten vooraf (minutes_before): Moet een geheel getal van 0 tot 1440 zijn." in \
         find(By.ID, "message").text
+    # the edits are still there to correct, not thrown away
+    assert find(By.NAME, "open_field").get_attribute("value") == "geopend_op"
+    assert find(By.NAME, "minutes_before").get_attribute("value") == "-5"
     browser.save_screenshot(str(SHOTS / "3-details-nl.png"))
 
     through(browser, find(By.ID, "tab-mapping"))
@@ -143,6 +166,8 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert find(By.ID, "staff-message").text.startswith("Slot ")
     assert sandbox.call_count("PATCH") == 1
     browser.save_screenshot(str(SHOTS / "5-booking-nl.png"))
+    through(browser, find(By.ID, "lang-en"))  # after the POST: was 405
+    assert "B-100" in find(By.TAG_NAME, "h2").text and sandbox.call_count("PATCH") == 1
 
     browser.get(f"{admin_url}/?lang=de&tab=details")
     assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in \
@@ -217,3 +242,27 @@ def test_unknown_pages_are_404_not_500(client: Any, host: ReferenceHost) -> None
     start = datetime.now(UTC)
     host.add_booking(Booking("B/7", "chalet-12", "confirmed", start, start + timedelta(days=1)))
     assert client.get("/booking/B/7").status_code == 200  # an id with a slash
+
+
+
+def test_the_default_lock_is_a_dropdown_and_is_saved(client: Any, park: Park,
+                                                     sandbox: SaltoSandbox) -> None:
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert '<select name="default_lock_id"' in page
+    reception = next(lock for lock in sandbox.site.locks.values()  # type: ignore[union-attr]
+                     if lock.name == "Reception")
+    saved = client.post("/save?tab=mapping&lang=nl", data={
+        "action": "save", "default_lock_id": reception.id, "csrf_token": csrf_of(
+            page.encode())})
+    assert saved.status_code == 302
+    assert park.integrations["salto_ks"]["default_lock_id"] == reception.id
+
+
+def test_salto_down_is_said_on_the_page(client: Any, sandbox: SaltoSandbox) -> None:
+    logged_in(client)
+    sandbox.stop()
+    iqs = client.get("/?tab=iq_otp&lang=nl").data.decode()
+    assert "trouble" in iqs and "Salto KS" in iqs
+    mapping = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert "Er konden geen sloten van Salto KS worden gelezen" in mapping

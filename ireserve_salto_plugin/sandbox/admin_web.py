@@ -53,6 +53,9 @@ WORDS = {
     "Open lock": {"nl": "Slot openen:", "de": "Schloss öffnen:"},
     "Yes, open it now": {"nl": "Ja, nu openen", "de": "Ja, jetzt öffnen"},
     "Cancel": {"nl": "Annuleren", "de": "Abbrechen"},
+    "No locks could be read from Salto KS": {
+        "nl": "Er konden geen sloten van Salto KS worden gelezen",
+        "de": "Von Salto KS konnten keine Schlösser gelesen werden"},
     "Log in": {"nl": "Inloggen", "de": "Anmelden"},
     "Login token (printed when the web admin started)": {
         "nl": "Inlogtoken (getoond toen de webbeheerpagina startte)",
@@ -61,6 +64,7 @@ WORDS = {
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+SECRET_FIELDS = frozenset({"password", "iqs"})  # never rendered back into the page
 
 
 def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
@@ -102,6 +106,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         code = lang()
         form = form or host.pm.hook.config_form(integration=INTEGRATION)
         labels = {a["name"]: a["label"] for a in form["x-actions"]}
+        context.setdefault("here", request.path)  # a page a GET can show again
         return render_template(
             template, park=park, lang=code, form=form,
             t=lambda word: WORDS.get(word, {}).get(code, word),
@@ -109,20 +114,26 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             messages=get_flashed_messages(with_categories=True), **context)
 
     @app.get("/")
-    def page() -> str:
+    def page(tab: str | None = None, edited: dict[str, Any] | None = None) -> str:
         form = host.pm.hook.config_form(integration=INTEGRATION)
-        tab = request.args.get("tab", "authentication")
+        tab = tab or request.args.get("tab", "authentication")
         current = next((t for t in form["x-tabs"] if t["name"] == tab), None)
         if current is None:
             abort(404)
-        settings = park.integrations.get(INTEGRATION, {})
+        settings = edited if edited is not None else park.integrations.get(INTEGRATION, {})
         iqs: list[dict[str, Any]] = []
+        trouble: list[str] = []
         if tab == "iq_otp":
             listed = host.admin(park, INTEGRATION, "list_iqs")
             iqs = listed.data.get("iqs", [])
-        options = host.lock_options(park, INTEGRATION) if tab == "mapping" else []
+            if not listed.ok:
+                trouble.append(listed.message)
+        options = host.lock_options(park, INTEGRATION) if tab in ("mapping",) else []
+        if tab == "mapping" and not options:
+            trouble.append(WORDS["No locks could be read from Salto KS"].get(lang(), "No locks "
+                           "could be read from Salto KS") + " (Salto KS, mapping_options).")
         return render("integration.html", form, tab=tab, current=current, settings=settings,
-                      iqs=iqs, options=options,
+                      iqs=iqs, options=options, trouble=trouble, here=url_for("page"),
                       lock_names={o["value"]: o["label"] for o in options})
 
     @app.post("/save")
@@ -137,10 +148,13 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
                 params["current_pin"] = request.form.get(f"pin:{iq_id}", "")
             result = host.admin(park, INTEGRATION, name, **params)
             return _back(tab, code, result.message, not result.ok)
+        submitted = _submitted(park, tab, request.form)
         try:
-            host.save_form(park, INTEGRATION, _submitted(park, tab, request.form))
-        except ValidationError as exc:
-            return _back(tab, code, describe_errors(exc.messages, lang=code), True)
+            host.save_form(park, INTEGRATION, submitted)
+        except ValidationError as exc:  # shown on the page as typed: no edit is lost
+            flash(describe_errors(exc.messages, lang=code), "bad")
+            shown = {k: v for k, v in submitted.items() if k not in SECRET_FIELDS}
+            return page(tab, shown)  # type: ignore[return-value]
         return _back(tab, code, WORDS["Saved."].get(code, "Saved."), False)
 
     @app.get("/bookings")
@@ -158,7 +172,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         found = found_booking(booking_id)
         why = host.pm.hook.explain_access(park=park, booking=found, now=None)
         return render("booking.html", tab="", booking=found, why=why, result=result,
-                      confirm=confirm)
+                      confirm=confirm, here=url_for("booking", booking_id=booking_id))
 
     @app.post("/open/<path:booking_id>")
     def open_door(booking_id: str) -> str:
@@ -171,6 +185,10 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             lock = names.get(why.lock_id or "", why.lock_id or "?")
             return booking(booking_id, confirm=lock)
         return booking(booking_id, host.open(found, "staff:web-admin"))
+
+    @app.errorhandler(404)
+    def not_found(_: Any) -> tuple[str, int]:
+        return "Not found", 404
 
     return app
 
@@ -194,6 +212,8 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
         new["minutes_before"] = int(text) if text.lstrip("-").isdigit() else text
     if "open_statuses" in form:
         new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
+    if "default_lock_id" in form:
+        new["default_lock_id"] = form["default_lock_id"] or None
     if form.get("map_object"):
         new["mapping"] = {**new.get("mapping", {}), form["map_object"]: form["map_lock"]}
     return new
