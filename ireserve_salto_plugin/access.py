@@ -9,18 +9,21 @@ an IQ offline, clock skew, …) is a warning and does not change it.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, timedelta
 from typing import Any
 
 from . import INTEGRATION
 from .clock import CLOCK_WARN_SECONDS
-from .context import ParkContext, Parks, raw_settings
+from .context import ParkContext, Parks, park_zone, raw_settings
 from .decision import BookingError, Window, decide, read_booking, resolve_lock
 from .errors import SaltoError
 from .guards import OtpBudget
+from .i18n import host_language, translate, when
+from .messages import GUEST_FROM, NO_PROMISE, Fill, staff_message
 from .models import AccessInfo, Booking, Park, Reason
 from .preflight import preflight
 from .settings import SettingsError
-from .text import host_text
+from .text import host_text, local_time
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
             lock_name = _check_lock(parks, budget, ctx, lock_id, warnings)
     except SettingsError:
         warnings.append(Reason.SETTINGS_INVALID)
+    texts, guest = _texts(park, booking, warnings, lock_name or lock_id, window,
+                          bool(allowed))
     return AccessInfo(
         integration=INTEGRATION,
         allowed=bool(allowed),
@@ -66,7 +71,30 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
         opens_at=window.opens_at if window else None,
         closes_at=window.closes_at if window else None,
         warnings=warnings,
+        warning_texts=texts,
+        guest_text=guest,
     )
+
+
+def _texts(park: Park, booking: Booking, warnings: list[str], lock: str | None,
+           window: Window | None, allowed: bool) -> tuple[list[str], str]:
+    """The warnings' texts for staff, and the guest's sentence for the confirmation mail
+    (no time is promised while a warning stands that staff must fix)."""
+    staff, guest_lang = host_language(park), host_language(booking)
+    try:
+        zone: Any = park_zone(park)
+    except SettingsError:
+        zone = UTC
+    fill = {"lock": lock or "?", "status": "", "detail": "", "minutes": "?"}
+    if window is not None:
+        fill |= {"opens_at": local_time(window.opens_at, zone),
+                 "closes_at": local_time(window.closes_at, zone)}
+    texts = [staff_message(Reason(code), staff, fill) for code in warnings]
+    if not allowed or window is None or any(Reason(code) in NO_PROMISE for code in warnings):
+        return texts, ""
+    # a mail is read later: the time always with its date
+    opens = when(window.opens_at, zone, guest_lang, today=window.opens_at - timedelta(days=2))
+    return texts, translate(GUEST_FROM, guest_lang).format_map(Fill({"opens_at": opens}))
 
 
 def _check_lock(parks: Parks, budget: OtpBudget, ctx: ParkContext, lock_id: str,

@@ -77,6 +77,13 @@ NOW_SUSPENDED = (" OTP use for this IQ is now suspended until an admin re-activa
 
 GUEST_OPEN = "The door is open."
 GUEST_TOO_EARLY = "You can open the door from {opens_at}."
+GUEST_FROM = "From {opens_at} you can open the door in the app."  # the confirmation mail
+# Warnings after which the guest is promised no time (staff must fix them first).
+NO_PROMISE = frozenset({
+    Reason.SETTINGS_INVALID, Reason.INTEGRATION_INACTIVE, Reason.BOOKING_INVALID,
+    Reason.NO_LOCK_MAPPED, Reason.LOCK_NOT_FOUND, Reason.IQ_NOT_ACTIVATED,
+    Reason.SITE_NOT_FOUND, Reason.AUTH_FAILED, Reason.PERMISSION_DENIED,
+})
 GUEST_TOO_LATE = "Your stay has ended; the door could be opened until {closes_at}."
 GUEST_STATUS = "Your booking does not allow opening the door (yet). Please contact reception."
 GUEST_LATER = ("The door cannot be opened right now. Please try again in a few minutes or "

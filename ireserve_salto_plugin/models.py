@@ -129,6 +129,11 @@ class AccessInfo(_ToDict):
     opens_at: datetime | None
     closes_at: datetime | None
     warnings: list[str] = field(default_factory=list)
+    # beside the codes: each warning's text for staff, in ``park.locale``, same order
+    warning_texts: list[str] = field(default_factory=list)
+    # for the guest's confirmation mail, in ``booking.locale`` ("From Tue 2 Dec 15:00 you
+    # can open the door in the app"); empty while a warning stands that staff must fix
+    guest_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

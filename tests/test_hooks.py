@@ -452,3 +452,26 @@ def test_results_say_whether_the_guest_may_try_again(
     offline = host.open(make_booking(), "guest")
     assert offline is not None and offline.reason is Reason.IQ_OFFLINE
     assert not offline.retryable and offline.call_reception and offline.guest_message
+
+
+def test_access_info_carries_its_warnings_in_words_and_a_sentence_for_the_guest(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    park.locale = "nl"
+    arrival = datetime.now(UTC) + timedelta(days=2)
+    booking = make_booking(status="option", arrival=arrival)
+    booking.locale = "nl"
+    [info] = host.change_status(booking, "confirmed")
+    assert info.allowed and info.warnings == [] and info.warning_texts == []
+    assert info.guest_text.startswith("Vanaf ") and info.guest_text.endswith(
+        " open je de deur in de app.")
+    sandbox.set_iq_online(mapped.iq.id, False)
+    host.lock_options(park, INTEGRATION, refresh=True)
+    other = make_booking(status="option", arrival=arrival)
+    [offline] = host.change_status(other, "confirmed")
+    assert offline.warnings == [Reason.IQ_OFFLINE]
+    assert offline.warning_texts[0].startswith("De IQ-gateway")  # in the park's language
+    unmapped = make_booking(status="option", object_id="tent-4", arrival=arrival)
+    park.integrations[INTEGRATION]["default_lock_id"] = None
+    [nothing] = host.change_status(unmapped, "confirmed")
+    assert Reason.NO_LOCK_MAPPED in nothing.warnings and nothing.guest_text == ""
