@@ -80,6 +80,16 @@ def register(main: click.Group) -> None:
         code = show(result, as_json, "iqs", ["name", "id", "activated", "salto_activated",
                                               "online", "locks_online", "locks_offline",
                                               "budget"])
+        if result.ok and not as_json:
+            data = result.data
+
+            def last(kind: str) -> str:
+                found = data.get(f"last_{kind}")
+                return (f"{found.get('at')} ({found.get('reason')}, lock {found.get('lock_id')})"
+                        if isinstance(found, dict) else "none kept")
+            click.echo(f"clock offset to Salto: {data.get('clock_offset', 0):+.0f} s; "
+                       f"last open: {printable(last('success'))}; "
+                       f"last failure: {printable(last('failure'))}")
         healthy = result.ok and not result.data.get("problems")
         return code if code != OK or healthy else PROBLEM
 

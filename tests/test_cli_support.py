@@ -86,6 +86,7 @@ def test_iqs_locks_and_check_before_activation(settings_file: Path,
     assert check.exit_code == 1, check.output
     assert "Connected to Salto KS acceptance" in check.output
     assert "all healthy" not in check.output and "is not activated here" in check.output
+    assert "clock offset to Salto: +0 s; last open: none kept" in check.output
     first_lock(sandbox).iq.online = False  # an IQ loses power
     offline = run("check", "--settings-file", str(settings_file), "--json")
     assert offline.exit_code == 1, offline.output
