@@ -20,7 +20,7 @@ from .i18n import LANGUAGES, translate
 
 TABS: tuple[tuple[str, str], ...] = (
     ("authentication", "Authentication"),
-    ("iq_otp", "IQ OTP setup"),
+    ("iq_otp", "Activate IQs"),
     ("details", "Details"),
     ("mapping", "Mapping"),
 )

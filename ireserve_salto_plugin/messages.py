@@ -75,7 +75,7 @@ STILL_RUNNING = ("another request for this booking is still running; try again i
 NOW_SUSPENDED = (" OTP use for this IQ is now suspended until an admin re-activates it "
                  "(GET PIN and Set PIN).")
 
-GUEST_OPEN = "The door is open."
+GUEST_OPEN = "The door is unlocked – push it open now."  # it relocks in seconds
 GUEST_TOO_EARLY = "You can open the door from {opens_at}."
 GUEST_FROM = "From {opens_at} you can open the door in the app."  # the confirmation mail
 # Warnings after which the guest is promised no time (staff must fix them first).

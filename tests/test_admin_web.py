@@ -162,7 +162,7 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert "Chalet 12" in find(By.ID, "confirm-question").text  # a staff open asks first
     assert sandbox.call_count("PATCH") == 0
     through(browser, find(By.ID, "confirm-open"))
-    assert find(By.ID, "guest-message").text == "De deur is open."
+    assert find(By.ID, "guest-message").text == "Het slot is ontgrendeld – duw de deur nu open."
     assert find(By.ID, "staff-message").text.startswith("Slot ")
     assert sandbox.call_count("PATCH") == 1
     browser.save_screenshot(str(SHOTS / "5-booking-nl.png"))
@@ -173,7 +173,7 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in \
         browser.page_source
     browser.get(f"{admin_url}/?lang=en&tab=iq_otp")
-    assert find(By.ID, "tab-iq_otp").text == "IQ OTP setup"
+    assert find(By.ID, "tab-iq_otp").text == "Activate IQs"
     browser.save_screenshot(str(SHOTS / "6-iq-otp-en.png"))
 
 

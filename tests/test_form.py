@@ -71,15 +71,16 @@ def render(schema: dict[str, Any], lang: str) -> dict[str, list[tuple[str, str, 
 
 def test_a_host_renders_the_form_from_the_export_alone() -> None:
     page = render(json_schema(), "nl")
-    assert list(page) == ["Authenticatie", "IQ OTP-instellingen", "Details", "Koppeling"]
+    assert list(page) == ["Authenticatie", "IQ's activeren", "Details", "Slot per accommodatie"]
     auth = page["Authenticatie"]
     assert ("Wachtwoord", "password", "password", True) in auth
     assert ("Site-ID", "text", "site_id", False) in auth
     assert ("Site-ID ophalen", "button", "resolve_site", True) in auth
-    iq = {row[2] for row in page["IQ OTP-instellingen"]}
+    iq = {row[2] for row in page["IQ's activeren"]}
     assert {"iqs", "get_pin", "set_pin", "self_test", "list_iqs"} <= iq
     assert ("Minuten vooraf", "number", "minutes_before", True) in page["Details"]
-    assert page["Koppeling"][0] == ("Koppeling", "mapping_table", "mapping", True)
+    assert page["Slot per accommodatie"][0] == ("Slot per accommodatie", "mapping_table",
+                                                "mapping", True)
     schema = json_schema()
     assert schema["properties"]["password"]["writeOnly"] is True
     assert schema["properties"]["environment"]["enum"] == ["acceptance", "production"]

@@ -72,7 +72,8 @@ def test_translations_keep_every_placeholder(lang: str) -> None:
 def test_languages_are_normalised_and_default_to_english() -> None:
     assert [language(v) for v in ("nl", "nl_NL", "de-DE", "DE", "fr", None, 3)] == \
         ["nl", "nl", "de", "de", "en", "en", "en"]
-    assert translate("The door is open.", "nl") == "De deur is open."
+    assert translate("The door is unlocked – push it open now.", "nl") == (
+        "Het slot is ontgrendeld – duw de deur nu open.")
     assert translate("free text from Salto", "de") == "free text from Salto"
 
 
@@ -102,11 +103,12 @@ def test_staff_and_guest_get_their_own_language(host: ReferenceHost, park: Park,
     now.locale = "nl_NL"
     opened = host.open(now, "guest")
     assert opened is not None and opened.opened
-    assert opened.message.startswith("Slot ") and opened.guest_message == "De deur is open."
+    assert opened.message.startswith("Slot ")
+    assert opened.guest_message == "Het slot is ontgrendeld – duw de deur nu open."
     park.locale = None
     again = host.open(make_booking(), "guest")
     assert again is not None and again.message.startswith("Lock ")
-    assert again.guest_message == "The door is open."
+    assert again.guest_message == "The door is unlocked – push it open now."
 
 
 def test_a_guest_never_sees_internals(host: ReferenceHost, park: Park, mapped: Any,
