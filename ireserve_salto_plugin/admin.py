@@ -26,7 +26,7 @@ from .gateway import SaltoGateway
 from .guards import OtpBudget, credentials_mark
 from .health import account_findings
 from .i18n import host_language
-from .messages import say
+from .messages import auth_cause, say, staff_message
 from .models import AdminResult, OpenResult, Park, Reason
 from .operations import Operations
 from .otp import pin_delta, salto_otp
@@ -90,12 +90,10 @@ class AdminActions:
             return AdminResult(False, str(exc))
         except SettingsError as exc:
             return AdminResult(False, say(lang, "settings", detail=exc.describe(lang)))
-        except AuthError as exc:
-            return AdminResult(False, say(lang, "login", detail=exc))
-        except SaltoError as exc:
+        except SaltoError as exc:  # in the staff's language; Salto's own words in details
             log.info("salto admin %s failed: %r", action, exc)
-            return AdminResult(False, say(lang, "failed", action=action, detail=exc),
-                               data={"reason": exc.reason.value})
+            return AdminResult(False, failure_text(exc, lang, raw),
+                               data={"reason": exc.reason.value, "details": str(exc)})
         except Exception:
             log.exception("salto admin %s failed unexpectedly", action)
             return AdminResult(False, say(lang, "unexpected", action=action),
@@ -287,6 +285,18 @@ class AdminActions:
             True, say(_lang(ctx), "locks_loaded", count=len(options), offline=offline),
             data={"count": len(options), "offline": offline, "options": options},
         )
+
+
+def failure_text(exc: SaltoError, lang: str, raw: Any) -> str:
+    """A Salto failure for staff, all in ``lang``: the reason's sentence, the login's
+    cause naming the account; codes and Salto's text stay out (they are the details)."""
+    settings = raw if isinstance(raw, Mapping) else {}
+    account = str(settings.get("username", "?"))
+    if isinstance(exc, AuthError):
+        return say(lang, "login", detail=auth_cause(exc.code, account, lang))
+    return staff_message(exc.reason, lang, {
+        "account": repr(account), "site_uid": settings.get("site_uid", "?"),
+        "detail": "", "lock": "?", "minutes": "?"})
 
 
 def _lang(ctx: ParkContext) -> str:

@@ -79,6 +79,7 @@ class Attempt:
         new_status: str | None = None,
         retry_after: float | None = None,
         outcome: Outcome | None = None,
+        details: str = "",
         **fill: Any,
     ) -> OpenResult:
         if outcome is None:
@@ -114,7 +115,7 @@ class Attempt:
             outcome=outcome, reason=reason, message=message, attempt_id=self.attempt_id,
             lock_id=self.lock_id, opened_at=opened_at, booking_updates=booking_updates or {},
             new_status=new_status, retry_after=retry_after, guest_message=guest_text,
-            opens_at=opens_at, closes_at=closes_at, retryable=retryable,
+            opens_at=opens_at, closes_at=closes_at, details=details, retryable=retryable,
             call_reception=call_reception,
         )
         return self.result

@@ -20,7 +20,7 @@ STAFF_MESSAGES: dict[Reason, str] = {
     Reason.SETTINGS_INVALID: "The Salto KS settings are incomplete or invalid: {detail}",
     Reason.BOOKING_INVALID: "The booking cannot be checked: {detail}",
     Reason.LOCK_NOT_FOUND: "Lock {lock} is not on the Salto KS site; check the mapping.",
-    Reason.SITE_NOT_FOUND: "The Salto KS site was not found for this account: {detail}",
+    Reason.SITE_NOT_FOUND: "The Salto KS site {site_uid} is not visible to account {account}.",
     Reason.IQ_NOT_ACTIVATED: (
         "The IQ of lock {lock} is not activated for this account{detail}; run GET PIN and "
         "Set PIN."
@@ -50,17 +50,17 @@ STAFF_MESSAGES: dict[Reason, str] = {
     ),
     Reason.AUTH_FAILED: "Salto KS refused the login: {detail}",
     Reason.PERMISSION_DENIED: (
-        "The Salto KS account may not do this (remote opening right, subscription or "
-        "released site): {detail}"
+        "The Salto KS account {account} may not do this: check its remote-open right, the "
+        "site's subscription and that the site is released."
     ),
-    Reason.SALTO_REJECTED: "Salto KS refused the request: {detail}",
+    Reason.SALTO_REJECTED: "Salto KS refused the request; its own words are in the details.",
     Reason.SALTO_UNAVAILABLE: "Salto KS cannot be reached right now; try again shortly.",
     Reason.TIMEOUT: "Salto KS did not answer in time; {detail}",
     Reason.STORE_UNAVAILABLE: (
         "The plugin's shared store (Redis) is not answering, so no open command was sent; "
         "the host's operators must check it."
     ),
-    Reason.DUPLICATE: "Already handled a moment ago ({first}).",
+    Reason.DUPLICATE: "Already handled a moment ago: {first}",
     Reason.CLOCK_SKEW: "This server's clock differs from Salto's by more than a minute.",
     Reason.INTERNAL_ERROR: (
         "The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details."
@@ -123,6 +123,24 @@ class Fill(dict[str, Any]):
         return "?"
 
 
+# Why the identity server refused a login, by its OAuth error ({user}: the account).
+AUTH_CAUSES = {
+    "invalid_grant": "the username or password of account {user} is wrong",
+    "invalid_client": "the platform OAuth client was refused: check the "
+                      "SALTO_KS_<ENVIRONMENT>_CLIENT_ID and _CLIENT_SECRET variables",
+    "unauthorized_client": "the platform OAuth client may not use the password grant: ask "
+                           "Salto to enable it",
+}
+AUTH_OTHER = "the identity server refused account {user}"
+
+
+def auth_cause(code: str | None, user: str, lang: str) -> str:
+    """Why a login failed, in ``lang``, naming the account (the OAuth code goes to the
+    details, not here)."""
+    text = AUTH_CAUSES.get(code or "", AUTH_OTHER)
+    return translate(text, lang).format_map(Fill({"user": repr(user)}))
+
+
 def staff_message(reason: Reason, lang: str, fill: dict[str, Any]) -> str:
     fill = {**fill, "detail": translate(fill.get("detail", ""), lang),
             "first": translate(fill.get("first", ""), lang)}
@@ -155,7 +173,6 @@ ADMIN_MESSAGES: dict[str, str] = {
     "params": "params must be an object.",
     "settings": "Settings: {detail}",
     "login": "Login failed: {detail}",
-    "failed": "{action} failed: {detail}",
     "unexpected": "{action} failed with an unexpected error; the log has details.",
     "connected": "Connected to Salto KS {environment} as {username}; site {site_uid}{name} "
                  "found.",

@@ -152,6 +152,9 @@ class OpenResult(_ToDict):
     guest_message: str = ""  # short, for the guest's screen, in the booking's language
     opens_at: datetime | None = None  # the booking's window, when the decision got that far
     closes_at: datetime | None = None
+    # Salto's own words, error codes and ids, for the log and support (never in ``message``,
+    # which is all in the staff's language)
+    details: str = ""
     retryable: bool = False  # the guest app may offer "try again" (a passing problem)
     call_reception: bool = False  # the guest cannot fix it: show the way to reception
 

@@ -24,12 +24,27 @@ from .attempt import Attempt
 from .clock import SYSTEM_CLOCK, Clock
 from .context import ParkContext, Parks, raw_settings
 from .decision import BookingError, Decision, decide, read_booking, resolve_lock, to_utc
-from .errors import NotFound, OtpBlocked, OtpRejected, SaltoError, StoreUnavailable, Timeout
+from .errors import (
+    AuthError,
+    NotFound,
+    OtpBlocked,
+    OtpRejected,
+    SaltoError,
+    StoreUnavailable,
+    Timeout,
+)
 from .gateway import SaltoGateway
 from .guards import Dedup, Duplicate, OpenBatch, OtpBudget, credentials_mark
 from .i18n import host_language
 from .keys import TOKEN
-from .messages import MAY_HAVE_OPENED, NOT_SENT, NOW_SUSPENDED, STILL_RUNNING
+from .messages import (
+    MAY_HAVE_OPENED,
+    NOT_SENT,
+    NOW_SUSPENDED,
+    STILL_RUNNING,
+    auth_cause,
+    staff_message,
+)
 from .models import (
     AccessInfo,
     Booking,
@@ -297,11 +312,17 @@ class SaltoKsService:
                                 retry_after=self.dedup.window,
                                 first=STILL_RUNNING)
         opened_at = first.get("opened_at")
+        try:  # the first attempt's reason, said again in this tap's language
+            summary = staff_message(Reason(str(first.get("reason"))), attempt.lang, {
+                "lock": attempt.lock_name or attempt.lock_id or "?", "detail": "",
+                "minutes": "?", "attempt": first.get("attempt_id")})
+        except ValueError:
+            summary = "?"
         return attempt.done(
             Reason.DUPLICATE, outcome=Outcome(first["outcome"]),
             opened_at=datetime.fromisoformat(opened_at) if opened_at else None,
-            retry_after=first.get("retry_after"),
-            first=f"attempt {first.get('attempt_id')}: {first.get('message')}")
+            retry_after=first.get("retry_after"), first=summary,
+            details=f"attempt {first.get('attempt_id')}: {first.get('message')}")
 
     def _send_open(self, ctx: ParkContext, gateway: SaltoGateway, booking: Booking | None,
                    lock_id: str, attempt: Attempt, batch: OpenBatch) -> OpenResult:
@@ -320,10 +341,10 @@ class SaltoKsService:
             return self._signed_open(ctx, gateway, site_id, checked, booking, attempt,
                                      batch)
         except SaltoError as exc:
-            return self._failed(exc, gateway, site_id, lock_id, attempt)
+            return self._failed(exc, gateway, site_id, lock_id, attempt, ctx.settings.site_uid)
 
     def _failed(self, exc: SaltoError, gateway: SaltoGateway, site_id: str | None,
-                lock_id: str, attempt: Attempt) -> OpenResult:
+                lock_id: str, attempt: Attempt, site_uid: str) -> OpenResult:
         if isinstance(exc, StoreUnavailable):
             raise exc
         if isinstance(exc, Timeout):
@@ -335,7 +356,12 @@ class SaltoKsService:
         if reason is Reason.SALTO_REJECTED and isinstance(exc, NotFound) and (
                 exc.path and "/locks/" in exc.path):
             reason = Reason.LOCK_NOT_FOUND
-        return attempt.done(reason, detail=str(exc), retry_after=exc.retry_after)
+        account = gateway.account.username
+        detail = auth_cause(exc.code, account, attempt.lang) if isinstance(
+            exc, AuthError) else ""
+        return attempt.done(reason, detail=detail, details=str(exc),
+                            retry_after=exc.retry_after, account=repr(account),
+                            site_uid=site_uid)
 
     def _signed_open(self, ctx: ParkContext, gateway: SaltoGateway, site_id: str,
                      checked: Checked, booking: Booking | None, attempt: Attempt,

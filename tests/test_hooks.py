@@ -420,9 +420,14 @@ def test_admin_bad_requests(host: ReferenceHost, park: Park, sandbox: SaltoSandb
     result = host.admin(park, INTEGRATION, "get_pin",
                         iq_id="00000000-0000-4000-8000-000000000000")
     assert not result.ok and "is not on site" in result.message
-    park.integrations[INTEGRATION]["password"] = "wrong"
+    park.integrations[INTEGRATION]["password"] = "not-the-password-7x"
     result = host.admin(park, INTEGRATION, "test_connection")
-    assert not result.ok and "Login failed" in result.message and "wrong" not in result.message
+    assert not result.ok and "Login failed" in result.message
+    assert "not-the-password-7x" not in result.message and "invalid_grant" not in result.message
+    assert "invalid_grant" in result.data["details"]  # the code, for support
+    park.locale = "de"
+    german = host.admin(park, INTEGRATION, "test_connection")
+    assert german.message.startswith("Anmeldung fehlgeschlagen: Benutzername oder Passwort")
 
 
 def test_admin_works_before_the_details_tab_is_filled(host: ReferenceHost,

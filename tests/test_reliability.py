@@ -332,7 +332,8 @@ def test_twenty_concurrent_taps_send_one_open(
     assert all(r.outcome is Outcome.OPENED for r in results)
     first = next(r for r in results if r.reason is Reason.OPENED)
     dupes = [r for r in results if r.reason is Reason.DUPLICATE]
-    assert all(r.opened_at == first.opened_at and first.attempt_id in r.message
+    assert all(r.opened_at == first.opened_at and first.attempt_id in r.details
+               and first.attempt_id not in r.message  # ids only in the details
                and r.booking_updates == {} and r.new_status is None for r in dupes)
     assert len({r.attempt_id for r in results}) == 20
 

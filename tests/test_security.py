@@ -66,7 +66,7 @@ def test_a_redirected_token_call_does_not_resend_the_password(
     sandbox.inject("POST", "/connect/token", status=307,
                    headers={"Location": f"{evil.identity_url}/connect/token"})
     result = host.admin(park, INTEGRATION, "test_connection")
-    assert not result.ok and "redirect" in result.message
+    assert not result.ok and "redirect" in result.data["details"]
     assert evil.calls == {}
 
 
