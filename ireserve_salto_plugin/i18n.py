@@ -23,6 +23,8 @@ from importlib import resources
 from typing import Any
 
 LANGUAGES = ("en", "nl", "de")
+# English for a European park: British usage, a 24-hour clock ("14:00", not "2:00 PM")
+BABEL_LOCALES = {"en": "en_GB"}
 DEFAULT = "en"
 _lock = threading.Lock()
 
@@ -104,7 +106,7 @@ def when(moment: datetime | None, zone: tzinfo, lang: str,
         return "?"
     from babel.dates import format_skeleton, format_time
 
-    lang = language(lang)
+    lang = BABEL_LOCALES.get(language(lang), language(lang))
     try:
         local = moment.astimezone(zone)
         reference = (today or datetime.now(zone)).astimezone(zone)

@@ -83,7 +83,7 @@ def test_times_are_written_the_languages_way_in_the_parks_zone() -> None:
     zone = ZoneInfo("Europe/Amsterdam")
     moment = datetime(2026, 11, 28, 13, 0, tzinfo=UTC)  # 14:00 in Amsterdam
     assert when(moment, zone, "nl", today=moment) == "14:00"
-    assert when(moment, zone, "en", today=moment) == "2:00\u202fPM"
+    assert when(moment, zone, "en", today=moment) == "14:00"  # en-GB: a European park
     assert when(moment, zone, "de", today=moment - timedelta(days=1)).startswith("Sa.")
 
 
@@ -167,3 +167,14 @@ def test_the_plugins_po_reader_agrees_with_babels(lang: str) -> None:
     sample = ('msgid ""\nmsgstr "Language: nl"\n\n# a comment\n'
               'msgid "a \\"b\\""\n"c"\nmsgstr "x"\n"y"\n')
     assert read_po(sample) == {'a "b"c': "xy"}
+
+
+def test_english_times_use_the_24_hour_clock_of_a_european_park() -> None:
+    from zoneinfo import ZoneInfo
+
+    from ireserve_salto_plugin.i18n import when
+
+    fixed = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # a fixed instant
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    assert when(fixed, amsterdam, "en", today=fixed) == "14:00"  # was "2:00 PM"
+    assert when(fixed, amsterdam, "en", today=fixed - timedelta(days=3)) == "Wed 1 Jul 14:00"
