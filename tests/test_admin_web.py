@@ -157,7 +157,10 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     host.add_booking(Booking("B-100", "chalet-12", "confirmed", start, start + timedelta(days=2)))
     browser.get(f"{admin_url}/bookings?lang=nl")
     through(browser, find(By.ID, "booking-B-100"))
-    assert find(By.ID, "verdict").text.startswith("opened")
+    assert find(By.ID, "verdict").get_attribute("data-verdict") == "opened"
+    assert find(By.ID, "verdict").text.startswith("Nu openen zou lukken")
+    assert "in orde" in find(By.ID, "explainer").text and "ok" not in find(
+        By.ID, "explainer").text.split()  # states in Dutch, not codes
     through(browser, find(By.ID, "open"))
     assert "Chalet 12" in find(By.ID, "confirm-question").text  # a staff open asks first
     assert sandbox.call_count("PATCH") == 0
