@@ -18,7 +18,7 @@ from .context import ParkContext, Parks, park_zone, raw_settings
 from .decision import BookingError, Window, decide, read_booking, resolve_lock
 from .errors import SaltoError
 from .guards import OtpBudget
-from .i18n import host_language, translate, when
+from .i18n import guest_language, host_language, translate, when
 from .messages import GUEST_FROM, NO_PROMISE, Fill, staff_message
 from .models import AccessInfo, Booking, Park, Reason
 from .preflight import preflight
@@ -61,8 +61,9 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
             lock_name = _check_lock(parks, budget, ctx, lock_id, warnings)
     except SettingsError:
         warnings.append(Reason.SETTINGS_INVALID)
+    address = raw.get("guest_address", "je") if isinstance(raw, dict) else "je"
     texts, guest = _texts(park, booking, warnings, lock_name or lock_id, window,
-                          bool(allowed))
+                          bool(allowed), address)
     return AccessInfo(
         integration=INTEGRATION,
         allowed=bool(allowed),
@@ -77,10 +78,10 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
 
 
 def _texts(park: Park, booking: Booking, warnings: list[str], lock: str | None,
-           window: Window | None, allowed: bool) -> tuple[list[str], str]:
+           window: Window | None, allowed: bool, address: Any) -> tuple[list[str], str]:
     """The warnings' texts for staff, and the guest's sentence for the confirmation mail
     (no time is promised while a warning stands that staff must fix)."""
-    staff, guest_lang = host_language(park), host_language(booking)
+    staff, guest_lang = host_language(park), guest_language(booking, str(address))
     try:
         zone: Any = park_zone(park)
     except SettingsError:

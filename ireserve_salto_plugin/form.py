@@ -84,6 +84,10 @@ FORM: dict[str, FieldForm] = {
         "details", "select", "Check-in status",
         "The status a booking moves to after it opened a door (optional).",
         options_source="host:booking_statuses"),
+    "guest_address": FieldForm(
+        "details", "select", "Dutch guests are addressed as",
+        "Dutch texts for guests say \"je\" (default) or \"u\". German texts always say "
+        "\"Sie\".", choices=(("je", "je"), ("u", "u"))),
     "mapping": FieldForm(
         "mapping", "mapping_table", "Mapping",
         "Which Salto KS lock belongs to each object (accommodation).",

@@ -90,12 +90,36 @@ def catalog(lang: str) -> gettext.NullTranslations:
         return Catalog(read_po(source.read_text(encoding="utf-8")))
 
 
+FORMAL_DUTCH = "nl_u"  # the guest's language when the park addresses Dutch guests as "u"
+# The Dutch guest texts that say "je", as the park says them with "u" (guest_address "u").
+# German guest texts always say "Sie"; a test checks every key is a Dutch translation.
+DUTCH_U = {
+    "Je kunt de deur openen vanaf {opens_at}.": "U kunt de deur openen vanaf {opens_at}.",
+    "Je verblijf is voorbij; de deur kon worden geopend tot {closes_at}.":
+        "Uw verblijf is voorbij; de deur kon worden geopend tot {closes_at}.",
+    "Met je boeking kun je de deur (nog) niet openen. Neem contact op met de receptie.":
+        "Met uw boeking kunt u de deur (nog) niet openen. Neem contact op met de receptie.",
+    "Je verzoek wordt verwerkt; een ogenblik geduld.":
+        "Uw verzoek wordt verwerkt; een ogenblik geduld.",
+    "De deur is mogelijk geopend; controleer dit voordat je het opnieuw probeert.":
+        "De deur is mogelijk geopend; controleer dit voordat u het opnieuw probeert.",
+    "Vanaf {opens_at} open je de deur in de app.": "Vanaf {opens_at} opent u de deur in de app.",
+}
+
+
+def guest_language(booking: Any, address: str) -> str:
+    """The guest's language: the booking's ``locale``; Dutch with "u" when the park asks."""
+    lang = host_language(booking)
+    return FORMAL_DUTCH if lang == "nl" and address == "u" else lang
+
+
 def translate(message: str, lang: str) -> str:
     """``message`` (an English message id) in ``lang``; itself when not in the catalog
     (free text such as an exception's message stays as it is)."""
     if not message:
         return message
-    return catalog(language(lang)).gettext(message)
+    text = catalog(language(lang)).gettext(message)
+    return DUTCH_U.get(text, text) if lang == FORMAL_DUTCH else text
 
 
 def when(moment: datetime | None, zone: tzinfo, lang: str,

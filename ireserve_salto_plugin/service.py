@@ -35,7 +35,7 @@ from .errors import (
 )
 from .gateway import SaltoGateway
 from .guards import Dedup, Duplicate, OpenBatch, OtpBudget, credentials_mark
-from .i18n import host_language
+from .i18n import guest_language, host_language
 from .keys import TOKEN
 from .messages import (
     MAY_HAVE_OPENED,
@@ -226,6 +226,7 @@ class SaltoKsService:
             attempt.zone = ctx.zone
         except SettingsError as exc:
             return attempt.done(Reason.SETTINGS_INVALID, detail=exc.describe(attempt.lang))
+        attempt.guest_lang = guest_language(booking, ctx.settings.guest_address)
         if not ctx.settings.enabled:
             return attempt.done(Reason.INTEGRATION_INACTIVE)
         try:

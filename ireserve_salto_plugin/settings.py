@@ -107,6 +107,7 @@ class Settings:
     minutes_before: int = 0
     open_field: str | None = None
     checkin_status: str | None = None
+    guest_address: str = "je"  # Dutch guest texts say "je" or "u"
     mapping: Mapping[str, str] = field(default_factory=dict)
     default_lock_id: str | None = None
 
@@ -161,6 +162,9 @@ class SettingsSchema(_Base):
                                metadata=field_metadata("open_field"))
     checkin_status = fields.String(load_default=None, allow_none=True, validate=_NonEmpty,
                                    metadata=field_metadata("checkin_status"))
+    guest_address = fields.String(
+        load_default="je", metadata=field_metadata("guest_address"),
+        validate=validate.OneOf(("je", "u"), error="Must be je or u."))
     mapping = fields.Dict(
         keys=fields.String(validate=_NonEmpty),
         values=Uuid(),

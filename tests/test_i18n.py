@@ -178,3 +178,23 @@ def test_english_times_use_the_24_hour_clock_of_a_european_park() -> None:
     amsterdam = ZoneInfo("Europe/Amsterdam")
     assert when(fixed, amsterdam, "en", today=fixed) == "14:00"  # was "2:00 PM"
     assert when(fixed, amsterdam, "en", today=fixed - timedelta(days=3)) == "Wed 1 Jul 14:00"
+
+
+def test_a_park_may_address_dutch_guests_as_u(host: ReferenceHost, park: Park, mapped: Any,
+                                               make_booking: Any) -> None:
+    from ireserve_salto_plugin.i18n import DUTCH_U, catalog
+
+    dutch = set(catalog("nl")._messages.values())  # type: ignore[attr-defined]
+    assert set(DUTCH_U) <= dutch  # every "je" text it replaces is a Dutch translation
+    early = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
+    early.locale = "nl"
+    je = host.open(early, "guest")
+    assert je is not None and je.guest_message.startswith("Je kunt de deur openen vanaf")
+    park.integrations[INTEGRATION]["guest_address"] = "u"
+    u = host.open(make_booking(arrival=datetime.now(UTC) + timedelta(days=1)), "guest")
+    assert u is not None and u.guest_message.startswith("You can")  # no locale: English
+    later = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
+    later.locale = "nl"
+    formal = host.open(later, "guest")
+    assert formal is not None and formal.guest_message.startswith("U kunt de deur openen vanaf")
+    assert formal.message.startswith("Too early")  # staff: the park's language (none: en)

@@ -231,7 +231,7 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
     if tab == "details":
         new["enabled"] = form.get("enabled") == "1"
     for key in ("environment", "username", "password", "site_uid", "open_field",
-                "checkin_status"):
+                "checkin_status", "guest_address"):
         if key in form:
             new[key] = form[key] or (None if key in ("open_field", "checkin_status") else "")
     if "minutes_before" in form:
