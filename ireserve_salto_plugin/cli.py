@@ -20,7 +20,7 @@ def main(verbose: bool) -> None:
                         format="     log: %(name)s %(message)s")
 
 
-@main.command()
+@main.command(short_help="The whole flow on the embedded sandbox.")
 def demo() -> None:
     """Run the whole flow against the embedded Salto KS sandbox."""
     from .sandbox.demo import run_demo
@@ -28,7 +28,7 @@ def demo() -> None:
     sys.exit(0 if run_demo(click.echo) else 1)
 
 
-@main.command()
+@main.command(short_help="Serve the sandbox; write how to reach it.")
 @click.option("--settings-file", type=click.Path(dir_okay=False), required=True,
               help="Where to write the park settings and the platform variables (hosts and "
                    "OAuth client) to set in the host's environment (mode 0600).")
@@ -127,7 +127,7 @@ def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> tuple[str, st
     return f"http://127.0.0.1:{server.server_port}", app.config["LOGIN_TOKEN"]
 
 
-@main.command()
+@main.command(short_help="Check Salto's answers against the shapes relied on.")
 @click.option("--settings-file", type=click.Path(dir_okay=False, exists=True), required=True,
               help="The park's salto_ks settings as the host stores them (JSON, secrets "
                    "included), or a file written by 'ireserve-salto sandbox'.")

@@ -69,7 +69,7 @@ def show(result: AdminResult, as_json: bool, rows: str | None = None,
 
 
 def register(main: click.Group) -> None:
-    @main.command()
+    @main.command(short_help="Integration status; exit 1 while a door cannot open.")
     @SETTINGS
     @AS_JSON
     @desk_command
@@ -93,7 +93,7 @@ def register(main: click.Group) -> None:
         healthy = result.ok and not result.data.get("problems")
         return code if code != OK or healthy else PROBLEM
 
-    @main.command()
+    @main.command(short_help="The site's IQs, activated here and at Salto.")
     @SETTINGS
     @AS_JSON
     @desk_command
@@ -103,7 +103,7 @@ def register(main: click.Group) -> None:
                     ["name", "id", "online", "activated", "salto_activated",
                      "restore_required"])
 
-    @main.command()
+    @main.command(short_help="The site's locks, read fresh.")
     @SETTINGS
     @AS_JSON
     @desk_command
@@ -122,7 +122,7 @@ def register(main: click.Group) -> None:
                                    fg="yellow" if offline else "green"))
         return OK
 
-    @main.command()
+    @main.command(short_help="GET PIN, then Set PIN; writes the secret back.")
     @SETTINGS
     @click.argument("iq_id")
     @click.option("--pin", help="The PIN from Salto's e-mail (asked for when not given).")
@@ -162,7 +162,7 @@ def register(main: click.Group) -> None:
             return UNUSABLE
         return show(done, as_json)
 
-    @main.command("self-test")
+    @main.command("self-test", short_help="Cloud check of an IQ's codes (opens nothing).")
     @SETTINGS
     @click.argument("iq_id")
     @AS_JSON
@@ -171,7 +171,7 @@ def register(main: click.Group) -> None:
         """Cloud check of an IQ's codes (opens nothing): necessary, not sufficient."""
         return show(desk.admin("self_test", iq_id=desk.iq_id(iq_id)), as_json)
 
-    @main.command("test-open")
+    @main.command("test-open", short_help="Really open one lock, audited.")
     @SETTINGS
     @click.argument("lock_id")
     @click.option("--by", "requested_by", required=True,
@@ -187,7 +187,7 @@ def register(main: click.Group) -> None:
         return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by),
                     as_json)
 
-    @main.command()
+    @main.command(short_help="Salto's latest entries, newest first.")
     @SETTINGS
     @click.option("--count", default=20, show_default=True, help="How many entries.")
     @click.option("--lock", "lock_id", help="Only this lock's entries.")
@@ -207,7 +207,7 @@ def register(main: click.Group) -> None:
                          ["time", "event", "by", "lock"]))
         return OK
 
-    @main.command()
+    @main.command(short_help="Why a booking can or cannot open.")
     @SETTINGS
     @click.argument("booking_file", required=False,
                     type=click.Path(dir_okay=False, exists=True))
@@ -241,7 +241,7 @@ def register(main: click.Group) -> None:
             click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
         return OK if found.verdict.value == "opened" else PROBLEM
 
-    @main.command()
+    @main.command(short_help="Each booking judged at its arrival.")
     @SETTINGS
     @click.argument("bookings_file", type=click.Path(dir_okay=False, exists=True))
     @AS_JSON

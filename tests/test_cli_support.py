@@ -312,3 +312,9 @@ def test_entries_show_lock_names_in_park_time_and_take_a_lock_name(
     assert "CET" in listed.stdout or "CEST" in listed.stdout  # park-local time
     unknown = run("entries", "--settings-file", str(settings_file), "--lock", "Chalet 999")
     assert unknown.exit_code == 2 and "ireserve-salto locks" in unknown.output
+
+
+def test_the_command_list_is_never_cut() -> None:
+    listed = CliRunner().invoke(main, ["--help"], terminal_width=80).output
+    commands = listed.split("Commands:", 1)[1]
+    assert "..." not in commands and "test-open" in commands

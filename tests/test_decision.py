@@ -106,3 +106,12 @@ def test_lock_resolution() -> None:
     assert resolve_lock("chalet-12", mapping, "default") == "lock-12"
     assert resolve_lock("chalet-13", mapping, "default") == "default"
     assert resolve_lock("chalet-13", mapping, None) is None
+
+
+def test_a_date_without_a_time_is_refused_naming_it() -> None:
+    """A date-only departure would lock the guest out at midnight before departure day:
+    it is refused (booking_invalid), not read as 00:00."""
+    from datetime import date
+
+    with pytest.raises(BookingError, match="booking.departure"):
+        open_window(datetime(2026, 7, 1, 15, 0), date(2026, 7, 5), 30, AMS)  # fixed dates
