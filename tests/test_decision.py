@@ -113,5 +113,5 @@ def test_a_date_without_a_time_is_refused_naming_it() -> None:
     it is refused (booking_invalid), not read as 00:00."""
     from datetime import date
 
-    with pytest.raises(BookingError, match="booking.departure"):
+    with pytest.raises(BookingError, match=r"booking\.departure"):
         open_window(datetime(2026, 7, 1, 15, 0), date(2026, 7, 5), 30, AMS)  # fixed dates

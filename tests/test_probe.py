@@ -118,12 +118,13 @@ def test_the_probe_reads_whole_lists_the_account_and_an_error_answer(
 def test_a_pin_that_occurs_by_chance_in_ids_dates_or_sizes_is_not_a_leak(tmp_path: Path) -> None:
     """Found by the 30-run loop: PIN 2018 "leaked" through a number elsewhere in the tape."""
     tape = tmp_path / "tape.yaml"
+    # a recorded tape's fixed dates, not "now"
     tape.write_text("interactions:\n- request: {body: '{\"otp\": \"REDACTED-OTP\"}', headers: {},"
                     " method: PUT, uri: 'https://api.salto-ks.invalid/v1.2/x'}\n"
                     "  response:\n    body: {string: '{\"id\": \"4c791cba-2018-4e16-9016-"
                     "d9c13bbbacdf\", \"at\": \"2018-11-28T10:20:18Z\"}'}\n"
-                    "    headers: {Content-Length: ['2018'], Date: ['Sat, 28 Nov 2026 10:20:18 "
-                    "GMT']}\n    status: {code: 200, message: OK}\n")
+                    "    headers: {Content-Length: ['2018'], Date: ['Sat, "  # fixed
+                    "28 Nov 2026 10:20:18 GMT']}\n    status: {code: 200, message: OK}\n")
     assert hygiene_problems(tape, ("2018",)) == []
     tape.write_text(tape.read_text().replace('"REDACTED-OTP"', '"2018"'))
     problems = hygiene_problems(tape, ("2018",))  # the PIN itself, as a value
