@@ -24,7 +24,7 @@ from .errors import (
 )
 from .gateway import SaltoGateway
 from .guards import OtpBudget, credentials_mark
-from .health import account_findings
+from .health import account_data, account_findings, site_user
 from .i18n import host_language
 from .messages import auth_cause, say, staff_message
 from .models import AdminResult, OpenResult, Park, Reason
@@ -109,7 +109,7 @@ class AdminActions:
         gateway.tokens.renew()
         settings, lang = ctx.settings, _lang(ctx)
         site = gateway.resolve_site(settings.site_uid, fresh=True)
-        user = gateway.me(site.id)
+        user = site_user(gateway, site.id)
         activated = gateway.activated_iqs(site.id)
         iqs = ({iq.id: iq for iq in gateway.iqs(site.id)}
                if any(state.activated for state in activated) else {})
@@ -117,13 +117,11 @@ class AdminActions:
         name = f" ({site.name})" if site.name else ""
         message = say(lang, "connected", environment=settings.environment,
                       username=settings.username, site_uid=site.site_uid, name=name)
-        if user.subscription_state:
+        if user is not None and user.subscription_state:
             message += say(lang, "subscription", state=user.subscription_state)
         return AdminResult(
             not findings, message + "".join(" " + finding.message for finding in findings),
-            data={"site_id": site.id, "site_name": site.name,
-                  "account": {"remote_access": user.remote_access, "blocked": user.blocked,
-                              "subscription_state": user.subscription_state},
+            data={"site_id": site.id, "site_name": site.name, "account": account_data(user),
                   "findings": [finding.to_dict() for finding in findings]},
         )
 

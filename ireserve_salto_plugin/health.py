@@ -6,14 +6,19 @@ lock with its IQ. ``test_connection`` renders the account's findings, ``status``
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import NotFound, PermissionDenied, Refused
+from .gateway import SaltoGateway
 from .messages import say
 from .salto_types import ActivatedIq, Iq, LockList, SiteUser
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,24 @@ class Finding:
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
+
+
+def site_user(gateway: SaltoGateway, site_id: str) -> SiteUser | None:
+    """The account as a site user, or ``None`` when Salto does not answer that question
+    (an account type that may not read it): then nothing is judged from it."""
+    try:
+        return gateway.me(site_id)
+    except (PermissionDenied, NotFound, Refused) as exc:
+        log.info("salto /sites/{site}/me not readable (%s): the account's rights are not "
+                 "checked", exc.code or exc.status)
+        return None
+
+
+def account_data(user: SiteUser | None) -> dict[str, Any]:
+    """What ``data.account`` shows (``None`` values when it could not be read)."""
+    return {"remote_access": user.remote_access if user else None,
+            "blocked": user.blocked if user else None,
+            "subscription_state": user.subscription_state if user else None}
 
 
 def account_findings(settings: Settings, user: SiteUser | None, salto: list[ActivatedIq],

@@ -19,7 +19,15 @@ from .context import ParkContext
 from .errors import OtpBlocked, OtpRejected
 from .gateway import SaltoGateway
 from .guards import OtpBudget, credentials_mark
-from .health import Finding, account_findings, door_findings, iq_findings, unique
+from .health import (
+    Finding,
+    account_data,
+    account_findings,
+    door_findings,
+    iq_findings,
+    site_user,
+    unique,
+)
 from .i18n import host_language
 from .keys import LAST_OPEN, RECEIPT, Key
 from .messages import say
@@ -85,7 +93,7 @@ class Operations:
             row["locks_offline"] = len(on_iq) - row["locks_online"]
             stored = settings.iqs.get(row["id"])
             row["budget"] = self._budget(account, row["id"], stored)
-        user = gateway.me(site_id)
+        user = site_user(gateway, site_id)
         offset = gateway.clock_offset()
         findings = unique(account_findings(settings, user, activated, locks.iqs, lang)
                           + door_findings(settings, locks, lang) + iq_findings(iqs, lang))
@@ -104,8 +112,7 @@ class Operations:
             data={"authenticated": True, "problems": problems,
                   "findings": [finding.to_dict() for finding in findings],
                   "site_id": site_id, "iqs": iqs,
-                  "account": {"remote_access": user.remote_access, "blocked": user.blocked,
-                              "subscription_state": user.subscription_state},
+                  "account": account_data(user),
                   "clock_offset": offset, "clock_skew": abs(offset) > CLOCK_WARN_SECONDS,
                   "last_success": last["success"], "last_failure": last["failure"]})
 

@@ -400,3 +400,15 @@ def test_a_test_open_opens_one_lock_with_a_receipt(host: ReferenceHost, park: Pa
     receipt = host.admin(park, INTEGRATION, "confirm_open",
                          attempt_id=result.data["attempt_id"])
     assert receipt.ok and receipt.data["receipt"] == "confirmed"
+
+
+def test_an_account_that_may_not_read_its_site_user_still_connects(
+        host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
+    """Salto may refuse /sites/{site}/me to some accounts: nothing is judged from it then."""
+    sandbox.inject("GET", "/me$", status=403, times=5,
+                   body={"ErrorCode": 2203, "Message": "Operation cannot be executed."})
+    result = host.admin(park, INTEGRATION, "test_connection")
+    assert result.ok, result.message
+    assert result.data["account"] == {"remote_access": None, "blocked": None,
+                                      "subscription_state": None}
+    assert host.admin(park, INTEGRATION, "status").ok
