@@ -207,10 +207,14 @@ class SaltoGateway:
             if not refresh and (cached := self._store.get(key)) is not None:
                 return cached
             path = f"/v1.2/sites/{_seg(site_id)}/locks"
-            with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
-                iqs = pool.submit(self.iqs, site_id, thorough=thorough)
+            if self._tuning.parallel_lists:
+                with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
+                    iqs = pool.submit(self.iqs, site_id, thorough=thorough)
+                    locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
+                    result = LockList.of(locks, iqs.result())
+            else:
                 locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
-                result = LockList.of(locks, iqs.result())
+                result = LockList.of(locks, self.iqs(site_id, thorough=thorough))
             self._store.set(key, result, self._locks_ttl)
             return result
 

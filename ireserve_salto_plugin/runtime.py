@@ -204,6 +204,9 @@ class Tuning:
     read_timeout: float = 10.0  # seconds per read, within the deadline
     get_retries: int = 2  # retries of a read on 5xx, 429 or a reset
     page_size: int = 100  # $top asked for (Salto's default and largest are unknown)
+    # the IQ list is read beside the lock list (a cold open waits for one of them); off
+    # only for cassette replay, whose recorder (vcrpy) is not safe across threads
+    parallel_lists: bool = True
     locks_ttl: float = 300.0  # seconds a site's lock list is served from the store
     max_body_bytes: int = 8 * MIB  # per answer, counted while it streams in
     max_items: int = 20_000  # per list (locks, IQs)
