@@ -118,7 +118,8 @@ def register(main: click.Group) -> None:
         else:
             click.echo(table(rows, ["name", "id", "online", "iq", "battery"]))
             offline = sum(1 for row in rows if not row["online"])
-            click.echo(click.style(f"{len(rows)} lock(s), {offline} offline",
+            click.echo(click.style(f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, "
+                                   f"{offline} offline",
                                    fg="yellow" if offline else "green"))
         return OK
 

@@ -209,10 +209,16 @@ ADMIN_MESSAGES: dict[str, str] = {
     "blocked": "Salto KS has blocked one-time codes for this IQ after repeated failures; wait "
                "about {minutes} minutes before trying again.",
     "locks_loaded": "{count} locks loaded from Salto KS ({offline} offline).",
-    "iqs_listed": "{count} IQ(s) on site {site_uid}.",
-    "status": "Connected to Salto KS {environment} as {username}; site {site_uid}: {iqs} "
-              "IQ(s), {locks} lock(s), {verdict}",
-    "look_at": "{problems} thing(s) to look at:",
+    "iqs_listed": "{count} IQs on site {site_uid}.",
+    "iqs_listed_one": "1 IQ on site {site_uid}.",
+    "status": "Connected to Salto KS {environment} as {username}; site {site_uid}: {iqs}, "
+              "{locks}, {verdict}",
+    "n_iqs": "{count} IQs",
+    "n_iqs_one": "1 IQ",
+    "n_locks": "{count} locks",
+    "n_locks_one": "1 lock",
+    "look_at": "{problems} things to look at:",
+    "look_at_one": "1 thing to look at:",
     "subscription": " Subscription state at Salto: {state}.",
     "account_no_remote": "Account {username} has no remote-open right on this site "
                          "(remote_access is false): grant it in the Salto KS web app.",
@@ -227,12 +233,15 @@ ADMIN_MESSAGES: dict[str, str] = {
     "mapped_lock_missing": "Lock {lock} is mapped (for {objects}) but is not on site "
                            "{site_uid}: map a lock of the site.",
     "mapped_lock_offline": "Mapped lock {lock} is offline (not reachable from its IQ).",
-    "mapped_iq_not_activated": "{iq} is not activated here and {count} mapped lock(s) are "
+    "mapped_iq_not_activated_one": "{iq} is not activated here and 1 mapped lock is on "
+                                   "it: run GET PIN and Set PIN for it.",
+    "mapped_iq_not_activated": "{iq} is not activated here and {count} mapped locks are "
                                "on it: run GET PIN and Set PIN for it.",
     "mapped_iq_reset": "{iq} was reset (restore_required): its stored secret and PIN no "
                        "longer work. Run GET PIN (it fetches a new secret) and Set PIN.",
     "iq_offline": "{iq} is offline: no lock on it can be opened remotely.",
-    "iq_locks_offline": "{iq}: {count} lock(s) offline.",
+    "iq_locks_offline": "{iq}: {count} locks offline.",
+    "iq_locks_offline_one": "{iq}: 1 lock offline.",
     "iq_budget_blocked": "Salto KS blocks codes to {iq} until {until}.",
     "iq_budget_suspended": "Codes to {iq} are suspended until {until} (rejected twice).",
     "iq_here_not_salto": "{iq} is activated here but not at Salto: run GET PIN and Set PIN.",
@@ -266,6 +275,15 @@ ADMIN_MESSAGES: dict[str, str] = {
 }
 
 
+# Messages with a singular form (``key + "_one"``), chosen by this count.
+PLURAL_BY = {"iqs_listed": "count", "n_iqs": "count", "n_locks": "count",
+             "look_at": "problems", "mapped_iq_not_activated": "count",
+             "iq_locks_offline": "count"}
+
+
 def say(lang: str, key: str, /, **fill: Any) -> str:
     """Admin message ``key`` in ``lang``, filled."""
+    counted = PLURAL_BY.get(key)
+    if counted is not None and fill.get(counted) == 1:  # plural forms: "1 IQ", "3 IQs"
+        key += "_one"
     return translate(ADMIN_MESSAGES[key], lang).format_map(Fill(fill))

@@ -107,8 +107,9 @@ class Operations:
             lang, "healthy")
         return AdminResult(True, say(
             lang, "status", environment=settings.environment,
-            username=settings.username, site_uid=settings.site_uid, iqs=len(iqs),
-            locks=len(locks.locks), verdict=verdict),
+            username=settings.username, site_uid=settings.site_uid,
+            iqs=say(lang, "n_iqs", count=len(iqs)),
+            locks=say(lang, "n_locks", count=len(locks.locks)), verdict=verdict),
             data={"authenticated": True, "problems": problems,
                   "findings": [finding.to_dict() for finding in findings],
                   "site_id": site_id, "iqs": iqs,

@@ -77,7 +77,7 @@ def test_iqs_locks_and_check_before_activation(settings_file: Path,
     iqs = json.loads(listed.stdout)["data"]["iqs"]
     assert len(iqs) == 3 and not any(iq["activated"] for iq in iqs)
     locks = run("locks", "--settings-file", str(settings_file))
-    assert locks.exit_code == 0 and "36 lock(s)" in locks.output
+    assert locks.exit_code == 0 and "36 locks" in locks.output
     assert first_lock(sandbox).name in locks.output
     as_json = json.loads(run("locks", "--settings-file", str(settings_file), "--json").stdout)
     assert len(as_json) == 36 and {"id", "name", "online", "iq"} <= set(as_json[0])

@@ -155,7 +155,7 @@ def test_the_explainer_and_admin_answers_speak_the_parks_language(
     assert status.message.startswith("Verbonden met Salto KS acceptance")
     park.locale = "de"
     listed = host.admin(park, INTEGRATION, "list_iqs")
-    assert listed.message == f"3 IQ(s) auf Site {park.integrations[INTEGRATION]['site_uid']}."
+    assert listed.message == f"3 IQs auf Site {park.integrations[INTEGRATION]['site_uid']}."
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -198,3 +198,13 @@ def test_a_park_may_address_dutch_guests_as_u(host: ReferenceHost, park: Park, m
     formal = host.open(later, "guest")
     assert formal is not None and formal.guest_message.startswith("U kunt de deur openen vanaf")
     assert formal.message.startswith("Too early")  # staff: the park's language (none: en)
+
+
+def test_counts_take_their_plural_forms() -> None:
+    from ireserve_salto_plugin.messages import say
+
+    assert say("en", "n_iqs", count=1) == "1 IQ" and say("en", "n_iqs", count=3) == "3 IQs"
+    assert say("nl", "n_iqs", count=3) == "3 IQ's" and say("nl", "n_locks", count=1) == "1 slot"
+    assert say("de", "n_locks", count=36) == "36 Schlösser"
+    assert say("nl", "look_at", problems=1) == "1 punt om naar te kijken:"
+    assert say("en", "look_at", problems=2) == "2 things to look at:"
