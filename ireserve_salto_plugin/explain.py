@@ -234,12 +234,14 @@ def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
         row: dict[str, Any] = {"booking_id": host_text(getattr(booking, "id", None))}
         if ctx is None or gateway is None:
             row.update(verdict=Reason.SETTINGS_INVALID.value, message=f"Settings: {error}")
-        elif gave_up is None and clock.monotonic() > deadline:
+            rows.append(row)
+            continue
+        if gave_up is None and clock.monotonic() > deadline:
             gave_up = (Reason.TIMEOUT, translate("Not judged: the sweep ran out of time.",
                                                  host_language(park)))
-        if ctx is not None and gateway is not None and gave_up is not None:
+        if gave_up is not None:
             row.update(verdict=gave_up[0].value, message=gave_up[1])
-        elif ctx is not None and gateway is not None:
+        else:
             found = _explain(ctx, gateway, budget, clock, _Steps(host_language(park)), booking,
                              _judged_at(booking, now, ctx, clock), confirm_offline=False)
             row.update(verdict=found.verdict.value, message=found.message,
