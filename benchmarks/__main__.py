@@ -24,10 +24,10 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.keys import TOKEN, Key
-from ireserve_salto_plugin.otp import salto_otp
-from ireserve_salto_plugin.runtime import Tuning
-from ireserve_salto_plugin.salto_types import Token
+from ireserve_salto_plugin.salto.cache import TOKEN, Key
+from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.otp import salto_otp
+from ireserve_salto_plugin.salto.types import Token
 
 from .harness import (
     CLIENT_CPU,

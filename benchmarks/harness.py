@@ -25,11 +25,11 @@ from typing import Any
 import requests
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.keys import TOKEN
+from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.sandbox.host import Booking, Park, ReferenceHost
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.store import MemoryStore, Store
+from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.cache import TOKEN, Store
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 CLIENT_CPU, SERVER_CPU = 0, 1
 
@@ -73,7 +73,7 @@ class Sandbox:
 def sandbox_process(*args: str) -> Iterator[Sandbox]:
     folder = Path(tempfile.mkdtemp(prefix="salto-bench-"))
     path = folder / "sandbox.json"
-    proc = subprocess.Popen([sys.executable, "-m", "ireserve_salto_plugin.cli", "sandbox",
+    proc = subprocess.Popen([sys.executable, "-m", "ireserve_salto_plugin.support.cli", "sandbox",
                              "--settings-file", str(path), *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             preexec_fn=lambda: pin_to_cpu(SERVER_CPU))
@@ -131,7 +131,7 @@ def redis_process() -> Iterator[str | None]:
 def make_store(redis_url: str | None) -> Store:
     if redis_url is None:
         return MemoryStore()
-    from ireserve_salto_plugin.redis_store import RedisStore
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     store = RedisStore.from_url(redis_url)
     store.client.flushdb()
@@ -143,7 +143,7 @@ def counting_store(redis_url: str) -> Any:
     pipeline or a script is one)."""
     import redis
 
-    from ireserve_salto_plugin.redis_store import RedisStore
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     class Pool(redis.ConnectionPool):
         sends = 0

@@ -31,10 +31,10 @@ def main() -> None:
     import requests
 
     from ireserve_salto_plugin import INTEGRATION
+    from ireserve_salto_plugin.flow.service import SaltoKsService
     from ireserve_salto_plugin.plugin import SaltoKsPlugin
-    from ireserve_salto_plugin.sandbox.host import Park, ReferenceHost
-    from ireserve_salto_plugin.service import SaltoKsService
-    from ireserve_salto_plugin.store import MemoryStore
+    from ireserve_salto_plugin.reference.host import Park, ReferenceHost
+    from ireserve_salto_plugin.store.memory import MemoryStore
 
     data = json.loads(open(path).read())
     os.environ.update(data["env"])

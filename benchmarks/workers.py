@@ -23,11 +23,11 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     import requests
 
     from ireserve_salto_plugin import INTEGRATION
-    from ireserve_salto_plugin.otp import salto_otp
+    from ireserve_salto_plugin.flow.service import SaltoKsService
     from ireserve_salto_plugin.plugin import SaltoKsPlugin
-    from ireserve_salto_plugin.redis_store import RedisStore
-    from ireserve_salto_plugin.sandbox.host import Booking, Park, ReferenceHost
-    from ireserve_salto_plugin.service import SaltoKsService
+    from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
+    from ireserve_salto_plugin.salto.otp import salto_otp
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     reasons: Counter[str] = Counter()
     arrival = datetime.now(UTC) - timedelta(hours=1)

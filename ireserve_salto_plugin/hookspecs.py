@@ -12,7 +12,15 @@ from typing import Any
 import pluggy
 from marshmallow import Schema
 
-from .models import AccessInfo, AdminResult, Booking, Explanation, OpenResult, Park, Readiness
+from ireserve_salto_plugin.models import (
+    AccessInfo,
+    AdminResult,
+    Booking,
+    Explanation,
+    OpenResult,
+    Park,
+    Readiness,
+)
 
 PROJECT = "ireserve"
 # The contract's version (semver, hookspecs.md "Versioning"): a new optional hook, result

@@ -12,17 +12,26 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from marshmallow import Schema
 
-from . import INTEGRATION
-from .hookspecs import hookimpl
-from .models import AccessInfo, AdminResult, Booking, Explanation, OpenResult, Park, Readiness
-
-if TYPE_CHECKING:
-    from .admin import AdminActions
-    from .service import SaltoKsService
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.admin.actions import AdminActions
+from ireserve_salto_plugin.flow.service import SaltoKsService
+from ireserve_salto_plugin.flow.wiring import service_from_env
+from ireserve_salto_plugin.hookspecs import hookimpl
+from ireserve_salto_plugin.models import (
+    AccessInfo,
+    AdminResult,
+    Booking,
+    Explanation,
+    OpenResult,
+    Park,
+    Readiness,
+)
+from ireserve_salto_plugin.park.form import json_schema
+from ireserve_salto_plugin.park.settings import SettingsSchema
 
 
 class SaltoKsPlugin:
@@ -38,16 +47,12 @@ class SaltoKsPlugin:
         if self._service is None:
             with self._lock:
                 if self._service is None:
-                    from .service import SaltoKsService
-
-                    self._service = SaltoKsService.from_env()
+                    self._service = service_from_env()
         return self._service
 
     @property
     def admin(self) -> AdminActions:
         if self._admin is None:
-            from .admin import AdminActions
-
             service = self.service
             self._admin = AdminActions(service.parks, service.budget, service.clock,
                                        test_open=service.test_open)
@@ -57,16 +62,12 @@ class SaltoKsPlugin:
     def config_schema(self, integration: str) -> Schema | None:
         if integration != INTEGRATION:
             return None
-        from .settings import SettingsSchema
-
         return SettingsSchema()
 
     @hookimpl(optionalhook=True)
     def config_form(self, integration: str) -> dict[str, Any] | None:
         if integration != INTEGRATION:
             return None
-        from .form import json_schema
-
         return json_schema()
 
     @hookimpl

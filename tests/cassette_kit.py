@@ -1,5 +1,5 @@
 """QA cassettes: where they live, how recording is switched on, and the recorder and
-hygiene scan of :mod:`ireserve_salto_plugin.recording` bound to ``cassettes/``."""
+hygiene scan of :mod:`ireserve_salto_plugin.support.recording` bound to ``cassettes/``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ireserve_salto_plugin.recording import (
+from ireserve_salto_plugin.support.recording import (
     API,
     DROP_RESPONSE_HEADERS,
     FORM_SECRETS,
@@ -21,7 +21,7 @@ from ireserve_salto_plugin.recording import (
     scrub_request,
     scrub_response,
 )
-from ireserve_salto_plugin.recording import make_vcr as _make_vcr
+from ireserve_salto_plugin.support.recording import make_vcr as _make_vcr
 
 __all__ = ["API", "CASSETTES", "DROP_RESPONSE_HEADERS", "FORM_SECRETS", "IDENTITY",
            "REDACTED", "REQUEST_JSON_SECRETS", "RESPONSE_JSON_SECRETS", "TARGET_FILE",

@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.clock import Clock
+from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.runtime import Tuning
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.clock import Clock
+from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 ZONE = "Europe/Amsterdam"
 NO_SLEEP = Clock(sleep=lambda seconds: None)  # retries and backoff without waiting
@@ -252,7 +253,7 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 @pytest.fixture
 def redis_store(redis_url: str) -> Any:
-    from ireserve_salto_plugin.redis_store import RedisStore
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     store = RedisStore.from_url(redis_url)
     store.client.flushdb()
@@ -261,7 +262,7 @@ def redis_store(redis_url: str) -> Any:
 
 @pytest.fixture
 def cluster_store(redis_cluster_url: str) -> Any:
-    from ireserve_salto_plugin.redis_store import RedisStore
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     store = RedisStore.from_url(redis_cluster_url)
     store.client.flushall(target_nodes="primaries")

@@ -13,10 +13,10 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
+from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.redis_store import RedisStore
-from ireserve_salto_plugin.sandbox.host import Booking, Park, ReferenceHost
-from ireserve_salto_plugin.service import SaltoKsService
+from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.store.redis import RedisStore
 
 
 def main(spec: dict) -> list[str]:  # type: ignore[type-arg]

@@ -8,7 +8,8 @@ import pytest
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.models import AdminResult
-from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import first_lock
 

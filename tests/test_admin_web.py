@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.sandbox.host import Booking
+from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.reference.host import Booking
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import first_lock
 
@@ -51,7 +52,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def admin_url(host: ReferenceHost, park: Park) -> Iterator[str]:
-    from ireserve_salto_plugin.sandbox.admin_web import create_app, serve
+    from ireserve_salto_plugin.reference.admin_web import create_app, serve
 
     server = serve(create_app(host, park, token=TOKEN))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -184,7 +185,7 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
 
 @pytest.fixture
 def client(host: ReferenceHost, park: Park) -> Any:
-    from ireserve_salto_plugin.sandbox.admin_web import create_app
+    from ireserve_salto_plugin.reference.admin_web import create_app
 
     app = create_app(host, park, token=TOKEN)
     return app.test_client()

@@ -11,7 +11,8 @@ import pytest
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import activate, first_lock
 

@@ -8,16 +8,16 @@ import math
 import pytest
 import requests
 
-from ireserve_salto_plugin.auth import (
+from ireserve_salto_plugin.salto.auth import (
     MAX_EXPIRES_IN,
     Account,
     TokenSource,
     oauth_message,
 )
-from ireserve_salto_plugin.errors import Unavailable
-from ireserve_salto_plugin.runtime import ClientCredentials
-from ireserve_salto_plugin.store import MemoryStore
-from ireserve_salto_plugin.transport import Transport
+from ireserve_salto_plugin.salto.config import ClientCredentials
+from ireserve_salto_plugin.salto.errors import Unavailable
+from ireserve_salto_plugin.salto.transport import Transport
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 from .conftest import SkipClock
 

@@ -21,22 +21,24 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.clock import Clock
-from ireserve_salto_plugin.errors import (
+from ireserve_salto_plugin.flow.service import SaltoKsService
+from ireserve_salto_plugin.models import Reason
+from ireserve_salto_plugin.park.platform import platform_variables
+from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.clock import Clock
+from ireserve_salto_plugin.salto.config import ClientCredentials, Tuning
+from ireserve_salto_plugin.salto.errors import (
     OtpBlocked,
     OtpRejected,
     PermissionDenied,
     SaltoError,
 )
-from ireserve_salto_plugin.gateway import Account, SaltoGateway
-from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.otp import pin_delta, salto_otp
-from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.runtime import ClientCredentials, Tuning, platform_variables
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.session import make_session
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.salto.gateway import Account, SaltoGateway
+from ireserve_salto_plugin.salto.otp import pin_delta, salto_otp
+from ireserve_salto_plugin.salto.session import make_session
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 from .cassette_kit import (
     API,

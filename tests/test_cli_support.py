@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ireserve_salto_plugin.cli import main
-from ireserve_salto_plugin.runtime import SANDBOX_WRITER
+from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
 from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.support.cli import main
 
 from .conftest import first_lock, settings_for
 
@@ -195,7 +195,7 @@ def test_the_cli_says_which_hosts_it_is_about_to_use(settings_file: Path,
 
 def test_the_write_back_never_follows_a_link_nor_writes_another_user_s_file(
         tmp_path: Path) -> None:
-    from ireserve_salto_plugin.support import WriteRefused, write_private
+    from ireserve_salto_plugin.support.files import WriteRefused, write_private
 
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.clock import CLOCK_RECHECK, SaltoClock
+from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.clock import CLOCK_RECHECK, SaltoClock
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 from .conftest import ZONE, SkipClock, activate, first_lock, settings_for
 

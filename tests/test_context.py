@@ -7,13 +7,14 @@ from typing import Any
 
 import pytest
 
-from ireserve_salto_plugin.clock import SYSTEM_CLOCK
-from ireserve_salto_plugin.context import Parks
-from ireserve_salto_plugin.errors import SettingsError
-from ireserve_salto_plugin.runtime import PlatformReader, Tuning
-from ireserve_salto_plugin.sandbox import Park
-from ireserve_salto_plugin.session import make_session
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.flow.context import Parks
+from ireserve_salto_plugin.park.fields import SettingsError
+from ireserve_salto_plugin.park.platform import PlatformReader
+from ireserve_salto_plugin.reference import Park
+from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK
+from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.session import make_session
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 ENV = {"SALTO_KS_ACCEPTANCE_CLIENT_ID": "id", "SALTO_KS_ACCEPTANCE_CLIENT_SECRET": "s3cret"}
 

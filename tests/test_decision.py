@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ireserve_salto_plugin.decision import (
+from ireserve_salto_plugin.flow.decision import (
     BookingError,
     decide,
     open_window,

@@ -2,7 +2,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ireserve_salto_plugin.sandbox.demo import run_demo
+from ireserve_salto_plugin.reference.demo import run_demo
 
 
 def test_demo_runs_end_to_end() -> None:
@@ -30,7 +30,7 @@ def test_sandbox_command_serves_and_writes_private_settings(tmp_path: Path) -> N
     import requests
 
     path = tmp_path / "sandbox.json"
-    proc = subprocess.Popen([sys.executable, "-m", "ireserve_salto_plugin.cli", "sandbox",
+    proc = subprocess.Popen([sys.executable, "-m", "ireserve_salto_plugin.support.cli", "sandbox",
                              "--settings-file", str(path), "--accounts", "2", "--activate"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -11,7 +11,8 @@ import pytest
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.models import Explanation, Readiness, Reason, StepState
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 BookingFactory = Callable[..., Booking]
 

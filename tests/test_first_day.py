@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.errors import Unavailable
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.paging import next_link
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.errors import Unavailable
+from ireserve_salto_plugin.salto.paging import next_link
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import UseService, first_lock, settings_for
 
@@ -355,7 +356,7 @@ def test_set_pin_rejections_count_and_a_passing_set_pin_lifts_the_suspension(
 
 
 def test_the_suspension_lasts_no_longer_than_salto_s_block() -> None:
-    from ireserve_salto_plugin.runtime import Tuning
+    from ireserve_salto_plugin.salto.config import Tuning
 
     assert Tuning().otp_suspend_seconds <= Tuning().otp_block_seconds == 25 * 60
 

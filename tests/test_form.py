@@ -9,10 +9,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.form import ACTIONS, FORM, TABS, WIDGETS, json_schema, merge_settings
-from ireserve_salto_plugin.i18n import LANGUAGES
-from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.settings import SettingsSchema
+from ireserve_salto_plugin.park.fields import ACTIONS, FORM, TABS, WIDGETS
+from ireserve_salto_plugin.park.form import json_schema, merge_settings
+from ireserve_salto_plugin.park.i18n import LANGUAGES
+from ireserve_salto_plugin.park.settings import SettingsSchema
+from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import activate, settings_for
 
@@ -89,7 +91,7 @@ def test_a_host_renders_the_form_from_the_export_alone() -> None:
 
 
 def test_every_admin_action_is_described_and_exists(host: ReferenceHost, park: Park) -> None:
-    from ireserve_salto_plugin.admin import ACTIONS as HANDLED
+    from ireserve_salto_plugin.admin.actions import ACTIONS as HANDLED
 
     assert sorted(action.name for action in ACTIONS) == sorted(HANDLED)
     assert all(action.tab in dict(TABS) for action in ACTIONS)

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from ireserve_salto_plugin.clock import Clock
-from ireserve_salto_plugin.errors import (
+from ireserve_salto_plugin.salto.clock import Clock
+from ireserve_salto_plugin.salto.config import ClientCredentials, Tuning
+from ireserve_salto_plugin.salto.errors import (
     AuthError,
     NotFound,
     OtpBlocked,
@@ -19,12 +20,11 @@ from ireserve_salto_plugin.errors import (
     Unavailable,
     error_for,
 )
-from ireserve_salto_plugin.gateway import Account, SaltoGateway
-from ireserve_salto_plugin.otp import pin_delta, salto_otp
-from ireserve_salto_plugin.runtime import ClientCredentials, Tuning
+from ireserve_salto_plugin.salto.gateway import Account, SaltoGateway
+from ireserve_salto_plugin.salto.otp import pin_delta, salto_otp
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.sandbox import SaltoSandbox
-from ireserve_salto_plugin.session import make_session
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 from .conftest import NO_SLEEP, first_lock
 
@@ -150,7 +150,7 @@ def test_resolve_site_falls_back_to_bare_array_list() -> None:
 
 
 def test_unknown_site_uid(sandbox: SaltoSandbox) -> None:
-    from ireserve_salto_plugin.errors import SiteNotFound
+    from ireserve_salto_plugin.salto.errors import SiteNotFound
 
     with pytest.raises(SiteNotFound, match="DE4520168385"):
         gateway_for(sandbox).resolve_site("DE4520168385")
@@ -209,7 +209,7 @@ def test_a_count_that_lies_costs_no_lock_and_no_endless_read() -> None:
 
 
 def test_one_failing_page_of_several_fails_the_list_never_a_short_one() -> None:
-    from ireserve_salto_plugin.errors import SaltoError
+    from ireserve_salto_plugin.salto.errors import SaltoError
 
     with SaltoSandbox(iqs=4, locks_per_iq=9, page_counts=True) as box:
         assert box.site is not None
@@ -362,7 +362,7 @@ def test_open_with_wrong_otp_then_blocked(sandbox: SaltoSandbox) -> None:
 
 def test_open_before_activation_is_not_activated(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
-    from ireserve_salto_plugin.errors import NotActivated
+    from ireserve_salto_plugin.salto.errors import NotActivated
 
     with pytest.raises(NotActivated):
         gateway_for(sandbox).open_lock(sandbox.site.id, first_lock(sandbox).id,
@@ -459,7 +459,7 @@ def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.Mon
                                                          ) -> None:
     import requests
 
-    from ireserve_salto_plugin.session import SaltoSession
+    from ireserve_salto_plugin.salto.session import SaltoSession
 
     seen: list[Any] = []
 

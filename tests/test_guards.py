@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ireserve_salto_plugin.guards import PENDING, Dedup, OtpBudget, credentials_mark
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.store.guards import PENDING, Dedup, OtpBudget, credentials_mark
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 from .conftest import SkipClock
 

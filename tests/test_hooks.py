@@ -15,7 +15,8 @@ from marshmallow import Schema, ValidationError
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.models import Outcome, Reason
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import UseService, activate, first_lock, settings_for
 

@@ -11,7 +11,7 @@ import pluggy
 
 from ireserve_salto_plugin import hookspecs
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.settings import SettingsSchema
+from ireserve_salto_plugin.park.settings import SettingsSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "hookspecs.md").read_text()
@@ -76,7 +76,7 @@ def test_the_entry_point_is_as_documented() -> None:
 
 
 def test_every_admin_action_is_documented() -> None:
-    from ireserve_salto_plugin.admin import ACTIONS
+    from ireserve_salto_plugin.admin.actions import ACTIONS
 
     table = DOC.split("| action | params |", 1)[1].split("\n\n", 1)[0]
     documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}

@@ -11,19 +11,20 @@ import pytest
 from babel.messages.pofile import read_po
 from marshmallow import fields, validate
 
-from ireserve_salto_plugin import INTEGRATION, messages
-from ireserve_salto_plugin.form import ACTIONS, FORM, TABS
-from ireserve_salto_plugin.i18n import LANGUAGES, language, translate, when
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.flow.preflight import RESTORE_REQUIRED
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.preflight import RESTORE_REQUIRED
-from ireserve_salto_plugin.sandbox import Park, ReferenceHost
-from ireserve_salto_plugin.settings import IqSchema, SettingsSchema, describe_errors
+from ireserve_salto_plugin.park import messages
+from ireserve_salto_plugin.park.fields import ACTIONS, FORM, TABS, describe_errors
+from ireserve_salto_plugin.park.i18n import LANGUAGES, language, translate, when
+from ireserve_salto_plugin.park.settings import IqSchema, SettingsSchema
+from ireserve_salto_plugin.reference import Park, ReferenceHost
 
 PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
 def catalog(lang: str) -> dict[str, str]:
-    raw = resources.files("ireserve_salto_plugin").joinpath("locale", f"{lang}.po")
+    raw = resources.files("ireserve_salto_plugin.park").joinpath("locale", f"{lang}.po")
     with raw.open("rb") as handle:
         return {m.id: m.string for m in read_po(handle, locale=lang) if m.id}
 
@@ -31,7 +32,7 @@ def catalog(lang: str) -> dict[str, str]:
 def used_message_ids() -> set[str]:
     """Every message id the code can show: staff and guest messages, fixed details, the
     form, the buttons and the validation errors the settings schema can give."""
-    from ireserve_salto_plugin.explain import EXPLAIN_TEXTS
+    from ireserve_salto_plugin.flow.explain import EXPLAIN_TEXTS
 
     ids = set(messages.STAFF_MESSAGES.values()) | set(messages.ADMIN_MESSAGES.values())
     ids |= set(EXPLAIN_TEXTS)
@@ -160,9 +161,9 @@ def test_the_explainer_and_admin_answers_speak_the_parks_language(
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_plugins_po_reader_agrees_with_babels(lang: str) -> None:
-    from ireserve_salto_plugin.i18n import read_po
+    from ireserve_salto_plugin.park.i18n import read_po
 
-    raw = resources.files("ireserve_salto_plugin").joinpath("locale", f"{lang}.po")
+    raw = resources.files("ireserve_salto_plugin.park").joinpath("locale", f"{lang}.po")
     assert read_po(raw.read_text(encoding="utf-8")) == catalog(lang)
     sample = ('msgid ""\nmsgstr "Language: nl"\n\n# a comment\n'
               'msgid "a \\"b\\""\n"c"\nmsgstr "x"\n"y"\n')
@@ -172,7 +173,7 @@ def test_the_plugins_po_reader_agrees_with_babels(lang: str) -> None:
 def test_english_times_use_the_24_hour_clock_of_a_european_park() -> None:
     from zoneinfo import ZoneInfo
 
-    from ireserve_salto_plugin.i18n import when
+    from ireserve_salto_plugin.park.i18n import when
 
     fixed = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # a fixed instant
     amsterdam = ZoneInfo("Europe/Amsterdam")
@@ -182,7 +183,7 @@ def test_english_times_use_the_24_hour_clock_of_a_european_park() -> None:
 
 def test_a_park_may_address_dutch_guests_as_u(host: ReferenceHost, park: Park, mapped: Any,
                                                make_booking: Any) -> None:
-    from ireserve_salto_plugin.i18n import DUTCH_U, catalog
+    from ireserve_salto_plugin.park.i18n import DUTCH_U, catalog
 
     dutch = set(catalog("nl")._messages.values())  # type: ignore[attr-defined]
     assert set(DUTCH_U) <= dutch  # every "je" text it replaces is a Dutch translation
@@ -201,7 +202,7 @@ def test_a_park_may_address_dutch_guests_as_u(host: ReferenceHost, park: Park, m
 
 
 def test_counts_take_their_plural_forms() -> None:
-    from ireserve_salto_plugin.messages import say
+    from ireserve_salto_plugin.park.messages import say
 
     assert say("en", "n_iqs", count=1) == "1 IQ" and say("en", "n_iqs", count=3) == "3 IQs"
     assert say("nl", "n_iqs", count=3) == "3 IQ's" and say("nl", "n_locks", count=1) == "1 slot"

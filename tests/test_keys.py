@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 
-from ireserve_salto_plugin.keys import (
+from ireserve_salto_plugin.salto.cache import (
     CLOCK,
-    DUPLICATE,
     LOCKS,
-    OTP_BLOCK,
-    OTP_FAILS,
-    OTP_SUSPEND,
     REFUSED_PASSWORD,
     SCOPE,
     SITE,
@@ -21,7 +17,8 @@ from ireserve_salto_plugin.keys import (
     ClockReading,
     Key,
 )
-from ireserve_salto_plugin.salto_types import Lock, LockList, Site, Token
+from ireserve_salto_plugin.salto.types import Lock, LockList, Site, Token
+from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_BLOCK, OTP_FAILS, OTP_SUSPEND
 
 
 def through_json(key: Key[Any], value: Any) -> Any:
@@ -40,9 +37,9 @@ def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
     (dedup, budget, token) and its result (dedup, receipt, last open, budget reset)."""
     from redis.crc import key_slot
 
-    from ireserve_salto_plugin.guards import Dedup
-    from ireserve_salto_plugin.keys import LAST_OPEN, RECEIPT
-    from ireserve_salto_plugin.redis_store import PREFIX
+    from ireserve_salto_plugin.store.guards import Dedup
+    from ireserve_salto_plugin.store.keys import LAST_OPEN, RECEIPT
+    from ireserve_salto_plugin.store.redis import PREFIX
 
     account = "9f2c4e"
     keys = [TOKEN(account), SITE(account, "NL1"), LOCKS(account, "s"), SCOPE(account),

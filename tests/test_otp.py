@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ireserve_salto_plugin.otp import apply_delta, pin_delta, salto_otp
+from ireserve_salto_plugin.salto.otp import apply_delta, pin_delta, salto_otp
 from ireserve_salto_plugin.sandbox.world import make_otp
 
 NOON = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

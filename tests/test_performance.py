@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.keys import TOKEN
+from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.salto_types import Token
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.store import MemoryStore, Store
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.cache import TOKEN, Store
+from ireserve_salto_plugin.salto.types import Token
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 from .conftest import settings_for
 
@@ -129,7 +130,7 @@ def test_big_site_takes_one_request_per_page_and_is_then_cached(monkeypatch: Any
 
 def test_settings_are_validated_once_until_they_change(site: Any,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from ireserve_salto_plugin.settings import SettingsSchema
+    from ireserve_salto_plugin.park.settings import SettingsSchema
 
     _, raw = site
     host, _ = make_host(raw, MemoryStore())

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from ireserve_salto_plugin.errors import NotFound, StoreUnavailable
-from ireserve_salto_plugin.guards import OtpBudget
+from ireserve_salto_plugin.flow.preflight import preflight
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.preflight import preflight
-from ireserve_salto_plugin.salto_types import Lock, LockList
-from ireserve_salto_plugin.settings import IqCredentials, SettingsSchema
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.park.settings import IqCredentials, SettingsSchema
+from ireserve_salto_plugin.salto.errors import NotFound, StoreUnavailable
+from ireserve_salto_plugin.salto.types import Lock, LockList
+from ireserve_salto_plugin.store.guards import OtpBudget
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 IQ, LOCK = "5fc75b2e-95d8-55a7-95f3-2faedc4d26f3", "4f806a16-03bb-5ae5-817a-8ddf906cb255"
 

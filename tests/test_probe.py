@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.probe import run_probe
-from ireserve_salto_plugin.recording import hygiene_problems
-from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.support.probe import run_probe
+from ireserve_salto_plugin.support.recording import hygiene_problems
 
 from .conftest import activate, first_lock
 
@@ -89,7 +90,7 @@ def test_unusable_settings_are_named(tmp_path: Path, raw: Any, named: str) -> No
 def test_the_command_line(tmp_path: Path, park: Park, sandbox: SaltoSandbox) -> None:
     from click.testing import CliRunner
 
-    from ireserve_salto_plugin.cli import main
+    from ireserve_salto_plugin.support.cli import main
 
     path = settings_file(tmp_path, park.integrations[INTEGRATION])
     os.chmod(path, 0o644)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.models import (
     DENIED_REASONS,
     AccessInfo,
@@ -27,11 +28,10 @@ from ireserve_salto_plugin.models import (
     Readiness,
     Reason,
 )
+from ireserve_salto_plugin.park.settings import Settings, SettingsSchema
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.runtime import Tuning
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.settings import Settings, SettingsSchema
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 from .conftest import NO_SLEEP
 

@@ -13,19 +13,12 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.keys import (
-    CLOCK,
-    DUPLICATE,
-    LOCKS,
-    OTP_BLOCK,
-    OTP_FAILS,
-    SITE,
-    TOKEN,
-    ClockReading,
-    Key,
-)
-from ireserve_salto_plugin.salto_types import Lock, LockList, Site, Token
-from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.flow.wiring import service_from_env
+from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.salto.cache import CLOCK, LOCKS, SITE, TOKEN, ClockReading, Key
+from ireserve_salto_plugin.salto.types import Lock, LockList, Site, Token
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_BLOCK, OTP_FAILS
 
 from .conftest import UseService
 
@@ -190,9 +183,9 @@ def test_stale_near_cached_token_recovers_without_a_second_refresh(
     host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, redis_store: Any,
     redis_url: str, make_booking: Any,
 ) -> None:
+    from ireserve_salto_plugin.flow.service import SaltoKsService
     from ireserve_salto_plugin.plugin import SaltoKsPlugin
-    from ireserve_salto_plugin.redis_store import RedisStore
-    from ireserve_salto_plugin.service import SaltoKsService
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     def worker() -> ReferenceHost:  # a worker process: own plugin, own near-cache
         other = ReferenceHost(load_entrypoints=False)
@@ -248,7 +241,7 @@ def test_a_warm_open_takes_two_redis_round_trips(
     script (the result for waiting taps, the receipt, the last open)."""
     import redis
 
-    from ireserve_salto_plugin.redis_store import RedisStore
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     pool = redis.ConnectionPool.from_url(redis_url, connection_class=Counting.connection_class())
     store = RedisStore(redis.Redis(connection_pool=pool))
@@ -325,12 +318,11 @@ def test_a_cluster_that_is_down_is_store_unavailable_not_a_crash(
     import socket
 
     from ireserve_salto_plugin.plugin import SaltoKsPlugin
-    from ireserve_salto_plugin.service import SaltoKsService
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    service = SaltoKsService.from_env({**sandbox.platform_env(),
+    service = service_from_env({**sandbox.platform_env(),
                                        "SALTO_KS_REDIS_URL": f"redis+cluster://127.0.0.1:{port}"})
     other = ReferenceHost(load_entrypoints=False)
     other.pm.register(SaltoKsPlugin(service), INTEGRATION)

@@ -14,12 +14,20 @@ import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.clock import Clock
-from ireserve_salto_plugin.keys import TOKEN
 from ireserve_salto_plugin.models import Outcome, Reason
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.cache import TOKEN
+from ireserve_salto_plugin.salto.clock import Clock
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
-from .conftest import NO_SLEEP, SkipClock, UseService, activate, first_lock, settings_for
+from .conftest import (
+    NO_SLEEP,
+    SkipClock,
+    UseService,
+    activate,
+    first_lock,
+    settings_for,
+)
 
 BookingFactory = Callable[..., Booking]
 
@@ -145,7 +153,7 @@ def test_open_resent_once_with_a_fresh_otp_when_it_never_left(use_service: UseSe
     service = use_service()
     adapter = RefuseFirstPatch()
     service.session.mount("http://", adapter)
-    from ireserve_salto_plugin import service as service_module
+    from ireserve_salto_plugin.flow import service as service_module
 
     signed: list[str] = []
     real = service_module.salto_otp

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ireserve_salto_plugin.errors import SettingsError
-from ireserve_salto_plugin.runtime import (
-    DEFAULT_HOSTS,
-    PlatformReader,
-    Tuning,
-    origin,
-    platform_variables,
-)
+from ireserve_salto_plugin.park.fields import SettingsError
+from ireserve_salto_plugin.park.platform import PlatformReader, platform_variables, tuning_from_env
+from ireserve_salto_plugin.salto.config import DEFAULT_HOSTS, Tuning, origin
 
 CLIENT = {"SALTO_KS_PRODUCTION_CLIENT_ID": "id", "SALTO_KS_PRODUCTION_CLIENT_SECRET": "s3cret"}
 
@@ -71,12 +66,12 @@ def test_origin_is_exact() -> None:
 
 
 def test_tuning_defaults_and_variables() -> None:
-    assert Tuning.from_env({}) == Tuning()
-    tuning = Tuning.from_env({"SALTO_KS_OPEN_DEADLINE": "20", "SALTO_KS_DEDUP_SECONDS": "0"})
+    assert tuning_from_env({}) == Tuning()
+    tuning = tuning_from_env({"SALTO_KS_OPEN_DEADLINE": "20", "SALTO_KS_DEDUP_SECONDS": "0"})
     assert tuning.open_deadline == 20 and tuning.dedup_seconds == 0
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "ten", "1e9", "0x10"])
 def test_bad_tuning_variable_is_named(value: str) -> None:
     with pytest.raises(SettingsError, match="SALTO_KS_DEDUP_SECONDS"):
-        Tuning.from_env({"SALTO_KS_DEDUP_SECONDS": value})
+        tuning_from_env({"SALTO_KS_DEDUP_SECONDS": value})

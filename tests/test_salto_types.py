@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ireserve_salto_plugin.errors import Unavailable
-from ireserve_salto_plugin.salto_types import LockList, parse_iq, parse_lock, parse_site
+from ireserve_salto_plugin.salto.errors import Unavailable
+from ireserve_salto_plugin.salto.types import LockList, parse_iq, parse_lock, parse_site
 
 LOCK = "4F806A16-03BB-5AE5-817A-8DDF906CB255"
 

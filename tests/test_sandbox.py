@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from ireserve_salto_plugin.otp import salto_otp
+from ireserve_salto_plugin.salto.otp import salto_otp
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.sandbox.world import World
 

@@ -12,8 +12,9 @@ import pytest
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.sandbox import Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.sandbox.demo import run_demo
+from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.reference.demo import run_demo
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import UseService
 
@@ -126,11 +127,11 @@ def test_operations_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
 
 
 def test_exceptions_carry_no_secrets(sandbox: SaltoSandbox) -> None:
-    from ireserve_salto_plugin.errors import AuthError
-    from ireserve_salto_plugin.gateway import Account, SaltoGateway
-    from ireserve_salto_plugin.runtime import ClientCredentials
-    from ireserve_salto_plugin.session import make_session
-    from ireserve_salto_plugin.store import MemoryStore
+    from ireserve_salto_plugin.salto.config import ClientCredentials
+    from ireserve_salto_plugin.salto.errors import AuthError
+    from ireserve_salto_plugin.salto.gateway import Account, SaltoGateway
+    from ireserve_salto_plugin.salto.session import make_session
+    from ireserve_salto_plugin.store.memory import MemoryStore
 
     account = Account(sandbox.identity_url, sandbox.api_url,
                       ClientCredentials(sandbox.client_id, sandbox.client_secret),
@@ -161,7 +162,7 @@ def test_the_cli_output_leaks_nothing(tmp_path: Any, park: Park, mapped: Any,
 
     from click.testing import CliRunner
 
-    from ireserve_salto_plugin.cli import main
+    from ireserve_salto_plugin.support.cli import main
 
     path = tmp_path / "park.json"
     path.write_text(json.dumps({"timezone": "Europe/Amsterdam",
@@ -188,7 +189,7 @@ def test_the_web_admin_pages_leak_nothing(host: ReferenceHost, park: Park, mappe
                                           sandbox: SaltoSandbox, make_booking: Any) -> None:
     import re as regex
 
-    from ireserve_salto_plugin.sandbox.admin_web import create_app
+    from ireserve_salto_plugin.reference.admin_web import create_app
 
     client = create_app(host, park, token="t").test_client()
     token = regex.search(rb'name="csrf_token" value="([^"]+)"', client.get("/login").data)

@@ -16,17 +16,24 @@ from typing import Any
 import pytest
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.errors import StoreUnavailable
-from ireserve_salto_plugin.gateway import Account, SaltoGateway
+from ireserve_salto_plugin.flow.wiring import service_from_env
 from ireserve_salto_plugin.models import AdminResult, OpenResult, Outcome, Reason
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.runtime import ClientCredentials
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.service import SaltoKsService
-from ireserve_salto_plugin.session import make_session
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.config import ClientCredentials
+from ireserve_salto_plugin.salto.errors import StoreUnavailable
+from ireserve_salto_plugin.salto.gateway import Account, SaltoGateway
+from ireserve_salto_plugin.salto.session import make_session
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.store.memory import MemoryStore
 
-from .conftest import SkipClock, UseService, activate, first_lock, settings_for
+from .conftest import (
+    SkipClock,
+    UseService,
+    activate,
+    first_lock,
+    settings_for,
+)
 
 BookingFactory = Callable[..., Booking]
 
@@ -190,7 +197,7 @@ def test_a_slow_open_is_never_doubled_by_a_later_tap(use_service: UseService,
 def dead_redis() -> Any:
     import socket
 
-    from ireserve_salto_plugin.redis_store import RedisStore
+    from ireserve_salto_plugin.store.redis import RedisStore
 
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
@@ -359,7 +366,7 @@ def test_host_values_cannot_forge_log_lines_or_break_an_open(
 
 def test_a_bad_runtime_variable_is_named_by_every_hook(park: Park,
                                                        make_booking: BookingFactory) -> None:
-    service = SaltoKsService.from_env({"SALTO_KS_DEDUP_SECONDS": "nan"})
+    service = service_from_env({"SALTO_KS_DEDUP_SECONDS": "nan"})
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(SaltoKsPlugin(service), INTEGRATION)
     host.add_park(park)

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from ireserve_salto_plugin import service as service_module
+from ireserve_salto_plugin.flow import service as service_module
 from ireserve_salto_plugin.models import Outcome, Reason
-from ireserve_salto_plugin.sandbox import Booking, ReferenceHost, SaltoSandbox
+from ireserve_salto_plugin.reference import Booking, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 BookingFactory = Callable[..., Booking]
 
@@ -43,7 +44,7 @@ def test_a_bug_before_the_command_is_an_internal_error(
 
 def test_a_park_without_the_integration_gets_none(host: ReferenceHost,
                                                   make_booking: BookingFactory) -> None:
-    from ireserve_salto_plugin.sandbox import Park
+    from ireserve_salto_plugin.reference import Park
 
     host.parks = {"other": Park("other", "Europe/Amsterdam")}
     assert host.open(make_booking(), "guest") is None

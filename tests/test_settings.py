@@ -3,7 +3,8 @@ from typing import Any
 import pytest
 from marshmallow import ValidationError
 
-from ireserve_salto_plugin.settings import SettingsSchema, describe_errors
+from ireserve_salto_plugin.park.fields import describe_errors
+from ireserve_salto_plugin.park.settings import SettingsSchema
 
 IQ = "5fc75b2e-95d8-55a7-95f3-2faedc4d26f3"
 LOCK = "4f806a16-03bb-5ae5-817a-8ddf906cb255"

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from ireserve_salto_plugin.keys import DUPLICATE, LOCKS, OTP_FAILS, TOKEN
-from ireserve_salto_plugin.store import MemoryStore
+from ireserve_salto_plugin.salto.cache import LOCKS, TOKEN
+from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_FAILS
+from ireserve_salto_plugin.store.memory import MemoryStore
 
 
 def test_values_expire_and_the_store_is_bounded() -> None:

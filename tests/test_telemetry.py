@@ -15,8 +15,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from ireserve_salto_plugin.sandbox import Booking, Park, ReferenceHost, SaltoSandbox
-from ireserve_salto_plugin.telemetry import Telemetry, endpoint
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.telemetry import Telemetry, endpoint
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import UseService
 

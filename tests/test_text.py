@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from ireserve_salto_plugin.text import host_text, iso_utc, local_time
+from ireserve_salto_plugin.park.text import host_text, iso_utc, local_time
 
 
 class Unprintable:
@@ -28,7 +28,7 @@ def test_host_text() -> None:
 
 
 def test_a_raising_host_attribute_is_none() -> None:
-    from ireserve_salto_plugin.text import host_attr
+    from ireserve_salto_plugin.park.text import host_attr
 
     class Hostile:
         @property

@@ -12,8 +12,8 @@ import pytest
 import requests
 from urllib3 import HTTPResponse
 
-from ireserve_salto_plugin.errors import Timeout, Unavailable
-from ireserve_salto_plugin.transport import (
+from ireserve_salto_plugin.salto.errors import Timeout, Unavailable
+from ireserve_salto_plugin.salto.transport import (
     BadEncoding,
     BodyTooLarge,
     Transport,
@@ -139,7 +139,7 @@ def test_the_watchdog_holds_only_the_calls_in_flight() -> None:
     now released when its call ends."""
     import time
 
-    from ireserve_salto_plugin import session
+    from ireserve_salto_plugin.salto import session
 
     far = time.monotonic() + 3600
     for _ in range(20_000):

@@ -1,6 +1,6 @@
-"""The embedded Salto KS sandbox, the reference host and the demo (shipped in the wheel)."""
+"""The embedded Salto KS sandbox: a fake identity server and Connect API on loopback that
+behaves as docs/salto-ks-api.md says (shipped in the wheel, for the demo and the tests)."""
 
-from .host import Booking, Park, ReferenceHost
-from .server import SaltoSandbox
+from ireserve_salto_plugin.sandbox.server import SaltoSandbox
 
-__all__ = ["Booking", "Park", "ReferenceHost", "SaltoSandbox"]
+__all__ = ["SaltoSandbox"]

@@ -9,21 +9,19 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from .http import Reply, Request, Route, salto_error
-from .world import Mail, Site, User, stable_id
-
-if TYPE_CHECKING:
-    from .server import SaltoSandbox
+from ireserve_salto_plugin.sandbox.http import Reply, Request, Route, salto_error
+from ireserve_salto_plugin.sandbox.view import SandboxView
+from ireserve_salto_plugin.sandbox.world import Mail, Site, User, stable_id
 
 PAGE_MAX = 100  # ASSUMPTION: default and largest $top (docs: "Paging" does not know it)
 
 
 class ConnectApi:
-    def __init__(self, sandbox: SaltoSandbox) -> None:
+    def __init__(self, sandbox: SandboxView) -> None:
         self.sandbox = sandbox
         self.world = sandbox.world
 

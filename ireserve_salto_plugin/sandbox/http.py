@@ -10,17 +10,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
-if TYPE_CHECKING:
-    from .server import SaltoSandbox
+from ireserve_salto_plugin.sandbox.view import Fault, SandboxView
 
 Route = tuple[str, re.Pattern[str], Callable[..., Any]]
 
@@ -38,25 +36,6 @@ class Reply(Exception):
 
 def salto_error(status: int, code: int | str, message: str) -> Reply:
     return Reply(status, {"ErrorCode": code, "Message": message})
-
-
-@dataclass
-class Fault:
-    """A scripted answer for the next ``times`` requests whose ``METHOD path`` matches."""
-
-    method: str
-    path: re.Pattern[str]
-    status: int = 500
-    body: Any = None
-    raw: bytes | None = None  # sent as-is (HTML, truncated JSON)
-    headers: dict[str, str] | None = None
-    delay: float = 0.0
-    reset: bool = False  # close the connection without an answer
-    times: int = 1
-    drip: float = 0.0  # send the body one byte per ``drip`` seconds (a slow or hostile peer)
-    endless: int = 0  # announce and stream this many bytes of "[" (an endless, deep body)
-    # Set when a request meets this fault, before any delay: tests order threads on it.
-    arrived: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 @dataclass
@@ -92,7 +71,7 @@ def basic_auth(header: str) -> tuple[str, str] | None:
     return unquote_plus(user), unquote_plus(password)
 
 
-def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:
+def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "SaltoKsSandbox/1.0"
@@ -101,11 +80,11 @@ def make_handler(sandbox: SaltoSandbox, routes: list[Route]) -> type:
         def setup(self) -> None:
             super().setup()
             with sandbox.world.lock:
-                sandbox._connections.add(self.connection)
+                sandbox.connections.add(self.connection)
 
         def finish(self) -> None:
             with sandbox.world.lock:
-                sandbox._connections.discard(self.connection)
+                sandbox.connections.discard(self.connection)
             super().finish()
 
         def log_message(self, format: str, *args: Any) -> None:

@@ -6,19 +6,17 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
-from .http import Reply, Request, Route, basic_auth
-
-if TYPE_CHECKING:
-    from .server import SaltoSandbox
+from ireserve_salto_plugin.sandbox.http import Reply, Request, Route, basic_auth
+from ireserve_salto_plugin.sandbox.view import SandboxView
 
 SCOPES = {"user_api.full_access", "openid", "profile", "offline_access"}
 
 
 class IdentityServer:
-    def __init__(self, sandbox: SaltoSandbox) -> None:
+    def __init__(self, sandbox: SandboxView) -> None:
         self.sandbox = sandbox
 
     def routes(self) -> list[Route]:

@@ -21,11 +21,12 @@ from datetime import datetime, timedelta
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from ..clock import SYSTEM_CLOCK, Clock
-from .connect import ConnectApi
-from .http import Fault, make_handler
-from .identity import IdentityServer
-from .world import Mail, Site, World, seed_park
+from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
+from ireserve_salto_plugin.sandbox.connect import ConnectApi
+from ireserve_salto_plugin.sandbox.http import make_handler
+from ireserve_salto_plugin.sandbox.identity import IdentityServer
+from ireserve_salto_plugin.sandbox.view import Fault
+from ireserve_salto_plugin.sandbox.world import Mail, Site, World, seed_park
 
 __all__ = ["Fault", "SaltoSandbox"]
 
@@ -97,7 +98,7 @@ class SaltoSandbox:
         self.without_accept_json: list[str] = []  # API calls without Accept: application/json
         self.continuations: dict[str, int] = {}  # entries' continuation token -> offset
         self._servers: list[ThreadingHTTPServer] = []
-        self._connections: set[socket.socket] = set()
+        self.connections: set[socket.socket] = set()
         self.site: Site | None = None
         if seed:
             self.site = seed_park(self.world, username=username, password=self.password,
@@ -120,7 +121,7 @@ class SaltoSandbox:
             server.server_close()
         self._servers.clear()
         with self.world.lock:
-            connections, self._connections = self._connections, set()
+            connections, self.connections = self.connections, set()
         for conn in connections:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
@@ -141,12 +142,11 @@ class SaltoSandbox:
 
     def platform_env(self, environment: str = "acceptance") -> dict[str, str]:
         """The host-process variables that point ``environment`` at this sandbox: its two
-        hosts and the platform OAuth client. Park settings never name a host."""
-        from ..runtime import platform_variables
-
-        return platform_variables(environment, api_url=self.api_url,
-                                  identity_url=self.identity_url, client_id=self.client_id,
-                                  client_secret=self.client_secret)
+        hosts and the platform OAuth client (the names ``PlatformReader`` reads). Park
+        settings never name a host."""
+        prefix = f"SALTO_KS_{environment.upper()}_"
+        return {prefix + "API_URL": self.api_url, prefix + "IDENTITY_URL": self.identity_url,
+                prefix + "CLIENT_ID": self.client_id, prefix + "CLIENT_SECRET": self.client_secret}
 
     # -- switches and inspection -------------------------------------------------------------
 

@@ -1,0 +1,147 @@
+"""What stops a door at this park, from what Salto answered just now: the account as a
+site user and its activations (docs/salto-ks-api.md, "Which account"), and every mapped
+lock with its IQ. ``test_connection`` renders the account's findings, ``status`` (and so
+``ireserve-salto check``) all of them; each finding is one thing staff must fix.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ireserve_salto_plugin.park.messages import say
+from ireserve_salto_plugin.park.settings import Settings
+from ireserve_salto_plugin.salto.errors import NotFound, PermissionDenied, Refused
+from ireserve_salto_plugin.salto.gateway import SaltoGateway
+from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, LockList, SiteUser
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing that stops a door (or may), in the staff's language."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+def site_user(gateway: SaltoGateway, site_id: str) -> SiteUser | None:
+    """The account as a site user, or ``None`` when Salto does not answer that question
+    (an account type that may not read it): then nothing is judged from it."""
+    try:
+        return gateway.me(site_id)
+    except (PermissionDenied, NotFound, Refused) as exc:
+        log.info("salto /sites/{site}/me not readable (%s): the account's rights are not "
+                 "checked", exc.code or exc.status)
+        return None
+
+
+def account_data(user: SiteUser | None) -> dict[str, Any]:
+    """What ``data.account`` shows (``None`` values when it could not be read)."""
+    return {"remote_access": user.remote_access if user else None,
+            "blocked": user.blocked if user else None,
+            "subscription_state": user.subscription_state if user else None}
+
+
+def account_findings(settings: Settings, user: SiteUser | None, salto: list[ActivatedIq],
+                     iqs: Mapping[str, Iq], lang: str) -> list[Finding]:
+    """The account cannot open when it has no remote-open right, is blocked, or is
+    activated at an IQ for which no secret is stored here: then it was activated in the
+    Salto KS app, which rotated the secret (and GET secret is refused for good)."""
+    found = []
+    name = settings.username
+    if user is not None and user.remote_access is False:
+        found.append(Finding("account_no_remote_access",
+                             say(lang, "account_no_remote", username=name)))
+    if user is not None and user.blocked is True:
+        found.append(Finding("account_blocked", say(lang, "account_blocked", username=name)))
+    in_app = [state.iq_id for state in salto if state.activated and not _secret_here(
+        settings, state.iq_id)]
+    if in_app:
+        found.append(Finding("account_used_in_app", say(
+            lang, "account_in_app", username=name,
+            iqs=", ".join(iqs[i].name if i in iqs else i for i in in_app))))
+    return found
+
+
+def door_findings(settings: Settings, locks: LockList, lang: str) -> list[Finding]:
+    """Every mapped lock (and the default lock): on the site, its IQ activated here and not
+    reset, IQ and lock online. Nothing mapped at all is a finding too: no door can open."""
+    mapped: dict[str, list[str]] = defaultdict(list)
+    for object_id, lock_id in settings.mapping.items():
+        mapped[lock_id].append(object_id)
+    if settings.default_lock_id:
+        mapped[settings.default_lock_id].append("*")
+    if not mapped:
+        return [Finding("nothing_mapped", say(lang, "nothing_mapped"))]
+    found: list[Finding] = []
+    per_iq: dict[str, int] = defaultdict(int)
+    for lock_id, objects in mapped.items():
+        lock = locks.by_id.get(lock_id)
+        if lock is None:
+            found.append(Finding("lock_not_found", say(
+                lang, "mapped_lock_missing", lock=lock_id, site_uid=settings.site_uid,
+                objects=", ".join(objects))))
+            continue
+        if lock.iq_id:
+            per_iq[lock.iq_id] += 1
+        if lock.iq_online is not False and not lock.online:
+            found.append(Finding("lock_offline", say(lang, "mapped_lock_offline",
+                                                     lock=lock.name)))
+    for iq_id, count in per_iq.items():
+        iq = locks.iqs.get(iq_id)
+        name = iq.name if iq is not None else iq_id
+        if iq is not None and iq.restore_required:
+            found.append(Finding("iq_reset", say(lang, "mapped_iq_reset", iq=name)))
+        elif not _activated_here(settings, iq_id) and (iq is None or iq.otp_enabled
+                                                        is not False):
+            found.append(Finding("iq_not_activated", say(lang, "mapped_iq_not_activated",
+                                                         iq=name, count=count)))
+        if iq is not None and not iq.online:
+            found.append(Finding("iq_offline", say(lang, "iq_offline", iq=name)))
+    return found
+
+
+def iq_findings(rows: list[dict[str, Any]], lang: str) -> list[Finding]:
+    """From ``status``'s IQ rows (every IQ of the site, mapped or not): reset, offline,
+    offline locks, an OTP budget that refuses codes, and an activation stored here that
+    Salto does not know."""
+    found = []
+    for row in rows:
+        if row["restore_required"]:
+            found.append(Finding("iq_reset", say(lang, "mapped_iq_reset", iq=row["name"])))
+        if not row["online"]:
+            found.append(Finding("iq_offline", say(lang, "iq_offline", iq=row["name"])))
+        if row["locks_offline"]:
+            found.append(Finding("locks_offline", say(lang, "iq_locks_offline", iq=row["name"],
+                                                      count=row["locks_offline"])))
+        if row["budget"]["state"] != "ok":
+            found.append(Finding("otp_" + row["budget"]["state"], say(
+                lang, "iq_budget_" + row["budget"]["state"], iq=row["name"],
+                until=row["budget"]["until"])))
+        if row["activated"] and not row["salto_activated"]:
+            found.append(Finding("not_activated_at_salto", say(lang, "iq_here_not_salto",
+                                                               iq=row["name"])))
+    return found
+
+
+def unique(findings: list[Finding]) -> list[Finding]:
+    """Each finding once, in order."""
+    return list(dict.fromkeys(findings))
+
+
+def _secret_here(settings: Settings, iq_id: str) -> bool:
+    stored = settings.iqs.get(iq_id)
+    return bool(stored and stored.secret)
+
+
+def _activated_here(settings: Settings, iq_id: str) -> bool:
+    stored = settings.iqs.get(iq_id)
+    return bool(stored and stored.activated)

@@ -1,0 +1,222 @@
+"""The support desk's admin actions: integration status, the site's IQs, a cloud check of
+the IQ codes that opens no door (necessary, not sufficient: Salto's cloud answers, not the
+IQ), and receipts of opens from Salto's entry log. None sends an open command.
+
+Opens leave a receipt in the store (:func:`receipt_writes`, best effort, after the result
+is decided): the attempt's lock and time for ``confirm_open``, and the park's last success and
+last failure for ``status``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ireserve_salto_plugin.admin.health import (
+    Finding,
+    account_data,
+    account_findings,
+    door_findings,
+    iq_findings,
+    site_user,
+    unique,
+)
+from ireserve_salto_plugin.admin.params import uuid_param
+from ireserve_salto_plugin.flow.context import ParkContext
+from ireserve_salto_plugin.models import AdminResult, Reason
+from ireserve_salto_plugin.park.i18n import host_language
+from ireserve_salto_plugin.park.messages import say
+from ireserve_salto_plugin.park.text import host_text
+from ireserve_salto_plugin.salto.cache import Store
+from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
+from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected
+from ireserve_salto_plugin.salto.gateway import SaltoGateway
+from ireserve_salto_plugin.salto.otp import salto_otp
+from ireserve_salto_plugin.salto.types import ActivatedIq, Iq
+from ireserve_salto_plugin.store.guards import OtpBudget, credentials_mark
+from ireserve_salto_plugin.store.keys import LAST_OPEN, RECEIPT
+
+log = logging.getLogger(__name__)
+
+MATCH_SECONDS = 120  # an entry this close to the open's time is its receipt
+NOT_YET_SECONDS = 600  # Salto's log is not real-time: "not yet" until this long after
+ENTRIES_SCANNED = 100
+RECENT_DEFAULT, RECENT_MAX = 20, 100
+
+
+class Operations:
+    def __init__(self, budget: OtpBudget, store: Store, clock: Clock) -> None:
+        self.budget = budget
+        self.store = store
+        self.clock = clock
+
+    def list_iqs(self, ctx: ParkContext, gateway: SaltoGateway,
+                 params: Mapping[str, Any]) -> AdminResult:
+        site_id = ctx.site_id(gateway)
+        rows = _iq_rows(ctx, gateway.iqs(site_id), gateway.activated_iqs(site_id))
+        return AdminResult(True, say(_lang(ctx), "iqs_listed", count=len(rows),
+                                     site_uid=ctx.settings.site_uid),
+                           data={"iqs": rows})
+
+    def status(self, ctx: ParkContext, gateway: SaltoGateway,
+               params: Mapping[str, Any]) -> AdminResult:
+        """Everything read from Salto now (token, site, locks, IQs, the account as a site
+        user, its activations); every finding is something that stops a door."""
+        gateway.access_token()
+        site_id, settings, lang = ctx.site_id(gateway), ctx.settings, _lang(ctx)
+        locks = gateway.locks(site_id, refresh=True, thorough=True)  # locks and IQs
+        activated = gateway.activated_iqs(site_id)
+        iqs = _iq_rows(ctx, list(locks.iqs.values()), activated)
+        account = gateway.account.key
+        for row in iqs:
+            on_iq = [lock for lock in locks.locks if lock.iq_id == row["id"]]
+            row["locks_online"] = sum(1 for lock in on_iq if lock.reachable)
+            row["locks_offline"] = len(on_iq) - row["locks_online"]
+            stored = settings.iqs.get(row["id"])
+            row["budget"] = self._budget(account, row["id"], stored)
+        user = site_user(gateway, site_id)
+        offset = gateway.clock_offset()
+        findings = unique(account_findings(settings, user, activated, locks.iqs, lang)
+                          + door_findings(settings, locks, lang) + iq_findings(iqs, lang))
+        if abs(offset) > CLOCK_WARN_SECONDS:
+            findings.append(Finding("clock_skew", say(lang, "clock_off", offset=round(offset))))
+        last = {kind: self.store.get(LAST_OPEN(account, kind)) for kind in ("success",
+                                                                            "failure")}
+        problems = len(findings)
+        verdict = (say(lang, "look_at", problems=problems) + "".join(
+            f"\n- {finding.message}" for finding in findings)) if problems else say(
+            lang, "healthy")
+        return AdminResult(True, say(
+            lang, "status", environment=settings.environment,
+            username=settings.username, site_uid=settings.site_uid,
+            iqs=say(lang, "n_iqs", count=len(iqs)),
+            locks=say(lang, "n_locks", count=len(locks.locks)), verdict=verdict),
+            data={"authenticated": True, "problems": problems,
+                  "findings": [finding.to_dict() for finding in findings],
+                  "site_id": site_id, "iqs": iqs,
+                  "account": account_data(user),
+                  "clock_offset": offset, "clock_skew": abs(offset) > CLOCK_WARN_SECONDS,
+                  "last_success": last["success"], "last_failure": last["failure"]})
+
+    def _budget(self, account: str, iq_id: str, stored: Any) -> dict[str, Any]:
+        if stored is None or not stored.activated:
+            refusal = self.budget.block_refusal(account, iq_id)
+        else:
+            refusal = self.budget.refusal(account, iq_id)
+        if refusal is None:
+            return {"state": "ok"}
+        until = self.clock.utcnow() + timedelta(seconds=refusal.retry_after)
+        return {"state": "blocked" if refusal.blocked else "suspended",
+                "until": until.replace(microsecond=0).isoformat()}
+
+    def self_test(self, ctx: ParkContext, gateway: SaltoGateway,
+                  params: Mapping[str, Any]) -> AdminResult:
+        iq_id, lang = uuid_param(params, "iq_id"), _lang(ctx)
+        stored = ctx.settings.iqs.get(iq_id)
+        if stored is None or not stored.activated or not stored.secret or not stored.pin:
+            return AdminResult(False, say(lang, "not_activated"),
+                               data={"reason": Reason.IQ_NOT_ACTIVATED.value})
+        account = gateway.account.key
+        refusal = self.budget.refusal(account, iq_id)
+        if refusal is not None:
+            return AdminResult(False, say(lang, "untested_blocked" if refusal.blocked
+                                          else "untested_suspended",
+                                          minutes=max(1, round(refusal.retry_after / 60))),
+                               data={"reason": (Reason.OTP_BLOCKED if refusal.blocked
+                                                else Reason.OTP_SUSPENDED).value})
+        site_id = ctx.site_id(gateway)
+        with self.budget.probe(gateway.transport, account, iq_id):  # one code at a time
+            try:
+                gateway.set_pin(site_id, iq_id, delta="0000", otp=salto_otp(
+                    stored.secret, stored.pin, gateway.salto_now()))
+            except OtpBlocked:
+                self.budget.blocked(account, iq_id)
+                return AdminResult(False, say(lang, "test_blocked"),
+                                   data={"reason": Reason.OTP_BLOCKED.value})
+            except OtpRejected:
+                suspended = self.budget.rejected(account, iq_id)
+                return AdminResult(False, say(lang, "test_rejected")
+                                   + (say(lang, "now_suspended") if suspended else ""),
+                    data={"reason": Reason.OTP_REJECTED.value})
+            self.budget.accepted(account, iq_id, credentials_mark(stored.secret, stored.pin))
+        return AdminResult(True, say(lang, "test_passed"),
+            data={"iq_id": iq_id, "checked_by": "salto_cloud",
+                  "checked": ["secret", "pin", "clock"], "iq_asked": False})
+
+    def confirm_open(self, ctx: ParkContext, gateway: SaltoGateway,
+                     params: Mapping[str, Any]) -> AdminResult:
+        attempt, lang = params.get("attempt_id"), _lang(ctx)
+        if isinstance(attempt, str) and attempt:
+            receipt = self.store.get(RECEIPT(gateway.account.key, attempt[:64]))
+            if not isinstance(receipt, dict):
+                return AdminResult(False, say(lang, "no_receipt"))
+            lock_id, at_text = receipt.get("lock_id"), receipt.get("at")
+        else:
+            lock_id, at_text = params.get("lock_id"), params.get("time")
+        try:
+            at = datetime.fromisoformat(str(at_text))
+            at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        except ValueError:
+            return AdminResult(False, say(lang, "confirm_args"))
+        if not isinstance(lock_id, str):
+            return AdminResult(False, say(lang, "lock_id"))
+        entry = next((e for e in gateway.entries(ctx.site_id(gateway), top=ENTRIES_SCANNED)
+                      if _is_remote_open(e, lock_id, at)), None)
+        if entry is not None:
+            return AdminResult(True, say(lang, "confirmed", at=entry.get("utc_date_time")),
+                               data={"receipt": "confirmed", "entry": entry})
+        waited = (self.clock.utcnow() - at).total_seconds()
+        state = "not_yet" if waited < NOT_YET_SECONDS else "missing"
+        return AdminResult(state == "not_yet", say(lang, state), data={"receipt": state})
+
+    def recent_opens(self, ctx: ParkContext, gateway: SaltoGateway,
+                     params: Mapping[str, Any]) -> AdminResult:
+        count = params.get("count", RECENT_DEFAULT)
+        count = min(max(count, 1), RECENT_MAX) if isinstance(count, int) else RECENT_DEFAULT
+        lock_id = params.get("lock_id")
+        entries = gateway.entries(ctx.site_id(gateway), top=RECENT_MAX if lock_id else count)
+        if isinstance(lock_id, str):
+            entries = [e for e in entries if _lock_of(e) == lock_id]
+        entries = entries[:count]
+        message = (say(_lang(ctx), "lock_entries", lock=host_text(lock_id, 40),
+                       count=len(entries)) if lock_id
+                   else say(_lang(ctx), "entries", count=len(entries)))
+        return AdminResult(True, message, data={"entries": entries})
+
+
+def _iq_rows(ctx: ParkContext, iqs: list[Iq], salto: list[ActivatedIq]
+             ) -> list[dict[str, Any]]:
+    """The site's IQs with their activation here (settings) and at Salto."""
+    at_salto = {state.iq_id: state.activated for state in salto}
+    rows = []
+    for iq in iqs:
+        stored = ctx.settings.iqs.get(iq.id)
+        rows.append({"id": iq.id, "name": iq.name, "online": iq.online,
+                     "restore_required": iq.restore_required, "otp_enabled": iq.otp_enabled,
+                     "activated": bool(stored and stored.activated),
+                     "salto_activated": at_salto.get(iq.id, False)})
+    return rows
+
+
+def _lock_of(entry: dict[str, Any]) -> Any:
+    lock = entry.get("lock")
+    return lock.get("id") if isinstance(lock, dict) else entry.get("lock_id")
+
+
+def _is_remote_open(entry: dict[str, Any], lock_id: str, at: datetime) -> bool:
+    if _lock_of(entry) != lock_id or entry.get("event_category") != "lock_opened":
+        return False
+    if entry.get("access_by") not in (None, "remote"):
+        return False
+    try:
+        when = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return abs((when - at).total_seconds()) <= MATCH_SECONDS
+
+
+def _lang(ctx: ParkContext) -> str:
+    return host_language(ctx.park)

@@ -1,0 +1,138 @@
+"""One open attempt: its id, what it concerns, and its result and log line, built once.
+
+Its messages, for staff and for the guest, come from :mod:`.messages` in the park's and
+the booking's language. Host values (park, booking, requester) are
+read once as bounded, escaped text: nothing later can raise on them, and no log line can be
+forged through them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from ireserve_salto_plugin.models import DENIED_REASONS, OpenResult, Outcome, Reason
+from ireserve_salto_plugin.park.i18n import DEFAULT, when
+from ireserve_salto_plugin.park.messages import (
+    MAY_HAVE_OPENED,
+    STILL_RUNNING,
+    guest_message,
+    retry_advice,
+    staff_message,
+)
+from ireserve_salto_plugin.park.text import LOG_VALUE_CHARS, host_text, local_time
+from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.store.keys import LAST_OPEN, LAST_OPEN_SECONDS, RECEIPT, RECEIPT_SECONDS
+
+log = logging.getLogger(__name__)
+
+WINDOW_REASONS = frozenset({Reason.TOO_EARLY, Reason.TOO_LATE})
+KEY_CHARS = 1000  # host values as part of the duplicate guard's key
+
+def _texts(value: Any) -> tuple[str, str]:
+    """(as part of a key, as shown in a log line): one conversion when it is short."""
+    key = host_text(value, KEY_CHARS)
+    return key, key if len(key) <= LOG_VALUE_CHARS else host_text(value)
+
+
+class Attempt:
+    """Builds the result and logs it once, without secrets."""
+
+    __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
+                 "guest_lang", "lang", "lock_id", "lock_name", "outcome", "park_id",
+                 "park_key", "reason", "requested_by", "result", "started", "window",
+                 "zone")
+
+    def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
+        self.attempt_id = attempt_id
+        self.park_key, self.park_id = _texts(park_id)
+        self.booking_key, self.booking_id = _texts(booking_id)
+        self.by_key, self.requested_by = _texts(requested_by)
+        self.lock_id: str | None = None
+        self.lock_name: str | None = None
+        self.command_sent = False  # the open command may have reached Salto
+        self.result: OpenResult | None = None
+        self.outcome: Outcome | None = None
+        self.reason: Reason | None = None
+        self.started = time.perf_counter()
+        self.lang = self.guest_lang = DEFAULT  # staff's (park) and guest's (booking)
+        self.zone: tzinfo = UTC  # the park's, for times shown to people
+        self.window: tuple[datetime, datetime] | None = None  # the booking's, once read
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def fields(self) -> dict[str, Any]:
+        """The attempt as structured fields (log ``extra``, span attributes): no secret."""
+        return {"attempt_id": self.attempt_id, "park": self.park_id,
+                "booking": self.booking_id, "requested_by": self.requested_by,
+                "lock": self.lock_id,
+                "outcome": self.outcome.value if self.outcome else None,
+                "reason": self.reason.value if self.reason else None}
+
+    def done(
+        self,
+        reason: Reason,
+        *,
+        opened_at: datetime | None = None,
+        booking_updates: dict[str, Any] | None = None,
+        new_status: str | None = None,
+        retry_after: float | None = None,
+        outcome: Outcome | None = None,
+        details: str = "",
+        **fill: Any,
+    ) -> OpenResult:
+        if outcome is None:
+            outcome = (Outcome.OPENED if reason is Reason.OPENED else
+                       Outcome.DENIED if reason in DENIED_REASONS else Outcome.FAILED)
+        fill.setdefault("detail", "")
+        fill["lock"] = self.lock_name or self.lock_id or "?"
+        fill["attempt"] = self.attempt_id
+        opens_at, closes_at = self.window or (None, None)
+        guest = dict(fill)
+        for name, moment in (("opens_at", opens_at), ("closes_at", closes_at)):
+            if moment is not None and reason in WINDOW_REASONS:  # only they show times
+                fill[name] = local_time(moment, self.zone)
+                guest[name] = when(moment, self.zone, self.guest_lang)
+        message = staff_message(reason, self.lang, fill)
+        maybe_opened = fill["detail"] == MAY_HAVE_OPENED
+        waiting = fill.get("first") == STILL_RUNNING
+        guest_text = guest_message(reason, outcome, self.guest_lang, guest,
+                                   maybe_opened=maybe_opened, waiting=waiting)
+        retryable, call_reception = retry_advice(reason, outcome, waiting=waiting,
+                                                 maybe_opened=maybe_opened)
+        self.outcome, self.reason = outcome, reason
+        if log.isEnabledFor(logging.INFO):  # the fields are built only when logged
+            ms = self.seconds() * 1000
+            log.info(
+                "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s "
+                "reason=%s ms=%.1f", self.attempt_id, self.park_id, self.booking_id,
+                self.requested_by, self.lock_id, outcome.value, reason.value, ms,
+                extra={f"salto_{key}": value for key, value in self.fields().items()}
+                | {"salto_ms": round(ms, 1)},
+            )
+        self.result = OpenResult(
+            outcome=outcome, reason=reason, message=message, attempt_id=self.attempt_id,
+            lock_id=self.lock_id, opened_at=opened_at, booking_updates=booking_updates or {},
+            new_status=new_status, retry_after=retry_after, guest_message=guest_text,
+            opens_at=opens_at, closes_at=closes_at, details=details, retryable=retryable,
+            call_reception=call_reception,
+        )
+        return self.result
+
+
+def receipt_writes(account: str, result: OpenResult, site_id: str | None
+                   ) -> list[tuple[Key[Any], Any, float]]:
+    """What ``status`` and ``confirm_open`` need of an attempt, as store writes (the open
+    sends them with its result in one round trip)."""
+    summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
+               "lock_id": result.lock_id, "site_id": site_id,
+               "at": (result.opened_at or datetime.now(UTC)).isoformat()}
+    if result.opened and result.reason is Reason.OPENED:
+        return [(RECEIPT(account, result.attempt_id), summary, RECEIPT_SECONDS),
+                (LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)]
+    if not result.opened and result.reason is not Reason.DUPLICATE:
+        return [(LAST_OPEN(account, "failure"), summary, LAST_OPEN_SECONDS)]
+    return []

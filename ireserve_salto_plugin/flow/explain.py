@@ -1,0 +1,309 @@
+"""Why a guest can or cannot open (``explain_access``), and the same for many bookings at
+once (``readiness``). Neither sends an OTP or an open command.
+
+The steps follow the open's own order, so the verdict is what ``on_open_request`` would
+answer: settings → enabled → booking → lock mapped → lock at Salto → IQ activated (and not
+reset) → status → window → (Salto reachable) → OTP budget → IQ online → lock online, then
+the clock (a warning only). What staff must fix comes before status and window. A step
+that cannot be checked is ``unknown``. ``explain_access`` reads the lock fresh from Salto
+(one GET), so it agrees with an open made a moment ago.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.flow.context import ParkContext, Parks, raw_settings
+from ireserve_salto_plugin.flow.decision import (
+    BookingError,
+    Window,
+    read_booking,
+    resolve_lock,
+    to_utc,
+)
+from ireserve_salto_plugin.flow.preflight import Checked, preflight
+from ireserve_salto_plugin.models import (
+    Booking,
+    Explanation,
+    Park,
+    Readiness,
+    Reason,
+    Step,
+    StepState,
+)
+from ireserve_salto_plugin.park.fields import SettingsError
+from ireserve_salto_plugin.park.i18n import host_language, translate
+from ireserve_salto_plugin.park.messages import Fill
+from ireserve_salto_plugin.park.text import host_text, local_time
+from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
+from ireserve_salto_plugin.salto.errors import SaltoError
+from ireserve_salto_plugin.salto.gateway import SaltoGateway
+from ireserve_salto_plugin.store.guards import OtpBudget
+
+MAX_SWEEP = 5000  # bookings in one readiness call
+
+
+class _Steps:
+    """The checklist as it is found, each line in the staff's language."""
+
+    def __init__(self, lang: str = "en") -> None:
+        self.steps: list[Step] = []
+        self.lang = lang
+
+    def add(self, step: str, ok: bool | None, message: str, reason: Reason,
+            **fill: Any) -> bool:
+        state = StepState.UNKNOWN if ok is None else StepState.OK if ok else StepState.FAIL
+        if "detail" in fill:
+            fill["detail"] = translate(str(fill["detail"]), self.lang)
+        text = translate(message, self.lang).format_map(Fill(fill))
+        self.steps.append(Step(step, state, text, reason))
+        return ok is True
+
+    def unknown(self, *names: tuple[str, Reason]) -> None:
+        for step, reason in names:
+            self.add(step, None, "not checked: an earlier step failed", reason)
+
+    def verdict(self) -> tuple[Reason, str]:
+        for step in self.steps:
+            if step.state is StepState.FAIL and step.reason is not Reason.CLOCK_SKEW:
+                return step.reason, step.message
+        return Reason.OPENED, translate("Every condition holds: an open now would be sent.",
+                                        self.lang)
+
+
+SALTO_STEPS = (("lock_exists", Reason.LOCK_NOT_FOUND), ("iq_activated", Reason.IQ_NOT_ACTIVATED),
+               ("otp_budget", Reason.OTP_BLOCKED), ("iq_online", Reason.IQ_OFFLINE),
+               ("lock_online", Reason.LOCK_OFFLINE), ("clock", Reason.CLOCK_SKEW))
+
+
+def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: Booking,
+            now: datetime | None) -> Explanation | None:
+    raw = raw_settings(park)
+    if raw is None:
+        return None
+    steps = _Steps(host_language(park))
+    try:
+        ctx = parks.context(park, raw)
+        _ = ctx.zone  # a missing or unknown zone is a SettingsError, answered here
+    except SettingsError as exc:
+        steps.add("settings", False, "Settings: {detail}", Reason.SETTINGS_INVALID,
+                  detail=exc.describe(steps.lang))
+        return _finish(steps, None, None)
+    gateway = ctx.gateway(parks.tuning.status_deadline)
+    return _explain(ctx, gateway, budget, clock, steps, booking, now, confirm_offline=True)
+
+
+def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: Clock,
+             steps: _Steps, booking: Booking, now: datetime | None,
+             *, confirm_offline: bool) -> Explanation:
+    """The checklist in the open's order: what staff must fix (settings, enabled, booking,
+    mapping, lock on the site, IQ activated) before status and window, then what is
+    checked when the command is sent (Salto reachable, OTP budget, online, clock)."""
+    settings, zone = ctx.settings, ctx.zone
+    steps.add("settings", True, "The park's settings are valid.", Reason.SETTINGS_INVALID)
+    steps.add("enabled", settings.enabled, "Salto KS opening is switched on." if
+              settings.enabled else "Salto KS opening is switched off for this park.",
+              Reason.INTEGRATION_INACTIVE)
+    try:
+        facts = read_booking(booking, zone, settings.minutes_before)
+        instant = clock.utcnow() if now is None else to_utc(now, zone, "now")
+    except BookingError as exc:
+        steps.add("booking", False, "The booking cannot be checked: {detail}",
+                  Reason.BOOKING_INVALID, detail=exc)
+        return _finish(steps, None, None)
+    window = facts.window
+    lock_id = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
+    mapped = settings.mapping.get(facts.object_id)
+    steps.add("lock_mapped", lock_id is not None, "No lock is mapped to this object and there "
+              "is no default lock." if lock_id is None else "The object's own lock." if mapped
+              else "The park's default lock.", Reason.NO_LOCK_MAPPED)
+    checked: Checked | None = None
+    failure: SaltoError | None = None
+    offset = 0.0
+    if lock_id is not None and settings.enabled:  # an inactive park asks Salto nothing
+        try:
+            checked = preflight(settings, gateway, ctx.site_id(gateway), lock_id, budget,
+                                for_open=False, confirm=confirm_offline)
+            offset = gateway.clock_offset()
+        except SaltoError as exc:
+            failure = exc
+    if checked is not None:
+        _structural_steps(steps, checked)
+    else:
+        steps.unknown(*SALTO_STEPS[:2])
+    _timing_steps(steps, facts.status, settings.opening_statuses, window, instant, zone)
+    if failure is not None:
+        steps.add("salto", False, "Salto KS could not be asked: {detail}", Reason(failure.reason),
+                  detail=failure)
+    if checked is not None and checked.lock is not None:
+        _send_steps(steps, checked, offset)
+    else:
+        steps.unknown(*SALTO_STEPS[2:])
+    return _finish(steps, lock_id, window)
+
+
+def _timing_steps(steps: _Steps, status: str, statuses: tuple[str, ...], window: Window,
+                  instant: datetime, zone: Any) -> None:
+    allowed = status in statuses
+    steps.add("status", allowed, "Status {status!r} allows opening." if allowed
+              else "Status {status!r} does not allow opening.", Reason.STATUS_NOT_ALLOWED,
+              status=host_text(status))
+    times = {"opens_at": local_time(window.opens_at, zone),
+             "closes_at": local_time(window.closes_at, zone)}
+    if instant < window.opens_at:
+        steps.add("window", False, "Too early: opening is allowed from {opens_at}.",
+                  Reason.TOO_EARLY, **times)
+    else:
+        steps.add("window", instant <= window.closes_at,
+                  "Inside the window, {opens_at} to {closes_at}." if instant <= window.closes_at
+                  else "Too late: opening was allowed until {closes_at}.", Reason.TOO_LATE,
+                  **times)
+
+
+def _structural_steps(steps: _Steps, checked: Checked) -> None:
+    """What staff must fix, from the open's own preflight: the lock on the site, its IQ
+    activated (and not reset)."""
+    found = {finding.reason: finding for finding in checked.findings}
+    if not steps.add("lock_exists", checked.lock is not None, "The lock is on the Salto KS "
+                     "site." if checked.lock else "The mapped lock is not on the Salto KS site.",
+                     Reason.LOCK_NOT_FOUND):
+        steps.unknown(SALTO_STEPS[1])
+        return
+    inactive = found.get(Reason.IQ_NOT_ACTIVATED)
+    steps.add("iq_activated", inactive is None,
+              "The IQ must be activated again{detail}" if inactive and inactive.detail
+              else "The IQ is not activated: run GET PIN and Set PIN." if inactive
+              else "The IQ is activated for this account." if checked.iq is not None
+              else "The IQ takes opens without a code.", Reason.IQ_NOT_ACTIVATED,
+              detail=inactive.detail if inactive else "")
+
+
+def _send_steps(steps: _Steps, checked: Checked, offset: float) -> None:
+    """What is checked when the command goes: the OTP budget, IQ and lock online, clock."""
+    found = {finding.reason: finding for finding in checked.findings}
+    lock = checked.lock
+    assert lock is not None
+    refused = next((found[r] for r in (Reason.OTP_BLOCKED, Reason.OTP_SUSPENDED,
+                                       Reason.STORE_UNAVAILABLE) if r in found), None)
+    if refused is not None:
+        steps.add("otp_budget", False, BUDGET_MESSAGES[refused.reason], refused.reason,
+                  minutes=max(1, round((refused.retry_after or 0) / 60)))
+    else:
+        steps.add("otp_budget", True if checked.iq is not None else None,
+                  "Codes may be sent to the IQ." if checked.iq is not None
+                  else "No code is needed or none can be signed.", Reason.OTP_BLOCKED)
+    steps.add("iq_online", lock.iq_online is not False, "The IQ gateway is online." if
+              lock.iq_online is not False else "The IQ gateway is offline: check its "
+              "power and internet connection.", Reason.IQ_OFFLINE)
+    steps.add("lock_online", lock.online, "The lock reaches its IQ." if lock.online else
+              "The lock does not reach its IQ: check its batteries and its distance to the "
+              "IQ.", Reason.LOCK_OFFLINE)
+    steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, "This server's clock is {offset} s "
+              "from Salto's (codes are signed with Salto's time).", Reason.CLOCK_SKEW,
+              offset=f"{offset:+.0f}")
+
+
+BUDGET_MESSAGES = {
+    Reason.OTP_BLOCKED: "No codes go to the IQ for about {minutes} minutes (Salto's block).",
+    Reason.OTP_SUSPENDED: "No codes go to the IQ for about {minutes} minutes (two codes "
+                          "rejected).",
+    Reason.STORE_UNAVAILABLE: "The OTP budget cannot be read: the shared store does not "
+                              "answer.",
+}
+
+
+def _finish(steps: _Steps, lock_id: str | None, window: Any) -> Explanation:
+    verdict, message = steps.verdict()
+    return Explanation(INTEGRATION, verdict, message, lock_id,
+                       window.opens_at if window else None,
+                       window.closes_at if window else None, steps.steps)
+
+
+def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
+              bookings: Iterable[Booking], now: datetime | None) -> Readiness | None:
+    """Each booking's verdict at its arrival (``now`` for bookings already arrived), with
+    one lock-list read for the whole sweep; no fresh lock reads, no OTP, no open."""
+    raw = raw_settings(park)
+    if raw is None:
+        return None
+    rows: list[dict[str, Any]] = []
+    error = ""
+    try:
+        ctx: ParkContext | None = parks.context(park, raw)
+        _ = ctx.zone if ctx is not None else None
+        gateway = ctx.gateway(parks.tuning.options_deadline) if ctx is not None else None
+    except SettingsError as exc:
+        ctx, gateway, error = None, None, str(exc)
+    # Every read of the store and of Salto counts against the sweep's deadline; once the
+    # store has failed, the other bookings are not asked of it again (a Redis that does
+    # not answer costs a second a read: 5,000 bookings would take over an hour).
+    deadline = clock.monotonic() + parks.tuning.options_deadline
+    gave_up: tuple[Reason, str] | None = None
+    for n, booking in enumerate(bookings):
+        if n >= MAX_SWEEP:
+            break
+        row: dict[str, Any] = {"booking_id": host_text(getattr(booking, "id", None))}
+        if ctx is None or gateway is None:
+            row.update(verdict=Reason.SETTINGS_INVALID.value, message=f"Settings: {error}")
+            rows.append(row)
+            continue
+        if gave_up is None and clock.monotonic() > deadline:
+            gave_up = (Reason.TIMEOUT, translate("Not judged: the sweep ran out of time.",
+                                                 host_language(park)))
+        if gave_up is not None:
+            row.update(verdict=gave_up[0].value, message=gave_up[1])
+        else:
+            found = _explain(ctx, gateway, budget, clock, _Steps(host_language(park)), booking,
+                             _judged_at(booking, now, ctx, clock), confirm_offline=False)
+            row.update(verdict=found.verdict.value, message=found.message,
+                       lock_id=found.lock_id,
+                       opens_at=found.opens_at.isoformat() if found.opens_at else None)
+            store = next((step for step in found.steps if step.state is StepState.FAIL
+                          and step.reason is Reason.STORE_UNAVAILABLE), None)
+            if store is not None:
+                gave_up = (Reason.STORE_UNAVAILABLE, store.message)
+        rows.append(row)
+    return Readiness(INTEGRATION, rows, dict(Counter(row["verdict"] for row in rows)))
+
+
+def _judged_at(booking: Booking, now: datetime | None, ctx: ParkContext,
+               clock: Clock) -> datetime:
+    """A booking is judged at its arrival, or at ``now`` (the current time when ``None``,
+    as every hook takes it) once it has arrived: a booking that left is ``too_late``."""
+    instant = clock.utcnow() if now is None else now
+    try:
+        current = to_utc(instant, ctx.zone, "now")
+        arrival = to_utc(getattr(booking, "arrival", None), ctx.zone, "arrival")
+    except BookingError:
+        return instant  # the explainer names what is wrong with the booking
+    return current if current > arrival else arrival
+
+
+# Every line the explainer can show (English message ids; tests check their translations).
+EXPLAIN_TEXTS = (
+    "Settings: {detail}", "The park's settings are valid.", "Salto KS opening is switched on.",
+    "Salto KS opening is switched off for this park.",
+    "The booking cannot be checked: {detail}", "Status {status!r} allows opening.",
+    "Status {status!r} does not allow opening.",
+    "Too early: opening is allowed from {opens_at}.",
+    "Inside the window, {opens_at} to {closes_at}.",
+    "Too late: opening was allowed until {closes_at}.",
+    "No lock is mapped to this object and there is no default lock.",
+    "The object's own lock.", "The park's default lock.",
+    "Salto KS could not be asked: {detail}", "The lock is on the Salto KS site.",
+    "The mapped lock is not on the Salto KS site.", "The IQ must be activated again{detail}",
+    "The IQ is not activated: run GET PIN and Set PIN.",
+    "The IQ is activated for this account.", "The IQ takes opens without a code.",
+    *BUDGET_MESSAGES.values(), "Codes may be sent to the IQ.",
+    "No code is needed or none can be signed.", "The IQ gateway is online.",
+    "The IQ gateway is offline: check its power and internet connection.",
+    "The lock reaches its IQ.",
+    "The lock does not reach its IQ: check its batteries and its distance to the IQ.",
+    "This server's clock is {offset} s from Salto's (codes are signed with Salto's time).",
+    "not checked: an earlier step failed", "Every condition holds: an open now would be sent.",
+    "Not judged: the sweep ran out of time.",
+)

@@ -1,0 +1,37 @@
+"""The composition root: the service a host gets from its process environment.
+
+Reads the ``SALTO_KS_*`` numbers (``park.platform.tuning_from_env``) and the shared store
+(``SALTO_KS_REDIS_URL``), and wires them into one :class:`~.service.SaltoKsService`. An
+invalid variable does not raise here (hooks never raise): every hook answers
+``settings_invalid`` naming it, until the host process is fixed and restarted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ireserve_salto_plugin.flow.service import SaltoKsService
+from ireserve_salto_plugin.park.fields import SettingsError
+from ireserve_salto_plugin.park.platform import tuning_from_env
+from ireserve_salto_plugin.salto.cache import Store
+from ireserve_salto_plugin.store.redis import RedisStore
+
+
+def service_from_env(environ: Mapping[str, str] | None = None) -> SaltoKsService:
+    """The service a host gets by default, tuned by ``SALTO_KS_*`` variables."""
+    env = os.environ if environ is None else environ
+    try:
+        tuning = tuning_from_env(env)
+    except SettingsError as exc:
+        return SaltoKsService(environ=environ, config_error=exc)
+    store: Store | None = None
+    url = env.get("SALTO_KS_REDIS_URL")
+    if url:
+        try:
+            store = RedisStore.from_url(url)
+        except (ValueError, ImportError) as exc:  # ImportError: redis is an extra
+            error = SettingsError("SALTO_KS_REDIS_URL is not a usable Redis URL "
+                                  f"({type(exc).__name__})")
+            return SaltoKsService(environ=environ, tuning=tuning, config_error=error)
+    return SaltoKsService(store=store, environ=environ, tuning=tuning)

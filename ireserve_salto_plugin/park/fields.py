@@ -1,0 +1,205 @@
+"""The settings form's fields and what names them: each field's label and help (nl, en,
+de), tab, order, widget, read-only and secret flags, choices and where its options come
+from; the admin buttons; and :class:`SettingsError`, whose text names fields by those
+labels. Read by the schema (:mod:`.settings`) and the form export (:mod:`.form`) alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ireserve_salto_plugin.park.i18n import LANGUAGES, translate
+
+ERROR_KEY_CHARS = 40  # a field name in an error text is cut to this
+
+
+TABS: tuple[tuple[str, str], ...] = (
+    ("authentication", "Authentication"),
+    ("iq_otp", "Activate IQs"),
+    ("details", "Details"),
+    ("mapping", "Mapping"),
+)
+WIDGETS = ("text", "password", "select", "multiselect", "number", "checkbox", "iq_table",
+           "mapping_table")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldForm:
+    tab: str
+    widget: str
+    label: str  # English message id (:mod:`.i18n`)
+    help: str
+    read_only: bool = False
+    secret: bool = False
+    choices: tuple[tuple[str, str], ...] = ()  # (value, English label)
+    # Where a select's options come from when they are not fixed ``choices``: a list the
+    # host has (``host:booking_statuses``, ``host:booking_fields``, ``host:objects``) or a
+    # hook of the plugin (``hook:mapping_options``).
+    options_source: str | None = None
+
+
+# In the order of the form; the tab's fields are shown in this order.
+FORM: dict[str, FieldForm] = {
+    "environment": FieldForm(
+        "authentication", "select", "Environment",
+        "Acceptance or production: each has its own Salto KS account, site and IQs.",
+        choices=(("acceptance", "Acceptance"), ("production", "Production"))),
+    "username": FieldForm(
+        "authentication", "text", "Username",
+        "The Salto KS account (e-mail address) the plugin logs in with: a dedicated service "
+        "account with the right to open remotely, never used in the Salto KS app (activating "
+        "it there changes the IQ secret, and the plugin can no longer sign opens)."),
+    "password": FieldForm(
+        "authentication", "password", "Password",
+        "The Salto KS account's password. Leave empty to keep the stored one.", secret=True),
+    "site_uid": FieldForm(
+        "authentication", "text", "Site UID",
+        "The site's UID as Salto KS shows it, e.g. NL6254340082."),
+    "site_id": FieldForm(
+        "authentication", "text", "Site ID", "Filled in by 'Resolve site ID'; not editable.",
+        read_only=True),
+    "iqs": FieldForm(
+        "iq_otp", "iq_table", "IQs",
+        "The IQ gateways activated for this account; secret and PIN are set by GET PIN and "
+        "Set PIN.", read_only=True, secret=True),
+    "enabled": FieldForm(
+        "details", "checkbox", "Enabled", "Open Salto KS locks for this park's bookings."),
+    "open_statuses": FieldForm(
+        "details", "multiselect", "Opening statuses",
+        "Booking statuses that allow opening the door.",
+        options_source="host:booking_statuses"),
+    "minutes_before": FieldForm(
+        "details", "number", "Minutes before",
+        "How many minutes before the booking's start the door may be opened."),
+    "open_field": FieldForm(
+        "details", "text", "Open time field",
+        "A booking field that receives the time of each successful opening (optional).",
+        options_source="host:booking_fields"),
+    "checkin_status": FieldForm(
+        "details", "select", "Check-in status",
+        "The status a booking moves to after it opened a door (optional).",
+        options_source="host:booking_statuses"),
+    "guest_address": FieldForm(
+        "details", "select", "Dutch guests are addressed as",
+        "Dutch texts for guests say \"je\" (default) or \"u\". German texts always say "
+        "\"Sie\".", choices=(("je", "je"), ("u", "u"))),
+    "mapping": FieldForm(
+        "mapping", "mapping_table", "Mapping",
+        "Which Salto KS lock belongs to each object (accommodation).",
+        options_source="host:objects"),
+    "default_lock_id": FieldForm(
+        "mapping", "select", "Default lock",
+        "The lock used for objects without a mapping (optional).",
+        options_source="hook:mapping_options"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str  # as passed to on_admin_action
+    label: str
+    tab: str
+    params: tuple[str, ...] = ()  # what the button asks for (``params`` of the hook)
+    changes: tuple[str, ...] = ()  # settings it writes back (``settings_update``)
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("test_connection", "Test / request access", "authentication"),
+    Action("resolve_site", "Resolve site ID", "authentication", changes=("site_id",)),
+    Action("get_pin", "GET PIN", "iq_otp", ("iq_id",), ("iqs",)),
+    Action("set_pin", "Set PIN", "iq_otp", ("iq_id", "current_pin", "new_pin"), ("iqs",)),
+    Action("forget_iq", "Forget IQ", "iq_otp", ("iq_id",), ("iqs",)),
+    Action("list_iqs", "List IQs", "iq_otp"),
+    Action("self_test", "Cloud check of the IQ codes", "iq_otp", ("iq_id",)),
+    Action("test_open", "Test open of one lock", "iq_otp", ("lock_id", "requested_by")),
+    Action("refresh_locks", "Refresh locks", "mapping"),
+    Action("status", "Integration status", "details"),
+    Action("recent_opens", "Recent opens", "details", ("count", "lock_id")),
+    Action("confirm_open", "Confirm an open", "details", ("attempt_id", "lock_id", "time")),
+)
+
+
+def texts(message: str) -> dict[str, str]:
+    """``message`` in every language: ``{"en": …, "nl": …, "de": …}``."""
+    return {lang: translate(message, lang) for lang in LANGUAGES}
+
+
+def field_metadata(name: str) -> dict[str, Any]:
+    """The marshmallow ``metadata`` of settings field ``name``: JSON Schema keywords
+    (``title``, ``description``, ``readOnly``, ``writeOnly``) and ``x-`` hints."""
+    spec = FORM[name]
+    meta: dict[str, Any] = {
+        "title": spec.label, "description": spec.help,
+        "x-label": texts(spec.label), "x-help": texts(spec.help), "x-tab": spec.tab,
+        "x-order": list(FORM).index(name) + 1, "x-widget": spec.widget,
+        "x-secret": spec.secret,
+    }
+    if spec.read_only:
+        meta["readOnly"] = True
+    if spec.secret and not spec.read_only:
+        meta["writeOnly"] = True  # never sent back to the browser
+    if spec.choices:
+        meta["x-choices"] = [{"value": value, "label": texts(label)}
+                             for value, label in spec.choices]
+    if spec.options_source:
+        meta["x-options-source"] = spec.options_source
+    return meta
+
+
+def tabs() -> list[dict[str, Any]]:
+    return [{"name": name, "label": texts(label),
+             "fields": [field for field, spec in FORM.items() if spec.tab == name],
+             "actions": [action.name for action in ACTIONS if action.tab == name]}
+            for name, label in TABS]
+
+
+def actions() -> list[dict[str, Any]]:
+    return [{"name": a.name, "label": texts(a.label), "tab": a.tab, "params": list(a.params),
+             "changes": list(a.changes)} for a in ACTIONS]
+
+
+class SettingsError(Exception):
+    """Settings that cannot be used: a park's invalid fields, or a platform variable of the
+    host process (hosts, OAuth client, tuning) that is missing or invalid. The message
+    names the field or the variable, never its value."""
+
+    def __init__(self, message: str, fields: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields or {})
+
+    def describe(self, lang: str) -> str:
+        """The message in ``lang``, naming fields by their labels in the form."""
+        if self.fields:
+            return describe_errors(self.fields, lang=lang)
+        return translate(str(self), lang)
+
+
+def describe_errors(messages: Any, limit: int = 5, lang: str = "en") -> str:
+    """Flatten marshmallow messages into ``label (key): message`` text in ``lang``, e.g.
+    ``Minuten vooraf (minutes_before): Geen geldig geheel getal.`` (no input values; long
+    field names are cut, and only the first ``limit`` problems are listed)."""
+    parts: list[str] = []
+
+    def name(key: Any, top: bool) -> str:
+        text = str(key)
+        if top and text in FORM:  # the label people see, and the key integrators use
+            return f"{translate(FORM[text].label, lang)} ({text})"
+        return text if len(text) <= ERROR_KEY_CHARS else text[:ERROR_KEY_CHARS - 3] + "..."
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                walk(f"{prefix}.{name(key, False)}" if prefix else name(key, True), sub)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(prefix, item)
+        else:
+            parts.append(f"{prefix or translate('settings', lang)}: "
+                         f"{translate(str(value), lang)}")
+
+    walk("", messages)
+    more = (translate("; and {count} more", lang).format(count=len(parts) - limit)
+            if len(parts) > limit else "")
+    return "; ".join(parts[:limit]) + more

@@ -1,0 +1,341 @@
+"""The Salto KS Connect API endpoints the plugin uses, and list paging.
+
+One :class:`SaltoGateway` per account and hook call (cheap to build): it signs each call
+with the account's token (:mod:`.auth`), replays once after a 401, retries reads
+(:mod:`.transport`), learns Salto's clock from its answers (:mod:`.clock`) and caches the
+site and the lock list in the store. Endpoints: docs/salto-ks-api.md, "Endpoints".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from ireserve_salto_plugin.salto.auth import Account, TokenSource
+from ireserve_salto_plugin.salto.cache import LOCKS, SITE, Store
+from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock, SaltoClock
+from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.errors import (
+    NotFound,
+    Refused,
+    SiteNotFound,
+    StoreUnavailable,
+    Unavailable,
+    error_for,
+)
+from ireserve_salto_plugin.salto.paging import read_all
+from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
+from ireserve_salto_plugin.salto.transport import Transport, decode_json, retry_after
+from ireserve_salto_plugin.salto.types import (
+    ActivatedIq,
+    Iq,
+    Lock,
+    LockList,
+    Site,
+    SiteUser,
+    parse_activated_iq,
+    parse_iq,
+    parse_lock,
+    parse_site,
+    parse_site_user,
+)
+
+__all__ = ["Account", "SaltoGateway"]
+
+log = logging.getLogger(__name__)
+
+SITE_TTL = 24 * 3600.0  # seconds a Site UID → site id answer is kept
+LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
+ENTRIES_TOP = 20
+ENTRIES_PAGE = 100  # $top per page of entries
+MAX_TOKEN_CHARS = 2000  # a longer continuation token is not sent back
+# Sent by Salto's own web app and a working production integration on every Connect API
+# call (docs/salto-ks-api.md, "Paging"): OData v4 syntax is not rewritten as v3.
+ODATA_HEADER = "CLP-disable-odata-v3-conversion"
+CONTINUATION = "CLP-Continuation-Token"  # entries are paged by this header, not $skip
+
+
+def continuation_of(body: Any, resp: requests.Response | None) -> str | None:
+    """The entries' continuation token: in the body (as Salto sends it), else a header."""
+    token = body.get("continuation_token") if isinstance(body, dict) else None
+    if token is None and resp is not None:
+        token = resp.headers.get(CONTINUATION)
+    return token if isinstance(token, str) and token else None
+
+
+def _seg(value: str) -> str:
+    """One path segment: every id put into a path is quoted, ``/`` and ``?`` included."""
+    return quote(value, safe="")
+
+
+class SaltoGateway:
+    def __init__(
+        self,
+        account: Account,
+        *,
+        session: requests.Session,
+        store: Store,
+        tuning: Tuning | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        deadline: float | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
+    ) -> None:
+        self.account = account
+        self._store = store
+        self._tuning = tuning = tuning or Tuning()
+        self._page_size = tuning.page_size
+        self._locks_ttl = tuning.locks_ttl
+        self.transport = Transport(session, tuning=tuning, clock=clock, deadline=deadline,
+                                   telemetry=telemetry)
+        self.tokens = TokenSource(account, self.transport, store, clock)
+        self._api = account.api_url
+        self._api_origin = account.api_origin
+        # told (items read, count if known) after each page of a list: a progress bar
+        self.on_page: Callable[[int, int | None], None] | None = None
+        self.clock = SaltoClock(store, self._api_origin, clock)
+
+    def access_token(self, fresh: bool = False) -> str:
+        return self.tokens.access_token(fresh)
+
+    def clock_offset(self) -> float:
+        return self.clock.offset()
+
+    def salto_now(self) -> datetime:
+        return self.clock.now()
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+              json: Any = None, url: str | None = None, expect_body: bool = True,
+              side_effect: bool = False, headers: Mapping[str, str] | None = None,
+              answer: list[requests.Response] | None = None) -> Any:
+        """One API call, retried when it is a read (:meth:`Transport.retrying`)."""
+        return self.transport.retrying(method, path, lambda: self._authorised(
+            method, path, params=params, json=json, url=url, expect_body=expect_body,
+            headers=headers, answer=answer), side_effect=side_effect)
+
+    def _authorised(self, method: str, path: str, *, params: Mapping[str, Any] | None,
+                    json: Any, url: str | None, expect_body: bool,
+                    headers: Mapping[str, str] | None = None,
+                    answer: list[requests.Response] | None = None) -> Any:
+        """With the bearer token; a 401 refreshes the token and replays exactly once.
+        ``answer`` receives the response (for its headers)."""
+        full = url or f"{self._api}{path}"  # a url is a next_page_link, checked same-origin
+        extra: dict[str, Any] = {"params": params} if params else {}
+        for replay in (False, True):
+            token = self.tokens.access_token(fresh=replay)
+            resp = self.transport.send(method, full, path=path, json=json, headers={
+                "Authorization": f"Bearer {token}", "Accept": "application/json",
+                ODATA_HEADER: "true", **(headers or {})}, **extra)
+            self.clock.observe(resp.headers.get("Date"), resp.status_code)
+            if resp.status_code == 401 and not replay:
+                log.info("salto %s %s: 401, refreshing the token and replaying once",
+                         method, path)
+                self.tokens.invalidate(token)
+                continue
+            break
+        if resp.status_code >= 400:
+            raise error_for(resp.status_code, decode_json(resp, method, path), method=method,
+                            path=path, retry_after=retry_after(resp))
+        if answer is not None:
+            answer.append(resp)
+        return decode_json(resp, method, path) if expect_body else None
+
+    def read(self, path: str, params: Mapping[str, Any] | None = None,
+             headers: Mapping[str, str] | None = None) -> tuple[Any, requests.Response]:
+        """A GET of any Connect API path, with its answer (the probe looks at shapes)."""
+        answer: list[requests.Response] = []
+        body = self._call("GET", path, params=params, headers=headers, answer=answer)
+        return body, answer[-1]
+
+    def _pages(self, path: str, *, thorough: bool = False) -> list[Any]:
+        """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
+        the list only when ``count`` says so or one more read comes back empty."""
+        return read_all(lambda params, url: self._call("GET", path, params=params, url=url),
+                        path, api=self._api, api_origin=self._api_origin,
+                        page_size=self._page_size, tuning=self._tuning,
+                        on_page=self.on_page, thorough=thorough)
+
+    # -- sites -------------------------------------------------------------------------------
+
+    def resolve_site(self, site_uid: str, *, fresh: bool = False) -> Site:
+        """Site UID (``NL6254340082``) → site; by ``$filter``, else from the site list.
+        ``fresh``: ask Salto even when the answer is cached."""
+        key = SITE(self.account.key, site_uid)
+        cached = None if fresh else self._store.get(key)
+        if cached is not None:
+            return cached
+        site = None
+        try:
+            site = self._match_site(self._call(
+                "GET", "/v1.1/sites", params={"$filter": f"site_uid eq '{site_uid}'"}),
+                site_uid)
+        except (Refused, NotFound) as exc:
+            log.info("salto site $filter refused (%s); falling back to the site list", exc.code)
+        if site is None:
+            site = self._match_site(self._call("GET", "/v1.2/sites"), site_uid)
+        if site is None:
+            raise SiteNotFound(f"no site with Site UID {site_uid} is visible to account "
+                               f"{self.account.username!r}", status=404, method="GET",
+                               path="/v1.2/sites")
+        self._store.set(key, site, SITE_TTL)
+        return site
+
+    @staticmethod
+    def _match_site(body: Any, site_uid: str) -> Site | None:
+        """``v1.2/sites`` is a bare array, ``v1.1/sites`` a ``{items}`` page."""
+        items = body if isinstance(body, list) else (
+            body.get("items") if isinstance(body, dict) else None)
+        if not isinstance(items, list):
+            raise Unavailable("Salto KS sent an unexpected site list", method="GET",
+                              path="/v1.x/sites")
+        return next((site for item in items
+                     if (site := parse_site(item, site_uid)) is not None), None)
+
+    # -- locks and IQs -----------------------------------------------------------------------
+
+    def locks(self, site_id: str, *, refresh: bool = False, thorough: bool = False
+              ) -> LockList:
+        """The site's locks and IQs, from the store unless ``refresh`` or older than the
+        TTL. Fetched together, the IQ list beside the lock list (in parallel: a cold open
+        waits for one of them, not both): an IQ's ``restore_required`` is only in the IQ
+        list. ``thorough`` for lists read for people (a short page may be a server cap)."""
+        key = LOCKS(self.account.key, site_id)
+        if not refresh and (cached := self._store.get(key)) is not None:
+            return cached
+        with self.transport.single_flight(self._store, key, LOCKS_WAIT):
+            if not refresh and (cached := self._store.get(key)) is not None:
+                return cached
+            path = f"/v1.2/sites/{_seg(site_id)}/locks"
+            if self._tuning.parallel_lists:
+                with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
+                    iqs = pool.submit(self.iqs, site_id, thorough=thorough)
+                    locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
+                    result = LockList.of(locks, iqs.result())
+            else:
+                locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
+                result = LockList.of(locks, self.iqs(site_id, thorough=thorough))
+            self._store.set(key, result, self._locks_ttl)
+            return result
+
+    def forget_locks(self, site_id: str) -> None:
+        """Drop the cached lock list (and IQ states): the next read asks Salto."""
+        self._store.delete(LOCKS(self.account.key, site_id))
+
+    def lock(self, site_id: str, lock_id: str) -> Lock:
+        """One lock, fresh from Salto. What it says is written into the cached lock list
+        (the lock, and its IQ's online state on every lock of that IQ), so the explainer
+        and readiness see what an open just learned."""
+        lock = parse_lock(self._call("GET",
+                                     f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))
+        try:
+            key = LOCKS(self.account.key, site_id)
+            cached = self._store.get(key)
+            if cached is not None and (updated := cached.learned(lock)) is not cached:
+                self._store.set(key, updated, self._locks_ttl)
+        except StoreUnavailable:
+            log.warning("salto lock %s read, but the cached list could not be updated",
+                        lock_id)
+        return lock
+
+    def iqs(self, site_id: str, *, thorough: bool = False) -> list[Iq]:
+        return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs",
+                                                        thorough=thorough)]
+
+    # -- IQ activation ------------------------------------------------------------------------
+
+    def _iq_path(self, site_id: str, iq_id: str, what: str) -> str:
+        return f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}/{what}"
+
+    def iq_secret(self, site_id: str, iq_id: str) -> str:
+        """The account's IQ secret. Salto hands it out once: store it at once."""
+        path = self._iq_path(site_id, iq_id, "secret")
+        body = self._call("GET", path)
+        secret = body.get("secret") if isinstance(body, dict) else None
+        if not isinstance(secret, str) or not secret:
+            raise Unavailable("Salto KS sent no secret", method="GET", path=path)
+        return secret
+
+    def request_pin_email(self, site_id: str, iq_id: str) -> None:
+        """"GET PIN": Salto e-mails the IQ PIN to the account (204, no body)."""
+        self._call("GET", self._iq_path(site_id, iq_id, "pin"), params={"send_email": "true"},
+                   expect_body=False, side_effect=True)  # a lost answer: no second e-mail
+
+    def set_pin(self, site_id: str, iq_id: str, *, otp: str, delta: str) -> None:
+        """"Set PIN": activate the account at the IQ; new PIN = current PIN - delta."""
+        self._call("PUT", self._iq_path(site_id, iq_id, "pin"),
+                   json={"otp": otp, "delta": delta}, expect_body=False)
+
+    # -- remote open and entries --------------------------------------------------------------
+
+    def open_lock(self, site_id: str, lock_id: str,
+                  *, sign: Callable[[], str | None]) -> None:
+        """One remote-open command, signed by ``sign()`` right before it is sent (no
+        ``otp`` field when it returns ``None``: an IQ without OTP).
+
+        Never resent after Salto answered anything. Resent once, with a fresh OTP and within
+        the deadline, only when the request provably never left this machine (connection
+        refused or not established).
+        """
+        path = f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/locking"
+        for attempt in (1, 2):
+            try:
+                body = {"locked_state": "unlocked"}
+                otp = sign()
+                if otp is not None:
+                    body["otp"] = otp
+                self._call("PATCH", path, json=body, expect_body=False)
+                return
+            except Unavailable as exc:
+                if exc.sent or attempt == 2:
+                    raise
+                log.info("salto PATCH %s never reached Salto; resending once", path)
+
+    def entries(self, site_id: str, top: int = ENTRIES_TOP) -> list[dict[str, Any]]:
+        """The newest ``top`` entries of the site's audit log, newest first. Entries are
+        not paged by ``$skip``: an answer with more to come carries ``continuation_token``
+        in its body, sent back as the ``CLP-Continuation-Token`` request header
+        (docs/salto-ks-api.md, "Endpoints", row 17)."""
+        path = f"/v1.1/sites/{_seg(site_id)}/entries"
+        entries: list[dict[str, Any]] = []
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(self._tuning.max_pages):
+            params = {"$top": min(top - len(entries), ENTRIES_PAGE),
+                      "$orderby": "utc_date_time desc"}
+            answer: list[requests.Response] = []
+            body = self._call("GET", path, params=params, answer=answer,
+                              headers={CONTINUATION: token} if token else None)
+            items = body.get("items") if isinstance(body, dict) else body
+            if not isinstance(items, list):
+                raise Unavailable("Salto KS sent an unexpected entry list", method="GET",
+                                  path=path)
+            entries.extend(item for item in items if isinstance(item, dict))
+            token = continuation_of(body, answer[-1] if answer else None)
+            if not items or len(entries) >= top or not token:
+                return entries[:top]
+            if token in seen or len(token) > MAX_TOKEN_CHARS:
+                raise Unavailable("Salto KS sent an unusable continuation token",
+                                  method="GET", path=path)
+            seen.add(token)
+        raise Unavailable(f"Salto KS sent more than {self._tuning.max_pages} pages for GET "
+                          f"{path}", method="GET", path=path)
+
+    def me(self, site_id: str) -> SiteUser:
+        """The account as a site user: ``remote_access``, ``blocked``, subscription."""
+        return parse_site_user(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/me"))
+
+    def activated_iqs(self, site_id: str) -> list[ActivatedIq]:
+        """Salto's own view of this account's IQ activations on the site."""
+        body = self._call("GET", f"/v1.2/me/{_seg(site_id)}/activated_iqs")
+        items = body.get("items") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise Unavailable("Salto KS sent an unexpected activation list", method="GET",
+                              path="/v1.2/me/{site}/activated_iqs")
+        return [parse_activated_iq(item) for item in items]

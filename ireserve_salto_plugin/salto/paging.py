@@ -1,0 +1,134 @@
+"""Reading a whole Salto KS list: ``{items, next_page_link, count}`` pages or a bare array.
+
+``next_page_link`` is followed when there is one (on the API's origin only). Salto sends it
+null (docs/salto-ks-api.md, "Paging"), so without one the next page is asked by ``$skip``
+while pages come back full, until a short page or ``count``. When a page gives ``count``
+(within the caps), the pages still missing are read :data:`PAGES_IN_FLIGHT` at a time: a
+site of 5,000 locks is 50 pages. A ``count`` below what was read is wrong and ignored.
+More than ``max_pages`` pages or ``max_items`` items, or a link seen before, is an error:
+never a silently short list, never an endless loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from ireserve_salto_plugin.salto.config import Origin, Tuning, origin
+from ireserve_salto_plugin.salto.errors import Unavailable
+
+PAGES_IN_FLIGHT = 4  # concurrent page reads once a list's count is known
+MAX_LINK_CHARS = 2000
+
+# (params, url) -> the decoded answer: ``params`` for a ``$skip`` page, ``url`` for a link
+Fetch = Callable[[Mapping[str, Any] | None, str | None], Any]
+Page = tuple[list[Any], Any, int | None]  # items, next_page_link, count
+
+
+def parse_page(body: Any, path: str) -> Page:
+    if isinstance(body, list):
+        return body, None, None
+    if isinstance(body, dict) and isinstance(body.get("items"), list):
+        count = body.get("count")
+        return body["items"], body.get("next_page_link"), (
+            count if isinstance(count, int) and not isinstance(count, bool) else None)
+    raise Unavailable(f"Salto KS sent an unexpected list shape for GET {path}",
+                      method="GET", path=path)
+
+
+def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size: int,
+             tuning: Tuning, on_page: Callable[[int, int | None], None] | None = None,
+             thorough: bool = False) -> list[Any]:
+    """Every item of the list at ``path``, in Salto's order. ``on_page(items read so far,
+    count if known)`` is told after each page or batch (a progress bar).
+
+    ``thorough`` (lists read for people: the dropdown, ``refresh_locks``, ``status``, the
+    probe): a page shorter than asked may be a server-side cap, not the end (the size
+    Salto honours is unmeasured), so it ends the list only when ``count`` says the list is
+    complete or one more read comes back empty."""
+    size = page_size
+
+    def page_at(skip: int) -> Page:
+        return parse_page(fetch({"$top": size, "$skip": skip}, None), path)
+
+    items: list[Any] = []
+    url: str | None = None
+    seen: set[str] = set()
+    pages = 0
+    while pages < tuning.max_pages:
+        page, link, count = (parse_page(fetch(None, url), path) if url
+                             else page_at(len(items)))
+        pages += 1
+        batch = [page]
+        skips = range(len(items) + size, count or 0, size)  # the pages still missing
+        if (skips and not link and len(page) == size and count is not None
+                and count <= tuning.max_items and pages + len(skips) <= tuning.max_pages):
+            batch += concurrent(page_at, skips)
+            pages += len(skips)
+        for page in batch:
+            items.extend(page)
+        if on_page is not None:
+            on_page(len(items), count)
+        if len(items) > tuning.max_items:
+            raise Unavailable(f"Salto KS listed more than {tuning.max_items} items for "
+                              f"GET {path}", method="GET", path=path)
+        if isinstance(link, str) and link:
+            url = next_link(link, path, api, api_origin, seen)
+            continue
+        url = None
+        if not batch[-1]:
+            return items
+        if count is not None and len(items) == count:  # more than count: count is wrong
+            return items
+        if len(batch[-1]) < size and not thorough:
+            return items
+    raise Unavailable(f"Salto KS sent more than {tuning.max_pages} pages for GET {path}",
+                      method="GET", path=path)
+
+
+def concurrent(page_at: Callable[[int], Page], skips: range) -> list[list[Any]]:
+    """The pages at ``skips``, at most :data:`PAGES_IN_FLIGHT` requests at a time, in
+    order; the first error fails the list (queued reads are cancelled)."""
+    with ThreadPoolExecutor(max_workers=min(PAGES_IN_FLIGHT, len(skips)),
+                            thread_name_prefix="salto-page") as pool:
+        futures = [pool.submit(page_at, skip) for skip in skips]
+        try:
+            return [future.result()[0] for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def upgraded(url: str, api_origin: Origin) -> str:
+    """An ``http://`` link to the API's own host, when the API is https, as https (Salto's
+    own SDK does this: links may come back as http from behind TLS termination). Any other
+    link is returned as it is (and refused later if it is not the API's origin)."""
+    parts = urlsplit(url)
+    scheme, host, port = api_origin
+    if (scheme == "https" and parts.scheme == "http" and parts.hostname == host
+            and parts.port in (None, 80) and not parts.username and not parts.password):
+        name = f"[{host}]" if ":" in host else host
+        netloc = name if port == 443 else f"{name}:{port}"
+        return urlunsplit(("https", netloc, parts.path, parts.query, ""))
+    return url
+
+
+def next_link(link: str, path: str, api: str, api_origin: Origin, seen: set[str]) -> str:
+    """A ``next_page_link`` made absolute, on the API's own origin, never seen before."""
+    try:
+        url = upgraded(urljoin(f"{api}/", link[:MAX_LINK_CHARS]), api_origin)
+        same = origin(url) == api_origin
+    except ValueError:
+        raise Unavailable("Salto KS sent a malformed next_page_link", method="GET",
+                          path=path) from None
+    if not same:
+        raise Unavailable("Salto KS sent a next_page_link to another host",
+                          method="GET", path=path)
+    if url in seen:
+        raise Unavailable("Salto KS sent the same next_page_link twice", method="GET",
+                          path=path)
+    seen.add(url)
+    return url

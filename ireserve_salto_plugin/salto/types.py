@@ -1,0 +1,218 @@
+"""Salto KS's values as the plugin uses them, and their parsing from Salto's JSON.
+
+Parsing treats Salto's answers as untrusted: ids must be short strings (UUIDs are put in
+canonical form), names are cut, missing or wrongly typed fields become ``None``. Field
+names follow docs/salto-ks-api.md, "Lock and IQ fields".
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from uuid import UUID
+
+from ireserve_salto_plugin.salto.errors import Unavailable
+
+MAX_ID_CHARS = 100
+MAX_NAME_CHARS = 200
+MAX_WORD_CHARS = 60  # lock_type, battery_level, state
+MAX_UUID_CHARS = 45  # the longest form UUID() accepts: "urn:uuid:" + 36
+
+
+def canonical_uuid(value: object) -> str:
+    """The canonical form (lower case, hyphens) of a UUID; ``ValueError`` otherwise."""
+    if not isinstance(value, str) or len(value) > MAX_UUID_CHARS:
+        raise ValueError("not a UUID")
+    return str(UUID(value))
+
+
+def salto_id(value: Any) -> str | None:
+    """An id from Salto: a short non-empty string; a UUID in canonical form."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_CHARS:
+        return None
+    try:
+        return canonical_uuid(value)
+    except ValueError:
+        return value
+
+
+def text(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    access_token: str = field(repr=False)
+    expires_at: float  # wall-clock epoch seconds
+    refresh_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    site_uid: str
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lock:
+    id: str
+    name: str
+    online: bool
+    iq_id: str | None
+    iq_online: bool | None
+    otp_enabled: bool | None
+    lock_type: str | None = None
+    battery_level: str | None = None
+
+    @property
+    def reachable(self) -> bool:
+        """Online, and its IQ not known to be offline."""
+        return self.online and self.iq_online is not False
+
+    def option(self) -> dict[str, Any]:
+        """This lock as an entry of the mapping dropdown (``hookspecs.md``)."""
+        return {"value": self.id, "label": self.name + ("" if self.reachable else " (offline)"),
+                "online": self.reachable, "iq_id": self.iq_id}
+
+
+@dataclass(frozen=True, slots=True)
+class Iq:
+    id: str
+    name: str
+    online: bool
+    restore_required: bool
+    otp_enabled: bool | None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LockList:
+    """A site's locks, in Salto's order, with an index by id, the dropdown built once,
+    and the site's IQs (their ``restore_required`` is not in the lock's nested ``iq``)."""
+
+    locks: tuple[Lock, ...]
+    by_id: Mapping[str, Lock] = field(repr=False)
+    iqs: Mapping[str, Iq] = field(default_factory=dict, repr=False)
+    _options: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, locks: list[Lock] | tuple[Lock, ...],
+           iqs: list[Iq] | tuple[Iq, ...] = ()) -> LockList:
+        return cls(tuple(locks), {lock.id: lock for lock in locks}, {iq.id: iq for iq in iqs})
+
+    def learned(self, fresh: Lock) -> LockList:
+        """This list with a fresh read of one lock in it (and that lock's IQ online state
+        on every lock of the IQ); ``self`` when nothing changes."""
+        iq_id, iq_online = fresh.iq_id, fresh.iq_online
+        locks = tuple(
+            fresh if lock.id == fresh.id else
+            replace(lock, iq_online=iq_online) if (iq_id and lock.iq_id == iq_id
+                                                   and iq_online is not None
+                                                   and lock.iq_online != iq_online) else lock
+            for lock in self.locks)
+        if locks == self.locks:
+            return self
+        iqs = dict(self.iqs)
+        if iq_id in iqs and iq_online is not None:
+            iqs[iq_id] = replace(iqs[iq_id], online=iq_online)
+        return LockList.of(locks, tuple(iqs.values()))
+
+    def options(self) -> list[dict[str, Any]]:
+        """The dropdown: fresh dicts per caller, built from the list only once."""
+        if self._options is None:
+            object.__setattr__(self, "_options", [lock.option() for lock in self.locks])
+        assert self._options is not None
+        return [option.copy() for option in self._options]
+
+
+def parse_lock(item: Any) -> Lock:
+    lock_id = salto_id(item.get("id")) if isinstance(item, dict) else None
+    if lock_id is None:
+        raise Unavailable("Salto KS sent a lock without an id")
+    iq: dict[str, Any] = item["iq"] if isinstance(item.get("iq"), dict) else {}
+    return Lock(
+        id=lock_id,
+        name=text(item.get("customer_reference")) or lock_id,
+        online=item.get("online") is not False,
+        iq_id=_shared(salto_id(iq.get("id"))),
+        iq_online=flag(iq.get("is_online")),
+        otp_enabled=flag(iq.get("otp_enabled")),
+        lock_type=_shared(text(item.get("lock_type"), MAX_WORD_CHARS)),
+        battery_level=_shared(text(item.get("battery_level"), MAX_WORD_CHARS)),
+    )
+
+
+def _shared(value: str | None) -> str | None:
+    """One copy of a value many locks repeat (their IQ's id, a lock type, a battery
+    level), instead of one per lock: a thousand cached parks hold tens of thousands of
+    locks."""
+    return sys.intern(value) if value is not None else None
+
+
+def parse_iq(item: Any) -> Iq:
+    iq_id = salto_id(item.get("id")) if isinstance(item, dict) else None
+    if iq_id is None:
+        raise Unavailable("Salto KS sent an IQ without an id")
+    return Iq(
+        id=iq_id,
+        name=text(item.get("customer_reference")) or iq_id,
+        online=item.get("online") is not False,
+        restore_required=item.get("restore_required") is True,
+        otp_enabled=flag(item.get("otp_enabled")),
+        state=text(item.get("state"), MAX_WORD_CHARS),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ActivatedIq:
+    """Salto's view of the account's activation at one IQ (``/v1.2/me/{site}/activated_iqs``)."""
+
+    iq_id: str
+    activated: bool
+    activation_date: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteUser:
+    """The account as a user of the site (``/v1.2/sites/{site}/me``): what decides whether
+    it can open at all. ``None`` where Salto did not say."""
+
+    remote_access: bool | None
+    blocked: bool | None
+    subscription_state: str | None
+
+
+def parse_site_user(body: Any) -> SiteUser:
+    if not isinstance(body, dict):
+        raise Unavailable("Salto KS sent an unexpected site user")
+
+    def flag(name: str) -> bool | None:
+        value = body.get(name)
+        return value if isinstance(value, bool) else None
+
+    return SiteUser(flag("remote_access"), flag("blocked"),
+                    text(body.get("subscription_state"), MAX_WORD_CHARS))
+
+
+def parse_activated_iq(item: Any) -> ActivatedIq:
+    iq_id = salto_id(item.get("iq_id")) if isinstance(item, dict) else None
+    if iq_id is None:
+        raise Unavailable("Salto KS sent an activation without an iq_id")
+    return ActivatedIq(iq_id, item.get("activated") is True,
+                       text(item.get("activation_date"), MAX_WORD_CHARS))
+
+
+def parse_site(item: Any, site_uid: str) -> Site | None:
+    """The site of a list entry when it is the one with ``site_uid``."""
+    if not isinstance(item, dict) or item.get("site_uid") != site_uid:
+        return None
+    site_id = salto_id(item.get("id"))
+    return None if site_id is None else Site(site_id, site_uid,
+                                             text(item.get("customer_reference")))

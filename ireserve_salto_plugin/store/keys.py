@@ -1,0 +1,24 @@
+"""The guards' keys: OTP budget, duplicate guard, receipts and the last open of each
+account. Same rules as the client's keys (:mod:`ireserve_salto_plugin.salto.cache`): a
+typed value, a JSON codec with a format version, and the account as the hash tag."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ireserve_salto_plugin.salto.cache import NUMBER, Codec, KeySpec, checked
+
+DedupValue = str | dict[str, Any]  # PENDING while the first attempt runs, then its result
+DEDUP: Codec[DedupValue] = checked(str, dict)
+RECORD: Codec[dict[str, Any]] = checked(dict)
+
+OTP_BLOCK = KeySpec("otpblock", NUMBER)  # (account, iq): blocked until (epoch s)
+OTP_FAILS = KeySpec("otpfail", NUMBER)  # (account, iq): rejections in a row
+OTP_SUSPEND = KeySpec("otpsuspend", NUMBER)  # (account, iq): until (epoch s)
+OTP_GOOD = KeySpec("otpgood", NUMBER)  # (account, iq): a code was accepted at (epoch s)
+OTP_PROBE = KeySpec("otpprobe", NUMBER)  # (account, iq): the one code in flight (a mutex)
+DUPLICATE = KeySpec("dedup", DEDUP)  # (account, hash of park, booking, lock, requester)
+RECEIPT = KeySpec("receipt", RECORD)  # (account, attempt id): lock, time, site of an open
+LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, "success" | "failure")
+RECEIPT_SECONDS = 7 * 86400.0  # how long an open's receipt can be confirmed
+LAST_OPEN_SECONDS = 30 * 86400.0

@@ -1,0 +1,262 @@
+"""The shared runtime store for several worker processes and hosts: Redis.
+
+Enable it with ``SALTO_KS_REDIS_URL`` (``pip install ireserve-salto-plugin[redis]``): a
+plain or TLS Redis, or a Redis Cluster (:meth:`RedisStore.from_url`). Values
+are JSON written by each key's codec (:mod:`.keys`; never pickle: a compromised Redis must
+not mean code execution in the host). Tokens live here, so the Redis must be as private as
+the host's database.
+
+Values read on every open (the token, Salto's clock offset, site ids and lock lists, which
+can hold thousands of locks) are also kept in a small per-process near-cache for a few
+seconds, as their keys allow; reads that must see the shared value (single-flight token
+refresh, the replay after a 401) pass ``fresh=True``. The OTP budget and the duplicate
+guard are never cached. Any Redis failure is :class:`~.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from typing import Any, ParamSpec, TypeVar
+
+from cachetools import TLRUCache
+
+from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.salto.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+PREFIX = "ireserve-salto:"
+NEAR_CACHE_SECONDS = 5.0
+NEAR_CACHE_SIZE = 256  # entries
+SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
+LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
+# The open's second round trip: SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for the first ARGV[#]
+# keys, DEL the rest. One script, not a pipeline: one reply to parse, not one per command.
+_WRITE = """
+local sets = tonumber(ARGV[#ARGV])
+for i = 1, sets do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end
+for i = sets + 1, #KEYS do redis.call('DEL', KEYS[i]) end
+return sets
+"""
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+_INCR = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+# The open's first round trip: claim the duplicate guard (SET NX PX) and read KEYS[2..].
+_CLAIM = """
+local claimed = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
+local out = {claimed and 1 or 0}
+for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) end
+return out
+"""
+
+
+def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """Redis failing (down, timing out, refusing) becomes :class:`StoreUnavailable`, with
+    no URL, key or value in the message."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            import redis
+            from redis.exceptions import RedisClusterException
+
+            if not isinstance(exc, redis.RedisError | RedisClusterException | OSError):
+                raise
+            on_error = getattr(args[0], "on_error", None) if args else None
+            if callable(on_error):
+                on_error()
+            raise StoreUnavailable(f"the shared store (Redis) failed ({type(exc).__name__})",
+                                   sent=False) from exc
+
+    return wrapper
+
+
+class _Lazy:
+    """A Redis Cluster client built on first use: building one connects to the cluster,
+    and a cluster that is down when the host starts must be a ``store_unavailable`` per
+    call (until it is back), not a host that fails to start."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+                client = self._client
+        return getattr(client, name)
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+class RedisStore:
+    def __init__(self, client: Any, *, prefix: str = PREFIX, lease: float = LEASE_SECONDS,
+                 near_cache_seconds: float = NEAR_CACHE_SECONDS,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.lease = lease
+        self._scripts: dict[str, Any] = {}
+        self._near_seconds = near_cache_seconds
+        self._near: TLRUCache[str, tuple[float, Any]] = TLRUCache(
+            maxsize=NEAR_CACHE_SIZE, ttu=lambda _k, v, _n: v[0], timer=timer)
+        self._near_lock = threading.Lock()
+        self._timer = timer
+        self.on_error: Callable[[], None] | None = None  # e.g. a metrics counter
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
+        """``redis://[user:password@]host:port/db`` (plain), ``rediss://…`` (TLS), and
+        ``redis+cluster://host:port`` or ``rediss+cluster://…`` for Redis Cluster (any
+        one node; the others are discovered). Keys carry hash tags (:mod:`.keys`)."""
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        # One quick retry, then StoreUnavailable: every hook answers in bounded time.
+        options: dict[str, Any] = {"socket_timeout": SOCKET_TIMEOUT,
+                                   "socket_connect_timeout": SOCKET_TIMEOUT,
+                                   "retry": Retry(NoBackoff(), 1)}
+        scheme, sep, rest = url.partition("://")
+        if sep and scheme.lower() in CLUSTER_SCHEMES:
+            from redis.cluster import RedisCluster
+
+            target = f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}"
+            client: Any = _Lazy(lambda: RedisCluster.from_url(target, **options))
+        else:
+            client = redis.Redis.from_url(url, **options)
+        return cls(client, **kwargs)
+
+    def _script(self, text: str) -> Any:
+        script = self._scripts.get(text)
+        if script is None:  # registered on first use: a cluster client connects lazily
+            script = self._scripts[text] = self.client.register_script(text)
+        return script
+
+    def _near_ok(self, key: Key[Any]) -> bool:
+        return self._near_seconds > 0 and key.spec.near
+
+    @staticmethod
+    def _encode(key: Key[T], value: T) -> bytes:
+        return json.dumps(key.spec.codec.dump(value), separators=(",", ":")).encode()
+
+    @staticmethod
+    def _decode(key: Key[T], raw: bytes | None) -> T | None:
+        if raw is None:
+            return None
+        try:
+            return key.spec.codec.load(json.loads(raw))
+        except (KeyError, IndexError, TypeError, ValueError):
+            log.warning("salto store: %s value of another format ignored", key.spec.prefix)
+            return None
+
+    @_store_errors
+    def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
+        near = self._near_ok(key)
+        if near and not fresh:
+            with self._near_lock:
+                hit = self._near.get(key.name)
+            if hit is not None:
+                cached: T = hit[1]
+                return cached
+        value = self._decode(key, self.client.get(self.prefix + key.name))
+        self._remember(key, value)
+        return value
+
+    def _remember(self, key: Key[T], value: T | None, ttl: float | None = None) -> None:
+        if value is not None and self._near_ok(key):
+            seconds = self._near_seconds if ttl is None else min(ttl, self._near_seconds)
+            with self._near_lock:
+                self._near[key.name] = (self._timer() + seconds, value)
+
+    @_store_errors
+    def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
+        raws = self.client.mget([self.prefix + key.name for key in keys])
+        return [self._decode(key, raw) for key, raw in zip(keys, raws, strict=True)]
+
+    @_store_errors
+    def set(self, key: Key[T], value: T, ttl: float) -> None:
+        if ttl <= 0:
+            self.delete(key)
+            return
+        self.client.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl))
+        self._remember(key, value, ttl)
+
+    @_store_errors
+    def delete(self, key: Key[Any]) -> None:
+        self.client.delete(self.prefix + key.name)
+        with self._near_lock:
+            self._near.pop(key.name, None)
+
+    @_store_errors
+    def add(self, key: Key[T], value: T, ttl: float) -> bool:
+        return bool(self.client.set(self.prefix + key.name, self._encode(key, value),
+                                    px=_ms(ttl), nx=True))
+
+    @_store_errors
+    def claim(self, key: Key[T], value: T, ttl: float,
+              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+        names = [self.prefix + k.name for k in (key, *reads)]
+        out = self._script(_CLAIM)(keys=names, args=[self._encode(key, value), _ms(ttl)])
+        values = [self._decode(read, raw) for read, raw in zip(reads, out[1:], strict=True)]
+        for read, got in zip(reads, values, strict=True):
+            self._remember(read, got)  # e.g. the token: the open reads it next
+        return bool(out[0]), values
+
+    @_store_errors
+    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
+              deletes: Sequence[Key[Any]] = ()) -> None:
+        live = [(key, value, ttl) for key, value, ttl in sets if ttl > 0]
+        gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
+        args: list[Any] = []
+        for key, value, ttl in live:
+            args += [self._encode(key, value), _ms(ttl)]
+        self._script(_WRITE)(keys=[self.prefix + key.name for key, *_ in live]
+                             + [self.prefix + key.name for key in gone],
+                             args=[*args, len(live)])
+        with self._near_lock:
+            for key in gone:
+                self._near.pop(key.name, None)
+        for key, value, ttl in live:
+            self._remember(key, value, ttl)
+
+    @_store_errors
+    def incr(self, key: Key[float], ttl: float) -> int:
+        return int(self._script(_INCR)(keys=[self.prefix + key.name], args=[_ms(ttl)]))
+
+    @_store_errors
+    def _lock_for(self, name: str, timeout: float) -> Any:
+        return self.client.lock(name, timeout=self.lease, blocking_timeout=timeout)
+
+    @contextmanager
+    def mutex(self, key: Key[Any], timeout: float) -> Iterator[None]:
+        lock = self._lock_for(self.prefix + "mutex:" + key.name, max(0.0, timeout))
+        if not _store_errors(lock.acquire)():
+            raise TimeoutError(f"waited {timeout:.0f}s for the {key.spec.prefix} lock")
+        try:
+            yield
+        finally:
+            with suppress(Exception):  # the lease ran out; another holds it now
+                lock.release()

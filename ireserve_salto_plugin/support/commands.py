@@ -1,0 +1,270 @@
+"""The support desk's commands of ``ireserve-salto``, on one park's settings file.
+
+Every command takes ``--settings-file`` and ``--json``; tables on a terminal are coloured
+(click strips colours when the output is not a terminal). Exit codes: 0 all well,
+1 the action failed or found something to fix, 2 the file, the settings or the platform
+variables cannot be used.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ireserve_salto_plugin.models import AdminResult
+from ireserve_salto_plugin.park.text import printable
+from ireserve_salto_plugin.salto.errors import SaltoError
+from ireserve_salto_plugin.support.files import OK, PROBLEM, UNUSABLE, Desk, Unusable, table
+
+SETTINGS = click.option(
+    "--settings-file", required=True, type=click.Path(dir_okay=False, exists=True),
+    help="The park's salto_ks settings as the host stores them (JSON, secrets included), "
+         "or a file written by 'ireserve-salto sandbox'. Keep it private (mode 600).")
+AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def desk_command(func: Callable[..., int]) -> Callable[..., None]:
+    """Open the settings file, run the command, exit with its code; an unusable file or
+    Salto being unreachable is a plain message, never a stack trace."""
+
+    @functools.wraps(func)
+    def run(settings_file: str, **kwargs: Any) -> None:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            desk = Desk(settings_file, warn=lambda text: click.echo(printable(text), err=True))
+            code = func(desk, **kwargs)
+        except Unusable as exc:
+            code = failed(str(exc), "unusable", as_json, UNUSABLE)
+        except SaltoError as exc:
+            code = failed(str(exc), exc.reason, as_json, PROBLEM)
+        sys.exit(code)
+
+    return run
+
+
+def failed(text: str, error: str, as_json: bool, code: int) -> int:
+    """A failure in plain words; with ``--json`` a JSON object on stdout as well
+    (``ok: false``, ``error``), so a script always reads one document."""
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": error, "message": text}, indent=2))
+    else:
+        click.echo(click.style(printable(text), fg="red"), err=True)
+    return code
+
+
+def show(result: AdminResult, as_json: bool, rows: str | None = None,
+         columns: list[str] | None = None) -> int:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(click.style(printable(result.message), fg="green" if result.ok else "red"))
+        if rows and columns and result.data.get(rows):
+            click.echo(table(result.data[rows], columns))
+    return OK if result.ok else PROBLEM
+
+
+def register(main: click.Group) -> None:
+    @main.command(short_help="Integration status; exit 1 while a door cannot open.")
+    @SETTINGS
+    @AS_JSON
+    @desk_command
+    def check(desk: Desk, as_json: bool) -> int:
+        """Integration status: login, site, each IQ (activation, online, locks, OTP
+        budget), clock, last opens. Exit 1 when something needs a look."""
+        result = desk.admin("status")
+        code = show(result, as_json, "iqs", ["name", "id", "activated", "salto_activated",
+                                              "online", "locks_online", "locks_offline",
+                                              "budget"])
+        if result.ok and not as_json:
+            data = result.data
+
+            def last(kind: str) -> str:
+                found = data.get(f"last_{kind}")
+                return (f"{found.get('at')} ({found.get('reason')}, lock {found.get('lock_id')})"
+                        if isinstance(found, dict) else "none kept")
+            click.echo(f"clock offset to Salto: {data.get('clock_offset', 0):+.0f} s; "
+                       f"last open: {printable(last('success'))}; "
+                       f"last failure: {printable(last('failure'))}")
+        healthy = result.ok and not result.data.get("problems")
+        return code if code != OK or healthy else PROBLEM
+
+    @main.command(short_help="The site's IQs, activated here and at Salto.")
+    @SETTINGS
+    @AS_JSON
+    @desk_command
+    def iqs(desk: Desk, as_json: bool) -> int:
+        """The site's IQ gateways and their activation here and at Salto."""
+        return show(desk.admin("list_iqs"), as_json, "iqs",
+                    ["name", "id", "online", "activated", "salto_activated",
+                     "restore_required"])
+
+    @main.command(short_help="The site's locks, read fresh.")
+    @SETTINGS
+    @AS_JSON
+    @desk_command
+    def locks(desk: Desk, as_json: bool) -> int:
+        """The site's locks, read fresh (a progress bar on a terminal)."""
+        bar = _progress() if sys.stderr.isatty() and not as_json else None
+        rows = desk.locks(on_page=bar)
+        if bar is not None:
+            click.echo("", err=True)
+        if as_json:
+            click.echo(json.dumps(rows, indent=2))
+        else:
+            click.echo(table(rows, ["name", "id", "online", "iq", "battery"]))
+            offline = sum(1 for row in rows if not row["online"])
+            click.echo(click.style(f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, "
+                                   f"{offline} offline",
+                                   fg="yellow" if offline else "green"))
+        return OK
+
+    @main.command(short_help="GET PIN, then Set PIN; writes the secret back.")
+    @SETTINGS
+    @click.argument("iq_id")
+    @click.option("--pin", help="The PIN from Salto's e-mail (asked for when not given).")
+    @AS_JSON
+    @desk_command
+    def activate(desk: Desk, iq_id: str, pin: str | None, as_json: bool) -> int:
+        """GET PIN (Salto e-mails the PIN), then Set PIN with it; the new secret and PIN
+        are written back to the settings file. IQ_ID may be the IQ's name. With --pin and a
+        secret already stored, no second GET PIN e-mail is asked for."""
+        iq_id = desk.iq_id(iq_id)
+        stored = (desk.settings.get("iqs") or {}).get(iq_id) or {}
+        if pin is not None and stored.get("secret"):
+            done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
+            if done.settings_update and (rescued := desk.save(done.settings_update)):
+                return failed(f"The activation is saved in {rescued} (mode 600): import it "
+                              "into the host's settings.", "not_saved", as_json, UNUSABLE)
+            return show(done, as_json)
+        asked = desk.admin("get_pin", iq_id=iq_id)
+        if asked.settings_update:  # the secret: Salto hands it out once
+            rescued = desk.save(asked.settings_update)
+            if rescued is not None:
+                click.echo(click.style(
+                    f"The IQ secret Salto handed out is saved in {rescued} (mode 600): "
+                    "import it into the host's settings before anything else. Set PIN was "
+                    "not run.", fg="red"), err=True)
+                return UNUSABLE
+        if not asked.ok:
+            return show(asked, as_json)
+        if not as_json:
+            click.echo(printable(asked.message))
+        if pin is None:
+            pin = click.prompt("PIN from the e-mail", hide_input=True, err=True)
+        done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
+        if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
+            click.echo(click.style(f"The activation is saved in {rescued} (mode 600): import "
+                                   "it into the host's settings.", fg="red"), err=True)
+            return UNUSABLE
+        return show(done, as_json)
+
+    @main.command("self-test", short_help="Cloud check of an IQ's codes (opens nothing).")
+    @SETTINGS
+    @click.argument("iq_id")
+    @AS_JSON
+    @desk_command
+    def self_test(desk: Desk, iq_id: str, as_json: bool) -> int:
+        """Cloud check of an IQ's codes (opens nothing): necessary, not sufficient."""
+        return show(desk.admin("self_test", iq_id=desk.iq_id(iq_id)), as_json)
+
+    @main.command("test-open", short_help="Really open one lock, audited.")
+    @SETTINGS
+    @click.argument("lock_id")
+    @click.option("--by", "requested_by", required=True,
+                  help="Who asks for it (written to the log and the receipt).")
+    @click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
+    @AS_JSON
+    @desk_command
+    def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool,
+                  as_json: bool) -> int:
+        """Really open one lock, audited: the proof that its IQ takes the codes."""
+        if not yes and not click.confirm(f"Open lock {lock_id} now?", err=True):
+            return PROBLEM
+        return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by),
+                    as_json)
+
+    @main.command(short_help="Salto's latest entries, newest first.")
+    @SETTINGS
+    @click.option("--count", default=20, show_default=True, help="How many entries.")
+    @click.option("--lock", "lock_id", help="Only this lock's entries.")
+    @AS_JSON
+    @desk_command
+    def entries(desk: Desk, count: int, lock_id: str | None, as_json: bool) -> int:
+        """Salto's latest entries (who opened what, when), newest first, in park-local
+        time. --lock takes the lock's id or its name."""
+        params: dict[str, Any] = {"count": count}
+        if lock_id:
+            params["lock_id"] = desk.lock_id(lock_id)
+        result = desk.admin("recent_opens", **params)
+        if as_json or not result.ok:
+            return show(result, as_json)
+        click.echo(click.style(printable(result.message), fg="green"))
+        click.echo(table(desk.entry_rows(result.data.get("entries", [])),
+                         ["time", "event", "by", "lock"]))
+        return OK
+
+    @main.command(short_help="Why a booking can or cannot open.")
+    @SETTINGS
+    @click.argument("booking_file", required=False,
+                    type=click.Path(dir_okay=False, exists=True))
+    @click.option("--object", "object_id", help="The object booked (instead of a file).")
+    @click.option("--arrival", help="ISO 8601; naive means park-local.")
+    @click.option("--departure", help="ISO 8601; naive means park-local.")
+    @click.option("--status", default=None, help="The booking's status (default: the first "
+                  "opening status of the settings).")
+    @click.option("--at", "at", default=None, help="Judge at this time (ISO 8601; default now).")
+    @AS_JSON
+    @desk_command
+    def why(desk: Desk, booking_file: str | None, object_id: str | None, arrival: str | None,
+            departure: str | None, status: str | None, at: str | None, as_json: bool) -> int:
+        """Why a booking can or cannot open: every step, in the open's order. Give a
+        booking file (JSON: id, object_id, status, arrival, departure) or --object,
+        --arrival and --departure. Sends nothing to any lock."""
+        booking = desk.booking_from(booking_file, object_id, arrival, departure, status)
+        now = desk.instant(at)
+        found = desk.host.pm.hook.explain_access(park=desk.park, booking=booking, now=now)
+        if found is None:
+            raise Unusable("the plugin is not enabled in these settings")
+        if as_json:
+            click.echo(json.dumps(found.to_dict(), indent=2))
+        else:
+            click.echo(f"booking {booking.id}: {booking.object_id} -> lock "
+                       f"{found.lock_id or '-'}, judged at {now or 'now'}")
+            colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
+            for step in found.steps:
+                click.echo(click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
+                           + f"  {step.step:<14} {printable(step.message)}")
+            click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
+        return OK if found.verdict.value == "opened" else PROBLEM
+
+    @main.command(short_help="Each booking judged at its arrival.")
+    @SETTINGS
+    @click.argument("bookings_file", type=click.Path(dir_okay=False, exists=True))
+    @AS_JSON
+    @desk_command
+    def readiness(desk: Desk, bookings_file: str, as_json: bool) -> int:
+        """Each booking of a JSON list judged at its arrival; counts per verdict."""
+        found = desk.host.pm.hook.readiness(park=desk.park,
+                                            bookings=desk.bookings(bookings_file), now=None)
+        if found is None:
+            raise Unusable("the plugin is not enabled in these settings")
+        if as_json:
+            click.echo(json.dumps(found.to_dict(), indent=2))
+        else:
+            click.echo(table(found.bookings, ["booking_id", "verdict", "message"]))
+            click.echo(", ".join(f"{k}: {v}" for k, v in sorted(found.summary.items())))
+        ready = set(found.summary) <= {"opened"}
+        return OK if ready else PROBLEM
+
+
+def _progress() -> Callable[[int, int | None], None]:
+    def tell(read: int, count: int | None) -> None:
+        total = f" of {count}" if count else ""
+        click.echo(f"\rreading locks: {read}{total}", nl=False, err=True)
+
+    return tell
