@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+import ireserve_salto_plugin
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
@@ -149,3 +153,32 @@ def test_settings_are_validated_once_until_they_change(site: Any,
     for n in range(5, 8):
         assert host.open(booking(n, f"obj-{n}"), "x").opened  # type: ignore[union-attr]
     assert len(loads) == 2
+
+
+def test_a_warm_open_passes_at_most_8_plugin_frames_to_the_session(site: Any) -> None:
+    """From the hook to the session, one direction: no closure back into the gateway, no
+    transport → gateway → transport. Counted from ``on_open_request`` to the frame that
+    calls the session (the session's own frame and those below it are not the plugin's
+    path: auth, retries and the watchdog run there)."""
+    _box, raw = site
+    host, _ = make_host(raw, MemoryStore())
+    assert host.open(booking(0, "obj-0"), "warm").opened  # type: ignore[union-attr]
+    package = str(Path(ireserve_salto_plugin.__file__).parent)
+    stacks: list[list[str]] = []
+    request = requests.Session.request
+
+    def spy(self: requests.Session, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if method == "PATCH":
+            stacks.append([f"{Path(frame.filename).name}:{frame.name}"
+                           for frame in traceback.extract_stack()[:-1]
+                           if frame.filename.startswith(package)])
+        return request(self, method, url, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(requests.Session, "request", spy)
+        assert host.open(booking(1, "obj-0"), "warm").opened  # type: ignore[union-attr]
+    (stack,) = stacks
+    path = stack[stack.index("plugin.py:on_open_request"):]
+    path = [frame for frame in path if not frame.startswith("session.py:")]
+    assert len(path) <= 8, path
+    assert path[-1] == "transport.py:send"

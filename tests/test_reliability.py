@@ -101,7 +101,7 @@ def test_reads_are_retried_with_backoff_honouring_retry_after(use_service: UseSe
                                                        "Message": "An internal error"})
     sandbox.inject("GET", "/locks$", status=429, headers={"Retry-After": "1"})
     assert opened(host.open(make_booking(), "guest"))
-    assert len(slept) == 2 and slept[1] == 1.0 and 0.1 <= slept[0] <= 0.3
+    assert slept == [1.0]  # the first retry at once, the second after Retry-After
 
 
 def test_connection_reset_on_a_read_is_retried(

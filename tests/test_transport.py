@@ -1,5 +1,5 @@
 """One bounded request: body caps, encodings, Retry-After, JSON as untrusted input, and
-which calls are retried."""
+which calls the session's retry policy retries (against the sandbox, a real server)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 import requests
 from urllib3 import HTTPResponse
 
+from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.errors import Timeout, Unavailable
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.salto.transport import (
     BadEncoding,
     BodyTooLarge,
@@ -21,6 +23,7 @@ from ireserve_salto_plugin.salto.transport import (
     read_body,
     retry_after,
 )
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 from .conftest import SkipClock
 
@@ -86,40 +89,48 @@ def test_decode_json_treats_answers_as_untrusted() -> None:
     assert decode_json(response(b"<html>", 502), "GET", "/x") is None
 
 
-def transport(clock: SkipClock, deadline: float | None = None) -> Transport:
-    return Transport(requests.Session(), clock=clock.clock(), deadline=deadline)
+def transport(clock: SkipClock, deadline: float | None = None,
+              session: requests.Session | None = None, **tuning: Any) -> Transport:
+    return Transport(session or requests.Session(), clock=clock.clock(), deadline=deadline,
+                     tuning=Tuning(**tuning))
 
 
 def test_reads_are_retried_with_backoff_and_writes_never() -> None:
+    """The session's urllib3 Retry: a GET again at once, then after a backoff; a PATCH
+    (the open) never; waits slept on the call's clock."""
     clock = SkipClock()
-    calls: list[str] = []
-
-    def flaky() -> str:
-        calls.append("x")
-        if len(calls) < 3:
-            raise Unavailable("503", status=503)
-        return "ok"
-
-    assert transport(clock).retrying("GET", "/x", flaky) == "ok" and len(calls) == 3
-    assert 0.2 < clock.skipped < 1.0  # 0.2 s and 0.4 s, jittered ±50 %
-    calls.clear()
-    with pytest.raises(Unavailable):
-        transport(clock).retrying("PATCH", "/x", flaky)
-    assert len(calls) == 1
+    with SaltoSandbox() as box:
+        url = f"{box.api_url}/v1.2/sites"
+        box.inject("GET", "/v1.2/sites$", status=503, times=2)
+        resp = transport(clock, session=make_session()).send("GET", url, path="/x")
+        assert resp.status_code == 401  # the third try reached the API (no token here)
+        assert box.call_count("GET /v1.2/sites") == 3
+        assert 0.4 <= clock.skipped <= 0.5  # at once, then 0.4 s (+ up to 0.1 s jitter)
+        box.inject("PATCH", "/locking$", status=503)
+        resp = transport(clock, session=make_session()).send(
+            "PATCH", f"{box.api_url}/v1.2/sites/s/locks/l/locking", path="/x", json={})
+        assert resp.status_code == 503 and box.call_count("PATCH") == 1
 
 
-def test_answers_and_sent_timeouts_are_not_retried() -> None:
+def test_answers_sent_timeouts_and_side_effects_are_not_retried() -> None:
     clock = SkipClock()
-    for error in (Unavailable("not JSON", status=200), Timeout("slow", sent=True)):
-        calls: list[int] = []
-
-        def fail(error: Exception = error, calls: list[int] = calls) -> None:
-            calls.append(1)
-            raise error
-
-        with pytest.raises(Unavailable):
-            transport(clock).retrying("GET", "/x", fail)
-        assert calls == [1]
+    with SaltoSandbox() as box:
+        url = f"{box.api_url}/v1.2/sites"
+        slow = transport(clock, session=make_session(), read_timeout=0.3)
+        box.inject("GET", "/v1.2/sites$", status=200, body={}, delay=3)
+        with pytest.raises(Timeout) as info:
+            slow.send("GET", url, path="/x")
+        assert info.value.sent and box.call_count("GET /v1.2/sites") == 1
+        box.calls.clear()
+        box.inject("GET", "/v1.2/sites$", status=503, times=3)
+        resp = transport(clock, session=make_session()).send("GET", url, path="/x",
+                                                             side_effect=True)
+        assert resp.status_code == 503 and box.call_count("GET /v1.2/sites") == 1
+        box.calls.clear()
+        box.faults.clear()
+        box.inject("GET", "/v1.2/sites$", status=429, headers={"Retry-After": "60"})
+        resp = transport(clock, session=make_session()).send("GET", url, path="/x")
+        assert resp.status_code == 429 and box.call_count("GET /v1.2/sites") == 1
 
 
 def test_no_wait_and_no_request_past_the_deadline() -> None:

@@ -276,8 +276,25 @@ class SaltoKsService:
         key = (Dedup.key(account, attempt.park_key, attempt.booking_key, lock_id,
                          attempt.by_key) if dedup.window > 0 else None)
         batch = OpenBatch(self.store, key, dedup.claim_seconds, (TOKEN(account),))
+        site_id: str | None = None
         try:
-            result = self._send_open(ctx, gateway, booking, lock_id, attempt, batch)
+            try:
+                site_id = ctx.site_id(gateway)
+                checked = preflight(ctx.settings, gateway, site_id, lock_id, self.budget,
+                                    for_open=True, read_budget=batch.begin)
+                attempt.lock_name = checked.lock.name if checked.lock else None
+                if checked.ready:
+                    batch.begin()  # the claim, when the preflight did not need the budget
+                    result = self._signed_open(ctx, gateway, site_id, checked, booking,
+                                               attempt, batch)
+                else:
+                    finding = checked.findings[0]
+                    result = attempt.done(
+                        finding.reason, retry_after=finding.retry_after, detail=finding.detail,
+                        minutes=max(1, round((finding.retry_after or 0) / 60)))
+            except SaltoError as exc:
+                result = self._failed(exc, gateway, site_id, lock_id, attempt,
+                                      ctx.settings.site_uid)
         except Duplicate:
             return self._repeat(attempt, dedup.wait(key, gateway.transport.deadline or 0.0)
                                 if key is not None else None)
@@ -315,25 +332,6 @@ class SaltoKsService:
             opened_at=datetime.fromisoformat(opened_at) if opened_at else None,
             retry_after=first.get("retry_after"), first=summary,
             details=f"attempt {first.get('attempt_id')}: {first.get('message')}")
-
-    def _send_open(self, ctx: ParkContext, gateway: SaltoGateway, booking: Booking | None,
-                   lock_id: str, attempt: Attempt, batch: OpenBatch) -> OpenResult:
-        site_id = None
-        try:
-            site_id = ctx.site_id(gateway)
-            checked = preflight(ctx.settings, gateway, site_id, lock_id, self.budget,
-                                for_open=True, read_budget=batch.begin)
-            attempt.lock_name = checked.lock.name if checked.lock else None
-            if not checked.ready:
-                finding = checked.findings[0]
-                return attempt.done(finding.reason, retry_after=finding.retry_after,
-                                    detail=finding.detail,
-                                    minutes=max(1, round((finding.retry_after or 0) / 60)))
-            batch.begin()  # the claim, when the preflight did not need the budget
-            return self._signed_open(ctx, gateway, site_id, checked, booking, attempt,
-                                     batch)
-        except SaltoError as exc:
-            return self._failed(exc, gateway, site_id, lock_id, attempt, ctx.settings.site_uid)
 
     def _failed(self, exc: SaltoError, gateway: SaltoGateway, site_id: str | None,
                 lock_id: str, attempt: Attempt, site_uid: str) -> OpenResult:

@@ -4,6 +4,10 @@ one fetch at a time per account across threads and, with Redis, processes), the 
 token first and the password grant after, the ``offline_access`` scope dropped when the
 client may not have it, and a refused password not tried again for a while.
 
+:class:`BearerAuth` puts the token on each API request as a ``requests`` auth, in the style
+of authlib's ``OAuth2Auth``, and replays a request once with a new token when the API
+answers 401.
+
 OAuth 2.0 password grant: docs/salto-ks-api.md, "Authentication".
 """
 
@@ -16,6 +20,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
+
+import requests
+from requests.auth import AuthBase
 
 from ireserve_salto_plugin.salto.cache import REFUSED_PASSWORD, SCOPE, TOKEN, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
@@ -185,7 +192,7 @@ class TokenSource:
         grant = form["grant_type"]
         client = self.account.client
         resp = self._transport.send("POST", url, path=GRANT_PATH, data=form,
-                                    auth=client_auth(client))
+                                    auth=client_auth(client), safe=grant == "password")
         body = decode_json(resp, "POST", GRANT_PATH, allow_empty=True)
         status = resp.status_code
         if status == 200 and isinstance(body, dict):
@@ -214,3 +221,35 @@ class TokenSource:
                          refresh if isinstance(refresh, str) and refresh else None)
         raise Unavailable("Salto KS identity server sent a token reply without a token",
                           status=200, method="POST", path=GRANT_PATH)
+
+
+class BearerAuth(AuthBase):
+    """The account's bearer token on every Connect API request. A 401 marks the token used
+    as expired and replays the request exactly once with a new one (from the response
+    hook, on the same adapter, so the replay stays within the call's deadline); a second
+    401 is the answer."""
+
+    def __init__(self, tokens: TokenSource) -> None:
+        self.tokens = tokens
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.tokens.access_token()}"
+        request.hooks["response"].append(self._replay_once)
+        return request
+
+    def _replay_once(self, resp: requests.Response, **kwargs: Any) -> requests.Response:
+        request = resp.request
+        if resp.status_code != 401:  # the replay is sent by the adapter: no hook runs on it
+            return resp
+        used = str(request.headers.get("Authorization", ""))[len("Bearer "):]
+        log.info("salto %s %s: 401, refreshing the token and replaying once",
+                 request.method, request.path_url.split("?")[0])
+        self.tokens.invalidate(used)
+        token = self.tokens.access_token(fresh=True)
+        resp.close()  # its body is not read: the replay's answer is the one that counts
+        replay = request.copy()
+        replay.headers["Authorization"] = f"Bearer {token}"
+        again: requests.Response = resp.connection.send(replay, **kwargs)
+        again.history.append(resp)
+        again.request = replay
+        return again

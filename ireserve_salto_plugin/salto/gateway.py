@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import requests
 
-from ireserve_salto_plugin.salto.auth import Account, TokenSource
+from ireserve_salto_plugin.salto.auth import Account, BearerAuth, TokenSource
 from ireserve_salto_plugin.salto.cache import LOCKS, SITE, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock, SaltoClock
 from ireserve_salto_plugin.salto.config import Tuning
@@ -29,7 +29,7 @@ from ireserve_salto_plugin.salto.errors import (
     Unavailable,
     error_for,
 )
-from ireserve_salto_plugin.salto.paging import read_all
+from ireserve_salto_plugin.salto.paging import read_all, read_continued
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
 from ireserve_salto_plugin.salto.transport import Transport, decode_json, retry_after
 from ireserve_salto_plugin.salto.types import (
@@ -54,10 +54,10 @@ SITE_TTL = 24 * 3600.0  # seconds a Site UID → site id answer is kept
 LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
 ENTRIES_TOP = 20
 ENTRIES_PAGE = 100  # $top per page of entries
-MAX_TOKEN_CHARS = 2000  # a longer continuation token is not sent back
 # Sent by Salto's own web app and a working production integration on every Connect API
 # call (docs/salto-ks-api.md, "Paging"): OData v4 syntax is not rewritten as v3.
 ODATA_HEADER = "CLP-disable-odata-v3-conversion"
+API_HEADERS = {"Accept": "application/json", ODATA_HEADER: "true"}
 CONTINUATION = "CLP-Continuation-Token"  # entries are paged by this header, not $skip
 
 
@@ -94,6 +94,7 @@ class SaltoGateway:
         self.transport = Transport(session, tuning=tuning, clock=clock, deadline=deadline,
                                    telemetry=telemetry)
         self.tokens = TokenSource(account, self.transport, store, clock)
+        self.auth = BearerAuth(self.tokens)
         self._api = account.api_url
         self._api_origin = account.api_origin
         # told (items read, count if known) after each page of a list: a progress bar
@@ -111,48 +112,33 @@ class SaltoGateway:
 
     # -- calls ---------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              json: Any = None, url: str | None = None, expect_body: bool = True,
+    def _send(self, method: str, path: str, *, url: str | None = None,
               side_effect: bool = False, headers: Mapping[str, str] | None = None,
-              answer: list[requests.Response] | None = None) -> Any:
-        """One API call, retried when it is a read (:meth:`Transport.retrying`)."""
-        return self.transport.retrying(method, path, lambda: self._authorised(
-            method, path, params=params, json=json, url=url, expect_body=expect_body,
-            headers=headers, answer=answer), side_effect=side_effect)
+              **kwargs: Any) -> requests.Response:
+        """One API request with the account's token (:class:`~.auth.BearerAuth`), retried
+        by the session when it is a read; an answer of 400 or more is its error."""
+        return self._answered(self.transport.send(
+            method, url or f"{self._api}{path}", path=path, auth=self.auth,
+            side_effect=side_effect, headers={**API_HEADERS, **headers} if headers
+            else API_HEADERS, **kwargs), method, path)
 
-    def _authorised(self, method: str, path: str, *, params: Mapping[str, Any] | None,
-                    json: Any, url: str | None, expect_body: bool,
-                    headers: Mapping[str, str] | None = None,
-                    answer: list[requests.Response] | None = None) -> Any:
-        """With the bearer token; a 401 refreshes the token and replays exactly once.
-        ``answer`` receives the response (for its headers)."""
-        full = url or f"{self._api}{path}"  # a url is a next_page_link, checked same-origin
-        extra: dict[str, Any] = {"params": params} if params else {}
-        for replay in (False, True):
-            token = self.tokens.access_token(fresh=replay)
-            resp = self.transport.send(method, full, path=path, json=json, headers={
-                "Authorization": f"Bearer {token}", "Accept": "application/json",
-                ODATA_HEADER: "true", **(headers or {})}, **extra)
-            self.clock.observe(resp.headers.get("Date"), resp.status_code)
-            if resp.status_code == 401 and not replay:
-                log.info("salto %s %s: 401, refreshing the token and replaying once",
-                         method, path)
-                self.tokens.invalidate(token)
-                continue
-            break
+    def _answered(self, resp: requests.Response, method: str, path: str) -> requests.Response:
+        """Salto's clock learned from the answer; an answer of 400 or more is its error."""
+        self.clock.observe(resp.headers.get("Date"), resp.status_code)
         if resp.status_code >= 400:
             raise error_for(resp.status_code, decode_json(resp, method, path), method=method,
                             path=path, retry_after=retry_after(resp))
-        if answer is not None:
-            answer.append(resp)
-        return decode_json(resp, method, path) if expect_body else None
+        return resp
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One API call's decoded answer (a url is a next_page_link, checked same-origin)."""
+        return decode_json(self._send(method, path, **kwargs), method, path)
 
     def read(self, path: str, params: Mapping[str, Any] | None = None,
              headers: Mapping[str, str] | None = None) -> tuple[Any, requests.Response]:
         """A GET of any Connect API path, with its answer (the probe looks at shapes)."""
-        answer: list[requests.Response] = []
-        body = self._call("GET", path, params=params, headers=headers, answer=answer)
-        return body, answer[-1]
+        resp = self._send("GET", path, params=params, headers=headers)
+        return decode_json(resp, "GET", path), resp
 
     def _pages(self, path: str, *, thorough: bool = False) -> list[Any]:
         """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
@@ -264,13 +250,13 @@ class SaltoGateway:
 
     def request_pin_email(self, site_id: str, iq_id: str) -> None:
         """"GET PIN": Salto e-mails the IQ PIN to the account (204, no body)."""
-        self._call("GET", self._iq_path(site_id, iq_id, "pin"), params={"send_email": "true"},
-                   expect_body=False, side_effect=True)  # a lost answer: no second e-mail
+        self._send("GET", self._iq_path(site_id, iq_id, "pin"), params={"send_email": "true"},
+                   side_effect=True)  # a lost answer: no second e-mail
 
     def set_pin(self, site_id: str, iq_id: str, *, otp: str, delta: str) -> None:
         """"Set PIN": activate the account at the IQ; new PIN = current PIN - delta."""
-        self._call("PUT", self._iq_path(site_id, iq_id, "pin"),
-                   json={"otp": otp, "delta": delta}, expect_body=False)
+        self._send("PUT", self._iq_path(site_id, iq_id, "pin"),
+                   json={"otp": otp, "delta": delta})
 
     # -- remote open and entries --------------------------------------------------------------
 
@@ -290,7 +276,10 @@ class SaltoGateway:
                 otp = sign()
                 if otp is not None:
                     body["otp"] = otp
-                self._call("PATCH", path, json=body, expect_body=False)
+                # sent from here (not through _send): the open's path stays short
+                self._answered(self.transport.send(
+                    "PATCH", f"{self._api}{path}", path=path, auth=self.auth,
+                    headers=API_HEADERS, json=body), "PATCH", path)
                 return
             except Unavailable as exc:
                 if exc.sent or attempt == 2:
@@ -303,29 +292,14 @@ class SaltoGateway:
         in its body, sent back as the ``CLP-Continuation-Token`` request header
         (docs/salto-ks-api.md, "Endpoints", row 17)."""
         path = f"/v1.1/sites/{_seg(site_id)}/entries"
-        entries: list[dict[str, Any]] = []
-        token: str | None = None
-        seen: set[str] = set()
-        for _ in range(self._tuning.max_pages):
-            params = {"$top": min(top - len(entries), ENTRIES_PAGE),
-                      "$orderby": "utc_date_time desc"}
-            answer: list[requests.Response] = []
-            body = self._call("GET", path, params=params, answer=answer,
-                              headers={CONTINUATION: token} if token else None)
-            items = body.get("items") if isinstance(body, dict) else body
-            if not isinstance(items, list):
-                raise Unavailable("Salto KS sent an unexpected entry list", method="GET",
-                                  path=path)
-            entries.extend(item for item in items if isinstance(item, dict))
-            token = continuation_of(body, answer[-1] if answer else None)
-            if not items or len(entries) >= top or not token:
-                return entries[:top]
-            if token in seen or len(token) > MAX_TOKEN_CHARS:
-                raise Unavailable("Salto KS sent an unusable continuation token",
-                                  method="GET", path=path)
-            seen.add(token)
-        raise Unavailable(f"Salto KS sent more than {self._tuning.max_pages} pages for GET "
-                          f"{path}", method="GET", path=path)
+
+        def fetch(params: Mapping[str, Any], token: str | None) -> tuple[Any, str | None]:
+            body, resp = self.read(path, params, {CONTINUATION: token} if token else None)
+            return body, continuation_of(body, resp)
+
+        return read_continued(fetch, path, top=top, page=ENTRIES_PAGE,
+                              params={"$orderby": "utc_date_time desc"},
+                              max_pages=self._tuning.max_pages)
 
     def me(self, site_id: str) -> SiteUser:
         """The account as a site user: ``remote_access``, ``blocked``, subscription."""

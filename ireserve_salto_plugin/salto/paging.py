@@ -132,3 +132,35 @@ def next_link(link: str, path: str, api: str, api_origin: Origin, seen: set[str]
                           path=path)
     seen.add(url)
     return url
+
+
+MAX_TOKEN_CHARS = 2000  # a longer continuation token is not sent back
+
+# (params, continuation token) -> (the decoded answer, the next continuation token)
+Continued = Callable[[Mapping[str, Any], str | None], tuple[Any, str | None]]
+
+
+def read_continued(fetch: Continued, path: str, *, top: int, page: int,
+                   params: Mapping[str, Any], max_pages: int) -> list[dict[str, Any]]:
+    """The first ``top`` items of a list paged by a continuation token instead of
+    ``$skip`` (the entries: docs/salto-ks-api.md, "Endpoints", row 17): an answer with more
+    to come carries the token, sent back with the next request. A token seen before, one
+    too long, or more than ``max_pages`` pages is an error, never an endless loop."""
+    items_read: list[dict[str, Any]] = []
+    token: str | None = None
+    seen: set[str] = set()
+    for _ in range(max_pages):
+        body, token = fetch({"$top": min(top - len(items_read), page), **params}, token)
+        items = body.get("items") if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            raise Unavailable("Salto KS sent an unexpected entry list", method="GET",
+                              path=path)
+        items_read.extend(item for item in items if isinstance(item, dict))
+        if not items or len(items_read) >= top or not token:
+            return items_read[:top]
+        if token in seen or len(token) > MAX_TOKEN_CHARS:
+            raise Unavailable("Salto KS sent an unusable continuation token",
+                              method="GET", path=path)
+        seen.add(token)
+    raise Unavailable(f"Salto KS sent more than {max_pages} pages for GET {path}",
+                      method="GET", path=path)

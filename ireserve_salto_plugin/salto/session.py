@@ -17,12 +17,15 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import Retry
 
 POOL_HOSTS = 8  # connection pools kept (Salto has two hosts per environment)
 POOL_SIZE = 32  # connections per host, for many threads of one worker
@@ -32,16 +35,25 @@ COMPACT_AFTER = 256  # ended guards tolerated in the watchdog's heap before it i
 
 
 class CallGuard:
-    """The sockets of one call, shut down by the watchdog when ``deadline`` passes."""
+    """One call: its sockets, shut down by the watchdog when ``deadline`` passes, and what
+    :class:`CallRetry` may do for it (how many retries, how to wait)."""
 
-    __slots__ = ("_lock", "_socks", "deadline", "done", "fired")
+    __slots__ = ("_lock", "_socks", "deadline", "done", "fired", "retries", "side_effect",
+                 "sleep")
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, retries: int = 0, side_effect: bool = False,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.deadline = deadline  # time.monotonic() instant
+        self.retries = retries  # for a read (or a token grant); 0 for everything else
+        self.side_effect = side_effect  # a read that must not arrive twice (GET PIN)
+        self.sleep = sleep  # the injected clock's, so tests do not wait
         self.fired = False
         self.done = False
         self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
 
     def attach(self, sock: socket.socket | None) -> None:
         if sock is None:
@@ -128,23 +140,90 @@ _current = threading.local()
 
 
 class guarded:
-    """Run one call (request and body read) in this thread under ``deadline``, a
-    ``time.monotonic()`` instant."""
+    """Run one call (request, retries and body read) in this thread under ``deadline``, a
+    ``time.monotonic()`` instant. Nests: a token fetched while a request is prepared runs
+    under its own guard, and the outer one is current again afterwards."""
 
-    __slots__ = ("guard",)
+    __slots__ = ("guard", "outer")
 
-    def __init__(self, deadline: float) -> None:
-        self.guard = CallGuard(deadline)
+    def __init__(self, deadline: float, retries: int = 0, side_effect: bool = False,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.guard = CallGuard(deadline, retries, side_effect, sleep)
+        self.outer: CallGuard | None = None
 
     def __enter__(self) -> CallGuard:
         _watchdog.watch(self.guard)
+        self.outer = getattr(_current, "guard", None)
         _current.guard = self.guard
         return self.guard
 
     def __exit__(self, *exc: object) -> None:
-        _current.guard = None
+        _current.guard = self.outer
         self.guard.close()
         _watchdog.release(self.guard)
+
+
+def current_guard() -> CallGuard | None:
+    return getattr(_current, "guard", None)
+
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+BACKOFF_FACTOR = 0.2  # seconds: the first retry at once, then 0.4 s, 0.8 s (+ ≤ 0.1 s jitter)
+MAX_RETRY_AFTER = 10.0  # a longer Retry-After is not waited for: the answer is returned
+MIN_CALL_TIME = 0.05  # seconds; with less left after a wait no retry is started
+
+
+NO_RETRY = Retry(0, read=False)  # requests' default
+
+
+class CallRetry(Retry):
+    """urllib3's retry policy, bounded by the call it serves (the thread's
+    :class:`CallGuard`): at most ``guard.retries`` times (the transport gives retries to
+    GETs and the token grant only, never to the open's PATCH), on a connection error, a
+    reset, 429 or 5xx; ``Retry-After`` respected up to :data:`MAX_RETRY_AFTER`; every wait
+    within the time the call has left, slept on the call's clock. Never retried: a request
+    that timed out or whose deadline fired (it was sent), and a read with a side effect
+    unless it provably never left. When a retry is not allowed, the last answer is
+    returned as it is (or the error raised)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("total", 10)  # the guard's ``retries`` is the real limit
+        kwargs.setdefault("redirect", False)
+        kwargs.setdefault("allowed_methods", None)  # the guard's ``retries`` decides
+        kwargs.setdefault("status_forcelist", RETRY_STATUSES)
+        kwargs.setdefault("backoff_factor", BACKOFF_FACTOR)
+        kwargs.setdefault("backoff_jitter", 0.1)
+        kwargs.setdefault("raise_on_status", False)
+        kwargs.setdefault("raise_on_redirect", False)
+        kwargs.setdefault("respect_retry_after_header", True)
+        super().__init__(**kwargs)
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: Any = None, error: Exception | None = None, _pool: Any = None,
+                  _stacktrace: Any = None) -> Self:
+        guard = current_guard()
+        allowed = (guard is not None and len(self.history) < guard.retries
+                   and not guard.fired and not isinstance(error, ReadTimeoutError)
+                   and not (guard.side_effect and not isinstance(
+                       error, NewConnectionError | ConnectTimeoutError)))
+        if allowed:
+            new = super().increment(method, url, response, error, _pool, _stacktrace)
+            assert guard is not None
+            wait = new.wait_for(response)
+            if wait <= MAX_RETRY_AFTER and wait + MIN_CALL_TIME < guard.left():
+                return new
+        # not retried: exactly what requests' own "no retries" does (it always raises)
+        NO_RETRY.increment(method, url, response, error, _pool, _stacktrace)
+        raise AssertionError("unreachable")
+
+    def wait_for(self, response: Any) -> float:
+        after = self.get_retry_after(response) if response is not None else None
+        return after if after is not None else self.get_backoff_time()
+
+    def sleep(self, response: Any = None) -> None:
+        guard, wait = current_guard(), self.wait_for(response)
+        if wait > 0:
+            (guard.sleep if guard is not None else time.sleep)(wait)
 
 
 def _attach(sock: Any) -> None:
@@ -196,6 +275,9 @@ class _TlsPool(HTTPSConnectionPool):
 
 
 class _GuardedAdapter(HTTPAdapter):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_retries=CallRetry(), **kwargs)
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TlsPool}

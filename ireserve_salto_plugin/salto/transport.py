@@ -1,5 +1,5 @@
 """Sending one request to Salto and reading its whole, bounded answer within the deadline
-of the hook call it serves; retrying idempotent calls; decoding JSON as untrusted input.
+of the hook call it serves (the session retries reads); decoding JSON as untrusted input.
 
 Errors are :mod:`.errors` types: :class:`~.errors.Timeout` (``sent`` False only when the
 request provably never left), :class:`~.errors.Unavailable` for everything else that is
@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import random
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
@@ -26,18 +25,14 @@ from ireserve_salto_plugin.salto.cache import Key, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.errors import Timeout, Unavailable
-from ireserve_salto_plugin.salto.session import guarded
+from ireserve_salto_plugin.salto.session import MIN_CALL_TIME, guarded
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 CHUNK = 64 * 1024  # bytes read at a time
 GZIP_WBITS = 16 + zlib.MAX_WBITS  # zlib: a gzip header and trailer
-BACKOFF_BASE = 0.2  # seconds; doubled per retry, jittered ±50 %
-MAX_RETRY_AFTER = 10.0  # a longer Retry-After is not waited for
 MAX_RETRY_AFTER_HEADER = 86400.0  # a Retry-After is cut to this when reported
-MIN_CALL_TIME = 0.05  # seconds; with less left no request is started
 
 
 class BodyTooLarge(Exception):
@@ -183,76 +178,49 @@ class Transport:
                           sent=False)
         return (min(self.timeout[0], left), min(self.timeout[1], left)), self.deadline
 
-    def send(self, method: str, url: str, *, path: str, **kwargs: Any) -> requests.Response:
-        """One request and its whole answer, inside the deadline (body reads included),
-        never redirected, at most ``max_body_bytes`` long."""
+    def send(self, method: str, url: str, *, path: str, side_effect: bool = False,
+             safe: bool = False, **kwargs: Any) -> requests.Response:
+        """One request and its whole answer, inside the deadline (retries and body reads
+        included), never redirected, at most ``max_body_bytes`` long. A GET, or a request
+        the caller says is ``safe`` to repeat (a token grant), is retried by the session's
+        :class:`~.session.CallRetry` up to ``get_retries`` times (one with a
+        ``side_effect`` only when it provably never left); nothing else is retried."""
         timeout, deadline = self._timeouts(method, path)
-        started, status = time.perf_counter(), None
+        limit, started, status = self.tuning.max_body_bytes, time.perf_counter(), None
+        # The watchdog keeps real time, whatever clock was injected.
         try:
-            resp = self._send(method, url, path, timeout, deadline, kwargs)
-            status = resp.status_code
-            return resp
+            with guarded(time.monotonic() + (deadline - self.clock.monotonic()),
+                         self.get_retries if method == "GET" or safe else 0, side_effect,
+                         self.clock.sleep) as guard:
+                try:
+                    resp = self.session.request(method, url, timeout=timeout, stream=True,
+                                                **kwargs)
+                    status = resp.status_code
+                    try:
+                        body = read_body(resp, limit)
+                    finally:
+                        if resp.raw is not None:
+                            resp.close()
+                except BodyTooLarge:
+                    raise Unavailable(f"Salto KS sent an answer over {limit // 1_000_000} MB "
+                                      f"to {method} {path}", status=resp.status_code,
+                                      method=method, path=path) from None
+                except BadEncoding:
+                    raise Unavailable(f"Salto KS sent an answer in an unknown encoding to "
+                                      f"{method} {path}", status=resp.status_code,
+                                      method=method, path=path) from None
+                except (requests.RequestException, HTTPError, OSError) as exc:
+                    sent = not never_sent(exc)
+                    if guard.fired or isinstance(exc, requests.Timeout):
+                        raise Timeout(f"Salto KS did not answer in time ({method} {path})",
+                                      method=method, path=path, sent=sent) from exc
+                    raise Unavailable(f"could not reach Salto KS ({method} {path})",
+                                      method=method, path=path, sent=sent) from exc
         finally:
             self.telemetry.call(method, path, status, time.perf_counter() - started)
-
-    def _send(self, method: str, url: str, path: str, timeout: tuple[float, float],
-              deadline: float, kwargs: dict[str, Any]) -> requests.Response:
-        limit = self.tuning.max_body_bytes
-        # The watchdog keeps real time, whatever clock was injected.
-        with guarded(time.monotonic() + (deadline - self.clock.monotonic())) as guard:
-            try:
-                resp = self.session.request(method, url, timeout=timeout, stream=True,
-                                            **kwargs)
-                try:
-                    body = read_body(resp, limit)
-                finally:
-                    if resp.raw is not None:
-                        resp.close()
-            except BodyTooLarge:
-                raise Unavailable(f"Salto KS sent an answer over {limit // 1_000_000} MB to "
-                                  f"{method} {path}", status=resp.status_code, method=method,
-                                  path=path) from None
-            except BadEncoding:
-                raise Unavailable(f"Salto KS sent an answer in an unknown encoding to {method} "
-                                  f"{path}", status=resp.status_code, method=method,
-                                  path=path) from None
-            except (requests.RequestException, HTTPError, OSError) as exc:
-                sent = not never_sent(exc)
-                if guard.fired or isinstance(exc, requests.Timeout):
-                    raise Timeout(f"Salto KS did not answer in time ({method} {path})",
-                                  method=method, path=path, sent=sent) from exc
-                raise Unavailable(f"could not reach Salto KS ({method} {path})",
-                                  method=method, path=path, sent=sent) from exc
         resp._content = body
         if 300 <= resp.status_code < 400:
             raise Unavailable(f"Salto KS answered {method} {path} with a redirect (HTTP "
                               f"{resp.status_code}); redirects are never followed",
                               status=resp.status_code, method=method, path=path)
         return resp
-
-    def retrying(self, method: str, path: str, call: Callable[[], T], *,
-                 side_effect: bool = False) -> T:
-        """``call()``, retried for GETs on 5xx, 429 and connection errors with jittered
-        backoff (``Retry-After`` wins), never past the deadline. Not retried: other
-        methods, answers that arrived (``status`` < 400), and timeouts once sent. A read
-        with a ``side_effect`` (GET PIN sends an e-mail) is retried only when the request
-        provably never left."""
-        attempts = 1 + (self.get_retries if method == "GET" else 0)
-        for attempt in range(attempts):
-            try:
-                return call()
-            except Unavailable as exc:
-                if attempt + 1 >= attempts or (isinstance(exc, Timeout) and exc.sent) or (
-                        exc.status is not None and exc.status < 400) or (
-                        side_effect and exc.sent):
-                    raise
-                delay = exc.retry_after
-                if delay is None:
-                    delay = BACKOFF_BASE * (2**attempt) * (0.5 + random.random())
-                left = self.time_left()
-                if delay > MAX_RETRY_AFTER or (left is not None and delay >= left):
-                    raise
-                log.info("salto %s %s unavailable, retry %d in %.2fs", method, path,
-                         attempt + 1, delay)
-                self.clock.sleep(delay)
-        raise AssertionError("unreachable")
