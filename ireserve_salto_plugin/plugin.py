@@ -17,7 +17,7 @@ from typing import Any
 from marshmallow import Schema
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.admin.actions import AdminActions
+from ireserve_salto_plugin.admin.actions import ACTIONS, AdminActions
 from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.flow.wiring import service_from_env
 from ireserve_salto_plugin.hookspecs import hookimpl
@@ -68,7 +68,7 @@ class SaltoKsPlugin:
     def config_form(self, integration: str) -> dict[str, Any] | None:
         if integration != INTEGRATION:
             return None
-        return json_schema()
+        return json_schema(ACTIONS)
 
     @hookimpl
     def mapping_options(

@@ -9,8 +9,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.park.fields import ACTIONS, FORM, TABS, WIDGETS
-from ireserve_salto_plugin.park.form import json_schema, merge_settings
+from ireserve_salto_plugin.admin.actions import ACTIONS
+from ireserve_salto_plugin.form import json_schema, merge_settings
+from ireserve_salto_plugin.park.fields import FORM, TABS, WIDGETS
 from ireserve_salto_plugin.park.i18n import LANGUAGES
 from ireserve_salto_plugin.park.settings import SettingsSchema
 from ireserve_salto_plugin.reference import Park, ReferenceHost
@@ -91,9 +92,10 @@ def test_a_host_renders_the_form_from_the_export_alone() -> None:
 
 
 def test_every_admin_action_is_described_and_exists(host: ReferenceHost, park: Park) -> None:
-    from ireserve_salto_plugin.admin.actions import ACTIONS as HANDLED
-
-    assert sorted(action.name for action in ACTIONS) == sorted(HANDLED)
+    """One registry: each button has a label, a tab and what runs it; the form export
+    lists exactly these."""
+    assert all(action.run is not None and action.label for action in ACTIONS)
+    assert [a["name"] for a in json_schema()["x-actions"]] == [a.name for a in ACTIONS]
     assert all(action.tab in dict(TABS) for action in ACTIONS)
     set_pin = next(action for action in ACTIONS if action.name == "set_pin")
     assert set_pin.params == ("iq_id", "current_pin", "new_pin")

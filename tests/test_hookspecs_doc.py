@@ -80,4 +80,12 @@ def test_every_admin_action_is_documented() -> None:
 
     table = DOC.split("| action | params |", 1)[1].split("\n\n", 1)[0]
     documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
-    assert documented == set(ACTIONS)
+    assert documented == {action.name for action in ACTIONS}
+
+
+def test_every_action_the_readme_names_is_registered() -> None:
+    from ireserve_salto_plugin.admin.actions import ACTIONS
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r'on_admin_action\("(\w+)"', readme + DOC))
+    assert named and named <= {action.name for action in ACTIONS}

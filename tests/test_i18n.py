@@ -12,10 +12,11 @@ from babel.messages.pofile import read_po
 from marshmallow import fields, validate
 
 from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.admin.actions import ACTIONS
 from ireserve_salto_plugin.flow.preflight import RESTORE_REQUIRED
 from ireserve_salto_plugin.models import Reason
 from ireserve_salto_plugin.park import messages
-from ireserve_salto_plugin.park.fields import ACTIONS, FORM, TABS, describe_errors
+from ireserve_salto_plugin.park.fields import FORM, TABS, describe_errors
 from ireserve_salto_plugin.park.i18n import LANGUAGES, language, translate, when
 from ireserve_salto_plugin.park.settings import IqSchema, SettingsSchema
 from ireserve_salto_plugin.reference import Park, ReferenceHost

@@ -28,7 +28,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "models": set(),
     "hookspecs": {"models"},
     "plugin": {"salto", "store", "park", "flow", "admin"} | CONTRACT,
-    "form": {"park"},
+    "form": {"park", "admin"},
     "reference": {"salto", "store", "park", "flow", "admin", "plugin", "form",
                   "sandbox"} | CONTRACT,
     "support": {"salto", "store", "park", "flow", "admin", "plugin", "form", "sandbox",

@@ -16,7 +16,7 @@ from ireserve_salto_plugin.admin.operations import Operations
 from ireserve_salto_plugin.admin.params import ParamError, pin_param, uuid_param
 from ireserve_salto_plugin.flow.context import ParkContext, Parks, raw_settings
 from ireserve_salto_plugin.models import AdminResult, OpenResult, Park, Reason
-from ireserve_salto_plugin.park.fields import SettingsError
+from ireserve_salto_plugin.park.fields import Action, SettingsError
 from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.messages import auth_cause, say, staff_message
 from ireserve_salto_plugin.park.text import host_text
@@ -36,48 +36,27 @@ from ireserve_salto_plugin.store.guards import OtpBudget, credentials_mark
 
 log = logging.getLogger(__name__)
 
-ACTIONS = ("test_connection", "resolve_site", "get_pin", "set_pin", "forget_iq", "refresh_locks",
-           "status", "list_iqs", "self_test", "test_open", "confirm_open", "recent_opens")
-
-
-class AdminActions:
+class AdminActions(Operations):
     """The admin buttons, for any park: given its context and the OTP budget, not the
-    whole service."""
+    whole service. Which button runs what is declared once, in :data:`ACTIONS`."""
 
     def __init__(self, parks: Parks, budget: OtpBudget, clock: Clock = SYSTEM_CLOCK,
                  test_open: Callable[[Park, str, str], OpenResult | None] | None = None
                  ) -> None:
+        super().__init__(budget, parks.store, clock)
         self.parks = parks
-        self.budget = budget
-        self.clock = clock
         self._test_open = test_open  # the service's open, for the audited test open
-        ops = Operations(budget, parks.store, clock)
-        self._actions: dict[str, Callable[[ParkContext, SaltoGateway, Mapping[str, Any]],
-                                          AdminResult]] = {
-            "test_connection": self.test_connection,
-            "resolve_site": self.resolve_site,
-            "get_pin": self.get_pin,
-            "set_pin": self.set_pin,
-            "forget_iq": self.forget_iq,
-            "test_open": self.test_open,
-            "refresh_locks": self.refresh_locks,
-            "status": ops.status,
-            "list_iqs": ops.list_iqs,
-            "self_test": ops.self_test,
-            "confirm_open": ops.confirm_open,
-            "recent_opens": ops.recent_opens,
-        }
 
     def run(self, park: Park, action: Any, params: Any) -> AdminResult | None:
         raw = raw_settings(park)
         if raw is None:
             return None
         lang = host_language(park)
-        handler = self._actions.get(action) if isinstance(action, str) else None
-        if handler is None:
+        spec = BY_NAME.get(action) if isinstance(action, str) else None
+        if spec is None or spec.run is None:
             return AdminResult(False, say(lang, "unknown_action",
                                           action=repr(host_text(action, 40)),
-                                          known=", ".join(ACTIONS)))
+                                          known=", ".join(BY_NAME)))
         if params is None:
             params = {}
         if not isinstance(params, Mapping):
@@ -85,7 +64,8 @@ class AdminActions:
         try:
             ctx = self.parks.context(park, raw, partial=True)
             gateway = ctx.gateway(self.parks.tuning.admin_deadline)
-            return handler(ctx, gateway, params)
+            result: AdminResult = spec.run(self, ctx, gateway, params)
+            return result
         except ParamError as exc:
             return AdminResult(False, str(exc))
         except SettingsError as exc:
@@ -300,3 +280,31 @@ def failure_text(exc: SaltoError, lang: str, raw: Any) -> str:
 def _lang(ctx: ParkContext) -> str:
     """The staff's language: the park's ``locale``."""
     return host_language(ctx.park)
+
+
+# Every admin button, declared once: its name (``on_admin_action``), label, tab, the params
+# it asks for, the settings it writes back, and what runs it. The form export
+# (``x-actions``), the dispatch above and the docs' tests read this.
+ACTIONS: tuple[Action, ...] = (
+    Action("test_connection", "Test / request access", "authentication",
+           run=AdminActions.test_connection),
+    Action("resolve_site", "Resolve site ID", "authentication", changes=("site_id",),
+           run=AdminActions.resolve_site),
+    Action("get_pin", "GET PIN", "iq_otp", ("iq_id",), ("iqs",), run=AdminActions.get_pin),
+    Action("set_pin", "Set PIN", "iq_otp", ("iq_id", "current_pin", "new_pin"), ("iqs",),
+           run=AdminActions.set_pin),
+    Action("forget_iq", "Forget IQ", "iq_otp", ("iq_id",), ("iqs",),
+           run=AdminActions.forget_iq),
+    Action("list_iqs", "List IQs", "iq_otp", run=Operations.list_iqs),
+    Action("self_test", "Cloud check of the IQ codes", "iq_otp", ("iq_id",),
+           run=Operations.self_test),
+    Action("test_open", "Test open of one lock", "iq_otp", ("lock_id", "requested_by"),
+           run=AdminActions.test_open),
+    Action("refresh_locks", "Refresh locks", "mapping", run=AdminActions.refresh_locks),
+    Action("status", "Integration status", "details", run=Operations.status),
+    Action("recent_opens", "Recent opens", "details", ("count", "lock_id"),
+           run=Operations.recent_opens),
+    Action("confirm_open", "Confirm an open", "details", ("attempt_id", "lock_id", "time"),
+           run=Operations.confirm_open),
+)
+BY_NAME = {action.name: action for action in ACTIONS}

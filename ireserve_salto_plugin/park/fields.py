@@ -6,8 +6,8 @@ labels. Read by the schema (:mod:`.settings`) and the form export (:mod:`.form`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ireserve_salto_plugin.park.i18n import LANGUAGES, translate
@@ -98,27 +98,15 @@ FORM: dict[str, FieldForm] = {
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """An admin button, declared once (the registry is ``admin.actions.ACTIONS``): the
+    form export, the dispatch of ``on_admin_action`` and the docs' tests all read it."""
+
     name: str  # as passed to on_admin_action
     label: str
     tab: str
     params: tuple[str, ...] = ()  # what the button asks for (``params`` of the hook)
     changes: tuple[str, ...] = ()  # settings it writes back (``settings_update``)
-
-
-ACTIONS: tuple[Action, ...] = (
-    Action("test_connection", "Test / request access", "authentication"),
-    Action("resolve_site", "Resolve site ID", "authentication", changes=("site_id",)),
-    Action("get_pin", "GET PIN", "iq_otp", ("iq_id",), ("iqs",)),
-    Action("set_pin", "Set PIN", "iq_otp", ("iq_id", "current_pin", "new_pin"), ("iqs",)),
-    Action("forget_iq", "Forget IQ", "iq_otp", ("iq_id",), ("iqs",)),
-    Action("list_iqs", "List IQs", "iq_otp"),
-    Action("self_test", "Cloud check of the IQ codes", "iq_otp", ("iq_id",)),
-    Action("test_open", "Test open of one lock", "iq_otp", ("lock_id", "requested_by")),
-    Action("refresh_locks", "Refresh locks", "mapping"),
-    Action("status", "Integration status", "details"),
-    Action("recent_opens", "Recent opens", "details", ("count", "lock_id")),
-    Action("confirm_open", "Confirm an open", "details", ("attempt_id", "lock_id", "time")),
-)
+    run: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
 
 def texts(message: str) -> dict[str, str]:
@@ -148,16 +136,16 @@ def field_metadata(name: str) -> dict[str, Any]:
     return meta
 
 
-def tabs() -> list[dict[str, Any]]:
+def tabs(actions: Sequence[Action]) -> list[dict[str, Any]]:
     return [{"name": name, "label": texts(label),
              "fields": [field for field, spec in FORM.items() if spec.tab == name],
-             "actions": [action.name for action in ACTIONS if action.tab == name]}
+             "actions": [action.name for action in actions if action.tab == name]}
             for name, label in TABS]
 
 
-def actions() -> list[dict[str, Any]]:
+def action_forms(actions: Sequence[Action]) -> list[dict[str, Any]]:
     return [{"name": a.name, "label": texts(a.label), "tab": a.tab, "params": list(a.params),
-             "changes": list(a.changes)} for a in ACTIONS]
+             "changes": list(a.changes)} for a in actions]
 
 
 class SettingsError(Exception):

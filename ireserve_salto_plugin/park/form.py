@@ -15,21 +15,21 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ireserve_salto_plugin.park.fields import FORM, actions, tabs
+from ireserve_salto_plugin.park.fields import FORM, Action, action_forms, tabs
 from ireserve_salto_plugin.park.i18n import LANGUAGES
 from ireserve_salto_plugin.park.settings import SettingsSchema, Uuid
 
 
-def json_schema() -> dict[str, Any]:
-    """The settings form as JSON Schema 2020-12, with ``x-tabs`` and ``x-actions`` at the
-    top and the hints on each property. Secrets are ``writeOnly``: a host renders them
-    masked and empty, and stores the form with :func:`merge_settings`. Built once per
-    process; each caller gets its own copy."""
-    return copy.deepcopy(_json_schema())
+def json_schema(actions: tuple[Action, ...]) -> dict[str, Any]:
+    """The settings form as JSON Schema 2020-12, with ``x-tabs`` and ``x-actions`` (the
+    registry's buttons) at the top and the hints on each property. Secrets are
+    ``writeOnly``: a host renders them masked and empty, and stores the form with
+    :func:`merge_settings`. Built once per process; each caller gets its own copy."""
+    return copy.deepcopy(_json_schema(actions))
 
 
 @functools.cache
-def _json_schema() -> dict[str, Any]:
+def _json_schema(actions: tuple[Action, ...]) -> dict[str, Any]:
     from apispec import APISpec
     from apispec.ext.marshmallow import MarshmallowPlugin
 
@@ -44,7 +44,8 @@ def _json_schema() -> dict[str, Any]:
     body.pop("description", None)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "urn:ireserve:integration:salto_ks:settings",
-            "title": "Salto KS", "x-tabs": tabs(), "x-actions": actions(),
+            "title": "Salto KS", "x-tabs": tabs(actions),
+            "x-actions": action_forms(actions),
             "x-languages": list(LANGUAGES), **body, "additionalProperties": False}
 
 
