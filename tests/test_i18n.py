@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gettext
 import re
 from datetime import UTC, datetime, timedelta
-from importlib import resources
+from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from marshmallow import fields, validate
 
@@ -15,28 +20,48 @@ from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.admin.actions import ACTIONS
 from ireserve_salto_plugin.flow.preflight import RESTORE_REQUIRED
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.park import messages
+from ireserve_salto_plugin.park import i18n, messages
 from ireserve_salto_plugin.park.fields import FORM, TABS, describe_errors
-from ireserve_salto_plugin.park.i18n import LANGUAGES, language, translate, when
+from ireserve_salto_plugin.park.i18n import catalog as i18n_catalog
+from ireserve_salto_plugin.park.i18n import language, translate, when
 from ireserve_salto_plugin.park.settings import IqSchema, SettingsSchema
 from ireserve_salto_plugin.reference import Park, ReferenceHost
 
 PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
 
-def catalog(lang: str) -> dict[str, str]:
-    raw = resources.files("ireserve_salto_plugin.park").joinpath("locale", f"{lang}.po")
-    with raw.open("rb") as handle:
-        return {m.id: m.string for m in read_po(handle, locale=lang) if m.id}
+TRANSLATED = ("nl", "de")  # English is the source language: the message ids
+PO = "ireserve_salto_plugin/park/locale/{lang}/LC_MESSAGES/ireserve_salto.{ext}"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def po(lang: str) -> Catalog:
+    with (ROOT / PO.format(lang=lang, ext="po")).open("rb") as handle:
+        return read_po(handle, locale=lang)
+
+
+def entries(lang: str) -> dict[tuple[str | None, str], tuple[str, ...]]:
+    """(context, singular id) → the translations (one, or one per plural form)."""
+    return {(m.context, m.id if isinstance(m.id, str) else m.id[0]):
+            (m.string,) if isinstance(m.string, str) else tuple(m.string)
+            for m in po(lang) if m.id}
+
+
+def marked() -> set[tuple[str | None, str]]:
+    """What ``pybabel extract`` finds in the package (``./dev catalogs``)."""
+    found = extract_from_dir(str(ROOT / "ireserve_salto_plugin"),
+                             method_map=[("**.py", "python")],
+                             keywords={"N_": None, "NN_": (1, 2), "NP_": ((1, "c"), 2)})
+    return {(context, message if isinstance(message, str) else message[0])
+            for _, _, message, _, context in found}
 
 
 def used_message_ids() -> set[str]:
-    """Every message id the code can show: staff and guest messages, fixed details, the
-    form, the buttons and the validation errors the settings schema can give."""
-    from ireserve_salto_plugin.flow.explain import EXPLAIN_TEXTS
-
+    """Every message id the code can show, read from where it is used (not from the
+    marks): staff, guest and admin messages, fixed details, the form, the buttons and the
+    validation errors the settings schema can give."""
     ids = set(messages.STAFF_MESSAGES.values()) | set(messages.ADMIN_MESSAGES.values())
-    ids |= set(EXPLAIN_TEXTS)
+    ids |= {forms[0] for forms, _ in messages.PLURALS.values()}
     ids |= {value for name, value in vars(messages).items()
             if isinstance(value, str) and (name.startswith("GUEST_") or name.isupper())}
     ids |= {messages.MAY_HAVE_OPENED, messages.NOT_SENT, messages.STILL_RUNNING,
@@ -58,17 +83,43 @@ def used_message_ids() -> set[str]:
 
 
 def test_every_message_has_a_translation_in_every_language() -> None:
-    english = catalog("en")
-    missing = [(lang, msgid) for lang in LANGUAGES for msgid in used_message_ids()
-               if not catalog(lang).get(msgid)]
-    assert not missing, missing[:10]
-    assert set(catalog("nl")) == set(english) == set(catalog("de"))
+    for lang in TRANSLATED:
+        catalog = entries(lang)
+        missing = [msgid for msgid in used_message_ids() if not all(catalog.get((None, msgid),
+                                                                                ("",)))]
+        assert not missing, (lang, missing[:10])
+        assert all(all(forms) for forms in catalog.values()), lang
+    assert set(entries("nl")) == set(entries("de"))
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_catalogs_hold_exactly_what_the_code_marks() -> None:
+    """``pybabel extract`` over the package finds every id of the catalogs and no other:
+    nothing marked is left untranslated, nothing translated is dead."""
+    assert marked() == set(entries("nl")) == set(entries("de"))
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
+def test_each_compiled_catalog_matches_its_po(lang: str) -> None:
+    """The committed ``.mo`` (what gettext loads, in a wheel and an editable install) is
+    the compilation of the ``.po`` beside it: run ``./dev catalogs`` after editing one."""
+    compiled = BytesIO()
+    write_mo(compiled, po(lang))
+    compiled.seek(0)
+    with (ROOT / PO.format(lang=lang, ext="mo")).open("rb") as handle:
+        committed = gettext.GNUTranslations(handle)
+    assert committed._catalog == gettext.GNUTranslations(compiled)._catalog  # type: ignore[attr-defined]
+    assert i18n_catalog(lang).gettext("Save") == "Save"  # no context: not a web admin word
+    assert i18n.word("web admin", "Save", lang) != "Save"
+
+
+@pytest.mark.parametrize("lang", TRANSLATED)
 def test_translations_keep_every_placeholder(lang: str) -> None:
-    for msgid, msgstr in catalog(lang).items():
-        assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
+    for message in po(lang):  # nl and de have two forms, as English: one by one
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        assert len(ids) == len(strings), message.id
+        for msgid, string in zip(ids, strings, strict=True):
+            assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(string)), msgid
 
 
 def test_languages_are_normalised_and_default_to_english() -> None:
@@ -160,17 +211,6 @@ def test_the_explainer_and_admin_answers_speak_the_parks_language(
     assert listed.message == f"3 IQs auf Site {park.integrations[INTEGRATION]['site_uid']}."
 
 
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_plugins_po_reader_agrees_with_babels(lang: str) -> None:
-    from ireserve_salto_plugin.park.i18n import read_po
-
-    raw = resources.files("ireserve_salto_plugin.park").joinpath("locale", f"{lang}.po")
-    assert read_po(raw.read_text(encoding="utf-8")) == catalog(lang)
-    sample = ('msgid ""\nmsgstr "Language: nl"\n\n# a comment\n'
-              'msgid "a \\"b\\""\n"c"\nmsgstr "x"\n"y"\n')
-    assert read_po(sample) == {'a "b"c': "xy"}
-
-
 def test_english_times_use_the_24_hour_clock_of_a_european_park() -> None:
     from zoneinfo import ZoneInfo
 
@@ -186,7 +226,7 @@ def test_a_park_may_address_dutch_guests_as_u(host: ReferenceHost, park: Park, m
                                                make_booking: Any) -> None:
     from ireserve_salto_plugin.park.i18n import DUTCH_U, catalog
 
-    dutch = set(catalog("nl")._messages.values())  # type: ignore[attr-defined]
+    dutch = set(catalog("nl")._catalog.values())  # type: ignore[attr-defined]
     assert set(DUTCH_U) <= dutch  # every "je" text it replaces is a Dutch translation
     early = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
     early.locale = "nl"
@@ -210,3 +250,13 @@ def test_counts_take_their_plural_forms() -> None:
     assert say("de", "n_locks", count=36) == "36 Schlösser"
     assert say("nl", "look_at", problems=1) == "1 punt om naar te kijken:"
     assert say("en", "look_at", problems=2) == "2 things to look at:"
+
+
+def test_every_word_a_web_admin_page_shows_is_in_the_catalogs() -> None:
+    from ireserve_salto_plugin.reference.admin_web import WORDS
+
+    templates = ROOT / "ireserve_salto_plugin/reference/templates"
+    shown = {match for page in templates.glob("*.html")
+             for match in re.findall(r"""\bt\(["']([^"']+)["']\)""", page.read_text())}
+    assert shown and shown <= WORDS
+    assert {("web admin", word) for word in WORDS} <= set(entries("nl"))

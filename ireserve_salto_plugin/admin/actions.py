@@ -17,7 +17,7 @@ from ireserve_salto_plugin.admin.params import ParamError, pin_param, uuid_param
 from ireserve_salto_plugin.flow.context import ParkContext, Parks, raw_settings
 from ireserve_salto_plugin.models import AdminResult, OpenResult, Park, Reason
 from ireserve_salto_plugin.park.fields import Action, SettingsError
-from ireserve_salto_plugin.park.i18n import host_language
+from ireserve_salto_plugin.park.i18n import N_, host_language
 from ireserve_salto_plugin.park.messages import auth_cause, say, staff_message
 from ireserve_salto_plugin.park.text import host_text
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
@@ -286,25 +286,25 @@ def _lang(ctx: ParkContext) -> str:
 # it asks for, the settings it writes back, and what runs it. The form export
 # (``x-actions``), the dispatch above and the docs' tests read this.
 ACTIONS: tuple[Action, ...] = (
-    Action("test_connection", "Test / request access", "authentication",
+    Action("test_connection", N_("Test / request access"), "authentication",
            run=AdminActions.test_connection),
-    Action("resolve_site", "Resolve site ID", "authentication", changes=("site_id",),
+    Action("resolve_site", N_("Resolve site ID"), "authentication", changes=("site_id",),
            run=AdminActions.resolve_site),
-    Action("get_pin", "GET PIN", "iq_otp", ("iq_id",), ("iqs",), run=AdminActions.get_pin),
-    Action("set_pin", "Set PIN", "iq_otp", ("iq_id", "current_pin", "new_pin"), ("iqs",),
+    Action("get_pin", N_("GET PIN"), "iq_otp", ("iq_id",), ("iqs",), run=AdminActions.get_pin),
+    Action("set_pin", N_("Set PIN"), "iq_otp", ("iq_id", "current_pin", "new_pin"), ("iqs",),
            run=AdminActions.set_pin),
-    Action("forget_iq", "Forget IQ", "iq_otp", ("iq_id",), ("iqs",),
+    Action("forget_iq", N_("Forget IQ"), "iq_otp", ("iq_id",), ("iqs",),
            run=AdminActions.forget_iq),
-    Action("list_iqs", "List IQs", "iq_otp", run=Operations.list_iqs),
-    Action("self_test", "Cloud check of the IQ codes", "iq_otp", ("iq_id",),
+    Action("list_iqs", N_("List IQs"), "iq_otp", run=Operations.list_iqs),
+    Action("self_test", N_("Cloud check of the IQ codes"), "iq_otp", ("iq_id",),
            run=Operations.self_test),
-    Action("test_open", "Test open of one lock", "iq_otp", ("lock_id", "requested_by"),
+    Action("test_open", N_("Test open of one lock"), "iq_otp", ("lock_id", "requested_by"),
            run=AdminActions.test_open),
-    Action("refresh_locks", "Refresh locks", "mapping", run=AdminActions.refresh_locks),
-    Action("status", "Integration status", "details", run=Operations.status),
-    Action("recent_opens", "Recent opens", "details", ("count", "lock_id"),
+    Action("refresh_locks", N_("Refresh locks"), "mapping", run=AdminActions.refresh_locks),
+    Action("status", N_("Integration status"), "details", run=Operations.status),
+    Action("recent_opens", N_("Recent opens"), "details", ("count", "lock_id"),
            run=Operations.recent_opens),
-    Action("confirm_open", "Confirm an open", "details", ("attempt_id", "lock_id", "time"),
+    Action("confirm_open", N_("Confirm an open"), "details", ("attempt_id", "lock_id", "time"),
            run=Operations.confirm_open),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

@@ -36,7 +36,7 @@ from ireserve_salto_plugin.models import (
     StepState,
 )
 from ireserve_salto_plugin.park.fields import SettingsError
-from ireserve_salto_plugin.park.i18n import host_language, translate
+from ireserve_salto_plugin.park.i18n import N_, host_language, translate
 from ireserve_salto_plugin.park.messages import Fill
 from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
@@ -65,13 +65,13 @@ class _Steps:
 
     def unknown(self, *names: tuple[str, Reason]) -> None:
         for step, reason in names:
-            self.add(step, None, "not checked: an earlier step failed", reason)
+            self.add(step, None, N_("not checked: an earlier step failed"), reason)
 
     def verdict(self) -> tuple[Reason, str]:
         for step in self.steps:
             if step.state is StepState.FAIL and step.reason is not Reason.CLOCK_SKEW:
                 return step.reason, step.message
-        return Reason.OPENED, translate("Every condition holds: an open now would be sent.",
+        return Reason.OPENED, translate(N_("Every condition holds: an open now would be sent."),
                                         self.lang)
 
 
@@ -90,7 +90,7 @@ def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: 
         ctx = parks.context(park, raw)
         _ = ctx.zone  # a missing or unknown zone is a SettingsError, answered here
     except SettingsError as exc:
-        steps.add("settings", False, "Settings: {detail}", Reason.SETTINGS_INVALID,
+        steps.add("settings", False, N_("Settings: {detail}"), Reason.SETTINGS_INVALID,
                   detail=exc.describe(steps.lang))
         return _finish(steps, None, None)
     gateway = ctx.gateway(parks.tuning.status_deadline)
@@ -104,23 +104,23 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
     mapping, lock on the site, IQ activated) before status and window, then what is
     checked when the command is sent (Salto reachable, OTP budget, online, clock)."""
     settings, zone = ctx.settings, ctx.zone
-    steps.add("settings", True, "The park's settings are valid.", Reason.SETTINGS_INVALID)
-    steps.add("enabled", settings.enabled, "Salto KS opening is switched on." if
-              settings.enabled else "Salto KS opening is switched off for this park.",
+    steps.add("settings", True, N_("The park's settings are valid."), Reason.SETTINGS_INVALID)
+    steps.add("enabled", settings.enabled, N_("Salto KS opening is switched on.") if
+              settings.enabled else N_("Salto KS opening is switched off for this park."),
               Reason.INTEGRATION_INACTIVE)
     try:
         facts = read_booking(booking, zone, settings.minutes_before)
         instant = clock.utcnow() if now is None else to_utc(now, zone, "now")
     except BookingError as exc:
-        steps.add("booking", False, "The booking cannot be checked: {detail}",
+        steps.add("booking", False, N_("The booking cannot be checked: {detail}"),
                   Reason.BOOKING_INVALID, detail=exc)
         return _finish(steps, None, None)
     window = facts.window
     lock_id = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
     mapped = settings.mapping.get(facts.object_id)
-    steps.add("lock_mapped", lock_id is not None, "No lock is mapped to this object and there "
-              "is no default lock." if lock_id is None else "The object's own lock." if mapped
-              else "The park's default lock.", Reason.NO_LOCK_MAPPED)
+    steps.add("lock_mapped", lock_id is not None, N_("No lock is mapped to this object and there "
+              "is no default lock.") if lock_id is None else N_("The object's own lock.") if mapped
+              else N_("The park's default lock."), Reason.NO_LOCK_MAPPED)
     checked: Checked | None = None
     failure: SaltoError | None = None
     offset = 0.0
@@ -137,8 +137,8 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
         steps.unknown(*SALTO_STEPS[:2])
     _timing_steps(steps, facts.status, settings.opening_statuses, window, instant, zone)
     if failure is not None:
-        steps.add("salto", False, "Salto KS could not be asked: {detail}", Reason(failure.reason),
-                  detail=failure)
+        steps.add("salto", False, N_("Salto KS could not be asked: {detail}"),
+                  Reason(failure.reason), detail=failure)
     if checked is not None and checked.lock is not None:
         _send_steps(steps, checked, offset)
     else:
@@ -149,18 +149,18 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
 def _timing_steps(steps: _Steps, status: str, statuses: tuple[str, ...], window: Window,
                   instant: datetime, zone: Any) -> None:
     allowed = status in statuses
-    steps.add("status", allowed, "Status {status!r} allows opening." if allowed
-              else "Status {status!r} does not allow opening.", Reason.STATUS_NOT_ALLOWED,
+    steps.add("status", allowed, N_("Status {status!r} allows opening.") if allowed
+              else N_("Status {status!r} does not allow opening."), Reason.STATUS_NOT_ALLOWED,
               status=host_text(status))
     times = {"opens_at": local_time(window.opens_at, zone),
              "closes_at": local_time(window.closes_at, zone)}
     if instant < window.opens_at:
-        steps.add("window", False, "Too early: opening is allowed from {opens_at}.",
+        steps.add("window", False, N_("Too early: opening is allowed from {opens_at}."),
                   Reason.TOO_EARLY, **times)
     else:
         steps.add("window", instant <= window.closes_at,
-                  "Inside the window, {opens_at} to {closes_at}." if instant <= window.closes_at
-                  else "Too late: opening was allowed until {closes_at}.", Reason.TOO_LATE,
+                  N_("Inside the window, {opens_at} to {closes_at}.") if instant <= window.closes_at
+                  else N_("Too late: opening was allowed until {closes_at}."), Reason.TOO_LATE,
                   **times)
 
 
@@ -168,17 +168,18 @@ def _structural_steps(steps: _Steps, checked: Checked) -> None:
     """What staff must fix, from the open's own preflight: the lock on the site, its IQ
     activated (and not reset)."""
     found = {finding.reason: finding for finding in checked.findings}
-    if not steps.add("lock_exists", checked.lock is not None, "The lock is on the Salto KS "
-                     "site." if checked.lock else "The mapped lock is not on the Salto KS site.",
+    if not steps.add("lock_exists", checked.lock is not None,
+                     N_("The lock is on the Salto KS site.") if checked.lock
+                     else N_("The mapped lock is not on the Salto KS site."),
                      Reason.LOCK_NOT_FOUND):
         steps.unknown(SALTO_STEPS[1])
         return
     inactive = found.get(Reason.IQ_NOT_ACTIVATED)
     steps.add("iq_activated", inactive is None,
-              "The IQ must be activated again{detail}" if inactive and inactive.detail
-              else "The IQ is not activated: run GET PIN and Set PIN." if inactive
-              else "The IQ is activated for this account." if checked.iq is not None
-              else "The IQ takes opens without a code.", Reason.IQ_NOT_ACTIVATED,
+              N_("The IQ must be activated again{detail}") if inactive and inactive.detail
+              else N_("The IQ is not activated: run GET PIN and Set PIN.") if inactive
+              else N_("The IQ is activated for this account.") if checked.iq is not None
+              else N_("The IQ takes opens without a code."), Reason.IQ_NOT_ACTIVATED,
               detail=inactive.detail if inactive else "")
 
 
@@ -194,25 +195,25 @@ def _send_steps(steps: _Steps, checked: Checked, offset: float) -> None:
                   minutes=max(1, round((refused.retry_after or 0) / 60)))
     else:
         steps.add("otp_budget", True if checked.iq is not None else None,
-                  "Codes may be sent to the IQ." if checked.iq is not None
-                  else "No code is needed or none can be signed.", Reason.OTP_BLOCKED)
-    steps.add("iq_online", lock.iq_online is not False, "The IQ gateway is online." if
-              lock.iq_online is not False else "The IQ gateway is offline: check its "
-              "power and internet connection.", Reason.IQ_OFFLINE)
-    steps.add("lock_online", lock.online, "The lock reaches its IQ." if lock.online else
-              "The lock does not reach its IQ: check its batteries and its distance to the "
-              "IQ.", Reason.LOCK_OFFLINE)
-    steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, "This server's clock is {offset} s "
-              "from Salto's (codes are signed with Salto's time).", Reason.CLOCK_SKEW,
+                  N_("Codes may be sent to the IQ.") if checked.iq is not None
+                  else N_("No code is needed or none can be signed."), Reason.OTP_BLOCKED)
+    steps.add("iq_online", lock.iq_online is not False, N_("The IQ gateway is online.") if
+              lock.iq_online is not False else N_("The IQ gateway is offline: check its "
+              "power and internet connection."), Reason.IQ_OFFLINE)
+    steps.add("lock_online", lock.online, N_("The lock reaches its IQ.") if lock.online else
+              N_("The lock does not reach its IQ: check its batteries and its distance to the "
+                 "IQ."), Reason.LOCK_OFFLINE)
+    steps.add("clock", abs(offset) <= CLOCK_WARN_SECONDS, N_("This server's clock is {offset} s "
+              "from Salto's (codes are signed with Salto's time)."), Reason.CLOCK_SKEW,
               offset=f"{offset:+.0f}")
 
 
 BUDGET_MESSAGES = {
-    Reason.OTP_BLOCKED: "No codes go to the IQ for about {minutes} minutes (Salto's block).",
-    Reason.OTP_SUSPENDED: "No codes go to the IQ for about {minutes} minutes (two codes "
-                          "rejected).",
-    Reason.STORE_UNAVAILABLE: "The OTP budget cannot be read: the shared store does not "
-                              "answer.",
+    Reason.OTP_BLOCKED: N_("No codes go to the IQ for about {minutes} minutes (Salto's block)."),
+    Reason.OTP_SUSPENDED: N_("No codes go to the IQ for about {minutes} minutes (two codes "
+                             "rejected)."),
+    Reason.STORE_UNAVAILABLE: N_("The OTP budget cannot be read: the shared store does not "
+                                 "answer."),
 }
 
 
@@ -252,7 +253,7 @@ def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
             rows.append(row)
             continue
         if gave_up is None and clock.monotonic() > deadline:
-            gave_up = (Reason.TIMEOUT, translate("Not judged: the sweep ran out of time.",
+            gave_up = (Reason.TIMEOUT, translate(N_("Not judged: the sweep ran out of time."),
                                                  host_language(park)))
         if gave_up is not None:
             row.update(verdict=gave_up[0].value, message=gave_up[1])
@@ -281,29 +282,3 @@ def _judged_at(booking: Booking, now: datetime | None, ctx: ParkContext,
     except BookingError:
         return instant  # the explainer names what is wrong with the booking
     return current if current > arrival else arrival
-
-
-# Every line the explainer can show (English message ids; tests check their translations).
-EXPLAIN_TEXTS = (
-    "Settings: {detail}", "The park's settings are valid.", "Salto KS opening is switched on.",
-    "Salto KS opening is switched off for this park.",
-    "The booking cannot be checked: {detail}", "Status {status!r} allows opening.",
-    "Status {status!r} does not allow opening.",
-    "Too early: opening is allowed from {opens_at}.",
-    "Inside the window, {opens_at} to {closes_at}.",
-    "Too late: opening was allowed until {closes_at}.",
-    "No lock is mapped to this object and there is no default lock.",
-    "The object's own lock.", "The park's default lock.",
-    "Salto KS could not be asked: {detail}", "The lock is on the Salto KS site.",
-    "The mapped lock is not on the Salto KS site.", "The IQ must be activated again{detail}",
-    "The IQ is not activated: run GET PIN and Set PIN.",
-    "The IQ is activated for this account.", "The IQ takes opens without a code.",
-    *BUDGET_MESSAGES.values(), "Codes may be sent to the IQ.",
-    "No code is needed or none can be signed.", "The IQ gateway is online.",
-    "The IQ gateway is offline: check its power and internet connection.",
-    "The lock reaches its IQ.",
-    "The lock does not reach its IQ: check its batteries and its distance to the IQ.",
-    "This server's clock is {offset} s from Salto's (codes are signed with Salto's time).",
-    "not checked: an earlier step failed", "Every condition holds: an open now would be sent.",
-    "Not judged: the sweep ran out of time.",
-)

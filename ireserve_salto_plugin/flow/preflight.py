@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ireserve_salto_plugin.models import Reason
+from ireserve_salto_plugin.park.i18n import N_
 from ireserve_salto_plugin.park.settings import IqCredentials, Settings
 from ireserve_salto_plugin.salto.cache import Key
 from ireserve_salto_plugin.salto.errors import NotFound, StoreUnavailable
@@ -27,8 +28,8 @@ from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.types import Lock, LockList
 from ireserve_salto_plugin.store.guards import BudgetState, OtpBudget, credentials_mark
 
-RESTORE_REQUIRED = (" (Salto KS says the IQ was reset: restore_required; its secret and PIN "
-                    "are no longer valid)")
+RESTORE_REQUIRED = (N_(" (Salto KS says the IQ was reset: restore_required; its secret and PIN "
+                       "are no longer valid)"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ireserve_salto_plugin.park.i18n import LANGUAGES, translate
+from ireserve_salto_plugin.park.i18n import LANGUAGES, N_, translate
 
 ERROR_KEY_CHARS = 40  # a field name in an error text is cut to this
+WHOLE_SETTINGS = N_("settings")  # an error of the settings as a whole names them so
 
 
 TABS: tuple[tuple[str, str], ...] = (
-    ("authentication", "Authentication"),
-    ("iq_otp", "Activate IQs"),
-    ("details", "Details"),
-    ("mapping", "Mapping"),
+    ("authentication", N_("Authentication")),
+    ("iq_otp", N_("Activate IQs")),
+    ("details", N_("Details")),
+    ("mapping", N_("Mapping")),
 )
 WIDGETS = ("text", "password", "select", "multiselect", "number", "checkbox", "iq_table",
            "mapping_table")
@@ -43,55 +44,55 @@ class FieldForm:
 # In the order of the form; the tab's fields are shown in this order.
 FORM: dict[str, FieldForm] = {
     "environment": FieldForm(
-        "authentication", "select", "Environment",
-        "Acceptance or production: each has its own Salto KS account, site and IQs.",
-        choices=(("acceptance", "Acceptance"), ("production", "Production"))),
+        "authentication", "select", N_("Environment"),
+        N_("Acceptance or production: each has its own Salto KS account, site and IQs."),
+        choices=(("acceptance", N_("Acceptance")), ("production", N_("Production")))),
     "username": FieldForm(
-        "authentication", "text", "Username",
-        "The Salto KS account (e-mail address) the plugin logs in with: a dedicated service "
-        "account with the right to open remotely, never used in the Salto KS app (activating "
-        "it there changes the IQ secret, and the plugin can no longer sign opens)."),
+        "authentication", "text", N_("Username"),
+        N_("The Salto KS account (e-mail address) the plugin logs in with: a dedicated service "
+           "account with the right to open remotely, never used in the Salto KS app (activating "
+           "it there changes the IQ secret, and the plugin can no longer sign opens).")),
     "password": FieldForm(
-        "authentication", "password", "Password",
-        "The Salto KS account's password. Leave empty to keep the stored one.", secret=True),
+        "authentication", "password", N_("Password"),
+        N_("The Salto KS account's password. Leave empty to keep the stored one."), secret=True),
     "site_uid": FieldForm(
-        "authentication", "text", "Site UID",
-        "The site's UID as Salto KS shows it, e.g. NL6254340082."),
+        "authentication", "text", N_("Site UID"),
+        N_("The site's UID as Salto KS shows it, e.g. NL6254340082.")),
     "site_id": FieldForm(
-        "authentication", "text", "Site ID", "Filled in by 'Resolve site ID'; not editable.",
-        read_only=True),
+        "authentication", "text", N_("Site ID"),
+        N_("Filled in by 'Resolve site ID'; not editable."), read_only=True),
     "iqs": FieldForm(
-        "iq_otp", "iq_table", "IQs",
-        "The IQ gateways activated for this account; secret and PIN are set by GET PIN and "
-        "Set PIN.", read_only=True, secret=True),
+        "iq_otp", "iq_table", N_("IQs"),
+        N_("The IQ gateways activated for this account; secret and PIN are set by GET PIN and "
+           "Set PIN."), read_only=True, secret=True),
     "enabled": FieldForm(
-        "details", "checkbox", "Enabled", "Open Salto KS locks for this park's bookings."),
+        "details", "checkbox", N_("Enabled"), N_("Open Salto KS locks for this park's bookings.")),
     "open_statuses": FieldForm(
-        "details", "multiselect", "Opening statuses",
-        "Booking statuses that allow opening the door.",
+        "details", "multiselect", N_("Opening statuses"),
+        N_("Booking statuses that allow opening the door."),
         options_source="host:booking_statuses"),
     "minutes_before": FieldForm(
-        "details", "number", "Minutes before",
-        "How many minutes before the booking's start the door may be opened."),
+        "details", "number", N_("Minutes before"),
+        N_("How many minutes before the booking's start the door may be opened.")),
     "open_field": FieldForm(
-        "details", "text", "Open time field",
-        "A booking field that receives the time of each successful opening (optional).",
+        "details", "text", N_("Open time field"),
+        N_("A booking field that receives the time of each successful opening (optional)."),
         options_source="host:booking_fields"),
     "checkin_status": FieldForm(
-        "details", "select", "Check-in status",
-        "The status a booking moves to after it opened a door (optional).",
+        "details", "select", N_("Check-in status"),
+        N_("The status a booking moves to after it opened a door (optional)."),
         options_source="host:booking_statuses"),
     "guest_address": FieldForm(
-        "details", "select", "Dutch guests are addressed as",
-        "Dutch texts for guests say \"je\" (default) or \"u\". German texts always say "
-        "\"Sie\".", choices=(("je", "je"), ("u", "u"))),
+        "details", "select", N_("Dutch guests are addressed as"),
+        N_("Dutch texts for guests say \"je\" (default) or \"u\". German texts always say "
+           "\"Sie\"."), choices=(("je", N_("je")), ("u", N_("u")))),
     "mapping": FieldForm(
-        "mapping", "mapping_table", "Mapping",
-        "Which Salto KS lock belongs to each object (accommodation).",
+        "mapping", "mapping_table", N_("Mapping"),
+        N_("Which Salto KS lock belongs to each object (accommodation)."),
         options_source="host:objects"),
     "default_lock_id": FieldForm(
-        "mapping", "select", "Default lock",
-        "The lock used for objects without a mapping (optional).",
+        "mapping", "select", N_("Default lock"),
+        N_("The lock used for objects without a mapping (optional)."),
         options_source="hook:mapping_options"),
 }
 
@@ -184,10 +185,10 @@ def describe_errors(messages: Any, limit: int = 5, lang: str = "en") -> str:
             for item in value:
                 walk(prefix, item)
         else:
-            parts.append(f"{prefix or translate('settings', lang)}: "
+            parts.append(f"{prefix or translate(WHOLE_SETTINGS, lang)}: "
                          f"{translate(str(value), lang)}")
 
     walk("", messages)
-    more = (translate("; and {count} more", lang).format(count=len(parts) - limit)
+    more = (translate(N_("; and {count} more"), lang).format(count=len(parts) - limit)
             if len(parts) > limit else "")
     return "; ".join(parts[:limit]) + more

@@ -1,11 +1,14 @@
-"""Messages in the staff's and the guest's language: gettext catalogs in nl, en and de.
+"""Messages in the staff's and the guest's language, through the gettext toolchain.
 
-The catalogs are the ``.po`` files in ``locale/`` (English source strings as message ids;
-placeholders in braces are kept by every translation, which a test checks). They are read
-on first use by a small reader of the ``.po`` format into a ``gettext`` translations
-object, so no build step can leave a stale ``.mo`` (the tests read them with Babel's own
-parser too). Dates and times are written by Babel in the language's own way, in the
-park's zone; Babel is imported only when a time is written.
+Strings are marked in the code (:func:`N_`, :func:`NN_` for plural forms, :func:`NP_` with
+a context), extracted with ``pybabel extract`` (``./dev catalogs``), translated in the
+``.po`` files of ``locale/<lang>/LC_MESSAGES/`` and compiled to the ``.mo`` files beside
+them, which the standard library's :mod:`gettext` loads. The ``.mo`` files are committed, so
+a wheel and an editable install carry them; a test checks that each matches its ``.po``,
+and that the ``.po`` files hold exactly what the code marks. English is the source
+language (message ids), so it has no catalog. Placeholders in braces are kept by every
+translation (a test checks it). Dates and times are written by Babel in the language's own
+way, in the park's zone; Babel is imported only when a time is written.
 
 The language is the optional ``locale`` attribute of the park (staff: ``message``) and of
 the booking (guest: ``guest_message``), e.g. ``"nl"``, ``"nl_NL"`` or ``"de-DE"``; missing
@@ -14,19 +17,18 @@ or unknown means English.
 
 from __future__ import annotations
 
-import ast
 import functools
 import gettext
-import threading
 from datetime import datetime, tzinfo
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
+DOMAIN = "ireserve_salto"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 LANGUAGES = ("en", "nl", "de")
 # English for a European park: British usage, a 24-hour clock ("14:00", not "2:00 PM")
 BABEL_LOCALES = {"en": "en_GB"}
 DEFAULT = "en"
-_lock = threading.Lock()
 
 
 def language(value: Any) -> str:
@@ -45,49 +47,25 @@ def host_language(obj: Any) -> str:
         return DEFAULT
 
 
-class Catalog(gettext.NullTranslations):
-    """A gettext catalog read from a ``.po`` file: message id → translation."""
-
-    def __init__(self, messages: dict[str, str]) -> None:
-        super().__init__()
-        self._messages = messages
-
-    def gettext(self, message: str) -> str:
-        return self._messages.get(message) or message
+def N_(message: str) -> str:
+    """Marks a message id for ``pybabel extract``; translated where it is shown."""
+    return message
 
 
-def read_po(source: str) -> dict[str, str]:
-    """``msgid``/``msgstr`` pairs of a ``.po`` file (strings may continue on the next
-    lines; comments and the header entry are skipped)."""
-    messages: dict[str, str] = {}
-    field, parts = "", {"msgid": "", "msgstr": ""}
+def NN_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with plural forms (the singular is the id); see :func:`plural`."""
+    return singular, plural
 
-    def flush() -> None:
-        if parts["msgid"]:
-            messages[parts["msgid"]] = parts["msgstr"]
-        parts.update(msgid="", msgstr="")
 
-    for line in source.splitlines():
-        line = line.strip()
-        if line.startswith("msgid "):
-            flush()
-            field, line = "msgid", line[6:]
-        elif line.startswith("msgstr "):
-            field, line = "msgstr", line[7:]
-        elif not line.startswith('"'):
-            continue  # a comment or a blank line
-        if field:
-            parts[field] += ast.literal_eval(line)
-    flush()
-    return messages
+def NP_(context: str, message: str) -> str:
+    """Marks a message id in a context (a word of the web admin); see :func:`word`."""
+    return message
 
 
 @functools.cache
 def catalog(lang: str) -> gettext.NullTranslations:
-    """The catalog of ``lang`` (one of :data:`LANGUAGES`)."""
-    with _lock:
-        source = resources.files(__package__).joinpath("locale", f"{lang}.po")
-        return Catalog(read_po(source.read_text(encoding="utf-8")))
+    """The compiled catalog of ``lang`` (one of :data:`LANGUAGES`); English has none."""
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
 
 
 FORMAL_DUTCH = "nl_u"  # the guest's language when the park addresses Dutch guests as "u"
@@ -120,6 +98,16 @@ def translate(message: str, lang: str) -> str:
         return message
     text = catalog(language(lang)).gettext(message)
     return DUTCH_U.get(text, text) if lang == FORMAL_DUTCH else text
+
+
+def plural(forms: tuple[str, str], count: int, lang: str) -> str:
+    """The form of ``forms`` (:func:`NN_`) for ``count`` in ``lang`` ("1 IQ", "3 IQ's")."""
+    return catalog(language(lang)).ngettext(forms[0], forms[1], count)
+
+
+def word(context: str, message: str, lang: str) -> str:
+    """``message`` in ``context`` (:func:`NP_`) in ``lang``."""
+    return catalog(language(lang)).pgettext(context, message)
 
 
 def when(moment: datetime | None, zone: tzinfo, lang: str,

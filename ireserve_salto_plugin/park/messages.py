@@ -8,89 +8,89 @@ from __future__ import annotations
 from typing import Any
 
 from ireserve_salto_plugin.models import Outcome, Reason
-from ireserve_salto_plugin.park.i18n import translate
+from ireserve_salto_plugin.park.i18n import N_, NN_, plural, translate
 
 STAFF_MESSAGES: dict[Reason, str] = {
-    Reason.OPENED: "Lock {lock} was opened.",
-    Reason.INTEGRATION_INACTIVE: "Salto KS opening is switched off for this park.",
-    Reason.STATUS_NOT_ALLOWED: "Booking status {status!r} does not allow opening.",
-    Reason.TOO_EARLY: "Too early: opening is allowed from {opens_at}.",
-    Reason.TOO_LATE: "Too late: opening was allowed until {closes_at}.",
-    Reason.NO_LOCK_MAPPED: "No lock is mapped to this object and there is no default lock.",
-    Reason.SETTINGS_INVALID: "The Salto KS settings are incomplete or invalid: {detail}",
-    Reason.BOOKING_INVALID: "The booking cannot be checked: {detail}",
-    Reason.LOCK_NOT_FOUND: "Lock {lock} is not on the Salto KS site; check the mapping.",
-    Reason.SITE_NOT_FOUND: "The Salto KS site {site_uid} is not visible to account {account}.",
+    Reason.OPENED: N_("Lock {lock} was opened."),
+    Reason.INTEGRATION_INACTIVE: N_("Salto KS opening is switched off for this park."),
+    Reason.STATUS_NOT_ALLOWED: N_("Booking status {status!r} does not allow opening."),
+    Reason.TOO_EARLY: N_("Too early: opening is allowed from {opens_at}."),
+    Reason.TOO_LATE: N_("Too late: opening was allowed until {closes_at}."),
+    Reason.NO_LOCK_MAPPED: N_("No lock is mapped to this object and there is no default lock."),
+    Reason.SETTINGS_INVALID: N_("The Salto KS settings are incomplete or invalid: {detail}"),
+    Reason.BOOKING_INVALID: N_("The booking cannot be checked: {detail}"),
+    Reason.LOCK_NOT_FOUND: N_("Lock {lock} is not on the Salto KS site; check the mapping."),
+    Reason.SITE_NOT_FOUND: N_("The Salto KS site {site_uid} is not visible to account {account}."),
     Reason.IQ_NOT_ACTIVATED: (
-        "The IQ of lock {lock} is not activated for this account{detail}; run GET PIN and "
-        "Set PIN."
+        N_("The IQ of lock {lock} is not activated for this account{detail}; run GET PIN and "
+           "Set PIN.")
     ),
     Reason.IQ_OFFLINE: (
-        "The IQ gateway of lock {lock} is offline: check its power and internet connection."
+        N_("The IQ gateway of lock {lock} is offline: check its power and internet connection.")
     ),
     Reason.LOCK_OFFLINE: (
-        "Lock {lock} is not reachable from its IQ: check the lock's batteries and its "
-        "distance to the IQ."
+        N_("Lock {lock} is not reachable from its IQ: check the lock's batteries and its "
+           "distance to the IQ.")
     ),
     Reason.OTP_REJECTED: (
-        "Salto KS rejected the one-time code. Likely causes: the IQ PIN was changed outside "
-        "i-Reserve, the account was activated in the Salto KS app, or the server clock is "
-        "off.{detail}"
+        N_("Salto KS rejected the one-time code. Likely causes: the IQ PIN was changed outside "
+           "i-Reserve, the account was activated in the Salto KS app, or the server clock is "
+           "off.{detail}")
     ),
     Reason.OTP_BLOCKED: (
-        "Salto KS has blocked one-time codes for this IQ after repeated failures; "
-        "try again in about {minutes} minutes."
+        N_("Salto KS has blocked one-time codes for this IQ after repeated failures; "
+           "try again in about {minutes} minutes.")
     ),
     Reason.OTP_SUSPENDED: (
-        "One-time codes for this IQ were rejected twice in a row, so the plugin stopped "
-        "sending them (to avoid Salto's 20-minute block). Likely causes: the IQ PIN was "
-        "changed outside i-Reserve, the account was activated in the Salto KS app, or the "
-        "server clock is off. An admin must re-activate the IQ (GET PIN, Set PIN); "
-        "otherwise it is retried in about {minutes} minutes."
+        N_("One-time codes for this IQ were rejected twice in a row, so the plugin stopped "
+           "sending them (to avoid Salto's 20-minute block). Likely causes: the IQ PIN was "
+           "changed outside i-Reserve, the account was activated in the Salto KS app, or the "
+           "server clock is off. An admin must re-activate the IQ (GET PIN, Set PIN); "
+           "otherwise it is retried in about {minutes} minutes.")
     ),
-    Reason.AUTH_FAILED: "Salto KS refused the login: {detail}",
+    Reason.AUTH_FAILED: N_("Salto KS refused the login: {detail}"),
     Reason.PERMISSION_DENIED: (
-        "The Salto KS account {account} may not do this: check its remote-open right, the "
-        "site's subscription and that the site is released."
+        N_("The Salto KS account {account} may not do this: check its remote-open right, the "
+           "site's subscription and that the site is released.")
     ),
-    Reason.SALTO_REJECTED: "Salto KS refused the request; its own words are in the details.",
-    Reason.SALTO_UNAVAILABLE: "Salto KS cannot be reached right now; try again shortly.",
-    Reason.TIMEOUT: "Salto KS did not answer in time; {detail}",
+    Reason.SALTO_REJECTED: N_("Salto KS refused the request; its own words are in the details."),
+    Reason.SALTO_UNAVAILABLE: N_("Salto KS cannot be reached right now; try again shortly."),
+    Reason.TIMEOUT: N_("Salto KS did not answer in time; {detail}"),
     Reason.STORE_UNAVAILABLE: (
-        "The plugin's shared store (Redis) is not answering, so no open command was sent; "
-        "the host's operators must check it."
+        N_("The plugin's shared store (Redis) is not answering, so no open command was sent; "
+           "the host's operators must check it.")
     ),
-    Reason.DUPLICATE: "Already handled a moment ago: {first}",
-    Reason.CLOCK_SKEW: "This server's clock differs from Salto's by more than a minute.",
+    Reason.DUPLICATE: N_("Already handled a moment ago: {first}"),
+    Reason.CLOCK_SKEW: N_("This server's clock differs from Salto's by more than a minute."),
     Reason.INTERNAL_ERROR: (
-        "The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details."
+        N_("The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details.")
     ),
 }
 
 # Fixed details that complete a staff message (free text, e.g. Salto's, stays as it is).
-MAY_HAVE_OPENED = "the lock may or may not have opened."
-NOT_SENT = "no open command was sent, so the lock did not open."
-STILL_RUNNING = ("another request for this booking is still running; try again in a "
-                 "moment")
-NOW_SUSPENDED = (" OTP use for this IQ is now suspended until an admin re-activates it "
-                 "(GET PIN and Set PIN).")
+MAY_HAVE_OPENED = N_("the lock may or may not have opened.")
+NOT_SENT = N_("no open command was sent, so the lock did not open.")
+STILL_RUNNING = (N_("another request for this booking is still running; try again in a "
+                    "moment"))
+NOW_SUSPENDED = (N_(" OTP use for this IQ is now suspended until an admin re-activates it "
+                    "(GET PIN and Set PIN)."))
 
-GUEST_OPEN = "The door is unlocked – push it open now."  # it relocks in seconds
-GUEST_TOO_EARLY = "You can open the door from {opens_at}."
-GUEST_FROM = "From {opens_at} you can open the door in the app."  # the confirmation mail
+GUEST_OPEN = N_("The door is unlocked – push it open now.")  # it relocks in seconds
+GUEST_TOO_EARLY = N_("You can open the door from {opens_at}.")
+GUEST_FROM = N_("From {opens_at} you can open the door in the app.")  # the confirmation mail
 # Warnings after which the guest is promised no time (staff must fix them first).
 NO_PROMISE = frozenset({
     Reason.SETTINGS_INVALID, Reason.INTEGRATION_INACTIVE, Reason.BOOKING_INVALID,
     Reason.NO_LOCK_MAPPED, Reason.LOCK_NOT_FOUND, Reason.IQ_NOT_ACTIVATED,
     Reason.SITE_NOT_FOUND, Reason.AUTH_FAILED, Reason.PERMISSION_DENIED,
 })
-GUEST_TOO_LATE = "Your stay has ended; the door could be opened until {closes_at}."
-GUEST_STATUS = "Your booking does not allow opening the door (yet). Please contact reception."
-GUEST_LATER = ("The door cannot be opened right now. Please try again in a few minutes or "
-               "contact reception.")
-GUEST_RECEPTION = "The door cannot be opened online. Please contact reception."
-GUEST_WAIT = "Your request is being handled; please wait a moment."
-GUEST_MAYBE = "The door may have opened; please check it before trying again."
+GUEST_TOO_LATE = N_("Your stay has ended; the door could be opened until {closes_at}.")
+GUEST_STATUS = N_("Your booking does not allow opening the door (yet). Please contact reception.")
+GUEST_LATER = (N_("The door cannot be opened right now. Please try again in a few minutes or "
+                  "contact reception."))
+GUEST_RECEPTION = N_("The door cannot be opened online. Please contact reception.")
+GUEST_WAIT = N_("Your request is being handled; please wait a moment.")
+GUEST_MAYBE = N_("The door may have opened; please check it before trying again.")
 
 # Passing problems a guest may simply retry; everything else needs the park's staff.
 RETRY_LATER = frozenset({
@@ -125,13 +125,13 @@ class Fill(dict[str, Any]):
 
 # Why the identity server refused a login, by its OAuth error ({user}: the account).
 AUTH_CAUSES = {
-    "invalid_grant": "the username or password of account {user} is wrong",
-    "invalid_client": "the platform OAuth client was refused: check the "
-                      "SALTO_KS_<ENVIRONMENT>_CLIENT_ID and _CLIENT_SECRET variables",
-    "unauthorized_client": "the platform OAuth client may not use the password grant: ask "
-                           "Salto to enable it",
+    "invalid_grant": N_("the username or password of account {user} is wrong"),
+    "invalid_client": N_("the platform OAuth client was refused: check the "
+                         "SALTO_KS_<ENVIRONMENT>_CLIENT_ID and _CLIENT_SECRET variables"),
+    "unauthorized_client": N_("the platform OAuth client may not use the password grant: ask "
+                              "Salto to enable it"),
 }
-AUTH_OTHER = "the identity server refused account {user}"
+AUTH_OTHER = N_("the identity server refused account {user}")
 
 
 def auth_cause(code: str | None, user: str, lang: str) -> str:
@@ -169,121 +169,118 @@ def guest_message(reason: Reason, outcome: Outcome, lang: str, fill: dict[str, A
 
 # The admin buttons' answers (``AdminResult.message``), in the park's language.
 ADMIN_MESSAGES: dict[str, str] = {
-    "unknown_action": "Unknown action {action}; known: {known}.",
-    "params": "params must be an object.",
-    "settings": "Settings: {detail}",
-    "login": "Login failed: {detail}",
-    "unexpected": "{action} failed with an unexpected error; the log has details.",
-    "connected": "Connected to Salto KS {environment} as {username}; site {site_uid}{name} "
-                 "found.",
-    "site": "Site {site_uid} has site ID {site_id}.",
-    "iq_unknown": "IQ {iq_id} is not on site {site_uid}; check the IQ id in the Salto KS web "
-                  "app.",
-    "secret_gone": "Salto KS has already activated account {username} at {iq} and will not "
-                   "hand out its secret again. Reset this user's IQ PIN in the Salto KS web "
-                   "app (or ask Salto support), then run GET PIN again.",
-    "no_pin_mail": "{iq} is already activated for account {username}; Salto sends no PIN "
-                   "after activation. If the PIN is lost, reset it in the Salto KS web app.",
-    "get_pin_failed": "GET PIN failed: {detail}",
-    "pin_mailed": "Salto KS e-mailed the current PIN of {iq} to {username}. Enter it as the "
-                  "current PIN and press Set PIN.",
-    "secret_stored": " The IQ secret was fetched and is stored now.",
-    "no_secret": "No IQ secret is stored for this IQ yet: run GET PIN first.",
-    "pin_rejected": "Salto KS rejected the code: the current PIN does not match the PIN Salto "
-                    "e-mailed for this IQ (or the server clock is off). Check the PIN and try "
-                    "again; repeated failures block the IQ for about 20 minutes.",
-    "activated": "IQ is activated: opens for this park can now be signed.",
-    "iq_forgotten": "The IQ's secret and PIN were removed here; it counts as not "
-                    "activated. Run GET PIN (it fetches a new secret) and Set PIN to activate "
-                    "it again.",
-    "pin_change_refused": "Nothing was sent: changing the IQ PIN is not a normal step. After "
-                          "a PIN change Salto's cloud and the IQ can disagree on the PIN, and "
-                          "no API call can check or repair that. Leave \"new PIN\" empty to "
-                          "keep the PIN (recommended); an expert who must change it sends "
-                          "\"expert\": true.",
-    "pin_changed_unverified": "The PIN change was sent and Salto KS's cloud accepted it, but "
-                              "this cannot be verified: the IQ itself may still use the old "
-                              "PIN. Try a real open of one lock of this IQ now; if it fails "
-                              "with otp_rejected, the IQ kept the old PIN and only a PIN reset "
-                              "in the Salto KS web app repairs it.",
-    "blocked": "Salto KS has blocked one-time codes for this IQ after repeated failures; wait "
-               "about {minutes} minutes before trying again.",
-    "locks_loaded": "{count} locks loaded from Salto KS ({offline} offline).",
-    "iqs_listed": "{count} IQs on site {site_uid}.",
-    "iqs_listed_one": "1 IQ on site {site_uid}.",
-    "status": "Connected to Salto KS {environment} as {username}; site {site_uid}: {iqs}, "
-              "{locks}, {verdict}",
-    "n_iqs": "{count} IQs",
-    "n_iqs_one": "1 IQ",
-    "n_locks": "{count} locks",
-    "n_locks_one": "1 lock",
-    "look_at": "{problems} things to look at:",
-    "look_at_one": "1 thing to look at:",
-    "subscription": " Subscription state at Salto: {state}.",
-    "account_no_remote": "Account {username} has no remote-open right on this site "
-                         "(remote_access is false): grant it in the Salto KS web app.",
-    "account_blocked": "Account {username} is blocked on this site: unblock it in the Salto "
-                       "KS web app.",
-    "account_in_app": "Account {username} is activated at {iqs} in Salto KS, but no IQ "
-                      "secret is stored here: it was probably used in the Salto KS app, which "
-                      "changes the secret, and Salto will not hand it out again. Use a "
-                      "dedicated service account that is never used in the app.",
-    "nothing_mapped": "No object is mapped to a lock and there is no default lock, so no "
-                      "door can open yet (tab \"Mapping\").",
-    "mapped_lock_missing": "Lock {lock} is mapped (for {objects}) but is not on site "
-                           "{site_uid}: map a lock of the site.",
-    "mapped_lock_offline": "Mapped lock {lock} is offline (not reachable from its IQ).",
-    "mapped_iq_not_activated_one": "{iq} is not activated here and 1 mapped lock is on "
-                                   "it: run GET PIN and Set PIN for it.",
-    "mapped_iq_not_activated": "{iq} is not activated here and {count} mapped locks are "
-                               "on it: run GET PIN and Set PIN for it.",
-    "mapped_iq_reset": "{iq} was reset (restore_required): its stored secret and PIN no "
-                       "longer work. Run GET PIN (it fetches a new secret) and Set PIN.",
-    "iq_offline": "{iq} is offline: no lock on it can be opened remotely.",
-    "iq_locks_offline": "{iq}: {count} locks offline.",
-    "iq_locks_offline_one": "{iq}: 1 lock offline.",
-    "iq_budget_blocked": "Salto KS blocks codes to {iq} until {until}.",
-    "iq_budget_suspended": "Codes to {iq} are suspended until {until} (rejected twice).",
-    "iq_here_not_salto": "{iq} is activated here but not at Salto: run GET PIN and Set PIN.",
-    "clock_off": "This server's clock is {offset} s off Salto's (codes are signed with "
-                 "Salto's time anyway; check NTP).",
-    "healthy": "all healthy.",
-    "not_activated": "This IQ is not activated here: run GET PIN and Set PIN first.",
-    "untested_blocked": "Not tested: codes to this IQ are blocked by Salto for about "
-                        "{minutes} minutes.",
-    "untested_suspended": "Not tested: codes to this IQ are suspended for about {minutes} "
-                          "minutes.",
-    "test_blocked": "Salto KS has blocked codes for this IQ.",
-    "test_rejected": "Salto KS rejected the code: the stored PIN or secret is no longer right "
-                     "(PIN changed elsewhere, account activated in the Salto KS app, IQ "
-                     "reset) or the clock is off. Re-activate the IQ (GET PIN, Set PIN).",
-    "now_suspended": " Codes to this IQ are now suspended.",
-    "test_passed": "Cloud check passed: Salto KS's cloud accepted a code signed with the "
-                   "stored secret and PIN at Salto's time (PUT pin with delta 0000, which "
-                   "changes nothing). This is necessary, not sufficient: the IQ itself was not "
-                   "asked, and nothing says a lock is online. Only a test open of one lock "
-                   "proves the IQ takes these codes.",
-    "no_receipt": "No open with that attempt id is known (only opens of the last 7 days are "
-                  "kept).",
-    "confirm_args": "Give attempt_id, or lock_id and time (ISO 8601).",
-    "lock_id": "lock_id must be the lock's id.",
-    "confirmed": "Confirmed: Salto KS logged the remote open at {at}.",
-    "not_yet": "Not in Salto's log yet (it is not real-time); look again in a few minutes.",
-    "missing": "Salto's log has no remote open of this lock near that time.",
-    "entries": "Recent entries: {count}.",
-    "lock_entries": "Recent entries of lock {lock}: {count}.",
+    "unknown_action": N_("Unknown action {action}; known: {known}."),
+    "params": N_("params must be an object."),
+    "settings": N_("Settings: {detail}"),
+    "login": N_("Login failed: {detail}"),
+    "unexpected": N_("{action} failed with an unexpected error; the log has details."),
+    "connected": N_("Connected to Salto KS {environment} as {username}; site {site_uid}{name} "
+                    "found."),
+    "site": N_("Site {site_uid} has site ID {site_id}."),
+    "iq_unknown": N_("IQ {iq_id} is not on site {site_uid}; check the IQ id in the Salto KS web "
+                     "app."),
+    "secret_gone": N_("Salto KS has already activated account {username} at {iq} and will not "
+                      "hand out its secret again. Reset this user's IQ PIN in the Salto KS web "
+                      "app (or ask Salto support), then run GET PIN again."),
+    "no_pin_mail": N_("{iq} is already activated for account {username}; Salto sends no PIN "
+                      "after activation. If the PIN is lost, reset it in the Salto KS web app."),
+    "get_pin_failed": N_("GET PIN failed: {detail}"),
+    "pin_mailed": N_("Salto KS e-mailed the current PIN of {iq} to {username}. Enter it as the "
+                     "current PIN and press Set PIN."),
+    "secret_stored": N_(" The IQ secret was fetched and is stored now."),
+    "no_secret": N_("No IQ secret is stored for this IQ yet: run GET PIN first."),
+    "pin_rejected": N_("Salto KS rejected the code: the current PIN does not match the PIN Salto "
+                       "e-mailed for this IQ (or the server clock is off). Check the PIN and try "
+                       "again; repeated failures block the IQ for about 20 minutes."),
+    "activated": N_("IQ is activated: opens for this park can now be signed."),
+    "iq_forgotten": N_("The IQ's secret and PIN were removed here; it counts as not "
+                       "activated. Run GET PIN (it fetches a new secret) and Set PIN to activate "
+                       "it again."),
+    "pin_change_refused": N_("Nothing was sent: changing the IQ PIN is not a normal step. After "
+                             "a PIN change Salto's cloud and the IQ can disagree on the PIN, and "
+                             "no API call can check or repair that. Leave \"new PIN\" empty to "
+                             "keep the PIN (recommended); an expert who must change it sends "
+                             "\"expert\": true."),
+    "pin_changed_unverified": N_("The PIN change was sent and Salto KS's cloud accepted it, but "
+                                 "this cannot be verified: the IQ itself may still use the old "
+                                 "PIN. Try a real open of one lock of this IQ now; if it fails "
+                                 "with otp_rejected, the IQ kept the old PIN and only a PIN reset "
+                                 "in the Salto KS web app repairs it."),
+    "blocked": N_("Salto KS has blocked one-time codes for this IQ after repeated failures; wait "
+                  "about {minutes} minutes before trying again."),
+    "locks_loaded": N_("{count} locks loaded from Salto KS ({offline} offline)."),
+    "status": N_("Connected to Salto KS {environment} as {username}; site {site_uid}: {iqs}, "
+                 "{locks}, {verdict}"),
+    "subscription": N_(" Subscription state at Salto: {state}."),
+    "account_no_remote": N_("Account {username} has no remote-open right on this site "
+                            "(remote_access is false): grant it in the Salto KS web app."),
+    "account_blocked": N_("Account {username} is blocked on this site: unblock it in the Salto "
+                          "KS web app."),
+    "account_in_app": N_("Account {username} is activated at {iqs} in Salto KS, but no IQ "
+                         "secret is stored here: it was probably used in the Salto KS app, which "
+                         "changes the secret, and Salto will not hand it out again. Use a "
+                         "dedicated service account that is never used in the app."),
+    "nothing_mapped": N_("No object is mapped to a lock and there is no default lock, so no "
+                         "door can open yet (tab \"Mapping\")."),
+    "mapped_lock_missing": N_("Lock {lock} is mapped (for {objects}) but is not on site "
+                              "{site_uid}: map a lock of the site."),
+    "mapped_lock_offline": N_("Mapped lock {lock} is offline (not reachable from its IQ)."),
+    "mapped_iq_reset": N_("{iq} was reset (restore_required): its stored secret and PIN no "
+                          "longer work. Run GET PIN (it fetches a new secret) and Set PIN."),
+    "iq_offline": N_("{iq} is offline: no lock on it can be opened remotely."),
+    "iq_budget_blocked": N_("Salto KS blocks codes to {iq} until {until}."),
+    "iq_budget_suspended": N_("Codes to {iq} are suspended until {until} (rejected twice)."),
+    "iq_here_not_salto": N_("{iq} is activated here but not at Salto: run GET PIN and Set PIN."),
+    "clock_off": N_("This server's clock is {offset} s off Salto's (codes are signed with "
+                    "Salto's time anyway; check NTP)."),
+    "healthy": N_("all healthy."),
+    "not_activated": N_("This IQ is not activated here: run GET PIN and Set PIN first."),
+    "untested_blocked": N_("Not tested: codes to this IQ are blocked by Salto for about "
+                           "{minutes} minutes."),
+    "untested_suspended": N_("Not tested: codes to this IQ are suspended for about {minutes} "
+                             "minutes."),
+    "test_blocked": N_("Salto KS has blocked codes for this IQ."),
+    "test_rejected": N_("Salto KS rejected the code: the stored PIN or secret is no longer right "
+                        "(PIN changed elsewhere, account activated in the Salto KS app, IQ "
+                        "reset) or the clock is off. Re-activate the IQ (GET PIN, Set PIN)."),
+    "now_suspended": N_(" Codes to this IQ are now suspended."),
+    "test_passed": N_("Cloud check passed: Salto KS's cloud accepted a code signed with the "
+                      "stored secret and PIN at Salto's time (PUT pin with delta 0000, which "
+                      "changes nothing). This is necessary, not sufficient: the IQ itself was not "
+                      "asked, and nothing says a lock is online. Only a test open of one lock "
+                      "proves the IQ takes these codes."),
+    "no_receipt": N_("No open with that attempt id is known (only opens of the last 7 days are "
+                     "kept)."),
+    "confirm_args": N_("Give attempt_id, or lock_id and time (ISO 8601)."),
+    "lock_id": N_("lock_id must be the lock's id."),
+    "confirmed": N_("Confirmed: Salto KS logged the remote open at {at}."),
+    "not_yet": N_("Not in Salto's log yet (it is not real-time); look again in a few minutes."),
+    "missing": N_("Salto's log has no remote open of this lock near that time."),
+    "entries": N_("Recent entries: {count}."),
+    "lock_entries": N_("Recent entries of lock {lock}: {count}."),
 }
 
 
-# Messages with a singular form (``key + "_one"``), chosen by this count.
-PLURAL_BY = {"iqs_listed": "count", "n_iqs": "count", "n_locks": "count",
-             "look_at": "problems", "mapped_iq_not_activated": "count",
-             "iq_locks_offline": "count"}
+# Messages with plural forms ("1 IQ", "3 IQs"): the forms, and the fill that counts.
+PLURALS: dict[str, tuple[tuple[str, str], str]] = {
+    "iqs_listed": (NN_("1 IQ on site {site_uid}.", "{count} IQs on site {site_uid}."),
+                   "count"),
+    "n_iqs": (NN_("1 IQ", "{count} IQs"), "count"),
+    "n_locks": (NN_("1 lock", "{count} locks"), "count"),
+    "look_at": (NN_("1 thing to look at:", "{problems} things to look at:"), "problems"),
+    "mapped_iq_not_activated": (NN_(
+        "{iq} is not activated here and 1 mapped lock is on it: run GET PIN and Set PIN for "
+        "it.",
+        "{iq} is not activated here and {count} mapped locks are on it: run GET PIN and Set "
+        "PIN for it."), "count"),
+    "iq_locks_offline": (NN_("{iq}: 1 lock offline.", "{iq}: {count} locks offline."), "count"),
+}
 
 
 def say(lang: str, key: str, /, **fill: Any) -> str:
-    """Admin message ``key`` in ``lang``, filled."""
-    counted = PLURAL_BY.get(key)
-    if counted is not None and fill.get(counted) == 1:  # plural forms: "1 IQ", "3 IQs"
-        key += "_one"
+    """Admin message ``key`` in ``lang``, filled (in the plural form its count asks for)."""
+    if key in PLURALS:
+        forms, counted = PLURALS[key]
+        count = fill.get(counted)
+        return plural(forms, count if isinstance(count, int) else 2, lang).format_map(Fill(fill))
     return translate(ADMIN_MESSAGES[key], lang).format_map(Fill(fill))

@@ -24,6 +24,7 @@ from marshmallow import (
 )
 
 from ireserve_salto_plugin.park.fields import SettingsError, describe_errors, field_metadata
+from ireserve_salto_plugin.park.i18n import N_
 from ireserve_salto_plugin.salto.config import ENVIRONMENTS
 from ireserve_salto_plugin.salto.types import canonical_uuid
 
@@ -44,19 +45,31 @@ class Uuid(fields.String):
         try:
             return canonical_uuid(text)
         except ValueError:
-            raise ValidationError("Must be a UUID.") from None
+            raise ValidationError(N_("Must be a UUID.")) from None
 
 
 MAX_TEXT_CHARS = 200  # a status, a field name, an object id, an IQ secret
 MAX_PASSWORD_CHARS = 500
 MAX_MINUTES_BEFORE = 24 * 60
 SIZE_LIMITS = {  # entries at most, and the error (one fixed text each, for the catalogs)
-    "mapping": (10_000, "At most 10000 objects can be mapped."),
-    "open_statuses": (50, "At most 50 statuses."),
-    "iqs": (1_000, "At most 1000 IQs."),
+    "mapping": (10_000, N_("At most 10000 objects can be mapped.")),
+    "open_statuses": (50, N_("At most 50 statuses.")),
+    "iqs": (1_000, N_("At most 1000 IQs.")),
 }
 _NonEmpty = validate.Length(min=1, max=MAX_TEXT_CHARS,
                             error=f"Must be 1 to {MAX_TEXT_CHARS} characters.")
+
+
+# Messages the schema gives that the code does not spell out: marshmallow's own, and the
+# ones built from the limits above. Marked here so that ``pybabel extract`` finds them.
+SCHEMA_MESSAGES = (
+    N_("Field may not be null."), N_("Invalid input type."), N_("Invalid value."),
+    N_("Missing data for required field."), N_("Not a valid boolean."),
+    N_("Not a valid integer."), N_("Not a valid list."), N_("Not a valid mapping type."),
+    N_("Not a valid string."), N_("Not a valid utf-8 string."), N_("Number too large."),
+    N_("Unknown field."), N_("Must be 1 to 200 characters."),
+    N_("Must be 1 to 500 characters."), N_("Must be a whole number from 0 to 1440."),
+)
 
 
 class _Base(Schema):
@@ -82,7 +95,7 @@ class IqSchema(_Base):
     )
     pin = fields.String(
         load_default=None, allow_none=True, load_only=True, metadata=SECRET,
-        validate=validate.Regexp(PIN_RE, error="Must be exactly 4 digits."),
+        validate=validate.Regexp(PIN_RE, error=N_("Must be exactly 4 digits.")),
     )
     activated_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
@@ -124,7 +137,7 @@ class SettingsSchema(_Base):
     enabled = fields.Boolean(load_default=True, metadata=field_metadata("enabled"))
     environment = fields.String(
         required=True, metadata=field_metadata("environment"),
-        validate=validate.OneOf(ENVIRONMENTS, error="Must be acceptance or production."),
+        validate=validate.OneOf(ENVIRONMENTS, error=N_("Must be acceptance or production.")),
     )
     username = fields.String(required=True, validate=_NonEmpty,
                              metadata=field_metadata("username"))
@@ -136,7 +149,7 @@ class SettingsSchema(_Base):
     site_uid = fields.String(
         required=True, metadata=field_metadata("site_uid"),
         validate=validate.Regexp(
-            SITE_UID_RE, error="Must be two capital letters and 10 digits, e.g. NL6254340082."
+            SITE_UID_RE, error=N_("Must be two capital letters and 10 digits, e.g. NL6254340082.")
         ),
     )
     site_id = Uuid(load_default=None, allow_none=True, metadata=field_metadata("site_id"))
@@ -148,7 +161,7 @@ class SettingsSchema(_Base):
     open_statuses = fields.List(
         fields.String(validate=_NonEmpty),
         required=True, metadata=field_metadata("open_statuses"),
-        validate=validate.Length(min=1, error="Choose at least one status."),
+        validate=validate.Length(min=1, error=N_("Choose at least one status.")),
     )
     minutes_before = fields.Integer(
         load_default=0, strict=True, metadata=field_metadata("minutes_before"),
@@ -161,7 +174,7 @@ class SettingsSchema(_Base):
                                    metadata=field_metadata("checkin_status"))
     guest_address = fields.String(
         load_default="je", metadata=field_metadata("guest_address"),
-        validate=validate.OneOf(("je", "u"), error="Must be je or u."))
+        validate=validate.OneOf(("je", "u"), error=N_("Must be je or u.")))
     mapping = fields.Dict(
         keys=fields.String(validate=_NonEmpty),
         values=Uuid(),

@@ -39,55 +39,53 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.park import i18n
 from ireserve_salto_plugin.park.fields import describe_errors
-from ireserve_salto_plugin.park.i18n import language
+from ireserve_salto_plugin.park.i18n import NP_, language
 from ireserve_salto_plugin.reference.host import Park, ReferenceHost
 
-# The page's own words (not the plugin's): kept here, in three languages.
-WORDS = {
-    "Save": {"nl": "Opslaan", "de": "Speichern"},
-    "IQ is activated": {"nl": "IQ is geactiveerd", "de": "IQ ist aktiviert"},
-    "Open the door": {"nl": "Deur openen", "de": "Tür öffnen"},
-    "Why": {"nl": "Waarom", "de": "Warum"},
-    "Saved.": {"nl": "Opgeslagen.", "de": "Gespeichert."},
-    "Open lock": {"nl": "Slot openen:", "de": "Schloss öffnen:"},
-    "Yes, open it now": {"nl": "Ja, nu openen", "de": "Ja, jetzt öffnen"},
-    "Cancel": {"nl": "Annuleren", "de": "Abbrechen"},
-    "No locks could be read from Salto KS": {
-        "nl": "Er konden geen sloten van Salto KS worden gelezen",
-        "de": "Von Salto KS konnten keine Schlösser gelesen werden"},
-    "Log in": {"nl": "Inloggen", "de": "Anmelden"},
-    "Bookings": {"nl": "Boekingen", "de": "Buchungen"},
-    "online": {"nl": "online", "de": "online"},
-    "yes": {"nl": "ja", "de": "ja"},
-    "no": {"nl": "nee", "de": "nein"},
-    "object": {"nl": "accommodatie", "de": "Objekt"},
-    "lock": {"nl": "slot", "de": "Schloss"},
-    "object id": {"nl": "id van de accommodatie", "de": "Objekt-ID"},
-    "Guest sees:": {"nl": "Gast ziet:", "de": "Gast sieht:"},
-    "For staff:": {"nl": "Voor medewerkers:", "de": "Für Mitarbeiter:"},
-    "Details": {"nl": "Details", "de": "Details"},
-    # the explainer's states and steps
-    "ok": {"nl": "in orde", "de": "in Ordnung"},
-    "fail": {"nl": "fout", "de": "Fehler"},
-    "unknown": {"nl": "onbekend", "de": "unbekannt"},
-    "settings": {"nl": "Instellingen", "de": "Einstellungen"},
-    "enabled": {"nl": "Aan", "de": "Eingeschaltet"},
-    "booking": {"nl": "Boeking", "de": "Buchung"},
-    "lock_mapped": {"nl": "Slot gekoppeld", "de": "Schloss zugeordnet"},
-    "lock_exists": {"nl": "Slot bij Salto", "de": "Schloss bei Salto"},
-    "iq_activated": {"nl": "IQ geactiveerd", "de": "IQ aktiviert"},
-    "status": {"nl": "Status", "de": "Status"},
-    "window": {"nl": "Tijdvenster", "de": "Zeitfenster"},
-    "salto": {"nl": "Salto KS", "de": "Salto KS"},
-    "otp_budget": {"nl": "Codes", "de": "Codes"},
-    "iq_online": {"nl": "IQ online", "de": "IQ online"},
-    "lock_online": {"nl": "Slot online", "de": "Schloss online"},
-    "clock": {"nl": "Klok", "de": "Uhr"},
-    "Login token (printed when the web admin started)": {
-        "nl": "Inlogtoken (getoond toen de webbeheerpagina startte)",
-        "de": "Anmelde-Token (beim Start der Web-Verwaltung ausgegeben)"},
-}
+WEB_ADMIN = "web admin"  # the catalogs' context of the page's own words
+# The page's own words (not the plugin's), in the catalogs under the context "web admin";
+# templates show them with t(word). A test checks every t(...) of a template is here.
+WORDS = frozenset({
+    NP_("web admin", "Save"),
+    NP_("web admin", "IQ is activated"),
+    NP_("web admin", "Open the door"),
+    NP_("web admin", "Why"),
+    NP_("web admin", "Saved."),
+    NP_("web admin", "Open lock"),
+    NP_("web admin", "Yes, open it now"),
+    NP_("web admin", "Cancel"),
+    NP_("web admin", "No locks could be read from Salto KS"),
+    NP_("web admin", "Log in"),
+    NP_("web admin", "Bookings"),
+    NP_("web admin", "online"),
+    NP_("web admin", "yes"),
+    NP_("web admin", "no"),
+    NP_("web admin", "object"),
+    NP_("web admin", "lock"),
+    NP_("web admin", "object id"),
+    NP_("web admin", "Guest sees:"),
+    NP_("web admin", "For staff:"),
+    NP_("web admin", "Details"),
+    NP_("web admin", "ok"),
+    NP_("web admin", "fail"),
+    NP_("web admin", "unknown"),
+    NP_("web admin", "settings"),
+    NP_("web admin", "enabled"),
+    NP_("web admin", "booking"),
+    NP_("web admin", "lock_mapped"),
+    NP_("web admin", "lock_exists"),
+    NP_("web admin", "iq_activated"),
+    NP_("web admin", "status"),
+    NP_("web admin", "window"),
+    NP_("web admin", "salto"),
+    NP_("web admin", "otp_budget"),
+    NP_("web admin", "iq_online"),
+    NP_("web admin", "lock_online"),
+    NP_("web admin", "clock"),
+    NP_("web admin", "Login token (printed when the web admin started)"),
+})
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -136,7 +134,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         context.setdefault("here", request.path)  # a page a GET can show again
         return render_template(
             template, park=park, lang=code, form=form,
-            t=lambda word: WORDS.get(word, {}).get(code, word),
+            t=lambda text: i18n.word(WEB_ADMIN, text, code),
             action_label=lambda name: labels[name][code],
             messages=get_flashed_messages(with_categories=True), **context)
 
@@ -157,8 +155,8 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
                 trouble.append(listed.message)
         options = host.lock_options(park, INTEGRATION) if tab in ("mapping",) else []
         if tab == "mapping" and not options:
-            trouble.append(WORDS["No locks could be read from Salto KS"].get(lang(), "No locks "
-                           "could be read from Salto KS") + " (Salto KS, mapping_options).")
+            trouble.append(i18n.word(WEB_ADMIN, "No locks could be read from Salto KS", lang())
+                           + " (Salto KS, mapping_options).")
         return render("integration.html", form, tab=tab, current=current, settings=settings,
                       iqs=iqs, options=options, trouble=trouble, here=url_for("page"),
                       lock_names={o["value"]: o["label"] for o in options})
@@ -182,7 +180,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             flash(describe_errors(exc.messages, lang=code), "bad")
             shown = {k: v for k, v in submitted.items() if k not in SECRET_FIELDS}
             return page(tab, shown)  # type: ignore[return-value]
-        return _back(tab, code, WORDS["Saved."].get(code, "Saved."), False)
+        return _back(tab, code, i18n.word(WEB_ADMIN, "Saved.", code), False)
 
     @app.get("/bookings")
     def bookings() -> str:
