@@ -89,6 +89,17 @@ class Decision:
         return self.reason is Reason.OPENED
 
 
+def timing(status: str, open_statuses: tuple[str, ...], window: Window, now: datetime
+           ) -> tuple[Reason | None, Reason | None]:
+    """The booking's own checks, each ``None`` when it holds: the status gate
+    (``status_not_allowed``) and the window (``too_early``, ``too_late``). The open stops at
+    the first; the explainer shows both."""
+    status_finding = None if status in open_statuses else Reason.STATUS_NOT_ALLOWED
+    window_finding = (Reason.TOO_EARLY if now < window.opens_at
+                      else Reason.TOO_LATE if now > window.closes_at else None)
+    return status_finding, window_finding
+
+
 def decide(
     *,
     status: str,
@@ -101,13 +112,6 @@ def decide(
     lock mapped) comes before status and window: a guest is never told a time at which
     the door would not open either."""
     if lock_id is None:
-        reason = Reason.NO_LOCK_MAPPED
-    elif status not in open_statuses:
-        reason = Reason.STATUS_NOT_ALLOWED
-    elif now < window.opens_at:
-        reason = Reason.TOO_EARLY
-    elif now > window.closes_at:
-        reason = Reason.TOO_LATE
-    else:
-        reason = Reason.OPENED
-    return Decision(reason, lock_id, window)
+        return Decision(Reason.NO_LOCK_MAPPED, lock_id, window)
+    status_finding, window_finding = timing(status, open_statuses, window, now)
+    return Decision(status_finding or window_finding or Reason.OPENED, lock_id, window)

@@ -23,6 +23,7 @@ from ireserve_salto_plugin.flow.decision import (
     Window,
     read_booking,
     resolve_lock,
+    timing,
     to_utc,
 )
 from ireserve_salto_plugin.flow.preflight import Checked, preflight
@@ -148,20 +149,20 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
 
 def _timing_steps(steps: _Steps, status: str, statuses: tuple[str, ...], window: Window,
                   instant: datetime, zone: Any) -> None:
-    allowed = status in statuses
-    steps.add("status", allowed, N_("Status {status!r} allows opening.") if allowed
-              else N_("Status {status!r} does not allow opening."), Reason.STATUS_NOT_ALLOWED,
-              status=host_text(status))
+    """Status and window as the open judges them (:func:`~.decision.timing`), both shown."""
+    status_finding, window_finding = timing(status, statuses, window, instant)
+    steps.add("status", status_finding is None, N_("Status {status!r} allows opening.")
+              if status_finding is None else N_("Status {status!r} does not allow opening."),
+              Reason.STATUS_NOT_ALLOWED, status=host_text(status))
     times = {"opens_at": local_time(window.opens_at, zone),
              "closes_at": local_time(window.closes_at, zone)}
-    if instant < window.opens_at:
-        steps.add("window", False, N_("Too early: opening is allowed from {opens_at}."),
-                  Reason.TOO_EARLY, **times)
-    else:
-        steps.add("window", instant <= window.closes_at,
-                  N_("Inside the window, {opens_at} to {closes_at}.") if instant <= window.closes_at
-                  else N_("Too late: opening was allowed until {closes_at}."), Reason.TOO_LATE,
-                  **times)
+    steps.add("window", window_finding is None,
+              N_("Too early: opening is allowed from {opens_at}.")
+              if window_finding is Reason.TOO_EARLY
+              else N_("Too late: opening was allowed until {closes_at}.")
+              if window_finding is Reason.TOO_LATE
+              else N_("Inside the window, {opens_at} to {closes_at}."),
+              window_finding or Reason.TOO_LATE, **times)
 
 
 def _structural_steps(steps: _Steps, checked: Checked) -> None:

@@ -91,14 +91,16 @@ def structural(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id:
 
 def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
               budget: OtpBudget, *, for_open: bool, confirm: bool | None = None,
-              read_budget: Callable[[Sequence[Key[float]]], list[Any]] | None = None
+              claim_and_read: Callable[[Sequence[Key[float]]], list[Any]] | None = None
               ) -> Checked:
     """Run the checklist. ``for_open``: stop at the first finding and let a store failure
     propagate (nothing may be sent after it). ``confirm`` (default: ``for_open``): as an
     open does, read a lock missing from the cached list directly, and confirm offline
     with a fresh read of the lock (``checked.lock`` is then that read); without
     ``for_open`` (the explainer) the lock is always read fresh.
-    ``read_budget`` reads the budget's keys (the open batches it with its claim)."""
+    ``claim_and_read``: the open's claim of its duplicate guard, made where the IQ's OTP
+    budget is read, so that the claim and the budget read are one store round trip (a
+    second tap stops here with ``Duplicate``, before anything is sent)."""
     confirm = for_open if confirm is None else confirm
     checked = Checked()
 
@@ -122,7 +124,7 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
         try:
             keys = budget.keys(gateway.account.key, lock.iq_id)
             checked.budget = budget.state_of(
-                read_budget(keys) if read_budget else budget.store.get_many(keys),
+                claim_and_read(keys) if claim_and_read else budget.store.get_many(keys),
                 credentials_mark(iq.secret, iq.pin))
         except StoreUnavailable:
             if for_open:

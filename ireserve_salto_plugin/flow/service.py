@@ -281,10 +281,10 @@ class SaltoKsService:
             try:
                 site_id = ctx.site_id(gateway)
                 checked = preflight(ctx.settings, gateway, site_id, lock_id, self.budget,
-                                    for_open=True, read_budget=batch.begin)
+                                    for_open=True, claim_and_read=batch.claim)
                 attempt.lock_name = checked.lock.name if checked.lock else None
                 if checked.ready:
-                    batch.begin()  # the claim, when the preflight did not need the budget
+                    batch.claim()  # made already if the preflight read the IQ's budget
                     result = self._signed_open(ctx, gateway, site_id, checked, booking,
                                                attempt, batch)
                 else:

@@ -224,7 +224,7 @@ class Duplicate(Exception):
 
 @dataclass(slots=True)
 class OpenBatch:
-    """One open's store traffic in two round trips, whatever the store: :meth:`begin`
+    """One open's store traffic in two round trips, whatever the store: :meth:`claim`
     claims the duplicate guard and reads what the open needs next (the IQ's OTP budget,
     the token) in one script; :meth:`finish` writes the result for waiting taps, the
     receipt and any budget reset in one script. ``key`` None: no duplicate guard."""
@@ -237,9 +237,9 @@ class OpenBatch:
     sets: list[tuple[Key[Any], Any, float]] = field(default_factory=list)
     deletes: list[Key[Any]] = field(default_factory=list)
 
-    def begin(self, reads: Sequence[Key[Any]] = ()) -> list[Any]:
-        """Claim (once) and read ``reads``; raises :class:`Duplicate` if another holds
-        the claim."""
+    def claim(self, reads: Sequence[Key[Any]] = ()) -> list[Any]:
+        """Claim the duplicate guard (once) and read ``reads`` in the same round trip;
+        raises :class:`Duplicate` if another attempt holds the claim."""
         if self.key is None or self.claimed:
             return self.store.get_many(reads) if reads else []
         claimed, values = self.store.claim(self.key, PENDING, self.claim_seconds,
