@@ -4,6 +4,7 @@ with a screenshot of each tab in build/screenshots/."""
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import threading
@@ -90,6 +91,7 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
         browser: Any, admin_url: str, host: ReferenceHost, park: Park,
         sandbox: SaltoSandbox) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     find = browser.find_element
@@ -143,15 +145,18 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert find(By.NAME, "minutes_before").get_attribute("value") == "-5"
     browser.save_screenshot(str(SHOTS / "3-details-nl.png"))
 
+    host.objects.update({"chalet-12": "Chalet 12", "chalet-13": "Chalet 13", "pool": "Zwembad"})
     through(browser, find(By.ID, "tab-mapping"))
-    options = browser.find_elements(By.CSS_SELECTOR, "#map-lock option")
-    assert len(options) == 36
-    find(By.ID, "map-object").send_keys("chalet-12")
-    next(o for o in options if o.get_attribute("value") == lock.id).click()
+    assert find(By.ID, "read-at").text  # when the lock list was read from Salto
+    row = Select(find(By.ID, "lock-chalet-12"))  # a dropdown per object of the host
+    assert len(row.options) == 37  # "—" and the site's 36 locks
+    assert "voorstel: Chalet 12" in find(By.ID, "row-chalet-12").text
+    row.select_by_value(lock.id)
     through(browser, find(By.ID, "save"))
     assert find(By.ID, "message").text == "Opgeslagen."
     assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": lock.id}
     assert park.integrations[INTEGRATION]["password"] == sandbox.password  # kept by merge
+    assert "IQ is geactiveerd" in find(By.ID, "row-chalet-12").text
     browser.save_screenshot(str(SHOTS / "4-mapping-nl.png"))
 
     start = datetime.now(UTC) - timedelta(hours=1)
@@ -176,9 +181,25 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     browser.get(f"{admin_url}/?lang=de&tab=details")
     assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in \
         browser.page_source
+    browser.save_screenshot(str(SHOTS / "7-details-de.png"))
+    browser.get(f"{admin_url}/?lang=de&tab=mapping")
+    assert find(By.ID, "tab-mapping").text == "Schloss pro Objekt" or find(
+        By.ID, "suggest").text == "Vorschläge übernehmen"
+    browser.save_screenshot(str(SHOTS / "8-mapping-de.png"))
     browser.get(f"{admin_url}/?lang=en&tab=iq_otp")
     assert find(By.ID, "tab-iq_otp").text == "Activate IQs"
     browser.save_screenshot(str(SHOTS / "6-iq-otp-en.png"))
+    browser.get(f"{admin_url}/?lang=en&tab=mapping")
+    browser.save_screenshot(str(SHOTS / "9-mapping-en.png"))
+
+    sandbox.stop()  # Salto down: said on the page, not an empty table
+    browser.get(f"{admin_url}/?lang=nl&tab=iq_otp")
+    assert "Salto KS" in find(By.CLASS_NAME, "trouble").text
+    browser.get(f"{admin_url}/?lang=nl&tab=mapping")  # the list is cached: said so, and when
+    trouble = find(By.CLASS_NAME, "trouble").text
+    assert "Salto KS" in trouble and "De sloten hieronder zijn de lijst van" in trouble
+    assert find(By.ID, "read-at").text in trouble
+    browser.save_screenshot(str(SHOTS / "10-salto-down-nl.png"))
 
 
 # -- what the web admin protects (the Flask test client) -----------------------------------------
@@ -270,3 +291,82 @@ def test_salto_down_is_said_on_the_page(client: Any, sandbox: SaltoSandbox) -> N
     assert "trouble" in iqs and "Salto KS" in iqs
     mapping = client.get("/?tab=mapping&lang=nl").data.decode()
     assert "Er konden geen sloten van Salto KS worden gelezen" in mapping
+
+
+# -- the mapping table ---------------------------------------------------------------------------
+
+def _post(client: Any, page: str, **data: str) -> Any:
+    return client.post("/save?tab=mapping&lang=nl",
+                       data={"csrf_token": csrf_of(page.encode()), **data})
+
+
+def test_every_object_of_the_host_gets_a_lock_dropdown_and_a_suggestion(
+        client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
+    """36 chalets are one page, not 36 saves: a row per object, a dropdown each, the lock
+    whose name matches suggested ("chalet-12" ↔ "Chalet 12") and used only on request."""
+    host.objects.update({f"chalet-{n}": f"Chalet {n}" for n in range(1, 37)})
+    host.objects["pool"] = "Zwembad"  # no lock is called so: no suggestion
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert page.count('<select name="lock:') == 37
+    assert "voorstel:" in page and "Slotenlijst gelezen van Salto KS om" in page
+    assert "mapping" not in park.integrations[INTEGRATION]  # a suggestion is not saved
+    filled = _post(client, page, action="suggest").data.decode()
+    names = {lock.name for lock in sandbox.site.locks.values()}  # type: ignore[union-attr]
+    matching = sum(f"Chalet {n}" in names for n in range(1, 37))
+    assert 30 <= matching < 36 and f"{matching} voorgesteld" in filled
+    chalet12 = first_lock(sandbox)
+    form = {key: value for key, value in _selected(filled).items()}
+    assert form["lock:chalet-12"] == chalet12.id and form["lock:pool"] == ""
+    saved = _post(client, filled, action="save", **form)
+    assert saved.status_code == 302
+    mapping = park.integrations[INTEGRATION]["mapping"]
+    assert len(mapping) == matching and mapping["chalet-12"] == chalet12.id
+    assert "pool" not in mapping
+
+
+def _selected(page: str) -> dict[str, str]:
+    """The value each ``lock:`` dropdown of a page has selected ("" for none)."""
+    import re
+
+    found = {}
+    for name, body in re.findall(r'<select name="(lock:[^"]+)"[^>]*>(.*?)</select>', page,
+                                 re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*\bselected\b', body)
+        found[name] = chosen.group(1) if chosen else ""
+    return found
+
+
+def test_a_row_is_deleted_and_a_paste_is_imported_by_lock_name(
+        client: Any, host: ReferenceHost, park: Park, mapped: Any,
+        sandbox: SaltoSandbox) -> None:
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert _post(client, page, action="unmap:chalet-12").status_code == 302
+    assert park.integrations[INTEGRATION]["mapping"] == {}
+    pasted = "object;lock\nchalet-12;chalet 12\nchalet-13\tChalet 13\nchalet-99,Chalet 99\n"
+    refused = html.unescape(_post(client, page, action="import",
+                                  mapping_import=pasted).data.decode())
+    assert "Regel 4: geen slot van de site heet 'Chalet 99'." in refused
+    assert park.integrations[INTEGRATION]["mapping"] == {}  # nothing of a bad paste is kept
+    assert "chalet-13\tChalet 13" in refused  # the pasted text stays, to correct
+    ok = _post(client, page, action="import",
+               mapping_import=pasted.replace("chalet-99,Chalet 99\n", ""))
+    assert ok.status_code == 302
+    assert park.integrations[INTEGRATION]["mapping"] == {
+        "chalet-12": mapped.id, "chalet-13": first_lock(sandbox, "Chalet 13").id}
+
+
+def test_mapping_a_lock_on_an_idle_iq_warns_at_once(client: Any, host: ReferenceHost,
+                                                   park: Park, sandbox: SaltoSandbox) -> None:
+    """Chalet 12's IQ is not activated: the admin hears it when saving, with the IQ shown
+    in the row, not from the first guest at the door."""
+    host.objects["chalet-12"] = "Chalet 12"
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    lock = first_lock(sandbox)
+    _post(client, page, action="save", **{"lock:chalet-12": lock.id})
+    after = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert 'id="warning"' in after and "Nog niet geactiveerd: Chalet 12" in after
+    assert f"{lock.iq.name}: niet geactiveerd" in after
+

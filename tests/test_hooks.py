@@ -88,8 +88,11 @@ def test_hook_mapping_options(host: ReferenceHost, park: Park, sandbox: SaltoSan
     assert len(options) == len(sandbox.site.locks)
     chalet = first_lock(sandbox)
     option = next(o for o in options if o["value"] == chalet.id)
+    read_at = datetime.fromisoformat(option.pop("read_at"))
     assert option == {"value": chalet.id, "label": "Chalet 12", "online": True,
                       "iq_id": chalet.iq.id}
+    assert read_at.tzinfo is not None  # when Salto sent the list: a page can say how old
+    assert abs((read_at - datetime.now(UTC)).total_seconds()) < 600
     locks_path = f"GET /v1.2/sites/{sandbox.site.id}/locks"
     # read for people: the short page (36 of 100 asked) is confirmed by one empty read
     assert sandbox.calls[locks_path] == 2

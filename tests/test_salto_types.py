@@ -43,7 +43,9 @@ def test_the_dropdown_is_built_once_and_copied_per_caller() -> None:
     locks = LockList.of([parse_lock({"id": "a", "customer_reference": "Reception"}),
                          parse_lock({"id": "b", "online": False})])
     first = locks.options()
-    assert first == [{"value": "a", "label": "Reception", "online": True, "iq_id": None},
-                     {"value": "b", "label": "b (offline)", "online": False, "iq_id": None}]
+    assert first == [{"value": "a", "label": "Reception", "online": True, "iq_id": None,
+                      "read_at": None},
+                     {"value": "b", "label": "b (offline)", "online": False, "iq_id": None,
+                      "read_at": None}]
     first[0]["label"] = "changed by a caller"
     assert locks.options()[0]["label"] == "Reception"

@@ -21,7 +21,9 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Flask,
@@ -42,6 +44,7 @@ from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.park import i18n
 from ireserve_salto_plugin.park.fields import describe_errors
 from ireserve_salto_plugin.park.i18n import NP_, language
+from ireserve_salto_plugin.park.text import local_time
 from ireserve_salto_plugin.reference.host import Park, ReferenceHost
 
 WEB_ADMIN = "web admin"  # the catalogs' context of the page's own words
@@ -85,6 +88,20 @@ WORDS = frozenset({
     NP_("web admin", "lock_online"),
     NP_("web admin", "clock"),
     NP_("web admin", "Login token (printed when the web admin started)"),
+    NP_("web admin", "Lock list read from Salto KS at"),
+    NP_("web admin", "suggested:"),
+    NP_("web admin", "not activated"),
+    NP_("web admin", "Delete"),
+    NP_("web admin", "Use suggestions"),
+    NP_("web admin", "Paste rows: object;lock (the lock's name or id), one per line"),
+    NP_("web admin", "Import"),
+    NP_("web admin", "{count} suggested: check them, then press Save."),
+    NP_("web admin", "Line {line}: write an object and a lock."),
+    NP_("web admin", "Line {line}: no lock of the site is called {lock}."),
+    NP_("web admin", "Line {line}: {lock} names more than one lock; use its id."),
+    NP_("web admin", "Not activated yet: {locks} are on an IQ that is not activated, so they "
+                     "cannot open (tab \"Activate IQs\")."),
+    NP_("web admin", "The locks below are the list read at {time}."),
 })
 
 
@@ -154,18 +171,33 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             if not listed.ok:
                 trouble.append(listed.message)
         options = host.lock_options(park, INTEGRATION) if tab in ("mapping",) else []
-        if tab == "mapping" and not options:
-            trouble.append(i18n.word(WEB_ADMIN, "No locks could be read from Salto KS", lang())
-                           + " (Salto KS, mapping_options).")
+        rows: list[dict[str, Any]] = []
+        read_at = ""
+        if tab == "mapping":
+            if not options:
+                trouble.append(i18n.word(WEB_ADMIN, "No locks could be read from Salto KS",
+                                         lang()) + " (Salto KS, mapping_options).")
+            else:
+                read_at = _read_at(options, park)
+            listed = host.admin(park, INTEGRATION, "list_iqs")
+            if not listed.ok:  # Salto is not answering now: the list below is older
+                trouble.append(listed.message + (" " + i18n.word(
+                    WEB_ADMIN, "The locks below are the list read at {time}.", lang())
+                    .format(time=read_at) if read_at else ""))
+            rows = mapping_rows(host.objects, settings.get("mapping") or {}, options,
+                                listed.data.get("iqs", []) if listed.ok else [])
         return render("integration.html", form, tab=tab, current=current, settings=settings,
                       iqs=iqs, options=options, trouble=trouble, here=url_for("page"),
-                      lock_names={o["value"]: o["label"] for o in options})
+                      lock_names={o["value"]: o["label"] for o in options}, rows=rows,
+                      read_at=read_at, pasted=request.form.get("mapping_import", ""))
 
     @app.post("/save")
-    def save() -> Response:
+    def save() -> Response | str:
         tab, code = request.args.get("tab", "authentication"), lang()
         park.locale = code  # messages in the language the admin reads the page in
         action = request.form.get("action", "save")
+        if tab == "mapping" and action.partition(":")[0] in ("unmap", "suggest", "import"):
+            return mapping_action(action, code)
         if action != "save":
             name, _, iq_id = action.partition(":")
             params: dict[str, Any] = {"iq_id": iq_id} if iq_id else {}
@@ -179,8 +211,38 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         except ValidationError as exc:  # shown on the page as typed: no edit is lost
             flash(describe_errors(exc.messages, lang=code), "bad")
             shown = {k: v for k, v in submitted.items() if k not in SECRET_FIELDS}
-            return page(tab, shown)  # type: ignore[return-value]
+            return page(tab, shown)
+        if tab == "mapping":
+            _warn_unactivated(host, park, code)
         return _back(tab, code, i18n.word(WEB_ADMIN, "Saved.", code), False)
+
+    def mapping_action(action: str, code: str) -> Response | str:
+        """Delete one row, fill in the suggestions (not saved), or import pasted rows."""
+        name, _, object_id = action.partition(":")
+        stored = dict(park.integrations.get(INTEGRATION, {}))
+        mapping = dict(stored.get("mapping") or {})
+        options = host.lock_options(park, INTEGRATION)
+        if name == "suggest":
+            found = suggestions(host.objects, mapping, options)
+            flash(i18n.word(WEB_ADMIN, "{count} suggested: check them, then press Save.",
+                            code).format(count=len(found)), "ok")
+            return page("mapping", {**stored, "mapping": {**mapping, **found}})
+        if name == "unmap":
+            mapping.pop(object_id, None)
+        else:
+            imported, errors = parse_import(request.form.get("mapping_import", ""), options,
+                                            code)
+            if errors:  # nothing saved; the pasted text stays in the box to correct
+                flash(" ".join(errors), "bad")
+                return page("mapping", stored)
+            mapping.update(imported)
+        try:
+            host.save_form(park, INTEGRATION, {**stored, "mapping": mapping})
+        except ValidationError as exc:
+            flash(describe_errors(exc.messages, lang=code), "bad")
+            return page("mapping", stored)
+        _warn_unactivated(host, park, code)
+        return _back("mapping", code, i18n.word(WEB_ADMIN, "Saved.", code), False)
 
     @app.get("/bookings")
     def bookings() -> str:
@@ -218,6 +280,115 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
     return app
 
 
+def _norm(text: str) -> str:
+    """``"chalet-12"``, ``"Chalet 12"`` → ``"chalet12"``: how names are matched."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _lock_name(option: dict[str, Any]) -> str:
+    return str(option["label"]).removesuffix(" (offline)")
+
+
+def suggestions(objects: dict[str, str], mapping: dict[str, str],
+                options: list[dict[str, Any]]) -> dict[str, str]:
+    """Unmapped objects whose id or name is one lock's name but for case, spaces and
+    punctuation ("chalet-12" ↔ "Chalet 12"); a name two locks share suggests nothing."""
+    by_name: dict[str, list[str]] = {}
+    for option in options:
+        by_name.setdefault(_norm(_lock_name(option)), []).append(option["value"])
+    found: dict[str, str] = {}
+    for object_id, name in objects.items():
+        if object_id in mapping:
+            continue
+        for key in (_norm(object_id), _norm(name)):
+            locks = by_name.get(key, [])
+            if len(locks) == 1:
+                found[object_id] = locks[0]
+                break
+    return found
+
+
+def parse_import(text: str, options: list[dict[str, Any]], lang: str
+                 ) -> tuple[dict[str, str], list[str]]:
+    """Pasted rows ``object;lock`` (or ``,`` or a tab, as a spreadsheet copies them), the
+    lock by its id or its name in any case; a first row ``object;lock`` is a header. The
+    errors name the line, in ``lang``."""
+    by_id = {option["value"].lower(): option["value"] for option in options}
+    by_name: dict[str, list[str]] = {}
+    for option in options:
+        by_name.setdefault(_lock_name(option).casefold(), []).append(option["value"])
+    mapping: dict[str, str] = {}
+    errors: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.replace("\t", ";").replace(",", ";").split(";")]
+        if len(parts) != 2 or not all(parts):
+            errors.append(i18n.word(WEB_ADMIN, "Line {line}: write an object and a lock.",
+                                    lang).format(line=number))
+            continue
+        object_id, lock = parts
+        if number == 1 and (object_id.casefold(), lock.casefold()) == ("object", "lock"):
+            continue
+        found = by_id.get(lock.strip("{}").lower())
+        names = by_name.get(lock.casefold(), [])
+        if found is None and len(names) == 1:
+            found = names[0]
+        if found is None:
+            errors.append(i18n.word(WEB_ADMIN, "Line {line}: no lock of the site is called "
+                                    "{lock}." if not names else "Line {line}: {lock} names "
+                                    "more than one lock; use its id.", lang)
+                          .format(line=number, lock=repr(lock[:60])))
+            continue
+        mapping[object_id] = found
+    return mapping, errors
+
+
+def mapping_rows(objects: dict[str, str], mapping: dict[str, str],
+                 options: list[dict[str, Any]], iqs: list[dict[str, Any]]
+                 ) -> list[dict[str, Any]]:
+    """One row per object the host has (and per mapped object it no longer has): its lock,
+    a suggestion when unmapped, and the IQ of its lock with its activation here."""
+    suggested = suggestions(objects, mapping, options)
+    locks = {option["value"]: option for option in options}
+    by_iq = {iq["id"]: iq for iq in iqs}
+    rows = []
+    for object_id in [*objects, *(o for o in mapping if o not in objects)]:
+        lock = mapping.get(object_id)
+        iq = by_iq.get((locks.get(lock or "") or {}).get("iq_id") or "")
+        rows.append({"id": object_id, "name": objects.get(object_id, object_id), "lock": lock,
+                     "suggested": suggested.get(object_id), "iq": iq})
+    return rows
+
+
+def _warn_unactivated(host: ReferenceHost, park: Park, lang: str) -> None:
+    """Mapped locks on an IQ not activated here: said at once, not at the first guest."""
+    settings = park.integrations.get(INTEGRATION, {})
+    listed = host.admin(park, INTEGRATION, "list_iqs")
+    if not listed.ok:
+        return
+    options = {o["value"]: o for o in host.lock_options(park, INTEGRATION)}
+    idle = {iq["id"]: iq["name"] for iq in listed.data.get("iqs", [])
+            if not iq["activated"] and iq.get("otp_enabled") is not False}
+    names = sorted({_lock_name(options[lock]) for lock in (settings.get("mapping") or {}).values()
+                    if lock in options and options[lock].get("iq_id") in idle})
+    if names:
+        flash(i18n.word(WEB_ADMIN, "Not activated yet: {locks} are on an IQ that is not "
+                        "activated, so they cannot open (tab \"Activate IQs\").", lang)
+              .format(locks=", ".join(names[:10])), "warn")
+
+
+def _read_at(options: list[dict[str, Any]], park: Park) -> str:
+    """When the lock list was read from Salto, in the park's time."""
+    stamp = str(options[0].get("read_at") or "") if options else ""
+    if not stamp:
+        return ""
+    try:
+        return local_time(datetime.fromisoformat(stamp), ZoneInfo(park.timezone))
+    except (ValueError, KeyError):
+        return stamp
+
+
 def _back(tab: str, lang: str, message: str, bad: bool) -> Response:
     flash(message, "bad" if bad else "ok")  # in the session: no page shows text from a URL
     return redirect(url_for("page", tab=tab, lang=lang))
@@ -239,8 +410,17 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
         new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
     if "default_lock_id" in form:
         new["default_lock_id"] = form["default_lock_id"] or None
-    if form.get("map_object"):
-        new["mapping"] = {**new.get("mapping", {}), form["map_object"]: form["map_lock"]}
+    if tab == "mapping":  # one dropdown per object; "—" leaves it unmapped
+        mapping = dict(new.get("mapping") or {})
+        for key in form:
+            if key.startswith("lock:"):
+                if form[key]:
+                    mapping[key[5:]] = form[key]
+                else:
+                    mapping.pop(key[5:], None)
+        if form.get("map_object"):  # an object the host does not list, by its id
+            mapping[form["map_object"]] = form["map_lock"]
+        new["mapping"] = mapping
     return new
 
 

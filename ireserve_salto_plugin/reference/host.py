@@ -58,6 +58,8 @@ class ReferenceHost:
             self.pm.load_setuptools_entrypoints(hookspecs.PROJECT)
         self.parks: dict[str, Park] = {}
         self.bookings: dict[str, Booking] = {}
+        # the host's objects (accommodations): id → name; ``host:objects`` of the form
+        self.objects: dict[str, str] = {}
 
     # -- the host's data ---------------------------------------------------------------------
 

@@ -87,9 +87,11 @@ SITE_CODEC: Codec[Site] = Codec(
     lambda s: {"v": FORMAT, **_row(s)}, lambda d: _by_name(Site, _versioned(d)))
 LOCKS_CODEC: Codec[LockList] = Codec(
     lambda locks: {"v": FORMAT, "locks": [_row(lock) for lock in locks.locks],
-                   "iqs": [_row(iq) for iq in locks.iqs.values()]},
+                   "iqs": [_row(iq) for iq in locks.iqs.values()], "read_at": locks.read_at},
     lambda d: LockList.of([_by_name(Lock, row) for row in _versioned(d)["locks"]],
-                          [_by_name(Iq, row) for row in d.get("iqs", [])]))
+                          [_by_name(Iq, row) for row in d.get("iqs", [])],
+                          d.get("read_at") if isinstance(d.get("read_at"), int | float)
+                          else None))
 
 
 @dataclass(frozen=True, slots=True)

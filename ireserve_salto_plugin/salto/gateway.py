@@ -100,6 +100,7 @@ class SaltoGateway:
         # told (items read, count if known) after each page of a list: a progress bar
         self.on_page: Callable[[int, int | None], None] | None = None
         self.clock = SaltoClock(store, self._api_origin, clock)
+        self._wall = clock.wall
 
     def access_token(self, fresh: bool = False) -> str:
         return self.tokens.access_token(fresh)
@@ -203,10 +204,10 @@ class SaltoGateway:
                 with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
                     iqs = pool.submit(self.iqs, site_id, thorough=thorough)
                     locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
-                    result = LockList.of(locks, iqs.result())
+                    result = LockList.of(locks, iqs.result(), self._wall())
             else:
                 locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
-                result = LockList.of(locks, self.iqs(site_id, thorough=thorough))
+                result = LockList.of(locks, self.iqs(site_id, thorough=thorough), self._wall())
             self._store.set(key, result, self._locks_ttl)
             return result
 

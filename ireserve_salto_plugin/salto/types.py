@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -100,12 +101,14 @@ class LockList:
     locks: tuple[Lock, ...]
     by_id: Mapping[str, Lock] = field(repr=False)
     iqs: Mapping[str, Iq] = field(default_factory=dict, repr=False)
+    read_at: float | None = None  # when Salto sent the list (epoch s); None: not known
     _options: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, locks: list[Lock] | tuple[Lock, ...],
-           iqs: list[Iq] | tuple[Iq, ...] = ()) -> LockList:
-        return cls(tuple(locks), {lock.id: lock for lock in locks}, {iq.id: iq for iq in iqs})
+    def of(cls, locks: list[Lock] | tuple[Lock, ...], iqs: list[Iq] | tuple[Iq, ...] = (),
+           read_at: float | None = None) -> LockList:
+        return cls(tuple(locks), {lock.id: lock for lock in locks}, {iq.id: iq for iq in iqs},
+                   read_at)
 
     def learned(self, fresh: Lock) -> LockList:
         """This list with a fresh read of one lock in it (and that lock's IQ online state
@@ -122,12 +125,16 @@ class LockList:
         iqs = dict(self.iqs)
         if iq_id in iqs and iq_online is not None:
             iqs[iq_id] = replace(iqs[iq_id], online=iq_online)
-        return LockList.of(locks, tuple(iqs.values()))
+        return LockList.of(locks, tuple(iqs.values()), self.read_at)
 
     def options(self) -> list[dict[str, Any]]:
-        """The dropdown: fresh dicts per caller, built from the list only once."""
+        """The dropdown: fresh dicts per caller, built from the list only once. Each entry
+        says when the list was read (``read_at``, ISO UTC), so a page can say how old it is."""
         if self._options is None:
-            object.__setattr__(self, "_options", [lock.option() for lock in self.locks])
+            read_at = (datetime.fromtimestamp(self.read_at, UTC).isoformat(timespec="seconds")
+                       if self.read_at is not None else None)
+            object.__setattr__(self, "_options", [{**lock.option(), "read_at": read_at}
+                                                  for lock in self.locks])
         assert self._options is not None
         return [option.copy() for option in self._options]
 

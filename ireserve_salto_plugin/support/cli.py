@@ -110,6 +110,7 @@ def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> tuple[str, st
     from ireserve_salto_plugin.reference.admin_web import create_app, serve
 
     host = ReferenceHost(load_entrypoints=False)
+    host.objects.update({f"chalet-{n}": f"Chalet {n}" for n in range(1, 37)})  # the park's
     host.pm.register(SaltoKsPlugin(service_from_env(box.platform_env())), INTEGRATION)
     park = host.add_park(Park("demo-park", "Europe/Amsterdam",
                               {INTEGRATION: {**settings, "minutes_before": 30,
