@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from ireserve_salto_plugin.admin.actions import AdminActions
 from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.cli import main
@@ -318,3 +319,48 @@ def test_the_command_list_is_never_cut() -> None:
     listed = CliRunner().invoke(main, ["--help"], terminal_width=80).output
     commands = listed.split("Commands:", 1)[1]
     assert "..." not in commands and "test-open" in commands
+
+
+def test_recent_opens_name_who_asked_for_each_open_of_the_plugin(
+        host: Any, park: Any, mapped: Any, make_booking: Any) -> None:
+    """Salto's log says "remote"; the plugin's receipt says who asked (the requester the
+    host passed, e.g. ``guest:<booking>`` or ``staff:<user>``)."""
+    opened = host.open(make_booking(), "guest:B-7")
+    assert opened.opened
+    listed = host.admin(park, "salto_ks", "recent_opens", count=5).data["entries"]
+    (entry,) = [entry for entry in listed if entry.get("event_category") == "lock_opened"]
+    assert entry["requested_by"] == "guest:B-7" and entry["attempt_id"] == opened.attempt_id
+
+
+def test_each_receipt_names_the_nearest_entry_once(service: Any) -> None:
+    """Salto's entry time and the plugin's differ by a second or two: the nearest entry of
+    the lock gets the receipt, and one receipt never names two entries."""
+    from ireserve_salto_plugin.store.keys import OPENER
+
+    store, account, at = service.store, "acct", 1_800_000_000
+    store.set(OPENER(account, "L", str(at)), {"requested_by": "guest:1", "attempt_id": "a"}, 60)
+    store.set(OPENER(account, "L", str(at + 4)), {"requested_by": "staff:2",
+                                                  "attempt_id": "b"}, 60)
+
+    def entry(second: int, lock: str = "L") -> dict[str, Any]:
+        stamp = datetime.fromtimestamp(second, UTC).isoformat().replace("+00:00", "Z")
+        return {"event_category": "lock_opened", "access_by": "remote", "lock": {"id": lock},
+                "utc_date_time": stamp}
+
+    entries = [entry(at + 5), entry(at + 1), entry(at - 30), entry(at + 1, "M")]
+    named = AdminActions(service.parks, service.budget)._with_openers(
+        account, entries)
+    assert [e.get("requested_by") for e in named] == ["staff:2", "guest:1", None, None]
+
+
+@pytest.mark.redis
+def test_entries_show_who_asked_when_the_desk_shares_the_hosts_store(
+        settings_file: Path, use_service: Any, host: Any, park: Any, mapped: Any,
+        make_booking: Any, redis_store: Any, redis_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    use_service(store=redis_store)
+    assert host.open(make_booking(), "guest:B-8").opened
+    monkeypatch.setenv("SALTO_KS_REDIS_URL", redis_url)  # the support desk reads the same
+    listed = run("entries", "--settings-file", str(settings_file), "--lock", "Chalet 12")
+    assert listed.exit_code == 0, listed.output
+    assert "requested by" in listed.stdout and "guest:B-8" in listed.stdout

@@ -29,14 +29,14 @@ from ireserve_salto_plugin.models import AdminResult, Reason
 from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.messages import say
 from ireserve_salto_plugin.park.text import host_text
-from ireserve_salto_plugin.salto.cache import Store
+from ireserve_salto_plugin.salto.cache import Key, Store
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
-from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected
+from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, StoreUnavailable
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
 from ireserve_salto_plugin.salto.types import ActivatedIq, Iq
 from ireserve_salto_plugin.store.guards import OtpBudget, credentials_mark
-from ireserve_salto_plugin.store.keys import LAST_OPEN, RECEIPT
+from ireserve_salto_plugin.store.keys import LAST_OPEN, OPENER, RECEIPT
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,37 @@ class Operations:
         state = "not_yet" if waited < NOT_YET_SECONDS else "missing"
         return AdminResult(state == "not_yet", say(lang, state), data={"receipt": state})
 
+    def _with_openers(self, account: str, entries: list[dict[str, Any]]
+                      ) -> list[dict[str, Any]]:
+        """Salto's entries, each remote open made by this plugin with ``requested_by`` and
+        ``attempt_id`` from its receipt, in one store read. A receipt is matched by lock and
+        second: the nearest within :data:`OPENER_SLACK` (Salto's entry time and ours
+        differ a little), each receipt to one entry. Two opens of one lock in the same
+        second keep only the later receipt. Entries the store cannot name stay as Salto
+        sent them."""
+        spots: list[tuple[int, int, Key[Any]]] = []  # entry, distance in seconds, key
+        for n, entry in enumerate(entries):
+            lock_id, at = _lock_of(entry), _entry_time(entry)
+            if isinstance(lock_id, str) and at is not None and entry.get("access_by") in (
+                    None, "remote"):
+                second = int(at.timestamp())
+                spots.extend((n, abs(delta), OPENER(account, lock_id, str(second + delta)))
+                             for delta in range(-OPENER_SLACK, OPENER_SLACK + 1))
+        try:
+            found = self.store.get_many([key for _, _, key in spots]) if spots else []
+        except StoreUnavailable:
+            return entries
+        named = [dict(entry) for entry in entries]
+        used: set[str] = set()
+        for (n, _, key), record in sorted(zip(spots, found, strict=True),
+                                          key=lambda pair: (pair[0][1], pair[0][0])):
+            if (isinstance(record, dict) and "requested_by" not in named[n]
+                    and key.name not in used):
+                used.add(key.name)
+                named[n]["requested_by"] = record.get("requested_by")
+                named[n]["attempt_id"] = record.get("attempt_id")
+        return named
+
     def recent_opens(self, ctx: ParkContext, gateway: SaltoGateway,
                      params: Mapping[str, Any]) -> AdminResult:
         count = params.get("count", RECENT_DEFAULT)
@@ -179,11 +210,22 @@ class Operations:
         entries = gateway.entries(ctx.site_id(gateway), top=RECENT_MAX if lock_id else count)
         if isinstance(lock_id, str):
             entries = [e for e in entries if _lock_of(e) == lock_id]
-        entries = entries[:count]
+        entries = self._with_openers(gateway.account.key, entries[:count])
         message = (say(_lang(ctx), "lock_entries", lock=host_text(lock_id, 40),
                        count=len(entries)) if lock_id
                    else say(_lang(ctx), "entries", count=len(entries)))
         return AdminResult(True, message, data={"entries": entries})
+
+
+OPENER_SLACK = 5  # seconds between our clock at the open and Salto's entry time
+
+
+def _entry_time(entry: dict[str, Any]) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _iq_rows(ctx: ParkContext, iqs: list[Iq], salto: list[ActivatedIq]

@@ -24,7 +24,13 @@ from ireserve_salto_plugin.park.messages import (
 )
 from ireserve_salto_plugin.park.text import LOG_VALUE_CHARS, host_text, local_time
 from ireserve_salto_plugin.salto.cache import Key
-from ireserve_salto_plugin.store.keys import LAST_OPEN, LAST_OPEN_SECONDS, RECEIPT, RECEIPT_SECONDS
+from ireserve_salto_plugin.store.keys import (
+    LAST_OPEN,
+    LAST_OPEN_SECONDS,
+    OPENER,
+    RECEIPT,
+    RECEIPT_SECONDS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +129,26 @@ class Attempt:
         return self.result
 
 
-def receipt_writes(account: str, result: OpenResult, site_id: str | None
-                   ) -> list[tuple[Key[Any], Any, float]]:
-    """What ``status`` and ``confirm_open`` need of an attempt, as store writes (the open
-    sends them with its result in one round trip)."""
+def receipt_writes(account: str, result: OpenResult, site_id: str | None,
+                   requested_by: str = "") -> list[tuple[Key[Any], Any, float]]:
+    """What ``status``, ``confirm_open`` and ``recent_opens`` need of an attempt, as store
+    writes (the open sends them with its result in one round trip): the receipt, the last
+    open, and who asked for an open at that second (``requested_by``, as the host passed it,
+    bounded and escaped)."""
     summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
                "lock_id": result.lock_id, "site_id": site_id,
-               "at": (result.opened_at or datetime.now(UTC)).isoformat()}
+               "at": (result.opened_at or datetime.now(UTC)).isoformat(),
+               "requested_by": requested_by}
     if result.opened and result.reason is Reason.OPENED:
-        return [(RECEIPT(account, result.attempt_id), summary, RECEIPT_SECONDS),
-                (LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)]
+        writes: list[tuple[Key[Any], Any, float]] = [
+            (RECEIPT(account, result.attempt_id), summary, RECEIPT_SECONDS),
+            (LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)]
+        if result.lock_id and result.opened_at:
+            writes.append((OPENER(account, result.lock_id,
+                                  str(int(result.opened_at.timestamp()))),
+                           {"requested_by": requested_by, "attempt_id": result.attempt_id},
+                           RECEIPT_SECONDS))
+        return writes
     if not result.opened and result.reason is not Reason.DUPLICATE:
         return [(LAST_OPEN(account, "failure"), summary, LAST_OPEN_SECONDS)]
     return []

@@ -20,5 +20,8 @@ OTP_PROBE = KeySpec("otpprobe", NUMBER)  # (account, iq): the one code in flight
 DUPLICATE = KeySpec("dedup", DEDUP)  # (account, hash of park, booking, lock, requester)
 RECEIPT = KeySpec("receipt", RECORD)  # (account, attempt id): lock, time, site of an open
 LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, "success" | "failure")
+# (account, lock id, epoch second of the open): who asked for it, to name them beside
+# Salto's log entry of that open
+OPENER = KeySpec("opener", RECORD)
 RECEIPT_SECONDS = 7 * 86400.0  # how long an open's receipt can be confirmed
 LAST_OPEN_SECONDS = 30 * 86400.0

@@ -205,7 +205,7 @@ def register(main: click.Group) -> None:
             return show(result, as_json)
         click.echo(click.style(printable(result.message), fg="green"))
         click.echo(table(desk.entry_rows(result.data.get("entries", [])),
-                         ["time", "event", "by", "lock"]))
+                         ["time", "event", "by", "lock", "requested by"]))
         return OK
 
     @main.command(short_help="Why a booking can or cannot open.")

@@ -179,7 +179,8 @@ class Desk:
         return str(named[0])
 
     def entry_rows(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Salto's log entries for people: park-local time, what, how, which lock (name)."""
+        """Salto's log entries for people: park-local time, what, how, which lock (name),
+        and who asked the plugin for it when the open was the plugin's."""
         zone = park_zone(self.park)
         rows = []
         for entry in entries:
@@ -193,7 +194,9 @@ class Desk:
                 when = str(entry.get("utc_date_time"))
             rows.append({"time": when, "event": entry.get("event_category"),
                          "by": entry.get("access_by"),
-                         "lock": lock.get("customer_reference") or lock.get("id")})
+                         "lock": lock.get("customer_reference") or lock.get("id"),
+                         # the requester the plugin's receipt names, for its own opens
+                         "requested by": entry.get("requested_by") or ""})
         return rows
 
     def booking(self, raw: Any) -> Booking:
