@@ -16,6 +16,7 @@ from ireserve_salto_plugin.models import (
     AccessInfo,
     AdminResult,
     Booking,
+    Door,
     Explanation,
     OpenResult,
     Park,
@@ -25,7 +26,7 @@ from ireserve_salto_plugin.models import (
 PROJECT = "ireserve"
 # The contract's version (semver, hookspecs.md "Versioning"): a new optional hook, result
 # field or reason code is a minor step; removing or renaming one is a major step.
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -115,4 +116,24 @@ def readiness(park: Park, bookings: list[Booking], now: datetime | None) -> Read
     the whole sweep; no OTP, no open. Never raises.
 
     :returns: a ``Readiness``, or ``None``. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def access_doors(park: Park, booking: Booking, now: datetime | None) -> list[Door] | None:
+    """The doors this booking may open (its object's own, then the park's common doors),
+    each with the explainer's verdict for it now: one button per door in a guest app.
+    Sends nothing. Never raises.
+
+    :returns: a list of ``Door``, or ``None``. Stops at first non-None result.
+    """
+
+
+@hookspec(firstresult=True)
+def on_open_door(park: Park, booking: Booking, requested_by: str, now: datetime | None,
+                 lock_id: str) -> OpenResult | None:
+    """Open one of the booking's doors (``access_doors``), with exactly the rules of
+    ``on_open_request``; a lock that is not one of them is ``denied``/``door_not_allowed``.
+
+    :returns: an ``OpenResult``. Stops at first non-None result.
     """

@@ -53,6 +53,7 @@ class Reason(StrEnum):
     TOO_EARLY = "too_early"
     TOO_LATE = "too_late"
     NO_LOCK_MAPPED = "no_lock_mapped"
+    DOOR_NOT_ALLOWED = "door_not_allowed"
     # failed: something must be fixed or retried
     SETTINGS_INVALID = "settings_invalid"
     BOOKING_INVALID = "booking_invalid"
@@ -74,6 +75,7 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
     # warning only (AccessInfo.warnings), never an open's reason
     CLOCK_SKEW = "clock_skew"
+    LOCK_BATTERY_LOW = "lock_battery_low"
 
 
 DENIED_REASONS = frozenset(
@@ -83,6 +85,7 @@ DENIED_REASONS = frozenset(
         Reason.TOO_EARLY,
         Reason.TOO_LATE,
         Reason.NO_LOCK_MAPPED,
+        Reason.DOOR_NOT_ALLOWED,
     }
 )
 
@@ -116,6 +119,22 @@ class _ToDict:
         """JSON-compatible, for audit logs: secrets are masked, datetimes ISO 8601."""
         return {spec.name: jsonable(getattr(self, spec.name))
                 for spec in fields(cast(Any, self))}
+
+
+class DoorKind(StrEnum):
+    OWN = "own"  # the booked object's own door (its first is the one on_open_request opens)
+    COMMON = "common"  # a door every booking may open: the barrier, the pool
+
+
+@dataclass(frozen=True, slots=True)
+class Door(_ToDict):
+    """A door a booking may open (``access_doors``): one button in a guest app."""
+
+    lock_id: str
+    name: str  # the park's label, else Salto's name of the lock
+    kind: DoorKind
+    verdict: Reason  # the explainer's verdict for this door now: ``opened`` = it would open
+    message: str = ""  # that verdict for staff, in ``park.locale``
 
 
 @dataclass(frozen=True, slots=True)

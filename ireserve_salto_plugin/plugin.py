@@ -25,6 +25,7 @@ from ireserve_salto_plugin.models import (
     AccessInfo,
     AdminResult,
     Booking,
+    Door,
     Explanation,
     OpenResult,
     Park,
@@ -99,6 +100,16 @@ class SaltoKsPlugin:
     def readiness(self, park: Park, bookings: list[Booking],
                   now: datetime | None) -> Readiness | None:
         return self.service.readiness(park, bookings, now)
+
+    @hookimpl(optionalhook=True)
+    def access_doors(self, park: Park, booking: Booking,
+                     now: datetime | None) -> list[Door] | None:
+        return self.service.doors(park, booking, now)
+
+    @hookimpl(optionalhook=True)
+    def on_open_door(self, park: Park, booking: Booking, requested_by: str,
+                     now: datetime | None, lock_id: str) -> OpenResult | None:
+        return self.service.open(park, booking, requested_by, now, lock_id=lock_id)
 
     @hookimpl
     def on_admin_action(

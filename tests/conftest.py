@@ -143,10 +143,11 @@ def make_booking(host: ReferenceHost) -> Callable[..., Booking]:
     count = iter(range(1, 10_000))
 
     def make(status: str = "confirmed", object_id: str = "chalet-12",
-             arrival: datetime | None = None, days: int = 3) -> Booking:
+             arrival: datetime | None = None, days: int = 3,
+             departure: datetime | None = None) -> Booking:
         start = arrival or datetime.now(UTC) - timedelta(hours=1)
         return host.add_booking(Booking(f"B-{next(count)}", object_id, status, start,
-                                        start + timedelta(days=days)))
+                                        departure or start + timedelta(days=days)))
     return make
 
 

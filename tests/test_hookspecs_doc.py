@@ -15,7 +15,8 @@ from ireserve_salto_plugin.park.settings import SettingsSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "hookspecs.md").read_text()
-TESTS = (ROOT / "tests" / "test_hooks.py").read_text()
+TESTS = "".join((ROOT / "tests" / name).read_text() for name in ("test_hooks.py",
+                                                                  "test_doors.py"))
 
 
 def declared_hooks() -> dict[str, list[str]]:

@@ -41,7 +41,7 @@ class AdminActions(Operations):
     whole service. Which button runs what is declared once, in :data:`ACTIONS`."""
 
     def __init__(self, parks: Parks, budget: OtpBudget, clock: Clock = SYSTEM_CLOCK,
-                 test_open: Callable[[Park, str, str], OpenResult | None] | None = None
+                 test_open: Callable[..., OpenResult | None] | None = None
                  ) -> None:
         super().__init__(budget, parks.store, clock)
         self.parks = parks
@@ -232,6 +232,32 @@ class AdminActions(Operations):
             "attempt_id": result.attempt_id, "reason": result.reason.value,
             "opened_at": result.opened_at.isoformat() if result.opened_at else None})
 
+    def staff_open(self, ctx: ParkContext, gateway: SaltoGateway,
+                   params: Mapping[str, Any]) -> AdminResult:
+        """Reception opens a lock of the site without a booking (housekeeping,
+        maintenance): with a reason, through the OTP budget and the duplicate guard, with a
+        receipt; the log line says it was a staff open, by whom and why. Off when the park
+        sets ``staff_open_enabled`` false. A confirmation belongs in the page or the CLI
+        that calls this, not in its params."""
+        lang = _lang(ctx)
+        if not ctx.settings.staff_open_enabled:
+            return AdminResult(False, say(lang, "staff_open_off"),
+                               data={"reason": "staff_open_disabled"})
+        lock_id = uuid_param(params, "lock_id", what="lock")
+        why, who = params.get("reason"), params.get("requested_by")
+        if not isinstance(why, str) or not why.strip():
+            raise ParamError(say(lang, "staff_open_reason"))
+        if not isinstance(who, str) or not who.strip():
+            raise ParamError("requested_by: say who asks for the open (it is audited)")
+        if self._test_open is None:
+            return AdminResult(False, say(lang, "unexpected", action="staff_open"))
+        result = self._test_open(ctx.park, lock_id, who.strip(), why.strip())
+        assert result is not None
+        return AdminResult(result.opened, result.message, data={
+            "attempt_id": result.attempt_id, "reason": result.reason.value,
+            "opened_at": result.opened_at.isoformat() if result.opened_at else None,
+            "staff_open": True})
+
     def _forget_cached_iq_state(self, gateway: SaltoGateway, site_id: str) -> None:
         """After a successful Set PIN the cached lock list may still say the IQ was reset
         (``restore_required``): the next open reads the list anew."""
@@ -300,6 +326,8 @@ ACTIONS: tuple[Action, ...] = (
            run=Operations.self_test),
     Action("test_open", N_("Test open of one lock"), "iq_otp", ("lock_id", "requested_by"),
            run=AdminActions.test_open),
+    Action("staff_open", N_("Open a door"), "details", ("lock_id", "reason", "requested_by"),
+           run=AdminActions.staff_open),
     Action("refresh_locks", N_("Refresh locks"), "mapping", run=AdminActions.refresh_locks),
     Action("status", N_("Integration status"), "details", run=Operations.status),
     Action("recent_opens", N_("Recent opens"), "details", ("count", "lock_id"),

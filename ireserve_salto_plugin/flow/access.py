@@ -50,7 +50,8 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
             warnings.append(Reason.INTEGRATION_INACTIVE)
         status = new_status if isinstance(new_status, str) else ""
         try:
-            facts = read_booking(booking, ctx.zone, settings.minutes_before)
+            facts = read_booking(booking, ctx.zone, settings.minutes_before,
+                             settings.minutes_after)
             window = facts.window
             decision = decide(status=status, open_statuses=settings.opening_statuses,
                               window=window, now=window.opens_at,

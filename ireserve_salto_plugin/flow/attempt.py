@@ -48,8 +48,8 @@ class Attempt:
 
     __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
                  "guest_lang", "lang", "lock_id", "lock_name", "outcome", "park_id",
-                 "park_key", "reason", "requested_by", "result", "started", "window",
-                 "zone")
+                 "park_key", "reason", "requested_by", "result", "started", "way_out",
+                 "window", "zone")
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
@@ -66,6 +66,7 @@ class Attempt:
         self.lang = self.guest_lang = DEFAULT  # staff's (park) and guest's (booking)
         self.zone: tzinfo = UTC  # the park's, for times shown to people
         self.window: tuple[datetime, datetime] | None = None  # the booking's, once read
+        self.way_out = ""  # what the guest does when the door cannot open online
 
     def seconds(self) -> float:
         return time.perf_counter() - self.started
@@ -106,7 +107,8 @@ class Attempt:
         maybe_opened = fill["detail"] == MAY_HAVE_OPENED
         waiting = fill.get("first") == STILL_RUNNING
         guest_text = guest_message(reason, outcome, self.guest_lang, guest,
-                                   maybe_opened=maybe_opened, waiting=waiting)
+                                   maybe_opened=maybe_opened, waiting=waiting,
+                                   way_out=self.way_out)
         retryable, call_reception = retry_advice(reason, outcome, waiting=waiting,
                                                  maybe_opened=maybe_opened)
         self.outcome, self.reason = outcome, reason

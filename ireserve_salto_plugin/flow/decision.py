@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ireserve_salto_plugin.models import Reason
+from ireserve_salto_plugin.models import DoorKind, Reason
 
 
 class BookingError(ValueError):
@@ -39,14 +39,18 @@ class Window:
 
 
 def open_window(
-    arrival: object, departure: object, minutes_before: int, zone: ZoneInfo
+    arrival: object, departure: object, minutes_before: int, zone: ZoneInfo,
+    minutes_after: int = 0,
 ) -> Window:
+    """From ``minutes_before`` the arrival to ``minutes_after`` the departure (a grace: the
+    guest back for a forgotten charger)."""
     start = to_utc(arrival, zone, "arrival")
     end = to_utc(departure, zone, "departure")
     if end < start:
         raise BookingError("booking.departure is before booking.arrival")
     try:
-        return Window(start - timedelta(minutes=minutes_before), end)
+        return Window(start - timedelta(minutes=minutes_before),
+                      end + timedelta(minutes=minutes_after))
     except OverflowError:
         raise BookingError("booking.arrival is out of range") from None
 
@@ -60,10 +64,11 @@ class BookingFacts:
     window: Window
 
 
-def read_booking(booking: object, zone: ZoneInfo, minutes_before: int) -> BookingFacts:
+def read_booking(booking: object, zone: ZoneInfo, minutes_before: int,
+                 minutes_after: int = 0) -> BookingFacts:
     """The booking's status, object and window; ``BookingError`` names what is unusable."""
     window = open_window(getattr(booking, "arrival", None), getattr(booking, "departure", None),
-                         minutes_before, zone)
+                         minutes_before, zone, minutes_after)
     status = getattr(booking, "status", None)
     object_id = getattr(booking, "object_id", None)
     if not isinstance(status, str) or not isinstance(object_id, str):
@@ -115,3 +120,12 @@ def decide(
         return Decision(Reason.NO_LOCK_MAPPED, lock_id, window)
     status_finding, window_finding = timing(status, open_statuses, window, now)
     return Decision(status_finding or window_finding or Reason.OPENED, lock_id, window)
+
+
+def booking_doors(own: tuple[str, ...], common: Mapping[str, str]
+                  ) -> list[tuple[str, DoorKind]]:
+    """The doors a booking may open, in order: its object's own (``own``, the first its own
+    lock), then the park's common doors not among them."""
+    doors = [(lock, DoorKind.OWN) for lock in own]
+    doors += [(lock, DoorKind.COMMON) for lock in common if lock not in own]
+    return doors

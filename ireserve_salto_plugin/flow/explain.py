@@ -21,6 +21,7 @@ from ireserve_salto_plugin.flow.context import ParkContext, Parks, raw_settings
 from ireserve_salto_plugin.flow.decision import (
     BookingError,
     Window,
+    booking_doors,
     read_booking,
     resolve_lock,
     timing,
@@ -29,6 +30,8 @@ from ireserve_salto_plugin.flow.decision import (
 from ireserve_salto_plugin.flow.preflight import Checked, preflight
 from ireserve_salto_plugin.models import (
     Booking,
+    Door,
+    DoorKind,
     Explanation,
     Park,
     Readiness,
@@ -100,7 +103,7 @@ def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: 
 
 def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: Clock,
              steps: _Steps, booking: Booking, now: datetime | None,
-             *, confirm_offline: bool) -> Explanation:
+             *, confirm_offline: bool, door: str | None = None) -> Explanation:
     """The checklist in the open's order: what staff must fix (settings, enabled, booking,
     mapping, lock on the site, IQ activated) before status and window, then what is
     checked when the command is sent (Salto reachable, OTP budget, online, clock)."""
@@ -110,17 +113,19 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
               settings.enabled else N_("Salto KS opening is switched off for this park."),
               Reason.INTEGRATION_INACTIVE)
     try:
-        facts = read_booking(booking, zone, settings.minutes_before)
+        facts = read_booking(booking, zone, settings.minutes_before,
+                             settings.minutes_after)
         instant = clock.utcnow() if now is None else to_utc(now, zone, "now")
     except BookingError as exc:
         steps.add("booking", False, N_("The booking cannot be checked: {detail}"),
                   Reason.BOOKING_INVALID, detail=exc)
         return _finish(steps, None, None)
     window = facts.window
-    lock_id = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
+    lock_id = door or resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
     mapped = settings.mapping.get(facts.object_id)
     steps.add("lock_mapped", lock_id is not None, N_("No lock is mapped to this object and there "
-              "is no default lock.") if lock_id is None else N_("The object's own lock.") if mapped
+              "is no default lock.") if lock_id is None else N_("One of the booking's doors.")
+              if door else N_("The object's own lock.") if mapped
               else N_("The park's default lock."), Reason.NO_LOCK_MAPPED)
     checked: Checked | None = None
     failure: SaltoError | None = None
@@ -145,6 +150,36 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
     else:
         steps.unknown(*SALTO_STEPS[2:])
     return _finish(steps, lock_id, window)
+
+
+def doors(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: Booking,
+          now: datetime | None) -> list[Door] | None:
+    """The doors the booking may open (its object's own, then the common doors), each with
+    the explainer's verdict for it now, from the cached lock list (no fresh reads, no OTP,
+    no open): one button per door in a guest app. ``[]`` when none can be named."""
+    raw = raw_settings(park)
+    if raw is None:
+        return None
+    try:
+        ctx = parks.context(park, raw)
+        settings, lang = ctx.settings, host_language(park)
+        facts = read_booking(booking, ctx.zone, settings.minutes_before, settings.minutes_after)
+    except (SettingsError, BookingError):
+        return []
+    gateway = ctx.gateway(parks.tuning.status_deadline)
+    try:
+        names = {lock.id: lock.name for lock in gateway.locks(ctx.site_id(gateway)).locks}
+    except SaltoError:
+        names = {}
+    found = []
+    for lock_id, kind in booking_doors(settings.own_locks(facts.object_id),
+                                       settings.common_locks):
+        why = _explain(ctx, gateway, budget, clock, _Steps(lang), booking, now,
+                       confirm_offline=False, door=lock_id)
+        label = settings.common_locks.get(lock_id) if kind is DoorKind.COMMON else None
+        found.append(Door(lock_id, label or names.get(lock_id, lock_id), kind, why.verdict,
+                          why.message))
+    return found
 
 
 def _timing_steps(steps: _Steps, status: str, statuses: tuple[str, ...], window: Window,

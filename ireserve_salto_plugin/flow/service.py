@@ -25,6 +25,7 @@ from ireserve_salto_plugin.flow.context import ParkContext, Parks, raw_settings
 from ireserve_salto_plugin.flow.decision import (
     BookingError,
     Decision,
+    booking_doors,
     decide,
     read_booking,
     resolve_lock,
@@ -34,6 +35,7 @@ from ireserve_salto_plugin.flow.preflight import Checked, offline_reason, prefli
 from ireserve_salto_plugin.models import (
     AccessInfo,
     Booking,
+    Door,
     Explanation,
     OpenResult,
     Outcome,
@@ -42,8 +44,9 @@ from ireserve_salto_plugin.models import (
     Reason,
 )
 from ireserve_salto_plugin.park.fields import SettingsError
-from ireserve_salto_plugin.park.i18n import guest_language, host_language
+from ireserve_salto_plugin.park.i18n import guest_language, host_language, translate
 from ireserve_salto_plugin.park.messages import (
+    GUEST_CALL,
     MAY_HAVE_OPENED,
     NOT_SENT,
     NOW_SUSPENDED,
@@ -69,6 +72,7 @@ from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
 from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.salto.telemetry import Telemetry
+from ireserve_salto_plugin.salto.types import canonical_uuid
 from ireserve_salto_plugin.store.guards import (
     Dedup,
     Duplicate,
@@ -148,6 +152,13 @@ class SaltoKsService:
             return Explanation(INTEGRATION, Reason.INTERNAL_ERROR, "The Salto KS plugin hit "
                                "an unexpected error; the log has details.", None, None, None)
 
+    def doors(self, park: Park, booking: Booking, now: datetime | None) -> list[Door] | None:
+        try:
+            return explain.doors(self.parks, self.budget, self.clock, park, booking, now)
+        except Exception:
+            log.exception("salto access_doors failed unexpectedly")
+            return []
+
     def readiness(self, park: Park, bookings: Any, now: datetime | None) -> Readiness | None:
         try:
             items = list(bookings) if isinstance(bookings, list | tuple) else []
@@ -159,7 +170,9 @@ class SaltoKsService:
     # -- on_open_request -------------------------------------------------------------------
 
     def open(self, park: Park, booking: Booking, requested_by: Any,
-             now: datetime | None) -> OpenResult | None:
+             now: datetime | None, *, lock_id: Any = None) -> OpenResult | None:
+        """``on_open_request`` (the booking's own lock), or ``on_open_door`` (``lock_id``:
+        one of the booking's doors, by the same rules)."""
         raw = raw_settings(park)
         if raw is None:
             return None
@@ -168,7 +181,7 @@ class SaltoKsService:
         attempt.lang, attempt.guest_lang = host_language(park), host_language(booking)
         with self.telemetry.open_span() as span:
             try:
-                result = self._open(park, raw, booking, now, attempt)
+                result = self._open(park, raw, booking, now, attempt, lock_id)
             except Exception:
                 log.exception("salto open attempt=%s failed unexpectedly", attempt.attempt_id)
                 if attempt.result is not None and attempt.result.opened:
@@ -181,15 +194,18 @@ class SaltoKsService:
                 log.exception("salto telemetry failed")
             return result
 
-    def test_open(self, park: Park, lock_id: str, requested_by: str) -> OpenResult | None:
-        """An audited test open of one lock an admin chose, without a booking: the only
-        proof that the IQ itself takes the stored secret and PIN (a self-test is checked in
-        Salto's cloud only). Same OTP budget, duplicate guard and receipt as any open; no
-        booking updates; the log line says it was a test open and by whom."""
+    def test_open(self, park: Park, lock_id: str, requested_by: str,
+                  why: str | None = None) -> OpenResult | None:
+        """An audited open of one lock staff chose, without a booking: a test open (the
+        only proof that the IQ itself takes the stored secret and PIN; a self-test is
+        checked in Salto's cloud only), or with ``why`` a staff open (housekeeping,
+        maintenance). Same OTP budget, duplicate guard and receipt as any open; no booking
+        updates; the log line says which it was, by whom and why."""
         raw = raw_settings(park)
         if raw is None:
             return None
-        attempt = Attempt(uuid.uuid4().hex, host_attr(park, "id"), "test-open", requested_by)
+        kind = "test-open" if why is None else "staff-open"
+        attempt = Attempt(uuid.uuid4().hex, host_attr(park, "id"), kind, requested_by)
         attempt.lang = attempt.guest_lang = host_language(park)
         attempt.lock_id = lock_id
         try:
@@ -197,8 +213,13 @@ class SaltoKsService:
             attempt.zone = ctx.zone
             if not ctx.settings.enabled:
                 return attempt.done(Reason.INTEGRATION_INACTIVE)
-            log.info("salto test open of lock %s requested by %s (attempt=%s)", lock_id,
-                     attempt.requested_by, attempt.attempt_id)
+            if why is None:
+                log.info("salto test open of lock %s requested by %s (attempt=%s)", lock_id,
+                         attempt.requested_by, attempt.attempt_id)
+            else:
+                log.info("salto staff open of lock %s requested by %s, reason %s "
+                         "(attempt=%s)", lock_id, attempt.requested_by, host_text(why),
+                         attempt.attempt_id)
             return self._guarded_open(ctx, None, lock_id, attempt)
         except SettingsError as exc:
             return attempt.done(Reason.SETTINGS_INVALID, detail=exc.describe(attempt.lang))
@@ -211,27 +232,33 @@ class SaltoKsService:
             return attempt.done(Reason.INTERNAL_ERROR)
 
     def _open(self, park: Park, raw: Any, booking: Booking, now: datetime | None,
-              attempt: Attempt) -> OpenResult:
+              attempt: Attempt, door: Any = None) -> OpenResult:
         try:
             ctx = self.parks.context(park, raw)
             attempt.zone = ctx.zone
         except SettingsError as exc:
             return attempt.done(Reason.SETTINGS_INVALID, detail=exc.describe(attempt.lang))
-        attempt.guest_lang = guest_language(booking, ctx.settings.guest_address)
-        if not ctx.settings.enabled:
+        settings = ctx.settings
+        attempt.guest_lang = guest_language(booking, settings.guest_address)
+        attempt.way_out = way_out(settings, attempt.guest_lang)
+        if not settings.enabled:
             return attempt.done(Reason.INTEGRATION_INACTIVE)
         try:
-            decision = self._decide(ctx, booking, now)
+            decision, own = self._decide(ctx, booking, now, door)
         except BookingError as exc:
             return attempt.done(Reason.BOOKING_INVALID, detail=str(exc))
+        if decision.reason is Reason.DOOR_NOT_ALLOWED:
+            attempt.lock_id = host_text(door, 60)
+            return attempt.done(Reason.DOOR_NOT_ALLOWED)
         attempt.lock_id = decision.lock_id
         attempt.window = decision.window.opens_at, decision.window.closes_at
         if not decision.allowed or decision.lock_id is None:
             blocker = self._blocker(ctx, decision.lock_id, attempt)
             return blocker or attempt.done(decision.reason,
                                            status=host_text(getattr(booking, "status", None)))
-        try:
-            return self._guarded_open(ctx, booking, decision.lock_id, attempt)
+        try:  # booking updates (open time, check-in) only for the booking's own lock
+            return self._guarded_open(ctx, booking if decision.lock_id == own else None,
+                                      decision.lock_id, attempt)
         except StoreUnavailable as exc:
             log.warning("salto open attempt=%s: %s", attempt.attempt_id, exc)
             return attempt.done(Reason.STORE_UNAVAILABLE)
@@ -256,14 +283,23 @@ class SaltoKsService:
         attempt.lock_name = lock.name if lock is not None else None
         return attempt.done(finding.reason, detail=finding.detail)
 
-    def _decide(self, ctx: ParkContext, booking: Booking, now: datetime | None) -> Decision:
+    def _decide(self, ctx: ParkContext, booking: Booking, now: datetime | None,
+                door: Any = None) -> tuple[Decision, str | None]:
+        """The decision for the booking's own lock, or for ``door`` when it is one of the
+        booking's doors (else ``door_not_allowed``); and the booking's own lock."""
         settings = ctx.settings
-        facts = read_booking(booking, ctx.zone, settings.minutes_before)
+        facts = read_booking(booking, ctx.zone, settings.minutes_before,
+                             settings.minutes_after)
         instant = self.clock.utcnow() if now is None else to_utc(now, ctx.zone, "now")
+        own = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
+        lock_id = own
+        if door is not None:
+            lock_id = door_id(door)
+            doors = booking_doors(settings.own_locks(facts.object_id), settings.common_locks)
+            if lock_id not in {lock for lock, _ in doors}:
+                return Decision(Reason.DOOR_NOT_ALLOWED, None, facts.window), own
         return decide(status=facts.status, open_statuses=settings.opening_statuses,
-                      window=facts.window, now=instant,
-                      lock_id=resolve_lock(facts.object_id, settings.mapping,
-                                           settings.default_lock_id))
+                      window=facts.window, now=instant, lock_id=lock_id), own
 
     def _guarded_open(self, ctx: ParkContext, booking: Booking | None, lock_id: str,
                       attempt: Attempt) -> OpenResult:
@@ -427,6 +463,26 @@ class SaltoKsService:
             return offline_reason(gateway.lock(site_id, lock_id))
         except SaltoError:
             return None
+
+
+def door_id(value: Any) -> str | None:
+    """A door the host names, in canonical form; ``None`` for what is no lock id."""
+    try:
+        return canonical_uuid(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def way_out(settings: Any, lang: str) -> str:
+    """What a guest whose door cannot open online should do instead, in ``lang``: the
+    park's own text for that language, else a call to its reception phone; "" when the
+    park set neither (the guest is then sent to reception)."""
+    text = settings.guest_fallback_text.get(lang.split("_")[0])
+    if text:
+        return str(text)
+    if settings.reception_phone:
+        return translate(GUEST_CALL, lang).format(phone=settings.reception_phone)
+    return ""
 
 
 def _best_effort(action: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

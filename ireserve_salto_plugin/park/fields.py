@@ -23,7 +23,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("mapping", N_("Mapping")),
 )
 WIDGETS = ("text", "password", "select", "multiselect", "number", "checkbox", "iq_table",
-           "mapping_table")
+           "mapping_table", "lock_labels", "texts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,10 @@ FORM: dict[str, FieldForm] = {
     "minutes_before": FieldForm(
         "details", "number", N_("Minutes before"),
         N_("How many minutes before the booking's start the door may be opened.")),
+    "minutes_after": FieldForm(
+        "details", "number", N_("Minutes after"),
+        N_("How many minutes after the booking's end the door may still be opened (a guest "
+           "back for a forgotten charger).")),
     "open_field": FieldForm(
         "details", "text", N_("Open time field"),
         N_("A booking field that receives the time of each successful opening (optional)."),
@@ -86,14 +90,30 @@ FORM: dict[str, FieldForm] = {
         "details", "select", N_("Dutch guests are addressed as"),
         N_("Dutch texts for guests say \"je\" (default) or \"u\". German texts always say "
            "\"Sie\"."), choices=(("je", N_("je")), ("u", N_("u")))),
+    "staff_open_enabled": FieldForm(
+        "details", "checkbox", N_("Staff opens"),
+        N_("Reception may open any lock of the site without a booking (housekeeping, "
+           "maintenance), with a reason; each such open is logged.")),
+    "reception_phone": FieldForm(
+        "details", "text", N_("Reception phone"),
+        N_("Shown to a guest whose door cannot be opened online (optional).")),
+    "guest_fallback_text": FieldForm(
+        "details", "texts", N_("Text for guests when the door cannot open"),
+        N_("Per language (nl, en, de): what a guest should do when the door cannot be opened "
+           "online; replaces the reception phone's sentence (optional).")),
     "mapping": FieldForm(
         "mapping", "mapping_table", N_("Mapping"),
-        N_("Which Salto KS lock belongs to each object (accommodation)."),
+        N_("Which Salto KS lock belongs to each object (accommodation); an object may have "
+           "several doors (the chalet, then its shed): its first lock is its own."),
         options_source="host:objects"),
     "default_lock_id": FieldForm(
         "mapping", "select", N_("Default lock"),
         N_("The lock used for objects without a mapping (optional)."),
         options_source="hook:mapping_options"),
+    "common_locks": FieldForm(
+        "mapping", "lock_labels", N_("Common doors"),
+        N_("Doors every booking may open while it may open its own: the barrier, the "
+           "sanitary building, the pool. A label per door (optional).")),
 }
 
 

@@ -17,6 +17,8 @@ STAFF_MESSAGES: dict[Reason, str] = {
     Reason.TOO_EARLY: N_("Too early: opening is allowed from {opens_at}."),
     Reason.TOO_LATE: N_("Too late: opening was allowed until {closes_at}."),
     Reason.NO_LOCK_MAPPED: N_("No lock is mapped to this object and there is no default lock."),
+    Reason.DOOR_NOT_ALLOWED: N_("Lock {lock} is none of this booking's doors (its own locks and "
+                                "the park's common doors)."),
     Reason.SETTINGS_INVALID: N_("The Salto KS settings are incomplete or invalid: {detail}"),
     Reason.BOOKING_INVALID: N_("The booking cannot be checked: {detail}"),
     Reason.LOCK_NOT_FOUND: N_("Lock {lock} is not on the Salto KS site; check the mapping."),
@@ -62,6 +64,8 @@ STAFF_MESSAGES: dict[Reason, str] = {
     ),
     Reason.DUPLICATE: N_("Already handled a moment ago: {first}"),
     Reason.CLOCK_SKEW: N_("This server's clock differs from Salto's by more than a minute."),
+    Reason.LOCK_BATTERY_LOW: N_("The battery of lock {lock} is low: replace it before the guest "
+                                "arrives."),
     Reason.INTERNAL_ERROR: (
         N_("The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details.")
     ),
@@ -89,6 +93,8 @@ GUEST_STATUS = N_("Your booking does not allow opening the door (yet). Please co
 GUEST_LATER = (N_("The door cannot be opened right now. Please try again in a few minutes or "
                   "contact reception."))
 GUEST_RECEPTION = N_("The door cannot be opened online. Please contact reception.")
+GUEST_CANNOT = N_("The door cannot be opened online.")  # then the park's way out
+GUEST_CALL = N_("Please call reception: {phone}.")
 GUEST_WAIT = N_("Your request is being handled; please wait a moment.")
 GUEST_MAYBE = N_("The door may have opened; please check it before trying again.")
 
@@ -147,9 +153,27 @@ def staff_message(reason: Reason, lang: str, fill: dict[str, Any]) -> str:
     return translate(STAFF_MESSAGES[reason], lang).format_map(Fill(fill))
 
 
+# Failures the guest cannot fix: the guest is told what to do instead (the park's
+# reception phone or its own text, ``way_out``), never a dead end.
+NO_WAY_ONLINE = frozenset({
+    Reason.IQ_OFFLINE, Reason.LOCK_OFFLINE, Reason.SALTO_UNAVAILABLE, Reason.TIMEOUT,
+    Reason.IQ_NOT_ACTIVATED, Reason.OTP_SUSPENDED, Reason.OTP_BLOCKED,
+    Reason.OTP_REJECTED, Reason.STORE_UNAVAILABLE, Reason.LOCK_NOT_FOUND,
+    Reason.AUTH_FAILED, Reason.PERMISSION_DENIED, Reason.SITE_NOT_FOUND,
+    Reason.SETTINGS_INVALID, Reason.NO_LOCK_MAPPED, Reason.SALTO_REJECTED,
+    Reason.INTERNAL_ERROR,
+})
+
+
 def guest_message(reason: Reason, outcome: Outcome, lang: str, fill: dict[str, Any],
-                  *, maybe_opened: bool = False, waiting: bool = False) -> str:
-    """The short sentence for the guest's screen; no cause, no internals."""
+                  *, maybe_opened: bool = False, waiting: bool = False,
+                  way_out: str = "") -> str:
+    """The short sentence for the guest's screen; no cause, no internals. When the door
+    cannot open for a reason the guest cannot fix, ``way_out`` (the park's reception
+    phone or its own text, already in ``lang``) says what to do instead."""
+    if way_out and outcome is Outcome.FAILED and not maybe_opened and not waiting and (
+            reason in NO_WAY_ONLINE):
+        return f"{translate(GUEST_CANNOT, lang)} {way_out}"
     if outcome is Outcome.OPENED:
         text = GUEST_OPEN
     elif reason is Reason.TOO_EARLY:
@@ -170,6 +194,10 @@ def guest_message(reason: Reason, outcome: Outcome, lang: str, fill: dict[str, A
 # The admin buttons' answers (``AdminResult.message``), in the park's language.
 ADMIN_MESSAGES: dict[str, str] = {
     "unknown_action": N_("Unknown action {action}; known: {known}."),
+    "staff_open_off": N_("Staff opens are switched off for this park (setting \"Staff "
+                         "opens\")."),
+    "staff_open_reason": N_("reason: say why the door is opened (housekeeping, maintenance, "
+                            "...); it is logged."),
     "params": N_("params must be an object."),
     "settings": N_("Settings: {detail}"),
     "login": N_("Login failed: {detail}"),

@@ -55,7 +55,12 @@ SIZE_LIMITS = {  # entries at most, and the error (one fixed text each, for the 
     "mapping": (10_000, N_("At most 10000 objects can be mapped.")),
     "open_statuses": (50, N_("At most 50 statuses.")),
     "iqs": (1_000, N_("At most 1000 IQs.")),
+    "common_locks": (100, N_("At most 100 common doors.")),
 }
+MAX_LOCKS_PER_OBJECT = 10  # an object's own doors: the chalet, its shed, ...
+MAX_MINUTES_AFTER = 24 * 60
+MAX_GUEST_TEXT_CHARS = 300
+PHONE_RE = re.compile(r"\+?[0-9][0-9 ()./-]{3,30}\Z")
 _NonEmpty = validate.Length(min=1, max=MAX_TEXT_CHARS,
                             error=f"Must be 1 to {MAX_TEXT_CHARS} characters.")
 
@@ -69,6 +74,7 @@ SCHEMA_MESSAGES = (
     N_("Not a valid string."), N_("Not a valid utf-8 string."), N_("Number too large."),
     N_("Unknown field."), N_("Must be 1 to 200 characters."),
     N_("Must be 1 to 500 characters."), N_("Must be a whole number from 0 to 1440."),
+    N_("Must be 1 to 300 characters."),
 )
 
 
@@ -86,6 +92,31 @@ class IqCredentials:
     @property
     def activated(self) -> bool:
         return bool(self.secret and self.pin)
+
+
+class LockOrLocks(fields.Field[tuple[str, ...]]):
+    """An object's door, or its doors in order (the first is its own: the chalet, then its
+    shed, ...): a UUID or a list of 1 to 10 UUIDs, read as a tuple."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_LOCKS_PER_OBJECT:
+            raise ValidationError(N_("Must be a lock id or a list of 1 to 10 lock ids."))
+        locks: list[str] = []
+        for item in items:
+            try:
+                lock = canonical_uuid(item) if isinstance(item, str) else None
+            except ValueError:
+                lock = None
+            if lock is None:
+                raise ValidationError(N_("Must be a UUID."))
+            if lock not in locks:
+                locks.append(lock)
+        return tuple(locks)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value[0] if isinstance(value, tuple) and len(value) == 1 else value
 
 
 class IqSchema(_Base):
@@ -118,8 +149,22 @@ class Settings:
     open_field: str | None = None
     checkin_status: str | None = None
     guest_address: str = "je"  # Dutch guest texts say "je" or "u"
-    mapping: Mapping[str, str] = field(default_factory=dict)
+    mapping: Mapping[str, str] = field(default_factory=dict)  # object → its own lock
     default_lock_id: str | None = None
+    # object → all its doors in order (the first is ``mapping``'s): the chalet, its shed
+    object_locks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    common_locks: Mapping[str, str] = field(default_factory=dict)  # lock → label
+    minutes_after: int = 0  # a grace after departure
+    staff_open_enabled: bool = True
+    reception_phone: str | None = None
+    guest_fallback_text: Mapping[str, str] = field(default_factory=dict)  # lang → text
+
+    def own_locks(self, object_id: str) -> tuple[str, ...]:
+        """The object's own doors, first its own lock; the default lock when unmapped."""
+        locks = self.object_locks.get(object_id)
+        if locks:
+            return locks
+        return (self.default_lock_id,) if self.default_lock_id else ()
 
     @property
     def opening_statuses(self) -> tuple[str, ...]:
@@ -177,11 +222,36 @@ class SettingsSchema(_Base):
         validate=validate.OneOf(("je", "u"), error=N_("Must be je or u.")))
     mapping = fields.Dict(
         keys=fields.String(validate=_NonEmpty),
-        values=Uuid(),
+        values=LockOrLocks(),
         load_default=dict, metadata=field_metadata("mapping"),
     )
     default_lock_id = Uuid(load_default=None, allow_none=True,
                            metadata=field_metadata("default_lock_id"))
+    common_locks = fields.Dict(
+        keys=Uuid(),
+        values=fields.String(validate=validate.Length(
+            max=MAX_TEXT_CHARS, error=f"Must be 1 to {MAX_TEXT_CHARS} characters.")),
+        load_default=dict, metadata=field_metadata("common_locks"),
+    )
+    minutes_after = fields.Integer(
+        load_default=0, strict=True, metadata=field_metadata("minutes_after"),
+        validate=validate.Range(min=0, max=MAX_MINUTES_AFTER,
+                                error=f"Must be a whole number from 0 to {MAX_MINUTES_AFTER}."),
+    )
+    staff_open_enabled = fields.Boolean(load_default=True,
+                                        metadata=field_metadata("staff_open_enabled"))
+    reception_phone = fields.String(
+        load_default=None, allow_none=True, metadata=field_metadata("reception_phone"),
+        validate=validate.Regexp(PHONE_RE, error=N_("Must be a phone number, e.g. "
+                                                    "+31 20 123 4567.")))
+    guest_fallback_text = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(("nl", "en", "de"),
+                                                   error=N_("Must be nl, en or de."))),
+        values=fields.String(validate=validate.Length(
+            min=1, max=MAX_GUEST_TEXT_CHARS, error=f"Must be 1 to {MAX_GUEST_TEXT_CHARS} "
+                                                   "characters.")),
+        load_default=dict, metadata=field_metadata("guest_fallback_text"),
+    )
 
     @pre_load
     def _bounded(self, data: Any, **_: Any) -> Any:
@@ -200,4 +270,6 @@ class SettingsSchema(_Base):
         data["open_statuses"] = tuple(data.get("open_statuses", ()))
         data["iqs"] = {iq: cred for iq, cred in data.get("iqs", {}).items()
                        if cred is not None}
+        data["object_locks"] = dict(data.get("mapping", {}))
+        data["mapping"] = {obj: locks[0] for obj, locks in data["object_locks"].items()}
         return Settings(**data)

@@ -16,7 +16,7 @@ import pluggy
 
 from ireserve_salto_plugin import hookspecs
 from ireserve_salto_plugin.form import merge_settings
-from ireserve_salto_plugin.models import AccessInfo, AdminResult, OpenResult
+from ireserve_salto_plugin.models import AccessInfo, AdminResult, Door, OpenResult
 
 
 @dataclass
@@ -117,10 +117,22 @@ class ReferenceHost:
             new_status=new_status)
         return [info for info in infos if info is not None]
 
+    def doors(self, booking: Booking, now: datetime | None = None) -> list[Door]:
+        found: list[Door] | None = self.pm.hook.access_doors(
+            park=self.park_of(booking), booking=booking, now=now)
+        return found or []
+
     def open(self, booking: Booking, requested_by: str,
-             now: datetime | None = None) -> OpenResult | None:
-        result: OpenResult | None = self.pm.hook.on_open_request(
-            park=self.park_of(booking), booking=booking, requested_by=requested_by, now=now)
+             now: datetime | None = None, lock_id: str | None = None) -> OpenResult | None:
+        """``on_open_request``, or ``on_open_door`` when a door (``lock_id``) is named."""
+        if lock_id is None:
+            result: OpenResult | None = self.pm.hook.on_open_request(
+                park=self.park_of(booking), booking=booking, requested_by=requested_by,
+                now=now)
+        else:
+            result = self.pm.hook.on_open_door(
+                park=self.park_of(booking), booking=booking, requested_by=requested_by,
+                now=now, lock_id=lock_id)
         if result is not None and result.opened:
             booking.fields.update(result.booking_updates)
             if result.new_status:

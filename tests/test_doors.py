@@ -1,0 +1,151 @@
+"""Holiday-park doors: an object's several locks, common doors, a grace after departure,
+staff opens without a booking, and a way out for the guest when a door cannot open."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from marshmallow import ValidationError
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.models import DoorKind, Outcome, Reason
+from ireserve_salto_plugin.park.settings import SettingsSchema
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+
+from .conftest import first_lock, settings_for
+
+BookingFactory = Callable[..., Booking]
+
+
+def neighbours(sandbox: SaltoSandbox, lock: Any, count: int) -> list[Any]:
+    """Other locks on the same (activated) IQ as ``lock``."""
+    assert sandbox.site is not None
+    return [other for other in sandbox.site.locks.values()
+            if other.iq.id == lock.iq.id and other.id != lock.id][:count]
+
+
+@pytest.fixture
+def doors(host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> Any:
+    """Chalet 12 with its shed, and the barrier as a common door ("Slagboom")."""
+    shed, barrier = neighbours(sandbox, mapped, 2)
+    park.integrations[INTEGRATION] = {
+        **park.integrations[INTEGRATION], "mapping": {"chalet-12": [mapped.id, shed.id]},
+        "common_locks": {barrier.id: "Slagboom"}}
+    return mapped, shed, barrier
+
+
+def test_hook_access_doors(host: ReferenceHost, doors: Any, make_booking: BookingFactory,
+                           sandbox: SaltoSandbox) -> None:
+    chalet, shed, barrier = doors
+    patches = sandbox.call_count("PATCH")
+    found = host.doors(make_booking())
+    assert [(d.lock_id, d.name, d.kind) for d in found] == [
+        (chalet.id, "Chalet 12", DoorKind.OWN), (shed.id, shed.name, DoorKind.OWN),
+        (barrier.id, "Slagboom", DoorKind.COMMON)]
+    assert all(d.verdict is Reason.OPENED for d in found)
+    assert json.loads(json.dumps([d.to_dict() for d in found]))[2]["kind"] == "common"
+    early = host.doors(make_booking(arrival=datetime.now(UTC) + timedelta(days=1)))
+    assert {d.verdict for d in early} == {Reason.TOO_EARLY}
+    assert sandbox.call_count("PATCH") == patches  # sends nothing
+
+
+def test_hook_on_open_door(host: ReferenceHost, doors: Any, make_booking: BookingFactory,
+                           sandbox: SaltoSandbox) -> None:
+    chalet, shed, barrier = doors
+    assert sandbox.site is not None
+    booking = make_booking()
+    gate = host.open(booking, "guest:B-1", lock_id=barrier.id.lower())  # any case
+    assert gate is not None and gate.reason is Reason.OPENED and gate.lock_id == barrier.id
+    assert gate.booking_updates == {} and gate.new_status is None  # not the own lock
+    assert booking.status == "confirmed" and sandbox.entries()[-1]["lock"]["id"] == barrier.id
+    own = host.open(booking, "guest:B-1", lock_id=chalet.id)  # a new lock: no duplicate
+    assert own is not None and own.reason is Reason.OPENED and own.new_status == "checked_in"
+    patches = sandbox.call_count("PATCH")
+    foreign = next(lock for lock in sandbox.site.locks.values()
+                   if lock.id not in (chalet.id, shed.id, barrier.id))
+    refused = host.open(booking, "guest:B-1", lock_id=foreign.id)
+    assert refused is not None and refused.outcome is Outcome.DENIED
+    assert refused.reason is Reason.DOOR_NOT_ALLOWED
+    junk = host.open(booking, "guest:B-1", lock_id="../../locks")
+    assert junk is not None and junk.reason is Reason.DOOR_NOT_ALLOWED
+    assert sandbox.call_count("PATCH") == patches  # nothing sent for either
+
+
+def test_a_grace_after_departure(host: ReferenceHost, park: Park, mapped: Any,
+                                 make_booking: BookingFactory) -> None:
+    """A guest who left at 10:00 comes back at 10:20 for a forgotten charger."""
+    park.integrations[INTEGRATION]["minutes_after"] = 30
+    now = datetime.now(UTC)
+    left = now - timedelta(minutes=20)
+    back = host.open(make_booking(arrival=left - timedelta(days=3), departure=left), "guest")
+    assert back is not None and back.reason is Reason.OPENED
+    gone = now - timedelta(minutes=40)
+    late = host.open(make_booking(arrival=gone - timedelta(days=3), departure=gone), "guest")
+    assert late is not None and late.reason is Reason.TOO_LATE
+    assert late.closes_at == gone.replace(microsecond=late.closes_at.microsecond) + timedelta(
+        minutes=30)
+
+
+def test_staff_open_needs_a_reason_is_logged_and_can_be_switched_off(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        caplog: pytest.LogCaptureFixture) -> None:
+    shed = neighbours(sandbox, mapped, 1)[0]
+    missing = host.admin(park, INTEGRATION, "staff_open", lock_id=shed.id,
+                         requested_by="staff:anna", reason=" ")
+    assert not missing.ok and "reason" in missing.message and sandbox.call_count("PATCH") == 0
+    with caplog.at_level(logging.INFO, logger="ireserve_salto_plugin"):
+        opened = host.admin(park, INTEGRATION, "staff_open", lock_id=shed.id,
+                            requested_by="staff:anna", reason="housekeeping")
+    assert opened.ok and opened.data["staff_open"] is True and sandbox.call_count("PATCH") == 1
+    assert any("staff open of lock" in r.getMessage() and "housekeeping" in r.getMessage()
+               and "staff:anna" in r.getMessage() for r in caplog.records)
+    confirmed = host.admin(park, INTEGRATION, "confirm_open",
+                           attempt_id=opened.data["attempt_id"])
+    assert confirmed.data["receipt"] in ("confirmed", "not_yet")
+    park.integrations[INTEGRATION]["staff_open_enabled"] = False
+    off = host.admin(park, INTEGRATION, "staff_open", lock_id=shed.id,
+                     requested_by="staff:anna", reason="maintenance")
+    assert not off.ok and off.data["reason"] == "staff_open_disabled"
+    assert sandbox.call_count("PATCH") == 1
+
+
+@pytest.mark.parametrize("settings,lang,expected", [
+    ({"reception_phone": "+31 20 123 4567"}, "nl",
+     "De deur kan niet online worden geopend. Bel de receptie: +31 20 123 4567."),
+    ({"reception_phone": "+31 20 123 4567",
+      "guest_fallback_text": {"de": "Der Schlüssel liegt im Tresor am Eingang."}}, "de",
+     "Die Tür kann nicht online geöffnet werden. Der Schlüssel liegt im Tresor am Eingang."),
+    ({}, "en", "The door cannot be opened right now. Please try again in a few minutes or "
+               "contact reception."),
+])
+def test_a_guest_whose_door_cannot_open_is_told_what_to_do(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory, settings: dict[str, Any], lang: str,
+        expected: str) -> None:
+    park.integrations[INTEGRATION].update(settings)
+    sandbox.set_iq_online(mapped.iq.id, False)
+    booking = make_booking()
+    booking.locale = lang
+    result = host.open(booking, "guest")
+    assert result is not None and result.reason is Reason.IQ_OFFLINE
+    assert result.guest_message == expected and "IQ" not in result.guest_message
+
+
+def test_door_settings_are_checked(sandbox: SaltoSandbox) -> None:
+    lock = first_lock(sandbox)
+    loaded = SettingsSchema().load(settings_for(
+        sandbox, mapping={"chalet-12": [lock.id.lower(), lock.id]}, minutes_after=15,
+        common_locks={lock.id: ""}, reception_phone="+31 (0)20-123 4567"))
+    assert loaded.object_locks == {"chalet-12": (lock.id,)} and loaded.minutes_after == 15
+    assert loaded.mapping == {"chalet-12": lock.id}
+    for bad in ({"mapping": {"chalet-12": []}}, {"mapping": {"x": ["nope"]}},
+                {"minutes_after": 1441}, {"reception_phone": "call us"},
+                {"guest_fallback_text": {"fr": "x"}}, {"common_locks": {"nope": "x"}}):
+        with pytest.raises(ValidationError):
+            SettingsSchema().load(settings_for(sandbox, **bad))
