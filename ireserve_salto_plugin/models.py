@@ -224,6 +224,9 @@ class Explanation(_ToDict):
     opens_at: datetime | None
     closes_at: datetime | None
     steps: list[Step] = field(default_factory=list)
+    # every door of the booking (its own locks, the common doors) with its verdict, when it
+    # has more than the one ``steps`` explains
+    doors: list[Door] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

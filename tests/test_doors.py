@@ -149,3 +149,63 @@ def test_door_settings_are_checked(sandbox: SaltoSandbox) -> None:
                 {"guest_fallback_text": {"fr": "x"}}, {"common_locks": {"nope": "x"}}):
         with pytest.raises(ValidationError):
             SettingsSchema().load(settings_for(sandbox, **bad))
+
+
+# -- lock health -------------------------------------------------------------------------------
+
+def test_check_counts_critical_batteries_and_alarms_and_notes_low_ones(
+        host: ReferenceHost, park: Park, doors: Any, sandbox: SaltoSandbox) -> None:
+    chalet, shed, barrier = doors
+    sandbox.set_lock_health(chalet.id, battery_level="critical")
+    sandbox.set_lock_health(barrier.id, intrusion_alarm=True)
+    sandbox.set_lock_health(shed.id, battery_level="low")
+    status = host.admin(park, INTEGRATION, "status")
+    codes = [finding["code"] for finding in status.data["findings"]]
+    assert "battery_critical" in codes and "lock_alarm" in codes
+    assert [note["code"] for note in status.data["notes"]] == ["battery_low"]
+    assert status.data["problems"] == len(codes)  # a note is not a problem
+    row = next(r for r in status.data["iqs"] if r["id"] == chalet.iq.id)
+    assert row["battery_critical"] == ["Chalet 12"] and row["battery_low"] == [shed.name]
+    assert row["alarms"] == [barrier.name]
+    assert "Chalet 12" in status.message and "replace it now" in status.message
+
+
+def test_readiness_and_the_status_change_flag_a_door_to_fix_before_arrival(
+        host: ReferenceHost, park: Park, doors: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    chalet, shed, barrier = doors
+    sandbox.set_lock_health(chalet.id, battery_level="critical")
+    sandbox.set_lock_online(shed.id, False)
+    booking = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
+    swept = host.pm.hook.readiness(park=park, bookings=[booking], now=None)
+    flags = swept.bookings[0]["flags"]
+    assert {"code": "lock_battery_critical", "lock_id": chalet.id, "name": "Chalet 12"} in flags
+    assert {"code": "lock_offline", "lock_id": shed.id, "name": shed.name} in flags
+    (info,) = host.change_status(booking, "confirmed")
+    assert "lock_battery_low" in info.warnings
+    why = host.pm.hook.explain_access(park=park, booking=booking, now=None)
+    assert [door.lock_id for door in why.doors] == [chalet.id, shed.id, barrier.id]
+
+
+def test_a_gauge_counts_locks_by_battery_and_alarm_without_a_park_label(
+        host: ReferenceHost, park: Park, doors: Any, sandbox: SaltoSandbox,
+        use_service: Any) -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from ireserve_salto_plugin.salto.telemetry import Telemetry
+
+    from .test_telemetry import points, total
+
+    chalet, _shed, barrier = doors
+    sandbox.set_lock_health(chalet.id, battery_level="critical")
+    sandbox.set_lock_health(barrier.id, left_open_alarm=True)
+    reader = InMemoryMetricReader()
+    use_service(telemetry=Telemetry(MeterProvider(metric_readers=[reader]), park_label=False))
+    host.lock_options(park, INTEGRATION, refresh=True)
+    found = points(reader)
+    assert sandbox.site is not None
+    assert total(found, "salto.locks") == len(sandbox.site.locks)
+    assert total(found, "salto.locks", battery="critical") == 1
+    assert total(found, "salto.locks", alarm=True) == 1
+    assert all(set(p.attributes) == {"battery", "alarm"} for p in found["salto.locks"])

@@ -75,8 +75,11 @@ def door_findings(settings: Settings, locks: LockList, lang: str) -> list[Findin
     """Every mapped lock (and the default lock): on the site, its IQ activated here and not
     reset, IQ and lock online. Nothing mapped at all is a finding too: no door can open."""
     mapped: dict[str, list[str]] = defaultdict(list)
-    for object_id, lock_id in settings.mapping.items():
-        mapped[lock_id].append(object_id)
+    for object_id, own in settings.object_locks.items():
+        for lock_id in own:
+            mapped[lock_id].append(object_id)
+    for lock_id, label in settings.common_locks.items():
+        mapped[lock_id].append(label or lock_id)
     if settings.default_lock_id:
         mapped[settings.default_lock_id].append("*")
     if not mapped:
@@ -130,6 +133,24 @@ def iq_findings(rows: list[dict[str, Any]], lang: str) -> list[Finding]:
             found.append(Finding("not_activated_at_salto", say(lang, "iq_here_not_salto",
                                                                iq=row["name"])))
     return found
+
+
+def lock_health(rows: list[dict[str, Any]], lang: str) -> tuple[list[Finding], list[Finding]]:
+    """From ``status``'s IQ rows: problems (a lock with a critical battery or an alarm) and
+    notes (a low battery: replace it soon), per IQ."""
+    problems, notes = [], []
+    for row in rows:
+        if row["battery_critical"]:
+            problems.append(Finding("battery_critical", say(
+                lang, "battery_critical", iq=row["name"],
+                locks=", ".join(row["battery_critical"]))))
+        if row["alarms"]:
+            problems.append(Finding("lock_alarm", say(lang, "lock_alarm", iq=row["name"],
+                                                      locks=", ".join(row["alarms"]))))
+        if row["battery_low"]:
+            notes.append(Finding("battery_low", say(lang, "battery_low", iq=row["name"],
+                                                    locks=", ".join(row["battery_low"]))))
+    return problems, notes
 
 
 def unique(findings: list[Finding]) -> list[Finding]:

@@ -20,6 +20,7 @@ from ireserve_salto_plugin.admin.health import (
     account_findings,
     door_findings,
     iq_findings,
+    lock_health,
     site_user,
     unique,
 )
@@ -74,12 +75,17 @@ class Operations:
             on_iq = [lock for lock in locks.locks if lock.iq_id == row["id"]]
             row["locks_online"] = sum(1 for lock in on_iq if lock.reachable)
             row["locks_offline"] = len(on_iq) - row["locks_online"]
+            row["battery_critical"] = [lock.name for lock in on_iq if lock.battery == "critical"]
+            row["battery_low"] = [lock.name for lock in on_iq if lock.battery == "low"]
+            row["alarms"] = [lock.name for lock in on_iq if lock.alarm]
             stored = settings.iqs.get(row["id"])
             row["budget"] = self._budget(account, row["id"], stored)
         user = site_user(gateway, site_id)
         offset = gateway.clock_offset()
+        health, notes = lock_health(iqs, lang)
         findings = unique(account_findings(settings, user, activated, locks.iqs, lang)
-                          + door_findings(settings, locks, lang) + iq_findings(iqs, lang))
+                          + door_findings(settings, locks, lang) + iq_findings(iqs, lang)
+                          + health)
         if abs(offset) > CLOCK_WARN_SECONDS:
             findings.append(Finding("clock_skew", say(lang, "clock_off", offset=round(offset))))
         last = {kind: self.store.get(LAST_OPEN(account, kind)) for kind in ("success",
@@ -88,6 +94,7 @@ class Operations:
         verdict = (say(lang, "look_at", problems=problems) + "".join(
             f"\n- {finding.message}" for finding in findings)) if problems else say(
             lang, "healthy")
+        verdict += "".join(f"\n- {say(lang, 'note')} {note.message}" for note in notes)
         return AdminResult(True, say(
             lang, "status", environment=settings.environment,
             username=settings.username, site_uid=settings.site_uid,
@@ -95,6 +102,7 @@ class Operations:
             locks=say(lang, "n_locks", count=len(locks.locks)), verdict=verdict),
             data={"authenticated": True, "problems": problems,
                   "findings": [finding.to_dict() for finding in findings],
+                  "notes": [note.to_dict() for note in notes],
                   "site_id": site_id, "iqs": iqs,
                   "account": account_data(user),
                   "clock_offset": offset, "clock_skew": abs(offset) > CLOCK_WARN_SECONDS,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -98,7 +99,12 @@ def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: 
                   detail=exc.describe(steps.lang))
         return _finish(steps, None, None)
     gateway = ctx.gateway(parks.tuning.status_deadline)
-    return _explain(ctx, gateway, budget, clock, steps, booking, now, confirm_offline=True)
+    found = _explain(ctx, gateway, budget, clock, steps, booking, now, confirm_offline=True)
+    object_id = getattr(booking, "object_id", None)
+    if not isinstance(object_id, str) or len(booking_doors(
+            ctx.settings.own_locks(object_id), ctx.settings.common_locks)) < 2:
+        return found
+    return replace(found, doors=doors(parks, budget, clock, park, booking, now) or [])
 
 
 def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: Clock,
@@ -167,10 +173,12 @@ def doors(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: Bo
     except (SettingsError, BookingError):
         return []
     gateway = ctx.gateway(parks.tuning.status_deadline)
-    try:
-        names = {lock.id: lock.name for lock in gateway.locks(ctx.site_id(gateway)).locks}
-    except SaltoError:
-        names = {}
+    names: dict[str, str] = {}
+    if settings.enabled:  # an inactive park asks Salto nothing
+        try:
+            names = {lock.id: lock.name for lock in gateway.locks(ctx.site_id(gateway)).locks}
+        except SaltoError:
+            pass
     found = []
     for lock_id, kind in booking_doors(settings.own_locks(facts.object_id),
                                        settings.common_locks):
@@ -298,13 +306,37 @@ def readiness(parks: Parks, budget: OtpBudget, clock: Clock, park: Park,
                              _judged_at(booking, now, ctx, clock), confirm_offline=False)
             row.update(verdict=found.verdict.value, message=found.message,
                        lock_id=found.lock_id,
-                       opens_at=found.opens_at.isoformat() if found.opens_at else None)
+                       opens_at=found.opens_at.isoformat() if found.opens_at else None,
+                       flags=_door_flags(ctx, gateway, booking))
             store = next((step for step in found.steps if step.state is StepState.FAIL
                           and step.reason is Reason.STORE_UNAVAILABLE), None)
             if store is not None:
                 gave_up = (Reason.STORE_UNAVAILABLE, store.message)
         rows.append(row)
     return Readiness(INTEGRATION, rows, dict(Counter(row["verdict"] for row in rows)))
+
+
+def _door_flags(ctx: ParkContext, gateway: SaltoGateway, booking: Booking
+                ) -> list[dict[str, str]]:
+    """What reception should fix before the guest arrives, on any of the booking's doors
+    (from the sweep's cached lock list): a critical battery, a lock or IQ offline."""
+    try:
+        facts = read_booking(booking, ctx.zone, ctx.settings.minutes_before)
+        locks = gateway.locks(ctx.site_id(gateway))
+    except (BookingError, SaltoError):
+        return []
+    flags = []
+    for lock_id, _ in booking_doors(ctx.settings.own_locks(facts.object_id),
+                                    ctx.settings.common_locks):
+        lock = locks.by_id.get(lock_id)
+        if lock is None:
+            continue
+        for code, bad in (("lock_battery_critical", lock.battery == "critical"),
+                          ("iq_offline", lock.iq_online is False),
+                          ("lock_offline", lock.iq_online is not False and not lock.online)):
+            if bad:
+                flags.append({"code": code, "lock_id": lock.id, "name": lock.name})
+    return flags
 
 
 def _judged_at(booking: Booking, now: datetime | None, ctx: ParkContext,

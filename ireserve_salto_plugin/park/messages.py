@@ -262,6 +262,10 @@ ADMIN_MESSAGES: dict[str, str] = {
     "clock_off": N_("This server's clock is {offset} s off Salto's (codes are signed with "
                     "Salto's time anyway; check NTP)."),
     "healthy": N_("all healthy."),
+    "note": N_("Note:"),
+    "battery_critical": N_("{iq}: the battery of {locks} is critical: replace it now."),
+    "battery_low": N_("{iq}: the battery of {locks} is low: replace it soon."),
+    "lock_alarm": N_("{iq}: {locks} reports an alarm (left open or intrusion): go and look."),
     "not_activated": N_("This IQ is not activated here: run GET PIN and Set PIN first."),
     "untested_blocked": N_("Not tested: codes to this IQ are blocked by Salto for about "
                            "{minutes} minutes."),

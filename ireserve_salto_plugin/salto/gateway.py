@@ -100,6 +100,7 @@ class SaltoGateway:
         # told (items read, count if known) after each page of a list: a progress bar
         self.on_page: Callable[[int, int | None], None] | None = None
         self.clock = SaltoClock(store, self._api_origin, clock)
+        self._telemetry = telemetry
         self._wall = clock.wall
 
     def access_token(self, fresh: bool = False) -> str:
@@ -209,6 +210,8 @@ class SaltoGateway:
                 locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
                 result = LockList.of(locks, self.iqs(site_id, thorough=thorough), self._wall())
             self._store.set(key, result, self._locks_ttl)
+            self._telemetry.locks_read(site_id, ((lock.battery, lock.alarm)
+                                                 for lock in result.locks))
             return result
 
     def forget_locks(self, site_id: str) -> None:

@@ -24,10 +24,14 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 NAME = "ireserve_salto_plugin"
+MAX_SITES = 4096  # lock lists remembered for the salto.locks gauge
 PERSONAL = frozenset({"requested_by"})  # never a span attribute or a metric label
 _IDS = re.compile(r"/(sites|locks|iqs|me|pin)/[^/]+")
 
@@ -66,6 +70,12 @@ class Telemetry:
                                               description="Opens the OTP budget refused")
         self._store_errors = meter.create_counter("salto.store.errors",
                                                   description="Shared store failures")
+        # site → (battery, alarm) → locks, from the lock lists this process read last
+        self._health: OrderedDict[str, Counter[tuple[str, bool]]] = OrderedDict()
+        self._health_lock = threading.Lock()
+        meter.create_observable_gauge(
+            "salto.locks", callbacks=[self._observe_locks],
+            description="Locks by battery state and alarm, as last read from Salto KS")
 
     def open_span(self) -> AbstractContextManager[Any]:
         if not self.enabled or (self._tracer_provider is None and isinstance(
@@ -95,6 +105,33 @@ class Telemetry:
     def token(self, grant: str) -> None:
         if self.enabled:
             self._tokens.add(1, {"grant": grant})
+
+    def locks_read(self, site: str, health: Iterable[tuple[str, bool]]) -> None:
+        """A site's lock list was read: its locks as (battery, alarm), for ``salto.locks``."""
+        if not self.enabled:
+            return
+        counts = Counter(health)
+        with self._health_lock:
+            self._health[site] = counts
+            self._health.move_to_end(site)
+            while len(self._health) > MAX_SITES:
+                self._health.popitem(last=False)
+
+    def _observe_locks(self, _options: Any) -> Iterator[Any]:
+        from opentelemetry.metrics import Observation
+
+        with self._health_lock:
+            sites = list(self._health.items())
+        if self.park_label:  # opted in: one series per site
+            for site, counts in sites:
+                for (battery, alarm), n in counts.items():
+                    yield Observation(n, {"battery": battery, "alarm": alarm, "site": site})
+            return
+        total: Counter[tuple[str, bool]] = Counter()
+        for _, counts in sites:
+            total.update(counts)
+        for (battery, alarm), n in total.items():  # bounded: 3 x 2 series
+            yield Observation(n, {"battery": battery, "alarm": alarm})
 
     def store_error(self) -> None:
         if self.enabled:

@@ -71,6 +71,22 @@ class Lock:
     otp_enabled: bool | None
     lock_type: str | None = None
     battery_level: str | None = None
+    left_open_alarm: bool | None = None
+    intrusion_alarm: bool | None = None
+
+    @property
+    def battery(self) -> str:
+        """``critical``, ``low`` or ``ok`` from Salto's ``battery_level`` (``fresh`` …
+        ``critical``; the values between are not documented: any value naming "low" is
+        low, "critical" or "empty" critical, anything else ``ok``)."""
+        level = (self.battery_level or "").lower()
+        if "critical" in level or "empty" in level:
+            return "critical"
+        return "low" if "low" in level else "ok"
+
+    @property
+    def alarm(self) -> bool:
+        return bool(self.left_open_alarm or self.intrusion_alarm)
 
     @property
     def reachable(self) -> bool:
@@ -153,6 +169,8 @@ def parse_lock(item: Any) -> Lock:
         otp_enabled=flag(iq.get("otp_enabled")),
         lock_type=_shared(text(item.get("lock_type"), MAX_WORD_CHARS)),
         battery_level=_shared(text(item.get("battery_level"), MAX_WORD_CHARS)),
+        left_open_alarm=flag(item.get("left_open_alarm")),
+        intrusion_alarm=flag(item.get("intrusion_alarm")),
     )
 
 

@@ -167,6 +167,21 @@ class SaltoSandbox:
             if lock is not None:
                 lock.online = online
 
+    def set_lock_health(self, lock_id: str, *, battery_level: str | None = None,
+                        left_open_alarm: bool | None = None,
+                        intrusion_alarm: bool | None = None) -> None:
+        """What the lock reports: its battery (``fresh`` … ``critical``) and its alarms."""
+        with self.world.lock:
+            lock = self.world.find_lock(lock_id)
+            if lock is None:
+                return
+            if battery_level is not None:
+                lock.battery_level = battery_level
+            if left_open_alarm is not None:
+                lock.left_open_alarm = left_open_alarm
+            if intrusion_alarm is not None:
+                lock.intrusion_alarm = intrusion_alarm
+
     def inject(self, method: str, path: str, **kwargs: Any) -> Fault:
         fault = Fault(method.upper(), re.compile(path), **kwargs)
         with self.world.lock:

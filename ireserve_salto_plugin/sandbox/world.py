@@ -66,14 +66,17 @@ class LockState:
     online: bool = True
     lock_type: str = "escutcheon_pin"
     locked_state: str = "locked"
-    battery_level: str = "fresh"
+    battery_level: str = "fresh"  # fresh … critical (docs/salto-ks-api.md, lock fields)
+    left_open_alarm: bool = False
+    intrusion_alarm: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "customer_reference": self.name, "locked_state": self.locked_state,
             "lock_type": self.lock_type, "online": self.online, "iq_link_state": "attached",
-            "battery_level": self.battery_level, "left_open_alarm": False,
-            "intrusion_alarm": False, "privacy_mode": False, "communication_type": "blue_net",
+            "battery_level": self.battery_level, "left_open_alarm": self.left_open_alarm,
+            "intrusion_alarm": self.intrusion_alarm, "privacy_mode": False,
+            "communication_type": "blue_net",
             "mac": self.mac, "floor": None, "tag_registration_state": "none",
             "offline_access_keys_limit": 200, "offline_access_keys_count": 0,
             "repeater": None, "vendor": {"id": 1, "reference": "salto", "display_name": "SALTO"},
