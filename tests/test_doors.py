@@ -209,3 +209,63 @@ def test_a_gauge_counts_locks_by_battery_and_alarm_without_a_park_label(
     assert total(found, "salto.locks", battery="critical") == 1
     assert total(found, "salto.locks", alarm=True) == 1
     assert all(set(p.attributes) == {"battery", "alarm"} for p in found["salto.locks"])
+
+
+# -- where staff open doors: the CLI and the web admin ---------------------------------------
+
+def test_the_cli_opens_a_door_by_name_with_a_reason_after_asking(
+        tmp_path: Any, sandbox: SaltoSandbox, host: ReferenceHost, park: Park,
+        mapped: Any) -> None:
+    from click.testing import CliRunner
+
+    from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+    from ireserve_salto_plugin.support.cli import main
+
+    path = tmp_path / "park.json"
+    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+                                "salto_ks": park.integrations[INTEGRATION]}))
+    path.chmod(0o600)
+    run = CliRunner()
+    asked = run.invoke(main, ["open", "Chalet 12", "--reason", "cleaning",
+                              "--settings-file", str(path)], input="n\n")
+    assert asked.exit_code == 1 and sandbox.call_count("PATCH") == 0
+    opened = run.invoke(main, ["open", "Chalet 12", "--reason", "cleaning", "--yes",
+                               "--settings-file", str(path)])
+    assert opened.exit_code == 0, opened.output
+    assert "Chalet 12" in opened.output and sandbox.call_count("PATCH") == 1
+    no_reason = run.invoke(main, ["open", "Chalet 12", "--settings-file", str(path)])
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+
+
+def test_the_web_admin_opens_a_door_after_a_confirmation_and_keeps_common_doors(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
+    from .test_admin_web import client as make_client
+    from .test_admin_web import csrf_of, logged_in
+
+    web = logged_in(make_client.__wrapped__(host, park))  # type: ignore[attr-defined]
+    page = web.get("/open-a-door?lang=nl").data.decode()
+    assert 'id="door-lock"' in page and "Reden" in page
+    asked = web.post("/open-a-door?lang=nl", data={
+        "csrf_token": csrf_of(page.encode()), "lock_id": mapped.id,
+        "reason": "schoonmaak"}).data.decode()
+    assert "Slot openen:" in asked and "Chalet 12" in asked and sandbox.call_count("PATCH") == 0
+    done = web.post("/open-a-door?lang=nl", data={
+        "csrf_token": csrf_of(asked.encode()), "lock_id": mapped.id, "reason": "schoonmaak",
+        "confirmed": "yes"}).data.decode()
+    assert 'id="door-result" class="ok"' in done and sandbox.call_count("PATCH") == 1
+    barrier = neighbours(sandbox, mapped, 1)[0]
+    mapping = web.get("/?tab=mapping&lang=nl").data.decode()
+    saved = web.post("/save?tab=mapping&lang=nl", data={
+        "csrf_token": csrf_of(mapping.encode()), "action": "save",
+        "common:1": barrier.id, "common_label:1": "Slagboom"})
+    assert saved.status_code == 302
+    assert park.integrations[INTEGRATION]["common_locks"] == {barrier.id: "Slagboom"}
+    details = web.get("/?tab=details&lang=nl").data.decode()
+    web.post("/save?tab=details&lang=nl", data={
+        "csrf_token": csrf_of(details.encode()), "action": "save", "enabled": "1",
+        "minutes_before": "30", "minutes_after": "20", "reception_phone": "+31 20 123 4567",
+        "fallback:nl": "De sleutel ligt in de kluis bij de ingang.", "open_statuses":
+        "confirmed"})
+    stored = park.integrations[INTEGRATION]
+    assert stored["minutes_after"] == 20 and stored["staff_open_enabled"] is False
+    assert stored["guest_fallback_text"] == {"nl": "De sleutel ligt in de kluis bij de ingang."}

@@ -102,6 +102,9 @@ WORDS = frozenset({
     NP_("web admin", "Not activated yet: {locks} are on an IQ that is not activated, so they "
                      "cannot open (tab \"Activate IQs\")."),
     NP_("web admin", "The locks below are the list read at {time}."),
+    NP_("web admin", "Open a door"),
+    NP_("web admin", "Reason (housekeeping, maintenance, ...)"),
+    NP_("web admin", "label"),
 })
 
 
@@ -189,6 +192,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         return render("integration.html", form, tab=tab, current=current, settings=settings,
                       iqs=iqs, options=options, trouble=trouble, here=url_for("page"),
                       lock_names={o["value"]: o["label"] for o in options}, rows=rows,
+                      common=list((settings.get("common_locks") or {}).items()),
                       read_at=read_at, pasted=request.form.get("mapping_import", ""))
 
     @app.post("/save")
@@ -272,6 +276,25 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             lock = names.get(why.lock_id or "", why.lock_id or "?")
             return booking(booking_id, confirm=lock)
         return booking(booking_id, host.open(found, "staff:web-admin"))
+
+    @app.route("/open-a-door", methods=["GET", "POST"])
+    def open_a_door() -> str:
+        """Reception opens a lock without a booking (housekeeping, maintenance): a lock, a
+        reason, then a confirmation naming the lock; the staff_open action does the rest."""
+        code = lang()
+        park.locale = code
+        options = host.lock_options(park, INTEGRATION)
+        names = {o["value"]: _lock_name(o) for o in options}
+        lock, why = request.form.get("lock_id", ""), request.form.get("reason", "").strip()
+        result, confirm = None, None
+        if request.method == "POST":
+            if request.form.get("confirmed") != "yes":
+                confirm = names.get(lock, lock)
+            else:
+                result = host.admin(park, INTEGRATION, "staff_open", lock_id=lock, reason=why,
+                                    requested_by="staff:web-admin")
+        return render("open_a_door.html", tab="", options=options, lock=lock, why=why,
+                      confirm=confirm, result=result, here=url_for("open_a_door"))
 
     @app.errorhandler(404)
     def not_found(_: Any) -> tuple[str, int]:
@@ -399,13 +422,18 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
     new = dict(park.integrations.get(INTEGRATION, {}))
     if tab == "details":
         new["enabled"] = form.get("enabled") == "1"
+        new["staff_open_enabled"] = form.get("staff_open_enabled") == "1"
+        texts = {lang: form.get(f"fallback:{lang}", "").strip() for lang in ("nl", "en", "de")}
+        new["guest_fallback_text"] = {lang: text for lang, text in texts.items() if text}
     for key in ("environment", "username", "password", "site_uid", "open_field",
-                "checkin_status", "guest_address"):
+                "checkin_status", "guest_address", "reception_phone"):
         if key in form:
-            new[key] = form[key] or (None if key in ("open_field", "checkin_status") else "")
-    if "minutes_before" in form:
-        text = form["minutes_before"].strip()
-        new["minutes_before"] = int(text) if text.lstrip("-").isdigit() else text
+            new[key] = form[key] or (None if key in ("open_field", "checkin_status",
+                                                     "reception_phone") else "")
+    for key in ("minutes_before", "minutes_after"):
+        if key in form:
+            text = form[key].strip()
+            new[key] = int(text) if text.lstrip("-").isdigit() else text
     if "open_statuses" in form:
         new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
     if "default_lock_id" in form:
@@ -421,6 +449,11 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
         if form.get("map_object"):  # an object the host does not list, by its id
             mapping[form["map_object"]] = form["map_lock"]
         new["mapping"] = mapping
+        common: dict[str, str] = {}  # rows of a lock and its label; "—" drops the row
+        for key in form:
+            if key.startswith("common:") and form[key]:
+                common[form[key]] = form.get(f"common_label:{key[7:]}", "").strip()
+        new["common_locks"] = common
     return new
 
 

@@ -188,6 +188,26 @@ def register(main: click.Group) -> None:
         return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by),
                     as_json)
 
+    @main.command("open", short_help="Open a lock for staff, with a reason.")
+    @SETTINGS
+    @click.argument("lock")
+    @click.option("--reason", required=True,
+                  help="Why (housekeeping, maintenance, ...): written to the log.")
+    @click.option("--by", "requested_by", default="staff:support-desk", show_default=True,
+                  help="Who asks for it (written to the log and the receipt).")
+    @click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
+    @AS_JSON
+    @desk_command
+    def staff_open(desk: Desk, lock: str, reason: str, requested_by: str, yes: bool,
+                   as_json: bool) -> int:
+        """Open a lock of the site without a booking (housekeeping, maintenance), with a
+        reason; logged as a staff open. LOCK is the lock's id or its name."""
+        lock_id = desk.lock_id(lock)
+        if not yes and not click.confirm(f"Open lock {printable(lock)} now?", err=True):
+            return PROBLEM
+        return show(desk.admin("staff_open", lock_id=lock_id, reason=reason,
+                               requested_by=requested_by), as_json)
+
     @main.command(short_help="Salto's latest entries, newest first.")
     @SETTINGS
     @click.option("--count", default=20, show_default=True, help="How many entries.")
