@@ -10,14 +10,17 @@ import argparse
 import gc
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
 from datetime import UTC, datetime
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -84,21 +87,31 @@ def fresh_otp(box: Sandbox, index: int = 0) -> str:
 # -- 1. calls per open ---------------------------------------------------------------------
 
 def calls_per_open(box: Sandbox, redis_url: str | None, label: str) -> None:
-    counts = {}
+    """Cold opens are judged by Salto round trips *in a row* (requests that overlap count
+    once), measured with 20 ms of latency on every request; requests are reported beside."""
+    counts, in_a_row = {}, {}
     for with_site_id in (False, True):
         bench = make_bench(box, make_store(redis_url), with_site_id=with_site_id)
         box.reset()
-        bench.open()
-        counts["cold" + (", site_id stored" if with_site_id else "")] = box.calls()
+        box.set_latency(0.02)
+        try:
+            bench.open()
+        finally:
+            box.set_latency(0.0)
+        name = "site_id stored" if with_site_id else "site_id not stored"
+        counts[name], in_a_row[name] = box.calls(), box.round_trips_in_a_row()
     box.reset()
     for _ in range(20):
         bench.open()
-    counts["warm (per open, 20 opens)"] = box.calls() / 20
-    values = list(counts.values())
-    row(f"1. HTTP requests per open [{label}]",
-        ", ".join(f"{k}: {v:g}" for k, v in counts.items()), "",
-        "target: warm 1; cold ≤ 6, ≤ 5 with site_id (token, site, 2 lock pages for "
-        "exactly 100 locks, IQs, open)", values[0] <= 6 and values[1] <= 5 and values[2] == 1)
+    warm = box.calls() / 20
+    row(f"1. cold open, Salto round trips in a row [{label}]",
+        ", ".join(f"{k}: {v}" for k, v in in_a_row.items()),
+        ", ".join(f"{k}: {v} requests" for k, v in counts.items()),
+        "target ≤ 3 with site_id stored, ≤ 4 without (a site of exactly 100 locks: "
+        "2 lock pages)",
+        in_a_row["site_id stored"] <= 3 and in_a_row["site_id not stored"] <= 4)
+    row(f"1. HTTP requests per warm open [{label}]", f"{warm:g}", "", "target: 1",
+        warm == 1)
     if redis_url:
         store = counting_store(redis_url)
         bench = make_bench(box, store)
@@ -136,7 +149,7 @@ def overhead(box: Sandbox, redis_url: str | None, label: str, rounds: int, runs:
     plugin_us = statistics.median(p for p, _ in run_medians)
     bare_us = statistics.median(b for _, b in run_medians)
     ratios = [p / b for p, b in run_medians]
-    target = 1.15
+    target = 1.15 if redis_url else 1.05
     row(f"2. warm open, loopback round trip [{label}]",
         f"{plugin_us:.0f} µs (ratio {plugin_us / bare_us:.3f}; runs "
         f"{min(ratios):.3f}-{max(ratios):.3f})",
@@ -162,15 +175,33 @@ def overhead(box: Sandbox, redis_url: str | None, label: str, rounds: int, runs:
         own.append(median_us(open_t) - median_us(call_t))
         http_plugin.append(median_us(call_t))
         http_bare.append(median_us(bare_t))
-    limit = 150 if redis_url is None else 200
-    row(f"2. plugin's own work per open (open minus its HTTP call) [{label}]",
-        f"{statistics.median(own):.0f} µs (runs {min(own):.0f}-{max(own):.0f})",
-        "", f"target ≤ {limit} µs; no network: the call is answered in-process",
-        statistics.median(own) <= limit)
+    mine = statistics.median(own)
+    if redis_url is None:
+        row(f"2. plugin's own work per open (open minus its HTTP call) [{label}]",
+            f"{mine:.0f} µs (runs {min(own):.0f}-{max(own):.0f})",
+            "", "target ≤ 120 µs; no network: the call is answered in-process", mine <= 120)
+    else:
+        trip = bare_redis_round_trip(redis_url)
+        limit = 2 * trip + 100
+        row(f"2. plugin's own work per open (open minus its HTTP call) [{label}]",
+            f"{mine:.0f} µs (runs {min(own):.0f}-{max(own):.0f}) = {mine / trip:.1f} bare "
+            "redis-py round trips", f"bare redis-py round trip (GET) {trip:.0f} µs",
+            f"target ≤ 2 round trips + 100 µs = {limit:.0f} µs", mine <= limit)
     row(f"2. client-side cost of the HTTP call itself [{label}]",
         f"{statistics.median(http_plugin):.0f} µs (plugin's session)",
         f"{statistics.median(http_bare):.0f} µs (requests.Session)",
         "the plugin's session reads proxy/CA settings once, not per request")
+
+
+def bare_redis_round_trip(redis_url: str) -> float:
+    """One redis-py GET, median µs: the floor a Redis-backed open pays per round trip."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.set("bench:probe", b"x")
+    client.get("bench:probe")
+    return statistics.median(median_us([timed(lambda: client.get("bench:probe"))
+                                        for _ in range(500)]) for _ in range(5))
 
 
 # -- 3. token single flight ----------------------------------------------------------------
@@ -201,7 +232,9 @@ def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
                 failures.append(exc)
 
     cpu = box.cpu_seconds()
+    client_cpu = time.process_time()
     elapsed = _run_threads(worker, 16)
+    client_us = (time.process_time() - client_cpu) / 200 * 1e6
     busy = (box.cpu_seconds() - cpu) / elapsed
     token_calls = box.calls("POST /connect/token")
     patches = box.calls("PATCH")
@@ -234,10 +267,11 @@ def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
     bare_elapsed = _run_threads(bare_worker, 16)
     bare_busy = (box.cpu_seconds() - cpu) / bare_elapsed
     share = bare_elapsed / elapsed
-    need = 0.8 if redis_url else None
+    need = 0.8
     row(f"3. 200 opens / 100 locks / 16 threads, token expired [{label}]",
         f"{token_calls} token request(s), {patches} PATCHes, {200 / elapsed:.0f} opens/s "
-        f"({share:.0%} of bare)" + (f", {len(failures)} FAILED" if failures else ""),
+        f"({share:.0%} of bare), client CPU {client_us:.0f} µs per open"
+        + (f", {len(failures)} FAILED" if failures else ""),
         f"bare {200 / bare_elapsed:.0f} PATCH/s",
         "target: exactly 1 token request" + (f", ≥ {need:.0%} of bare" if need else "")
         + f"; sandbox core busy {busy:.0%} (plugin run), {bare_busy:.0%} (bare run)",
@@ -378,9 +412,75 @@ def many_parks(parks: int) -> None:
                 f"{r['entries']} store entries; park 1 again: {r['revisit_token_calls']} "
                 f"token request(s)",
                 f"import-only process {base:.0f} MB",
-                ("target ≤ 56 MB (the baseline of the previous landing); " if default else "")
+                ("target ≤ 50 MB; " if default else "")
                 + "1 token request on revisit = least recently used park was evicted",
-                r["rss_mb"] <= 56 if default else None)
+                r["rss_mb"] <= 50 if default else None)
+
+
+# -- versions side by side (--against REV) ---------------------------------------------------
+
+def versions(rev: str, rounds: int, runs: int, parks: int) -> None:
+    """The same figures for this checkout and for ``rev`` (a git worktree), measured in the
+    same run, alternating, each version in its own child process that drives the plugin
+    only through its entry point object, its hooks and ``SALTO_KS_*`` (versus_child.py)."""
+    root = Path(__file__).resolve().parent.parent
+    commit = subprocess.run(["git", "rev-parse", "--short", rev], cwd=root, text=True,
+                            capture_output=True, check=True).stdout.strip()
+    tree = Path(tempfile.gettempdir()) / f"salto-bench-{commit}"
+    if not tree.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), commit], cwd=root,
+                       check=True, capture_output=True)
+    here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                          capture_output=True, check=True).stdout.strip()
+    checkouts = {f"this ({here})": root, f"{rev} ({commit})": tree}
+    child = str(Path(__file__).resolve().parent / "versus_child.py")
+
+    def measure(checkout: Path, spec: dict[str, Any]) -> dict[str, Any]:
+        out = subprocess.run([sys.executable, child, json.dumps(spec)], text=True,
+                             capture_output=True, timeout=900,
+                             env={**os.environ, "PYTHONPATH": str(checkout)},
+                             preexec_fn=lambda: pin_to_cpu(CLIENT_CPU))
+        if out.returncode != 0:
+            raise RuntimeError(f"{checkout}: {out.stderr[-1500:]}")
+        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    print(f"\nVersions side by side: {', '.join(checkouts)} (alternating, {runs} runs)")
+    with redis_process() as redis_url:
+        with sandbox_process("--iqs", "10", "--locks-per-iq", "10", "--activate") as box:
+            bench = make_bench(box, make_store(None))
+            bench.open()
+            lock = box.data["locks"][0]
+            base = {"env": box.data["env"], "settings": box.data["salto_ks"],
+                    "site_id": box.data["site_id"], "lock_id": lock["id"], "api": box.api,
+                    "lock_url": lock_url(box), "token": bench.token(), "rounds": rounds,
+                    "iq": box.data["salto_ks"]["iqs"][lock["iq_id"]], "mode": "open"}
+            stores = [("in-process store", None)] + ([("Redis store", redis_url)]
+                                                     if redis_url else [])
+            for label, url in stores:
+                got: dict[str, list[dict[str, Any]]] = {name: [] for name in checkouts}
+                for n in range(runs):
+                    order = list(checkouts.items())
+                    for name, checkout in order if n % 2 == 0 else reversed(order):
+                        got[name].append(measure(checkout, {**base, "redis": url}))
+                for figure, key in (("warm open, loopback", "open_us"),
+                                    ("plugin's own work per open", "own_us")):
+                    cells = []
+                    for name in checkouts:
+                        values = [g[key] for g in got[name] if key in g]
+                        bare = statistics.median(g["bare_us"] for g in got[name])
+                        value = statistics.median(values) if values else math.nan
+                        cells.append(f"{name}: {value:.0f} µs" + (
+                            f" ({value / bare:.3f}x bare)" if key == "open_us" else ""))
+                    row(f"V. {figure} [{label}]", "; ".join(cells), "",
+                        "same run, alternating; hooks and SALTO_KS_* only")
+    with sandbox_process("--accounts", str(parks), "--iqs", "3", "--locks-per-iq", "12",
+                         "--activate") as box:
+        spec = {"env": box.data["env"], "mode": "parks", "parks": box.data["parks"][:parks],
+                "locks": len(box.data["locks"])}
+        cells = [f"{name}: {measure(checkout, spec)['rss_mb']:.0f} MB"
+                 for name, checkout in checkouts.items()]
+        row(f"V. {parks} parks in one process, peak RSS", "; ".join(cells), "",
+            "same run; through mapping_options")
 
 
 def main() -> None:
@@ -388,6 +488,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300, help="opens per timing run")
     parser.add_argument("--runs", type=int, default=5, help="timing runs (medians)")
     parser.add_argument("--parks", type=int, default=1000)
+    parser.add_argument("--against", metavar="REV",
+                        help="also measure this git revision, side by side (a worktree)")
     args = parser.parse_args()
     pin_to_cpu(CLIENT_CPU)
     started = time.perf_counter()
@@ -416,6 +518,8 @@ def main() -> None:
             row("6. Redis store", "skipped: redis-server not installed")
     big_site()
     many_parks(args.parks)
+    if args.against:
+        versions(args.against, args.rounds, args.runs, args.parks)
     print(f"\nTotal {time.perf_counter() - started:.0f} s\n")
     print("| figure | value | baseline | target / note | met |\n|---|---|---|---|---|")
     for figure, value, baseline, note, mark in ROWS:

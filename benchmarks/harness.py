@@ -59,6 +59,14 @@ class Sandbox:
     def expire_tokens(self) -> None:
         self.session.post(f"{self.api}/_sandbox/expire-tokens", timeout=10)
 
+    def set_latency(self, seconds: float) -> None:
+        self.session.post(f"{self.api}/_sandbox/latency", json={"seconds": seconds},
+                          timeout=10)
+
+    def round_trips_in_a_row(self) -> int:
+        return int(self.session.get(f"{self.api}/_sandbox/round-trips",
+                                    timeout=10).json()["in_a_row"])
+
     def cpu_seconds(self) -> float:
         """CPU time the sandbox process has used (user + system)."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()

@@ -109,6 +109,9 @@ class Iq:
     state: str | None = None
 
 
+KEEP_OPTIONS_FROM = 500  # locks: a dropdown this big is kept built (see LockList.options)
+
+
 @dataclass(frozen=True, slots=True)
 class LockList:
     """A site's locks, in Salto's order, with an index by id, the dropdown built once,
@@ -144,15 +147,19 @@ class LockList:
         return LockList.of(locks, tuple(iqs.values()), self.read_at)
 
     def options(self) -> list[dict[str, Any]]:
-        """The dropdown: fresh dicts per caller, built from the list only once. Each entry
-        says when the list was read (``read_at``, ISO UTC), so a page can say how old it is."""
-        if self._options is None:
-            read_at = (datetime.fromtimestamp(self.read_at, UTC).isoformat(timespec="seconds")
-                       if self.read_at is not None else None)
-            object.__setattr__(self, "_options", [{**lock.option(), "read_at": read_at}
-                                                  for lock in self.locks])
-        assert self._options is not None
-        return [option.copy() for option in self._options]
+        """The dropdown: fresh dicts per caller. Each entry says when the list was read
+        (``read_at``, ISO UTC), so a page can say how old it is. A big site's dropdown is
+        built once and copied per caller (copying 5,000 entries is faster than building
+        them); a small one is built on demand, so a thousand small parks do not keep a
+        second copy of their lock lists."""
+        if self._options is not None:
+            return [option.copy() for option in self._options]
+        read_at = (datetime.fromtimestamp(self.read_at, UTC).isoformat(timespec="seconds")
+                   if self.read_at is not None else None)
+        built = [{**lock.option(), "read_at": read_at} for lock in self.locks]
+        if len(built) >= KEEP_OPTIONS_FROM:
+            object.__setattr__(self, "_options", [option.copy() for option in built])
+        return built
 
 
 def parse_lock(item: Any) -> Lock:

@@ -49,6 +49,10 @@ class ConnectApi:
             ("GET", re.compile(r"/_sandbox/stats"), lambda req: box.stats()),
             ("POST", re.compile(r"/_sandbox/reset-stats"), lambda req: box.reset_stats()),
             ("POST", re.compile(r"/_sandbox/expire-tokens"), lambda req: box.expire_tokens()),
+            ("POST", re.compile(r"/_sandbox/latency"),
+             lambda req: box.set_latency(float(req.json().get("seconds", 0)))),
+            ("GET", re.compile(r"/_sandbox/round-trips"),
+             lambda req: {"in_a_row": box.round_trips_in_a_row()}),
             ("GET", re.compile(r"/_sandbox/outbox"), lambda req: [
                 {"to": m.to, "channel": m.channel, "iq_id": m.iq_id, "pin": m.pin}
                 for m in self.world.outbox]),

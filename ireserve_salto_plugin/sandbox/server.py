@@ -209,6 +209,10 @@ class SaltoSandbox:
             assert site is not None
             return list(site.entries)
 
+    def set_latency(self, seconds: float) -> None:
+        """Seconds added to every API request (a network's round trip); 0: none."""
+        self.latency = max(0.0, min(seconds, 5.0))
+
     def round_trips_in_a_row(self) -> int:
         """Requests served one after another, while ``latency`` is set: requests that
         overlap (sent in parallel) count once."""

@@ -1,0 +1,147 @@
+"""Child process of ``./dev bench --against REV``: one version of the plugin, measured only
+through what every version has: the entry point object ``ireserve_salto_plugin.plugin:plugin``,
+its hookspecs module, and the ``SALTO_KS_*`` environment (the store is chosen by
+``SALTO_KS_REDIS_URL``). Run as a file with ``PYTHONPATH`` set to that version's checkout,
+so nothing of this checkout's package is imported here.
+
+``python versus_child.py SPEC_JSON`` prints one JSON object of figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Park:
+    id: str
+    timezone: str
+    integrations: dict[str, Any]
+    locale: str | None = None
+
+
+@dataclass
+class Booking:
+    id: str
+    object_id: str
+    status: str
+    arrival: datetime
+    departure: datetime
+    fields: dict[str, Any] = field(default_factory=dict)
+    locale: str | None = None
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(spec: dict[str, Any]) -> dict[str, Any]:
+    os.environ.update(spec["env"])
+    if spec.get("redis"):
+        os.environ["SALTO_KS_REDIS_URL"] = spec["redis"]
+    import pluggy
+    import requests
+    from requests.structures import CaseInsensitiveDict
+
+    from ireserve_salto_plugin import INTEGRATION, hookspecs
+    from ireserve_salto_plugin.plugin import plugin
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(plugin, INTEGRATION)
+    if spec["mode"] == "parks":
+        return many_parks(spec, pm)
+    settings = dict(spec["settings"])
+    settings["mapping"] = {"obj-0": spec["lock_id"]}
+    settings["site_id"] = spec["site_id"]
+    park = Park("park-0", "Europe/Amsterdam", {INTEGRATION: settings})
+    counter = iter(range(10**9))
+
+    def open_once() -> None:
+        arrival = datetime.now(UTC) - timedelta(hours=1)
+        booking = Booking(f"B{next(counter)}", "obj-0", "confirmed", arrival,
+                          arrival + timedelta(days=2))
+        result = pm.hook.on_open_request(park=park, booking=booking, requested_by="bench",
+                                         now=None)
+        if result is None or not result.opened:
+            raise SystemExit(f"open failed: {result}")
+
+    def timed(func: Any) -> float:
+        started = time.perf_counter()
+        func()
+        return time.perf_counter() - started
+
+    try:
+        from ireserve_salto_plugin.salto.otp import salto_otp
+    except ImportError:  # before the layout of the package changed
+        from ireserve_salto_plugin.otp import salto_otp  # type: ignore[no-redef]
+
+    def otp() -> str:
+        return str(salto_otp(spec["iq"]["secret"], spec["iq"]["pin"], datetime.now(UTC)))
+
+    open_once()  # warm: token, lock list, clock
+    rounds = spec["rounds"]
+    url = spec["lock_url"]
+    bare = requests.Session()
+    token = spec["token"]
+    figures: dict[str, Any] = {}
+    plugin_t, bare_t = [], []
+    for n in range(rounds):
+        def send_bare() -> None:
+            bare.patch(url, json={"locked_state": "unlocked", "otp": otp()},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        pair = [(bare_t, send_bare), (plugin_t, open_once)]
+        for samples, func in pair if n % 2 else reversed(pair):
+            samples.append(timed(func))
+    figures["open_us"] = statistics.median(plugin_t) * 1e6
+    figures["bare_us"] = statistics.median(bare_t) * 1e6
+
+    class Instant(requests.adapters.HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> requests.Response:
+            resp = requests.Response()
+            resp.status_code = 200
+            resp._content = b""
+            resp.headers = CaseInsensitiveDict({"Date": formatdate(usegmt=True),
+                                                "Content-Length": "0"})
+            resp.request, resp.url, resp.connection = request, request.url or "", self
+            return resp
+
+    session = getattr(getattr(plugin, "service", None), "session", None)
+    if isinstance(session, requests.Session):  # every version so far has it
+        session.mount(spec["api"], Instant())
+        open_t, call_t = [], []
+        for _ in range(rounds):
+            open_t.append(timed(open_once))
+            call_t.append(timed(lambda: session.patch(
+                url, json={"locked_state": "unlocked", "otp": "00000"},
+                headers={"Authorization": f"Bearer {token}"}, timeout=10)))
+        figures["own_us"] = (statistics.median(open_t) - statistics.median(call_t)) * 1e6
+    return figures
+
+
+def many_parks(spec: dict[str, Any], pm: Any) -> dict[str, Any]:
+    """Every park's lock dropdown loaded once, through the hook; peak RSS."""
+    from ireserve_salto_plugin import INTEGRATION
+
+    for n, settings in enumerate(spec["parks"]):
+        park = Park(f"park-{n}", "Europe/Amsterdam", {INTEGRATION: settings})
+        if len(pm.hook.mapping_options(integration=INTEGRATION, park=park,
+                                       refresh=False) or []) != spec["locks"]:
+            raise SystemExit(f"park-{n}: lock list incomplete")
+    return {"rss_mb": rss_mb()}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.loads(sys.argv[1]))))
