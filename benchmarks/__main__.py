@@ -436,10 +436,13 @@ def versions(rev: str, rounds: int, runs: int, parks: int) -> None:
     child = str(Path(__file__).resolve().parent / "versus_child.py")
 
     def measure(checkout: Path, spec: dict[str, Any]) -> dict[str, Any]:
-        out = subprocess.run([sys.executable, child, json.dumps(spec)], text=True,
-                             capture_output=True, timeout=900,
-                             env={**os.environ, "PYTHONPATH": str(checkout)},
-                             preexec_fn=lambda: pin_to_cpu(CLIENT_CPU))
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+            json.dump(spec, file)
+            file.flush()
+            out = subprocess.run([sys.executable, child, file.name], text=True,
+                                 capture_output=True, timeout=900,
+                                 env={**os.environ, "PYTHONPATH": str(checkout)},
+                                 preexec_fn=lambda: pin_to_cpu(CLIENT_CPU))
         if out.returncode != 0:
             raise RuntimeError(f"{checkout}: {out.stderr[-1500:]}")
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -490,7 +493,13 @@ def main() -> None:
     parser.add_argument("--parks", type=int, default=1000)
     parser.add_argument("--against", metavar="REV",
                         help="also measure this git revision, side by side (a worktree)")
+    parser.add_argument("--versions-only", action="store_true",
+                        help="with --against: only the side-by-side rows")
     args = parser.parse_args()
+    if args.against and args.versions_only:
+        pin_to_cpu(CLIENT_CPU)
+        versions(args.against, args.rounds, args.runs, args.parks)
+        return
     pin_to_cpu(CLIENT_CPU)
     started = time.perf_counter()
     print("Salto KS plugin benchmarks (sandbox in its own process, loopback HTTP)\n")

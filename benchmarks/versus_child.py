@@ -4,7 +4,7 @@ its hookspecs module, and the ``SALTO_KS_*`` environment (the store is chosen by
 ``SALTO_KS_REDIS_URL``). Run as a file with ``PYTHONPATH`` set to that version's checkout,
 so nothing of this checkout's package is imported here.
 
-``python versus_child.py SPEC_JSON`` prints one JSON object of figures.
+``python versus_child.py SPEC_FILE`` (a JSON file) prints one JSON object of figures.
 """
 
 from __future__ import annotations
@@ -68,10 +68,12 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     settings["site_id"] = spec["site_id"]
     park = Park("park-0", "Europe/Amsterdam", {INTEGRATION: settings})
     counter = iter(range(10**9))
+    run = f"{os.getpid()}-{time.monotonic_ns()}"  # booking ids of this child only: a shared
+    # Redis must not answer them as duplicates of another child's
 
     def open_once() -> None:
         arrival = datetime.now(UTC) - timedelta(hours=1)
-        booking = Booking(f"B{next(counter)}", "obj-0", "confirmed", arrival,
+        booking = Booking(f"B{run}-{next(counter)}", "obj-0", "confirmed", arrival,
                           arrival + timedelta(days=2))
         result = pm.hook.on_open_request(park=park, booking=booking, requested_by="bench",
                                          now=None)
@@ -144,4 +146,4 @@ def many_parks(spec: dict[str, Any], pm: Any) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(json.loads(sys.argv[1]))))
+    print(json.dumps(main(json.loads(Path(sys.argv[1]).read_text()))))
