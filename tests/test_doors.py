@@ -239,10 +239,12 @@ def test_the_cli_opens_a_door_by_name_with_a_reason_after_asking(
 
 def test_the_web_admin_opens_a_door_after_a_confirmation_and_keeps_common_doors(
         host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
-    from .test_admin_web import client as make_client
-    from .test_admin_web import csrf_of, logged_in
+    from ireserve_salto_plugin.reference.admin_web import create_app
 
-    web = logged_in(make_client.__wrapped__(host, park))  # type: ignore[attr-defined]
+    from .test_admin_web import TOKEN, csrf_of, logged_in
+
+    app = create_app(host, park, token=TOKEN)
+    web = logged_in(app.test_client())
     page = web.get("/open-a-door?lang=nl").data.decode()
     assert 'id="door-lock"' in page and "Reden" in page
     asked = web.post("/open-a-door?lang=nl", data={

@@ -55,6 +55,7 @@ from ireserve_salto_plugin.park.messages import (
     staff_message,
 )
 from ireserve_salto_plugin.park.platform import PlatformReader
+from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.park.text import host_attr, host_text, iso_utc
 from ireserve_salto_plugin.salto.cache import TOKEN, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
@@ -473,7 +474,7 @@ def door_id(value: Any) -> str | None:
         return None
 
 
-def way_out(settings: Any, lang: str) -> str:
+def way_out(settings: Settings, lang: str) -> str:
     """What a guest whose door cannot open online should do instead, in ``lang``: the
     park's own text for that language, else a call to its reception phone; "" when the
     park set neither (the guest is then sent to reception)."""
