@@ -262,6 +262,10 @@ def test_the_web_admin_opens_a_door_after_a_confirmation_and_keeps_common_doors(
         "common:1": barrier.id, "common_label:1": "Slagboom"})
     assert saved.status_code == 302
     assert park.integrations[INTEGRATION]["common_locks"] == {barrier.id: "Slagboom"}
+    start = datetime.now(UTC) - timedelta(hours=1)
+    host.add_booking(Booking("B-9", "chalet-12", "confirmed", start, start + timedelta(days=2)))
+    page = web.get("/booking/B-9?lang=nl").data.decode()
+    assert 'id="doors"' in page and "Slagboom" in page and "gemeenschappelijk" in page
     details = web.get("/?tab=details&lang=nl").data.decode()
     web.post("/save?tab=details&lang=nl", data={
         "csrf_token": csrf_of(details.encode()), "action": "save", "enabled": "1",

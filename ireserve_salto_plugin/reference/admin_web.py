@@ -105,6 +105,9 @@ WORDS = frozenset({
     NP_("web admin", "Open a door"),
     NP_("web admin", "Reason (housekeeping, maintenance, ...)"),
     NP_("web admin", "label"),
+    NP_("web admin", "Doors"),
+    NP_("web admin", "own"),
+    NP_("web admin", "common"),
 })
 
 

@@ -260,6 +260,9 @@ def register(main: click.Group) -> None:
                 click.echo(click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
                            + f"  {step.step:<14} {printable(step.message)}")
             click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
+            for door in found.doors:  # a booking with several doors: each one's verdict
+                click.echo(f"door {door.kind.value:6} {printable(door.name):20} "
+                           f"{door.verdict.value}: {printable(door.message)}")
         return OK if found.verdict.value == "opened" else PROBLEM
 
     @main.command(short_help="Each booking judged at its arrival.")
