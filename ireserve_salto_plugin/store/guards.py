@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -39,6 +40,7 @@ FIRST_POLL = 0.005  # seconds between reads of a running attempt, doubling
 MAX_POLL = 0.1
 
 
+@functools.lru_cache(maxsize=1024)  # two per open, of the few credentials a process has
 def credentials_mark(secret: str | None, pin: str | None) -> float:
     """A number that changes with the IQ's secret or PIN (and reveals neither): an accepted
     code vouches only for the credentials that signed it."""
@@ -89,10 +91,11 @@ class OtpBudget:
         self.clock = clock
 
     @staticmethod
-    def keys(account: str, iq_id: str) -> list[Key[float]]:
+    @functools.lru_cache(maxsize=1024)  # built once per account and IQ, not per open
+    def keys(account: str, iq_id: str) -> tuple[Key[float], ...]:
         """What :meth:`state_of` reads, for a caller that batches the read."""
-        return [OTP_BLOCK(account, iq_id), OTP_FAILS(account, iq_id),
-                OTP_SUSPEND(account, iq_id), OTP_GOOD(account, iq_id)]
+        return (OTP_BLOCK(account, iq_id), OTP_FAILS(account, iq_id),
+                OTP_SUSPEND(account, iq_id), OTP_GOOD(account, iq_id))
 
     def state(self, account: str, iq_id: str, mark: float | None = None) -> BudgetState:
         """The IQ's budget in one store round trip (``mark``: :func:`credentials_mark` of
