@@ -370,3 +370,19 @@ def test_mapping_a_lock_on_an_idle_iq_warns_at_once(client: Any, host: Reference
     assert 'id="warning"' in after and "Nog niet geactiveerd: Chalet 12" in after
     assert f"{lock.iq.name}: niet geactiveerd" in after
 
+
+
+def test_saving_the_mapping_tab_keeps_an_objects_further_doors(
+        client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
+    """An object mapped to its doors (the chalet, then its shed) shows its own lock in the
+    row; saving the tab changes that first lock only, never drops the shed."""
+    assert sandbox.site is not None
+    shed = next(lock for lock in sandbox.site.locks.values() if lock.name == "Bike shed")
+    other = first_lock(sandbox, "Chalet 13")
+    park.integrations[INTEGRATION]["mapping"] = {"chalet-12": [mapped.id, shed.id]}
+    host.objects["chalet-12"] = "Chalet 12"
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert _selected(page)["lock:chalet-12"] == mapped.id
+    _post(client, page, action="save", **{"lock:chalet-12": other.id})
+    assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": [other.id, shed.id]}

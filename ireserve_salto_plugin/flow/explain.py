@@ -28,7 +28,7 @@ from ireserve_salto_plugin.flow.decision import (
     timing,
     to_utc,
 )
-from ireserve_salto_plugin.flow.preflight import Checked, preflight
+from ireserve_salto_plugin.flow.preflight import Checked, offline_reason, preflight
 from ireserve_salto_plugin.models import (
     Booking,
     Door,
@@ -101,10 +101,11 @@ def explain(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: 
     gateway = ctx.gateway(parks.tuning.status_deadline)
     found = _explain(ctx, gateway, budget, clock, steps, booking, now, confirm_offline=True)
     object_id = getattr(booking, "object_id", None)
-    if not isinstance(object_id, str) or len(booking_doors(
-            ctx.settings.own_locks(object_id), ctx.settings.common_locks)) < 2:
+    every = booking_doors(ctx.settings.own_locks(object_id), ctx.settings.common_locks) if (
+        isinstance(object_id, str)) else []
+    if len(every) < 2:
         return found
-    return replace(found, doors=doors(parks, budget, clock, park, booking, now) or [])
+    return replace(found, doors=_doors(ctx, gateway, budget, clock, booking, now, every))
 
 
 def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: Clock,
@@ -168,11 +169,20 @@ def doors(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: Bo
         return None
     try:
         ctx = parks.context(park, raw)
-        settings, lang = ctx.settings, host_language(park)
+        settings = ctx.settings
         facts = read_booking(booking, ctx.zone, settings.minutes_before, settings.minutes_after)
     except (SettingsError, BookingError):
         return []
-    gateway = ctx.gateway(parks.tuning.status_deadline)
+    return _doors(ctx, ctx.gateway(parks.tuning.status_deadline), budget, clock, booking, now,
+                  booking_doors(settings.own_locks(facts.object_id), settings.common_locks))
+
+
+def _doors(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: Clock,
+           booking: Booking, now: datetime | None,
+           every: list[tuple[str, DoorKind]]) -> list[Door]:
+    """Each of ``every`` door with the explainer's verdict for it, named by the park's
+    label or Salto's name (from the cached lock list)."""
+    settings, lang = ctx.settings, host_language(ctx.park)
     names: dict[str, str] = {}
     if settings.enabled:  # an inactive park asks Salto nothing
         try:
@@ -180,8 +190,7 @@ def doors(parks: Parks, budget: OtpBudget, clock: Clock, park: Park, booking: Bo
         except SaltoError:
             pass
     found = []
-    for lock_id, kind in booking_doors(settings.own_locks(facts.object_id),
-                                       settings.common_locks):
+    for lock_id, kind in every:
         why = _explain(ctx, gateway, budget, clock, _Steps(lang), booking, now,
                        confirm_offline=False, door=lock_id)
         label = settings.common_locks.get(lock_id) if kind is DoorKind.COMMON else None
@@ -320,21 +329,22 @@ def _door_flags(ctx: ParkContext, gateway: SaltoGateway, booking: Booking
                 ) -> list[dict[str, str]]:
     """What reception should fix before the guest arrives, on any of the booking's doors
     (from the sweep's cached lock list): a critical battery, a lock or IQ offline."""
+    object_id = getattr(booking, "object_id", None)
+    if not isinstance(object_id, str):
+        return []
     try:
-        facts = read_booking(booking, ctx.zone, ctx.settings.minutes_before)
         locks = gateway.locks(ctx.site_id(gateway))
-    except (BookingError, SaltoError):
+    except SaltoError:
         return []
     flags = []
-    for lock_id, _ in booking_doors(ctx.settings.own_locks(facts.object_id),
-                                    ctx.settings.common_locks):
+    for lock_id, _ in booking_doors(ctx.settings.own_locks(object_id), ctx.settings.common_locks):
         lock = locks.by_id.get(lock_id)
         if lock is None:
             continue
-        for code, bad in (("lock_battery_critical", lock.battery == "critical"),
-                          ("iq_offline", lock.iq_online is False),
-                          ("lock_offline", lock.iq_online is not False and not lock.online)):
-            if bad:
+        offline = offline_reason(lock)
+        for code in ("lock_battery_critical" if lock.battery == "critical" else None,
+                     offline.value if offline is not None else None):
+            if code is not None:
                 flags.append({"code": code, "lock_id": lock.id, "name": lock.name})
     return flags
 

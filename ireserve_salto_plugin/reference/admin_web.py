@@ -178,6 +178,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
                 trouble.append(listed.message)
         options = host.lock_options(park, INTEGRATION) if tab in ("mapping",) else []
         rows: list[dict[str, Any]] = []
+        warnings: list[str] = []
         read_at = ""
         if tab == "mapping":
             if not options:
@@ -192,8 +193,15 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
                     .format(time=read_at) if read_at else ""))
             rows = mapping_rows(host.objects, settings.get("mapping") or {}, options,
                                 listed.data.get("iqs", []) if listed.ok else [])
+            idle = _on_idle_iqs(rows, options)
+            if idle:  # said on the page at once, not at the first guest's open
+                warnings.append(i18n.word(
+                    WEB_ADMIN, "Not activated yet: {locks} are on an IQ that is not "
+                    "activated, so they cannot open (tab \"Activate IQs\").", lang())
+                    .format(locks=", ".join(idle[:10])))
         return render("integration.html", form, tab=tab, current=current, settings=settings,
                       iqs=iqs, options=options, trouble=trouble, here=url_for("page"),
+                      warnings=warnings,
                       lock_names={o["value"]: o["label"] for o in options}, rows=rows,
                       common=list((settings.get("common_locks") or {}).items()),
                       read_at=read_at, pasted=request.form.get("mapping_import", ""))
@@ -219,8 +227,6 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             flash(describe_errors(exc.messages, lang=code), "bad")
             shown = {k: v for k, v in submitted.items() if k not in SECRET_FIELDS}
             return page(tab, shown)
-        if tab == "mapping":
-            _warn_unactivated(host, park, code)
         return _back(tab, code, i18n.word(WEB_ADMIN, "Saved.", code), False)
 
     def mapping_action(action: str, code: str) -> Response | str:
@@ -248,7 +254,6 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         except ValidationError as exc:
             flash(describe_errors(exc.messages, lang=code), "bad")
             return page("mapping", stored)
-        _warn_unactivated(host, park, code)
         return _back("mapping", code, i18n.word(WEB_ADMIN, "Saved.", code), False)
 
     @app.get("/bookings")
@@ -370,6 +375,11 @@ def parse_import(text: str, options: list[dict[str, Any]], lang: str
     return mapping, errors
 
 
+def _own(value: Any) -> Any:
+    """A mapping's value is a lock, or an object's doors (the first its own lock)."""
+    return value[0] if isinstance(value, list) and value else value
+
+
 def mapping_rows(objects: dict[str, str], mapping: dict[str, str],
                  options: list[dict[str, Any]], iqs: list[dict[str, Any]]
                  ) -> list[dict[str, Any]]:
@@ -380,28 +390,19 @@ def mapping_rows(objects: dict[str, str], mapping: dict[str, str],
     by_iq = {iq["id"]: iq for iq in iqs}
     rows = []
     for object_id in [*objects, *(o for o in mapping if o not in objects)]:
-        lock = mapping.get(object_id)
+        lock = _own(mapping.get(object_id))
         iq = by_iq.get((locks.get(lock or "") or {}).get("iq_id") or "")
         rows.append({"id": object_id, "name": objects.get(object_id, object_id), "lock": lock,
                      "suggested": suggested.get(object_id), "iq": iq})
     return rows
 
 
-def _warn_unactivated(host: ReferenceHost, park: Park, lang: str) -> None:
-    """Mapped locks on an IQ not activated here: said at once, not at the first guest."""
-    settings = park.integrations.get(INTEGRATION, {})
-    listed = host.admin(park, INTEGRATION, "list_iqs")
-    if not listed.ok:
-        return
-    options = {o["value"]: o for o in host.lock_options(park, INTEGRATION)}
-    idle = {iq["id"]: iq["name"] for iq in listed.data.get("iqs", [])
-            if not iq["activated"] and iq.get("otp_enabled") is not False}
-    names = sorted({_lock_name(options[lock]) for lock in (settings.get("mapping") or {}).values()
-                    if lock in options and options[lock].get("iq_id") in idle})
-    if names:
-        flash(i18n.word(WEB_ADMIN, "Not activated yet: {locks} are on an IQ that is not "
-                        "activated, so they cannot open (tab \"Activate IQs\").", lang)
-              .format(locks=", ".join(names[:10])), "warn")
+def _on_idle_iqs(rows: list[dict[str, Any]], options: list[dict[str, Any]]) -> list[str]:
+    """The names of the mapped locks whose IQ is not activated here (and needs a code)."""
+    names = {option["value"]: _lock_name(option) for option in options}
+    return sorted({names.get(row["lock"], row["lock"]) for row in rows
+                   if row["lock"] and row["iq"] is not None and not row["iq"]["activated"]
+                   and row["iq"].get("otp_enabled") is not False})
 
 
 def _read_at(options: list[dict[str, Any]], park: Park) -> str:
@@ -445,8 +446,11 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
         mapping = dict(new.get("mapping") or {})
         for key in form:
             if key.startswith("lock:"):
-                if form[key]:
-                    mapping[key[5:]] = form[key]
+                if form[key]:  # its own lock; an object's further doors stay as they are
+                    old = mapping.get(key[5:])
+                    rest = [lock for lock in old[1:] if lock != form[key]] if isinstance(
+                        old, list) else []
+                    mapping[key[5:]] = [form[key], *rest] if rest else form[key]
                 else:
                     mapping.pop(key[5:], None)
         if form.get("map_object"):  # an object the host does not list, by its id
