@@ -184,6 +184,26 @@ def test_a_big_site_with_null_links_loses_no_lock() -> None:
         assert len(gw.iqs(box.site.id)) == 23
 
 
+def test_a_site_of_full_pages_reads_its_second_page_beside_the_first() -> None:
+    # Salto sends neither a link nor a count: a site of exactly 100 locks ends with an empty
+    # second page. Once a read found the first page full, the next asks both at once.
+    with SaltoSandbox(iqs=10, locks_per_iq=10) as box:
+        assert box.site is not None
+        path = f"GET /v1.2/sites/{box.site.id}/locks"
+        gw = gateway_for(box)
+        box.latency = 0.2  # so that requests in parallel are seen to overlap
+        assert len(gw.locks(box.site.id).locks) == 100
+        assert box.call_count(path) == 2 and box.peak_in_flight(path) == 1  # unknown yet
+        assert len(gw.locks(box.site.id, refresh=True).locks) == 100
+        assert box.call_count(path) == 4 and box.peak_in_flight(path) == 2
+    with SaltoSandbox(iqs=3, locks_per_iq=12) as small:
+        assert small.site is not None
+        gw = gateway_for(small)
+        gw.locks(small.site.id)
+        gw.locks(small.site.id, refresh=True)  # a short first page: never a spare read
+        assert small.call_count(f"GET /v1.2/sites/{small.site.id}/locks") == 2
+
+
 def test_with_a_count_the_missing_pages_are_read_four_at_a_time() -> None:
     with SaltoSandbox(iqs=4, locks_per_iq=9, page_counts=True) as box:
         assert box.site is not None

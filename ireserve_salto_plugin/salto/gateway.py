@@ -18,7 +18,7 @@ from urllib.parse import quote
 import requests
 
 from ireserve_salto_plugin.salto.auth import Account, BearerAuth, TokenSource
-from ireserve_salto_plugin.salto.cache import LOCKS, SITE, Store
+from ireserve_salto_plugin.salto.cache import FIRST_PAGE, LOCKS, SITE, Key, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock, SaltoClock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.errors import (
@@ -29,7 +29,7 @@ from ireserve_salto_plugin.salto.errors import (
     Unavailable,
     error_for,
 )
-from ireserve_salto_plugin.salto.paging import read_all, read_continued
+from ireserve_salto_plugin.salto.paging import parse_page, read_all, read_continued
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
 from ireserve_salto_plugin.salto.transport import Transport, decode_json, retry_after
 from ireserve_salto_plugin.salto.types import (
@@ -51,6 +51,7 @@ __all__ = ["Account", "SaltoGateway"]
 log = logging.getLogger(__name__)
 
 SITE_TTL = 24 * 3600.0  # seconds a Site UID → site id answer is kept
+FIRST_PAGE_TTL = 30 * 24 * 3600.0  # seconds the length of a lock list's first page is kept
 LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
 ENTRIES_TOP = 20
 ENTRIES_PAGE = 100  # $top per page of entries
@@ -142,13 +143,28 @@ class SaltoGateway:
         resp = self._send("GET", path, params=params, headers=headers)
         return decode_json(resp, "GET", path), resp
 
-    def _pages(self, path: str, *, thorough: bool = False) -> list[Any]:
+    def _pages(self, path: str, *, thorough: bool = False,
+               ahead: Key[float] | None = None) -> list[Any]:
         """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
-        the list only when ``count`` says so or one more read comes back empty."""
-        return read_all(lambda params, url: self._call("GET", path, params=params, url=url),
-                        path, api=self._api, api_origin=self._api_origin,
-                        page_size=self._page_size, tuning=self._tuning,
-                        on_page=self.on_page, thorough=thorough)
+        the list only when ``count`` says so or one more read comes back empty. ``ahead``:
+        the key that remembers the first page's length at the last read; when that was a full
+        page, the second page is asked together with the first."""
+        first: list[int] = []
+
+        def fetch(params: Mapping[str, Any] | None, url: str | None) -> Any:
+            body = self._call("GET", path, params=params, url=url)
+            if params is not None and params.get("$skip") == 0:
+                first.append(len(parse_page(body, path)[0]))
+            return body
+
+        known = self._store.get(ahead) if ahead is not None else None
+        items = read_all(fetch, path, api=self._api, api_origin=self._api_origin,
+                         page_size=self._page_size, tuning=self._tuning,
+                         on_page=self.on_page, thorough=thorough,
+                         ahead=known is not None and known >= self._page_size)
+        if ahead is not None and first and first[0] != known:
+            self._store.set(ahead, first[0], FIRST_PAGE_TTL)
+        return items
 
     # -- sites -------------------------------------------------------------------------------
 
@@ -193,7 +209,8 @@ class SaltoGateway:
         """The site's locks and IQs, from the store unless ``refresh`` or older than the
         TTL. Fetched together, the IQ list beside the lock list (in parallel: a cold open
         waits for one of them, not both): an IQ's ``restore_required`` is only in the IQ
-        list. ``thorough`` for lists read for people (a short page may be a server cap)."""
+        list, and the lock list's second page beside its first. ``thorough`` for lists read
+        for people (a short page may be a server cap)."""
         key = LOCKS(self.account.key, site_id)
         if not refresh and (cached := self._store.get(key)) is not None:
             return cached
@@ -204,7 +221,8 @@ class SaltoGateway:
             if self._tuning.parallel_lists:
                 with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
                     iqs = pool.submit(self.iqs, site_id, thorough=thorough)
-                    locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
+                    locks = [parse_lock(item) for item in self._pages(
+                        path, thorough=thorough, ahead=FIRST_PAGE(self.account.key, site_id))]
                     result = LockList.of(locks, iqs.result(), self._wall())
             else:
                 locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]

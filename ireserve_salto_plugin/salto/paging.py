@@ -7,6 +7,11 @@ while pages come back full, until a short page or ``count``. When a page gives `
 site of 5,000 locks is 50 pages. A ``count`` below what was read is wrong and ignored.
 More than ``max_pages`` pages or ``max_items`` items, or a link seen before, is an error:
 never a silently short list, never an endless loop.
+
+``ahead`` (the lock list): the page at ``$skip=size`` is asked together with the first, so
+a site of exactly one full page costs one round trip in a row, not two. When the first page
+alone ends the list (short, or with a link or ``count``), the second is not waited for and
+its answer or error is dropped: one spare read per list refresh.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ def parse_page(body: Any, path: str) -> Page:
 
 def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size: int,
              tuning: Tuning, on_page: Callable[[int, int | None], None] | None = None,
-             thorough: bool = False) -> list[Any]:
+             thorough: bool = False, ahead: bool = False) -> list[Any]:
     """Every item of the list at ``path``, in Salto's order. ``on_page(items read so far,
     count if known)`` is told after each page or batch (a progress bar).
 
@@ -57,13 +62,21 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
     url: str | None = None
     seen: set[str] = set()
     pages = 0
+    spare = _Ahead(page_at, size) if ahead and tuning.max_pages > 1 else None
     while pages < tuning.max_pages:
         page, link, count = (parse_page(fetch(None, url), path) if url
                              else page_at(len(items)))
         pages += 1
         batch = [page]
-        skips = range(len(items) + size, count or 0, size)  # the pages still missing
-        if (skips and not link and len(page) == size and count is not None
+        if spare is not None:
+            second, spare = spare, None
+            if not link and len(page) == size and (count is None or count > size):
+                batch.append(second.result())  # the page at $skip=size, read already
+                pages += 1
+            else:
+                second.drop()
+        skips = range(len(items) + sum(map(len, batch)), count or 0, size)  # still missing
+        if (skips and not link and len(batch[-1]) == size and count is not None
                 and count <= tuning.max_items and pages + len(skips) <= tuning.max_pages):
             batch += concurrent(page_at, skips)
             pages += len(skips)
@@ -86,6 +99,25 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
             return items
     raise Unavailable(f"Salto KS sent more than {tuning.max_pages} pages for GET {path}",
                       method="GET", path=path)
+
+
+class _Ahead:
+    """The page at ``$skip=size``, read in a thread of its own while the first is read."""
+
+    def __init__(self, page_at: Callable[[int], Page], size: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salto-page")
+        self._future = self._pool.submit(page_at, size)
+
+    def result(self) -> list[Any]:
+        try:
+            return self._future.result()[0]
+        finally:
+            self._pool.shutdown(wait=False)
+
+    def drop(self) -> None:
+        """Not needed: its answer (or error) is dropped without waiting for it."""
+        self._future.add_done_callback(lambda future: future.exception())
+        self._pool.shutdown(wait=False)
 
 
 def concurrent(page_at: Callable[[int], Page], skips: range) -> list[list[Any]]:
