@@ -165,17 +165,17 @@ def test_a_warm_open_passes_at_most_8_plugin_frames_to_the_session(site: Any) ->
     assert host.open(booking(0, "obj-0"), "warm").opened  # type: ignore[union-attr]
     package = str(Path(ireserve_salto_plugin.__file__).parent)
     stacks: list[list[str]] = []
-    request = requests.Session.request
+    send = requests.Session.send
 
-    def spy(self: requests.Session, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        if method == "PATCH":
+    def spy(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        if request.method == "PATCH":
             stacks.append([f"{Path(frame.filename).name}:{frame.name}"
                            for frame in traceback.extract_stack()[:-1]
                            if frame.filename.startswith(package)])
-        return request(self, method, url, *args, **kwargs)
+        return send(self, request, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(requests.Session, "request", spy)
+        patch.setattr(requests.Session, "send", spy)
         assert host.open(booking(1, "obj-0"), "warm").opened  # type: ignore[union-attr]
     (stack,) = stacks
     path = stack[stack.index("plugin.py:on_open_request"):]

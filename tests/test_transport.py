@@ -159,3 +159,60 @@ def test_the_watchdog_holds_only_the_calls_in_flight() -> None:
     assert len(session._watchdog._heap) <= 2 * session.COMPACT_AFTER + 2
     with session.guarded(time.monotonic() + 3600) as live:
         assert any(entry[2] is live for entry in session._watchdog._heap)
+
+
+class _Capture(requests.adapters.HTTPAdapter):
+    """Keeps what would be sent and answers 204 without any I/O."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[requests.PreparedRequest] = []
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        self.sent.append(request)
+        resp = requests.Response()
+        resp.status_code, resp._content, resp.request = 204, b"", request
+        resp.url = request.url or ""
+        return resp
+
+
+class _Bearer(requests.auth.AuthBase):
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = "Bearer t"
+        return r
+
+
+@pytest.mark.parametrize("call", [
+    {"method": "PATCH", "json": {"locked_state": "unlocked", "otp": "12345"},
+     "headers": {"Accept": "application/json", "User-Agent": None}, "auth": _Bearer()},
+    {"method": "GET", "params": {"$top": 100, "$skip": 0, "$filter": "a eq 'b c'"},
+     "headers": {"CLP-Continuation-Token": "x/y"}, "auth": _Bearer()},
+    {"method": "POST", "data": {"grant_type": "password", "username": "a@b", "scope": "x y"},
+     "auth": ("client", "secret")},
+])
+def test_the_session_prepares_what_requests_prepares(call: dict[str, Any]) -> None:
+    # The plugin's session prepares its requests without requests' per-call merging; what
+    # it sends must be byte for byte what requests' own path sends.
+    url = "http://salto.test/v1.2/sites/s/locks"
+    sent = []
+    for session in (make_session(), requests.Session()):
+        session.trust_env = False
+        session.headers["User-Agent"] = "ireserve-salto-plugin"
+        session.headers["Accept-Encoding"] = "gzip, deflate"
+        adapter = _Capture()
+        session.mount("http://", adapter)
+        session.request(url=url, timeout=5, **call)
+        (request,) = adapter.sent
+        sent.append((request.method, request.url, dict(request.headers), request.body))
+    assert sent[0] == sent[1]
+
+
+def test_a_cookie_or_a_session_hook_takes_requests_own_path() -> None:
+    session = make_session()
+    adapter = _Capture()
+    session.mount("http://", adapter)
+    session.cookies.set("ARRAffinity", "abc", domain="salto.test")
+    seen: list[int] = []
+    session.hooks["response"].append(lambda resp, **_: seen.append(resp.status_code))
+    session.request("GET", "http://salto.test/v1.2/sites", timeout=5)
+    assert adapter.sent[0].headers["Cookie"] == "ARRAffinity=abc" and seen == [204]

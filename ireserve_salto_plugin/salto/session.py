@@ -22,6 +22,7 @@ from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
@@ -316,16 +317,43 @@ class SaltoSession(requests.Session):
         return None
 
     def request(self, method: str | bytes, url: str | bytes,
-                *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs["allow_redirects"] = False
-        if "proxies" not in kwargs:
-            text = url.decode() if isinstance(url, bytes) else url
+                params: Any = None, data: Any = None, headers: Any = None,
+                cookies: Any = None, files: Any = None, auth: Any = None,
+                timeout: Any = None, allow_redirects: bool = True, proxies: Any = None,
+                hooks: Any = None, stream: bool | None = None, verify: Any = None,
+                cert: Any = None, json: Any = None) -> requests.Response:
+        """requests' ``Session.request`` without its per-call merging, for what the
+        plugin sends (no cookies, files or session hooks): the request is prepared
+        directly, step by step as requests prepares it (the merge of settings, cookie
+        jars and environment it skips was half the client-side cost of an open). Anything
+        else goes through requests' own path. Redirects are never followed."""
+        text = url.decode() if isinstance(url, bytes) else url
+        if proxies is None:
             origin = "/".join(text.split("/", 3)[:3])
             proxies = self._proxies.get(origin)
             if proxies is None:
                 proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
-            kwargs["proxies"] = proxies
-        return super().request(method, url, *args, **kwargs)
+        if cookies or files or len(self.cookies) or any(self.hooks.values()) or self.params:
+            return super().request(method, text, params, data, headers, cookies, files, auth,
+                                   timeout, False, proxies, hooks, stream, verify, cert, json)
+        merged = CaseInsensitiveDict(self.headers)
+        for name, value in (headers or {}).items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
+        prep = requests.PreparedRequest()
+        prep.prepare_method(method)
+        prep.prepare_url(text, params)
+        prep.prepare_headers(merged)
+        prep.prepare_body(data, None, json)
+        prep.prepare_auth(auth if auth is not None else self.auth, text)
+        prep.prepare_hooks(hooks)
+        return self.send(prep, timeout=timeout, allow_redirects=False,
+                         proxies={**self.proxies, **proxies} if self.proxies else proxies,
+                         stream=self.stream if stream is None else stream,
+                         verify=self.verify if verify is None else verify,
+                         cert=self.cert if cert is None else cert)
 
 
 def make_session(pool: int = POOL_SIZE) -> requests.Session:
