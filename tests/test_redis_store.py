@@ -18,7 +18,13 @@ from ireserve_salto_plugin.reference import Park, ReferenceHost
 from ireserve_salto_plugin.salto.cache import CLOCK, LOCKS, SITE, TOKEN, ClockReading, Key
 from ireserve_salto_plugin.salto.types import Lock, LockList, Site, Token
 from ireserve_salto_plugin.sandbox import SaltoSandbox
-from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_BLOCK, OTP_FAILS
+from ireserve_salto_plugin.store.keys import (
+    DUPLICATE,
+    LAST_OPEN,
+    OTP_BLOCK,
+    OTP_FAILS,
+    RECEIPT,
+)
 
 from .conftest import UseService
 
@@ -273,6 +279,34 @@ def test_the_claim_reads_the_token_into_the_near_cache(redis_store: Any) -> None
     assert redis_store.get(TOKEN("a")) == token  # served from the near-cache
     assert redis_store.get(TOKEN("a"), fresh=True) is None  # the shared value is gone
     assert redis_store.claim(DUPLICATE("a", "x"), "pending", 10, []) == (False, [])
+
+
+def test_the_same_bytes_are_decoded_once_and_new_bytes_again(redis_store: Any) -> None:
+    first, second = Token("abc", 1e12, None), Token("def", 1e12, None)
+    redis_store.set(TOKEN("a"), first, 300)
+    read = redis_store.get(TOKEN("a"), fresh=True)
+    assert read == first
+    assert redis_store.get(TOKEN("a"), fresh=True) is read  # the same bytes: not decoded
+    # another worker wrote a new token: new bytes, decoded
+    redis_store.client.set(redis_store.prefix + TOKEN("a").name,
+                           redis_store._encode(TOKEN("a"), second))
+    assert redis_store.get(TOKEN("a"), fresh=True) == second
+    redis_store.delete(TOKEN("a"))
+    assert redis_store.get(TOKEN("a"), fresh=True) is None
+    # a value written under two keys is one encoding, and each key reads it back
+    record = {"attempt_id": "x", "at": "2026-01-01T00:00:00+00:00"}
+    redis_store.write([(RECEIPT("a", "x"), record, 60), (LAST_OPEN("a", "success"), record,
+                                                           60)])
+    assert redis_store.get_many([RECEIPT("a", "x"), LAST_OPEN("a", "success")]) == [record] * 2
+
+
+def test_the_near_cache_stays_bounded(redis_store: Any) -> None:
+    from ireserve_salto_plugin.store.redis import NEAR_CACHE_SIZE
+
+    for n in range(NEAR_CACHE_SIZE + 50):
+        redis_store.set(TOKEN(f"p{n}"), Token(f"t{n}", 1e12, None), 300)
+    assert len(redis_store._near) == NEAR_CACHE_SIZE
+    assert redis_store.get(TOKEN(f"p{NEAR_CACHE_SIZE + 49}")) is not None
 
 
 @pytest.mark.parametrize("shared", ["redis_store", "cluster_store"])

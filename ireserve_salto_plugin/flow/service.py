@@ -190,7 +190,8 @@ class SaltoKsService:
                 else:
                     result = attempt.done(Reason.INTERNAL_ERROR)
             try:
-                self.telemetry.opened(span, attempt.fields(), attempt.seconds())
+                if self.telemetry.enabled:  # the fields are built only when they are used
+                    self.telemetry.opened(span, attempt.fields(), attempt.seconds())
             except Exception:  # metrics are never a reason to lose a result
                 log.exception("salto telemetry failed")
             return result

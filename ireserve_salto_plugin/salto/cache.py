@@ -46,7 +46,10 @@ class KeySpec(Generic[T]):
         """The key for ``tag`` (an account, or the API's origin) and more parts. The tag
         is a Redis Cluster hash tag: every key of one park lies in one slot, so one script
         or pipeline may touch them together."""
-        return Key(self, ":".join((self.prefix, "{" + tag.replace("}", "") + "}", *parts)))
+        if "}" in tag:
+            tag = tag.replace("}", "")
+        name = f"{self.prefix}:{{{tag}}}"
+        return Key(self, ":".join((name, *parts)) if parts else name)
 
 
 class Key(NamedTuple, Generic[T]):

@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, TypeVar
 
-from cachetools import TLRUCache
-
 from ireserve_salto_plugin.salto.cache import Key
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 
@@ -39,6 +37,7 @@ T = TypeVar("T")
 PREFIX = "ireserve-salto:"
 NEAR_CACHE_SECONDS = 5.0
 NEAR_CACHE_SIZE = 256  # entries
+DECODED_MAX_BYTES = 4096  # a value read again as the same bytes is not decoded again
 SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
 LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
 # The open's second round trip: SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for the first ARGV[#]
@@ -109,6 +108,10 @@ class _Lazy:
         return getattr(client, name)
 
 
+# json.dumps builds a new encoder on every call that passes options
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
@@ -122,8 +125,11 @@ class RedisStore:
         self.lease = lease
         self._scripts: dict[str, Any] = {}
         self._near_seconds = near_cache_seconds
-        self._near: TLRUCache[str, tuple[float, Any]] = TLRUCache(
-            maxsize=NEAR_CACHE_SIZE, ttu=lambda _k, v, _n: v[0], timer=timer)
+        # name -> (until, value); the oldest entry goes first once it is full
+        self._near: dict[str, tuple[float, Any]] = {}
+        # name -> (raw, value): the last value read or written per key, so the same bytes
+        # read again (the token on every open) are not decoded again
+        self._decoded: dict[str, tuple[bytes, Any]] = {}
         self._near_lock = threading.Lock()
         self._timer = timer
         self.on_error: Callable[[], None] | None = None  # e.g. a metrics counter
@@ -162,25 +168,33 @@ class RedisStore:
 
     @staticmethod
     def _encode(key: Key[T], value: T) -> bytes:
-        return json.dumps(key.spec.codec.dump(value), separators=(",", ":")).encode()
+        return _compact(key.spec.codec.dump(value)).encode()
 
-    @staticmethod
-    def _decode(key: Key[T], raw: bytes | None) -> T | None:
+    def _decode(self, key: Key[T], raw: bytes | None) -> T | None:
         if raw is None:
             return None
+        near = key.spec.near and len(raw) <= DECODED_MAX_BYTES
+        if near and (seen := self._decoded.get(key.name)) is not None and seen[0] == raw:
+            value: T = seen[1]  # values are immutable: the same bytes, the same value
+            return value
         try:
-            return key.spec.codec.load(json.loads(raw))
+            value = key.spec.codec.load(json.loads(raw))
         except (KeyError, IndexError, TypeError, ValueError):
             log.warning("salto store: %s value of another format ignored", key.spec.prefix)
             return None
+        if near:
+            with self._near_lock:
+                if len(self._decoded) >= NEAR_CACHE_SIZE:
+                    self._decoded.clear()
+                self._decoded[key.name] = (raw, value)
+        return value
 
     @_store_errors
     def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
         near = self._near_ok(key)
         if near and not fresh:
-            with self._near_lock:
-                hit = self._near.get(key.name)
-            if hit is not None:
+            hit = self._near.get(key.name)
+            if hit is not None and hit[0] > self._timer():
                 cached: T = hit[1]
                 return cached
         value = self._decode(key, self.client.get(self.prefix + key.name))
@@ -191,7 +205,15 @@ class RedisStore:
         if value is not None and self._near_ok(key):
             seconds = self._near_seconds if ttl is None else min(ttl, self._near_seconds)
             with self._near_lock:
-                self._near[key.name] = (self._timer() + seconds, value)
+                near = self._near
+                near.pop(key.name, None)
+                if len(near) >= NEAR_CACHE_SIZE:
+                    now = self._timer()
+                    for name in [name for name, (until, _) in near.items() if until <= now]:
+                        del near[name]
+                    if len(near) >= NEAR_CACHE_SIZE:  # all live: the oldest goes
+                        del near[next(iter(near))]
+                near[key.name] = (self._timer() + seconds, value)
 
     @_store_errors
     def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
@@ -211,6 +233,7 @@ class RedisStore:
         self.client.delete(self.prefix + key.name)
         with self._near_lock:
             self._near.pop(key.name, None)
+            self._decoded.pop(key.name, None)
 
     @_store_errors
     def add(self, key: Key[T], value: T, ttl: float) -> bool:
@@ -233,14 +256,22 @@ class RedisStore:
         live = [(key, value, ttl) for key, value, ttl in sets if ttl > 0]
         gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
         args: list[Any] = []
+        # a value written under two keys of one codec (a receipt, the last open) is encoded
+        # once; ``sets`` holds every value, so no id is reused during this call
+        encoded: dict[tuple[int, int], bytes] = {}
         for key, value, ttl in live:
-            args += [self._encode(key, value), _ms(ttl)]
+            memo = id(value), id(key.spec.codec)
+            raw = encoded.get(memo)
+            if raw is None:
+                raw = encoded[memo] = self._encode(key, value)
+            args += [raw, _ms(ttl)]
         self._script(_WRITE)(keys=[self.prefix + key.name for key, *_ in live]
                              + [self.prefix + key.name for key in gone],
                              args=[*args, len(live)])
         with self._near_lock:
             for key in gone:
                 self._near.pop(key.name, None)
+                self._decoded.pop(key.name, None)
         for key, value, ttl in live:
             self._remember(key, value, ttl)
 
