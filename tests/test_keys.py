@@ -75,3 +75,18 @@ def test_codecs_round_trip() -> None:
 def test_another_format_is_refused_not_misread(key: Key[Any], data: Any) -> None:
     with pytest.raises((KeyError, TypeError, ValueError)):
         key.spec.codec.load(data)
+
+
+def test_the_lru_forgets_the_least_recently_used_first() -> None:
+    from ireserve_salto_plugin.salto.cache import Lru
+
+    lru: Lru[str, int] = Lru(3)
+    for n, name in enumerate("abc"):
+        lru[name] = n
+    assert lru.get("a") == 0  # read: now the most recently used
+    lru["d"] = 3  # full: "b" goes, not "a"
+    assert [lru.get(name) for name in "abcd"] == [0, None, 2, 3] and len(lru) == 3
+    lru["c"] = 20  # a write refreshes too
+    lru["e"] = 4
+    assert lru.get("a") is None and lru.get("c") == 20
+    assert lru.pop("c") == 20 and lru.pop("c") is None and len(lru) == 2

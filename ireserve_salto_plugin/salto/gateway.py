@@ -8,6 +8,7 @@ site and the lock list in the store. Endpoints: docs/salto-ks-api.md, "Endpoints
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -70,6 +71,7 @@ def continuation_of(body: Any, resp: requests.Response | None) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
+@functools.lru_cache(maxsize=4096)  # the same site and lock ids on every open
 def _seg(value: str) -> str:
     """One path segment: every id put into a path is quoted, ``/`` and ``?`` included."""
     return quote(value, safe="")

@@ -22,9 +22,11 @@ at 2,500 parks, so it is added only with ``SALTO_KS_METRICS_PARK_LABEL=1`` (or
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -36,6 +38,7 @@ PERSONAL = frozenset({"requested_by"})  # never a span attribute or a metric lab
 _IDS = re.compile(r"/(sites|locks|iqs|me|pin)/[^/]+")
 
 
+@functools.lru_cache(maxsize=1024)  # the same few paths on every call
 def endpoint(method: str, path: str) -> str:
     """``GET /v1.2/sites/{id}/locks``: a path with its ids replaced, for low cardinality."""
     return f"{method} {_IDS.sub(lambda m: f'/{m.group(1)}/{{id}}', path)}"
@@ -58,6 +61,8 @@ class Telemetry:
         meter = (meter_provider or metrics.get_meter_provider()).get_meter(NAME)
         self._trace = trace
         self._tracer_provider = tracer_provider
+        self._traced = False  # a global tracer provider was set
+        self._trace_checked = float("-inf")
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(NAME)
         self._opens = meter.create_counter("salto.opens", description="Open attempts")
         self._open_seconds = meter.create_histogram("salto.open.duration", unit="s",
@@ -78,10 +83,23 @@ class Telemetry:
             description="Locks by battery state and alarm, as last read from Salto KS")
 
     def open_span(self) -> AbstractContextManager[Any]:
-        if not self.enabled or (self._tracer_provider is None and isinstance(
-                self._trace.get_tracer_provider(), self._trace.ProxyTracerProvider)):
+        if not self.enabled or not self._tracing():
             return nullcontext()  # no SDK configured (yet): spans would be no-ops
         return self._tracer.start_as_current_span("salto.open")
+
+    def _tracing(self) -> bool:
+        """Whether spans go anywhere: an injected provider, or a global one the host set.
+        The global one is looked at again at most once a second until it is set (it can be
+        set once only), not on every open."""
+        if self._tracer_provider is not None or self._traced:
+            return True
+        now = time.monotonic()
+        if now < self._trace_checked + 1.0:
+            return False
+        self._trace_checked = now
+        self._traced = not isinstance(self._trace.get_tracer_provider(),
+                                      self._trace.ProxyTracerProvider)
+        return self._traced
 
     def opened(self, span: Any, fields: dict[str, Any], seconds: float) -> None:
         if not self.enabled:

@@ -15,9 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from cachetools import LRUCache
-
-from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.salto.cache import Key, Lru
 
 T = TypeVar("T")
 DEFAULT_SIZE = 10_000  # entries: about 3 per park (token, site, lock list) and the guards
@@ -26,15 +24,15 @@ DEFAULT_SIZE = 10_000  # entries: about 3 per park (token, site, lock list) and 
 class MemoryStore:
     """In-process store. Thread-safe; state is per process.
 
-    A cachetools ``LRUCache`` of ``(expires_at, value)`` behind one lock: an expired entry
-    is dropped when it is read (or evicted as least recently used), which keeps each read
-    to one dictionary lookup on the open path.
+    An :class:`~ireserve_salto_plugin.salto.cache.Lru` of ``(expires_at, value)`` behind
+    one lock: an expired entry is dropped when it is read (or evicted as least recently
+    used), which keeps each read to one dictionary lookup on the open path.
     """
 
     def __init__(self, maxsize: int = DEFAULT_SIZE,
                  timer: Callable[[], float] = time.monotonic) -> None:
         self._timer = timer
-        self._cache: LRUCache[str, tuple[float, Any]] = LRUCache(maxsize=maxsize)
+        self._cache: Lru[str, tuple[float, Any]] = Lru(maxsize)
         self._lock = threading.Lock()
         # One lock per key while anyone holds or waits for it, so no two parks ever share
         # a lock (a slow park cannot stall another); memory is bounded by the callers.
@@ -44,9 +42,12 @@ class MemoryStore:
     def _live(self, name: str, now: float) -> tuple[float, Any] | None:
         entry = self._cache.get(name)
         if entry is not None and entry[0] <= now:
-            del self._cache[name]
+            self._cache.pop(name)
             return None
         return entry
+
+    def _put(self, name: str, entry: tuple[float, Any]) -> None:
+        self._cache[name] = entry
 
     def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
         now = self._timer()
@@ -66,7 +67,7 @@ class MemoryStore:
             if ttl <= 0:
                 self._cache.pop(key.name, None)
             else:
-                self._cache[key.name] = (now + ttl, value)
+                self._put(key.name, (now + ttl, value))
 
     def delete(self, key: Key[Any]) -> None:
         with self._lock:
@@ -77,7 +78,7 @@ class MemoryStore:
         with self._lock:
             if self._live(key.name, now) is not None:
                 return False
-            self._cache[key.name] = (now + ttl, value)
+            self._put(key.name, (now + ttl, value))
             return True
 
     def claim(self, key: Key[T], value: T, ttl: float,
@@ -86,7 +87,7 @@ class MemoryStore:
         with self._lock:
             claimed = self._live(key.name, now) is None
             if claimed:
-                self._cache[key.name] = (now + ttl, value)
+                self._put(key.name, (now + ttl, value))
             entries = [self._live(read.name, now) for read in reads]
         return claimed, [None if entry is None else entry[1] for entry in entries]
 
@@ -98,7 +99,7 @@ class MemoryStore:
                 if ttl <= 0:
                     self._cache.pop(key.name, None)
                 else:
-                    self._cache[key.name] = (now + ttl, value)
+                    self._put(key.name, (now + ttl, value))
             for key in deletes:
                 self._cache.pop(key.name, None)
 
@@ -107,7 +108,7 @@ class MemoryStore:
         with self._lock:
             entry = self._live(key.name, now) or (now + ttl, 0)
             entry = (entry[0], int(entry[1]) + 1)
-            self._cache[key.name] = entry
+            self._put(key.name, entry)
             return int(entry[1])
 
     @contextmanager
