@@ -57,7 +57,7 @@ from ireserve_salto_plugin.park.messages import (
 from ireserve_salto_plugin.park.platform import PlatformReader
 from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.park.text import host_attr, host_text, iso_utc
-from ireserve_salto_plugin.salto.cache import TOKEN, Store
+from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.errors import (
@@ -88,6 +88,7 @@ log = logging.getLogger(__name__)
 # Refusals after which one read of the lock tells whether it or its IQ is offline (the
 # locking call's error for that case is not documented: docs/salto-ks-api.md, "Offline").
 DIAGNOSE = (Reason.SALTO_REJECTED, Reason.SALTO_UNAVAILABLE, Reason.PERMISSION_DENIED)
+_NO_PROBE = ExitStack()  # an IQ known good: no probe is held (an empty ExitStack, reusable)
 
 
 class SaltoKsService:
@@ -313,7 +314,7 @@ class SaltoKsService:
         dedup, account = self.dedup, ctx.account.key
         key = (Dedup.key(account, attempt.park_key, attempt.booking_key, lock_id,
                          attempt.by_key) if dedup.window > 0 else None)
-        batch = OpenBatch(self.store, key, dedup.claim_seconds, (TOKEN(account),))
+        batch = OpenBatch(self.store, key, dedup.claim_seconds, (ctx.account.token_key,))
         site_id: str | None = None
         try:
             try:
@@ -407,9 +408,10 @@ class SaltoKsService:
             return salto_otp(iq.secret, iq.pin, gateway.salto_now())
 
         mark = credentials_mark(iq.secret, iq.pin) if iq is not None else None
-        with ExitStack() as probe:
-            state = checked.budget
-            if iq is not None and state is not None and state.probing:
+        state = checked.budget
+        probing = iq is not None and state is not None and state.probing
+        with ExitStack() if probing else _NO_PROBE as probe:
+            if probing:
                 # The IQ's state is unknown: one code at a time, across workers; a tap that
                 # waited reads the budget again (suspended now, or good: then in parallel).
                 probe.enter_context(self.budget.probe(gateway.transport, account, iq_id))
@@ -433,7 +435,7 @@ class SaltoKsService:
                 suspended = self.budget.rejected(account, iq_id)
                 return attempt.done(Reason.OTP_REJECTED,
                                     detail=NOW_SUSPENDED if suspended else "")
-            if iq is not None and state is not None and state.probing:
+            if probing and state is not None and state.probing:
                 _best_effort(self.budget.accepted, account, iq_id, mark)  # before next waits
                 state = None
         # The lock opened: from here on nothing may turn that into a failure.

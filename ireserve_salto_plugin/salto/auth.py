@@ -24,7 +24,7 @@ from urllib.parse import quote_plus
 import requests
 from requests.auth import AuthBase
 
-from ireserve_salto_plugin.salto.cache import REFUSED_PASSWORD, SCOPE, TOKEN, Store
+from ireserve_salto_plugin.salto.cache import REFUSED_PASSWORD, SCOPE, TOKEN, Key, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import ClientCredentials, Origin, origin
 from ireserve_salto_plugin.salto.errors import AuthError, Timeout, Unavailable
@@ -66,6 +66,7 @@ class Account:
     password: str = field(repr=False)
     key: str = field(init=False, repr=False)
     api_origin: Origin = field(init=False, repr=False)
+    token_key: Key[Token] = field(init=False, repr=False, compare=False)  # built once
 
     def __post_init__(self) -> None:
         parts = (self.identity_url, self.api_url, self.client.client_id,
@@ -73,6 +74,7 @@ class Account:
         digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
         object.__setattr__(self, "key", digest)
         object.__setattr__(self, "api_origin", origin(self.api_url))
+        object.__setattr__(self, "token_key", TOKEN(digest))
 
 
 def client_auth(client: ClientCredentials) -> tuple[str, str]:
@@ -97,7 +99,7 @@ class TokenSource:
         self._transport = transport
         self._store = store
         self._clock = clock
-        self._key = TOKEN(account.key)
+        self._key = account.token_key
 
     def _valid(self, token: Token | None) -> bool:
         return token is not None and token.expires_at - TOKEN_LEEWAY > self._clock.wall()

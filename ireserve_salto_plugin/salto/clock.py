@@ -7,6 +7,7 @@ offset is kept per Connect API origin in the store, shared by every park on that
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import mktime_tz, parsedate_tz
 
-from ireserve_salto_plugin.salto.cache import CLOCK, ClockReading, Store
+from ireserve_salto_plugin.salto.cache import CLOCK, ClockReading, Key, Store
 from ireserve_salto_plugin.salto.config import Origin
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 
@@ -44,13 +45,18 @@ class Clock:
 SYSTEM_CLOCK = Clock()
 
 
+@functools.lru_cache(maxsize=64)  # one per Connect API origin
+def clock_key(api: Origin) -> Key[ClockReading]:
+    return CLOCK("{}://{}:{}".format(*api))
+
+
 class SaltoClock:
     """Salto's clock for one Connect API origin: our wall clock plus a learned offset.
     Read from the store once per instance (an instance lives for one hook call)."""
 
     def __init__(self, store: Store, api: Origin, clock: Clock = SYSTEM_CLOCK) -> None:
         self._store = store
-        self._key = CLOCK("{}://{}:{}".format(*api))
+        self._key = clock_key(api)
         self._clock = clock
         self._reading: ClockReading | None = None
         self._read = False
