@@ -504,3 +504,27 @@ def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.Mon
     assert "http" not in seen[1] and "https" not in seen[1]  # NO_PROXY: loopback direct
     assert seen[2] == seen[0] and len(session._proxies) == 2  # resolved once per host
     assert session.verify == "/etc/ssl/park-ca.pem"
+
+
+def test_a_failing_page_read_ahead_fails_the_list_and_a_failing_first_page_too() -> None:
+    from ireserve_salto_plugin.salto.config import Tuning
+    from ireserve_salto_plugin.salto.errors import Unavailable
+    from ireserve_salto_plugin.salto.paging import read_all
+
+    items = [{"id": f"l{i}"} for i in range(150)]
+
+    def fetch_failing(skip_fails: int) -> Any:
+        def fetch(params: Any, url: Any) -> Any:
+            if params["$skip"] == skip_fails:
+                raise Unavailable("page lost", method="GET", path="/locks")
+            return items[params["$skip"]:params["$skip"] + params["$top"]]
+        return fetch
+
+    def read(fetch: Any) -> list[Any]:
+        return read_all(fetch, "/locks", api="https://api.test", api_origin=("https", "api.test",
+                        443), page_size=100, tuning=Tuning(), ahead=True)
+
+    assert read(fetch_failing(-1)) == items  # both pages at once, then the short second
+    for skip in (100, 0):  # the page read ahead, or the first: never a short list
+        with pytest.raises(Unavailable, match="page lost"):
+            read(fetch_failing(skip))

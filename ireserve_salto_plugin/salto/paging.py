@@ -64,8 +64,13 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
     pages = 0
     spare = _Ahead(page_at, size) if ahead and tuning.max_pages > 1 else None
     while pages < tuning.max_pages:
-        page, link, count = (parse_page(fetch(None, url), path) if url
-                             else page_at(len(items)))
+        try:
+            page, link, count = (parse_page(fetch(None, url), path) if url
+                                 else page_at(len(items)))
+        except BaseException:
+            if spare is not None:
+                spare.drop()  # the first page failed: the list fails, the spare is not read
+            raise
         pages += 1
         batch = [page]
         if spare is not None:
