@@ -269,6 +269,33 @@ def test_a_warm_open_takes_two_redis_round_trips(
     assert sandbox.call_count("PATCH") == patches + 1
 
 
+def test_a_waiter_ends_its_wait_without_the_lock_once_ready(redis_store: Any) -> None:
+    # Waiters for a token poll; once the holder has stored it they stop waiting (they
+    # check the token again) instead of taking the lock one after another.
+    fetched, through = threading.Event(), threading.Event()
+    results: list[str] = []
+
+    def waiter(ready: Any, timeout: float) -> None:
+        try:
+            with redis_store.mutex(TOKEN("r"), timeout=timeout, ready=ready):
+                results.append("through")
+                through.set()
+        except TimeoutError:
+            results.append("timed out")
+
+    with redis_store.mutex(TOKEN("r"), timeout=5):  # the holder, until the end
+        thread = threading.Thread(target=waiter, args=(fetched.is_set, 5.0))
+        thread.start()
+        fetched.set()  # the holder stored the token
+        assert through.wait(timeout=5)
+        thread.join()
+        # not ready: the waiter waits for the lock and times out
+        thread = threading.Thread(target=waiter, args=(lambda: False, 0.2))
+        thread.start()
+        thread.join()
+    assert results == ["through", "timed out"]
+
+
 def test_the_claim_reads_the_token_into_the_near_cache(redis_store: Any) -> None:
     token = Token("abc", 1e12, None)
     redis_store.set(TOKEN("a"), token, 300)

@@ -193,7 +193,11 @@ class Store(Protocol):
         budget reset."""
         ...
 
-    def mutex(self, key: Key[Any], timeout: float) -> AbstractContextManager[None]:
+    def mutex(self, key: Key[Any], timeout: float,
+              ready: Callable[[], bool] | None = None) -> AbstractContextManager[None]:
         """Held by one caller at a time per ``key`` (single flight); raises
-        ``TimeoutError`` after ``timeout`` seconds."""
+        ``TimeoutError`` after ``timeout`` seconds. ``ready``: what the holder fetches is
+        there already; a store whose waiters poll may ask it between tries and end the wait
+        *without* the mutex when it is true (the caller checks again, as it does after
+        waiting), so waiters do not take the mutex one after another for nothing."""
         ...

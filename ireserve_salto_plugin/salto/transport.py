@@ -13,7 +13,7 @@ import logging
 import math
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -155,14 +155,16 @@ class Transport:
         return min(wanted, left)
 
     @contextmanager
-    def single_flight(self, store: Store, key: Key[Any], wanted: float) -> Iterator[None]:
+    def single_flight(self, store: Store, key: Key[Any], wanted: float,
+                      ready: Callable[[], bool] | None = None) -> Iterator[None]:
         """Hold ``key``'s mutex (one fetch at a time across threads and, with a shared
         store, processes), waiting for another holder at most ``wanted`` seconds and never
-        past the deadline."""
+        past the deadline. ``ready`` (see :meth:`Store.mutex`): the wait may end without
+        the mutex once what the holder fetches is there; the caller checks again."""
         limit = self.wait_limit(wanted, "another request to Salto KS")
         with ExitStack() as stack:
             try:
-                stack.enter_context(store.mutex(key, limit))
+                stack.enter_context(store.mutex(key, limit, ready))
             except TimeoutError as exc:
                 raise Timeout(f"waited {limit:.0f}s for another request to Salto KS",
                               sent=False) from exc

@@ -112,7 +112,10 @@ class MemoryStore:
             return int(entry[1])
 
     @contextmanager
-    def mutex(self, key: Key[Any], timeout: float) -> Iterator[None]:
+    def mutex(self, key: Key[Any], timeout: float,
+              ready: Callable[[], bool] | None = None) -> Iterator[None]:
+        """``ready`` is not needed here: a waiter blocks on the lock (no polling) and holds
+        it for the few microseconds its check takes."""
         with self._lock:
             entry = self._mutexes.get(key.name)
             if entry is None:

@@ -287,12 +287,31 @@ class RedisStore:
                                 sleep=MUTEX_POLL)
 
     @contextmanager
-    def mutex(self, key: Key[Any], timeout: float) -> Iterator[None]:
-        lock = self._lock_for(self.prefix + "mutex:" + key.name, max(0.0, timeout))
-        if not _store_errors(lock.acquire)():
-            raise TimeoutError(f"waited {timeout:.0f}s for the {key.spec.prefix} lock")
+    def mutex(self, key: Key[Any], timeout: float,
+              ready: Callable[[], bool] | None = None) -> Iterator[None]:
+        """A Redis lock (lease :attr:`lease`), tried every :data:`MUTEX_POLL` seconds for
+        ``timeout``. With ``ready``, a waiter asks it between tries and, once it is true
+        (the holder stored what it fetched), stops waiting without the lock: waiters for a
+        token do not take the lock one after another, each a poll apart."""
+        timeout = max(0.0, timeout)
+        lock = self._lock_for(self.prefix + "mutex:" + key.name, timeout)
+        acquire = _store_errors(lock.acquire)
+        held = True
+        if ready is None:
+            if not acquire():
+                raise TimeoutError(f"waited {timeout:.0f}s for the {key.spec.prefix} lock")
+        else:
+            stop = time.monotonic() + timeout
+            while not acquire(blocking=False):
+                if ready():
+                    held = False
+                    break
+                if time.monotonic() + MUTEX_POLL > stop:
+                    raise TimeoutError(f"waited {timeout:.0f}s for the {key.spec.prefix} lock")
+                time.sleep(MUTEX_POLL)
         try:
             yield
         finally:
-            with suppress(Exception):  # the lease ran out; another holds it now
-                lock.release()
+            if held:
+                with suppress(Exception):  # the lease ran out; another holds it now
+                    lock.release()
