@@ -202,6 +202,10 @@ def test_a_site_of_full_pages_reads_its_second_page_beside_the_first() -> None:
         gw.locks(small.site.id)
         gw.locks(small.site.id, refresh=True)  # a short first page: never a spare read
         assert small.call_count(f"GET /v1.2/sites/{small.site.id}/locks") == 2
+        from ireserve_salto_plugin.salto.cache import FIRST_PAGE
+
+        # and nothing is kept for it: a thousand small parks hold no such entry
+        assert gw._store.get(FIRST_PAGE(gw.account.key, small.site.id)) is None
 
 
 def test_with_a_count_the_missing_pages_are_read_four_at_a_time() -> None:

@@ -152,8 +152,8 @@ REFUSED_PASSWORD = KeySpec("authfail", TEXT)  # (account): the refusal, for a wh
 SCOPE = KeySpec("scope", TEXT)  # (account): the scope the client may ask for
 SITE = KeySpec("site", SITE_CODEC, near=True)  # (account, site_uid)
 LOCKS = KeySpec("locks", LOCKS_CODEC, near=True)  # (account, site_id)
-# (account, site_id): how many locks the first page of the last list read held; a full
-# page means the next read asks for the second page together with the first
+# (account, site_id): how many locks the first page of the last list read held, kept only
+# when it was a full page: the next read asks for the second page together with the first
 FIRST_PAGE = KeySpec("firstpage", NUMBER)
 CLOCK = KeySpec("clock", CLOCK_CODEC, near=True)  # (scheme://host:port of the API)
 

@@ -149,8 +149,9 @@ class SaltoGateway:
                ahead: Key[float] | None = None) -> list[Any]:
         """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
         the list only when ``count`` says so or one more read comes back empty. ``ahead``:
-        the key that remembers the first page's length at the last read; when that was a full
-        page, the second page is asked together with the first."""
+        the key that remembers, for a site whose first page was full at the last read, that
+        page's length: the second page is then asked together with the first (a site of
+        fewer locks has no such key)."""
         first: list[int] = []
 
         def fetch(params: Mapping[str, Any] | None, url: str | None) -> Any:
@@ -164,8 +165,12 @@ class SaltoGateway:
                          page_size=self._page_size, tuning=self._tuning,
                          on_page=self.on_page, thorough=thorough,
                          ahead=known is not None and known >= self._page_size)
-        if ahead is not None and first and first[0] != known:
-            self._store.set(ahead, first[0], FIRST_PAGE_TTL)
+        if ahead is not None and first:
+            full = first[0] >= self._page_size
+            if full and first[0] != known:
+                self._store.set(ahead, first[0], FIRST_PAGE_TTL)
+            elif not full and known is not None:  # kept only for sites of full pages
+                self._store.delete(ahead)
         return items
 
     # -- sites -------------------------------------------------------------------------------
