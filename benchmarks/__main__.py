@@ -19,12 +19,10 @@ import threading
 import time
 import tracemalloc
 from datetime import UTC, datetime
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
 import requests
-from requests.structures import CaseInsensitiveDict
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.salto.cache import LOCKS, TOKEN, Key
@@ -45,6 +43,7 @@ from .harness import (
     sandbox_process,
     timed,
 )
+from .instant import InstantAdapter
 
 ROWS: list[tuple[str, str, str, str, str]] = []
 
@@ -57,21 +56,6 @@ def row(figure: str, value: str, baseline: str = "", note: str = "",
     ROWS.append((figure, value, baseline, note, mark))
     print(f"  {mark or '·'} {figure}: {value}" + (f"  | baseline {baseline}" if baseline else "")
           + (f"  | {note}" if note else ""), flush=True)
-
-
-class InstantAdapter(requests.adapters.HTTPAdapter):
-    """Answers 200 at once without I/O: isolates client-side work from the network."""
-
-    def send(self, request: Any, *args: Any, **kwargs: Any) -> requests.Response:
-        resp = requests.Response()
-        resp.status_code = 200
-        resp._content = b""
-        resp.headers = CaseInsensitiveDict({"Date": formatdate(usegmt=True),
-                                            "Content-Length": "0"})
-        resp.request = request
-        resp.url = request.url or ""
-        resp.connection = self
-        return resp
 
 
 def lock_url(box: Sandbox, index: int = 0) -> str:

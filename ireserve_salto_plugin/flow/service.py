@@ -88,7 +88,6 @@ log = logging.getLogger(__name__)
 # Refusals after which one read of the lock tells whether it or its IQ is offline (the
 # locking call's error for that case is not documented: docs/salto-ks-api.md, "Offline").
 DIAGNOSE = (Reason.SALTO_REJECTED, Reason.SALTO_UNAVAILABLE, Reason.PERMISSION_DENIED)
-_NO_PROBE = ExitStack()  # an IQ known good: no probe is held (an empty ExitStack, reusable)
 
 
 class SaltoKsService:
@@ -410,7 +409,7 @@ class SaltoKsService:
         mark = credentials_mark(iq.secret, iq.pin) if iq is not None else None
         state = checked.budget
         probing = iq is not None and state is not None and state.probing
-        with ExitStack() if probing else _NO_PROBE as probe:
+        with ExitStack() as probe:
             if probing:
                 # The IQ's state is unknown: one code at a time, across workers; a tap that
                 # waited reads the budget again (suspended now, or good: then in parallel).

@@ -60,6 +60,9 @@ class Lru(Generic[K, V]):
     def pop(self, key: K, default: V | None = None) -> V | None:
         return self._data.pop(key, default)
 
+    def clear(self) -> None:
+        self._data.clear()
+
     def __len__(self) -> int:
         return len(self._data)
 

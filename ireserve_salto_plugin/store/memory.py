@@ -46,9 +46,6 @@ class MemoryStore:
             return None
         return entry
 
-    def _put(self, name: str, entry: tuple[float, Any]) -> None:
-        self._cache[name] = entry
-
     def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
         now = self._timer()
         with self._lock:
@@ -67,7 +64,7 @@ class MemoryStore:
             if ttl <= 0:
                 self._cache.pop(key.name, None)
             else:
-                self._put(key.name, (now + ttl, value))
+                self._cache[key.name] = (now + ttl, value)
 
     def delete(self, key: Key[Any]) -> None:
         with self._lock:
@@ -78,7 +75,7 @@ class MemoryStore:
         with self._lock:
             if self._live(key.name, now) is not None:
                 return False
-            self._put(key.name, (now + ttl, value))
+            self._cache[key.name] = (now + ttl, value)
             return True
 
     def claim(self, key: Key[T], value: T, ttl: float,
@@ -87,7 +84,7 @@ class MemoryStore:
         with self._lock:
             claimed = self._live(key.name, now) is None
             if claimed:
-                self._put(key.name, (now + ttl, value))
+                self._cache[key.name] = (now + ttl, value)
             entries = [self._live(read.name, now) for read in reads]
         return claimed, [None if entry is None else entry[1] for entry in entries]
 
@@ -99,7 +96,7 @@ class MemoryStore:
                 if ttl <= 0:
                     self._cache.pop(key.name, None)
                 else:
-                    self._put(key.name, (now + ttl, value))
+                    self._cache[key.name] = (now + ttl, value)
             for key in deletes:
                 self._cache.pop(key.name, None)
 
@@ -108,7 +105,7 @@ class MemoryStore:
         with self._lock:
             entry = self._live(key.name, now) or (now + ttl, 0)
             entry = (entry[0], int(entry[1]) + 1)
-            self._put(key.name, entry)
+            self._cache[key.name] = entry
             return int(entry[1])
 
     @contextmanager

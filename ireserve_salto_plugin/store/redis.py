@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, TypeVar
 
-from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.salto.cache import Key, Lru
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 
 MUTEX_POLL = 0.005  # seconds between two tries of a held mutex (redis-py: 0.1)
@@ -125,11 +125,9 @@ class RedisStore:
         self.lease = lease
         self._scripts: dict[str, Any] = {}
         self._near_seconds = near_cache_seconds
-        # name -> (until, value); the oldest entry goes first once it is full
-        self._near: dict[str, tuple[float, Any]] = {}
-        # name -> (raw, value): the last value read or written per key, so the same bytes
-        # read again (the token on every open) are not decoded again
-        self._decoded: dict[str, tuple[bytes, Any]] = {}
+        # name -> (served until, its bytes if small, value): served from memory until then;
+        # read again as the same bytes (the token on every open), not decoded again
+        self._near: Lru[str, tuple[float, bytes | None, Any]] = Lru(NEAR_CACHE_SIZE)
         self._near_lock = threading.Lock()
         self._timer = timer
         self.on_error: Callable[[], None] | None = None  # e.g. a metrics counter
@@ -173,47 +171,40 @@ class RedisStore:
     def _decode(self, key: Key[T], raw: bytes | None) -> T | None:
         if raw is None:
             return None
-        near = key.spec.near and len(raw) <= DECODED_MAX_BYTES
-        if near and (seen := self._decoded.get(key.name)) is not None and seen[0] == raw:
-            value: T = seen[1]  # values are immutable: the same bytes, the same value
-            return value
+        if self._near_ok(key):
+            with self._near_lock:
+                seen = self._near.get(key.name)
+            if seen is not None and seen[1] == raw:
+                value: T = seen[2]  # values are immutable: the same bytes, the same value
+                return value
         try:
-            value = key.spec.codec.load(json.loads(raw))
+            return key.spec.codec.load(json.loads(raw))
         except (KeyError, IndexError, TypeError, ValueError):
             log.warning("salto store: %s value of another format ignored", key.spec.prefix)
             return None
-        if near:
-            with self._near_lock:
-                if len(self._decoded) >= NEAR_CACHE_SIZE:
-                    self._decoded.clear()
-                self._decoded[key.name] = (raw, value)
-        return value
 
     @_store_errors
     def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
         near = self._near_ok(key)
         if near and not fresh:
-            hit = self._near.get(key.name)
+            with self._near_lock:
+                hit = self._near.get(key.name)
             if hit is not None and hit[0] > self._timer():
-                cached: T = hit[1]
+                cached: T = hit[2]
                 return cached
-        value = self._decode(key, self.client.get(self.prefix + key.name))
-        self._remember(key, value)
+        raw = self.client.get(self.prefix + key.name)
+        value = self._decode(key, raw)
+        self._remember(key, value, raw=raw)
         return value
 
-    def _remember(self, key: Key[T], value: T | None, ttl: float | None = None) -> None:
+    def _remember(self, key: Key[T], value: T | None, ttl: float | None = None,
+                  raw: bytes | None = None) -> None:
+        """Keep a near-cacheable value (and its bytes, when small) for the near-cache."""
         if value is not None and self._near_ok(key):
             seconds = self._near_seconds if ttl is None else min(ttl, self._near_seconds)
+            small = raw if raw is not None and len(raw) <= DECODED_MAX_BYTES else None
             with self._near_lock:
-                near = self._near
-                near.pop(key.name, None)
-                if len(near) >= NEAR_CACHE_SIZE:
-                    now = self._timer()
-                    for name in [name for name, (until, _) in near.items() if until <= now]:
-                        del near[name]
-                    if len(near) >= NEAR_CACHE_SIZE:  # all live: the oldest goes
-                        del near[next(iter(near))]
-                near[key.name] = (self._timer() + seconds, value)
+                self._near[key.name] = (self._timer() + seconds, small, value)
 
     @_store_errors
     def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
@@ -225,15 +216,15 @@ class RedisStore:
         if ttl <= 0:
             self.delete(key)
             return
-        self.client.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl))
-        self._remember(key, value, ttl)
+        raw = self._encode(key, value)
+        self.client.set(self.prefix + key.name, raw, px=_ms(ttl))
+        self._remember(key, value, ttl, raw)
 
     @_store_errors
     def delete(self, key: Key[Any]) -> None:
         self.client.delete(self.prefix + key.name)
         with self._near_lock:
             self._near.pop(key.name, None)
-            self._decoded.pop(key.name, None)
 
     @_store_errors
     def add(self, key: Key[T], value: T, ttl: float) -> bool:
@@ -245,9 +236,10 @@ class RedisStore:
               reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
         names = [self.prefix + k.name for k in (key, *reads)]
         out = self._script(_CLAIM)(keys=names, args=[self._encode(key, value), _ms(ttl)])
-        values = [self._decode(read, raw) for read, raw in zip(reads, out[1:], strict=True)]
-        for read, got in zip(reads, values, strict=True):
-            self._remember(read, got)  # e.g. the token: the open reads it next
+        values = []
+        for read, raw in zip(reads, out[1:], strict=True):
+            values.append(got := self._decode(read, raw))
+            self._remember(read, got, raw=raw)  # e.g. the token: the open reads it next
         return bool(out[0]), values
 
     @_store_errors
@@ -255,25 +247,25 @@ class RedisStore:
               deletes: Sequence[Key[Any]] = ()) -> None:
         live = [(key, value, ttl) for key, value, ttl in sets if ttl > 0]
         gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
-        args: list[Any] = []
         # a value written under two keys of one codec (a receipt, the last open) is encoded
         # once; ``sets`` holds every value, so no id is reused during this call
         encoded: dict[tuple[int, int], bytes] = {}
+        raws: list[bytes] = []
+        args: list[Any] = []
         for key, value, ttl in live:
             memo = id(value), id(key.spec.codec)
-            raw = encoded.get(memo)
-            if raw is None:
-                raw = encoded[memo] = self._encode(key, value)
-            args += [raw, _ms(ttl)]
+            if memo not in encoded:
+                encoded[memo] = self._encode(key, value)
+            raws.append(encoded[memo])
+            args += [encoded[memo], _ms(ttl)]
         self._script(_WRITE)(keys=[self.prefix + key.name for key, *_ in live]
                              + [self.prefix + key.name for key in gone],
                              args=[*args, len(live)])
         with self._near_lock:
             for key in gone:
                 self._near.pop(key.name, None)
-                self._decoded.pop(key.name, None)
-        for key, value, ttl in live:
-            self._remember(key, value, ttl)
+        for raw, (key, value, ttl) in zip(raws, live, strict=True):
+            self._remember(key, value, ttl, raw)
 
     @_store_errors
     def incr(self, key: Key[float], ttl: float) -> int:
