@@ -68,7 +68,7 @@ def test_salto_may_block_after_three_failures() -> None:
         park.integrations[INTEGRATION] = settings_for(box)
         iq = first_lock(box).iq.id
         assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq).ok
-        wrong = "0000" if box.last_pin(iq) != "0000" else "1111"
+        wrong = box.wrong_pin(iq)
         messages = [host.admin(park, INTEGRATION, "set_pin", iq_id=iq,
                                current_pin=wrong).message for _ in range(4)]
         assert "rejected the code" in messages[0] and "blocked" in messages[2]

@@ -318,7 +318,7 @@ def test_sixteen_taps_with_a_wrong_pin_send_two_codes_not_sixteen(
     use_service(**({"store": store} if store is not None else {}), open_deadline=10.0)
     assert host.lock_options(park, INTEGRATION)  # warm: token and list, no code yet
     iq = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]
-    iq["pin"] = f"{(int(iq['pin']) + 1) % 10000:04d}"
+    iq["pin"] = sandbox.wrong_pin(mapped.iq.id)
     bookings = [make_booking() for _ in range(16)]
     start = threading.Barrier(16)
     reasons: list[str] = []
@@ -342,7 +342,7 @@ def test_set_pin_rejections_count_and_a_passing_set_pin_lifts_the_suspension(
         host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
         make_booking: BookingFactory) -> None:
     good = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"]
-    wrong = f"{(int(good) + 1) % 10000:04d}"
+    wrong = sandbox.wrong_pin(mapped.iq.id)
     for _ in range(2):
         result = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
                             current_pin=wrong)

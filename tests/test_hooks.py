@@ -277,7 +277,7 @@ def test_open_failures(host: ReferenceHost, park: Park, mapped: Any, sandbox: Sa
     assert sandbox.call_count("PATCH") == 1
 
     pin = raw["iqs"][mapped.iq.id]["pin"]
-    raw["iqs"][mapped.iq.id]["pin"] = f"{(int(pin) + 1) % 10000:04d}"
+    raw["iqs"][mapped.iq.id]["pin"] = sandbox.wrong_pin(mapped.iq.id)
     result = host.open(make_booking(), "staff")
     assert result is not None and result.reason is Reason.OTP_REJECTED
     assert "outside i-Reserve" in result.message
@@ -393,8 +393,8 @@ def test_set_pin_errors(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) 
     result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq, current_pin="1234")
     assert not result.ok and "run GET PIN first" in result.message
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq).ok
-    wrong = f"{(int(sandbox.last_pin(iq)) + 1) % 10000:04d}"
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq, current_pin=wrong)
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq,
+                        current_pin=sandbox.wrong_pin(iq))
     assert not result.ok and "does not match" in result.message
     assert park.integrations[INTEGRATION]["iqs"][iq].get("pin") is None
     for params, field in (({"iq_id": iq, "current_pin": "123"}, "current_pin"),

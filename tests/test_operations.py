@@ -61,9 +61,7 @@ def test_self_test_proves_secret_pin_and_clock_without_opening(
     assert result.data["checked_by"] == "salto_cloud" and result.data["iq_asked"] is False
     assert "not sufficient" in result.message and "proves the activation" not in result.message
     assert sandbox.call_count("PATCH") == 0 and sandbox.call_count("PUT") == 2  # Set PIN, test
-    good = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"]
-    park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"] = "0000" if good != "0000" \
-        else "1111"
+    park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"] = sandbox.wrong_pin(mapped.iq.id)
     first = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
     second = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
     assert not first.ok and "rejected" in first.message and "suspended" in second.message

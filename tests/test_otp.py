@@ -54,3 +54,19 @@ def test_delta_round_trip(old: str, new: str) -> None:
 def test_delta_rejects_bad_pins(old: str, new: str) -> None:
     with pytest.raises(ValueError):
         pin_delta(old, new)
+
+
+def test_a_wrong_pin_can_pass_by_chance_so_tests_take_one_that_cannot() -> None:
+    """Seen in CI: PIN 4328 signed a code that Salto's window accepts for PIN 4327 (five hex
+    characters, +-180 s). The sandbox's wrong PIN for tests is never such a PIN."""
+    from ireserve_salto_plugin.sandbox.world import OTP_WINDOW, Activation, World
+
+    secret, at = "5BFA1E53814B9A43", datetime(2027, 12, 1, 14, 17, 43, tzinfo=UTC)
+    assert World.otp_matches(make_otp(secret, "4328", at), secret, "4327", at)
+    wrong = World.pin_that_cannot_pass(Activation(secret, pin="4327"), at)
+    assert wrong not in ("4327", "4328")
+    real: dict[str, list[int]] = {}
+    for s in range(-240, 781):
+        real.setdefault(make_otp(secret, "4327", at + timedelta(seconds=s)), []).append(s)
+    assert all(abs(t - s) > OTP_WINDOW for t in range(-60, 601)
+               for s in real.get(make_otp(secret, wrong, at + timedelta(seconds=t)), []))

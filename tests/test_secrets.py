@@ -75,7 +75,7 @@ def test_fault_paths_leak_nothing(
 
     assert open_and_keep().opened
     good_pin = iq["pin"]
-    iq["pin"] = f"{(int(good_pin) + 1) % 10000:04d}"
+    iq["pin"] = sandbox.wrong_pin(mapped.iq.id)
     open_and_keep()
     open_and_keep()
     assert open_and_keep().reason is Reason.OTP_SUSPENDED

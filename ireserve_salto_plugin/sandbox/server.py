@@ -203,6 +203,16 @@ class SaltoSandbox:
                 return mail.pin
         raise LookupError(f"no PIN was sent for IQ {iq_id}")
 
+    def wrong_pin(self, iq_id: str, username: str | None = None) -> str:
+        """A PIN the account (the park's by default) does not have at ``iq_id``, whose codes
+        for the next ten minutes cannot pass for the real PIN's by chance."""
+        with self.world.lock:
+            user = self.world.users[username or self.username]
+            act = self.world.activation(user, iq_id)
+            if act.pin is None:
+                raise LookupError(f"IQ {iq_id} has no PIN yet: run GET PIN first")
+            return self.world.pin_that_cannot_pass(act, self.now())
+
     def entries(self, site_id: str | None = None) -> list[dict[str, Any]]:
         with self.world.lock:
             site = self.world.sites[site_id] if site_id else self.site

@@ -262,6 +262,30 @@ class World:
             for s in _NEAREST_FIRST
         )
 
+    @staticmethod
+    def pin_that_cannot_pass(act: Activation, now: datetime, *, behind: int = 60,
+                             ahead: int = 600) -> str:
+        """A PIN other than ``act.pin`` none of whose codes signed from ``behind`` seconds
+        before ``now`` to ``ahead`` after it equals a code of the real PIN within
+        ``OTP_WINDOW`` of its instant. Five hex characters collide by chance (about 1 in
+        2,900 for one code within +-180 s), so "the PIN plus one" is rejected only almost
+        always: a test that means "a wrong PIN" takes this one."""
+        assert act.pin is not None
+        span = range(-behind - OTP_WINDOW, ahead + OTP_WINDOW + 1)
+        real: dict[str, list[int]] = {}
+        for s in span:
+            real.setdefault(make_otp(act.secret, act.pin, now + timedelta(seconds=s)),
+                            []).append(s)
+        width = len(act.pin)
+        for step in range(1, 10 ** width):
+            pin = f"{(int(act.pin) + step) % 10 ** width:0{width}d}"
+            if not any(abs(s - t) <= OTP_WINDOW
+                       for t in range(-behind, ahead + 1)
+                       for s in real.get(make_otp(act.secret, pin,
+                                                  now + timedelta(seconds=t)), ())):
+                return pin
+        raise LookupError("no PIN of this length stays apart from the real one")
+
     def check_otp(self, act: Activation, command: str, otp: str, pin: str,
                   now: datetime) -> str | None:
         """None if accepted, else ``"otp_blocked"`` or ``"otp_invalid"``."""
