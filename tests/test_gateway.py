@@ -168,8 +168,9 @@ def test_locks_over_several_pages(links: bool) -> None:
         locks = gw.locks(box.site.id)
         assert [lock.id for lock in locks.locks] == list(box.site.locks)
         assert box.call_count(f"GET /v1.2/sites/{box.site.id}/locks") == 8  # ceil(36 / 5)
-        chalet = locks.by_id[first_lock(box).id]
-        assert chalet.name == "Chalet 12" and chalet.iq_id == first_lock(box).iq.id
+        chalet = locks.get(first_lock(box).id)
+        assert chalet is not None and chalet.name == "Chalet 12"
+        assert chalet.iq_id == first_lock(box).iq.id
         assert chalet.online and chalet.iq_online is True and chalet.otp_enabled is True
 
 

@@ -37,9 +37,10 @@ class Gateway:
 
     def lock(self, site_id: str, lock_id: str) -> Lock:
         self.read.append(lock_id)
-        if lock_id not in self.lists[1].by_id:
+        lock = self.lists[1].get(lock_id)
+        if lock is None:
             raise NotFound("Salto KS answered HTTP 404", status=404)
-        return self.lists[1].by_id[lock_id]
+        return lock
 
 
 def settings(activated: bool = True) -> Any:

@@ -44,7 +44,7 @@ def test_every_key_round_trips_through_json() -> None:
                        (OTP_FAILS("a", "iq", "f"), 7)):
         assert round_trip(key, value) == value
     locks = round_trip(LOCKS("a", "s"), LockList.of([lock]))
-    assert locks.locks == (lock,) and locks.by_id["l1"] == lock
+    assert locks.locks == (lock,) and locks.get("l1") == lock
 
 
 def test_lock_lists_are_stored_by_field_name(redis_store: Any) -> None:

@@ -87,7 +87,7 @@ def door_findings(settings: Settings, locks: LockList, lang: str) -> list[Findin
     found: list[Finding] = []
     per_iq: dict[str, int] = defaultdict(int)
     for lock_id, objects in mapped.items():
-        lock = locks.by_id.get(lock_id)
+        lock = locks.get(lock_id)
         if lock is None:
             found.append(Finding("lock_not_found", say(
                 lang, "mapped_lock_missing", lock=lock_id, site_uid=settings.site_uid,

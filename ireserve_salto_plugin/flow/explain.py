@@ -338,7 +338,7 @@ def _door_flags(ctx: ParkContext, gateway: SaltoGateway, booking: Booking
         return []
     flags = []
     for lock_id, _ in booking_doors(ctx.settings.own_locks(object_id), ctx.settings.common_locks):
-        lock = locks.by_id.get(lock_id)
+        lock = locks.get(lock_id)
         if lock is None:
             continue
         offline = offline_reason(lock)

@@ -63,7 +63,7 @@ def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
     directly before it is called missing: the list may be older than the mapping, or cut
     short by a page cap Salto does not announce (docs/salto-ks-api.md, "Paging")."""
     locks = gateway.locks(site_id)
-    lock = locks.by_id.get(lock_id)
+    lock = locks.get(lock_id)
     if lock is None and refresh:
         try:
             lock = gateway.lock(site_id, lock_id)
