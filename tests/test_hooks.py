@@ -409,10 +409,11 @@ def test_set_pin_with_a_new_pin_then_open(host: ReferenceHost, park: Park,
                                           ) -> None:
     lock = first_lock(sandbox)
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
+    new = sandbox.wrong_pin(lock.iq.id)  # never the current PIN
     result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id,
-                        current_pin=sandbox.last_pin(lock.iq.id), new_pin="2468", expert=True)
+                        current_pin=sandbox.last_pin(lock.iq.id), new_pin=new, expert=True)
     assert result.ok and "cannot be verified" in result.message
-    assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["pin"] == "2468"
+    assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["pin"] == new
     park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
     result2 = host.open(make_booking(), "staff")
     assert result2 is not None and result2.opened

@@ -178,7 +178,7 @@ class ConnectApi:
             # ASSUMPTION: shape of the command_forbidden answer (docs: "Endpoints").
             raise salto_error(403, 2203, "command_forbidden")
         if act.pin is None:
-            act.pin = f"{secrets.randbelow(10_000):04d}"
+            act.pin = self.world.new_pin()
         channel = "email" if req.query.get("send_email") == "true" else "sms"
         self.world.outbox.append(Mail(
             to=user.username, channel=channel, iq_id=iq_id, pin=act.pin,
