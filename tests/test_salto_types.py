@@ -90,3 +90,4 @@ def test_a_lock_is_found_by_id_in_a_small_list_and_a_big_one(size: int) -> None:
                          for n in range(size)])
     assert locks.get(f"l{size - 1}") is locks.locks[-1] and locks.get("l0") is locks.locks[0]
     assert locks.get("missing") is None
+    assert (locks._index is None) == (size < INDEX_FROM)  # a small list keeps no index

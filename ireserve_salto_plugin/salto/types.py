@@ -62,8 +62,9 @@ class Site:
 
 
 Flags = tuple[bool, bool | None, bool | None, bool | None, bool | None]
-_FLAGS: dict[Flags, Flags] = {}  # the distinct tuples, shared by every lock
-_MAX_FLAGS = 2 * 3 ** 4  # booleans and None: a value read back from a store is not trusted
+# The distinct tuples, shared by every lock: only booleans and None are kept (a value read
+# back from a store is not trusted), so there are at most 3 ** 5 of them.
+_FLAGS: dict[Flags, Flags] = {}
 
 
 def _shared_flags(flags: Flags) -> Flags:
@@ -71,8 +72,7 @@ def _shared_flags(flags: Flags) -> Flags:
         return _FLAGS[flags]
     except (KeyError, TypeError):  # new, or not hashable (read back from a store)
         pass
-    if len(_FLAGS) < _MAX_FLAGS and all(value is None or value is True or value is False
-                                        for value in flags):
+    if all(value is None or value is True or value is False for value in flags):
         _FLAGS[flags] = flags
     return flags
 
