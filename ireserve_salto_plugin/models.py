@@ -65,6 +65,7 @@ class Reason(StrEnum):
     OTP_REJECTED = "otp_rejected"
     OTP_BLOCKED = "otp_blocked"
     OTP_SUSPENDED = "otp_suspended"
+    IQ_BUSY = "iq_busy"
     AUTH_FAILED = "auth_failed"
     PERMISSION_DENIED = "permission_denied"
     SALTO_REJECTED = "salto_rejected"

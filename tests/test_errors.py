@@ -11,6 +11,7 @@ from ireserve_salto_plugin.salto.errors import (
     NotActivated,
     NotFound,
     OtpBlocked,
+    OtpMissing,
     OtpRejected,
     PermissionDenied,
     Refused,
@@ -24,7 +25,7 @@ from ireserve_salto_plugin.salto.errors import (
 @pytest.mark.parametrize("status,body,cls", [
     (403, {"ErrorCode": 3102, "Message": "otp_blocked"}, OtpBlocked),
     (400, {"ErrorCode": "3102", "Message": "otp_invalid"}, OtpRejected),
-    (404, {"ErrorCode": "2202", "Message": "Otp is invalid"}, OtpRejected),
+    (404, {"ErrorCode": "2202", "Message": "Otp is invalid"}, OtpMissing),  # configuration
     (403, {"ErrorCode": 2203, "Message": "pin_not_changed"}, NotActivated),
     (400, {"ErrorCode": 2210, "Message": "Site not released"}, PermissionDenied),
     (403, {"ErrorCode": 2212}, PermissionDenied),

@@ -13,6 +13,7 @@ from ireserve_salto_plugin.salto.errors import (
     AuthError,
     NotFound,
     OtpBlocked,
+    OtpMissing,
     OtpRejected,
     PermissionDenied,
     Refused,
@@ -367,7 +368,7 @@ def test_open_lock(sandbox: SaltoSandbox) -> None:
     gw.open_lock(sandbox.site.id, lock.id, sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
     entries = gw.entries(sandbox.site.id)
     assert entries[0]["event_category"] == "lock_opened"
-    assert entries[0]["lock"]["id"] == lock.id and entries[0]["access_by"] == "remote"
+    assert entries[0]["lock_id"] == lock.id and entries[0]["access_by"] == "remote"
 
 
 def test_open_with_wrong_otp_then_blocked(sandbox: SaltoSandbox) -> None:
@@ -410,7 +411,7 @@ def test_open_is_never_retried(sandbox: SaltoSandbox) -> None:
 @pytest.mark.parametrize("status,body,cls,code", [
     (400, {"ErrorCode": 3102, "Message": "otp_invalid"}, OtpRejected, "3102"),
     (403, {"ErrorCode": "3102", "Message": "otp_blocked"}, OtpBlocked, "3102"),
-    (404, {"ErrorCode": "2202", "Message": "Otp is invalid"}, OtpRejected, "2202"),
+    (404, {"ErrorCode": "2202", "Message": "Otp is invalid"}, OtpMissing, "2202"),
     (400, {"ErrorCode": 1100, "Message": "The request received is invalid."}, Refused, "1100"),
     (400, {"ErrorCode": 2210, "Message": "Site not released"}, PermissionDenied, "2210"),
     (403, {"ErrorCode": 2203, "Message": "Operation cannot be executed."}, PermissionDenied,

@@ -176,7 +176,7 @@ def test_hook_on_open_request(host: ReferenceHost, park: Park, mapped: Any,
         "%Y-%m-%dT%H:%M:%SZ")}
     assert booking.fields["opened_at"] == result.booking_updates["opened_at"]
     assert booking.status == "checked_in"
-    assert sandbox.entries()[-1]["lock"]["id"] == mapped.id
+    assert sandbox.entries()[-1]["lock_id"] == mapped.id
     assert len(result.attempt_id) == 32
     # The guest's double tap is the same command; the booking is now checked in, and the
     # check-in status always counts as an opening status, so staff can still open.

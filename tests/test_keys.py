@@ -18,7 +18,7 @@ from ireserve_salto_plugin.salto.cache import (
     Key,
 )
 from ireserve_salto_plugin.salto.types import Lock, LockList, Site, Token
-from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_BLOCK, OTP_FAILS, OTP_SUSPEND
+from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_BLOCK, OTP_REJECT, OTP_SLOT
 
 
 def through_json(key: Key[Any], value: Any) -> Any:
@@ -43,8 +43,8 @@ def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
 
     account = "9f2c4e"
     keys = [TOKEN(account), SITE(account, "NL1"), LOCKS(account, "s"), SCOPE(account),
-            REFUSED_PASSWORD(account), OTP_BLOCK(account, "iq"), OTP_FAILS(account, "iq", "f"),
-            OTP_SUSPEND(account, "iq", "f"), RECEIPT(account, "attempt"),
+            REFUSED_PASSWORD(account), OTP_BLOCK(account, "iq"), OTP_REJECT(account, "iq", "1"),
+            OTP_SLOT(account, "iq", "1"), RECEIPT(account, "attempt"),
             LAST_OPEN(account, "success"), Dedup.key(account, "park", "B-1", "lock", "guest")]
     slots = {key_slot((PREFIX + key.name).encode()) for key in keys}
     assert len(slots) == 1
@@ -54,7 +54,7 @@ def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
 
 def test_values_read_on_every_open_may_be_near_cached_guards_never() -> None:
     assert all(spec.near for spec in (TOKEN, SITE, LOCKS, CLOCK))
-    assert not any(spec.near for spec in (OTP_BLOCK, OTP_FAILS, OTP_SUSPEND, DUPLICATE,
+    assert not any(spec.near for spec in (OTP_BLOCK, OTP_REJECT, OTP_SLOT, DUPLICATE,
                                           REFUSED_PASSWORD, SCOPE))
 
 

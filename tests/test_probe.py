@@ -52,7 +52,7 @@ def test_self_test_open_and_a_clean_cassette(tmp_path: Path, host: ReferenceHost
     flat = " ".join(out.split())  # long cells wrap
     assert "cloud check" in flat and "IQ not asked" in flat and "remote open" in flat
     assert "hygiene scan clean" in out
-    assert sandbox.entries()[-1]["lock"]["id"] == lock.id
+    assert sandbox.entries()[-1]["lock_id"] == lock.id
     assert tape.exists() and hygiene_problems(tape, (sandbox.password,
                                                      sandbox.client_secret)) == []
     text = tape.read_text()

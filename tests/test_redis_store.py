@@ -22,7 +22,7 @@ from ireserve_salto_plugin.store.keys import (
     DUPLICATE,
     LAST_OPEN,
     OTP_BLOCK,
-    OTP_FAILS,
+    OTP_REJECT,
     RECEIPT,
 )
 
@@ -41,7 +41,7 @@ def test_every_key_round_trips_through_json() -> None:
                        (SITE("a", "NL6254340082"), Site("s", "NL6254340082", None)),
                        (CLOCK("https", "h", "443"), ClockReading(3.0, 1.5)),
                        (DUPLICATE("d"), {"outcome": "opened"}), (DUPLICATE("d"), "pending"),
-                       (OTP_FAILS("a", "iq", "f"), 7)):
+                       (OTP_REJECT("a", "iq", "f"), 7)):
         assert round_trip(key, value) == value
     locks = round_trip(LOCKS("a", "s"), LockList.of([lock]))
     assert locks.locks == (lock,) and locks.get("l1") == lock
@@ -62,7 +62,7 @@ def test_lock_lists_are_stored_by_field_name(redis_store: Any) -> None:
 
 def test_basic_operations(redis_store: Any) -> None:
     store = redis_store
-    key, once, count = DUPLICATE("k"), DUPLICATE("once"), OTP_FAILS("a", "iq", "f")
+    key, once, count = DUPLICATE("k"), DUPLICATE("once"), OTP_REJECT("a", "iq", "f")
     assert store.get(key) is None
     store.set(key, {"a": 1}, 5)
     assert store.get(key) == {"a": 1}
@@ -239,12 +239,14 @@ class Counting:
         return Connection
 
 
-def test_a_warm_open_takes_two_redis_round_trips(
+def test_a_warm_open_takes_four_redis_round_trips(
     use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
     sandbox: SaltoSandbox, redis_url: str, redis_store: Any, make_booking: Any,
 ) -> None:
-    """One script (claim the duplicate guard, read the OTP budget and the token), one
-    script (the result for waiting taps, the receipt, the last open)."""
+    """One script (claim the duplicate guard, read the OTP budget and the token), one for
+    a slot of the IQ's codes in flight (taken, and the budget read again with it), the
+    slot given back, one script (the result for waiting taps, the receipt, the last
+    open)."""
     import redis
 
     from ireserve_salto_plugin.store.redis import RedisStore
@@ -258,7 +260,7 @@ def test_a_warm_open_takes_two_redis_round_trips(
         before = Counting.sends
         result = host.pm.hook.on_open_request(park=park, booking=booking,
                                               requested_by="guest", now=None)
-        assert Counting.sends - before == 2, Counting.commands(before)
+        assert Counting.sends - before == 4, Counting.commands(before)
         assert result.opened
     # and the guards still hold: a double tap is one command
     booking = make_booking()
@@ -347,9 +349,9 @@ def test_store_operations_on_plain_redis_and_on_a_cluster(
         assert claimed and values == [None, None]
         store.write([(OTP_BLOCK(account, "iq"), 5.0, 10), (TOKEN(account),
                       Token("t", 1e12, None), 10)], [DUPLICATE(account, "h")])
-        assert store.get_many([OTP_BLOCK(account, "iq"), OTP_FAILS(account, "iq", "f")]) \
+        assert store.get_many([OTP_BLOCK(account, "iq"), OTP_REJECT(account, "iq", "f")]) \
             == [5.0, None]
-        assert store.incr(OTP_FAILS(account, "iq", "f"), 10) == 1
+        assert store.incr(OTP_REJECT(account, "iq", "f"), 10) == 1
         assert store.add(DUPLICATE(account, "h"), "pending", 10)
         with store.mutex(TOKEN(account), timeout=1):
             pass

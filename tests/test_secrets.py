@@ -18,7 +18,7 @@ from ireserve_salto_plugin.reference import Park, ReferenceHost
 from ireserve_salto_plugin.reference.demo import run_demo
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 
-from .conftest import UseService
+from .conftest import SkipClock, UseService
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HEX32 = re.compile(r"\b[0-9a-f]{32}\b")  # attempt ids
@@ -85,6 +85,9 @@ def test_fault_paths_leak_nothing(
                                   make_booking: Any, debug_log: pytest.LogCaptureFixture
                                   ) -> None:
     seen: list[Any] = []
+    clock = SkipClock()  # the budget's window passes without waiting for it
+    sandbox.clock = clock.clock()
+    use_service(clock=clock.clock(), store=clock.store())
     raw = park.integrations[INTEGRATION]
     iq = raw["iqs"][mapped.iq.id]
 
@@ -100,8 +103,13 @@ def test_fault_paths_leak_nothing(
     open_and_keep()
     assert open_and_keep().reason is Reason.OTP_SUSPENDED
     iq["pin"] = good_pin
+    refused = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
+                         current_pin=good_pin)  # nothing is sent within the window
+    assert not refused.ok
+    seen.append(refused)
+    clock.sleep(20 * 60 + 1)
     repaired = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                          current_pin=good_pin)  # the repair: a passing Set PIN lifts it
+                          current_pin=good_pin)  # the repair, once the window has passed
     assert repaired.ok
     seen.append(repaired)
     raw = park.integrations[INTEGRATION]  # the host stored the merged settings anew

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from ireserve_salto_plugin.salto.cache import LOCKS, TOKEN
-from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_FAILS
+from ireserve_salto_plugin.store.keys import DUPLICATE, OTP_REJECT
 from ireserve_salto_plugin.store.memory import MemoryStore
 
 
@@ -29,7 +29,7 @@ def test_add_and_incr() -> None:
     key = DUPLICATE("k")
     assert store.add(key, "first", ttl=5) and not store.add(key, "second", ttl=5)
     assert store.get(key) == "first"
-    assert [store.incr(OTP_FAILS("a", "iq", "f"), ttl=5) for _ in range(3)] == [1, 2, 3]
+    assert [store.incr(OTP_REJECT("a", "iq", "f"), ttl=5) for _ in range(3)] == [1, 2, 3]
 
 
 def test_holding_one_key_never_blocks_another() -> None:

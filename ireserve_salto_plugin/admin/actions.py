@@ -23,8 +23,6 @@ from ireserve_salto_plugin.park.text import host_text
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.errors import (
     AuthError,
-    OtpBlocked,
-    OtpRejected,
     PermissionDenied,
     Refused,
     SaltoError,
@@ -178,26 +176,16 @@ class AdminActions(Operations):
         if stored is None or not stored.secret:
             return AdminResult(False, say(lang, "no_secret"))
         site_id = ctx.site_id(gateway)
-        budget = self.budget
-        refusal = budget.block_refusal(gateway.account.key, iq_id)
-        if refusal is not None:
-            return self._blocked(lang, refusal.retry_after)
-        account = gateway.account.key
-        # Set PIN is the repair: possible while codes are suspended (not while Salto blocks
-        # them), one attempt at a time, and its rejections count like an open's.
-        with budget.probe(gateway.transport, account, iq_id):
-            otp = salto_otp(stored.secret, current, gateway.salto_now())
-            try:
-                gateway.set_pin(site_id, iq_id, otp=otp, delta=pin_delta(current, new))
-            except OtpBlocked:
-                return self._blocked(lang, budget.blocked(account, iq_id))
-            except OtpRejected:
-                suspended = budget.rejected(account, iq_id)
-                return AdminResult(False, say(lang, "pin_rejected")
-                                   + (say(lang, "now_suspended") if suspended else ""),
-                                   data={"reason": Reason.OTP_REJECTED.value})
-            budget.accepted(account, iq_id,
-                            None if changing else credentials_mark(stored.secret, current))
+        secret = stored.secret
+        # Set PIN spends a code like an open: the same budget, slots and window of
+        # rejections (a wrong PIN typed three times would get the IQ blocked)
+        failed = self.signed(ctx, gateway, iq_id,
+                             None if changing else credentials_mark(secret, current), lambda: (
+            gateway.set_pin(site_id, iq_id, delta=pin_delta(current, new),
+                            otp=salto_otp(secret, current, gateway.salto_now()))),
+            "pin_rejected")
+        if failed is not None:
+            return failed
         activated_at = self.clock.utcnow().replace(microsecond=0).isoformat()
         self._forget_cached_iq_state(gateway, site_id)
         if not changing:
@@ -274,12 +262,6 @@ class AdminActions(Operations):
             data.update(pin_changed=True, verified=False)
         return AdminResult(True, message, settings_update={
             "iqs": {iq_id: {"pin": pin, "activated_at": activated_at}}}, data=data)
-
-    @staticmethod
-    def _blocked(lang: str, seconds: float) -> AdminResult:
-        return AdminResult(False, say(lang, "blocked", minutes=max(1, round(seconds / 60))),
-                           data={"reason": Reason.OTP_BLOCKED.value,
-                                 "retry_after": round(seconds)})
 
     def refresh_locks(self, ctx: ParkContext, gateway: SaltoGateway,
                       params: Mapping[str, Any]) -> AdminResult:

@@ -10,7 +10,7 @@ last failure for ``status``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,14 +29,20 @@ from ireserve_salto_plugin.flow.context import ParkContext
 from ireserve_salto_plugin.models import AdminResult, Reason
 from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.messages import say
-from ireserve_salto_plugin.park.text import host_text
+from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.cache import Key, Store
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
 from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, StoreUnavailable
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
-from ireserve_salto_plugin.salto.types import ActivatedIq, Iq
-from ireserve_salto_plugin.store.guards import OtpBudget, credentials_mark
+from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, entry_lock
+from ireserve_salto_plugin.store.guards import (
+    BudgetRefused,
+    IqBusy,
+    OtpBudget,
+    Refusal,
+    credentials_mark,
+)
 from ireserve_salto_plugin.store.keys import LAST_OPEN, OPENER, RECEIPT
 
 log = logging.getLogger(__name__)
@@ -109,15 +115,56 @@ class Operations:
                   "last_success": last["success"], "last_failure": last["failure"]})
 
     def _budget(self, account: str, iq_id: str, stored: Any) -> dict[str, Any]:
-        if stored is None or not stored.activated:
-            refusal = self.budget.block_refusal(account, iq_id)
-        else:
-            refusal = self.budget.refusal(account, iq_id)
+        refusal = self.budget.refusal(account, iq_id)
         if refusal is None:
             return {"state": "ok"}
         until = self.clock.utcnow() + timedelta(seconds=refusal.retry_after)
         return {"state": "blocked" if refusal.blocked else "suspended",
                 "until": until.replace(microsecond=0).isoformat()}
+
+    def until(self, ctx: ParkContext, seconds: float) -> str:
+        """The time ``seconds`` from now, as staff read it (the park's zone)."""
+        return local_time(self.clock.utcnow() + timedelta(seconds=seconds), ctx.zone)
+
+    def signed(self, ctx: ParkContext, gateway: SaltoGateway, iq_id: str,
+               mark: float | None, send: Callable[[], None], rejected: str
+               ) -> AdminResult | None:
+        """Send one signed command (Set PIN, the self-test) inside the IQ's OTP budget,
+        like an open: ``None`` when Salto accepted the code (``mark``: the credentials it
+        vouches for), else the answer for the admin, saying until when nothing is sent and
+        what to do. ``rejected``: the message key of a rejected code."""
+        lang, account = _lang(ctx), gateway.account.key
+        try:
+            with self.budget.slot(gateway.transport, account, iq_id, mark):
+                try:
+                    send()
+                except OtpBlocked:
+                    seconds = self.budget.blocked(account, iq_id)
+                    return self.refused(ctx, Refusal(True, seconds))
+                except OtpRejected:
+                    refusal = self.budget.rejected(account, iq_id)
+                    message = say(lang, rejected)
+                    if refusal is not None:
+                        message += say(lang, "now_suspended",
+                                       until=self.until(ctx, refusal.retry_after))
+                    return AdminResult(False, message,
+                                       data={"reason": Reason.OTP_REJECTED.value})
+                self.budget.accepted(account, iq_id, mark)
+        except BudgetRefused as exc:
+            return self.refused(ctx, exc.refusal)
+        except IqBusy as exc:
+            return AdminResult(False, say(lang, "iq_busy"),
+                               data={"reason": Reason.IQ_BUSY.value,
+                                     "retry_after": exc.retry_after})
+        return None
+
+    def refused(self, ctx: ParkContext, refusal: Refusal) -> AdminResult:
+        """Nothing was sent (or Salto just blocked the IQ): until when, and what to do."""
+        until = self.until(ctx, refusal.retry_after)
+        reason = Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED
+        return AdminResult(False, say(_lang(ctx), "budget_" + reason.value, until=until),
+                           data={"reason": reason.value,
+                                 "retry_after": round(refusal.retry_after)})
 
     def self_test(self, ctx: ParkContext, gateway: SaltoGateway,
                   params: Mapping[str, Any]) -> AdminResult:
@@ -126,29 +173,14 @@ class Operations:
         if stored is None or not stored.activated or not stored.secret or not stored.pin:
             return AdminResult(False, say(lang, "not_activated"),
                                data={"reason": Reason.IQ_NOT_ACTIVATED.value})
-        account = gateway.account.key
-        refusal = self.budget.refusal(account, iq_id)
-        if refusal is not None:
-            return AdminResult(False, say(lang, "untested_blocked" if refusal.blocked
-                                          else "untested_suspended",
-                                          minutes=max(1, round(refusal.retry_after / 60))),
-                               data={"reason": (Reason.OTP_BLOCKED if refusal.blocked
-                                                else Reason.OTP_SUSPENDED).value})
         site_id = ctx.site_id(gateway)
-        with self.budget.probe(gateway.transport, account, iq_id):  # one code at a time
-            try:
-                gateway.set_pin(site_id, iq_id, delta="0000", otp=salto_otp(
-                    stored.secret, stored.pin, gateway.salto_now()))
-            except OtpBlocked:
-                self.budget.blocked(account, iq_id)
-                return AdminResult(False, say(lang, "test_blocked"),
-                                   data={"reason": Reason.OTP_BLOCKED.value})
-            except OtpRejected:
-                suspended = self.budget.rejected(account, iq_id)
-                return AdminResult(False, say(lang, "test_rejected")
-                                   + (say(lang, "now_suspended") if suspended else ""),
-                    data={"reason": Reason.OTP_REJECTED.value})
-            self.budget.accepted(account, iq_id, credentials_mark(stored.secret, stored.pin))
+        secret, pin = stored.secret, stored.pin
+        failed = self.signed(ctx, gateway, iq_id, credentials_mark(secret, pin), lambda: (
+            gateway.set_pin(site_id, iq_id, delta="0000",
+                            otp=salto_otp(secret, pin, gateway.salto_now()))),
+            "test_rejected")
+        if failed is not None:
+            return failed
         return AdminResult(True, say(lang, "test_passed"),
             data={"iq_id": iq_id, "checked_by": "salto_cloud",
                   "checked": ["secret", "pin", "clock"], "iq_asked": False})
@@ -250,9 +282,8 @@ def _iq_rows(ctx: ParkContext, iqs: list[Iq], salto: list[ActivatedIq]
     return rows
 
 
-def _lock_of(entry: dict[str, Any]) -> Any:
-    lock = entry.get("lock")
-    return lock.get("id") if isinstance(lock, dict) else entry.get("lock_id")
+def _lock_of(entry: dict[str, Any]) -> str | None:
+    return entry_lock(entry)[0]
 
 
 def _is_remote_open(entry: dict[str, Any], lock_id: str, at: datetime) -> bool:

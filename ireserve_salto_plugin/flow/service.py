@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping
-from contextlib import ExitStack
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -50,13 +49,14 @@ from ireserve_salto_plugin.park.messages import (
     MAY_HAVE_OPENED,
     NOT_SENT,
     NOW_SUSPENDED,
+    OTP_MISSING,
     STILL_RUNNING,
     auth_cause,
     staff_message,
 )
 from ireserve_salto_plugin.park.platform import PlatformReader
 from ireserve_salto_plugin.park.settings import Settings
-from ireserve_salto_plugin.park.text import host_attr, host_text, iso_utc
+from ireserve_salto_plugin.park.text import host_attr, host_text, iso_utc, local_time
 from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
@@ -64,6 +64,7 @@ from ireserve_salto_plugin.salto.errors import (
     AuthError,
     NotFound,
     OtpBlocked,
+    OtpMissing,
     OtpRejected,
     SaltoError,
     StoreUnavailable,
@@ -75,10 +76,14 @@ from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.salto.telemetry import Telemetry
 from ireserve_salto_plugin.salto.types import canonical_uuid
 from ireserve_salto_plugin.store.guards import (
+    BudgetRefused,
+    BudgetState,
     Dedup,
     Duplicate,
+    IqBusy,
     OpenBatch,
     OtpBudget,
+    Refusal,
     credentials_mark,
 )
 from ireserve_salto_plugin.store.memory import MemoryStore
@@ -103,7 +108,10 @@ class SaltoKsService:
         clock: Clock = SYSTEM_CLOCK,
         config_error: SettingsError | None = None,
         telemetry: Telemetry | None = None,
+        budget_store: Store | None = None,
     ) -> None:
+        """``budget_store``: where the OTP budget lives when not in ``store`` (the support
+        CLI without Redis: a state file it shares with its later runs)."""
         self.store: Store = store if store is not None else MemoryStore()
         self.session = session if session is not None else make_session()
         self.tuning = tuning = tuning or Tuning()
@@ -114,8 +122,9 @@ class SaltoKsService:
         self.parks = Parks(session=self.session, store=self.store, tuning=tuning, clock=clock,
                            platform=PlatformReader(environ), config_error=config_error,
                            telemetry=telemetry)
-        self.budget = OtpBudget(self.store, block_seconds=tuning.otp_block_seconds,
-                                suspend_seconds=tuning.otp_suspend_seconds, clock=clock)
+        self.budget = OtpBudget(budget_store if budget_store is not None else self.store,
+                                block_seconds=tuning.otp_block_seconds,
+                                window=tuning.otp_window_seconds, clock=clock)
         self.dedup = Dedup(self.store, window=tuning.dedup_seconds, clock=clock,
                            claim_seconds=tuning.open_deadline + tuning.dedup_margin)
 
@@ -319,17 +328,19 @@ class SaltoKsService:
             try:
                 site_id = ctx.site_id(gateway)
                 checked = preflight(ctx.settings, gateway, site_id, lock_id, self.budget,
-                                    for_open=True, claim_and_read=batch.claim)
+                                    for_open=True, claim_and_read=batch.claim
+                                    if self.budget.store is self.store else None)
                 attempt.lock_name = checked.lock.name if checked.lock else None
                 if checked.ready:
                     batch.claim()  # made already if the preflight read the IQ's budget
                     result = self._signed_open(ctx, gateway, site_id, checked, booking,
                                                attempt, batch)
+                elif checked.budget is not None and checked.budget.refusal is not None:
+                    result = self._refused(attempt, checked.budget.refusal)
                 else:
                     finding = checked.findings[0]
-                    result = attempt.done(
-                        finding.reason, retry_after=finding.retry_after, detail=finding.detail,
-                        minutes=max(1, round((finding.retry_after or 0) / 60)))
+                    result = attempt.done(finding.reason, retry_after=finding.retry_after,
+                                          detail=finding.detail)
             except SaltoError as exc:
                 result = self._failed(exc, gateway, site_id, lock_id, attempt,
                                       ctx.settings.site_uid)
@@ -387,7 +398,7 @@ class SaltoKsService:
             reason = Reason.LOCK_NOT_FOUND
         account = gateway.account.username
         detail = auth_cause(exc.code, account, attempt.lang) if isinstance(
-            exc, AuthError) else ""
+            exc, AuthError) else OTP_MISSING if isinstance(exc, OtpMissing) else ""
         return attempt.done(reason, detail=detail, details=str(exc),
                             retry_after=exc.retry_after, account=repr(account),
                             site_uid=site_uid)
@@ -399,53 +410,26 @@ class SaltoKsService:
         a code when the IQ takes none (``otp_enabled`` false and not activated)."""
         lock, iq = checked.lock, checked.iq
         assert lock is not None
-        account, iq_id = gateway.account.key, lock.iq_id or ""
+        iq_id = lock.iq_id or ""
 
         def sign() -> str | None:
             if iq is None or iq.secret is None or iq.pin is None:
                 return None
             return salto_otp(iq.secret, iq.pin, gateway.salto_now())
 
-        mark = credentials_mark(iq.secret, iq.pin) if iq is not None else None
-        state = checked.budget
-        probing = iq is not None and state is not None and state.probing
-        with ExitStack() as probe:
-            if probing:
-                # The IQ's state is unknown: one code at a time, across workers; a tap that
-                # waited reads the budget again (suspended now, or good: then in parallel).
-                probe.enter_context(self.budget.probe(gateway.transport, account, iq_id))
-                state = self.budget.state(account, iq_id, mark)
-                if state.refusal is not None:
-                    refusal = state.refusal
-                    return attempt.done(
-                        Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED,
-                        retry_after=round(refusal.retry_after),
-                        minutes=max(1, round(refusal.retry_after / 60)))
-                if state.known_good:
-                    probe.close()
+        if iq is None:  # an IQ that takes opens without a code: no budget to spend
             attempt.command_sent = True
-            try:
-                gateway.open_lock(site_id, lock.id, sign=sign)
-            except OtpBlocked:
-                seconds = self.budget.blocked(account, iq_id)
-                return attempt.done(Reason.OTP_BLOCKED, retry_after=seconds,
-                                    minutes=round(seconds / 60))
-            except OtpRejected:
-                suspended = self.budget.rejected(account, iq_id)
-                return attempt.done(Reason.OTP_REJECTED,
-                                    detail=NOW_SUSPENDED if suspended else "")
-            if probing and state is not None and state.probing:
-                _best_effort(self.budget.accepted, account, iq_id, mark)  # before next waits
-                state = None
+            gateway.open_lock(site_id, lock.id, sign=sign)
+        else:
+            failed = self._within_budget(gateway, site_id, lock.id, iq_id, sign, attempt,
+                                         credentials_mark(iq.secret, iq.pin), checked.budget)
+            if failed is not None:
+                return failed
         # The lock opened: from here on nothing may turn that into a failure.
         opened_at = self.clock.utcnow().replace(microsecond=0)
         updates: dict[str, Any] = {}
         new_status = None
         try:
-            if state is not None and state.rejections:
-                sets, deletes = self.budget.accepted_writes(account, iq_id, mark)
-                batch.sets.extend(sets)
-                batch.deletes.extend(deletes)
             settings = ctx.settings
             if booking is not None and settings.open_field:
                 updates[settings.open_field] = iso_utc(opened_at)
@@ -457,6 +441,45 @@ class SaltoKsService:
                           attempt.attempt_id)
         return attempt.done(Reason.OPENED, opened_at=opened_at, booking_updates=updates,
                             new_status=new_status)
+
+    def _within_budget(self, gateway: SaltoGateway, site_id: str, lock_id: str, iq_id: str,
+                       sign: Callable[[], str | None], attempt: Attempt, mark: float,
+                       known: BudgetState | None) -> OpenResult | None:
+        """The PATCH inside one of the IQ's slots (:meth:`OtpBudget.slot`): ``None`` when
+        Salto accepted it, else the result (refused or busy before anything was sent, or
+        Salto's rejection or block, counted for every command to the IQ)."""
+        account, budget = gateway.account.key, self.budget
+        try:
+            with budget.slot(gateway.transport, account, iq_id, mark, known) as state:
+                attempt.command_sent = True
+                try:
+                    gateway.open_lock(site_id, lock_id, sign=sign)
+                except OtpBlocked:
+                    return self._refused(attempt, Refusal(True, budget.blocked(account,
+                                                                               iq_id)))
+                except OtpRejected:
+                    refusal = budget.rejected(account, iq_id)
+                    if refusal is None:
+                        return attempt.done(Reason.OTP_REJECTED)
+                    return attempt.done(Reason.OTP_REJECTED, detail=NOW_SUSPENDED,
+                                        until=self._until(attempt, refusal))
+                if not state.known_good:  # before the slot is free: the next may go beside
+                    _best_effort(budget.accepted, account, iq_id, mark)
+        except BudgetRefused as exc:
+            return self._refused(attempt, exc.refusal)
+        except IqBusy as exc:
+            return attempt.done(Reason.IQ_BUSY, retry_after=exc.retry_after)
+        return None
+
+    def _until(self, attempt: Attempt, refusal: Refusal) -> str:
+        return local_time(self.clock.utcnow() + timedelta(seconds=refusal.retry_after),
+                          attempt.zone)
+
+    def _refused(self, attempt: Attempt, refusal: Refusal) -> OpenResult:
+        """No code goes to the IQ now: the reason, until when, and what to do."""
+        return attempt.done(Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED,
+                            retry_after=round(refusal.retry_after),
+                            until=self._until(attempt, refusal))
 
     @staticmethod
     def _diagnose(gateway: SaltoGateway, site_id: str, lock_id: str) -> Reason | None:

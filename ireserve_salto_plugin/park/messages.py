@@ -40,15 +40,20 @@ STAFF_MESSAGES: dict[Reason, str] = {
            "off.{detail}")
     ),
     Reason.OTP_BLOCKED: (
-        N_("Salto KS has blocked one-time codes for this IQ after repeated failures; "
-           "try again in about {minutes} minutes.")
+        N_("Salto KS has blocked one-time codes for this IQ after repeated failures; the "
+           "plugin sends none until {until}. Then check the IQ's PIN (GET PIN, Set PIN).")
     ),
     Reason.OTP_SUSPENDED: (
-        N_("One-time codes for this IQ were rejected twice in a row, so the plugin stopped "
-           "sending them (to avoid Salto's 20-minute block). Likely causes: the IQ PIN was "
-           "changed outside i-Reserve, the account was activated in the Salto KS app, or the "
-           "server clock is off. An admin must re-activate the IQ (GET PIN, Set PIN); "
-           "otherwise it is retried in about {minutes} minutes.")
+        N_("Salto KS rejected two one-time codes for this IQ within 20 minutes, so the "
+           "plugin sends none to it until {until} (a third could get the IQ blocked by Salto). "
+           "Likely causes: the IQ PIN was changed outside i-Reserve, the account was "
+           "activated in the Salto KS app, or the server clock is off. Check the IQ's PIN "
+           "(GET PIN, then Set PIN after {until}), or wait.")
+    ),
+    Reason.IQ_BUSY: (
+        N_("Other one-time codes for the IQ of lock {lock} were being checked by Salto KS "
+           "until this request's time ran out; nothing was sent. Try again in a few "
+           "seconds.")
     ),
     Reason.AUTH_FAILED: N_("Salto KS refused the login: {detail}"),
     Reason.PERMISSION_DENIED: (
@@ -76,8 +81,10 @@ MAY_HAVE_OPENED = N_("the lock may or may not have opened.")
 NOT_SENT = N_("no open command was sent, so the lock did not open.")
 STILL_RUNNING = (N_("another request for this booking is still running; try again in a "
                     "moment"))
-NOW_SUSPENDED = (N_(" OTP use for this IQ is now suspended until an admin re-activates it "
-                    "(GET PIN and Set PIN)."))
+NOW_SUSPENDED = (N_(" That is the second rejected code within 20 minutes: no code goes to "
+                    "this IQ until {until}. Check the IQ's PIN (GET PIN, Set PIN) or wait."))
+OTP_MISSING = N_(" (Salto KS asks for a one-time code at this IQ)")
+FILLED_DETAILS = frozenset({NOW_SUSPENDED})
 
 GUEST_OPEN = N_("The door is unlocked – push it open now.")  # it relocks in seconds
 GUEST_TOO_EARLY = N_("You can open the door from {opens_at}.")
@@ -100,7 +107,7 @@ GUEST_MAYBE = N_("The door may have opened; please check it before trying again.
 
 # Passing problems a guest may simply retry; everything else needs the park's staff.
 RETRY_LATER = frozenset({
-    Reason.SALTO_UNAVAILABLE, Reason.STORE_UNAVAILABLE, Reason.OTP_BLOCKED,
+    Reason.IQ_BUSY, Reason.SALTO_UNAVAILABLE, Reason.STORE_UNAVAILABLE, Reason.OTP_BLOCKED,
     Reason.IQ_OFFLINE, Reason.LOCK_OFFLINE, Reason.INTERNAL_ERROR, Reason.DUPLICATE,
     Reason.TIMEOUT,
 })
@@ -109,7 +116,8 @@ RETRY_LATER = frozenset({
 # What the guest app may simply try again: Salto or the store away for a moment, a slow
 # answer, or the same tap still running. Every denial and every failure staff must fix is
 # not retryable (``OpenResult.retryable``).
-RETRYABLE = frozenset({Reason.SALTO_UNAVAILABLE, Reason.STORE_UNAVAILABLE, Reason.TIMEOUT})
+RETRYABLE = frozenset({Reason.SALTO_UNAVAILABLE, Reason.STORE_UNAVAILABLE, Reason.TIMEOUT,
+                       Reason.IQ_BUSY})
 
 
 def retry_advice(reason: Reason, outcome: Outcome, *, waiting: bool,
@@ -148,7 +156,10 @@ def auth_cause(code: str | None, user: str, lang: str) -> str:
 
 
 def staff_message(reason: Reason, lang: str, fill: dict[str, Any]) -> str:
-    fill = {**fill, "detail": translate(fill.get("detail", ""), lang),
+    detail = translate(fill.get("detail", ""), lang)
+    if fill.get("detail") in FILLED_DETAILS:  # fixed texts with parts of their own
+        detail = detail.format_map(Fill(fill))
+    fill = {**fill, "detail": detail,
             "first": translate(fill.get("first", ""), lang)}
     return translate(STAFF_MESSAGES[reason], lang).format_map(Fill(fill))
 
@@ -234,8 +245,15 @@ ADMIN_MESSAGES: dict[str, str] = {
                                  "PIN. Try a real open of one lock of this IQ now; if it fails "
                                  "with otp_rejected, the IQ kept the old PIN and only a PIN reset "
                                  "in the Salto KS web app repairs it."),
-    "blocked": N_("Salto KS has blocked one-time codes for this IQ after repeated failures; wait "
-                  "about {minutes} minutes before trying again."),
+    "budget_otp_blocked": N_("Salto KS has blocked one-time codes for this IQ after repeated "
+                             "failures: nothing is sent to it until {until}. Then check the "
+                             "IQ's PIN (GET PIN, Set PIN)."),
+    "budget_otp_suspended": N_("Nothing was sent: Salto KS rejected two codes for this IQ within "
+                               "20 minutes, so no code goes to it until {until} (a third could "
+                               "get the IQ blocked by Salto). Check the PIN (GET PIN) and press "
+                               "Set PIN after {until}, or wait."),
+    "iq_busy": N_("Nothing was sent: other codes for this IQ were being checked by Salto KS. Try "
+                  "again in a few seconds."),
     "locks_loaded": N_("{count} locks loaded from Salto KS ({offline} offline)."),
     "status": N_("Connected to Salto KS {environment} as {username}; site {site_uid}: {iqs}, "
                  "{locks}, {verdict}"),
@@ -257,7 +275,8 @@ ADMIN_MESSAGES: dict[str, str] = {
                           "longer work. Run GET PIN (it fetches a new secret) and Set PIN."),
     "iq_offline": N_("{iq} is offline: no lock on it can be opened remotely."),
     "iq_budget_blocked": N_("Salto KS blocks codes to {iq} until {until}."),
-    "iq_budget_suspended": N_("Codes to {iq} are suspended until {until} (rejected twice)."),
+    "iq_budget_suspended": N_("Codes to {iq} are suspended until {until}: Salto KS rejected two "
+                              "within 20 minutes. Check its PIN (GET PIN, Set PIN) or wait."),
     "iq_here_not_salto": N_("{iq} is activated here but not at Salto: run GET PIN and Set PIN."),
     "clock_off": N_("This server's clock is {offset} s off Salto's (codes are signed with "
                     "Salto's time anyway; check NTP)."),
@@ -267,15 +286,11 @@ ADMIN_MESSAGES: dict[str, str] = {
     "battery_low": N_("{iq}: the battery of {locks} is low: replace it soon."),
     "lock_alarm": N_("{iq}: {locks} reports an alarm (left open or intrusion): go and look."),
     "not_activated": N_("This IQ is not activated here: run GET PIN and Set PIN first."),
-    "untested_blocked": N_("Not tested: codes to this IQ are blocked by Salto for about "
-                           "{minutes} minutes."),
-    "untested_suspended": N_("Not tested: codes to this IQ are suspended for about {minutes} "
-                             "minutes."),
-    "test_blocked": N_("Salto KS has blocked codes for this IQ."),
     "test_rejected": N_("Salto KS rejected the code: the stored PIN or secret is no longer right "
                         "(PIN changed elsewhere, account activated in the Salto KS app, IQ "
                         "reset) or the clock is off. Re-activate the IQ (GET PIN, Set PIN)."),
-    "now_suspended": N_(" Codes to this IQ are now suspended."),
+    "now_suspended": N_(" That is the second rejected code within 20 minutes: no code goes to "
+                        "this IQ until {until}. Check the PIN (GET PIN) or wait."),
     "test_passed": N_("Cloud check passed: Salto KS's cloud accepted a code signed with the "
                       "stored secret and PIN at Salto's time (PUT pin with delta 0000, which "
                       "changes nothing). This is necessary, not sufficient: the IQ itself was not "

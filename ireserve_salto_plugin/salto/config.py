@@ -71,8 +71,10 @@ class Tuning:
     dedup_margin: float = 5.0  # an in-flight claim outlives the open's deadline by this
     otp_block_seconds: float = field(default=25 * 60.0,
                                      metadata={"env": ("OTP_BLOCK_SECONDS", 60, 86400)})
-    otp_suspend_seconds: float = field(default=25 * 60.0,  # no longer than Salto's block
-                                       metadata={"env": ("OTP_SUSPEND_SECONDS", 60, 604800)})
+    # at most two rejected codes per IQ within this sliding window (Salto blocks after as
+    # few as three for about 20 minutes): never shorter than that
+    otp_window_seconds: float = field(default=20 * 60.0,
+                                      metadata={"env": ("OTP_WINDOW_SECONDS", 1200, 86400)})
     connect_timeout: float = 3.05  # seconds per connection, within the deadline
     read_timeout: float = 10.0  # seconds per read, within the deadline
     get_retries: int = 2  # retries of a read on 5xx, 429 or a reset

@@ -84,6 +84,12 @@ class NotActivated(SaltoError):
     reason = "iq_not_activated"
 
 
+class OtpMissing(NotActivated):
+    """404 ``2202`` "Otp is invalid": the command carried no code, and the IQ needs one
+    (it was believed to take opens without one). A configuration error, never a rejected
+    code: nothing is counted against the IQ's OTP budget."""
+
+
 class Unavailable(SaltoError):
     """5xx, 429, connection failures and answers that are not what the API documents."""
 
@@ -114,7 +120,7 @@ _TABLE: tuple[tuple[int | None, str | None, str | None, type[SaltoError]], ...] 
     (None, "3102", None, OtpRejected),
     (None, None, "otp_blocked", OtpBlocked),
     (None, None, "otp_invalid", OtpRejected),
-    (None, "2202", "otp", OtpRejected),  # a missing code on an otp_enabled IQ
+    (None, "2202", "otp", OtpMissing),  # a missing code on an otp_enabled IQ
     (None, None, "pin_not_changed", NotActivated),
     (None, "2210", None, PermissionDenied),
     (None, "2212", None, PermissionDenied),

@@ -322,6 +322,17 @@ def parse_activated_iq(item: Any) -> ActivatedIq:
                        text(item.get("activation_date"), MAX_WORD_CHARS))
 
 
+def entry_lock(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(lock id, lock name) of a log entry. Salto's entries are flat (``lock_id``,
+    ``lock_customer_reference``: tests/samples/entries.json); a nested ``lock`` object is
+    read too, for entries recorded before the sandbox learned that."""
+    nested = entry.get("lock")
+    lock = nested if isinstance(nested, dict) else {}
+    lock_id = salto_id(entry.get("lock_id", lock.get("id")))
+    name = text(entry.get("lock_customer_reference", lock.get("customer_reference")))
+    return lock_id, name
+
+
 def parse_site(item: Any, site_uid: str) -> Site | None:
     """The site of a list entry when it is the one with ``site_uid``."""
     if not isinstance(item, dict) or item.get("site_uid") != site_uid:

@@ -15,8 +15,11 @@ from uuid import UUID
 
 from ireserve_salto_plugin.sandbox.http import Reply, Request, Route, salto_error
 from ireserve_salto_plugin.sandbox.view import SandboxView
-from ireserve_salto_plugin.sandbox.world import Mail, Site, User, stable_id
+from ireserve_salto_plugin.sandbox.world import Mail, Site, User, person_json, stable_id
 
+# the roles of a working remote-open account (tests/samples/site_me.json): not an admin
+ROLES = (("site_remote_office_mode_user", "Site Remote Office Mode User"),
+         ("site_mobile_user", "Site Mobile User"))
 PAGE_MAX = 100  # ASSUMPTION: default and largest $top (docs: "Paging" does not know it)
 
 
@@ -94,6 +97,8 @@ class ConnectApi:
         # A server-side cap below the $top asked (unmeasured at Salto: docs, "Paging"),
         # answered without a link or a count: only a read past the end is empty.
         top = min(top, PAGE_MAX, self.sandbox.page_cap or PAGE_MAX)
+        if self.sandbox.ignore_skip:  # a Salto that pages by another means, or not at all
+            skip = 0
         page = [as_json(item) for item in items[skip: skip + top]]
         link = None
         # Salto sent null links in every captured sample (docs: "Paging"); links only on
@@ -126,14 +131,22 @@ class ConnectApi:
         return self._site_for(req, self._user(req)).as_json()
 
     def _me(self, req: Request) -> Any:
-        """The caller as a site user (docs: "Endpoints", row 15)."""
+        """The caller as a site user (docs: "Endpoints", row 15), shaped as Salto's
+        (tests/samples/site_me.json): a plain site user with the remote-open roles."""
         user = self._user(req)
         site = self._site_for(req, user)
-        return {"id": stable_id("site-user", site.id, user.id),
-                "user": {"id": user.id, "email": user.username},
-                "roles": [{"name": "site_admin"}], "remote_access": user.remote_access,
-                "blocked": user.blocked, "subscription_state": user.subscription_state,
-                "use_pin": False}
+        return {"ownership_state": "site_user", "member_of_pods": [], "guest_of_pods": [],
+                "id": stable_id("site-user", site.id, user.id),
+                "user": person_json(user.id, user.username),
+                "roles": [{"id": stable_id("role", code), "customer_reference": name,
+                           "code": code, "parent_id": None, "is_hierarchical": False}
+                          for code, name in ROLES],
+                "alias": None, "toggle_easy_office_mode": False,
+                "toggle_manual_office_mode": False, "remote_access": user.remote_access,
+                "blocked": user.blocked, "tag_owned_by_this_site": False,
+                "subscription_state": user.subscription_state,
+                "override_privacy_mode": False, "use_pin": True,
+                "data_removal_expires_at": None, "expires_at": user.expires_at}
 
     def _locks(self, req: Request) -> Any:
         site = self._site_for(req, self._user(req))
@@ -262,15 +275,16 @@ class ConnectApi:
         return {"items": page, "continuation_token": following}
 
     def _activated_iqs(self, req: Request) -> Any:
+        """The caller's IQs, listed from GET secret on (``activated: false`` until Set PIN:
+        docs, "Lock object fields"), paged like every list."""
         user = self._user(req)
         site = self._site_for(req, user)
-        return {"items": [
-            {"iq_id": iq_id, "activated": act.activated,
+        return self._page(req, [
+            {"iq_id": iq_id,
              "activation_date": act.activation_date.strftime("%Y-%m-%dT%H:%M:%SZ")
-             if act.activation_date else None}
+             if act.activation_date else None, "activated": act.activated}
             for (user_id, iq_id), act in self.world.activations.items()
-            if user_id == user.id and iq_id in site.iqs and act.pin is not None],
-            "next_page_link": None, "count": None}
+            if user_id == user.id and iq_id in site.iqs and act.secret_taken])
 
     def _no_method(self, req: Request) -> Any:
         raise Reply(405, None)

@@ -83,6 +83,9 @@ class SaltoSandbox:
         self.page_links = page_links  # False: next_page_link is null, as Salto sends it
         self.page_counts = page_counts  # False: count is null, as Salto sends it
         self.page_cap: int | None = None  # a server-side page size below the $top asked
+        # True: $skip is ignored, every page is the first (no public client pages Connect
+        # lists with $skip; whether Salto honours it is unmeasured: docs, "Paging")
+        self.ignore_skip = False
         self.latency = 0.0  # seconds added to every API request (a network's round trip)
         self.in_flight = self.max_in_flight = 0  # API requests being served, and the peak
         self.world.otp_block_after = otp_block_after  # Salto blocked after 8, and after 3

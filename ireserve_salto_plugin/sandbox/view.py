@@ -51,6 +51,7 @@ class SandboxView(Protocol):
     page_links: bool
     page_counts: bool
     page_cap: int | None
+    ignore_skip: bool
     latency: float
     in_flight: int
     max_in_flight: int

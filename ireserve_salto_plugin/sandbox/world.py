@@ -14,12 +14,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # the sandbox sites' zone
+ENTRY_TTL = 7776000  # seconds Salto keeps an entry (90 days, as in the samples)
 NAMESPACE = uuid.UUID("6f1b7e2c-35a4-4f3e-9a55-3c1d3b0c9a10")
 OTP_WINDOW = 180  # seconds either side of the server clock (docs: "OTP", an assumption)
 OTP_BLOCK_AFTER = 8  # failures in a row ("OTP blocks": 8 once, 3 another time)
 OTP_BLOCK_SECONDS = 20 * 60  # (docs: "OTP blocks")
 _NEAREST_FIRST = sorted(range(-OTP_WINDOW, OTP_WINDOW + 1), key=abs)
+VENDOR_ID = "d948da26-c404-11ee-8767-000d3a46a880"  # as in tests/samples/lock.json
+EASY_OFFICE_MODE = {
+    "eom_auto_start": False, "monday": False, "tuesday": False, "wednesday": False,
+    "thursday": False, "friday": False, "saturday": False, "sunday": False,
+    "start_time": "00:00:00", "end_time": "23:59:59", "start_date": None, "end_date": None}
 IQ_NAMES = ["Reception", "North", "South", "East", "West", "Dunes", "Forest", "Lake"]
 
 
@@ -35,7 +43,10 @@ class User:
     site_ids: set[str]
     remote_access: bool = True
     blocked: bool = False
-    subscription_state: str = "active"  # ASSUMPTION: values undocumented ("Which account")
+    # "subscribed" or "suspended" (a seat-exhausted account: its doors then refuse with no
+    # HTTP error; docs/salto-ks-api.md, "Lock object fields")
+    subscription_state: str = "subscribed"
+    expires_at: str | None = None  # the account's access on the site ends then (ISO UTC)
 
 
 @dataclass
@@ -48,12 +59,13 @@ class IqState:
     restore_required: bool = False
 
     def as_json(self) -> dict[str, Any]:
+        """Shaped as Salto's (tests/samples/iq.json)."""
         return {
             "id": self.id, "customer_reference": self.name, "time_zone": "Europe/Amsterdam",
-            "mac": self.mac, "operator": None, "state": "active",
+            "mac": self.mac, "operator": "KPN", "state": "active",
             "restore_required": self.restore_required, "reset_date": None,
             "online": self.online, "led_enabled": True, "data_sync_state": "synced",
-            "signal_strength": "good", "revision": 3, "otp_enabled": self.otp_enabled,
+            "signal_strength": 21, "revision": "2.0", "otp_enabled": self.otp_enabled,
         }
 
 
@@ -71,18 +83,20 @@ class LockState:
     intrusion_alarm: bool = False
 
     def as_json(self) -> dict[str, Any]:
+        """Shaped as Salto's (tests/samples/lock.json)."""
         return {
-            "id": self.id, "customer_reference": self.name, "locked_state": self.locked_state,
+            "offline_access_keys_limit": 360, "offline_access_keys_count": 0,
+            "mac": self.mac, "floor": None, "locked_state": self.locked_state,
             "lock_type": self.lock_type, "online": self.online, "iq_link_state": "attached",
-            "battery_level": self.battery_level, "left_open_alarm": self.left_open_alarm,
-            "intrusion_alarm": self.intrusion_alarm, "privacy_mode": False,
-            "communication_type": "blue_net",
-            "mac": self.mac, "floor": None, "tag_registration_state": "none",
-            "offline_access_keys_limit": 200, "offline_access_keys_count": 0,
-            "repeater": None, "vendor": {"id": 1, "reference": "salto", "display_name": "SALTO"},
-            "iq": {"id": self.iq.id, "customer_reference": self.iq.name,
-                   "mac_address": self.iq.mac, "is_online": self.iq.online,
-                   "revision": 3, "otp_enabled": self.iq.otp_enabled},
+            "tag_registration_state": "not_started", "battery_level": self.battery_level,
+            "left_open_alarm": self.left_open_alarm, "intrusion_alarm": self.intrusion_alarm,
+            "easy_office_mode_schedule": dict(EASY_OFFICE_MODE),
+            "iq": {"mac_address": self.iq.mac, "is_online": self.iq.online,
+                   "revision": "2.0", "otp_enabled": self.iq.otp_enabled,
+                   "id": self.iq.id, "customer_reference": self.iq.name},
+            "repeater": None, "privacy_mode": False, "communication_type": "blue_net",
+            "vendor": {"id": VENDOR_ID, "reference": "sallis", "display_name": "SALTO Sallis"},
+            "id": self.id, "customer_reference": self.name,
         }
 
 
@@ -96,9 +110,15 @@ class Site:
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "site_uid": self.site_uid, "customer_reference": self.name,
-                "time_zone": "Europe/Amsterdam", "country_code": self.site_uid[:2],
-                "installation_state": "released", "subscription_valid": True}
+        """Shaped as Salto's (tests/samples/site.json)."""
+        return {"active_user_amount": 1, "active_iq_amount": len(self.iqs),
+                "pin_enabled": True, "site_uid": self.site_uid, "id": self.id,
+                "customer_reference": self.name, "subscribed_user_amount": 10,
+                "subscription_valid": True, "country_code": self.site_uid[:2],
+                "time_zone": "Europe/Amsterdam",
+                "owner": person_json(stable_id("owner", self.id), "owner@park.example"),
+                "installation_state": "released", "mkey_compatible": True,
+                "store_events_ttl": "90.00:00:00"}
 
 
 @dataclass
@@ -122,6 +142,13 @@ class Mail:
     body: str
     pin: str = field(repr=False)
     iq_id: str
+
+
+def person_json(user_id: str, email: str) -> dict[str, Any]:
+    """A platform user as Salto nests one (a site's owner, a site user's ``user``)."""
+    return {"email": email, "image_url": None, "tag_number": None,
+            "is_managed_by_current_site": False, "has_profile": True, "id": user_id,
+            "first_name": "Service", "last_name": "Account"}
 
 
 def random_pin() -> str:
@@ -249,14 +276,26 @@ class World:
     @staticmethod
     def record_remote_entry(site: Site, lock: LockState, user: User, state: str,
                             now: datetime) -> None:
+        """A flat entry, as Salto's log has them (tests/samples/entries.json): the lock and
+        the IQ by id and name, no nested objects. ASSUMPTION: ``access_by`` "remote" for a
+        remote open (the samples hold none; docs/salto-ks-api.md, "Endpoints", row 17)."""
+        local = now.astimezone(AMSTERDAM).replace(tzinfo=None)
         site.entries.append({
-            "id": secrets.token_hex(8),
-            "utc_date_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "id": str(uuid.uuid4()),
             "event_category": "lock_opened" if state == "unlocked" else "lock_" + state,
-            "event_detail": "remote_opening",
-            "access_by": "remote",
-            "user_id": user.id,
-            "lock": {"id": lock.id, "customer_reference": lock.name},
+            "event_detail": None,
+            "utc_date_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "local_date_time": local.strftime("%Y-%m-%dT%H:%M:%S"),
+            "lock_id": lock.id, "lock_mac_address": lock.mac,
+            "lock_customer_reference": lock.name,
+            "user_id": user.id, "user_first_name": "Service", "user_last_name": "Account",
+            "user_image_url": None, "user_alias": "",
+            "iq_id": lock.iq.id, "iq_customer_reference": lock.iq.name,
+            "iq_mac_address": lock.iq.mac, "iq_revision": "2.0",
+            "exit_requested": False, "access_by": "remote", "access_detail": "",
+            "ttl_in_seconds": ENTRY_TTL,
+            "expiration_date_time": (now + timedelta(seconds=ENTRY_TTL)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"),
         })
 
     # -- OTP ---------------------------------------------------------------------------------

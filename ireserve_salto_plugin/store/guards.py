@@ -1,9 +1,10 @@
 """Guards around the remote open, kept in the shared store so they hold across workers:
 
-- :class:`OtpBudget`: per (account, IQ), as Salto counts: after Salto's ``otp_blocked`` no
-  OTP goes to that IQ until the block can have cleared; after two rejected OTPs in a row
-  (opens, Set PIN, self-test) the IQ's OTP use is suspended until a code is accepted again
-  or the suspension expires; while the IQ's state is unknown, one code at a time.
+- :class:`OtpBudget`: per (account, IQ), as Salto counts. Salto blocks an IQ's codes for
+  about 20 minutes after as few as three rejected codes (docs/salto-ks-api.md, "OTP"), so
+  at most two rejected codes reach Salto in any sliding :attr:`OtpBudget.window` (opens,
+  Set PIN, self-tests and test opens together), at most two codes are in flight at once,
+  and one at a time while a rejection is in the window or no code is known to work.
 - :class:`Dedup`: one open per (park, booking, lock, requester) within a short window;
   later taps get the first attempt's result instead of a second command. A claim in
   flight lasts at least the open's deadline, so a slow open is never doubled.
@@ -13,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,19 +26,23 @@ from ireserve_salto_plugin.salto.transport import Transport
 from ireserve_salto_plugin.store.keys import (
     DUPLICATE,
     OTP_BLOCK,
-    OTP_FAILS,
     OTP_GOOD,
-    OTP_PROBE,
-    OTP_SUSPEND,
+    OTP_REJECT,
+    OTP_SLOT,
     DedupValue,
 )
 
 DEFAULTS = Tuning()  # the one place these numbers live (block: docs, "OTP blocks")
-SUSPEND_AFTER = 2  # rejected OTPs in a row
+MAX_REJECTED = 2  # rejected codes per IQ in any window: Salto blocked after 3 once
+MAX_IN_FLIGHT = 2  # codes per IQ at once, when a code is known to work
 GOOD_SECONDS = 86400.0  # an accepted code vouches for the IQ this long (then: one at a time)
-PROBE_WAIT = 30.0  # longest wait for the one code in flight (never past the deadline)
+SLOT_WAIT = 30.0  # longest wait for a slot when the caller has no deadline
+SEND_RESERVE = 3.0  # of a caller's deadline, kept for sending once it has a slot
+SLOT_MARGIN = 5.0  # a slot outlives its holder's deadline by this (a crashed holder)
 FIRST_POLL = 0.005  # seconds between reads of a running attempt, doubling
 MAX_POLL = 0.1
+SLOT_POLL = 0.05  # the longest pause between two tries for a slot
+BUSY_RETRY = 5.0  # seconds a caller that found no slot is told to wait
 
 
 @functools.lru_cache(maxsize=1024)  # two per open, of the few credentials a process has
@@ -50,52 +55,79 @@ def credentials_mark(secret: str | None, pin: str | None) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    blocked: bool  # True: Salto's block; False: our suspension after rejected OTPs
-    retry_after: float
+    blocked: bool  # True: Salto's block; False: two rejected codes in the window
+    retry_after: float  # seconds until a code may go to the IQ again
 
 
 @dataclass(frozen=True, slots=True)
 class BudgetState:
     refusal: Refusal | None  # why no OTP may be sent now, if so
-    rejections: int  # rejected OTPs in a row so far (a success must reset them)
-    known_good: bool = False  # a code was accepted since the last rejection
+    rejections: int  # rejected codes in the window (an accepted code does not erase one)
+    known_good: bool = False  # a code signed with these credentials was accepted last
 
     @property
     def probing(self) -> bool:
-        """The IQ's state is unknown: only one code at a time may be in flight."""
-        return self.refusal is None and not self.known_good
+        """One code at a time: a rejection is in the window (one more would fill it), or
+        no code is known to work with these credentials."""
+        return self.refusal is None and (self.rejections > 0 or not self.known_good)
+
+    @property
+    def in_flight(self) -> int:
+        """How many codes may be in flight for the IQ at once."""
+        return 1 if self.probing else MAX_IN_FLIGHT
+
+
+class BudgetRefused(Exception):
+    """No code may go to the IQ now (``refusal`` says why and for how long)."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__("no OTP may be sent to this IQ now")
+        self.refusal = refusal
+
+
+class IqBusy(Exception):
+    """Other codes for the IQ were in flight until the caller's deadline was nearly spent:
+    nothing was sent; ``retry_after`` seconds is a fair wait."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("other codes for this IQ are in flight")
+        self.retry_after = retry_after
 
 
 class OtpBudget:
     """Salto counts wrong codes per account and IQ, whichever PIN signed them, and blocks
-    the IQ's codes for about 20 minutes after a few (docs/salto-ks-api.md, "OTP blocks").
-    So the budget is per (account, IQ) too: two rejections in a row (opens, Set PIN or
-    self-test alike) suspend codes to the IQ for ``suspend_seconds`` (no longer than
-    Salto's own block), and while no code has been accepted since the last rejection
-    (or none yet, as far as the store knows) at most one code is in flight for the IQ,
-    across workers (:meth:`probe`). A code Salto accepts lifts the suspension."""
+    the IQ's codes for about 20 minutes after as few as three (docs/salto-ks-api.md, "OTP
+    blocks"). The budget, per (account, IQ) across workers and commands (opens, Set PIN,
+    self-test, test opens):
+
+    - after Salto's ``otp_blocked``, no code for ``block_seconds``;
+    - at most :data:`MAX_REJECTED` rejected codes in any sliding ``window``: after the
+      second, nothing is sent until the first of the two is ``window`` old (an accepted
+      code does not erase a rejection);
+    - every code is sent inside a slot (:meth:`slot`): at most :data:`MAX_IN_FLIGHT` at
+      once, and one at a time while :attr:`BudgetState.probing`. Waiting for a slot ends
+      before the caller's deadline is spent (:class:`IqBusy`), never with a send.
+    """
 
     def __init__(
         self,
         store: Store,
         *,
         block_seconds: float = DEFAULTS.otp_block_seconds,
-        suspend_after: int = SUSPEND_AFTER,
-        suspend_seconds: float = DEFAULTS.otp_suspend_seconds,
+        window: float = DEFAULTS.otp_window_seconds,
         clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
         self.block_seconds = block_seconds
-        self.suspend_after = suspend_after
-        self.suspend_seconds = suspend_seconds
+        self.window = window
         self.clock = clock
 
     @staticmethod
     @functools.lru_cache(maxsize=1024)  # built once per account and IQ, not per open
     def keys(account: str, iq_id: str) -> tuple[Key[float], ...]:
         """What :meth:`state_of` reads, for a caller that batches the read."""
-        return (OTP_BLOCK(account, iq_id), OTP_FAILS(account, iq_id),
-                OTP_SUSPEND(account, iq_id), OTP_GOOD(account, iq_id))
+        return (OTP_BLOCK(account, iq_id), OTP_REJECT(account, iq_id, "1"),
+                OTP_REJECT(account, iq_id, "2"), OTP_GOOD(account, iq_id))
 
     def state(self, account: str, iq_id: str, mark: float | None = None) -> BudgetState:
         """The IQ's budget in one store round trip (``mark``: :func:`credentials_mark` of
@@ -105,31 +137,72 @@ class OtpBudget:
     def state_of(self, values: Sequence[Any], mark: float | None = None) -> BudgetState:
         """The budget from the values of :meth:`keys`."""
         now = self.clock.wall()
-        block, fails, suspend, good = values
+        block, *rejects, good = values
+        times = [t for t in rejects if isinstance(t, int | float) and t > now - self.window]
         refusal = None
-        if block is not None and block > now:
+        if isinstance(block, int | float) and block > now:
             refusal = Refusal(True, block - now)
-        elif suspend is not None and suspend > now:
-            refusal = Refusal(False, suspend - now)
-        return BudgetState(refusal, int(fails or 0),
+        elif len(times) >= MAX_REJECTED:
+            refusal = Refusal(False, min(times) + self.window - now)
+        return BudgetState(refusal, len(times),
                            good is not None and (mark is None or good == mark))
 
     def refusal(self, account: str, iq_id: str) -> Refusal | None:
         """Why no OTP may be sent to this IQ now, or ``None``."""
         return self.state(account, iq_id).refusal
 
-    def block_refusal(self, account: str, iq_id: str) -> Refusal | None:
-        """Salto's block alone (not our suspension): Set PIN, the repair, stays possible
-        while codes are suspended."""
-        until = self.store.get(OTP_BLOCK(account, iq_id))
-        now = self.clock.wall()
-        return Refusal(True, until - now) if until is not None and until > now else None
+    @contextmanager
+    def slot(self, transport: Transport, account: str, iq_id: str, mark: float | None,
+             known: BudgetState | None = None) -> Iterator[BudgetState]:
+        """Hold a slot for one code to the IQ while the body sends it and records Salto's
+        answer (:meth:`rejected`, :meth:`blocked`, :meth:`accepted`). Yields the budget as
+        read once the slot was held (``known``: the budget as the caller read it just now,
+        so the first try needs no read of its own). Raises :class:`BudgetRefused` when no
+        code may go, :class:`IqBusy` when no slot came free in time. A caller that needs
+        both slots (one at a time) takes them in order, so two such never hold one each."""
+        slots = (OTP_SLOT(account, iq_id, "1"), OTP_SLOT(account, iq_id, "2"))
+        reads = self.keys(account, iq_id)
+        left = transport.time_left()
+        wait = SLOT_WAIT if left is None else max(0.0, left - min(SEND_RESERVE, left / 4))
+        give_up = self.clock.monotonic() + wait
+        ttl = (SLOT_WAIT if left is None else max(left, 0.0)) + SLOT_MARGIN
+        held: list[Key[float]] = []
+        delay = FIRST_POLL
+        try:
+            state = known or self.state_of(self.store.get_many(reads), mark)
+            while True:
+                if state.refusal is not None:
+                    raise BudgetRefused(state.refusal)
+                alone = state.in_flight == 1  # one at a time: hold both slots
+                if len(held) >= (2 if alone else 1):
+                    break  # read after the slots were taken: the state they are held for
+                if alone and held and held[0] is not slots[0]:
+                    self._release(held)  # both are taken in order: slot 1, then slot 2
+                got = None
+                for key in (slots[len(held):] if alone else slots):
+                    taken, values = self.store.claim(key, self.clock.wall(), ttl, reads)
+                    if taken:
+                        held.append(key)
+                        got = values
+                    if taken != alone:
+                        break  # alone: stop at a taken slot; else: one free slot is enough
+                if got is not None:
+                    state = self.state_of(got, mark)
+                    continue
+                if self.clock.monotonic() + delay > give_up:
+                    raise IqBusy(BUSY_RETRY)
+                self.clock.sleep(delay)
+                delay = min(delay * 2, SLOT_POLL)
+                state = self.state_of(self.store.get_many(reads), mark)
+            yield state
+        finally:
+            self._release(held)
 
-    def probe(self, transport: Transport, account: str, iq_id: str
-              ) -> AbstractContextManager[None]:
-        """The one code in flight for an IQ whose state is unknown: held across workers,
-        waited for within the caller's deadline (``Timeout`` when it runs out)."""
-        return transport.single_flight(self.store, OTP_PROBE(account, iq_id), PROBE_WAIT)
+    def _release(self, held: list[Key[float]]) -> None:
+        if held:
+            keys = list(held)
+            held.clear()
+            self.store.write([], keys)
 
     def blocked(self, account: str, iq_id: str) -> float:
         """Salto answered ``otp_blocked``: send no OTP to this IQ for ``block_seconds``."""
@@ -137,33 +210,30 @@ class OtpBudget:
                            self.block_seconds)], [OTP_GOOD(account, iq_id)])
         return self.block_seconds
 
-    def rejected(self, account: str, iq_id: str) -> bool:
-        """Count a rejected OTP; True when this one suspends the IQ's OTP use."""
-        fails = OTP_FAILS(account, iq_id)
-        self.store.delete(OTP_GOOD(account, iq_id))  # the IQ's state is unknown again
-        if self.store.incr(fails, self.suspend_seconds) < self.suspend_after:
-            return False
-        self.store.write([(OTP_SUSPEND(account, iq_id),
-                           self.clock.wall() + self.suspend_seconds, self.suspend_seconds)],
-                         [fails])
-        return True
+    def rejected(self, account: str, iq_id: str) -> Refusal | None:
+        """Count a rejected code (in the window, whatever signed it); the refusal it brings
+        about, if this one filled the window."""
+        now = self.clock.wall()
+        self.store.delete(OTP_GOOD(account, iq_id))  # nothing is known to work now
+        rejects = self.keys(account, iq_id)[1:3]
+        # each rejection takes a key of its own (two codes in flight may be rejected at
+        # once); a key lives as long as the window, so a free key is one that aged out
+        if not any(self.store.add(key, now, self.window) for key in rejects):
+            values = self.store.get_many(rejects)  # a third (sent before the window filled)
+            self.store.set(rejects[0 if (values[0] or 0) <= (values[1] or 0) else 1], now,
+                           self.window)
+        return self.refusal(account, iq_id)
 
     def accepted(self, account: str, iq_id: str, mark: float | None) -> None:
-        """Salto accepted a code signed with the credentials of ``mark``: the count and any
-        suspension end, and codes signed with them may go in parallel again. ``None``
+        """Salto accepted a code signed with the credentials of ``mark``: codes signed with
+        them may go two at a time again (once no rejection is in the window). ``None``
         vouches for nothing: an expert PIN change was taken by the cloud, the IQ may not
         have taken it."""
-        sets, deletes = self.accepted_writes(account, iq_id, mark)
-        self.store.write(sets, deletes)
-
-    def accepted_writes(self, account: str, iq_id: str, mark: float | None
-                        ) -> tuple[list[tuple[Key[Any], Any, float]], list[Key[Any]]]:
-        """What :meth:`accepted` writes, for a caller that batches the write."""
         good = OTP_GOOD(account, iq_id)
-        done = [OTP_FAILS(account, iq_id), OTP_SUSPEND(account, iq_id)]
         if mark is None:
-            return [], [*done, good]
-        return [(good, mark, GOOD_SECONDS)], done
+            self.store.delete(good)
+        else:
+            self.store.set(good, mark, GOOD_SECONDS)
 
 
 PENDING = "pending"

@@ -13,10 +13,9 @@ DEDUP: Codec[DedupValue] = checked(str, dict)
 RECORD: Codec[dict[str, Any]] = checked(dict)
 
 OTP_BLOCK = KeySpec("otpblock", NUMBER)  # (account, iq): blocked until (epoch s)
-OTP_FAILS = KeySpec("otpfail", NUMBER)  # (account, iq): rejections in a row
-OTP_SUSPEND = KeySpec("otpsuspend", NUMBER)  # (account, iq): until (epoch s)
-OTP_GOOD = KeySpec("otpgood", NUMBER)  # (account, iq): a code was accepted at (epoch s)
-OTP_PROBE = KeySpec("otpprobe", NUMBER)  # (account, iq): the one code in flight (a mutex)
+OTP_REJECT = KeySpec("otpreject", NUMBER)  # (account, iq, "1"|"2"): a rejection at (epoch s)
+OTP_GOOD = KeySpec("otpgood", NUMBER)  # (account, iq): the credentials of an accepted code
+OTP_SLOT = KeySpec("otpslot", NUMBER)  # (account, iq, "1"|"2"): a code in flight since
 DUPLICATE = KeySpec("dedup", DEDUP)  # (account, hash of park, booking, lock, requester)
 RECEIPT = KeySpec("receipt", RECORD)  # (account, attempt id): lock, time, site of an open
 LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, "success" | "failure")

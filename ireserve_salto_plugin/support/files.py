@@ -29,7 +29,7 @@ from ireserve_salto_plugin.park.platform import settings_file_environment
 from ireserve_salto_plugin.park.text import local_time, printable
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost, deep_merge
-from ireserve_salto_plugin.salto.types import canonical_uuid
+from ireserve_salto_plugin.salto.types import canonical_uuid, entry_lock
 
 OK, PROBLEM, UNUSABLE = 0, 1, 2
 
@@ -184,8 +184,7 @@ class Desk:
         zone = park_zone(self.park)
         rows = []
         for entry in entries:
-            found = entry.get("lock")
-            lock: dict[str, Any] = found if isinstance(found, dict) else {}
+            lock_id, lock_name = entry_lock(entry)
             try:
                 at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace(
                     "Z", "+00:00"))
@@ -194,7 +193,7 @@ class Desk:
                 when = str(entry.get("utc_date_time"))
             rows.append({"time": when, "event": entry.get("event_category"),
                          "by": entry.get("access_by"),
-                         "lock": lock.get("customer_reference") or lock.get("id"),
+                         "lock": lock_name or lock_id,
                          # the requester the plugin's receipt names, for its own opens
                          "requested by": entry.get("requested_by") or ""})
         return rows
