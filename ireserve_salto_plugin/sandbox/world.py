@@ -146,7 +146,7 @@ class Mail:
 
 def person_json(user_id: str, email: str) -> dict[str, Any]:
     """A platform user as Salto nests one (a site's owner, a site user's ``user``)."""
-    return {"email": email, "image_url": None, "tag_number": None,
+    return {"email": email, "image_url": None, "tag_number": "01507333",
             "is_managed_by_current_site": False, "has_profile": True, "id": user_id,
             "first_name": "Service", "last_name": "Account"}
 

@@ -16,7 +16,7 @@ import secrets
 import stat
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -179,24 +179,8 @@ class Desk:
         return str(named[0])
 
     def entry_rows(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Salto's log entries for people: park-local time, what, how, which lock (name),
-        and who asked the plugin for it when the open was the plugin's."""
-        zone = park_zone(self.park)
-        rows = []
-        for entry in entries:
-            lock_id, lock_name = entry_lock(entry)
-            try:
-                at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace(
-                    "Z", "+00:00"))
-                when = local_time(at if at.tzinfo else at.replace(tzinfo=UTC), zone)
-            except ValueError:
-                when = str(entry.get("utc_date_time"))
-            rows.append({"time": when, "event": entry.get("event_category"),
-                         "by": entry.get("access_by"),
-                         "lock": lock_name or lock_id,
-                         # the requester the plugin's receipt names, for its own opens
-                         "requested by": entry.get("requested_by") or ""})
-        return rows
+        """Salto's log entries for people, in the park's zone (:func:`entry_rows`)."""
+        return entry_rows(entries, park_zone(self.park))
 
     def booking(self, raw: Any) -> Booking:
         """A booking from JSON: ``id``, ``object_id``, ``status``, ``arrival``,
@@ -293,3 +277,22 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def entry_rows(entries: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, Any]]:
+    """Salto's log entries for people: local time in ``zone``, what, how, which lock (its
+    name: entries are flat, ``lock_customer_reference``), and who asked the plugin for it
+    when the open was the plugin's."""
+    rows = []
+    for entry in entries:
+        lock_id, lock_name = entry_lock(entry)
+        try:
+            at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace(
+                "Z", "+00:00"))
+            when = local_time(at if at.tzinfo else at.replace(tzinfo=UTC), zone)
+        except ValueError:
+            when = str(entry.get("utc_date_time"))
+        rows.append({"time": when, "event": entry.get("event_category"),
+                     "by": entry.get("access_by"),
+                     "lock": lock_name or lock_id,
+                     # the requester the plugin's receipt names, for its own opens
+                     "requested by": entry.get("requested_by") or ""})
+    return rows
