@@ -20,6 +20,16 @@ ZONE = "Europe/Amsterdam"
 NO_SLEEP = Clock(sleep=lambda seconds: None)  # retries and backoff without waiting
 
 
+@pytest.fixture(autouse=True)
+def cli_state_dir(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The support CLI's state file (its OTP budget) in a folder of the test's own, never
+    in the home of whoever runs the suite."""
+    folder = tmp_path_factory.mktemp("cli-state")
+    monkeypatch.setenv("SALTO_KS_STATE_DIR", str(folder / "ireserve-salto"))
+    return folder / "ireserve-salto"
+
+
 class SkipClock:
     """Real time plus skipped seconds: ``sleep`` skips instead of waiting, so expiry and
     windows can be tested without real sleeps (OTPs stay valid: skips are short)."""

@@ -95,6 +95,45 @@ def test_iqs_locks_and_check_before_activation(settings_file: Path,
     assert "iq_offline" in codes and "iq_not_activated" in codes
 
 
+def test_the_cli_s_runs_share_one_otp_budget(
+        settings_file: Path, sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch,
+        cli_state_dir: Path) -> None:
+    """Each run started a fresh budget: nine wrong ``self-test`` runs sent nine codes and got
+    a real IQ blocked, and ``check`` then said all was in order. Now the runs share the
+    budget through an owner-only state file: two codes, then nothing until the window ends,
+    and ``check`` says so."""
+    iq_id = first_lock(sandbox).iq.id
+    assert activate(settings_file, sandbox, iq_id, monkeypatch).exit_code == 0
+    data = json.loads(settings_file.read_text())
+    data["salto_ks"]["iqs"][iq_id]["pin"] = sandbox.wrong_pin(iq_id)
+    settings_file.write_text(json.dumps(data))
+    set_pins = sandbox.call_count("PUT")
+    answers = [run("self-test", "--settings-file", str(settings_file), iq_id, "--json")
+               for _ in range(9)]
+    reasons = [json.loads(answer.stdout)["data"]["reason"] for answer in answers]
+    assert reasons == ["otp_rejected"] * 2 + ["otp_suspended"] * 7
+    assert sandbox.call_count("PUT") == set_pins + 2
+    user = sandbox.world.users[sandbox.username]
+    assert not sandbox.world.activation(user, iq_id).blocked_until
+    state = cli_state_dir / "otp-budget.json"
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(cli_state_dir).st_mode) == 0o700
+    check = run("check", "--settings-file", str(settings_file), "--json")
+    assert check.exit_code == 1
+    codes = [finding["code"] for finding in json.loads(check.stdout)["data"]["findings"]]
+    assert "otp_suspended" in codes
+
+
+def test_the_cli_says_where_its_budget_cannot_be_kept(
+        settings_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    monkeypatch.setenv("SALTO_KS_STATE_DIR", str(blocked / "state"))
+    result = run("check", "--settings-file", str(settings_file))
+    assert result.exit_code == 2
+    assert "SALTO_KS_STATE_DIR" in result.output and "Traceback" not in result.output
+
+
 def test_activate_writes_the_secret_back_then_everything_works(
         tmp_path: Path, settings_file: Path, sandbox: SaltoSandbox,
         monkeypatch: pytest.MonkeyPatch) -> None:

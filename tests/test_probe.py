@@ -13,7 +13,7 @@ import pytest
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.reference import Park, ReferenceHost
 from ireserve_salto_plugin.sandbox import SaltoSandbox
-from ireserve_salto_plugin.support.probe import run_probe
+from ireserve_salto_plugin.support.probe_run import run_probe
 from ireserve_salto_plugin.support.recording import hygiene_problems
 
 from .conftest import activate, first_lock

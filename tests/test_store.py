@@ -4,6 +4,7 @@ park's work wait on another's."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -62,4 +63,24 @@ def test_holding_one_key_never_blocks_another() -> None:
 def test_a_thread_may_take_its_own_key_again() -> None:
     store = MemoryStore()
     with store.mutex(LOCKS("a", "s"), timeout=1), store.mutex(LOCKS("a", "s"), timeout=1):
+        pass
+
+
+def test_the_file_store_is_shared_by_its_instances_and_survives_a_bad_file(
+        tmp_path: Path) -> None:
+    """The support CLI's state file: two runs (two instances) see one budget; entries
+    expire; a file that does not parse is started afresh, never a crash."""
+    from ireserve_salto_plugin.store.file import FileStore
+
+    now = [1000.0]
+    first = FileStore(tmp_path / "budget.json", wall=lambda: now[0])
+    second = FileStore(first.path, wall=lambda: now[0])
+    key = OTP_REJECT("account", "iq", "1")
+    assert first.add(key, 990.0, 60) and not second.add(key, 995.0, 60)
+    assert second.claim(DUPLICATE("k"), "pending", 10, [key]) == (True, [990.0])
+    now[0] += 61
+    assert first.get(key) is None and second.add(key, 1061.0, 60)
+    first.path.write_text("{not json")
+    assert second.get(key) is None and second.add(key, 1.0, 60)
+    with first.mutex(key, 1.0), pytest.raises(TimeoutError), second.mutex(key, 0.05):
         pass

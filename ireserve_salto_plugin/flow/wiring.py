@@ -18,13 +18,16 @@ from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.store.redis import RedisStore
 
 
-def service_from_env(environ: Mapping[str, str] | None = None) -> SaltoKsService:
-    """The service a host gets by default, tuned by ``SALTO_KS_*`` variables."""
+def service_from_env(environ: Mapping[str, str] | None = None, *,
+                     budget_store: Store | None = None) -> SaltoKsService:
+    """The service a host gets by default, tuned by ``SALTO_KS_*`` variables.
+    ``budget_store``: where the OTP budget lives when not in the service's store (the
+    support CLI without Redis)."""
     env = os.environ if environ is None else environ
     try:
         tuning = tuning_from_env(env)
     except SettingsError as exc:
-        return SaltoKsService(environ=environ, config_error=exc)
+        return SaltoKsService(environ=environ, config_error=exc, budget_store=budget_store)
     store: Store | None = None
     url = env.get("SALTO_KS_REDIS_URL")
     if url:
@@ -33,5 +36,7 @@ def service_from_env(environ: Mapping[str, str] | None = None) -> SaltoKsService
         except (ValueError, ImportError) as exc:  # ImportError: redis is an extra
             error = SettingsError("SALTO_KS_REDIS_URL is not a usable Redis URL "
                                   f"({type(exc).__name__})")
-            return SaltoKsService(environ=environ, tuning=tuning, config_error=error)
-    return SaltoKsService(store=store, environ=environ, tuning=tuning)
+            return SaltoKsService(environ=environ, tuning=tuning, config_error=error,
+                                  budget_store=budget_store)
+    return SaltoKsService(store=store, environ=environ, tuning=tuning,
+                          budget_store=budget_store)

@@ -23,7 +23,7 @@ from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.commands import register
 from ireserve_salto_plugin.support.files import write_private
-from ireserve_salto_plugin.support.probe import run_probe
+from ireserve_salto_plugin.support.probe_run import run_probe
 
 
 @click.group()

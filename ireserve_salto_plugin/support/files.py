@@ -30,6 +30,7 @@ from ireserve_salto_plugin.park.text import local_time, printable
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost, deep_merge
 from ireserve_salto_plugin.salto.types import canonical_uuid, entry_lock
+from ireserve_salto_plugin.support.state import NoBudget, budget_store
 
 OK, PROBLEM, UNUSABLE = 0, 1, 2
 
@@ -113,7 +114,10 @@ class Desk:
                                             else environ)
         except SettingsError as exc:
             raise Unusable(f"{self.path}: {exc}") from None
-        self.service = service_from_env(env)
+        try:
+            self.service = service_from_env(env, budget_store=budget_store(env))
+        except NoBudget as exc:
+            raise Unusable(str(exc)) from None
         self.host = ReferenceHost(load_entrypoints=False)
         self.host.pm.register(SaltoKsPlugin(self.service), INTEGRATION)
         self.park = self.host.add_park(Park(

@@ -9,41 +9,26 @@ remote open of one named lock. A different answer is a row that is not ok, never
 
 from __future__ import annotations
 
-import json
-import os
-import textwrap
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from marshmallow import ValidationError
 
-from ireserve_salto_plugin.park.fields import SettingsError, describe_errors
 from ireserve_salto_plugin.park.platform import (
     Platform,
-    PlatformReader,
-    settings_file_environment,
 )
-from ireserve_salto_plugin.park.settings import Settings, SettingsSchema
-from ireserve_salto_plugin.park.text import printable
+from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.salto.auth import Account
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
-from ireserve_salto_plugin.salto.errors import SaltoError
+from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, SaltoError
 from ireserve_salto_plugin.salto.gateway import CONTINUATION, SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
 from ireserve_salto_plugin.salto.session import make_session
+from ireserve_salto_plugin.store.guards import BudgetRefused, IqBusy, OtpBudget, credentials_mark
 from ireserve_salto_plugin.store.memory import MemoryStore
-from ireserve_salto_plugin.support.recording import (
-    API,
-    IDENTITY,
-    Rewriter,
-    hygiene_problems,
-    make_vcr,
-)
 
 PROBE_DEADLINE = 120.0  # seconds for the whole probe
 LOCK_FIELDS = ("id", "customer_reference", "online")
@@ -77,8 +62,11 @@ def _missing(value: Any, names: tuple[str, ...]) -> list[str]:
 
 class Probe:
     def __init__(self, settings: Settings, platform: Platform, *,
-                 session: requests.Session | None = None, clock: Clock = SYSTEM_CLOCK) -> None:
+                 session: requests.Session | None = None, clock: Clock = SYSTEM_CLOCK,
+                 budget: OtpBudget | None = None) -> None:
         self.settings = settings
+        # the codes it sends count with the host's and the CLI's (support.state)
+        self.budget = budget or OtpBudget(MemoryStore(), clock=clock)
         account = Account(platform.identity_url, platform.api_url, platform.client,
                           settings.username, settings.password)
         self.gateway = SaltoGateway(account, session=session or make_session(),
@@ -269,84 +257,44 @@ class Probe:
         if iq is None or not iq.activated or iq.secret is None or iq.pin is None:
             self.add("cloud check", "an activated IQ in the settings", "not activated", False)
             return
-        self.gateway.set_pin(self._site(), iq_id, delta="0000", otp=salto_otp(
-            iq.secret, iq.pin, self.gateway.salto_now()))
-        self.add("cloud check (PUT pin, delta 0000)",
-                 "cloud takes it (IQ not asked: not sufficient)", "accepted by the cloud", True)
+        secret, pin = iq.secret, iq.pin
+        if self._signed("cloud check", iq_id, credentials_mark(secret, pin), lambda: (
+                self.gateway.set_pin(self._site(), iq_id, delta="0000",
+                                     otp=salto_otp(secret, pin, self.gateway.salto_now())))):
+            self.add("cloud check (PUT pin, delta 0000)", "cloud takes it (IQ not asked: "
+                     "not sufficient)", "accepted by the cloud", True)
 
     def _open(self, lock_id: str) -> None:
         lock = self.gateway.lock(self._site(), lock_id)
         iq = self.settings.iqs.get(lock.iq_id or "")
-        sign: Callable[[], str | None] = lambda: None  # noqa: E731
-        if iq is not None and iq.secret and iq.pin:
+        if iq is None or not iq.secret or not iq.pin or not lock.iq_id:
+            self.gateway.open_lock(self._site(), lock.id, sign=lambda: None)
+        else:
             secret, pin = iq.secret, iq.pin
-            sign = lambda: salto_otp(secret, pin, self.gateway.salto_now())  # noqa: E731
-        self.gateway.open_lock(self._site(), lock.id, sign=sign)
+            if not self._signed("remote open", lock.iq_id, credentials_mark(secret, pin),
+                                lambda: self.gateway.open_lock(self._site(), lock.id, sign=(
+                                    lambda: salto_otp(secret, pin, self.gateway.salto_now())))):
+                return
         self.add("remote open", f"200: {lock.name} opens", "accepted", True)
 
-
-def table(checks: list[Check]) -> str:
-    rows = [("check", "expected", "", "seen")] + [
-        (c.name, c.expected, c.mark, printable(c.seen)) for c in checks]
-    widths = [min(COLUMN, max(len(row[i]) for row in rows)) for i in range(3)]
-    lines = []
-    for row in rows:  # nothing is cut: long cells wrap, what was seen is printed whole
-        parts = [textwrap.wrap(row[i], widths[i]) or [""] for i in range(2)]
-        for n in range(max(len(part) for part in parts)):
-            cells = [(part[n] if n < len(part) else "").ljust(width)
-                     for part, width in zip(parts, widths, strict=False)]
-            tail = [row[2].ljust(widths[2]), row[3]] if n == 0 else []
-            lines.append("  ".join([*cells, *tail]).rstrip())
-    return "\n".join(lines)
-
-
-def run_probe(settings_file: str, *, self_test: str | None = None,
-              open_lock: str | None = None, cassette: str | None = None,
-              as_json: bool = False, echo: Callable[[str], None] = print,
-              environ: Mapping[str, str] | None = None) -> int:
-    """The ``ireserve-salto probe`` command; returns its exit code."""
-    path = Path(settings_file)
-    if path.stat().st_mode & 0o077:
-        echo(f"warning: {path} is readable by other users; it holds secrets (chmod 600)")
-    try:
-        data = json.loads(path.read_text())
-        raw = data.get("salto_ks", data) if isinstance(data, dict) else data
-        env = settings_file_environment(data, os.environ if environ is None else environ)
-        settings = SettingsSchema(partial=("open_statuses",)).load(raw)
-        platform = PlatformReader(env)(settings.environment)
-        if not as_json:  # the JSON answer stays one document
-            echo(f"Salto KS {settings.environment}: identity {platform.identity_url}, "
-                 f"API {platform.api_url}")
-    except (OSError, ValueError, ValidationError, SettingsError) as exc:
-        message = describe_errors(exc.messages) if isinstance(exc, ValidationError) else str(
-            exc) if isinstance(exc, SettingsError) else f"unreadable ({type(exc).__name__})"
-        echo(f"{path}: {message}")
-        return 2
-    run = Probe(settings, platform)
-    if cassette:
-        checks = _recorded(run, Path(cassette), platform, settings, self_test, open_lock, echo)
-    else:
-        checks = run.run(self_test_iq=self_test, open_lock=open_lock)
-    if as_json:
-        echo(json.dumps([asdict(check) for check in checks], indent=2))
-    else:
-        echo(table(checks))
-    return 1 if any(check.ok is False for check in checks) else 0
-
-
-def _recorded(run: Probe, target: Path, platform: Platform, settings: Settings,
-              self_test: str | None, open_lock: str | None,
-              echo: Callable[[str], None]) -> list[Check]:
-    recorder = make_vcr(Rewriter({platform.identity_url: IDENTITY, platform.api_url: API}),
-                        "all", target.parent)
-    with recorder.use_cassette(target.name):
-        checks = run.run(self_test_iq=self_test, open_lock=open_lock)
-    known = [settings.password, platform.client.client_secret]
-    known += [value for iq in settings.iqs.values() for value in (iq.secret, iq.pin) if value]
-    problems = hygiene_problems(target, tuple(known))
-    if problems:
-        target.unlink()
-        echo(f"cassette NOT written: the hygiene scan found {len(problems)} problem(s)")
-    else:
-        echo(f"cassette written: {target} (scrubbed; hygiene scan clean)")
-    return checks
+    def _signed(self, name: str, iq_id: str, mark: float, send: Callable[[], None]) -> bool:
+        """One code inside the IQ's OTP budget: False (and a row) when none may go now;
+        Salto's refusal is counted, then raised as any answer of Salto's."""
+        budget, account = self.budget, self.gateway.account.key
+        try:
+            with budget.slot(self.gateway.transport, account, iq_id, mark):
+                try:
+                    send()
+                except OtpBlocked:
+                    budget.blocked(account, iq_id)
+                    raise
+                except OtpRejected:
+                    budget.rejected(account, iq_id)
+                    raise
+                budget.accepted(account, iq_id, mark)
+            return True
+        except (BudgetRefused, IqBusy) as exc:
+            wait = exc.refusal.retry_after if isinstance(exc, BudgetRefused) else exc.retry_after
+            self.add(name, "a code may go to the IQ (its OTP budget)",
+                     f"not sent: no code may go to this IQ for {round(wait)} s", False)
+            return False
