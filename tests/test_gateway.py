@@ -96,7 +96,8 @@ def test_401_refreshes_and_replays_once(sandbox: SaltoSandbox) -> None:
     site = gw.resolve_site("NL6254340082")
     sandbox.expire_tokens()  # the API now refuses the cached token
     assert len(gw.iqs(site.id)) == 3
-    assert sandbox.calls[f"GET /v1.2/sites/{site.id}/iqs"] == 2
+    # the 401, its replay, and the empty page after it (IQs are read to the end)
+    assert sandbox.calls[f"GET /v1.2/sites/{site.id}/iqs"] == 3
 
 
 def test_401_twice_is_auth_error(sandbox: SaltoSandbox) -> None:
@@ -437,7 +438,8 @@ def test_get_is_retried_on_5xx_and_429(sandbox: SaltoSandbox) -> None:
     sandbox.inject("GET", "/iqs$", status=503)
     sandbox.inject("GET", "/iqs$", status=429, headers={"Retry-After": "2"})
     assert len(gw.iqs(sandbox.site.id)) == 3
-    assert sandbox.calls[f"GET /v1.2/sites/{sandbox.site.id}/iqs"] == 3
+    # 503, 429, the page, and the empty page after it (IQs are read to the end)
+    assert sandbox.calls[f"GET /v1.2/sites/{sandbox.site.id}/iqs"] == 4
     assert slept == [2.0]  # the first retry at once, the second after Retry-After
 
 
@@ -528,7 +530,7 @@ def test_a_failing_page_read_ahead_fails_the_list_and_a_failing_first_page_too()
 
     def read(fetch: Any) -> list[Any]:
         return read_all(fetch, "/locks", api="https://api.test", api_origin=("https", "api.test",
-                        443), page_size=100, tuning=Tuning(), ahead=True)
+                        443), page_size=100, tuning=Tuning(), ahead=True).items
 
     assert read(fetch_failing(-1)) == items  # both pages at once, then the short second
     for skip in (100, 0):  # the page read ahead, or the first: never a short list

@@ -118,6 +118,8 @@ class AdminActions(Operations):
         settings, lang = ctx.settings, _lang(ctx)
         site_id = ctx.site_id(gateway)
         known = {iq.id: iq for iq in gateway.iqs(site_id)}
+        if iq_id not in known and (found := gateway.iq(site_id, iq_id)) is not None:
+            known[iq_id] = found  # a list Salto did not page right: the IQ itself says
         if iq_id not in known:
             return AdminResult(False, say(lang, "iq_unknown", iq_id=iq_id,
                                           site_uid=settings.site_uid))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from ireserve_salto_plugin.park.messages import say
 from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.salto.errors import NotFound, PermissionDenied, Refused
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
-from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, LockList, SiteUser
+from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, Lock, LockList, SiteUser
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,15 @@ def account_findings(settings: Settings, user: SiteUser | None, salto: list[Acti
     return found
 
 
-def door_findings(settings: Settings, locks: LockList, lang: str) -> list[Finding]:
+DIRECT_READS = 20  # mapped locks missing from a list that is not complete, read one by one
+
+
+def door_findings(settings: Settings, locks: LockList, lang: str,
+                  read: Callable[[str], Lock | None] | None = None) -> list[Finding]:
     """Every mapped lock (and the default lock): on the site, its IQ activated here and not
-    reset, IQ and lock online. Nothing mapped at all is a finding too: no door can open."""
+    reset, IQ and lock online. Nothing mapped at all is a finding too: no door can open.
+    When the list is not complete (Salto ignored paging), a mapped lock missing from it is
+    read directly (``read``, up to :data:`DIRECT_READS`), never called missing unread."""
     mapped: dict[str, list[str]] = defaultdict(list)
     for object_id, own in settings.object_locks.items():
         for lock_id in own:
@@ -86,8 +92,16 @@ def door_findings(settings: Settings, locks: LockList, lang: str) -> list[Findin
         return [Finding("nothing_mapped", say(lang, "nothing_mapped"))]
     found: list[Finding] = []
     per_iq: dict[str, int] = defaultdict(int)
+    reads = DIRECT_READS if read is not None and not locks.complete else 0
+    unchecked = 0
     for lock_id, objects in mapped.items():
         lock = locks.get(lock_id)
+        if lock is None and not locks.complete:
+            if reads <= 0 or read is None:
+                unchecked += 1
+                continue
+            reads -= 1
+            lock = read(lock_id)
         if lock is None:
             found.append(Finding("lock_not_found", say(
                 lang, "mapped_lock_missing", lock=lock_id, site_uid=settings.site_uid,
@@ -109,7 +123,16 @@ def door_findings(settings: Settings, locks: LockList, lang: str) -> list[Findin
                                                          iq=name, count=count)))
         if iq is not None and not iq.online:
             found.append(Finding("iq_offline", say(lang, "iq_offline", iq=name)))
+    if unchecked:
+        found.append(Finding("locks_unchecked", say(lang, "locks_unchecked", count=unchecked)))
     return found
+
+
+def list_findings(locks: LockList, lang: str) -> list[Finding]:
+    """The lock list itself: a Salto that ignores paging shows only its first page."""
+    if not locks.paging_ignored:
+        return []
+    return [Finding("paging_ignored", say(lang, "paging_ignored", count=len(locks.locks)))]
 
 
 def iq_findings(rows: list[dict[str, Any]], lang: str) -> list[Finding]:

@@ -20,6 +20,7 @@ from ireserve_salto_plugin.admin.health import (
     account_findings,
     door_findings,
     iq_findings,
+    list_findings,
     lock_health,
     site_user,
     unique,
@@ -32,10 +33,15 @@ from ireserve_salto_plugin.park.messages import say
 from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.cache import Key, Store
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
-from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, StoreUnavailable
+from ireserve_salto_plugin.salto.errors import (
+    NotFound,
+    OtpBlocked,
+    OtpRejected,
+    StoreUnavailable,
+)
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
-from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, entry_lock
+from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, Lock, entry_lock
 from ireserve_salto_plugin.store.guards import (
     BudgetRefused,
     IqBusy,
@@ -89,9 +95,11 @@ class Operations:
         user = site_user(gateway, site_id)
         offset = gateway.clock_offset()
         health, notes = lock_health(iqs, lang)
-        findings = unique(account_findings(settings, user, activated, locks.iqs, lang)
-                          + door_findings(settings, locks, lang) + iq_findings(iqs, lang)
-                          + health)
+        findings = unique(list_findings(locks, lang)
+                          + account_findings(settings, user, activated, locks.iqs, lang)
+                          + door_findings(settings, locks, lang, lambda lock_id: _lock_or_none(
+                              gateway, site_id, lock_id))
+                          + iq_findings(iqs, lang) + health)
         if abs(offset) > CLOCK_WARN_SECONDS:
             findings.append(Finding("clock_skew", say(lang, "clock_off", offset=round(offset))))
         last = {kind: self.store.get(LAST_OPEN(account, kind)) for kind in ("success",
@@ -280,6 +288,13 @@ def _iq_rows(ctx: ParkContext, iqs: list[Iq], salto: list[ActivatedIq]
                      "activated": bool(stored and stored.activated),
                      "salto_activated": at_salto.get(iq.id, False)})
     return rows
+
+
+def _lock_or_none(gateway: SaltoGateway, site_id: str, lock_id: str) -> Lock | None:
+    try:
+        return gateway.lock(site_id, lock_id)
+    except NotFound:
+        return None
 
 
 def _lock_of(entry: dict[str, Any]) -> str | None:

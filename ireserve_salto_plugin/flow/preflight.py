@@ -59,12 +59,13 @@ def offline_reason(lock: Lock) -> Reason | None:
 
 def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
               *, refresh: bool = True) -> tuple[LockList, Lock | None]:
-    """The lock from the (cached) list; with ``refresh``, a lock missing from it is read
-    directly before it is called missing: the list may be older than the mapping, or cut
-    short by a page cap Salto does not announce (docs/salto-ks-api.md, "Paging")."""
+    """The lock from the (cached) list. A lock missing from it is read directly before it
+    is called missing, with ``refresh`` or when the list is not complete (the open's quick
+    read may be cut short by a page cap Salto does not announce: docs/salto-ks-api.md,
+    "Paging"); with ``refresh`` also because the list may be older than the mapping."""
     locks = gateway.locks(site_id)
     lock = locks.get(lock_id)
-    if lock is None and refresh:
+    if lock is None and (refresh or not locks.complete):
         try:
             lock = gateway.lock(site_id, lock_id)
         except NotFound:

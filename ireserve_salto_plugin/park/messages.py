@@ -266,6 +266,11 @@ ADMIN_MESSAGES: dict[str, str] = {
                          "secret is stored here: it was probably used in the Salto KS app, which "
                          "changes the secret, and Salto will not hand it out again. Use a "
                          "dedicated service account that is never used in the app."),
+    "paging_ignored": N_("Salto KS ignores paging: only the first {count} locks are known (a "
+                         "second page repeated the first). Mapped locks not among them are "
+                         "read one by one; the lock dropdown shows only these."),
+    "locks_unchecked": N_("{count} mapped locks are not among the locks Salto listed and were "
+                          "not read one by one: they are not checked here."),
     "nothing_mapped": N_("No object is mapped to a lock and there is no default lock, so no "
                          "door can open yet (tab \"Mapping\")."),
     "mapped_lock_missing": N_("Lock {lock} is mapped (for {objects}) but is not on site "

@@ -134,11 +134,15 @@ def _lock(data: dict[str, Any]) -> Lock:
 
 LOCKS_CODEC: Codec[LockList] = Codec(
     lambda locks: {"v": FORMAT, "locks": [lock.row() for lock in locks.locks],
-                   "iqs": [_row(iq) for iq in locks.iqs.values()], "read_at": locks.read_at},
+                   "iqs": [_row(iq) for iq in locks.iqs.values()], "read_at": locks.read_at,
+                   "complete": locks.complete, "paging_ignored": locks.paging_ignored},
     lambda d: LockList.of([_lock(row) for row in _versioned(d)["locks"]],
                           [_by_name(Iq, row) for row in d.get("iqs", [])],
                           d.get("read_at") if isinstance(d.get("read_at"), int | float)
-                          else None))
+                          else None,
+                          # a row from before lists said so counts as not complete
+                          complete=d.get("complete") is True,
+                          paging_ignored=d.get("paging_ignored") is True))
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from ireserve_salto_plugin.salto.errors import (
     Unavailable,
     error_for,
 )
-from ireserve_salto_plugin.salto.paging import parse_page, read_all, read_continued
+from ireserve_salto_plugin.salto.paging import Listing, parse_page, read_all, read_continued
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
 from ireserve_salto_plugin.salto.transport import Transport, decode_json, retry_after
 from ireserve_salto_plugin.salto.types import (
@@ -146,7 +146,7 @@ class SaltoGateway:
         return decode_json(resp, "GET", path), resp
 
     def _pages(self, path: str, *, thorough: bool = False,
-               ahead: Key[float] | None = None) -> list[Any]:
+               ahead: Key[float] | None = None) -> Listing:
         """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
         the list only when ``count`` says so or one more read comes back empty. ``ahead``:
         the key that remembers, for a site whose first page was full at the last read, that
@@ -161,7 +161,7 @@ class SaltoGateway:
             return body
 
         known = self._store.get(ahead) if ahead is not None else None
-        items = read_all(fetch, path, api=self._api, api_origin=self._api_origin,
+        listing = read_all(fetch, path, api=self._api, api_origin=self._api_origin,
                          page_size=self._page_size, tuning=self._tuning,
                          on_page=self.on_page, thorough=thorough,
                          ahead=known is not None and known >= self._page_size)
@@ -171,7 +171,7 @@ class SaltoGateway:
                 self._store.set(ahead, first[0], FIRST_PAGE_TTL)
             elif not full and known is not None:  # kept only for sites of full pages
                 self._store.delete(ahead)
-        return items
+        return listing
 
     # -- sites -------------------------------------------------------------------------------
 
@@ -217,23 +217,34 @@ class SaltoGateway:
         TTL. Fetched together, the IQ list beside the lock list (in parallel: a cold open
         waits for one of them, not both): an IQ's ``restore_required`` is only in the IQ
         list, and the lock list's second page beside its first. ``thorough`` for lists read
-        for people (a short page may be a server cap)."""
+        for people: a cached list that is not complete (the open's quick read) is read
+        again, to its end (a short page may be a server cap)."""
         key = LOCKS(self.account.key, site_id)
-        if not refresh and (cached := self._store.get(key)) is not None:
+
+        def usable(cached: LockList | None) -> bool:
+            return cached is not None and (cached.complete or not thorough)
+
+        if not refresh and usable(cached := self._store.get(key)):
+            assert cached is not None
             return cached
         with self.transport.single_flight(self._store, key, LOCKS_WAIT):
-            if not refresh and (cached := self._store.get(key)) is not None:
+            if not refresh and usable(cached := self._store.get(key)):
+                assert cached is not None
                 return cached
             path = f"/v1.2/sites/{_seg(site_id)}/locks"
             if self._tuning.parallel_lists:
                 with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
-                    iqs = pool.submit(self.iqs, site_id, thorough=thorough)
-                    locks = [parse_lock(item) for item in self._pages(
-                        path, thorough=thorough, ahead=FIRST_PAGE(self.account.key, site_id))]
-                    result = LockList.of(locks, iqs.result(), self._wall())
+                    iq_read = pool.submit(self._iqs, site_id, thorough)
+                    lock_read = self._pages(path, thorough=thorough,
+                                            ahead=FIRST_PAGE(self.account.key, site_id))
+                    iqs = iq_read.result()
             else:
-                locks = [parse_lock(item) for item in self._pages(path, thorough=thorough)]
-                result = LockList.of(locks, self.iqs(site_id, thorough=thorough), self._wall())
+                lock_read = self._pages(path, thorough=thorough)
+                iqs = self._iqs(site_id, thorough)
+            result = LockList.of([parse_lock(item) for item in lock_read.items], iqs.items,
+                                 self._wall(), complete=lock_read.complete and iqs.complete,
+                                 paging_ignored=lock_read.paging_ignored
+                                 or iqs.paging_ignored)
             self._store.set(key, result, self._locks_ttl)
             self._telemetry.locks_read(site_id, ((lock.battery, lock.alarm)
                                                  for lock in result.locks))
@@ -259,9 +270,21 @@ class SaltoGateway:
                         lock_id)
         return lock
 
-    def iqs(self, site_id: str, *, thorough: bool = False) -> list[Iq]:
-        return [parse_iq(item) for item in self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs",
-                                                        thorough=thorough)]
+    def _iqs(self, site_id: str, thorough: bool) -> Listing:
+        listing = self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs", thorough=thorough)
+        return listing._replace(items=[parse_iq(item) for item in listing.items])
+
+    def iq(self, site_id: str, iq_id: str) -> Iq | None:
+        """One IQ, fresh from Salto; ``None`` when Salto does not know it on the site."""
+        try:
+            return parse_iq(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/iqs/"
+                                              f"{_seg(iq_id)}"))
+        except NotFound:
+            return None
+
+    def iqs(self, site_id: str) -> list[Iq]:
+        """The site's IQs, read to the end of the list (they are shown to people)."""
+        return self._iqs(site_id, True).items
 
     # -- IQ activation ------------------------------------------------------------------------
 
@@ -335,10 +358,7 @@ class SaltoGateway:
         return parse_site_user(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/me"))
 
     def activated_iqs(self, site_id: str) -> list[ActivatedIq]:
-        """Salto's own view of this account's IQ activations on the site."""
-        body = self._call("GET", f"/v1.2/me/{_seg(site_id)}/activated_iqs")
-        items = body.get("items") if isinstance(body, dict) else body
-        if not isinstance(items, list):
-            raise Unavailable("Salto KS sent an unexpected activation list", method="GET",
-                              path="/v1.2/me/{site}/activated_iqs")
-        return [parse_activated_iq(item) for item in items]
+        """Salto's own view of this account's IQ activations on the site, paged like the
+        other lists (a big park's later IQs are on later pages)."""
+        listing = self._pages(f"/v1.2/me/{_seg(site_id)}/activated_iqs", thorough=True)
+        return [parse_activated_iq(item) for item in listing.items]

@@ -6,7 +6,14 @@ while pages come back full, until a short page or ``count``. When a page gives `
 (within the caps), the pages still missing are read :data:`PAGES_IN_FLIGHT` at a time: a
 site of 5,000 locks is 50 pages. A ``count`` below what was read is wrong and ignored.
 More than ``max_pages`` pages or ``max_items`` items, or a link seen before, is an error:
-never a silently short list, never an endless loop.
+never a silently short list, never an endless loop. A page whose ids repeat those read
+before (a Salto that ignores ``$skip``) ends the read at once: the list is then marked
+``paging_ignored``, never returned with repeated ids.
+
+A read says whether it is **complete** (:class:`Listing`): read to an empty page, to
+``count``, or to a null link after a link. A read that stopped at its first short page (the
+open's, on purpose: fast) may be cut by a page cap Salto does not announce, so it is not:
+what people are shown, and any "not found", must come from a complete list.
 
 ``ahead`` (the lock list): the page at ``$skip=size`` is asked together with the first, so
 a site of exactly one full page costs one round trip in a row, not two. When the first page
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ireserve_salto_plugin.salto.config import Origin, Tuning, origin
@@ -30,6 +37,21 @@ MAX_LINK_CHARS = 2000
 # (params, url) -> the decoded answer: ``params`` for a ``$skip`` page, ``url`` for a link
 Fetch = Callable[[Mapping[str, Any] | None, str | None], Any]
 Page = tuple[list[Any], Any, int | None]  # items, next_page_link, count
+
+
+class Listing(NamedTuple):
+    items: list[Any]
+    complete: bool  # read to its end (an empty page, count, a null link after a link)
+    paging_ignored: bool = False  # a page repeated one before: only the first page is known
+
+
+def item_id(item: Any) -> Any:
+    """What identifies a list item when pages are compared (locks and IQs: ``id``; an
+    activation: ``iq_id``); ``None`` when there is nothing to compare."""
+    if not isinstance(item, dict):
+        return None
+    found = item.get("id", item.get("iq_id"))
+    return found if isinstance(found, str) else None
 
 
 def parse_page(body: Any, path: str) -> Page:
@@ -45,7 +67,7 @@ def parse_page(body: Any, path: str) -> Page:
 
 def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size: int,
              tuning: Tuning, on_page: Callable[[int, int | None], None] | None = None,
-             thorough: bool = False, ahead: bool = False) -> list[Any]:
+             thorough: bool = False, ahead: bool = False) -> Listing:
     """Every item of the list at ``path``, in Salto's order. ``on_page(items read so far,
     count if known)`` is told after each page or batch (a progress bar).
 
@@ -59,6 +81,7 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
         return parse_page(fetch({"$top": size, "$skip": skip}, None), path)
 
     items: list[Any] = []
+    ids: set[Any] = set()
     url: str | None = None
     seen: set[str] = set()
     pages = 0
@@ -86,6 +109,10 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
             batch += concurrent(page_at, skips)
             pages += len(skips)
         for page in batch:
+            found = {item_id(item) for item in page} - {None}
+            if found & ids:  # the same items again: Salto ignores $skip
+                return Listing(items, False, True)
+            ids |= found
             items.extend(page)
         if on_page is not None:
             on_page(len(items), count)
@@ -95,13 +122,12 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
         if isinstance(link, str) and link:
             url = next_link(link, path, api, api_origin, seen)
             continue
-        url = None
-        if not batch[-1]:
-            return items
+        if url is not None or not batch[-1]:  # a null link after links, or an empty page
+            return Listing(items, True)
         if count is not None and len(items) == count:  # more than count: count is wrong
-            return items
+            return Listing(items, True)
         if len(batch[-1]) < size and not thorough:
-            return items
+            return Listing(items, False)  # maybe cut by a cap Salto does not announce
     raise Unavailable(f"Salto KS sent more than {tuning.max_pages} pages for GET {path}",
                       method="GET", path=path)
 

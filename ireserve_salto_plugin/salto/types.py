@@ -192,13 +192,17 @@ class LockList:
     locks: tuple[Lock, ...]
     iqs: Mapping[str, Iq] = field(default_factory=dict, repr=False)
     read_at: float | None = None  # when Salto sent the list (epoch s); None: not known
+    # read to its end (salto.paging.Listing): what people see and "not found" need that
+    complete: bool = True
+    paging_ignored: bool = False  # Salto repeated a page: only the first page is known
     _index: Mapping[str, Lock] | None = field(default=None, repr=False, compare=False)
     _options: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of(cls, locks: list[Lock] | tuple[Lock, ...], iqs: list[Iq] | tuple[Iq, ...] = (),
-           read_at: float | None = None) -> LockList:
-        return cls(tuple(locks), {iq.id: iq for iq in iqs}, read_at,
+           read_at: float | None = None, *, complete: bool = True,
+           paging_ignored: bool = False) -> LockList:
+        return cls(tuple(locks), {iq.id: iq for iq in iqs}, read_at, complete, paging_ignored,
                    {lock.id: lock for lock in locks} if len(locks) >= INDEX_FROM else None)
 
     def get(self, lock_id: str) -> Lock | None:
@@ -225,7 +229,8 @@ class LockList:
         iqs = dict(self.iqs)
         if iq_id in iqs and iq_online is not None:
             iqs[iq_id] = replace(iqs[iq_id], online=iq_online)
-        return LockList.of(locks, tuple(iqs.values()), self.read_at)
+        return LockList.of(locks, tuple(iqs.values()), self.read_at, complete=self.complete,
+                           paging_ignored=self.paging_ignored)
 
     def options(self) -> list[dict[str, Any]]:
         """The dropdown: fresh dicts per caller. Each entry says when the list was read

@@ -26,6 +26,7 @@ from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, SaltoError
 from ireserve_salto_plugin.salto.gateway import CONTINUATION, SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
+from ireserve_salto_plugin.salto.paging import item_id
 from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.store.guards import BudgetRefused, IqBusy, OtpBudget, credentials_mark
 from ireserve_salto_plugin.store.memory import MemoryStore
@@ -168,17 +169,26 @@ class Probe:
 
     def _whole(self, what: str) -> None:
         """Every page of a list to an empty one: how many pages and items, the page size
-        Salto honours (a short page before the end is a cap), the links' scheme."""
+        Salto honours (a short page before the end is a cap), the links' scheme, and
+        whether a page repeats ids read before (a Salto that ignores ``$skip``)."""
         path = f"/v1.2/sites/{self._site()}/{what}"
         pages = items = 0
         sizes: list[int] = []
         schemes: set[str] = set()
+        ids: set[Any] = set()
         while pages < Tuning().max_pages:
             body, _ = self._read(path, {"$top": PAGE_ASKED, "$skip": items})
             page = body.get("items") if isinstance(body, dict) else body
             pages += 1
             if not isinstance(page, list) or not page:
                 break
+            found = {item_id(item) for item in page} - {None}
+            if found & ids:
+                self.add(f"{what}: whole list", "each page new items ($skip honoured)",
+                         f"page {pages} repeats page {pages - 1}: Salto KS ignores paging, "
+                         f"only the first {items} are known (code paging_ignored)", False)
+                return
+            ids |= found
             items += len(page)
             sizes.append(len(page))
             link = body.get("next_page_link") if isinstance(body, dict) else None
