@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.sandbox import SaltoSandbox
@@ -105,3 +107,57 @@ def test_recent_opens(host: ReferenceHost, park: Park, mapped: Any,
     result = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id, count=2)
     assert result.ok and len(result.data["entries"]) == 2
     assert all(e["lock_id"] == mapped.id for e in result.data["entries"])
+
+
+def busy_log(sandbox: SaltoSandbox, count: int, *, after: Any = None) -> None:
+    """``count`` newer entries of other doors (guests with tags), each a second apart."""
+    assert sandbox.site is not None
+    user = sandbox.world.users[sandbox.username]
+    others = [lock for lock in sandbox.site.locks.values() if lock is not after]
+    start = sandbox.now()
+    for n in range(count):
+        sandbox.world.record_remote_entry(sandbox.site, others[n % len(others)], user,
+                                          "unlocked", start + timedelta(seconds=n + 1))
+
+
+def test_an_open_on_a_busy_site_is_confirmed_from_further_back_in_the_log(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    """150 newer events hid the open ("not in Salto's log yet" for an open that is there):
+    the log is read back, page by page, to the open's time."""
+    opened = host.open(make_booking(), "guest")
+    assert opened is not None and opened.opened
+    busy_log(sandbox, 150, after=mapped)
+    result = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
+    assert result.ok and result.data["receipt"] == "confirmed", result.message
+    assert sandbox.site is not None  # two pages of 100 reached the open
+    assert sandbox.call_count(f"GET /v1.1/sites/{sandbox.site.id}/entries") == 2
+
+
+def test_a_log_too_long_to_read_back_is_named_not_called_missing(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    opened = host.open(make_booking(), "guest")
+    assert opened is not None and opened.opened
+    busy_log(sandbox, 1050, after=mapped)
+    result = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
+    assert not result.ok and result.data["receipt"] == "not_reached"
+    assert result.data["entries_read"] == 1000 and "1000" in result.message
+
+
+def test_receipts_carry_salto_s_time_so_recent_opens_names_who_asked(
+        sandbox: SaltoSandbox, request: pytest.FixtureRequest) -> None:
+    """With Salto's clock 30 s ahead of this server's, the receipt (written at our time)
+    and Salto's entry were 30 s apart and the open lost its requester."""
+    sandbox.clock_offset = 30.0  # from the first answer on, as a real Salto's would be
+    host: ReferenceHost = request.getfixturevalue("host")
+    park: Park = request.getfixturevalue("park")
+    mapped: Any = request.getfixturevalue("mapped")
+    make_booking: BookingFactory = request.getfixturevalue("make_booking")
+    opened = host.open(make_booking(), "guest:jan")
+    assert opened is not None and opened.opened
+    [entry] = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id,
+                         count=1).data["entries"]
+    assert entry["requested_by"] == "guest:jan" and entry["attempt_id"] == opened.attempt_id
+    confirmed = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
+    assert confirmed.data["receipt"] == "confirmed"

@@ -41,7 +41,7 @@ from ireserve_salto_plugin.salto.errors import (
 )
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
-from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, Lock, entry_lock
+from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, Lock, entry_lock, entry_time
 from ireserve_salto_plugin.store.guards import (
     BudgetRefused,
     IqBusy,
@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 
 MATCH_SECONDS = 120  # an entry this close to the open's time is its receipt
 NOT_YET_SECONDS = 600  # Salto's log is not real-time: "not yet" until this long after
-ENTRIES_SCANNED = 100
 RECENT_DEFAULT, RECENT_MAX = 20, 100
 
 
@@ -210,11 +209,18 @@ class Operations:
             return AdminResult(False, say(lang, "confirm_args"))
         if not isinstance(lock_id, str):
             return AdminResult(False, say(lang, "lock_id"))
-        entry = next((e for e in gateway.entries(ctx.site_id(gateway), top=ENTRIES_SCANNED)
-                      if _is_remote_open(e, lock_id, at)), None)
+        # Salto's log, newest first, read back to the open's time (a busy site logs more
+        # than a page after it), within a page limit that is named when it is reached
+        log_read = gateway.entries_since(ctx.site_id(gateway),
+                                         at - timedelta(seconds=MATCH_SECONDS))
+        entry = next((e for e in log_read.items if _is_remote_open(e, lock_id, at)), None)
         if entry is not None:
             return AdminResult(True, say(lang, "confirmed", at=entry.get("utc_date_time")),
                                data={"receipt": "confirmed", "entry": entry})
+        if not log_read.complete:
+            return AdminResult(False, say(lang, "log_too_long", count=len(log_read.items)),
+                               data={"receipt": "not_reached", "entries_read": len(
+                                   log_read.items)})
         waited = (self.clock.utcnow() - at).total_seconds()
         state = "not_yet" if waited < NOT_YET_SECONDS else "missing"
         return AdminResult(state == "not_yet", say(lang, state), data={"receipt": state})
@@ -229,7 +235,7 @@ class Operations:
         sent them."""
         spots: list[tuple[int, int, Key[Any]]] = []  # entry, distance in seconds, key
         for n, entry in enumerate(entries):
-            lock_id, at = _lock_of(entry), _entry_time(entry)
+            lock_id, at = _lock_of(entry), entry_time(entry)
             if isinstance(lock_id, str) and at is not None and entry.get("access_by") in (
                     None, "remote"):
                 second = int(at.timestamp())
@@ -268,14 +274,6 @@ class Operations:
 OPENER_SLACK = 5  # seconds between our clock at the open and Salto's entry time
 
 
-def _entry_time(entry: dict[str, Any]) -> datetime | None:
-    try:
-        at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
-
-
 def _iq_rows(ctx: ParkContext, iqs: list[Iq], salto: list[ActivatedIq]
              ) -> list[dict[str, Any]]:
     """The site's IQs with their activation here (settings) and at Salto."""
@@ -306,12 +304,8 @@ def _is_remote_open(entry: dict[str, Any], lock_id: str, at: datetime) -> bool:
         return False
     if entry.get("access_by") not in (None, "remote"):
         return False
-    try:
-        when = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return abs((when - at).total_seconds()) <= MATCH_SECONDS
+    when = entry_time(entry)
+    return when is not None and abs((when - at).total_seconds()) <= MATCH_SECONDS
 
 
 def _lang(ctx: ParkContext) -> str:

@@ -48,8 +48,8 @@ class Attempt:
 
     __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
                  "guest_lang", "lang", "lock_id", "lock_name", "outcome", "park_id",
-                 "park_key", "reason", "requested_by", "result", "started", "way_out",
-                 "window", "zone")
+                 "park_key", "reason", "requested_by", "result", "salto_at", "started",
+                 "way_out", "window", "zone")
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
@@ -59,6 +59,7 @@ class Attempt:
         self.lock_id: str | None = None
         self.lock_name: str | None = None
         self.command_sent = False  # the open command may have reached Salto
+        self.salto_at: datetime | None = None  # Salto's time when it accepted the open
         self.result: OpenResult | None = None
         self.outcome: Outcome | None = None
         self.reason: Reason | None = None
@@ -132,22 +133,23 @@ class Attempt:
 
 
 def receipt_writes(account: str, result: OpenResult, site_id: str | None,
-                   requested_by: str = "") -> list[tuple[Key[Any], Any, float]]:
+                   requested_by: str = "", salto_at: datetime | None = None
+                   ) -> list[tuple[Key[Any], Any, float]]:
     """What ``status``, ``confirm_open`` and ``recent_opens`` need of an attempt, as store
     writes (the open sends them with its result in one round trip): the receipt, the last
     open, and who asked for an open at that second (``requested_by``, as the host passed it,
-    bounded and escaped)."""
+    bounded and escaped). ``salto_at``: Salto's time of the open (the clock its log and the
+    codes use), so that the receipt meets Salto's entry whatever this server's clock says."""
+    at = salto_at or result.opened_at or datetime.now(UTC)
     summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
-               "lock_id": result.lock_id, "site_id": site_id,
-               "at": (result.opened_at or datetime.now(UTC)).isoformat(),
+               "lock_id": result.lock_id, "site_id": site_id, "at": at.isoformat(),
                "requested_by": requested_by}
     if result.opened and result.reason is Reason.OPENED:
         writes: list[tuple[Key[Any], Any, float]] = [
             (RECEIPT(account, result.attempt_id), summary, RECEIPT_SECONDS),
             (LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)]
-        if result.lock_id and result.opened_at:
-            writes.append((OPENER(account, result.lock_id,
-                                  str(int(result.opened_at.timestamp()))),
+        if result.lock_id:
+            writes.append((OPENER(account, result.lock_id, str(int(at.timestamp()))),
                            {"requested_by": requested_by, "attempt_id": result.attempt_id},
                            RECEIPT_SECONDS))
         return writes

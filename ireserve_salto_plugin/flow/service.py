@@ -361,7 +361,7 @@ class SaltoKsService:
                 "retry_after": result.retry_after,
             }, ttl=None if result.opened else self.tuning.failed_dedup_seconds))
         batch.sets.extend(receipt_writes(account, result, ctx.settings.site_id,
-                                         attempt.requested_by))
+                                         attempt.requested_by, attempt.salto_at))
         _best_effort(batch.finish)
         return result
 
@@ -427,6 +427,7 @@ class SaltoKsService:
                 return failed
         # The lock opened: from here on nothing may turn that into a failure.
         opened_at = self.clock.utcnow().replace(microsecond=0)
+        attempt.salto_at = _salto_now(gateway)
         updates: dict[str, Any] = {}
         new_status = None
         try:
@@ -515,6 +516,15 @@ def way_out(settings: Settings, lang: str) -> str:
     if settings.reception_phone:
         return translate(GUEST_CALL, lang).format(phone=settings.reception_phone)
     return ""
+
+
+def _salto_now(gateway: SaltoGateway) -> datetime | None:
+    """Salto's time now (its log's clock), to the second; ``None`` if it cannot be had."""
+    try:
+        return gateway.salto_now().replace(microsecond=0)
+    except Exception:  # bookkeeping after the command: never a reason to fail the open
+        log.exception("salto clock not readable after the open")
+        return None
 
 
 def _best_effort(action: Callable[..., Any], *args: Any, **kwargs: Any) -> None:

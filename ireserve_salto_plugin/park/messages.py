@@ -308,6 +308,9 @@ ADMIN_MESSAGES: dict[str, str] = {
     "confirmed": N_("Confirmed: Salto KS logged the remote open at {at}."),
     "not_yet": N_("Not in Salto's log yet (it is not real-time); look again in a few minutes."),
     "missing": N_("Salto's log has no remote open of this lock near that time."),
+    "log_too_long": N_("Not found in the newest {count} entries of Salto's log, the most "
+                       "read for one question; the log holds more since the open. Look in "
+                       "the Salto KS web app."),
     "entries": N_("Recent entries: {count}."),
     "lock_entries": N_("Recent entries of lock {lock}: {count}."),
 }

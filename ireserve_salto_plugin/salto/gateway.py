@@ -40,6 +40,7 @@ from ireserve_salto_plugin.salto.types import (
     LockList,
     Site,
     SiteUser,
+    entry_time,
     parse_activated_iq,
     parse_iq,
     parse_lock,
@@ -56,6 +57,8 @@ FIRST_PAGE_TTL = 30 * 24 * 3600.0  # seconds the length of a lock list's first p
 LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
 ENTRIES_TOP = 20
 ENTRIES_PAGE = 100  # $top per page of entries
+ENTRIES_BACK_PAGES = 10  # pages of the log read back to find one open (1,000 entries)
+ENTRIES_UNBOUNDED = 10**9  # no count asked: the page limit ends such a read
 # Sent by Salto's own web app and a working production integration on every Connect API
 # call (docs/salto-ks-api.md, "Paging"): OData v4 syntax is not rewritten as v3.
 ODATA_HEADER = "CLP-disable-odata-v3-conversion"
@@ -339,10 +342,28 @@ class SaltoGateway:
                 log.info("salto PATCH %s never reached Salto; resending once", path)
 
     def entries(self, site_id: str, top: int = ENTRIES_TOP) -> list[dict[str, Any]]:
-        """The newest ``top`` entries of the site's audit log, newest first. Entries are
-        not paged by ``$skip``: an answer with more to come carries ``continuation_token``
-        in its body, sent back as the ``CLP-Continuation-Token`` request header
-        (docs/salto-ks-api.md, "Endpoints", row 17)."""
+        """The newest ``top`` entries of the site's audit log, newest first."""
+        return self._entries(site_id, top=top).items
+
+    def entries_since(self, site_id: str, since: datetime,
+                      max_pages: int = ENTRIES_BACK_PAGES) -> Listing:
+        """The site's log, newest first, read back until an entry older than ``since``
+        (or the log's end); ``complete`` False when ``max_pages`` pages ended the read
+        before that. No OData time filter: none is known to work on entries."""
+
+        def older(entry: dict[str, Any]) -> bool:
+            at = entry_time(entry)
+            return at is not None and at < since
+
+        return self._entries(site_id, top=ENTRIES_UNBOUNDED, enough=older,
+                             max_pages=max_pages)
+
+    def _entries(self, site_id: str, *, top: int,
+                 enough: Callable[[dict[str, Any]], bool] | None = None,
+                 max_pages: int | None = None) -> Listing:
+        """Entries are not paged by ``$skip``: an answer with more to come carries
+        ``continuation_token`` in its body, sent back as the ``CLP-Continuation-Token``
+        request header (docs/salto-ks-api.md, "Endpoints", row 17)."""
         path = f"/v1.1/sites/{_seg(site_id)}/entries"
 
         def fetch(params: Mapping[str, Any], token: str | None) -> tuple[Any, str | None]:
@@ -350,8 +371,8 @@ class SaltoGateway:
             return body, continuation_of(body, resp)
 
         return read_continued(fetch, path, top=top, page=ENTRIES_PAGE,
-                              params={"$orderby": "utc_date_time desc"},
-                              max_pages=self._tuning.max_pages)
+                              params={"$orderby": "utc_date_time desc"}, enough=enough,
+                              max_pages=max_pages or self._tuning.max_pages)
 
     def me(self, site_id: str) -> SiteUser:
         """The account as a site user: ``remote_access``, ``blocked``, subscription."""

@@ -204,11 +204,15 @@ Continued = Callable[[Mapping[str, Any], str | None], tuple[Any, str | None]]
 
 
 def read_continued(fetch: Continued, path: str, *, top: int, page: int,
-                   params: Mapping[str, Any], max_pages: int) -> list[dict[str, Any]]:
+                   params: Mapping[str, Any], max_pages: int,
+                   enough: Callable[[dict[str, Any]], bool] | None = None) -> Listing:
     """The first ``top`` items of a list paged by a continuation token instead of
     ``$skip`` (the entries: docs/salto-ks-api.md, "Endpoints", row 17): an answer with more
-    to come carries the token, sent back with the next request. A token seen before, one
-    too long, or more than ``max_pages`` pages is an error, never an endless loop."""
+    to come carries the token, sent back with the next request. ``enough(item)``: the read
+    may stop at this item (an entry older than what is looked for). The listing is
+    ``complete`` when it reached ``top``, ``enough`` or the end of the list, not when
+    ``max_pages`` stopped it. A token seen before or one too long is an error, never an
+    endless loop."""
     items_read: list[dict[str, Any]] = []
     token: str | None = None
     seen: set[str] = set()
@@ -219,11 +223,13 @@ def read_continued(fetch: Continued, path: str, *, top: int, page: int,
             raise Unavailable("Salto KS sent an unexpected entry list", method="GET",
                               path=path)
         items_read.extend(item for item in items if isinstance(item, dict))
-        if not items or len(items_read) >= top or not token:
-            return items_read[:top]
-        if token in seen or len(token) > MAX_TOKEN_CHARS:
+        done = enough is not None and any(enough(item) for item in items_read[-len(items):]
+                                          if items and isinstance(item, dict))
+        if done or not items or len(items_read) >= top or not token:
+            return Listing(items_read[:top], True)
+        if (token in seen or len(token) > MAX_TOKEN_CHARS or not token.isprintable()
+                or not token.isascii()):
             raise Unavailable("Salto KS sent an unusable continuation token",
                               method="GET", path=path)
         seen.add(token)
-    raise Unavailable(f"Salto KS sent more than {max_pages} pages for GET {path}",
-                      method="GET", path=path)
+    return Listing(items_read[:top], False)

@@ -338,6 +338,18 @@ def entry_lock(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return lock_id, name
 
 
+def entry_time(entry: Mapping[str, Any]) -> datetime | None:
+    """When Salto logged an entry (``utc_date_time``, aware UTC), or ``None``."""
+    value = entry.get("utc_date_time")
+    if not isinstance(value, str) or len(value) > MAX_WORD_CHARS:
+        return None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def parse_site(item: Any, site_uid: str) -> Site | None:
     """The site of a list entry when it is the one with ``site_uid``."""
     if not isinstance(item, dict) or item.get("site_uid") != site_uid:
