@@ -472,5 +472,26 @@ def test_an_account_that_may_not_read_its_site_user_still_connects(
     result = host.admin(park, INTEGRATION, "test_connection")
     assert result.ok, result.message
     assert result.data["account"] == {"remote_access": None, "blocked": None,
-                                      "subscription_state": None}
+                                      "subscription_state": None, "expires_at": None}
     assert host.admin(park, INTEGRATION, "status").ok
+
+
+def test_a_suspended_subscription_or_an_expired_account_is_a_finding(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
+    """A seat-exhausted account is silently ``suspended`` (the samples' values are
+    ``subscribed`` / ``suspended``) and its doors refuse with no HTTP error: status,
+    test_connection and the account data say so; a past ``expires_at`` too."""
+    user = sandbox.world.users[sandbox.username]
+    user.subscription_state = "suspended"
+    status = host.admin(park, INTEGRATION, "status")
+    codes = [finding["code"] for finding in status.data["findings"]]
+    assert "subscription_suspended" in codes and "suspended" in status.message
+    connection = host.admin(park, INTEGRATION, "test_connection")
+    assert not connection.ok and "suspended" in connection.message
+    user.subscription_state = "subscribed"
+    user.expires_at = (sandbox.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status = host.admin(park, INTEGRATION, "status")
+    codes = [finding["code"] for finding in status.data["findings"]]
+    assert codes == ["account_expired"] and status.data["account"]["expires_at"]
+    user.expires_at = (sandbox.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert host.admin(park, INTEGRATION, "status").data["problems"] == 0

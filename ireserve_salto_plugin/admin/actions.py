@@ -91,7 +91,8 @@ class AdminActions(Operations):
         activated = gateway.activated_iqs(site.id)
         iqs = ({iq.id: iq for iq in gateway.iqs(site.id)}
                if any(state.activated for state in activated) else {})
-        findings = account_findings(settings, user, activated, iqs, lang)
+        findings = account_findings(settings, user, activated, iqs, lang,
+                                    self.clock.utcnow())
         name = f" ({site.name})" if site.name else ""
         message = say(lang, "connected", environment=settings.environment,
                       username=settings.username, site_uid=site.site_uid, name=name)

@@ -10,6 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ireserve_salto_plugin.park.messages import say
@@ -47,16 +48,25 @@ def account_data(user: SiteUser | None) -> dict[str, Any]:
     """What ``data.account`` shows (``None`` values when it could not be read)."""
     return {"remote_access": user.remote_access if user else None,
             "blocked": user.blocked if user else None,
-            "subscription_state": user.subscription_state if user else None}
+            "subscription_state": user.subscription_state if user else None,
+            "expires_at": user.expires_at.isoformat() if user and user.expires_at else None}
 
 
 def account_findings(settings: Settings, user: SiteUser | None, salto: list[ActivatedIq],
-                     iqs: Mapping[str, Iq], lang: str) -> list[Finding]:
-    """The account cannot open when it has no remote-open right, is blocked, or is
-    activated at an IQ for which no secret is stored here: then it was activated in the
-    Salto KS app, which rotated the secret (and GET secret is refused for good)."""
+                     iqs: Mapping[str, Iq], lang: str, now: datetime) -> list[Finding]:
+    """The account cannot open when it has no remote-open right, is blocked, its
+    subscription is suspended or its access has expired, or it is activated at an IQ for
+    which no secret is stored here: then it was activated in the Salto KS app, which
+    rotated the secret (and GET secret is refused for good)."""
     found = []
     name = settings.username
+    if user is not None and user.suspended:
+        found.append(Finding("subscription_suspended",
+                             say(lang, "subscription_suspended", username=name)))
+    if user is not None and user.expires_at is not None and user.expired(now):
+        found.append(Finding("account_expired", say(
+            lang, "account_expired", username=name,
+            at=user.expires_at.isoformat(timespec="seconds"))))
     if user is not None and user.remote_access is False:
         found.append(Finding("account_no_remote_access",
                              say(lang, "account_no_remote", username=name)))
@@ -159,20 +169,21 @@ def iq_findings(rows: list[dict[str, Any]], lang: str) -> list[Finding]:
 
 
 def lock_health(rows: list[dict[str, Any]], lang: str) -> tuple[list[Finding], list[Finding]]:
-    """From ``status``'s IQ rows: problems (a lock with a critical battery or an alarm) and
-    notes (a low battery: replace it soon), per IQ."""
+    """From ``status``'s IQ rows: problems (a lock with a critical battery) and notes (a
+    low battery: replace it soon; a battery level Salto does not document, as sent), per
+    IQ. A lock's left-open and intrusion alarm flags are settings, never a problem."""
     problems, notes = [], []
     for row in rows:
         if row["battery_critical"]:
             problems.append(Finding("battery_critical", say(
                 lang, "battery_critical", iq=row["name"],
                 locks=", ".join(row["battery_critical"]))))
-        if row["alarms"]:
-            problems.append(Finding("lock_alarm", say(lang, "lock_alarm", iq=row["name"],
-                                                      locks=", ".join(row["alarms"]))))
         if row["battery_low"]:
             notes.append(Finding("battery_low", say(lang, "battery_low", iq=row["name"],
                                                     locks=", ".join(row["battery_low"]))))
+        if row["battery_other"]:
+            notes.append(Finding("battery_unknown", say(
+                lang, "battery_unknown", iq=row["name"], locks=", ".join(row["battery_other"]))))
     return problems, notes
 
 

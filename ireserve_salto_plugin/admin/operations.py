@@ -88,14 +88,20 @@ class Operations:
             row["locks_offline"] = len(on_iq) - row["locks_online"]
             row["battery_critical"] = [lock.name for lock in on_iq if lock.battery == "critical"]
             row["battery_low"] = [lock.name for lock in on_iq if lock.battery == "low"]
-            row["alarms"] = [lock.name for lock in on_iq if lock.alarm]
+            # a battery level Salto does not document, as Salto sent it
+            row["battery_other"] = [f"{lock.name}: {lock.battery_level}" for lock in on_iq
+                                    if lock.battery == "unknown"]
+            # settings, not alarms going off (those are incidents): shown, never a finding
+            row["left_open_alarm_on"] = [lock.name for lock in on_iq if lock.left_open_alarm]
+            row["intrusion_alarm_on"] = [lock.name for lock in on_iq if lock.intrusion_alarm]
             stored = settings.iqs.get(row["id"])
             row["budget"] = self._budget(account, row["id"], stored)
         user = site_user(gateway, site_id)
         offset = gateway.clock_offset()
         health, notes = lock_health(iqs, lang)
         findings = unique(list_findings(locks, lang)
-                          + account_findings(settings, user, activated, locks.iqs, lang)
+                          + account_findings(settings, user, activated, locks.iqs, lang,
+                                             self.clock.utcnow())
                           + door_findings(settings, locks, lang, lambda lock_id: _lock_or_none(
                               gateway, site_id, lock_id))
                           + iq_findings(iqs, lang) + health)

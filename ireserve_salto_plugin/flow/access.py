@@ -116,7 +116,7 @@ def _check_lock(parks: Parks, budget: OtpBudget, ctx: ParkContext, lock_id: str,
         warnings.append(Reason(exc.reason))
         return None
     warnings.extend(finding.reason for finding in checked.findings)
-    if checked.lock is not None and checked.lock.battery != "ok":  # replace it in time
+    if checked.lock is not None and checked.lock.battery in ("low", "critical"):  # in time
         warnings.append(Reason.LOCK_BATTERY_LOW)
     if abs(gateway.clock_offset()) > CLOCK_WARN_SECONDS:
         warnings.append(Reason.CLOCK_SKEW)

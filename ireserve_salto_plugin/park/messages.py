@@ -260,6 +260,13 @@ ADMIN_MESSAGES: dict[str, str] = {
     "subscription": N_(" Subscription state at Salto: {state}."),
     "account_no_remote": N_("Account {username} has no remote-open right on this site "
                             "(remote_access is false): grant it in the Salto KS web app."),
+    "subscription_suspended": N_("Salto KS has suspended account {username} on this site "
+                                 "(subscription_state: suspended, as when every seat of the "
+                                 "site's subscription is taken): its doors refuse without an "
+                                 "error. Free a seat or extend the subscription in the Salto KS "
+                                 "web app."),
+    "account_expired": N_("The access of account {username} to this site ended at {at} "
+                          "(expires_at): extend it in the Salto KS web app."),
     "account_blocked": N_("Account {username} is blocked on this site: unblock it in the Salto "
                           "KS web app."),
     "account_in_app": N_("Account {username} is activated at {iqs} in Salto KS, but no IQ "
@@ -289,7 +296,8 @@ ADMIN_MESSAGES: dict[str, str] = {
     "note": N_("Note:"),
     "battery_critical": N_("{iq}: the battery of {locks} is critical: replace it now."),
     "battery_low": N_("{iq}: the battery of {locks} is low: replace it soon."),
-    "lock_alarm": N_("{iq}: {locks} reports an alarm (left open or intrusion): go and look."),
+    "battery_unknown": N_("{iq}: battery level as Salto KS reports it (a value it does not "
+                          "document): {locks}."),
     "not_activated": N_("This IQ is not activated here: run GET PIN and Set PIN first."),
     "test_rejected": N_("Salto KS rejected the code: the stored PIN or secret is no longer right "
                         "(PIN changed elsewhere, account activated in the Salto KS app, IQ "

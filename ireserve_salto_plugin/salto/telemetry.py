@@ -80,7 +80,7 @@ class Telemetry:
         self._health_lock = threading.Lock()
         meter.create_observable_gauge(
             "salto.locks", callbacks=[self._observe_locks],
-            description="Locks by battery state and alarm, as last read from Salto KS")
+            description="Locks by battery state and alarm setting, as last read from Salto KS")
 
     def open_span(self) -> AbstractContextManager[Any]:
         if not self.enabled or not self._tracing():
@@ -148,7 +148,7 @@ class Telemetry:
         total: Counter[tuple[str, bool]] = Counter()
         for _, counts in sites:
             total.update(counts)
-        for (battery, alarm), n in total.items():  # bounded: 3 x 2 series
+        for (battery, alarm), n in total.items():  # bounded: 5 x 2 series
             yield Observation(n, {"battery": battery, "alarm": alarm})
 
     def store_error(self) -> None:

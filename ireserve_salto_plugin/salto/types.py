@@ -140,16 +140,24 @@ class Lock:
 
     @property
     def battery(self) -> str:
-        """``critical``, ``low`` or ``ok`` from Salto's ``battery_level`` (``fresh`` …
-        ``critical``; the values between are not documented: any value naming "low" is
-        low, "critical" or "empty" critical, anything else ``ok``)."""
+        """``ok``, ``low``, ``critical``, ``unknown`` (a value Salto does not document,
+        shown as Salto sent it: never guessed into "fine") or ``none`` (not reported).
+        Only ``fresh`` was observed and ECC treats exactly ``critical`` as critical
+        (docs/salto-ks-api.md, "Lock object fields"); a name holding "low" is low."""
         level = (self.battery_level or "").lower()
+        if not level:
+            return "none"
+        if level == "fresh":
+            return "ok"
         if "critical" in level or "empty" in level:
             return "critical"
-        return "low" if "low" in level else "ok"
+        return "low" if "low" in level else "unknown"
 
     @property
     def alarm(self) -> bool:
+        """The left-open or intrusion alarm is switched on for this lock: a setting (Salto's
+        own SDK names them ``isLeftOpenAlarmEnabled`` / ``isIntrusionAlarmEnabled``), not an
+        alarm going off; those are incidents (the event stream)."""
         return bool(self.left_open_alarm or self.intrusion_alarm)
 
     @property
@@ -304,7 +312,17 @@ class SiteUser:
 
     remote_access: bool | None
     blocked: bool | None
-    subscription_state: str | None
+    subscription_state: str | None  # "subscribed" or "suspended" (tests/samples)
+    expires_at: datetime | None = None  # the account's access to the site ends then
+
+    @property
+    def suspended(self) -> bool:
+        """A seat-exhausted account is silently ``suspended``: its doors refuse with no
+        HTTP error (docs/salto-ks-api.md, "Lock object fields")."""
+        return self.subscription_state == "suspended"
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 def parse_site_user(body: Any) -> SiteUser:
@@ -316,7 +334,8 @@ def parse_site_user(body: Any) -> SiteUser:
         return value if isinstance(value, bool) else None
 
     return SiteUser(flag("remote_access"), flag("blocked"),
-                    text(body.get("subscription_state"), MAX_WORD_CHARS))
+                    text(body.get("subscription_state"), MAX_WORD_CHARS),
+                    entry_time({"utc_date_time": body.get("expires_at")}))
 
 
 def parse_activated_iq(item: Any) -> ActivatedIq:

@@ -116,7 +116,8 @@ def register(main: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(rows, indent=2))
         else:
-            click.echo(table(rows, ["name", "id", "online", "iq", "battery"]))
+            click.echo(table(rows, ["name", "id", "online", "iq", "battery",
+                                    "left-open alarm", "intrusion alarm"]))
             offline = sum(1 for row in rows if not row["online"])
             click.echo(click.style(f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, "
                                    f"{offline} offline",

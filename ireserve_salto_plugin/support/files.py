@@ -165,7 +165,10 @@ class Desk:
         return [{"id": lock.id, "name": lock.name, "online": lock.reachable,
                  "iq_id": lock.iq_id,
                  "iq": iq.name if (iq := locks.iqs.get(lock.iq_id or "")) else None,
-                 "battery": lock.battery_level}
+                 "battery": lock.battery_level,
+                 # settings of the lock (Salto's SDK: "...AlarmEnabled"), not alarms going off
+                 "left-open alarm": _on(lock.left_open_alarm),
+                 "intrusion alarm": _on(lock.intrusion_alarm)}
                 for lock in locks.locks]
 
     def lock_id(self, given: str) -> str:
@@ -279,6 +282,10 @@ def _cell(value: Any) -> str:
         value = value.get("state") or value.get("name") or json.dumps(value)
     text = printable(str(value)).replace("\n", " ")
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _on(flag: bool | None) -> str:
+    return {True: "on", False: "off", None: "?"}[flag]
 
 
 def entry_rows(entries: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, Any]]:

@@ -205,10 +205,11 @@ class Probe:
     def _me(self) -> None:
         """The account as a site user: can it open at all (docs: "Which account")."""
         user = self.gateway.me(self._site())
-        ok = user.remote_access is True and user.blocked is not True
-        self.add("the account on the site", "remote_access true, not blocked",
-                 f"remote_access {user.remote_access}, blocked {user.blocked}, "
-                 f"subscription {user.subscription_state}", ok)
+        ok = (user.remote_access is True and user.blocked is not True and not user.suspended
+              and not user.expired(self.gateway.salto_now()))
+        self.add("the account on the site", "remote_access true, not blocked, subscribed, "
+                 "not expired", f"remote_access {user.remote_access}, blocked {user.blocked}, "
+                 f"subscription {user.subscription_state}, expires_at {user.expires_at}", ok)
 
     def _error_shape(self) -> None:
         """One error answer, of a GET of a lock that does not exist."""
