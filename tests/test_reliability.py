@@ -452,3 +452,29 @@ def test_a_failed_attempt_answers_repeats_only_briefly(use_service: UseService,
     clock.sleep(0.25)
     assert opened(host.open(booking, "guest"))  # a deliberate retry goes through
     assert sandbox.call_count("PATCH") == 2
+
+
+@pytest.mark.parametrize("refresh", [True, False])
+@pytest.mark.parametrize("fault", [
+    {"status": 502, "raw": b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+     "headers": {"Content-Type": "text/html"}},
+    {"reset": True},
+], ids=["502-html", "dropped"])
+def test_a_down_identity_server_is_asked_at_most_three_times_per_open(
+        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
+        sandbox: SaltoSandbox, make_booking: BookingFactory, fault: dict[str, Any],
+        refresh: bool) -> None:
+    """One open sent 9 token requests to an identity server answering 502 with an HTML
+    page (or dropping the connection): the call's own retries (the README's "up to 2"),
+    then the password grant after a failed refresh, then again for the diagnosis. Now a
+    token fetch that failed is the answer for the rest of the hook call."""
+    sandbox.allow_offline_access = refresh  # a refresh token is then (not) handed out
+    use_service()  # a fresh store: the next token comes with (or without) a refresh token
+    assert opened(host.open(make_booking(), "guest"))
+    sandbox.expire_tokens()  # Salto refuses the cached token: a new one is needed
+    sandbox.reset_stats()
+    sandbox.inject("POST", "/connect/token$", times=100, **fault)
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE
+    assert sandbox.call_count("POST /connect/token") <= 3
+    assert sandbox.call_count("PATCH") == 1  # the one refused with 401, never a second

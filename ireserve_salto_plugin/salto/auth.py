@@ -106,6 +106,9 @@ class TokenSource:
         self._store = store
         self._clock = clock
         self._key = account.token_key
+        # the identity server failed this hook call already: not asked again in it (the
+        # call's retries were spent on that fetch; one open sent 9 token requests)
+        self._down: Unavailable | None = None
 
     def _valid(self, token: Token | None) -> bool:
         return token is not None and token.expires_at - TOKEN_LEEWAY > self._clock.wall()
@@ -120,8 +123,20 @@ class TokenSource:
             token = self._store.get(self._key, fresh=True)
             if token is not None and self._valid(token):
                 return token.access_token
-            new = self._refresh(token) if token and token.refresh_token else None
-            new = new or self._password_grant()
+            if self._down is not None:
+                raise Unavailable(str(self._down), status=self._down.status, method="POST",
+                                  path=GRANT_PATH, retry_after=self._down.retry_after,
+                                  sent=False)
+            try:
+                new, retries = None, True
+                if token and token.refresh_token:
+                    new, retries = self._refresh(token)
+                new = new or self._password_grant(retries=retries)
+            except Timeout:
+                raise
+            except Unavailable as exc:
+                self._down = exc
+                raise
             ttl = new.expires_at - self._clock.wall()
             self._store.set(self._key, new, ttl + (REFRESH_TOKEN_KEEP if new.refresh_token
                                                    else 0))
@@ -160,7 +175,7 @@ class TokenSource:
             ready=(lambda: self._valid(self._store.get(self._key, fresh=True)))
             if for_a_token else None)
 
-    def _password_grant(self) -> Token:
+    def _password_grant(self, *, retries: bool = True) -> Token:
         refused_key = REFUSED_PASSWORD(self.account.key)
         refused = self._store.get(refused_key)
         if refused is not None:  # never hammer the identity server with a known-bad password
@@ -168,28 +183,32 @@ class TokenSource:
                             "minutes unless the password changes)", code="invalid_grant",
                             method="POST", path=GRANT_PATH, sent=False)
         try:
-            return self._password_grant_call()
+            return self._password_grant_call(retries)
         except AuthError as exc:
             if exc.code == "invalid_grant":
                 self._store.set(refused_key, str(exc), REFUSED_PASSWORD_TTL)
             raise
 
-    def _password_grant_call(self) -> Token:
+    def _password_grant_call(self, retries: bool) -> Token:
         scope_key = SCOPE(self.account.key)
         scope = self._store.get(scope_key) or SCOPE_WITH_REFRESH
         form = {"grant_type": "password", "username": self.account.username,
                 "password": self.account.password, "scope": scope}
         try:
-            return self._token_call(form)
+            return self._token_call(form, retries)
         except AuthError as exc:
             if exc.code != "invalid_scope" or scope == BASE_SCOPE:
                 raise
         # The client may not be allowed offline_access: ask without it, and remember that.
         self._store.set(scope_key, BASE_SCOPE, SCOPE_TTL)
         form["scope"] = BASE_SCOPE
-        return self._token_call(form)
+        return self._token_call(form, retries)
 
-    def _refresh(self, token: Token) -> Token | None:
+    def _refresh(self, token: Token) -> tuple[Token | None, bool]:
+        """A token by the refresh grant, or ``None`` and whether the password grant may
+        still be retried: after a refused refresh token it may; after a server failure it
+        is sent once, unretried, so one hook call asks a failing identity server at most
+        three times (the README's "up to 2 retries")."""
         try:
             fresh = self._token_call({"grant_type": "refresh_token",
                                       "refresh_token": str(token.refresh_token)})
@@ -198,17 +217,18 @@ class TokenSource:
         except (AuthError, Unavailable) as exc:  # refused, or the grant's server failed
             log.info("salto token refresh failed (%s); running the password grant instead",
                      exc.code or exc.status or type(exc).__name__)
-            return None
+            return None, isinstance(exc, AuthError)
         if fresh.refresh_token is None:  # keep using the one we have
             fresh = Token(fresh.access_token, fresh.expires_at, token.refresh_token)
-        return fresh
+        return fresh, True
 
-    def _token_call(self, form: dict[str, str]) -> Token:
+    def _token_call(self, form: dict[str, str], retries: bool = True) -> Token:
         url = f"{self.account.identity_url}{GRANT_PATH}"
         grant = form["grant_type"]
         client = self.account.client
         resp = self._transport.send("POST", url, path=GRANT_PATH, data=form,
-                                    auth=client_auth(client), safe=grant == "password")
+                                    auth=client_auth(client),
+                                    safe=grant == "password" and retries)
         body = decode_json(resp, "POST", GRANT_PATH, allow_empty=True)
         status = resp.status_code
         if status == 200 and isinstance(body, dict):
@@ -260,9 +280,11 @@ class BearerAuth(AuthBase):
         used = str(request.headers.get("Authorization", ""))[len("Bearer "):]
         log.info("salto %s %s: 401, refreshing the token and replaying once",
                  request.method, request.path_url.split("?")[0])
-        self.tokens.invalidate(used)
-        token = self.tokens.access_token(fresh=True)
-        resp.close()  # its body is not read: the replay's answer is the one that counts
+        try:
+            self.tokens.invalidate(used)
+            token = self.tokens.access_token(fresh=True)
+        finally:
+            resp.close()  # its body is not read: the replay's answer is the one that counts
         replay = request.copy()
         replay.headers["Authorization"] = f"Bearer {token}"
         again: requests.Response = resp.connection.send(replay, **kwargs)
