@@ -417,6 +417,61 @@ def many_parks(parks: int) -> None:
 
 # -- versions side by side (--against REV) ---------------------------------------------------
 
+# -- 7. a check-in wave on one IQ ------------------------------------------------------------
+
+WAVE = 16  # guests tapping at once, one lock each, all on one IQ
+WAVE_LATENCY = 0.05  # seconds per request: codes in flight overlap, as over the internet
+WAVE_DEADLINE = Tuning().open_deadline
+
+
+def wave(checkouts: dict[str, Path], redis_url: str | None) -> None:
+    """16 guests on one healthy (known good) IQ tap at once, each version in its own child
+    process (versus_child.py, mode "wave"), through the hooks only: every door opened,
+    none over the open's deadline, and the most PATCHes Salto had in flight at once (the
+    OTP budget allows 2)."""
+    child = str(Path(__file__).resolve().parent / "versus_child.py")
+    stores: list[tuple[str, str | None]] = [("in-process store", None)]
+    if redis_url:
+        stores.append(("Redis store", redis_url))
+    with sandbox_process("--iqs", "2", "--locks-per-iq", str(WAVE), "--activate") as box:
+        iq = box.data["locks"][0]["iq_id"]
+        locks = [lock["id"] for lock in box.data["locks"] if lock["iq_id"] == iq][:WAVE]
+        for label, url in stores:
+            cells, met = [], []
+            for name, checkout in checkouts.items():
+                folder = Path(tempfile.mkdtemp(prefix="salto-wave-"))
+                spec = {"env": box.data["env"], "settings": box.data["salto_ks"],
+                        "site_id": box.data["site_id"], "wave_locks": locks, "mode": "wave",
+                        "redis": url, "ready": str(folder / "ready"), "go": str(folder / "go")}
+                (folder / "spec.json").write_text(json.dumps(spec))
+                proc = subprocess.Popen([sys.executable, child, str(folder / "spec.json")],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env={**os.environ,
+                                                        "PYTHONPATH": str(checkout)},
+                                        preexec_fn=lambda: pin_to_cpu(CLIENT_CPU))
+                while not (folder / "ready").exists() and proc.poll() is None:
+                    time.sleep(0.01)
+                box.reset()
+                box.set_latency(WAVE_LATENCY)
+                (folder / "go").touch()
+                out, err = proc.communicate(timeout=300)
+                peak = box.peak_in_flight("PATCH")
+                box.set_latency(0.0)
+                if proc.returncode != 0:
+                    raise RuntimeError(f"{checkout}: {err[-1500:]}")
+                got = json.loads(out.strip().splitlines()[-1])
+                ok = (got["opened"] == WAVE and got["max_s"] <= WAVE_DEADLINE and peak <= 2)
+                met.append(ok)
+                cells.append(f"{name}: {got['opened']}/{got['taps']} opened, slowest "
+                             f"{got['max_s']:.2f} s, PATCHes in flight at most {peak}"
+                             + (f", failed: {', '.join(got['reasons'])}"
+                                if got["reasons"] else ""))
+            row(f"7. {WAVE} concurrent opens on one healthy IQ [{label}]", "; ".join(cells),
+                "", f"target: all opened, none over the {WAVE_DEADLINE:.0f} s deadline, codes "
+                f"in flight never above 2 ({WAVE_LATENCY * 1000:.0f} ms per request)",
+                met[0])  # judged on this checkout; the other is its baseline
+
+
 def versions(rev: str, rounds: int, runs: int, parks: int) -> None:
     """The same figures for this checkout and for ``rev`` (a git worktree), measured in the
     same run, alternating, each version in its own child process that drives the plugin
@@ -432,6 +487,8 @@ def versions(rev: str, rounds: int, runs: int, parks: int) -> None:
                           capture_output=True, check=True).stdout.strip()
     checkouts = {f"this ({here})": root, f"{rev} ({commit})": tree}
     child = str(Path(__file__).resolve().parent / "versus_child.py")
+    with redis_process() as redis_url:
+        wave(checkouts, redis_url)
 
     def measure(checkout: Path, spec: dict[str, Any]) -> dict[str, Any]:
         with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
@@ -525,6 +582,9 @@ def main() -> None:
             row("6. Redis store", "skipped: redis-server not installed")
     big_site()
     many_parks(args.parks)
+    if not args.against:
+        with redis_process() as redis_url:
+            wave({"this": Path(__file__).resolve().parent.parent}, redis_url)
     if args.against:
         versions(args.against, args.rounds, args.runs, args.parks)
     print(f"\nTotal {time.perf_counter() - started:.0f} s\n")

@@ -67,6 +67,11 @@ class Sandbox:
         return int(self.session.get(f"{self.api}/_sandbox/round-trips",
                                     timeout=10).json()["in_a_row"])
 
+    def peak_in_flight(self, prefix: str) -> int:
+        """The most requests starting with ``prefix`` served at once (latency set)."""
+        return int(self.session.get(f"{self.api}/_sandbox/peak-in-flight",
+                                    params={"prefix": prefix}, timeout=10).json()["peak"])
+
     def cpu_seconds(self) -> float:
         """CPU time the sandbox process has used (user + system)."""
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()

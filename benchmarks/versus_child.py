@@ -62,6 +62,8 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     pm.register(plugin, INTEGRATION)
     if spec["mode"] == "parks":
         return many_parks(spec, pm)
+    if spec["mode"] == "wave":
+        return wave(spec, pm)
     settings = dict(spec["settings"])
     settings["mapping"] = {"obj-0": spec["lock_id"]}
     settings["site_id"] = spec["site_id"]
@@ -120,6 +122,54 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
                 headers={"Authorization": f"Bearer {token}"}, timeout=10)))
         figures["own_us"] = (statistics.median(open_t) - statistics.median(call_t)) * 1e6
     return figures
+
+
+def wave(spec: dict[str, Any], pm: Any) -> dict[str, Any]:
+    """A check-in wave: one open to warm up (token, lists, the IQ known good), then
+    ``spec["ready"]`` is touched and the child waits for ``spec["go"]`` (the parent sets the
+    sandbox's latency and clears its counters); then one guest per lock of one IQ taps at
+    the same instant (a barrier). Each open's result and seconds."""
+    import threading
+
+    from ireserve_salto_plugin import INTEGRATION
+
+    locks = spec["wave_locks"]
+    settings = dict(spec["settings"])
+    settings["mapping"] = {f"obj-{n}": lock_id for n, lock_id in enumerate(locks)}
+    settings["site_id"] = spec["site_id"]
+    park = Park("park-wave", "Europe/Amsterdam", {INTEGRATION: settings})
+    run = f"{os.getpid()}-{time.monotonic_ns()}"
+
+    def open_one(n: int, tag: str) -> tuple[bool, float, str]:
+        arrival = datetime.now(UTC) - timedelta(hours=1)
+        booking = Booking(f"W{run}-{tag}-{n}", f"obj-{n}", "confirmed", arrival,
+                          arrival + timedelta(days=2))
+        started = time.perf_counter()
+        result = pm.hook.on_open_request(park=park, booking=booking, requested_by="bench",
+                                         now=None)
+        return (bool(result and result.opened), time.perf_counter() - started,
+                str(result.reason.value) if result else "none")
+
+    if not open_one(0, "warm")[0]:
+        raise SystemExit("the warm-up open failed")
+    Path(spec["ready"]).touch()
+    while not Path(spec["go"]).exists():
+        time.sleep(0.01)
+    barrier = threading.Barrier(len(locks))
+    results: list[tuple[bool, float, str]] = []
+
+    def tap(n: int) -> None:
+        barrier.wait()
+        results.append(open_one(n, "tap"))
+
+    threads = [threading.Thread(target=tap, args=(n,)) for n in range(len(locks))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"opened": sum(1 for ok, _, _ in results if ok), "taps": len(results),
+            "max_s": max(seconds for _, seconds, _ in results),
+            "reasons": sorted({reason for ok, _, reason in results if not ok})}
 
 
 def many_parks(spec: dict[str, Any], pm: Any) -> dict[str, Any]:

@@ -56,6 +56,8 @@ class ConnectApi:
              lambda req: box.set_latency(float(req.json().get("seconds", 0)))),
             ("GET", re.compile(r"/_sandbox/round-trips"),
              lambda req: {"in_a_row": box.round_trips_in_a_row()}),
+            ("GET", re.compile(r"/_sandbox/peak-in-flight"),
+             lambda req: {"peak": box.peak_in_flight(req.query.get("prefix", ""))}),
             ("GET", re.compile(r"/_sandbox/outbox"), lambda req: [
                 {"to": m.to, "channel": m.channel, "iq_id": m.iq_id, "pin": m.pin}
                 for m in self.world.outbox]),
