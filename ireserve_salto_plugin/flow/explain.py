@@ -12,9 +12,9 @@ that cannot be checked is ``unknown``. ``explain_access`` reads the lock fresh f
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ireserve_salto_plugin import INTEGRATION
@@ -153,7 +153,8 @@ def _explain(ctx: ParkContext, gateway: SaltoGateway, budget: OtpBudget, clock: 
         steps.add("salto", False, N_("Salto KS could not be asked: {detail}"),
                   Reason(failure.reason), detail=failure)
     if checked is not None and checked.lock is not None:
-        _send_steps(steps, checked, offset)
+        _send_steps(steps, checked, offset, lambda seconds: local_time(
+            clock.utcnow() + timedelta(seconds=seconds), zone))
     else:
         steps.unknown(*SALTO_STEPS[2:])
     return _finish(steps, lock_id, window)
@@ -236,8 +237,10 @@ def _structural_steps(steps: _Steps, checked: Checked) -> None:
               detail=inactive.detail if inactive else "")
 
 
-def _send_steps(steps: _Steps, checked: Checked, offset: float) -> None:
-    """What is checked when the command goes: the OTP budget, IQ and lock online, clock."""
+def _send_steps(steps: _Steps, checked: Checked, offset: float,
+                until: Callable[[float], str]) -> None:
+    """What is checked when the command goes: the OTP budget, IQ and lock online, clock.
+    ``until(seconds)``: that time from now, as staff read it."""
     found = {finding.reason: finding for finding in checked.findings}
     lock = checked.lock
     assert lock is not None
@@ -245,7 +248,7 @@ def _send_steps(steps: _Steps, checked: Checked, offset: float) -> None:
                                        Reason.STORE_UNAVAILABLE) if r in found), None)
     if refused is not None:
         steps.add("otp_budget", False, BUDGET_MESSAGES[refused.reason], refused.reason,
-                  minutes=max(1, round((refused.retry_after or 0) / 60)))
+                  until=until(refused.retry_after or 0))
     else:
         steps.add("otp_budget", True if checked.iq is not None else None,
                   N_("Codes may be sent to the IQ.") if checked.iq is not None
@@ -262,9 +265,10 @@ def _send_steps(steps: _Steps, checked: Checked, offset: float) -> None:
 
 
 BUDGET_MESSAGES = {
-    Reason.OTP_BLOCKED: N_("No codes go to the IQ for about {minutes} minutes (Salto's block)."),
-    Reason.OTP_SUSPENDED: N_("No codes go to the IQ for about {minutes} minutes (two codes "
-                             "rejected)."),
+    Reason.OTP_BLOCKED: N_("No code goes to the IQ until {until} (Salto's block); then check "
+                           "its PIN (GET PIN, Set PIN)."),
+    Reason.OTP_SUSPENDED: N_("No code goes to the IQ until {until}: Salto rejected two within "
+                             "20 minutes. Check its PIN (GET PIN, Set PIN) or wait."),
     Reason.STORE_UNAVAILABLE: N_("The OTP budget cannot be read: the shared store does not "
                                  "answer."),
 }
