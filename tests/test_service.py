@@ -49,3 +49,35 @@ def test_a_park_without_the_integration_gets_none(host: ReferenceHost,
     host.parks = {"other": Park("other", "Europe/Amsterdam")}
     assert host.open(make_booking(), "guest") is None
     assert host.change_status(make_booking(), "confirmed") == []
+
+
+@pytest.mark.parametrize("known_good", [False, True])
+def test_a_store_that_fails_once_the_command_was_sent_keeps_the_open(
+        use_service: Any, host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory, known_good: bool) -> None:
+    """Giving back the IQ's slot (and noting the accepted code) happens after the PATCH: a
+    store failing then must not turn an opened lock into ``store_unavailable``."""
+    from ireserve_salto_plugin.salto.errors import StoreUnavailable
+    from ireserve_salto_plugin.store.memory import MemoryStore
+
+    failing = [False]
+
+    class FailsAfterThePatch(MemoryStore):
+        def write(self, sets: Any, deletes: Any = ()) -> None:
+            if failing[0] and sandbox.call_count("PATCH") > opens_before:
+                raise StoreUnavailable("redis went away")
+            super().write(sets, deletes)
+
+        def set(self, key: Any, value: Any, ttl: float) -> None:
+            if failing[0] and sandbox.call_count("PATCH") > opens_before:
+                raise StoreUnavailable("redis went away")
+            super().set(key, value, ttl)
+
+    use_service(store=FailsAfterThePatch())
+    if known_good:
+        assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    opens_before = sandbox.call_count("PATCH")
+    failing[0] = True
+    result = host.open(make_booking(), "guest")
+    assert result is not None and result.reason is Reason.OPENED, result and result.message
+    assert sandbox.call_count("PATCH") == opens_before + 1
