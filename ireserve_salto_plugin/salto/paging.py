@@ -26,9 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
-from ireserve_salto_plugin.salto.config import Origin, Tuning, origin
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
+from ireserve_salto_plugin.salto.config import Origin, Tuning
 from ireserve_salto_plugin.salto.errors import Unavailable
 
 PAGES_IN_FLIGHT = 4  # concurrent page reads once a list's count is known
@@ -165,34 +168,42 @@ def concurrent(page_at: Callable[[int], Page], skips: range) -> list[list[Any]]:
             raise
 
 
-def upgraded(url: str, api_origin: Origin) -> str:
-    """An ``http://`` link to the API's own host, when the API is https, as https (Salto's
-    own SDK does this: links may come back as http from behind TLS termination). Any other
-    link is returned as it is (and refused later if it is not the API's origin)."""
-    parts = urlsplit(url)
-    scheme, host, port = api_origin
-    if (scheme == "https" and parts.scheme == "http" and parts.hostname == host
-            and parts.port in (None, 80) and not parts.username and not parts.password):
-        name = f"[{host}]" if ":" in host else host
-        netloc = name if port == 443 else f"{name}:{port}"
-        return urlunsplit(("https", netloc, parts.path, parts.query, ""))
-    return url
-
-
 def next_link(link: str, path: str, api: str, api_origin: Origin, seen: set[str]) -> str:
-    """A ``next_page_link`` made absolute, on the API's own origin, never seen before."""
+    """A ``next_page_link`` as the URL to request: the API's own origin plus the link's
+    path and query, rebuilt (the link's host is never used). The link is read with the
+    parser that sends the request (urllib3's ``parse_url``): ``urlsplit`` and urllib3
+    disagree on a backslash before ``@``, which once sent the park's token to another host.
+    Refused: a backslash, userinfo, whitespace or a control character; another host or port;
+    a link seen before. An ``http`` link to the API's own host is followed over https when
+    the API is https (Salto's own SDK does this: links may come back as http from behind
+    TLS termination)."""
+    def refuse(why: str) -> Unavailable:
+        return Unavailable(f"Salto KS sent a next_page_link {why}", method="GET", path=path)
+
+    if len(link) > MAX_LINK_CHARS or "\\" in link or not link.isprintable() or any(
+            char.isspace() for char in link):
+        raise refuse("that is malformed")
     try:
-        url = upgraded(urljoin(f"{api}/", link[:MAX_LINK_CHARS]), api_origin)
-        same = origin(url) == api_origin
-    except ValueError:
-        raise Unavailable("Salto KS sent a malformed next_page_link", method="GET",
-                          path=path) from None
-    if not same:
-        raise Unavailable("Salto KS sent a next_page_link to another host",
-                          method="GET", path=path)
+        parsed = parse_url(urljoin(f"{api}/", link))
+    except (ValueError, LocationParseError):
+        raise refuse("that is malformed") from None
+    scheme, host, port = api_origin
+    link_scheme = (parsed.scheme or "").lower()
+    if link_scheme == scheme:
+        link_port = parsed.port or (443 if scheme == "https" else 80)
+    elif scheme == "https" and link_scheme == "http" and parsed.port in (None, 80):
+        link_port = port  # an http link to the API's own host, behind TLS termination
+    else:
+        raise refuse("to another host")
+    if (parsed.auth is not None or (parsed.host or "").lower().strip("[]") != host.strip("[]")
+            or link_port != port):
+        raise refuse("to another host")
+    name = f"[{host}]" if ":" in host else host
+    netloc = name if port == (443 if scheme == "https" else 80) else f"{name}:{port}"
+    url = f"{scheme}://{netloc}{parsed.path or '/'}" + (f"?{parsed.query}" if parsed.query
+                                                        else "")
     if url in seen:
-        raise Unavailable("Salto KS sent the same next_page_link twice", method="GET",
-                          path=path)
+        raise refuse("twice (the same one)")
     seen.add(url)
     return url
 

@@ -1,0 +1,133 @@
+"""Security IV: the attacks of the last round turned into tests (each failed on the code
+before its fix). Hosts are loopback only; a "listener" is a socket on another port of this
+machine that must receive nothing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from ireserve_salto_plugin.support.cli import main
+
+from .conftest import settings_for
+
+BookingFactory = Callable[..., Booking]
+
+
+class Listener:
+    """A TCP listener on a loopback port of its own: counts who connects to it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    other = Listener()
+    yield other
+    other.close()
+
+
+def hostile_page(box: SaltoSandbox, other: Listener) -> dict[str, Any]:
+    """A full first page whose link urlsplit reads as the API's own host and urllib3 (which
+    sends the request) as the listener's."""
+    assert box.site is not None
+    api_port = box.api_url.rsplit(":", 1)[1]
+    locks = [lock.as_json() for lock in box.site.locks.values()]
+    items = (locks * 3)[:100]
+    for n, item in enumerate(items):
+        item = dict(item)
+        item["id"] = f"00000000-0000-4000-8000-{n:012d}"
+        items[n] = item
+    link = (f"http://127.0.0.1:{other.port}\\@127.0.0.1:{api_port}"
+            f"/v1.2/sites/{box.site.id}/locks?$top=100&$skip=100")
+    return {"items": items, "next_page_link": link, "count": None}
+
+
+@pytest.mark.parametrize("reader", ["dropdown", "refresh_locks", "status", "open", "probe"])
+def test_a_next_page_link_with_a_backslash_sends_nothing_to_another_host(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        listener: Listener, make_booking: BookingFactory, reader: str,
+        tmp_path: Path) -> None:
+    """``https://attacker\\@api/...`` passed the origin check (urlsplit) while urllib3
+    connected to the attacker with the park's Bearer token. Every list reader refuses it."""
+    assert sandbox.site is not None
+    sandbox.inject("GET", f"/v1.2/sites/{sandbox.site.id}/locks$", status=200,
+                   body=hostile_page(sandbox, listener), times=20)
+    if reader == "dropdown":
+        assert host.lock_options(park, INTEGRATION) == []
+    elif reader == "refresh_locks":
+        assert not host.admin(park, INTEGRATION, "refresh_locks").ok
+    elif reader == "status":
+        assert not host.admin(park, INTEGRATION, "status").ok
+    elif reader == "open":
+        host.pm.hook.on_open_request(park=park, booking=make_booking(), requested_by="guest",
+                                     now=None)
+    else:
+        path = tmp_path / "park.json"
+        path.write_text(json.dumps({"written_by": SANDBOX_WRITER,
+                                    "env": sandbox.platform_env(),
+                                    "salto_ks": settings_for(sandbox)}))
+        path.chmod(0o600)
+        CliRunner().invoke(main, ["probe", "--settings-file", str(path)])
+    assert listener.connections == 0
+
+
+@pytest.mark.parametrize("link", [
+    "https://attacker.example\\@connect.my-clay.com/v1.2/sites/S/locks?$skip=100",
+    "https://user:pw@connect.my-clay.com/v1.2/x",
+    "https://connect.my-clay.com/v1.2/x\r\nHost: attacker.example",
+    "https://connect.my-clay.com/v1.2/x y",
+    "https://connect.my-clay.com:8443/v1.2/x",
+    "//attacker.example/v1.2/x",
+])
+def test_a_hostile_link_is_refused_by_the_parser_that_sends(link: str) -> None:
+    from ireserve_salto_plugin.salto.errors import Unavailable
+    from ireserve_salto_plugin.salto.paging import next_link
+
+    with pytest.raises(Unavailable, match="next_page_link"):
+        next_link(link, "/locks", "https://connect.my-clay.com",
+                  ("https", "connect.my-clay.com", 443), set())
+
+
+def test_a_link_is_rebuilt_on_the_api_s_origin() -> None:
+    from ireserve_salto_plugin.salto.paging import next_link
+
+    assert next_link("/v1.2/sites/S/locks?$top=100&$skip=100", "/locks",
+                     "https://connect.my-clay.com", ("https", "connect.my-clay.com", 443),
+                     set()) == "https://connect.my-clay.com/v1.2/sites/S/locks?$top=100&$skip=100"
