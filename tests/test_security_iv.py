@@ -131,3 +131,24 @@ def test_a_link_is_rebuilt_on_the_api_s_origin() -> None:
     assert next_link("/v1.2/sites/S/locks?$top=100&$skip=100", "/locks",
                      "https://connect.my-clay.com", ("https", "connect.my-clay.com", 443),
                      set()) == "https://connect.my-clay.com/v1.2/sites/S/locks?$top=100&$skip=100"
+
+
+# -- parks kept apart -------------------------------------------------------------------------
+
+def test_a_cookie_one_park_is_sent_reaches_no_other_park(
+        service: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    """One HTTP session serves every park: park A's ``Set-Cookie`` went out on park B's
+    requests, ``/connect/token`` included (cookies ignore ports: both loopback servers
+    got it). The session keeps no cookie."""
+    assert sandbox.site is not None
+    sandbox.inject("GET", "/locks$", status=200, times=1, headers={
+        "Set-Cookie": "ARRAffinity=park-a; Path=/; HttpOnly"},
+        body={"items": [lock.as_json() for lock in sandbox.site.locks.values()],
+              "next_page_link": None, "count": None})
+    assert host.lock_options(park, INTEGRATION, refresh=True)
+    sandbox.expire_tokens()  # the next call: 401, a token request, the replay
+    assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
+    assert sandbox.call_count("POST /connect/token") >= 2
+    assert sandbox.cookies_seen == []
+    assert len(service.session.cookies) == 0

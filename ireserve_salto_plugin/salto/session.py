@@ -18,10 +18,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar
 from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -289,6 +291,19 @@ class _GuardedAdapter(HTTPAdapter):
         return manager
 
 
+PROXY_ORIGINS = 16  # origins whose proxy settings are kept (Salto has two per environment)
+
+
+class NoCookies(DefaultCookiePolicy):
+    """Refuses every cookie, to keep and to send."""
+
+    def set_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Any, request: Any) -> bool:
+        return False
+
+
 class SaltoSession(requests.Session):
     """The plugin's one HTTP session.
 
@@ -309,6 +324,9 @@ class SaltoSession(requests.Session):
         self.trust_env = False
         self.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
                        or os.environ.get("CURL_CA_BUNDLE") or True)
+        # One session serves every park: a cookie one park's answer sets would go out on
+        # the next park's requests (its token request included). Salto needs none: keep none.
+        self.cookies = RequestsCookieJar(policy=NoCookies())
         self._proxies: dict[str, dict[str, str]] = {}
 
     def get_redirect_target(self, resp: requests.Response) -> None:
@@ -332,6 +350,8 @@ class SaltoSession(requests.Session):
             origin = "/".join(text.split("/", 3)[:3])
             proxies = self._proxies.get(origin)
             if proxies is None:
+                if len(self._proxies) >= PROXY_ORIGINS:  # bounded, whatever is asked
+                    self._proxies.clear()
                 proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
         if cookies or files or len(self.cookies) or any(self.hooks.values()) or self.params:
             return super().request(method, text, params, data, headers, cookies, files, auth,

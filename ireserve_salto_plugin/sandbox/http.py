@@ -107,6 +107,8 @@ def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
             if not control:
                 with sandbox.world.lock:
                     sandbox.calls[f"{req.method} {req.path}"] += 1
+                    if req.headers.get("Cookie"):  # a client that keeps cookies (tests)
+                        sandbox.cookies_seen.append(f"{req.method} {req.path}")
                     sandbox.in_flight += 1
                     sandbox.max_in_flight = max(sandbox.max_in_flight, sandbox.in_flight)
             try:

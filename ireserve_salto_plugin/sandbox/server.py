@@ -99,6 +99,7 @@ class SaltoSandbox:
         self.date_header: str | None = None  # sent as Date instead of the sandbox clock
         self.without_odata_header: list[str] = []  # API calls that lacked the header
         self.without_accept_json: list[str] = []  # API calls without Accept: application/json
+        self.cookies_seen: list[str] = []  # requests (both servers) that carried a Cookie
         self.continuations: dict[str, int] = {}  # entries' continuation token -> offset
         self._servers: list[ThreadingHTTPServer] = []
         self.connections: set[socket.socket] = set()

@@ -63,6 +63,7 @@ class SandboxView(Protocol):
     date_header: str | None
     without_odata_header: list[str]
     without_accept_json: list[str]
+    cookies_seen: list[str]
     continuations: dict[str, int]
     connections: set[socket.socket]
 
