@@ -377,9 +377,10 @@ def test_each_receipt_names_the_nearest_entry_once(service: Any) -> None:
     from ireserve_salto_plugin.store.keys import OPENER
 
     store, account, at = service.store, "acct", 1_800_000_000
-    store.set(OPENER(account, "L", str(at)), {"requested_by": "guest:1", "attempt_id": "a"}, 60)
+    store.set(OPENER(account, "L", str(at)), {"requested_by": "guest:1", "attempt_id": "a",
+                                              "park": "P"}, 60)
     store.set(OPENER(account, "L", str(at + 4)), {"requested_by": "staff:2",
-                                                  "attempt_id": "b"}, 60)
+                                                  "attempt_id": "b", "park": "P"}, 60)
 
     def entry(second: int, lock: str = "L") -> dict[str, Any]:
         stamp = datetime.fromtimestamp(second, UTC).isoformat().replace("+00:00", "Z")
@@ -388,8 +389,10 @@ def test_each_receipt_names_the_nearest_entry_once(service: Any) -> None:
 
     entries = [entry(at + 5), entry(at + 1), entry(at - 30), entry(at + 1, "M")]
     named = AdminActions(service.parks, service.budget)._with_openers(
-        account, entries)
+        account, "P", entries)
     assert [e.get("requested_by") for e in named] == ["staff:2", "guest:1", None, None]
+    other = AdminActions(service.parks, service.budget)._with_openers(account, "Q", entries)
+    assert [e.get("requested_by") for e in other] == [None] * 4  # another park's receipts
 
 
 @pytest.mark.redis
@@ -400,6 +403,11 @@ def test_entries_show_who_asked_when_the_desk_shares_the_hosts_store(
     use_service(store=redis_store)
     assert host.open(make_booking(), "guest:B-8").opened
     monkeypatch.setenv("SALTO_KS_REDIS_URL", redis_url)  # the support desk reads the same
+    listed = run("entries", "--settings-file", str(settings_file), "--lock", "Chalet 12")
+    assert listed.exit_code == 0, listed.output
+    assert "guest:B-8" not in listed.stdout  # the file names no park: not the host's park
+    data = json.loads(settings_file.read_text())
+    settings_file.write_text(json.dumps({**data, "park_id": park.id}))  # the host's park
     listed = run("entries", "--settings-file", str(settings_file), "--lock", "Chalet 12")
     assert listed.exit_code == 0, listed.output
     assert "requested by" in listed.stdout and "guest:B-8" in listed.stdout

@@ -152,3 +152,27 @@ def test_a_cookie_one_park_is_sent_reaches_no_other_park(
     assert sandbox.call_count("POST /connect/token") >= 2
     assert sandbox.cookies_seen == []
     assert len(service.session.cookies) == 0
+
+
+def test_parks_sharing_one_salto_account_see_only_their_own_receipts(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    """Park B's ``status`` showed park A's last open with ``requested_by:
+    guest:jan.jansen@example.com``. Receipts and the last open/failure are kept per park;
+    the shared site's entries stay visible to B, without A's requester."""
+    other = host.add_park(Park("de-duinen", "Europe/Amsterdam"))
+    other.integrations[INTEGRATION] = dict(park.integrations[INTEGRATION])  # same account
+    opened = host.open(make_booking(), "guest:jan.jansen@example.com")
+    assert opened is not None and opened.opened
+    mine = host.admin(park, INTEGRATION, "status")
+    assert mine.data["last_success"]["requested_by"] == "guest:jan.jansen@example.com"
+    theirs = host.admin(other, INTEGRATION, "status")
+    assert theirs.data["last_success"] is None
+    assert "jan.jansen" not in json.dumps(theirs.data)
+    entries = host.admin(other, INTEGRATION, "recent_opens", lock_id=mapped.id).data["entries"]
+    assert entries and all("requested_by" not in entry for entry in entries)
+    assert "jan.jansen" not in json.dumps(entries)
+    receipt = host.admin(other, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
+    assert not receipt.ok and "No open with that attempt id" in receipt.message
+    named = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id).data["entries"]
+    assert named[0]["requested_by"] == "guest:jan.jansen@example.com"

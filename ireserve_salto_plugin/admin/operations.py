@@ -107,8 +107,8 @@ class Operations:
                           + iq_findings(iqs, lang) + health)
         if abs(offset) > CLOCK_WARN_SECONDS:
             findings.append(Finding("clock_skew", say(lang, "clock_off", offset=round(offset))))
-        last = {kind: self.store.get(LAST_OPEN(account, kind)) for kind in ("success",
-                                                                            "failure")}
+        last = {kind: self.store.get(LAST_OPEN(account, ctx.park_tag, kind))
+                for kind in ("success", "failure")}
         problems = len(findings)
         verdict = (say(lang, "look_at", problems=problems) + "".join(
             f"\n- {finding.message}" for finding in findings)) if problems else say(
@@ -202,7 +202,7 @@ class Operations:
                      params: Mapping[str, Any]) -> AdminResult:
         attempt, lang = params.get("attempt_id"), _lang(ctx)
         if isinstance(attempt, str) and attempt:
-            receipt = self.store.get(RECEIPT(gateway.account.key, attempt[:64]))
+            receipt = self.store.get(RECEIPT(gateway.account.key, ctx.park_tag, attempt[:64]))
             if not isinstance(receipt, dict):
                 return AdminResult(False, say(lang, "no_receipt"))
             lock_id, at_text = receipt.get("lock_id"), receipt.get("at")
@@ -231,14 +231,15 @@ class Operations:
         state = "not_yet" if waited < NOT_YET_SECONDS else "missing"
         return AdminResult(state == "not_yet", say(lang, state), data={"receipt": state})
 
-    def _with_openers(self, account: str, entries: list[dict[str, Any]]
+    def _with_openers(self, account: str, park: str, entries: list[dict[str, Any]]
                       ) -> list[dict[str, Any]]:
         """Salto's entries, each remote open made by this plugin with ``requested_by`` and
         ``attempt_id`` from its receipt, in one store read. A receipt is matched by lock and
         second: the nearest within :data:`OPENER_SLACK` (Salto's entry time and ours
         differ a little), each receipt to one entry. Two opens of one lock in the same
         second keep only the later receipt. Entries the store cannot name stay as Salto
-        sent them."""
+        sent them, and so do those of another park sharing the account (``park``: this
+        park's tag): its entries are the shared site's, its requesters are not ours."""
         spots: list[tuple[int, int, Key[Any]]] = []  # entry, distance in seconds, key
         for n, entry in enumerate(entries):
             lock_id, at = _lock_of(entry), entry_time(entry)
@@ -256,7 +257,7 @@ class Operations:
         for (n, _, key), record in sorted(zip(spots, found, strict=True),
                                           key=lambda pair: (pair[0][1], pair[0][0])):
             if (isinstance(record, dict) and "requested_by" not in named[n]
-                    and key.name not in used):
+                    and key.name not in used and record.get("park") == park):
                 used.add(key.name)
                 named[n]["requested_by"] = record.get("requested_by")
                 named[n]["attempt_id"] = record.get("attempt_id")
@@ -270,7 +271,7 @@ class Operations:
         entries = gateway.entries(ctx.site_id(gateway), top=RECENT_MAX if lock_id else count)
         if isinstance(lock_id, str):
             entries = [e for e in entries if _lock_of(e) == lock_id]
-        entries = self._with_openers(gateway.account.key, entries[:count])
+        entries = self._with_openers(gateway.account.key, ctx.park_tag, entries[:count])
         message = (say(_lang(ctx), "lock_entries", lock=host_text(lock_id, 40),
                        count=len(entries)) if lock_id
                    else say(_lang(ctx), "entries", count=len(entries)))

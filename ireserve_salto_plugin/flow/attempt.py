@@ -132,27 +132,29 @@ class Attempt:
         return self.result
 
 
-def receipt_writes(account: str, result: OpenResult, site_id: str | None,
+def receipt_writes(account: str, park: str, result: OpenResult, site_id: str | None,
                    requested_by: str = "", salto_at: datetime | None = None
                    ) -> list[tuple[Key[Any], Any, float]]:
     """What ``status``, ``confirm_open`` and ``recent_opens`` need of an attempt, as store
     writes (the open sends them with its result in one round trip): the receipt, the last
     open, and who asked for an open at that second (``requested_by``, as the host passed it,
     bounded and escaped). ``salto_at``: Salto's time of the open (the clock its log and the
-    codes use), so that the receipt meets Salto's entry whatever this server's clock says."""
+    codes use), so that the receipt meets Salto's entry whatever this server's clock says.
+    ``park``: the park's tag; parks that share a Salto account never see each other's."""
     at = salto_at or result.opened_at or datetime.now(UTC)
     summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
                "lock_id": result.lock_id, "site_id": site_id, "at": at.isoformat(),
                "requested_by": requested_by}
     if result.opened and result.reason is Reason.OPENED:
         writes: list[tuple[Key[Any], Any, float]] = [
-            (RECEIPT(account, result.attempt_id), summary, RECEIPT_SECONDS),
-            (LAST_OPEN(account, "success"), summary, LAST_OPEN_SECONDS)]
+            (RECEIPT(account, park, result.attempt_id), summary, RECEIPT_SECONDS),
+            (LAST_OPEN(account, park, "success"), summary, LAST_OPEN_SECONDS)]
         if result.lock_id:
             writes.append((OPENER(account, result.lock_id, str(int(at.timestamp()))),
-                           {"requested_by": requested_by, "attempt_id": result.attempt_id},
+                           {"requested_by": requested_by, "attempt_id": result.attempt_id,
+                            "park": park},
                            RECEIPT_SECONDS))
         return writes
     if not result.opened and result.reason is not Reason.DUPLICATE:
-        return [(LAST_OPEN(account, "failure"), summary, LAST_OPEN_SECONDS)]
+        return [(LAST_OPEN(account, park, "failure"), summary, LAST_OPEN_SECONDS)]
     return []

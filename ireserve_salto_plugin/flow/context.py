@@ -30,6 +30,7 @@ from ireserve_salto_plugin.salto.clock import Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
+from ireserve_salto_plugin.store.keys import park_tag
 
 CACHED_PARKS = 4096  # parsed settings and accounts kept; least recently used go first
 MAX_ZONE_CHARS = 60
@@ -65,12 +66,13 @@ class _Parsed:
 class ParkContext:
     """A park's settings and account for one hook call."""
 
-    __slots__ = ("_zone", "account", "park", "park_id", "parks", "settings")
+    __slots__ = ("_zone", "account", "park", "park_id", "park_tag", "parks", "settings")
 
     def __init__(self, parks: Parks, park: Park, settings: Settings, account: Account) -> None:
         self.parks = parks
         self.park = park
         self.park_id = host_text(getattr(park, "id", None))
+        self.park_tag = park_tag(getattr(park, "id", None))  # its receipts' key part
         self.settings = settings
         self.account = account
         self._zone: ZoneInfo | None = None

@@ -360,7 +360,7 @@ class SaltoKsService:
                 "opened_at": result.opened_at.isoformat() if result.opened_at else None,
                 "retry_after": result.retry_after,
             }, ttl=None if result.opened else self.tuning.failed_dedup_seconds))
-        batch.sets.extend(receipt_writes(account, result, ctx.settings.site_id,
+        batch.sets.extend(receipt_writes(account, ctx.park_tag, result, ctx.settings.site_id,
                                          attempt.requested_by, attempt.salto_at))
         _best_effort(batch.finish)
         return result

@@ -4,6 +4,7 @@ typed value, a JSON codec with a format version, and the account as the hash tag
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ireserve_salto_plugin.salto.cache import NUMBER, Codec, KeySpec, checked
@@ -17,10 +18,16 @@ OTP_REJECT = KeySpec("otpreject", NUMBER)  # (account, iq, "1"|"2"): a rejection
 OTP_GOOD = KeySpec("otpgood", NUMBER)  # (account, iq): the credentials of an accepted code
 OTP_SLOT = KeySpec("otpslot", NUMBER)  # (account, iq, "1"|"2"): a code in flight since
 DUPLICATE = KeySpec("dedup", DEDUP)  # (account, hash of park, booking, lock, requester)
-RECEIPT = KeySpec("receipt", RECORD)  # (account, attempt id): lock, time, site of an open
-LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, "success" | "failure")
-# (account, lock id, epoch second of the open): who asked for it, to name them beside
-# Salto's log entry of that open
+# Parks may share one Salto account: what one park did is kept under its own tag too.
+RECEIPT = KeySpec("receipt", RECORD)  # (account, park tag, attempt id): lock, time, site
+LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, park tag, "success" | "failure")
+# (account, lock id, epoch second of the open): who asked for it and for which park, to
+# name them beside Salto's log entry of that open (to that park only)
 OPENER = KeySpec("opener", RECORD)
 RECEIPT_SECONDS = 7 * 86400.0  # how long an open's receipt can be confirmed
 LAST_OPEN_SECONDS = 30 * 86400.0
+
+
+def park_tag(park_id: Any) -> str:
+    """A park's part of a key: a digest of its exact id (any length, any character)."""
+    return hashlib.sha256(f"{type(park_id).__name__}:{park_id}".encode()).hexdigest()[:20]
