@@ -176,3 +176,24 @@ def test_parks_sharing_one_salto_account_see_only_their_own_receipts(
     assert not receipt.ok and "No open with that attempt id" in receipt.message
     named = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id).data["entries"]
     assert named[0]["requested_by"] == "guest:jan.jansen@example.com"
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("guest:\x00", "guest:\\x00"),  # a control character and its escaped text
+    ("guest:" + "x" * 1000 + "a", "guest:" + "x" * 1000 + "b"),  # alike in the first 1,000
+    (42, "42"),  # a number and its text
+])
+def test_different_requesters_never_share_a_duplicate_guard(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory, first: Any, second: Any) -> None:
+    """The guard keyed requesters by their escaped text, cut at 1,000 characters: another
+    requester got ``duplicate`` and nothing was sent. The key is a digest of the exact
+    value."""
+    booking = make_booking()
+    results = [host.pm.hook.on_open_request(park=park, booking=booking, requested_by=who,
+                                            now=None) for who in (first, second)]
+    assert [result.reason.value for result in results] == ["opened", "opened"]
+    assert sandbox.call_count("PATCH") == 2
+    again = host.pm.hook.on_open_request(park=park, booking=booking, requested_by=first,
+                                         now=None)
+    assert again.reason.value == "duplicate" and sandbox.call_count("PATCH") == 2

@@ -8,6 +8,7 @@ forged through them.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import UTC, datetime, tzinfo
@@ -22,7 +23,7 @@ from ireserve_salto_plugin.park.messages import (
     retry_advice,
     staff_message,
 )
-from ireserve_salto_plugin.park.text import LOG_VALUE_CHARS, host_text, local_time
+from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.cache import Key
 from ireserve_salto_plugin.store.keys import (
     LAST_OPEN,
@@ -35,12 +36,23 @@ from ireserve_salto_plugin.store.keys import (
 log = logging.getLogger(__name__)
 
 WINDOW_REASONS = frozenset({Reason.TOO_EARLY, Reason.TOO_LATE})
-KEY_CHARS = 1000  # host values as part of the duplicate guard's key
+
+
+def exact_key(value: Any) -> str:
+    """A digest of a host value exactly as the host passed it (any length, any character,
+    its type): part of the duplicate guard's key. An escaped or cut text made
+    ``guest:\\x00`` and ``guest:\x00``, or two long requesters, one key."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except Exception:  # a host object whose repr fails: its type still tells it apart
+        text = f"<{type(value).__name__} {id(value)}>"
+    raw = f"{type(value).__name__}\x00{text}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(raw).hexdigest()
+
 
 def _texts(value: Any) -> tuple[str, str]:
-    """(as part of a key, as shown in a log line): one conversion when it is short."""
-    key = host_text(value, KEY_CHARS)
-    return key, key if len(key) <= LOG_VALUE_CHARS else host_text(value)
+    """(as part of a key: a digest of the exact value, as shown in a log line)."""
+    return exact_key(value), host_text(value)
 
 
 class Attempt:
