@@ -153,8 +153,10 @@ def test_dedup_claim_publish_and_wait() -> None:
     assert dedup.store.get(key) == PENDING
     clock.sleep(15)  # longer than the window: the claim of a slow open still holds
     assert not dedup.claim(key)
-    dedup.publish(key, {"outcome": "opened"})
-    assert dedup.wait(key, deadline=clock.monotonic() + 1) == {"outcome": "opened"}
+    record = {"outcome": "opened", "reason": "opened", "message": "Lock 1 was opened.",
+              "attempt_id": "a" * 32, "opened_at": None, "retry_after": None}
+    dedup.publish(key, record)
+    assert dedup.wait(key, deadline=clock.monotonic() + 1) == record
     clock.sleep(11)
     assert dedup.wait(key, deadline=clock.monotonic() + 1) is None  # gone: not a repeat
 

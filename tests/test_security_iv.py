@@ -197,3 +197,56 @@ def test_different_requesters_never_share_a_duplicate_guard(
     again = host.pm.hook.on_open_request(park=park, booking=booking, requested_by=first,
                                          now=None)
     assert again.reason.value == "duplicate" and sandbox.call_count("PATCH") == 2
+
+
+# -- values read back from the store are checked -----------------------------------------------
+
+@pytest.mark.parametrize("record", [
+    {"reason": "opened", "message": "x", "attempt_id": "a"},  # no outcome
+    {"outcome": "opened", "reason": "opened", "message": 1, "attempt_id": "a",
+     "opened_at": "yesterday", "retry_after": None},  # forged
+    "not pending",
+])
+def test_a_duplicate_record_that_is_not_ours_is_a_miss(
+        use_service: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory, redis_store: Any, record: Any) -> None:
+    """A record without ``outcome`` gave ``internal_error``, a forged one a false
+    ``duplicate``: both are misses now, and the open goes through once."""
+    from ireserve_salto_plugin.flow.attempt import exact_key
+    from ireserve_salto_plugin.store.guards import Dedup
+    from ireserve_salto_plugin.store.keys import DUPLICATE
+
+    service = use_service(store=redis_store)
+    booking = make_booking()
+    ctx = service.context(park)
+    key = Dedup.key(ctx.account.key, exact_key(park.id), exact_key(booking.id), mapped.id,
+                    exact_key("guest"))
+    assert key.spec is DUPLICATE
+    redis_store.client.set(redis_store.prefix + key.name, json.dumps(record))
+    result = host.open(booking, "guest")
+    assert result is not None and result.reason.value == "opened", result and result.message
+    assert sandbox.call_count("PATCH") == 1
+
+
+def test_a_cached_lock_whose_flags_are_not_booleans_is_read_again(
+        use_service: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory, redis_store: Any) -> None:
+    """A lock flag ``"no"`` read back from the store was taken for true."""
+    from ireserve_salto_plugin.salto.cache import LOCKS
+
+    service = use_service(store=redis_store)
+    assert host.lock_options(park, INTEGRATION)
+    ctx = service.context(park)
+    assert sandbox.site is not None
+    key = LOCKS(ctx.account.key, sandbox.site.id)
+    name = redis_store.prefix + key.name
+    raw = json.loads(redis_store.client.get(name))
+    for row in raw["locks"]:
+        row["online"] = "no"
+    redis_store.client.set(name, json.dumps(raw))
+    redis_store._near.clear()  # what this process kept of the list: read the store again
+    sandbox.set_lock_online(mapped.id, False)
+    reads = sandbox.call_count(f"GET /v1.2/sites/{sandbox.site.id}/locks")
+    options = {o["value"]: o for o in host.lock_options(park, INTEGRATION)}
+    assert options[mapped.id]["online"] is False  # Salto's word, not the forged "no"
+    assert sandbox.call_count(f"GET /v1.2/sites/{sandbox.site.id}/locks") > reads

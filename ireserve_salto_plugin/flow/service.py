@@ -377,9 +377,12 @@ class SaltoKsService:
                 "minutes": "?", "attempt": first.get("attempt_id")})
         except ValueError:
             summary = "?"
+        try:
+            at = datetime.fromisoformat(opened_at) if opened_at else None
+        except ValueError:
+            at = None
         return attempt.done(
-            Reason.DUPLICATE, outcome=Outcome(first["outcome"]),
-            opened_at=datetime.fromisoformat(opened_at) if opened_at else None,
+            Reason.DUPLICATE, outcome=Outcome(first["outcome"]), opened_at=at,
             retry_after=first.get("retry_after"), first=summary,
             details=f"attempt {first.get('attempt_id')}: {first.get('message')}")
 

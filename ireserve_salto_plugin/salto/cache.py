@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
-from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from ireserve_salto_plugin.salto.types import LOCK_FIELDS, Iq, Lock, LockList, Site, Token
 
@@ -115,9 +115,39 @@ def _versioned(data: Any) -> dict[str, Any]:
     return data
 
 
+# What a field of a cached value may hold, by its annotation: a value read back from a
+# shared store is checked as strictly as Salto's answers (a lock flag "no" was taken for
+# true); a value of another type makes the entry a miss, and Salto is asked again.
+_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,), "float": (int, float), "int": (int,), "bool": (bool,)}
+
+
+def _typed(hints: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``data`` that ``hints`` (name -> annotation text) name, each of its
+    annotated type (``str | None`` and the like); ``TypeError`` otherwise."""
+    row: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints.get(name)
+        if hint is None:
+            continue
+        kinds = [part.strip() for part in hint.split("|")]
+        if value is None and "None" in kinds:
+            row[name] = value
+            continue
+        allowed = tuple(t for kind in kinds for t in _KINDS.get(kind, ()))
+        if (not isinstance(value, allowed) or (isinstance(value, bool)
+                and "bool" not in kinds)):
+            raise TypeError(f"{name}: not a {hint}")
+        row[name] = value
+    return row
+
+
+def _hints(cls: Any) -> dict[str, str]:
+    return {spec.name: str(spec.type) for spec in fields(cls)}
+
+
 def _by_name(cls: type[T], data: dict[str, Any]) -> T:
-    names = {spec.name for spec in fields(cast(Any, cls))}
-    return cls(**{name: value for name, value in data.items() if name in names})
+    return cls(**_typed(_hints(cls), data))
 
 
 def _row(value: Any) -> dict[str, Any]:
@@ -128,8 +158,12 @@ TOKEN_CODEC: Codec[Token] = Codec(
     lambda t: {"v": FORMAT, **_row(t)}, lambda d: _by_name(Token, _versioned(d)))
 SITE_CODEC: Codec[Site] = Codec(
     lambda s: {"v": FORMAT, **_row(s)}, lambda d: _by_name(Site, _versioned(d)))
+LOCK_HINTS = {name: str(hint) for name, hint in Lock.__init__.__annotations__.items()
+              if name in LOCK_FIELDS}
+
+
 def _lock(data: dict[str, Any]) -> Lock:
-    return Lock(**{name: value for name, value in data.items() if name in LOCK_FIELDS})
+    return Lock(**_typed(LOCK_HINTS, data))
 
 
 LOCKS_CODEC: Codec[LockList] = Codec(

@@ -245,6 +245,19 @@ class OtpBudget:
 
 
 PENDING = "pending"
+OUTCOMES = frozenset({"opened", "denied", "failed"})  # models.Outcome's values
+
+
+def dedup_record(value: Any) -> bool:
+    """A published result as :meth:`Dedup.published` writes it, checked as strictly as
+    input: a record without ``outcome``, or with fields of other types, is none."""
+    if not isinstance(value, dict):
+        return False
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "outcome": str, "reason": str, "message": str, "attempt_id": str,
+        "opened_at": (str, type(None)), "retry_after": (int, float, type(None))}
+    return (all(isinstance(value.get(name), kind) for name, kind in kinds.items())
+            and value["outcome"] in OUTCOMES and not isinstance(value["retry_after"], bool))
 
 
 class Dedup:
@@ -285,14 +298,15 @@ class Dedup:
         self.store.delete(key)
 
     def wait(self, key: Key[DedupValue], deadline: float) -> dict[str, Any] | None:
-        """The first attempt's published result; ``None`` if it vanished or time ran out."""
+        """The first attempt's published result; ``None`` if it vanished, is not a result
+        this plugin writes, or time ran out."""
         delay = FIRST_POLL
         while True:
             value = self.store.get(key)
             if value is None:
                 return None
             if isinstance(value, dict):
-                return value
+                return value if dedup_record(value) else None
             if self.clock.monotonic() + delay > deadline:
                 return None
             self.clock.sleep(delay)
@@ -323,12 +337,18 @@ class OpenBatch:
         raises :class:`Duplicate` if another attempt holds the claim."""
         if self.key is None or self.claimed:
             return self.store.get_many(reads) if reads else []
-        claimed, values = self.store.claim(self.key, PENDING, self.claim_seconds,
-                                           [*reads, *self.extra_reads])
-        if not claimed:
-            raise Duplicate
-        self.claimed = True
-        return values[:len(reads)]
+        for _ in range(2):
+            claimed, values = self.store.claim(self.key, PENDING, self.claim_seconds,
+                                               [*reads, *self.extra_reads, self.key])
+            if claimed:
+                self.claimed = True
+                return values[:len(reads)]
+            if values[-1] is None or values[-1] == PENDING or dedup_record(values[-1]):
+                raise Duplicate
+            # not a claim nor a result this plugin writes (forged, or another version's):
+            # a miss, never a false "duplicate"
+            self.store.delete(self.key)
+        raise Duplicate
 
     def finish(self) -> None:
         if self.sets or self.deletes:
