@@ -386,3 +386,22 @@ def test_saving_the_mapping_tab_keeps_an_objects_further_doors(
     assert _selected(page)["lock:chalet-12"] == mapped.id
     _post(client, page, action="save", **{"lock:chalet-12": other.id})
     assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": [other.id, shed.id]}
+
+
+def test_forget_iq_asks_first_naming_the_iq_and_what_follows(
+        client: Any, park: Park, mapped: Any) -> None:
+    """"Forget IQ" was one click: the IQ's secret and PIN were gone. The page asks first,
+    names the IQ and says that GET PIN is not possible afterwards; only "yes" forgets."""
+    web = logged_in(client)
+    page = web.get("/?tab=iq_otp&lang=en")
+    token = csrf_of(page.data)
+    asked = web.post("/save?tab=iq_otp&lang=en", data={
+        "csrf_token": token, "action": f"forget_iq:{mapped.iq.id}"})
+    assert asked.status_code == 200 and b'id="forget-question"' in asked.data
+    assert mapped.iq.name.encode() in asked.data and b"GET PIN is then no longer" in asked.data
+    assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["secret"]  # not yet
+    done = web.post("/save?tab=iq_otp&lang=en", data={
+        "csrf_token": csrf_of(asked.data), "action": f"forget_iq:{mapped.iq.id}",
+        "confirmed": "yes"})
+    assert done.status_code == 302
+    assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id] is None

@@ -220,7 +220,11 @@ def test_after_an_iq_reset_get_pin_fetches_a_new_secret_and_set_pin_restores_ope
 def test_forget_iq_clears_the_stored_activation(host: ReferenceHost, park: Park, mapped: Any,
                                                 sandbox: SaltoSandbox) -> None:
     before = sandbox.call_count("")
-    result = host.admin(park, INTEGRATION, "forget_iq", iq_id=mapped.iq.id)
+    asked = host.admin(park, INTEGRATION, "forget_iq", iq_id=mapped.iq.id)
+    assert not asked.ok and asked.data["reason"] == "confirm_required"
+    assert "GET PIN is then no longer possible" in asked.message
+    assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["secret"]  # nothing changed
+    result = host.admin(park, INTEGRATION, "forget_iq", iq_id=mapped.iq.id, confirm=True)
     assert result.ok and result.settings_update == {"iqs": {mapped.iq.id: None}}
     assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id] is None  # the host's merge
     assert sandbox.call_count("") == before  # nothing sent to Salto
@@ -405,7 +409,7 @@ def test_set_pin_rejections_count_with_the_opens_and_nothing_is_sent_after_two(
     wrong = sandbox.wrong_pin(mapped.iq.id)
     set_pins = sandbox.call_count("PUT")  # the activation's
     answers = [host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                          current_pin=wrong) for _ in range(10)]
+                          current_pin=wrong, confirm=True) for _ in range(10)]
     assert not any(answer.ok for answer in answers)
     assert [answer.data["reason"] for answer in answers] == (
         ["otp_rejected"] * 2 + ["otp_suspended"] * 8)

@@ -98,7 +98,7 @@ def test_every_admin_action_is_described_and_exists(host: ReferenceHost, park: P
     assert [a["name"] for a in json_schema()["x-actions"]] == [a.name for a in ACTIONS]
     assert all(action.tab in dict(TABS) for action in ACTIONS)
     set_pin = next(action for action in ACTIONS if action.name == "set_pin")
-    assert set_pin.params == ("iq_id", "current_pin", "new_pin")
+    assert set_pin.params == ("iq_id", "current_pin", "new_pin", "expert", "confirm")
 
 
 STORED = {"environment": "acceptance", "username": "u@example.com", "password": "old",

@@ -247,7 +247,8 @@ def test_two_rejections_suspend_the_iq_until_the_first_is_twenty_minutes_old(
     assert "activated in the Salto KS app" in third.message and "until" in third.message
     assert third.retry_after == 20 * 60 - 60  # the first rejection leaves the window then
     act = sandbox.world.activation(sandbox.world.users[sandbox.username], mapped.iq.id)
-    early = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id, current_pin=act.pin)
+    early = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id, current_pin=act.pin,
+                       confirm=True)
     assert not early.ok and early.data["reason"] == "otp_suspended"
     assert "until" in early.message
     assert sandbox.call_count("PATCH") == 2  # nothing more was sent
@@ -259,7 +260,8 @@ def test_two_rejections_suspend_the_iq_until_the_first_is_twenty_minutes_old(
 
 def activate_again(host: ReferenceHost, park: Park, box: SaltoSandbox, lock: Any) -> None:
     act = box.world.activation(box.world.users[box.username], lock.iq.id)
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=act.pin)
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=act.pin,
+                        confirm=True)
     assert result.ok, result.message
 
 

@@ -104,12 +104,12 @@ def test_fault_paths_leak_nothing(
     assert open_and_keep().reason is Reason.OTP_SUSPENDED
     iq["pin"] = good_pin
     refused = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                         current_pin=good_pin)  # nothing is sent within the window
+                         current_pin=good_pin, confirm=True)  # nothing is sent within the window
     assert not refused.ok
     seen.append(refused)
     clock.sleep(20 * 60 + 1)
     repaired = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                          current_pin=good_pin)  # the repair, once the window has passed
+                          current_pin=good_pin, confirm=True)  # once the window has passed
     assert repaired.ok
     seen.append(repaired)
     raw = park.integrations[INTEGRATION]  # the host stored the merged settings anew
@@ -128,7 +128,7 @@ def test_fault_paths_leak_nothing(
     raw["password"] = good_password
     seen.append(host.admin(park, INTEGRATION, "get_pin", iq_id=mapped.iq.id))
     seen.append(host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                           current_pin="0000"))
+                           current_pin="0000", confirm=True))
     seen.append(host.admin(park, INTEGRATION, "test_connection"))
     service = dict(host.pm.list_name_plugin())[INTEGRATION].service
     ctx = service.context(park)

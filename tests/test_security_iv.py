@@ -250,3 +250,69 @@ def test_a_cached_lock_whose_flags_are_not_booleans_is_read_again(
     options = {o["value"]: o for o in host.lock_options(park, INTEGRATION)}
     assert options[mapped.id]["online"] is False  # Salto's word, not the forged "no"
     assert sandbox.call_count(f"GET /v1.2/sites/{sandbox.site.id}/locks") > reads
+
+
+# -- every switch honoured -----------------------------------------------------------------------
+
+def test_staff_opens_off_switches_test_opens_off_too(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        tmp_path: Path) -> None:
+    """With ``staff_open_enabled: false`` a lock still opened by ``test_open``, without a
+    booking and without a reason."""
+    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION],
+                                      "staff_open_enabled": False}
+    result = host.admin(park, INTEGRATION, "test_open", lock_id=mapped.id,
+                        requested_by="staff:piet")
+    assert not result.ok and result.data["reason"] == "staff_open_disabled"
+    path = tmp_path / "park.json"
+    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+                                "salto_ks": park.integrations[INTEGRATION]}))
+    path.chmod(0o600)
+    cli = CliRunner().invoke(main, ["test-open", mapped.id, "--by", "piet", "--yes",
+                                    "--settings-file", str(path)])
+    assert cli.exit_code == 1 and "switched off" in cli.output
+    assert sandbox.call_count("PATCH") == 0
+
+
+def test_a_staff_or_test_open_s_receipt_says_what_it_was(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    staff = host.admin(park, INTEGRATION, "staff_open", lock_id=mapped.id,
+                       reason="housekeeping", requested_by="staff:anna")
+    assert staff.ok
+    status = host.admin(park, INTEGRATION, "status")
+    assert status.data["last_success"]["kind"] == "staff"
+    assert status.data["last_success"]["why"] == "housekeeping"
+    [entry] = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id,
+                         count=1).data["entries"]
+    assert (entry["requested_by"], entry["open_kind"], entry["open_reason"]) == (
+        "staff:anna", "staff", "housekeeping")
+    from zoneinfo import ZoneInfo
+
+    from ireserve_salto_plugin.support.files import entry_rows
+
+    [row] = entry_rows([entry], ZoneInfo("Europe/Amsterdam"))
+    assert row["requested by"] == "staff: staff:anna (housekeeping)"
+
+
+@pytest.mark.parametrize("action", ["set_pin", "forget_iq"])
+def test_set_pin_on_an_activated_iq_and_forget_iq_need_a_confirmation(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        action: str) -> None:
+    """Each Set PIN try spends a real code; forgetting an IQ cannot be undone by GET PIN.
+    Without ``"confirm": true`` nothing is sent and nothing changes."""
+    params: dict[str, Any] = {"iq_id": mapped.iq.id}
+    if action == "set_pin":
+        params["current_pin"] = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"]
+    puts, stored = sandbox.call_count("PUT"), dict(
+        park.integrations[INTEGRATION]["iqs"][mapped.iq.id])
+    refused = host.admin(park, INTEGRATION, action, **params)
+    assert not refused.ok and refused.data["reason"] == "confirm_required"
+    assert sandbox.call_count("PUT") == puts
+    assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id] == stored
+    done = host.admin(park, INTEGRATION, action, **params, confirm=True)
+    assert done.ok, done.message
+    from ireserve_salto_plugin.form import json_schema
+
+    [listed] = [a for a in json_schema()["x-actions"] if a["name"] == action]
+    assert "confirm" in listed["params"]

@@ -178,6 +178,10 @@ class AdminActions(Operations):
                                data={"iq_id": iq_id, "reason": "pin_change_refused"})
         if stored is None or not stored.secret:
             return AdminResult(False, say(lang, "no_secret"))
+        if stored.activated and params.get("confirm") is not True:
+            # activated already: each try spends a real code against the IQ's budget
+            return AdminResult(False, say(lang, "confirm_set_pin"),
+                               data={"iq_id": iq_id, "reason": "confirm_required"})
         site_id = ctx.site_id(gateway)
         secret = stored.secret
         # Set PIN spends a code like an open: the same budget, slots and window of
@@ -204,13 +208,20 @@ class AdminActions(Operations):
         as "not activated"): the way back after an IQ reset or a broken activation. Sends
         nothing to Salto."""
         iq_id = uuid_param(params, "iq_id")
+        if params.get("confirm") is not True:
+            return AdminResult(False, say(_lang(ctx), "confirm_forget"),
+                               data={"iq_id": iq_id, "reason": "confirm_required"})
         return AdminResult(True, say(_lang(ctx), "iq_forgotten"),
                            settings_update={"iqs": {iq_id: None}}, data={"iq_id": iq_id})
 
     def test_open(self, ctx: ParkContext, gateway: SaltoGateway,
                   params: Mapping[str, Any]) -> AdminResult:
         """A real open of one lock the admin chose, audited: the proof the self-test cannot
-        give (that the IQ itself takes the stored secret and PIN)."""
+        give (that the IQ itself takes the stored secret and PIN). Off, like staff opens,
+        when the park sets ``staff_open_enabled`` false: it opens a door without a booking."""
+        if not ctx.settings.staff_open_enabled:
+            return AdminResult(False, say(_lang(ctx), "staff_open_off"),
+                               data={"reason": "staff_open_disabled"})
         lock_id = uuid_param(params, "lock_id", what="lock")
         who = params.get("requested_by")
         if not isinstance(who, str) or not who.strip():
@@ -302,9 +313,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("resolve_site", N_("Resolve site ID"), "authentication", changes=("site_id",),
            run=AdminActions.resolve_site),
     Action("get_pin", N_("GET PIN"), "iq_otp", ("iq_id",), ("iqs",), run=AdminActions.get_pin),
-    Action("set_pin", N_("Set PIN"), "iq_otp", ("iq_id", "current_pin", "new_pin"), ("iqs",),
+    Action("set_pin", N_("Set PIN"), "iq_otp",
+           ("iq_id", "current_pin", "new_pin", "expert", "confirm"), ("iqs",),
            run=AdminActions.set_pin),
-    Action("forget_iq", N_("Forget IQ"), "iq_otp", ("iq_id",), ("iqs",),
+    Action("forget_iq", N_("Forget IQ"), "iq_otp", ("iq_id", "confirm"), ("iqs",),
            run=AdminActions.forget_iq),
     Action("list_iqs", N_("List IQs"), "iq_otp", run=Operations.list_iqs),
     Action("self_test", N_("Cloud check of the IQ codes"), "iq_otp", ("iq_id",),

@@ -261,6 +261,9 @@ class Operations:
                 used.add(key.name)
                 named[n]["requested_by"] = record.get("requested_by")
                 named[n]["attempt_id"] = record.get("attempt_id")
+                named[n]["open_kind"] = record.get("kind", "guest")  # guest, staff, test
+                if record.get("why"):
+                    named[n]["open_reason"] = record.get("why")
         return named
 
     def recent_opens(self, ctx: ParkContext, gateway: SaltoGateway,

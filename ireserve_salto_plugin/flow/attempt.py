@@ -59,9 +59,9 @@ class Attempt:
     """Builds the result and logs it once, without secrets."""
 
     __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
-                 "guest_lang", "lang", "lock_id", "lock_name", "outcome", "park_id",
+                 "guest_lang", "kind", "lang", "lock_id", "lock_name", "outcome", "park_id",
                  "park_key", "reason", "requested_by", "result", "salto_at", "started",
-                 "way_out", "window", "zone")
+                 "way_out", "why", "window", "zone")
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
@@ -72,6 +72,8 @@ class Attempt:
         self.lock_name: str | None = None
         self.command_sent = False  # the open command may have reached Salto
         self.salto_at: datetime | None = None  # Salto's time when it accepted the open
+        self.kind = "guest"  # "guest" (a booking's open), "staff" or "test"
+        self.why = ""  # a staff open's reason, as given
         self.result: OpenResult | None = None
         self.outcome: Outcome | None = None
         self.reason: Reason | None = None
@@ -145,26 +147,25 @@ class Attempt:
 
 
 def receipt_writes(account: str, park: str, result: OpenResult, site_id: str | None,
-                   requested_by: str = "", salto_at: datetime | None = None
-                   ) -> list[tuple[Key[Any], Any, float]]:
+                   attempt: Attempt) -> list[tuple[Key[Any], Any, float]]:
     """What ``status``, ``confirm_open`` and ``recent_opens`` need of an attempt, as store
     writes (the open sends them with its result in one round trip): the receipt, the last
-    open, and who asked for an open at that second (``requested_by``, as the host passed it,
-    bounded and escaped). ``salto_at``: Salto's time of the open (the clock its log and the
-    codes use), so that the receipt meets Salto's entry whatever this server's clock says.
-    ``park``: the park's tag; parks that share a Salto account never see each other's."""
-    at = salto_at or result.opened_at or datetime.now(UTC)
+    open, and who asked for an open at that second (as the host passed it, bounded and
+    escaped), what kind of open it was (guest, staff, test) and a staff open's reason. The
+    time is Salto's (``attempt.salto_at``, the clock its log and the codes use), so the
+    receipt meets Salto's entry whatever this server's clock says. ``park``: the park's
+    tag; parks that share a Salto account never see each other's."""
+    at = attempt.salto_at or result.opened_at or datetime.now(UTC)
+    who = {"requested_by": attempt.requested_by, "kind": attempt.kind, "why": attempt.why}
     summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
-               "lock_id": result.lock_id, "site_id": site_id, "at": at.isoformat(),
-               "requested_by": requested_by}
+               "lock_id": result.lock_id, "site_id": site_id, "at": at.isoformat(), **who}
     if result.opened and result.reason is Reason.OPENED:
         writes: list[tuple[Key[Any], Any, float]] = [
             (RECEIPT(account, park, result.attempt_id), summary, RECEIPT_SECONDS),
             (LAST_OPEN(account, park, "success"), summary, LAST_OPEN_SECONDS)]
         if result.lock_id:
             writes.append((OPENER(account, result.lock_id, str(int(at.timestamp()))),
-                           {"requested_by": requested_by, "attempt_id": result.attempt_id,
-                            "park": park},
+                           {**who, "attempt_id": result.attempt_id, "park": park},
                            RECEIPT_SECONDS))
         return writes
     if not result.opened and result.reason is not Reason.DUPLICATE:

@@ -218,6 +218,7 @@ class SaltoKsService:
         kind = "test-open" if why is None else "staff-open"
         attempt = Attempt(attempt_id(), host_attr(park, "id"), kind, requested_by)
         attempt.lang = attempt.guest_lang = host_language(park)
+        attempt.kind, attempt.why = ("test", "") if why is None else ("staff", host_text(why))
         attempt.lock_id = lock_id
         try:
             ctx = self.parks.context(park, raw, partial=True)
@@ -361,7 +362,7 @@ class SaltoKsService:
                 "retry_after": result.retry_after,
             }, ttl=None if result.opened else self.tuning.failed_dedup_seconds))
         batch.sets.extend(receipt_writes(account, ctx.park_tag, result, ctx.settings.site_id,
-                                         attempt.requested_by, attempt.salto_at))
+                                         attempt))
         _best_effort(batch.finish)
         return result
 

@@ -205,8 +205,14 @@ def guest_message(reason: Reason, outcome: Outcome, lang: str, fill: dict[str, A
 # The admin buttons' answers (``AdminResult.message``), in the park's language.
 ADMIN_MESSAGES: dict[str, str] = {
     "unknown_action": N_("Unknown action {action}; known: {known}."),
-    "staff_open_off": N_("Staff opens are switched off for this park (setting \"Staff "
-                         "opens\")."),
+    "staff_open_off": N_("Staff opens and test opens are switched off for this park "
+                         "(setting \"Staff opens\")."),
+    "confirm_set_pin": N_("Nothing was sent: this IQ is activated here already, and each Set "
+                          "PIN spends a one-time code (two rejected codes stop codes to the "
+                          "IQ for 20 minutes). Confirm to go ahead (\"confirm\": true)."),
+    "confirm_forget": N_("Nothing was changed: forgetting the IQ deletes its secret and PIN "
+                         "here, and GET PIN is then no longer possible until the IQ's PIN is "
+                         "reset in Salto KS. Confirm to go ahead (\"confirm\": true)."),
     "staff_open_reason": N_("reason: say why the door is opened (housekeeping, maintenance, "
                             "...); it is logged."),
     "params": N_("params must be an object."),

@@ -58,6 +58,10 @@ WORDS = frozenset({
     NP_("web admin", "Saved."),
     NP_("web admin", "Open lock"),
     NP_("web admin", "Yes, open it now"),
+    NP_("web admin", "Forget IQ"),
+    NP_("web admin", "Its secret and PIN are deleted here. GET PIN is then no longer possible "
+                     "until the IQ's PIN is reset in Salto KS."),
+    NP_("web admin", "Yes, forget it"),
     NP_("web admin", "Cancel"),
     NP_("web admin", "No locks could be read from Salto KS"),
     NP_("web admin", "Log in"),
@@ -162,7 +166,9 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             messages=get_flashed_messages(with_categories=True), **context)
 
     @app.get("/")
-    def page(tab: str | None = None, edited: dict[str, Any] | None = None) -> str:
+    def page(tab: str | None = None, edited: dict[str, Any] | None = None,
+             forget: str | None = None) -> str:
+        """A tab of the form; ``forget``: the IQ whose "Forget IQ" asks for confirmation."""
         form = host.pm.hook.config_form(integration=INTEGRATION)
         tab = tab or request.args.get("tab", "authentication")
         current = next((t for t in form["x-tabs"] if t["name"] == tab), None)
@@ -201,6 +207,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
                     .format(locks=", ".join(idle[:10])))
         return render("integration.html", form, tab=tab, current=current, settings=settings,
                       iqs=iqs, options=options, trouble=trouble, here=url_for("page"),
+                      forget=next((iq for iq in iqs if iq["id"] == forget), None),
                       warnings=warnings,
                       lock_names={o["value"]: o["label"] for o in options}, rows=rows,
                       common=list((settings.get("common_locks") or {}).items()),
@@ -218,6 +225,10 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             params: dict[str, Any] = {"iq_id": iq_id} if iq_id else {}
             if name == "set_pin":
                 params["current_pin"] = request.form.get(f"pin:{iq_id}", "")
+            if name == "forget_iq":  # not one click: ask first, naming the IQ and what follows
+                if request.form.get("confirmed") != "yes":
+                    return page(tab, forget=iq_id)
+                params["confirm"] = True
             result = host.admin(park, INTEGRATION, name, **params)
             return _back(tab, code, result.message, not result.ok)
         submitted = _submitted(park, tab, request.form)

@@ -137,7 +137,8 @@ def register(main: click.Group) -> None:
         iq_id = desk.iq_id(iq_id)
         stored = (desk.settings.get("iqs") or {}).get(iq_id) or {}
         if pin is not None and stored.get("secret"):
-            done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
+            # running `activate` for this IQ is the confirmation an activated IQ needs
+            done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
             if done.settings_update and (rescued := desk.save(done.settings_update)):
                 return failed(f"The activation is saved in {rescued} (mode 600): import it "
                               "into the host's settings.", "not_saved", as_json, UNUSABLE)
@@ -157,7 +158,7 @@ def register(main: click.Group) -> None:
             click.echo(printable(asked.message))
         if pin is None:
             pin = click.prompt("PIN from the e-mail", hide_input=True, err=True)
-        done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin)
+        done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
         if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
             click.echo(click.style(f"The activation is saved in {rescued} (mode 600): import "
                                    "it into the host's settings.", fg="red"), err=True)

@@ -284,6 +284,15 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
+def _requested_by(entry: dict[str, Any]) -> str:
+    who = entry.get("requested_by")
+    if not who:
+        return ""
+    kind, why = entry.get("open_kind"), entry.get("open_reason")
+    text = f"{who}" if kind in (None, "guest") else f"{kind}: {who}"
+    return f"{text} ({why})" if why else text
+
+
 def _on(flag: bool | None) -> str:
     return {True: "on", False: "off", None: "?"}[flag]
 
@@ -304,6 +313,6 @@ def entry_rows(entries: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, An
         rows.append({"time": when, "event": entry.get("event_category"),
                      "by": entry.get("access_by"),
                      "lock": lock_name or lock_id,
-                     # the requester the plugin's receipt names, for its own opens
-                     "requested by": entry.get("requested_by") or ""})
+                     # who asked the plugin for its own opens: guest, staff (and why), test
+                     "requested by": _requested_by(entry)})
     return rows
