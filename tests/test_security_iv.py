@@ -316,3 +316,38 @@ def test_set_pin_on_an_activated_iq_and_forget_iq_need_a_confirmation(
 
     [listed] = [a for a in json_schema()["x-actions"] if a["name"] == action]
     assert "confirm" in listed["params"]
+
+
+# -- small things that must not crash or leak ---------------------------------------------------
+
+def test_verbose_probe_with_a_cassette_prints_no_token(sandbox: SaltoSandbox,
+                                                       tmp_path: Path) -> None:
+    """``ireserve-salto -v probe --cassette`` printed the live access and refresh tokens
+    (vcrpy's INFO line of the raw answer): ``-v`` raises only the plugin's own loggers.
+    Run as a person runs it, in a process of its own."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "park.json"
+    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+                                "salto_ks": settings_for(sandbox)}))
+    path.chmod(0o600)
+    run = subprocess.run([sys.executable, "-m", "ireserve_salto_plugin.support.cli", "-v",
+                          "probe", "--settings-file", str(path), "--cassette",
+                          str(tmp_path / "probe.yaml")], capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    printed = run.stdout + run.stderr
+    assert sandbox.world.tokens_issued
+    leaked = [token for token in sandbox.world.tokens_issued if token in printed]
+    assert leaked == []
+
+
+def test_probe_on_a_deeply_nested_settings_file_says_so(tmp_path: Path) -> None:
+    """It raised RecursionError with a traceback; every other command said it plainly."""
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    path.chmod(0o600)
+    result = CliRunner().invoke(main, ["probe", "--settings-file", str(path)])
+    assert result.exit_code == 2 and "nested too deeply" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -31,8 +31,12 @@ from ireserve_salto_plugin.support.probe_run import run_probe
 @click.option("-v", "--verbose", is_flag=True, help="Show the plugin's own log lines.")
 def main(verbose: bool) -> None:
     """i-Reserve Salto KS plugin tools."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="     log: %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="     log: %(name)s %(message)s")
+    # -v raises the plugin's own loggers only: a library's INFO lines may hold what the
+    # plugin never logs (vcrpy logs a recorded answer whole, tokens included)
+    logging.getLogger("ireserve_salto_plugin").setLevel(
+        logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # its retry lines: see README
 
 
 @main.command(short_help="The whole flow on the embedded sandbox.")

@@ -23,6 +23,7 @@ from ireserve_salto_plugin.park.settings import Settings, SettingsSchema
 from ireserve_salto_plugin.park.text import printable
 from ireserve_salto_plugin.store.guards import OtpBudget
 from ireserve_salto_plugin.store.redis import RedisStore
+from ireserve_salto_plugin.support.files import Unusable, read_json
 from ireserve_salto_plugin.support.probe import COLUMN, Check, Probe
 from ireserve_salto_plugin.support.recording import (
     API,
@@ -58,7 +59,7 @@ def run_probe(settings_file: str, *, self_test: str | None = None,
     if path.stat().st_mode & 0o077:
         echo(f"warning: {path} is readable by other users; it holds secrets (chmod 600)")
     try:
-        data = json.loads(path.read_text())
+        data = read_json(path)
         raw = data.get("salto_ks", data) if isinstance(data, dict) else data
         env = settings_file_environment(data, os.environ if environ is None else environ)
         settings = SettingsSchema(partial=("open_statuses",)).load(raw)
@@ -66,6 +67,9 @@ def run_probe(settings_file: str, *, self_test: str | None = None,
         if not as_json:  # the JSON answer stays one document
             echo(f"Salto KS {settings.environment}: identity {platform.identity_url}, "
                  f"API {platform.api_url}")
+    except Unusable as exc:  # not JSON, or nested too deeply to read: said plainly
+        echo(str(exc))
+        return 2
     except (OSError, ValueError, ValidationError, SettingsError) as exc:
         message = describe_errors(exc.messages) if isinstance(exc, ValidationError) else str(
             exc) if isinstance(exc, SettingsError) else f"unreadable ({type(exc).__name__})"
