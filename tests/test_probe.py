@@ -79,7 +79,7 @@ def test_answers_of_another_shape_are_reported_not_fatal(tmp_path: Path, park: P
 
 
 @pytest.mark.parametrize("raw,named", [({"environment": "staging"}, "environment"),
-                                       ("not json", "unreadable")])
+                                       ("not json", "not valid JSON")])
 def test_unusable_settings_are_named(tmp_path: Path, raw: Any, named: str) -> None:
     path = tmp_path / "park.json"
     path.write_text(raw if isinstance(raw, str) else json.dumps(raw))
