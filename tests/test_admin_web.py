@@ -231,7 +231,8 @@ def test_every_page_needs_the_login(client: Any) -> None:
     assert client.get("/bookings").headers["Location"].startswith("/login")
     wrong = client.post("/login", data={"token": "guess", "csrf_token": csrf_of(
         client.get("/login").data)})
-    assert wrong.status_code == 200 and b"id=\"token\"" in wrong.data
+    assert wrong.status_code == 400 and b"id=\"token\"" in wrong.data
+    assert b"Wrong login token" in wrong.data
 
 
 def test_a_post_without_its_csrf_token_is_refused(client: Any, park: Park,
@@ -405,3 +406,25 @@ def test_forget_iq_asks_first_naming_the_iq_and_what_follows(
         "confirmed": "yes"})
     assert done.status_code == 302
     assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id] is None
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("minutes_before", "²"),  # a digit to str.isdigit, not to int()
+    ("minutes_after", "9" * 5000),  # more digits than int() takes
+])
+def test_a_number_that_is_no_number_is_a_400_naming_the_field(
+        client: Any, park: Park, field: str, value: str) -> None:
+    """They were 500s."""
+    web = logged_in(client)
+    token = csrf_of(web.get("/?tab=details&lang=en").data)
+    answer = web.post("/save?tab=details&lang=en", data={
+        "csrf_token": token, "action": "save", field: value})
+    assert answer.status_code == 400
+    assert b"minutes" in answer.data.lower()
+    assert park.integrations[INTEGRATION].get(field) != value
+
+
+def test_a_login_token_outside_ascii_is_a_wrong_token_not_a_500(client: Any) -> None:
+    answer = client.post("/login", data={"token": "tökén", "csrf_token": csrf_of(
+        client.get("/login").data)})
+    assert answer.status_code == 400 and b"Wrong login token" in answer.data

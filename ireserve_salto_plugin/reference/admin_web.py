@@ -62,6 +62,7 @@ WORDS = frozenset({
     NP_("web admin", "Its secret and PIN are deleted here. GET PIN is then no longer possible "
                      "until the IQ's PIN is reset in Salto KS."),
     NP_("web admin", "Yes, forget it"),
+    NP_("web admin", "Wrong login token: use the one the admin was started with."),
     NP_("web admin", "Cancel"),
     NP_("web admin", "No locks could be read from Salto KS"),
     NP_("web admin", "Log in"),
@@ -143,12 +144,15 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
         given = request.form.get("token", "") if request.method == "POST" else ""
-        if given and hmac.compare_digest(given, app.config["LOGIN_TOKEN"]):
+        # bytes: compare_digest refuses a str with characters outside ASCII (it was a 500)
+        if given and hmac.compare_digest(given.encode(), app.config["LOGIN_TOKEN"].encode()):
             session.clear()
             session["admin"] = True
             return redirect(url_for("page", lang=request.args.get("lang")))
         if given:
-            flash("?", "bad")
+            flash(i18n.word(WEB_ADMIN, "Wrong login token: use the one the admin was started "
+                            "with.", lang()), "bad")
+            return render("login.html", tab=""), 400
         return render("login.html", tab="")
 
     def lang() -> str:
@@ -214,7 +218,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
                       read_at=read_at, pasted=request.form.get("mapping_import", ""))
 
     @app.post("/save")
-    def save() -> Response | str:
+    def save() -> Response | str | tuple[str, int]:
         tab, code = request.args.get("tab", "authentication"), lang()
         park.locale = code  # messages in the language the admin reads the page in
         action = request.form.get("action", "save")
@@ -237,10 +241,10 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         except ValidationError as exc:  # shown on the page as typed: no edit is lost
             flash(describe_errors(exc.messages, lang=code), "bad")
             shown = {k: v for k, v in submitted.items() if k not in SECRET_FIELDS}
-            return page(tab, shown)
+            return page(tab, shown), 400
         return _back(tab, code, i18n.word(WEB_ADMIN, "Saved.", code), False)
 
-    def mapping_action(action: str, code: str) -> Response | str:
+    def mapping_action(action: str, code: str) -> Response | str | tuple[str, int]:
         """Delete one row, fill in the suggestions (not saved), or import pasted rows."""
         name, _, object_id = action.partition(":")
         stored = dict(park.integrations.get(INTEGRATION, {}))
@@ -264,7 +268,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             host.save_form(park, INTEGRATION, {**stored, "mapping": mapping})
         except ValidationError as exc:
             flash(describe_errors(exc.messages, lang=code), "bad")
-            return page("mapping", stored)
+            return page("mapping", stored), 400
         return _back("mapping", code, i18n.word(WEB_ADMIN, "Saved.", code), False)
 
     @app.get("/bookings")
@@ -432,6 +436,9 @@ def _back(tab: str, lang: str, message: str, bad: bool) -> Response:
     return redirect(url_for("page", tab=tab, lang=lang))
 
 
+MAX_DIGITS = 9  # a number typed in the form (minutes): longer is no number of minutes
+
+
 def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
     """The stored settings with this tab's inputs applied (as the browser sent them)."""
     new = dict(park.integrations.get(INTEGRATION, {}))
@@ -448,7 +455,11 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
     for key in ("minutes_before", "minutes_after"):
         if key in form:
             text = form[key].strip()
-            new[key] = int(text) if text.lstrip("-").isdigit() else text
+            digits = text.removeprefix("-")
+            # ASCII digits only ("²" is a digit to str.isdigit, not to int), and few of them
+            # (int() refuses 5,000): anything else goes to the schema, which names the field
+            new[key] = int(text) if digits.isascii() and digits.isdigit() and len(
+                digits) <= MAX_DIGITS else text
     if "open_statuses" in form:
         new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
     if "default_lock_id" in form:
