@@ -351,3 +351,27 @@ def test_probe_on_a_deeply_nested_settings_file_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["probe", "--settings-file", str(path)])
     assert result.exit_code == 2 and "nested too deeply" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_on_open_door_without_a_door_is_refused(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+        make_booking: BookingFactory) -> None:
+    """``lock_id=None`` opened the booking's own lock: the contract says a door from
+    ``access_doors``."""
+    result = host.pm.hook.on_open_door(park=park, booking=make_booking(),
+                                       requested_by="guest", now=None, lock_id=None)
+    assert result is not None and result.reason.value == "door_not_allowed"
+    assert sandbox.call_count("PATCH") == 0
+
+
+def test_a_get_never_changes_the_park_s_language(host: ReferenceHost, park: Park,
+                                                 mapped: Any) -> None:
+    from ireserve_salto_plugin.reference.admin_web import create_app
+
+    from .test_admin_web import TOKEN, logged_in
+
+    park.locale = "nl"
+    web = logged_in(create_app(host, park, token=TOKEN).test_client())
+    assert web.get("/open-a-door?lang=de").status_code == 200
+    assert web.get("/?tab=details&lang=en").status_code == 200
+    assert park.locale == "nl"

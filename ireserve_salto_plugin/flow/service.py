@@ -92,6 +92,9 @@ log = logging.getLogger(__name__)
 
 # Refusals after which one read of the lock tells whether it or its IQ is offline (the
 # locking call's error for that case is not documented: docs/salto-ks-api.md, "Offline").
+# ``lock_id`` of ``open`` when the hook was on_open_request (the booking's own lock); any
+# other value, None included, came from on_open_door and must be one of the booking's doors
+OWN_LOCK: Any = object()
 DIAGNOSE = (Reason.SALTO_REJECTED, Reason.SALTO_UNAVAILABLE, Reason.PERMISSION_DENIED)
 
 
@@ -180,7 +183,7 @@ class SaltoKsService:
     # -- on_open_request -------------------------------------------------------------------
 
     def open(self, park: Park, booking: Booking, requested_by: Any,
-             now: datetime | None, *, lock_id: Any = None) -> OpenResult | None:
+             now: datetime | None, *, lock_id: Any = OWN_LOCK) -> OpenResult | None:
         """``on_open_request`` (the booking's own lock), or ``on_open_door`` (``lock_id``:
         one of the booking's doors, by the same rules)."""
         raw = raw_settings(park)
@@ -244,7 +247,7 @@ class SaltoKsService:
             return attempt.done(Reason.INTERNAL_ERROR)
 
     def _open(self, park: Park, raw: Any, booking: Booking, now: datetime | None,
-              attempt: Attempt, door: Any = None) -> OpenResult:
+              attempt: Attempt, door: Any = OWN_LOCK) -> OpenResult:
         try:
             ctx = self.parks.context(park, raw)
             attempt.zone = ctx.zone
@@ -260,7 +263,7 @@ class SaltoKsService:
         except BookingError as exc:
             return attempt.done(Reason.BOOKING_INVALID, detail=str(exc))
         if decision.reason is Reason.DOOR_NOT_ALLOWED:
-            attempt.lock_id = host_text(door, 60)
+            attempt.lock_id = host_text(door, 60) if door is not None else None
             return attempt.done(Reason.DOOR_NOT_ALLOWED)
         attempt.lock_id = decision.lock_id
         attempt.window = decision.window.opens_at, decision.window.closes_at
@@ -296,7 +299,7 @@ class SaltoKsService:
         return attempt.done(finding.reason, detail=finding.detail)
 
     def _decide(self, ctx: ParkContext, booking: Booking, now: datetime | None,
-                door: Any = None) -> tuple[Decision, str | None]:
+                door: Any = OWN_LOCK) -> tuple[Decision, str | None]:
         """The decision for the booking's own lock, or for ``door`` when it is one of the
         booking's doors (else ``door_not_allowed``); and the booking's own lock."""
         settings = ctx.settings
@@ -305,7 +308,7 @@ class SaltoKsService:
         instant = self.clock.utcnow() if now is None else to_utc(now, ctx.zone, "now")
         own = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
         lock_id = own
-        if door is not None:
+        if door is not OWN_LOCK:  # on_open_door: a door of the booking's, or refused
             lock_id = door_id(door)
             doors = booking_doors(settings.own_locks(facts.object_id), settings.common_locks)
             if lock_id not in {lock for lock, _ in doors}:

@@ -305,7 +305,8 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         """Reception opens a lock without a booking (housekeeping, maintenance): a lock, a
         reason, then a confirmation naming the lock; the staff_open action does the rest."""
         code = lang()
-        park.locale = code
+        if request.method == "POST":  # a GET (a link, a reload) never changes the park's
+            park.locale = code  # language: only what the admin submits in one does
         options = host.lock_options(park, INTEGRATION)
         names = {o["value"]: _lock_name(o) for o in options}
         lock, why = request.form.get("lock_id", ""), request.form.get("reason", "").strip()
