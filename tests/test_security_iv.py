@@ -375,3 +375,23 @@ def test_a_get_never_changes_the_park_s_language(host: ReferenceHost, park: Park
     assert web.get("/open-a-door?lang=de").status_code == 200
     assert web.get("/?tab=details&lang=en").status_code == 200
     assert park.locale == "nl"
+
+
+@pytest.mark.parametrize("token", ["abc\x00def", "weiter€", "line\nbreak"])
+def test_a_continuation_token_that_is_not_printable_ascii_is_refused(
+        sandbox: SaltoSandbox, token: str) -> None:
+    """Sent back as a request header, a NUL or a character outside latin-1 crashed the
+    request with a traceback; it is a bad answer from Salto now, and nothing is sent raw."""
+    from ireserve_salto_plugin.salto.errors import Unavailable
+
+    from .test_gateway import gateway_for
+
+    assert sandbox.site is not None
+    gateway = gateway_for(sandbox)
+    path = f"/v1.1/sites/{sandbox.site.id}/entries"
+    sandbox.inject("GET", f"{path}$", status=200, times=1, body={
+        "items": [{"id": f"e{n}"}
+                  for n in range(100)], "continuation_token": token})
+    with pytest.raises(Unavailable, match="continuation token"):
+        gateway.entries(sandbox.site.id, top=150)
+    assert sandbox.call_count(f"GET {path}") == 1
