@@ -395,3 +395,21 @@ def test_a_continuation_token_that_is_not_printable_ascii_is_refused(
     with pytest.raises(Unavailable, match="continuation token"):
         gateway.entries(sandbox.site.id, top=150)
     assert sandbox.call_count(f"GET {path}") == 1
+
+
+def test_the_status_of_the_largest_settings_stays_small(
+        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
+    """10,000 objects of 10 locks each (the most the schema takes), none on the site: the
+    status was a 31.8 MB message with 100,100 findings. Findings are grouped: one per
+    code, with the count and the first few names."""
+    import uuid
+
+    mapping = {f"object-{n}": [str(uuid.UUID(int=n * 10 + k + 1)) for k in range(10)]
+               for n in range(10_000)}
+    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION], "mapping": mapping}
+    status = host.admin(park, INTEGRATION, "status")
+    codes = [finding["code"] for finding in status.data["findings"]]
+    assert codes.count("lock_not_found") == 1 and len(codes) == len(set(codes))
+    [missing] = [f for f in status.data["findings"] if f["code"] == "lock_not_found"]
+    assert "99999 more of the same" in missing["message"] and "…" in missing["message"]
+    assert len(json.dumps(status.data)) + len(status.message) < 100_000

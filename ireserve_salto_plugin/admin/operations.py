@@ -19,11 +19,11 @@ from ireserve_salto_plugin.admin.health import (
     account_data,
     account_findings,
     door_findings,
+    grouped,
     iq_findings,
     list_findings,
     lock_health,
     site_user,
-    unique,
 )
 from ireserve_salto_plugin.admin.params import uuid_param
 from ireserve_salto_plugin.flow.context import ParkContext
@@ -99,12 +99,12 @@ class Operations:
         user = site_user(gateway, site_id)
         offset = gateway.clock_offset()
         health, notes = lock_health(iqs, lang)
-        findings = unique(list_findings(locks, lang)
+        findings = grouped(list_findings(locks, lang)
                           + account_findings(settings, user, activated, locks.iqs, lang,
                                              self.clock.utcnow())
                           + door_findings(settings, locks, lang, lambda lock_id: _lock_or_none(
                               gateway, site_id, lock_id))
-                          + iq_findings(iqs, lang) + health)
+                          + iq_findings(iqs, lang) + health, lang)
         if abs(offset) > CLOCK_WARN_SECONDS:
             findings.append(Finding("clock_skew", say(lang, "clock_off", offset=round(offset))))
         last = {kind: self.store.get(LAST_OPEN(account, ctx.park_tag, kind))

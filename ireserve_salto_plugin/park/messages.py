@@ -332,6 +332,8 @@ ADMIN_MESSAGES: dict[str, str] = {
 
 # Messages with plural forms ("1 IQ", "3 IQs"): the forms, and the fill that counts.
 PLURALS: dict[str, tuple[tuple[str, str], str]] = {
+    "and_more": (NN_("{first} And 1 more of the same: {names}.",
+                     "{first} And {count} more of the same: {names}."), "count"),
     "iqs_listed": (NN_("1 IQ on site {site_uid}.", "{count} IQs on site {site_uid}."),
                    "count"),
     "n_iqs": (NN_("1 IQ", "{count} IQs"), "count"),
