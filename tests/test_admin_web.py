@@ -257,7 +257,7 @@ def test_the_session_cookie_is_strict_and_messages_never_come_from_the_url(
     logged_in(client)
     page = client.get("/?tab=authentication&message=Call+0900-SCAM+now")
     assert page.status_code == 200 and b"0900-SCAM" not in page.data
-    cookie = client.get_cookie("session")
+    cookie = client.get_cookie(client.application.config["SESSION_COOKIE_NAME"])
     assert cookie is not None and cookie.same_site == "Strict" and cookie.http_only
 
 
@@ -428,3 +428,40 @@ def test_a_login_token_outside_ascii_is_a_wrong_token_not_a_500(client: Any) -> 
     answer = client.post("/login", data={"token": "tökén", "csrf_token": csrf_of(
         client.get("/login").data)})
     assert answer.status_code == 400 and b"Wrong login token" in answer.data
+
+
+def test_the_session_ends_when_idle_on_logout_and_is_bound_to_its_port(
+        host: ReferenceHost, park: Park) -> None:
+    """A session had no end and no logout, and a cookie that reached a listener on another
+    loopback port opened a door through /open-a-door when replayed from there. Now: idle
+    for 30 minutes, "Log out", or the cookie presented at another port: log in again; and
+    the cookie's name holds a secret of this start."""
+    from ireserve_salto_plugin.reference.admin_web import create_app
+
+    now = [1_000.0]
+    app = create_app(host, park, token=TOKEN, clock=lambda: now[0])
+    assert app.config["SESSION_COOKIE_NAME"].startswith("salto-admin-")
+    other = create_app(host, park, token=TOKEN)
+    assert other.config["SESSION_COOKIE_NAME"] != app.config["SESSION_COOKIE_NAME"]
+    web = app.test_client()
+    port = {"base_url": "http://127.0.0.1:8123"}
+    token = csrf_of(web.get("/login", **port).data)
+    assert web.post("/login", data={"token": TOKEN, "csrf_token": token},
+                    **port).status_code == 302
+    assert web.get("/open-a-door", **port).status_code == 200
+    elsewhere = web.get("/open-a-door", base_url="http://127.0.0.1:9999")  # another port
+    assert elsewhere.status_code == 302 and "/login" in elsewhere.headers["Location"]
+    assert web.get("/open-a-door", **port).status_code == 302  # that session is over
+    token = csrf_of(web.get("/login", **port).data)
+    web.post("/login", data={"token": TOKEN, "csrf_token": token}, **port)
+    now[0] += 29 * 60
+    assert web.get("/open-a-door", **port).status_code == 200  # a request: not idle
+    now[0] += 31 * 60
+    assert web.get("/open-a-door", **port).status_code == 302  # idle for 31 minutes
+    token = csrf_of(web.get("/login", **port).data)
+    web.post("/login", data={"token": TOKEN, "csrf_token": token}, **port)
+    page = web.get("/?tab=details&lang=en", **port)
+    assert b'id="logout"' in page.data
+    assert web.post("/logout", data={"csrf_token": csrf_of(page.data)},
+                    **port).status_code == 302
+    assert web.get("/open-a-door", **port).status_code == 302

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -62,6 +63,7 @@ WORDS = frozenset({
     NP_("web admin", "Its secret and PIN are deleted here. GET PIN is then no longer possible "
                      "until the IQ's PIN is reset in Salto KS."),
     NP_("web admin", "Yes, forget it"),
+    NP_("web admin", "Log out"),
     NP_("web admin", "Wrong login token: use the one the admin was started with."),
     NP_("web admin", "Cancel"),
     NP_("web admin", "No locks could be read from Salto KS"),
@@ -117,17 +119,37 @@ WORDS = frozenset({
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+IDLE_SECONDS = 30 * 60  # a session without a request this long is over
+
+
+def _port(host: str) -> str:
+    """The port of a ``Host`` header (the session is bound to it)."""
+    _, sep, port = host.rpartition(":")
+    return port if sep and not port.endswith("]") else ""
+
+
 SECRET_FIELDS = frozenset({"password", "iqs"})  # never rendered back into the page
 
 
 def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
-               allowed_hosts: Iterable[str] = LOOPBACK_NAMES) -> Flask:
+               allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
+               clock: Callable[[], float] = time.time) -> Flask:
     """The app; ``token`` (random when not given, read back as ``app.config["LOGIN_TOKEN"]``)
-    is what the admin types once at ``/login``."""
+    is what the admin types once at ``/login``.
+
+    The session: signed with a key of this start, in a cookie whose name holds a secret of
+    this start (another admin or any app on another loopback port has another name and
+    another key), bound to the port the admin logged in on (a cookie sent to another
+    port, as browsers do for one host, is refused here when replayed from there), ended
+    after 30 minutes without a request (``clock``: the wall clock, for tests) and by
+    "Log out". What it cannot do: a process on this machine that receives the browser's
+    cookie and replays it to this very port within the idle time is the admin (loopback
+    is the trust boundary of the reference admin: put a host's own login in front)."""
     app = Flask(__name__)
     app.config.update(SECRET_KEY=secrets.token_hex(32), LOGIN_TOKEN=token or
                       secrets.token_urlsafe(24), SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Strict", WTF_CSRF_TIME_LIMIT=None)
+                      SESSION_COOKIE_SAMESITE="Strict", WTF_CSRF_TIME_LIMIT=None,
+                      SESSION_COOKIE_NAME=f"salto-admin-{secrets.token_hex(8)}")
     CSRFProtect(app)
     allowed = frozenset(allowed_hosts)
 
@@ -137,9 +159,20 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             else request.host
         if name not in allowed:  # a rebound DNS name reaching this loopback port
             abort(400)
+        now = clock()
+        if session.get("admin") and (session.get("port") != _port(request.host)
+                                     or now - float(session.get("seen", 0)) > IDLE_SECONDS):
+            session.clear()  # another port's, or idle too long: log in again
         if request.endpoint not in ("login", "static") and not session.get("admin"):
             return redirect(url_for("login", lang=request.args.get("lang")))
+        if session.get("admin"):
+            session["seen"] = now
         return None
+
+    @app.post("/logout")
+    def logout() -> Response:
+        session.clear()
+        return redirect(url_for("login", lang=request.args.get("lang")))
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
@@ -147,7 +180,7 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         # bytes: compare_digest refuses a str with characters outside ASCII (it was a 500)
         if given and hmac.compare_digest(given.encode(), app.config["LOGIN_TOKEN"].encode()):
             session.clear()
-            session["admin"] = True
+            session.update(admin=True, port=_port(request.host), seen=clock())
             return redirect(url_for("page", lang=request.args.get("lang")))
         if given:
             flash(i18n.word(WEB_ADMIN, "Wrong login token: use the one the admin was started "
