@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ireserve_salto_plugin.admin.actions import AdminActions
-from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+from ireserve_salto_plugin.park.platform import sandbox_marked
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.cli import main
 
@@ -24,7 +24,7 @@ from .conftest import first_lock, settings_for
 def settings_file(tmp_path: Path, sandbox: SaltoSandbox) -> Path:
     lock = first_lock(sandbox)
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+    path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
                                 "timezone": "Europe/Amsterdam",
                                 "salto_ks": settings_for(sandbox,
                                                          mapping={"chalet-12": lock.id})}))
@@ -125,7 +125,10 @@ def test_the_cli_s_runs_share_one_otp_budget(
 
 
 def test_the_cli_says_where_its_budget_cannot_be_kept(
-        settings_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        sandbox: SaltoSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings_file = tmp_path / "plain.json"  # the platform variables: the environment's
+    settings_file.write_text(json.dumps({"salto_ks": settings_for(sandbox)}))
+    settings_file.chmod(0o600)
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the folder should be")
     monkeypatch.setenv("SALTO_KS_STATE_DIR", str(blocked / "state"))
@@ -172,7 +175,7 @@ def test_an_unusable_file_is_exit_code_2_with_a_plain_message(tmp_path: Path,
     assert "line 1, column 2" in result.output
     assert "Traceback" not in result.output
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+    bad.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
                                "salto_ks": settings_for(sandbox, minutes_before=-1)}))
     bad.chmod(0o644)
     result = CliRunner().invoke(main, ["iqs", "--settings-file", str(bad)])
@@ -215,7 +218,7 @@ def test_a_tenant_file_cannot_redirect_the_platform_credentials(
 def test_even_a_sandbox_marked_file_names_only_loopback_sandbox_variables(
         tmp_path: Path, sandbox: SaltoSandbox, block: dict[str, str], named: str) -> None:
     path = tmp_path / "marked.json"
-    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": block,
+    path.write_text(json.dumps({**sandbox_marked(block, os.environ),
                                 "salto_ks": settings_for(sandbox)}))
     path.chmod(0o600)
     result = run("check", "--settings-file", str(path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -230,11 +231,11 @@ def test_the_cli_opens_a_door_by_name_with_a_reason_after_asking(
         mapped: Any) -> None:
     from click.testing import CliRunner
 
-    from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+    from ireserve_salto_plugin.park.platform import sandbox_marked
     from ireserve_salto_plugin.support.cli import main
 
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+    path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
                                 "salto_ks": park.integrations[INTEGRATION]}))
     path.chmod(0o600)
     run = CliRunner()

@@ -5,6 +5,7 @@ and any "not found", comes from a complete list or from a direct read of that on
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from click.testing import CliRunner
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+from ireserve_salto_plugin.park.platform import sandbox_marked
 from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.cli import main
@@ -125,7 +126,7 @@ def test_a_salto_that_ignores_skip_ends_the_read_at_once_with_a_finding(
 def test_check_and_the_probe_say_that_paging_is_ignored(
         no_skip: SaltoSandbox, tmp_path: Path) -> None:
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": no_skip.platform_env(),
+    path.write_text(json.dumps({**sandbox_marked(no_skip.platform_env(), os.environ),
                                 "salto_ks": settings_for(no_skip)}))
     path.chmod(0o600)
     check = CliRunner().invoke(main, ["check", "--settings-file", str(path)])

@@ -5,6 +5,7 @@ machine that must receive nothing."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+from ireserve_salto_plugin.park.platform import sandbox_marked
 from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.cli import main
@@ -100,8 +101,7 @@ def test_a_next_page_link_with_a_backslash_sends_nothing_to_another_host(
                                      now=None)
     else:
         path = tmp_path / "park.json"
-        path.write_text(json.dumps({"written_by": SANDBOX_WRITER,
-                                    "env": sandbox.platform_env(),
+        path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
                                     "salto_ks": settings_for(sandbox)}))
         path.chmod(0o600)
         CliRunner().invoke(main, ["probe", "--settings-file", str(path)])
@@ -265,7 +265,7 @@ def test_staff_opens_off_switches_test_opens_off_too(
                         requested_by="staff:piet")
     assert not result.ok and result.data["reason"] == "staff_open_disabled"
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+    path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
                                 "salto_ks": park.integrations[INTEGRATION]}))
     path.chmod(0o600)
     cli = CliRunner().invoke(main, ["test-open", mapped.id, "--by", "piet", "--yes",
@@ -330,7 +330,7 @@ def test_verbose_probe_with_a_cassette_prints_no_token(sandbox: SaltoSandbox,
     import sys
 
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({"written_by": SANDBOX_WRITER, "env": sandbox.platform_env(),
+    path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
                                 "salto_ks": settings_for(sandbox)}))
     path.chmod(0o600)
     run = subprocess.run([sys.executable, "-m", "ireserve_salto_plugin.support.cli", "-v",
@@ -413,3 +413,24 @@ def test_the_status_of_the_largest_settings_stays_small(
     [missing] = [f for f in status.data["findings"] if f["code"] == "lock_not_found"]
     assert "99999 more of the same" in missing["message"] and "…" in missing["message"]
     assert len(json.dumps(status.data)) + len(status.message) < 100_000
+
+
+def test_a_tenant_cannot_forge_the_sandbox_marker(
+        sandbox: SaltoSandbox, listener: Listener, tmp_path: Path) -> None:
+    """A tenant wrote ``"written_by": "ireserve-salto sandbox"`` and an ``env`` pointing at a
+    loopback port of its choosing, and the support CLI sent the park's login there. The
+    marker is signed with this machine's sandbox key; a file without that signature (or
+    with one made by another key) names no host."""
+    from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+
+    forged_env = {**sandbox.platform_env(),
+                  "SALTO_KS_ACCEPTANCE_IDENTITY_URL": f"http://127.0.0.1:{listener.port}",
+                  "SALTO_KS_ACCEPTANCE_API_URL": f"http://127.0.0.1:{listener.port}"}
+    for marker in ({"written_by": SANDBOX_WRITER, "env": forged_env},
+                   {"written_by": SANDBOX_WRITER, "env": forged_env, "signature": "0" * 64}):
+        path = tmp_path / "forged.json"
+        path.write_text(json.dumps({**marker, "salto_ks": settings_for(sandbox)}))
+        path.chmod(0o600)
+        result = CliRunner().invoke(main, ["check", "--settings-file", str(path)])
+        assert result.exit_code == 2 and "signature" in result.output, result.output
+    assert listener.connections == 0

@@ -12,11 +12,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import math
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -105,6 +110,48 @@ def platform_variables(environment: str, *, api_url: str, identity_url: str,
 
 
 SANDBOX_WRITER = "ireserve-salto sandbox"  # the mark of a settings file the sandbox wrote
+STATE_DIR = "SALTO_KS_STATE_DIR"  # the support CLI's own files (its OTP budget, this key)
+SANDBOX_KEY = "sandbox.key"  # signs the marker: a tenant's file cannot carry a valid one
+
+
+def state_dir(environ: Mapping[str, str]) -> Path:
+    """Where the support CLI keeps its files: ``SALTO_KS_STATE_DIR``, else
+    ``~/.ireserve-salto`` (folder 0700, files 0600)."""
+    return Path(environ.get(STATE_DIR) or Path.home() / ".ireserve-salto")
+
+
+def sandbox_key(environ: Mapping[str, str], *, create: bool = False) -> bytes | None:
+    """This machine's sandbox key (made, 0600, when ``create`` and missing): only a
+    sandbox run by this user signs with it, and only this user's CLI reads it."""
+    path = state_dir(environ) / SANDBOX_KEY
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        if not create:
+            return None
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another sandbox made it meanwhile
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+def _signature(key: bytes, block: Mapping[str, Any]) -> str:
+    text = json.dumps(dict(block), sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def sandbox_marked(block: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The marker of a settings file this machine's sandbox writes: its loopback platform
+    variables (``env``) and their signature with this machine's sandbox key."""
+    key = sandbox_key(environ, create=True)
+    assert key is not None
+    return {"written_by": SANDBOX_WRITER, "env": dict(block),
+            "signature": _signature(key, block)}
 _FILE_VARIABLE = re.compile(r"SALTO_KS_(ACCEPTANCE|PRODUCTION)_"
                             r"(API_URL|IDENTITY_URL|CLIENT_ID|CLIENT_SECRET)")
 
@@ -123,6 +170,12 @@ def settings_file_environment(data: Any, environ: Mapping[str, str]) -> dict[str
         raise SettingsError("the settings file names platform variables (\"env\"); a park's "
                             "settings never choose a host, a client or a store: set "
                             "SALTO_KS_* in the environment of the command instead")
+    key, given = sandbox_key(environ), data.get("signature")
+    if key is None or not isinstance(given, str) or not hmac.compare_digest(
+            given.encode(), _signature(key, block).encode()):
+        raise SettingsError("the settings file says a sandbox wrote it, but its signature is "
+                            "not this machine's sandbox's: a park's settings never choose a "
+                            "host; start 'ireserve-salto sandbox' here to get such a file")
     chosen: dict[str, dict[str, str]] = {}
     for name, value in block.items():
         match = _FILE_VARIABLE.fullmatch(str(name))

@@ -4,6 +4,7 @@ commands (:mod:`.cli_support`)."""
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -16,7 +17,7 @@ import click
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.flow.wiring import service_from_env
-from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
+from ireserve_salto_plugin.park.platform import sandbox_marked
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.demo import run_demo
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
@@ -86,8 +87,8 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
         parks.append(settings)
     with box:
         data = {
-            "written_by": SANDBOX_WRITER,  # may carry the sandbox's loopback variables
-            "env": box.platform_env(),
+            # may carry the sandbox's loopback variables: signed with this machine's key
+            **sandbox_marked(box.platform_env(), os.environ),
             "site_id": box.site.id,
             "locks": [{"id": lock.id, "iq_id": lock.iq.id} for lock in box.site.locks.values()],
             "salto_ks": parks[0],

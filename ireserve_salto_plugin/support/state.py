@@ -6,21 +6,15 @@ fresh budget let nine wrong ``self-test`` runs get a real IQ blocked."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
+from ireserve_salto_plugin.park.platform import STATE_DIR, state_dir
 from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 from ireserve_salto_plugin.store.file import FileStore
 
-STATE_DIR = "SALTO_KS_STATE_DIR"
-
 
 class NoBudget(Exception):
     """The budget has nowhere to live: the message says where it was tried and what to do."""
-
-
-def state_dir(env: Mapping[str, str]) -> Path:
-    return Path(env.get(STATE_DIR) or Path.home() / ".ireserve-salto")
 
 
 def budget_store(env: Mapping[str, str]) -> Store | None:
