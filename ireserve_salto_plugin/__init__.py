@@ -4,5 +4,10 @@ The plugin instance the host loads is :data:`ireserve_salto_plugin.plugin.plugin
 (entry point ``salto_ks`` in the ``ireserve`` group). Importing this package does no work.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the version lives in one place: pyproject.toml
+    __version__ = version("ireserve-salto-plugin")
+except PackageNotFoundError:  # a checkout that is not installed
+    __version__ = "0+unknown"
 INTEGRATION = "salto_ks"

@@ -3,9 +3,9 @@
 Each hook checks that the call is for this integration, then delegates to the service.
 Nothing is built at import time: collaborators are created on first use.
 
-Hooks beyond the seed contract (``config_schema``, ``mapping_options``,
-``on_booking_status``, ``on_open_request``, ``on_admin_action``) are ``optionalhook``, so
-a host that does not know them still loads the plugin.
+Hooks beyond the design card's four (``config_schema``, ``mapping_options``,
+``on_booking_status``, ``on_open_request``), ``on_admin_action`` included, are
+``optionalhook``, so a host that knows only those four still loads the plugin.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ class SaltoKsPlugin:
                      now: datetime | None, lock_id: str) -> OpenResult | None:
         return self.service.open(park, booking, requested_by, now, lock_id=lock_id)
 
-    @hookimpl
+    @hookimpl(optionalhook=True)
     def on_admin_action(
         self, integration: str, park: Park, action: str, params: dict[str, Any]
     ) -> AdminResult | None:

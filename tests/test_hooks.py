@@ -485,3 +485,23 @@ def test_access_info_carries_its_warnings_in_words_and_a_sentence_for_the_guest(
     park.integrations[INTEGRATION]["default_lock_id"] = None
     [nothing] = host.change_status(unmapped, "confirmed")
     assert Reason.NO_LOCK_MAPPED in nothing.warnings and nothing.guest_text == ""
+
+
+def test_a_host_that_knows_only_the_four_hooks_of_the_design_card_loads_the_plugin() -> None:
+    """Such a host's ``pm.check_pending()`` failed on "unknown hook 'on_admin_action'"."""
+    import pluggy
+
+    from ireserve_salto_plugin import INTEGRATION, hookspecs
+    from ireserve_salto_plugin.plugin import SaltoKsPlugin
+
+    class FourHooks:
+        config_schema = hookspecs.config_schema
+        mapping_options = hookspecs.mapping_options
+        on_booking_status = hookspecs.on_booking_status
+        on_open_request = hookspecs.on_open_request
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(FourHooks)
+    pm.register(SaltoKsPlugin(), INTEGRATION)
+    pm.check_pending()  # raises PluginValidationError for a hook the host does not know
+    assert pm.hook.config_schema(integration=INTEGRATION) is not None

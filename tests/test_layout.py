@@ -147,3 +147,17 @@ def test_the_readme_map_matches_the_tree() -> None:
              if path.name not in ("__init__.py", "py.typed", "__pycache__")
              and (path.is_dir() or path.suffix == ".py")}
     assert named == there
+
+
+def test_the_entry_point_imports_no_support_sandbox_or_reference_code() -> None:
+    """What a host loads (``ireserve_salto_plugin.plugin``) carries none of the support
+    CLI, the sandbox or the reference host: checked in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ireserve_salto_plugin.plugin; print(sorted(m for m in sys.modules "
+            "if m.split('.')[1:2] in (['support'], ['sandbox'], ['reference']) "
+            "and m.startswith('ireserve_salto_plugin.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.strip()
+    assert out == "[]"
