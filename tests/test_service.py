@@ -81,3 +81,26 @@ def test_a_store_that_fails_once_the_command_was_sent_keeps_the_open(
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.OPENED, result and result.message
     assert sandbox.call_count("PATCH") == opens_before + 1
+
+
+@pytest.mark.parametrize(("module", "name", "call", "expected"), [
+    ("access", "access_info", lambda s, p, b: s.access_info(p, b, "confirmed"),
+     lambda r: r.warnings == [Reason.INTERNAL_ERROR]),
+    ("access", "mapping_options", lambda s, p, b: s.mapping_options(p, False),
+     lambda r: r == []),
+    ("explain", "explain", lambda s, p, b: s.explain(p, b, None),
+     lambda r: r.verdict is Reason.INTERNAL_ERROR),
+    ("explain", "doors", lambda s, p, b: s.doors(p, b, None), lambda r: r == []),
+    ("explain", "readiness", lambda s, p, b: s.readiness(p, [b], None),
+     lambda r: r.summary == {"internal_error": 1}),
+])
+def test_every_hook_answers_its_fallback_when_a_bug_escapes(
+        service: Any, park: Any, make_booking: BookingFactory, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch, module: str, name: str, call: Any,
+        expected: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(getattr(service_module, module), name, broken)
+    assert expected(call(service, park, make_booking()))
+    assert "failed unexpectedly" in caplog.text and "RuntimeError: a bug" in caplog.text

@@ -20,6 +20,7 @@ import requests
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.flow import access, explain
 from ireserve_salto_plugin.flow.attempt import Attempt, receipt_writes
+from ireserve_salto_plugin.flow.boundary import never_raises
 from ireserve_salto_plugin.flow.context import ParkContext, Parks, raw_settings
 from ireserve_salto_plugin.flow.decision import (
     BookingError,
@@ -141,44 +142,31 @@ class SaltoKsService:
 
     # -- the other hooks ---------------------------------------------------------------------
 
+    @never_raises("on_booking_status", lambda: AccessInfo(
+        INTEGRATION, False, None, None, None, None, [Reason.INTERNAL_ERROR]))
     def access_info(self, park: Park, booking: Booking, new_status: str) -> AccessInfo | None:
-        try:
-            return access.access_info(self.parks, self.budget, park, booking, new_status)
-        except Exception:  # the host's status change must never break because of us
-            log.exception("salto on_booking_status failed unexpectedly")
-            return AccessInfo(INTEGRATION, False, None, None, None, None,
-                              [Reason.INTERNAL_ERROR])
+        return access.access_info(self.parks, self.budget, park, booking, new_status)
 
+    @never_raises("mapping_options", list)
     def mapping_options(self, park: Park, refresh: bool) -> list[dict[str, Any]] | None:
-        try:
-            return access.mapping_options(self.parks, park, refresh)
-        except Exception:
-            log.exception("salto mapping_options failed unexpectedly")
-            return []
+        return access.mapping_options(self.parks, park, refresh)
 
+    @never_raises("explain_access", lambda: Explanation(
+        INTEGRATION, Reason.INTERNAL_ERROR, "The Salto KS plugin hit an unexpected error; the "
+        "log has details.", None, None, None))
     def explain(self, park: Park, booking: Booking, now: datetime | None
                 ) -> Explanation | None:
-        try:
-            return explain.explain(self.parks, self.budget, self.clock, park, booking, now)
-        except Exception:
-            log.exception("salto explain_access failed unexpectedly")
-            return Explanation(INTEGRATION, Reason.INTERNAL_ERROR, "The Salto KS plugin hit "
-                               "an unexpected error; the log has details.", None, None, None)
+        return explain.explain(self.parks, self.budget, self.clock, park, booking, now)
 
+    @never_raises("access_doors", list)
     def doors(self, park: Park, booking: Booking, now: datetime | None) -> list[Door] | None:
-        try:
-            return explain.doors(self.parks, self.budget, self.clock, park, booking, now)
-        except Exception:
-            log.exception("salto access_doors failed unexpectedly")
-            return []
+        return explain.doors(self.parks, self.budget, self.clock, park, booking, now)
 
+    @never_raises("readiness", lambda: Readiness(INTEGRATION, [],
+                                                 {Reason.INTERNAL_ERROR.value: 1}))
     def readiness(self, park: Park, bookings: Any, now: datetime | None) -> Readiness | None:
-        try:
-            items = list(bookings) if isinstance(bookings, list | tuple) else []
-            return explain.readiness(self.parks, self.budget, self.clock, park, items, now)
-        except Exception:
-            log.exception("salto readiness failed unexpectedly")
-            return Readiness(INTEGRATION, [], {Reason.INTERNAL_ERROR.value: 1})
+        items = list(bookings) if isinstance(bookings, list | tuple) else []
+        return explain.readiness(self.parks, self.budget, self.clock, park, items, now)
 
     # -- on_open_request -------------------------------------------------------------------
 
