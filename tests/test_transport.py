@@ -191,8 +191,7 @@ class _Bearer(requests.auth.AuthBase):
      "auth": ("client", "secret")},
 ])
 def test_the_session_prepares_what_requests_prepares(call: dict[str, Any]) -> None:
-    # The plugin's session prepares its requests without requests' per-call merging; what
-    # it sends must be byte for byte what requests' own path sends.
+    # What the plugin's session sends is byte for byte what requests' own path sends.
     url = "http://salto.test/v1.2/sites/s/locks"
     sent = []
     for session in (make_session(), requests.Session()):
@@ -207,28 +206,3 @@ def test_the_session_prepares_what_requests_prepares(call: dict[str, Any]) -> No
     assert sent[0] == sent[1]
 
 
-def test_a_cookie_or_a_session_hook_takes_requests_own_path() -> None:
-    session = make_session()
-    adapter = _Capture()
-    session.mount("http://", adapter)
-    session.cookies.set("ARRAffinity", "abc", domain="salto.test")
-    seen: list[int] = []
-    session.hooks["response"].append(lambda resp, **_: seen.append(resp.status_code))
-    session.request("GET", "http://salto.test/v1.2/sites", timeout=5)
-    assert adapter.sent[0].headers["Cookie"] == "ARRAffinity=abc" and seen == [204]
-
-
-def test_the_plugins_requests_skip_requests_per_call_merging(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    # What the plugin sends is prepared directly: requests' own merging is not run for it
-    def merging(*_args: Any, **_kwargs: Any) -> Any:
-        raise AssertionError("requests' Session.prepare_request was called")
-
-    session = make_session()
-    adapter = _Capture()
-    session.mount("http://", adapter)
-    monkeypatch.setattr(requests.Session, "prepare_request", merging)
-    session.request("PATCH", "http://salto.test/v1.2/sites/s/locks/l/locking",
-                    json={"locked_state": "unlocked"}, headers={"Accept": "application/json"},
-                    auth=_Bearer(), timeout=5)
-    assert adapter.sent[0].headers["Authorization"] == "Bearer t"

@@ -24,7 +24,6 @@ from typing import Any, Self
 import requests
 from requests.adapters import HTTPAdapter
 from requests.cookies import RequestsCookieJar
-from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
@@ -308,10 +307,10 @@ class SaltoSession(requests.Session):
     """The plugin's one HTTP session.
 
     - Never follows a redirect, whatever the caller passes.
+    - Keeps no cookie (one session serves every park).
     - Reads the environment (proxies, ``NO_PROXY``, CA bundle) once per host instead of on
-      every request, as requests does with ``trust_env``: that re-scan of ``os.environ``
-      was a third of the client-side cost of an open. Proxy settings changed after start-up
-      need a restart of the host process.
+      every request, as requests does with ``trust_env``. Proxy settings changed after
+      start-up need a restart of the host process.
     """
 
     def __init__(self, pool: int = POOL_SIZE) -> None:
@@ -340,11 +339,8 @@ class SaltoSession(requests.Session):
                 timeout: Any = None, allow_redirects: bool = True, proxies: Any = None,
                 hooks: Any = None, stream: bool | None = None, verify: Any = None,
                 cert: Any = None, json: Any = None) -> requests.Response:
-        """requests' ``Session.request`` without its per-call merging, for what the
-        plugin sends (no cookies, files or session hooks): the request is prepared
-        directly, step by step as requests prepares it (the merge of settings, cookie
-        jars and environment it skips was half the client-side cost of an open). Anything
-        else goes through requests' own path. Redirects are never followed."""
+        """requests' own ``Session.request``, with the proxies of the URL's origin read
+        from the environment once, and never a redirect."""
         text = url.decode() if isinstance(url, bytes) else url
         if proxies is None:
             origin = "/".join(text.split("/", 3)[:3])
@@ -353,27 +349,10 @@ class SaltoSession(requests.Session):
                 if len(self._proxies) >= PROXY_ORIGINS:  # bounded, whatever is asked
                     self._proxies.clear()
                 proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
-        if cookies or files or len(self.cookies) or any(self.hooks.values()) or self.params:
-            return super().request(method, text, params, data, headers, cookies, files, auth,
-                                   timeout, False, proxies, hooks, stream, verify, cert, json)
-        merged = CaseInsensitiveDict(self.headers)
-        for name, value in (headers or {}).items():
-            if value is None:
-                merged.pop(name, None)
-            else:
-                merged[name] = value
-        prep = requests.PreparedRequest()
-        prep.prepare_method(method)
-        prep.prepare_url(text, params)
-        prep.prepare_headers(merged)
-        prep.prepare_body(data, None, json)
-        prep.prepare_auth(auth if auth is not None else self.auth, text)
-        prep.prepare_hooks(hooks)
-        return self.send(prep, timeout=timeout, allow_redirects=False,
-                         proxies={**self.proxies, **proxies} if self.proxies else proxies,
-                         stream=self.stream if stream is None else stream,
-                         verify=self.verify if verify is None else verify,
-                         cert=self.cert if cert is None else cert)
+        return super().request(method, text, params=params, data=data, headers=headers,
+                               cookies=cookies, files=files, auth=auth, timeout=timeout,
+                               allow_redirects=False, proxies=proxies, hooks=hooks,
+                               stream=stream, verify=verify, cert=cert, json=json)
 
 
 def make_session(pool: int = POOL_SIZE) -> requests.Session:
