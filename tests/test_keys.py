@@ -77,16 +77,18 @@ def test_another_format_is_refused_not_misread(key: Key[Any], data: Any) -> None
         key.spec.codec.load(data)
 
 
-def test_the_lru_forgets_the_least_recently_used_first() -> None:
-    from ireserve_salto_plugin.salto.cache import Lru
+def test_the_in_process_store_forgets_the_least_recently_used_first() -> None:
+    """A bounded cachetools.LRUCache: reads and writes refresh an entry."""
+    from ireserve_salto_plugin.store.keys import DUPLICATE
+    from ireserve_salto_plugin.store.memory import MemoryStore
 
-    lru: Lru[str, int] = Lru(3)
-    for n, name in enumerate("abc"):
-        lru[name] = n
-    assert lru.get("a") == 0  # read: now the most recently used
-    lru["d"] = 3  # full: "b" goes, not "a"
-    assert [lru.get(name) for name in "abcd"] == [0, None, 2, 3] and len(lru) == 3
-    lru["c"] = 20  # a write refreshes too
-    lru["e"] = 4
-    assert lru.get("a") is None and lru.get("c") == 20
-    assert lru.pop("c") == 20 and lru.pop("c") is None and len(lru) == 2
+    store = MemoryStore(maxsize=3)
+    keys = {name: DUPLICATE("acct", name) for name in "abcde"}
+    for name in "abc":
+        store.set(keys[name], name, 60)
+    assert store.get(keys["a"]) == "a"  # read: now the most recently used
+    store.set(keys["d"], "d", 60)  # full: "b" goes, not "a"
+    assert [store.get(keys[name]) for name in "abcd"] == ["a", None, "c", "d"]
+    store.set(keys["c"], "c2", 60)  # a write refreshes too
+    store.set(keys["e"], "e", 60)
+    assert store.get(keys["a"]) is None and store.get(keys["c"]) == "c2" and len(store) == 3

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
+from cachetools import LRUCache
 from marshmallow import ValidationError
 
 from ireserve_salto_plugin import INTEGRATION
@@ -25,7 +26,7 @@ from ireserve_salto_plugin.park.platform import Platform, PlatformReader
 from ireserve_salto_plugin.park.settings import Settings, SettingsSchema
 from ireserve_salto_plugin.park.text import host_text
 from ireserve_salto_plugin.salto.auth import Account
-from ireserve_salto_plugin.salto.cache import Lru, Store
+from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.clock import Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
@@ -111,8 +112,8 @@ class Parks:
         self.platform = platform
         # A platform variable of the host process that is invalid: every hook says so.
         self.config_error = config_error
-        self._parsed: Lru[tuple[str, bool], _Parsed] = Lru(CACHED_PARKS)
-        self._accounts: Lru[tuple[str, str, Platform], Account] = Lru(CACHED_PARKS)
+        self._parsed: LRUCache[tuple[str, bool], _Parsed] = LRUCache(CACHED_PARKS)
+        self._accounts: LRUCache[tuple[str, str, Platform], Account] = LRUCache(CACHED_PARKS)
         self._lock = threading.Lock()
         self._schemas = {False: SettingsSchema(), True: SettingsSchema(partial=("open_statuses",))}
 

@@ -19,7 +19,6 @@ misread: adding a field to :class:`Lock` cannot corrupt lock lists already in Re
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
@@ -28,46 +27,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from ireserve_salto_plugin.salto.types import LOCK_FIELDS, Iq, Lock, LockList, Site, Token
 
 T = TypeVar("T")
-K = TypeVar("K")
-V = TypeVar("V")
 FORMAT = 1  # bump when a codec's JSON changes incompatibly
-
-
-class Lru(Generic[K, V]):
-    """A bounded mapping that forgets the least recently used entry first. Not locked:
-    callers that share one across threads hold their own lock. An ``OrderedDict``, whose
-    lookups and moves run in C (cachetools' LRU runs Python code on every access)."""
-
-    __slots__ = ("_data", "maxsize")
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._data: OrderedDict[K, V] = OrderedDict()
-
-    def get(self, key: K) -> V | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def __setitem__(self, key: K, value: V) -> None:
-        data = self._data
-        data[key] = value
-        data.move_to_end(key)
-        if len(data) > self.maxsize:
-            data.popitem(last=False)
-
-    def pop(self, key: K, default: V | None = None) -> V | None:
-        return self._data.pop(key, default)
-
-    def clear(self) -> None:
-        self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return f"Lru({len(self._data)} of {self.maxsize})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ireserve_salto_plugin.salto.cache import Key, Lru
+from cachetools import LRUCache
+
+from ireserve_salto_plugin.salto.cache import Key
 
 T = TypeVar("T")
 DEFAULT_SIZE = 10_000  # entries: about 3 per park (token, site, lock list) and the guards
@@ -24,7 +26,7 @@ DEFAULT_SIZE = 10_000  # entries: about 3 per park (token, site, lock list) and 
 class MemoryStore:
     """In-process store. Thread-safe; state is per process.
 
-    An :class:`~ireserve_salto_plugin.salto.cache.Lru` of ``(expires_at, value)`` behind
+    A ``cachetools.LRUCache`` of ``(expires_at, value)`` behind
     one lock: an expired entry is dropped when it is read (or evicted as least recently
     used), which keeps each read to one dictionary lookup on the open path.
     """
@@ -32,7 +34,7 @@ class MemoryStore:
     def __init__(self, maxsize: int = DEFAULT_SIZE,
                  timer: Callable[[], float] = time.monotonic) -> None:
         self._timer = timer
-        self._cache: Lru[str, tuple[float, Any]] = Lru(maxsize)
+        self._cache: LRUCache[str, tuple[float, Any]] = LRUCache(maxsize)
         self._lock = threading.Lock()
         # One lock per key while anyone holds or waits for it, so no two parks ever share
         # a lock (a slow park cannot stall another); memory is bounded by the callers.

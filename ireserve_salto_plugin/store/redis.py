@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, ParamSpec, TypeVar
 
-from ireserve_salto_plugin.salto.cache import Key, Lru
+from cachetools import LRUCache
+
+from ireserve_salto_plugin.salto.cache import Key
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 
 MUTEX_POLL = 0.005  # seconds between two tries of a held mutex (redis-py: 0.1)
@@ -127,7 +129,7 @@ class RedisStore:
         self._near_seconds = near_cache_seconds
         # name -> (served until, its bytes if small, value): served from memory until then;
         # read again as the same bytes (the token on every open), not decoded again
-        self._near: Lru[str, tuple[float, bytes | None, Any]] = Lru(NEAR_CACHE_SIZE)
+        self._near: LRUCache[str, tuple[float, bytes | None, Any]] = LRUCache(NEAR_CACHE_SIZE)
         self._near_lock = threading.Lock()
         self._timer = timer
         self.on_error: Callable[[], None] | None = None  # e.g. a metrics counter
