@@ -6,7 +6,7 @@ import pytest
 
 from ireserve_salto_plugin.salto.errors import Unavailable
 from ireserve_salto_plugin.salto.types import (
-    KEEP_OPTIONS_FROM,
+    INDEX_FROM,
     Lock,
     LockList,
     parse_iq,
@@ -58,11 +58,14 @@ def test_the_dropdown_is_built_once_and_copied_per_caller() -> None:
     assert locks.options()[0]["label"] == "Reception"
 
 
-def test_a_lock_is_a_plain_value() -> None:
+def test_locks_share_their_flags_and_compare_by_every_field() -> None:
     a = Lock("l1", "Chalet 1", True, "iq", None, True, None, "low")
     b = Lock("l2", "Chalet 2", True, "iq", None, True, None, "low")
-    assert a == Lock("l1", "Chalet 1", True, "iq", None, True, None, "low") and a != b
-    assert hash(a) == hash(Lock("l1", "Chalet 1", True, "iq", None, True, None, "low"))
+    assert a.flags is b.flags  # one tuple for every lock with the same five flags
+    assert (a.online, a.iq_online, a.otp_enabled, a.left_open_alarm, a.intrusion_alarm) \
+        == (True, None, True, None, None)
+    assert a == Lock(**a.row()) and hash(a) == hash(Lock(**a.row())) and a != b
+    assert a != Lock(**{**a.row(), "intrusion_alarm": True})
     offline = a.with_iq_online(False)
     assert offline.iq_online is False and not offline.reachable and a.iq_online is None
     assert "Chalet 1" in repr(a) and "iq_online=None" in repr(a)
@@ -70,13 +73,21 @@ def test_a_lock_is_a_plain_value() -> None:
         a.name = "changed"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("size", [3, KEEP_OPTIONS_FROM])
-def test_a_lock_is_found_by_id_and_a_big_dropdown_is_built_once(size: int) -> None:
+def test_flags_read_back_wrong_are_kept_but_never_shared() -> None:
+    from ireserve_salto_plugin.salto import types
+
+    odd = Lock("l", "n", 1, None, 0.0, [True])  # type: ignore[arg-type]
+    assert odd.online == 1 and odd.iq_online == 0.0 and odd.otp_enabled == [True]
+    assert Lock("l", "n", 1, None, 0.0, None).flags is not Lock(  # type: ignore[arg-type]
+        "l", "n", 1, None, 0.0, None).flags  # type: ignore[arg-type]
+    assert all(value is None or isinstance(value, bool)
+               for flags in types._FLAGS for value in flags)
+
+
+@pytest.mark.parametrize("size", [3, INDEX_FROM])
+def test_a_lock_is_found_by_id_in_a_small_list_and_a_big_one(size: int) -> None:
     locks = LockList.of([Lock(f"l{n}", f"Chalet {n}", True, "iq", True, True)
                          for n in range(size)])
     assert locks.get(f"l{size - 1}") is locks.locks[-1] and locks.get("l0") is locks.locks[0]
     assert locks.get("missing") is None
-    assert bool(locks.built) == (size >= KEEP_OPTIONS_FROM)
-    first = locks.options()
-    first[0]["label"] = "changed by a caller"
-    assert locks.options()[0]["label"] == "Chalet 0"
+    assert (locks._index is None) == (size < INDEX_FROM)  # a small list keeps no index

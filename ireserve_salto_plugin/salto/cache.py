@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from ireserve_salto_plugin.salto.types import Iq, Lock, LockList, Site, Token
+from ireserve_salto_plugin.salto.types import LOCK_FIELDS, Iq, Lock, LockList, Site, Token
 
 T = TypeVar("T")
 FORMAT = 1  # bump when a codec's JSON changes incompatibly
@@ -118,11 +118,19 @@ TOKEN_CODEC: Codec[Token] = Codec(
     lambda t: {"v": FORMAT, **_row(t)}, lambda d: _by_name(Token, _versioned(d)))
 SITE_CODEC: Codec[Site] = Codec(
     lambda s: {"v": FORMAT, **_row(s)}, lambda d: _by_name(Site, _versioned(d)))
+LOCK_HINTS = {name: str(hint) for name, hint in Lock.__init__.__annotations__.items()
+              if name in LOCK_FIELDS}
+
+
+def _lock(data: dict[str, Any]) -> Lock:
+    return Lock(**_typed(LOCK_HINTS, data))
+
+
 LOCKS_CODEC: Codec[LockList] = Codec(
-    lambda locks: {"v": FORMAT, "locks": [_row(lock) for lock in locks.locks],
+    lambda locks: {"v": FORMAT, "locks": [lock.row() for lock in locks.locks],
                    "iqs": [_row(iq) for iq in locks.iqs.values()], "read_at": locks.read_at,
                    "complete": locks.complete, "paging_ignored": locks.paging_ignored},
-    lambda d: LockList.of([_by_name(Lock, row) for row in _versioned(d)["locks"]],
+    lambda d: LockList.of([_lock(row) for row in _versioned(d)["locks"]],
                           [_by_name(Iq, row) for row in d.get("iqs", [])],
                           d.get("read_at") if isinstance(d.get("read_at"), int | float)
                           else None,
