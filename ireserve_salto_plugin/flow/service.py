@@ -417,7 +417,8 @@ class SaltoKsService:
             gateway.open_lock(site_id, lock.id, sign=sign)
         else:
             failed = self._within_budget(gateway, site_id, lock.id, iq_id, sign, attempt,
-                                         credentials_mark(iq.secret, iq.pin), checked.budget)
+                                         credentials_mark(iq.secret, iq.pin), checked.budget,
+                                         batch)
             if failed is not None:
                 return failed
         # The lock opened: from here on nothing may turn that into a failure.
@@ -440,13 +441,15 @@ class SaltoKsService:
 
     def _within_budget(self, gateway: SaltoGateway, site_id: str, lock_id: str, iq_id: str,
                        sign: Callable[[], str | None], attempt: Attempt, mark: float,
-                       known: BudgetState | None) -> OpenResult | None:
+                       known: BudgetState | None, batch: OpenBatch) -> OpenResult | None:
         """The PATCH inside one of the IQ's slots (:meth:`OtpBudget.slot`): ``None`` when
         Salto accepted it, else the result (refused or busy before anything was sent, or
-        Salto's rejection or block, counted for every command to the IQ)."""
+        Salto's rejection or block, counted for every command to the IQ). The slot is given
+        back with the open's result script (``batch``), not in a round trip of its own."""
         account, budget = gateway.account.key, self.budget
         try:
-            with budget.slot(gateway.transport, account, iq_id, mark, known) as state:
+            with budget.slot(gateway.transport, account, iq_id, mark, known,
+                             release=batch.deletes.extend) as state:
                 attempt.command_sent = True
                 try:
                     gateway.open_lock(site_id, lock_id, sign=sign)

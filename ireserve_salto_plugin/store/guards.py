@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,11 +156,15 @@ class OtpBudget:
 
     @contextmanager
     def slot(self, transport: Transport, account: str, iq_id: str, mark: float | None,
-             known: BudgetState | None = None) -> Iterator[BudgetState]:
+             known: BudgetState | None = None,
+             release: Callable[[Sequence[Key[float]]], None] | None = None
+             ) -> Iterator[BudgetState]:
         """Hold a slot for one code to the IQ while the body sends it and records Salto's
         answer (:meth:`rejected`, :meth:`blocked`, :meth:`accepted`). Yields the budget as
         read once the slot was held (``known``: the budget as the caller read it just now,
-        so the first try needs no read of its own). Raises :class:`BudgetRefused` when no
+        so the first try needs no read of its own; ``release``: hands the slots back with the
+        caller's next store write, e.g. the open's result script, instead of a round trip of
+        their own: only when the body ends normally). Raises :class:`BudgetRefused` when no
         code may go, :class:`IqBusy` when no slot came free in time. A caller that needs
         both slots (one at a time) takes them in order, so two such never hold one each."""
         slots = (OTP_SLOT(account, iq_id, "1"), OTP_SLOT(account, iq_id, "2"))
@@ -198,6 +202,9 @@ class OtpBudget:
                 delay = min(delay * 2, SLOT_POLL)
                 state = self.state_of(self.store.get_many(reads), mark)
             yield state
+            if release is not None and held:
+                release(list(held))
+                held.clear()
         finally:
             self._release(held)
 
