@@ -181,10 +181,6 @@ class Store(Protocol):
         """Set ``key`` only if it is absent; True when this call set it."""
         ...
 
-    def incr(self, key: Key[float], ttl: float) -> int:
-        """Add one to a counter (created at 0 with ``ttl``) and return the new value."""
-        ...
-
     def claim(self, key: Key[T], value: T, ttl: float,
               reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
         """``add(key, value, ttl)`` and ``get_many(reads)`` in one round trip (one Redis

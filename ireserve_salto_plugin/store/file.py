@@ -130,13 +130,6 @@ class FileStore:
             self._put(entries, key, value, ttl)
             return True
 
-    def incr(self, key: Key[float], ttl: float) -> int:
-        with self._entries() as entries:
-            count = int(self._load(key, entries) or 0) + 1
-            expires = entries[key.name][0] if key.name in entries else self._wall() + ttl
-            entries[key.name] = [expires, count]
-            return count
-
     def claim(self, key: Key[T], value: T, ttl: float,
               reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
         with self._entries() as entries:

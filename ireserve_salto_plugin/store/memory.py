@@ -102,14 +102,6 @@ class MemoryStore:
             for key in deletes:
                 self._cache.pop(key.name, None)
 
-    def incr(self, key: Key[float], ttl: float) -> int:
-        now = self._timer()
-        with self._lock:
-            entry = self._live(key.name, now) or (now + ttl, 0)
-            entry = (entry[0], int(entry[1]) + 1)
-            self._cache[key.name] = entry
-            return int(entry[1])
-
     @contextmanager
     def mutex(self, key: Key[Any], timeout: float,
               ready: Callable[[], bool] | None = None) -> Iterator[None]:

@@ -51,11 +51,6 @@ for i = sets + 1, #KEYS do redis.call('DEL', KEYS[i]) end
 return sets
 """
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-_INCR = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n
-"""
 # The open's first round trip: claim the duplicate guard (SET NX PX) and read KEYS[2..].
 _CLAIM = """
 local claimed = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
@@ -268,10 +263,6 @@ class RedisStore:
                 self._near.pop(key.name, None)
         for raw, (key, value, ttl) in zip(raws, live, strict=True):
             self._remember(key, value, ttl, raw)
-
-    @_store_errors
-    def incr(self, key: Key[float], ttl: float) -> int:
-        return int(self._script(_INCR)(keys=[self.prefix + key.name], args=[_ms(ttl)]))
 
     @_store_errors
     def _lock_for(self, name: str, timeout: float) -> Any:
