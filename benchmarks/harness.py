@@ -60,17 +60,20 @@ class Sandbox:
         self.session.post(f"{self.api}/_sandbox/expire-tokens", timeout=10)
 
     def set_latency(self, seconds: float) -> None:
-        self.session.post(f"{self.api}/_sandbox/latency", json={"seconds": seconds},
-                          timeout=10)
+        self.session.post(f"{self.api}/_sandbox/latency", json={"seconds": seconds}, timeout=10)
 
     def round_trips_in_a_row(self) -> int:
-        return int(self.session.get(f"{self.api}/_sandbox/round-trips",
-                                    timeout=10).json()["in_a_row"])
+        return int(
+            self.session.get(f"{self.api}/_sandbox/round-trips", timeout=10).json()["in_a_row"]
+        )
 
     def peak_in_flight(self, prefix: str) -> int:
         """The most requests starting with ``prefix`` served at once (latency set)."""
-        return int(self.session.get(f"{self.api}/_sandbox/peak-in-flight",
-                                    params={"prefix": prefix}, timeout=10).json()["peak"])
+        return int(
+            self.session.get(
+                f"{self.api}/_sandbox/peak-in-flight", params={"prefix": prefix}, timeout=10
+            ).json()["peak"]
+        )
 
     def cpu_seconds(self) -> float:
         """CPU time the sandbox process has used (user + system)."""
@@ -78,18 +81,31 @@ class Sandbox:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def calls(self, prefix: str = "", contains: str = "") -> int:
-        return sum(n for key, n in self.stats()["calls"].items()
-                   if key.startswith(prefix) and contains in key)
+        return sum(
+            n
+            for key, n in self.stats()["calls"].items()
+            if key.startswith(prefix) and contains in key
+        )
 
 
 @contextmanager
 def sandbox_process(*args: str) -> Iterator[Sandbox]:
     folder = Path(tempfile.mkdtemp(prefix="salto-bench-"))
     path = folder / "sandbox.json"
-    proc = subprocess.Popen([sys.executable, "-m", "ireserve_salto_plugin.support.cli", "sandbox",
-                             "--settings-file", str(path), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=lambda: pin_to_cpu(SERVER_CPU))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ireserve_salto_plugin.support.cli",
+            "sandbox",
+            "--settings-file",
+            str(path),
+            *args,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: pin_to_cpu(SERVER_CPU),
+    )
     try:
         for _ in range(600):
             if path.exists():
@@ -120,10 +136,24 @@ def redis_process() -> Iterator[str | None]:
     folder = tempfile.mkdtemp(prefix="salto-redis-")
     # On the sandbox's core, as if on its own host: on the client's core, every round trip
     # would also pay for a context switch into redis-server.
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", folder],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=lambda: pin_to_cpu(SERVER_CPU))
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            folder,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: pin_to_cpu(SERVER_CPU),
+    )
     import redis
 
     client = redis.Redis(port=port)
@@ -181,8 +211,9 @@ class Bench:
 
     def booking(self, object_id: str = "obj-0") -> Booking:
         arrival = datetime.now(UTC) - timedelta(hours=1)
-        return Booking(f"B{next(self.counter)}", object_id, "confirmed", arrival,
-                       arrival + timedelta(days=2))
+        return Booking(
+            f"B{next(self.counter)}", object_id, "confirmed", arrival, arrival + timedelta(days=2)
+        )
 
     def open(self, object_id: str = "obj-0") -> Any:
         result = self.host.open(self.booking(object_id), "bench")
@@ -197,20 +228,27 @@ class Bench:
         return token.access_token
 
 
-def make_bench(box: Sandbox, store: Store, *, with_site_id: bool = True, locks: int = 1,
-               session: requests.Session | None = None, park_index: int = 0) -> Bench:
+def make_bench(
+    box: Sandbox,
+    store: Store,
+    *,
+    with_site_id: bool = True,
+    locks: int = 1,
+    session: requests.Session | None = None,
+    park_index: int = 0,
+) -> Bench:
     """A reference host (real PluginManager with the contract's hookspecs) with a fresh
     plugin on ``store``; objects ``obj-N`` map to the site's first ``locks`` locks."""
     service = SaltoKsService(store=store, session=session)
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(SaltoKsPlugin(service), INTEGRATION)
     settings = dict(box.data["parks"][park_index])
-    settings["mapping"] = {f"obj-{n}": lock["id"]
-                           for n, lock in enumerate(box.data["locks"][:locks])}
+    settings["mapping"] = {
+        f"obj-{n}": lock["id"] for n, lock in enumerate(box.data["locks"][:locks])
+    }
     if with_site_id:
         settings["site_id"] = box.data["site_id"]
-    park = host.add_park(Park(f"park-{park_index}", "Europe/Amsterdam",
-                              {INTEGRATION: settings}))
+    park = host.add_park(Park(f"park-{park_index}", "Europe/Amsterdam", {INTEGRATION: settings}))
     return Bench(host, park, service, iter(range(10**9)))
 
 

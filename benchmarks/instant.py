@@ -16,7 +16,6 @@ class InstantAdapter(requests.adapters.HTTPAdapter):
         resp = requests.Response()
         resp.status_code = 200
         resp._content = b""
-        resp.headers = CaseInsensitiveDict({"Date": formatdate(usegmt=True),
-                                            "Content-Length": "0"})
+        resp.headers = CaseInsensitiveDict({"Date": formatdate(usegmt=True), "Content-Length": "0"})
         resp.request, resp.url, resp.connection = request, request.url or "", self
         return resp

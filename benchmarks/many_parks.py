@@ -41,8 +41,10 @@ def main() -> None:
     store = MemoryStore() if mode == "default" else MemoryStore(maxsize=1000)
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(SaltoKsPlugin(SaltoKsService(store=store)), INTEGRATION)
-    all_parks = [host.add_park(Park(f"park-{n}", "Europe/Amsterdam", {INTEGRATION: settings}))
-                 for n, settings in enumerate(data["parks"][:parks])]
+    all_parks = [
+        host.add_park(Park(f"park-{n}", "Europe/Amsterdam", {INTEGRATION: settings}))
+        for n, settings in enumerate(data["parks"][:parks])
+    ]
     for park in all_parks:
         if len(host.lock_options(park, INTEGRATION)) != len(data["locks"]):
             raise SystemExit(f"{park.id}: lock list incomplete")
@@ -54,8 +56,15 @@ def main() -> None:
 
     before = token_calls()
     host.lock_options(all_parks[1], INTEGRATION)
-    print(json.dumps({"rss_mb": rss_kb() / 1024, "entries": len(store),
-                      "revisit_token_calls": token_calls() - before}))
+    print(
+        json.dumps(
+            {
+                "rss_mb": rss_kb() / 1024,
+                "entries": len(store),
+                "revisit_token_calls": token_calls() - before,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

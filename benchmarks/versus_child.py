@@ -74,10 +74,10 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
 
     def open_once() -> None:
         arrival = datetime.now(UTC) - timedelta(hours=1)
-        booking = Booking(f"B{run}-{next(counter)}", "obj-0", "confirmed", arrival,
-                          arrival + timedelta(days=2))
-        result = pm.hook.on_open_request(park=park, booking=booking, requested_by="bench",
-                                         now=None)
+        booking = Booking(
+            f"B{run}-{next(counter)}", "obj-0", "confirmed", arrival, arrival + timedelta(days=2)
+        )
+        result = pm.hook.on_open_request(park=park, booking=booking, requested_by="bench", now=None)
         if result is None or not result.opened:
             raise SystemExit(f"open failed: {result}")
 
@@ -102,9 +102,15 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     plugin_t, bare_t = [], []
     for n in range(rounds):
+
         def send_bare() -> None:
-            bare.patch(url, json={"locked_state": "unlocked", "otp": otp()},
-                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            bare.patch(
+                url,
+                json={"locked_state": "unlocked", "otp": otp()},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+
         pair = [(bare_t, send_bare), (plugin_t, open_once)]
         for samples, func in pair if n % 2 else reversed(pair):
             samples.append(timed(func))
@@ -117,9 +123,16 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         open_t, call_t = [], []
         for _ in range(rounds):
             open_t.append(timed(open_once))
-            call_t.append(timed(lambda: session.patch(
-                url, json={"locked_state": "unlocked", "otp": "00000"},
-                headers={"Authorization": f"Bearer {token}"}, timeout=10)))
+            call_t.append(
+                timed(
+                    lambda: session.patch(
+                        url,
+                        json={"locked_state": "unlocked", "otp": "00000"},
+                        headers={"Authorization": f"Bearer {token}"},
+                        timeout=10,
+                    )
+                )
+            )
         figures["own_us"] = (statistics.median(open_t) - statistics.median(call_t)) * 1e6
     return figures
 
@@ -142,13 +155,16 @@ def wave(spec: dict[str, Any], pm: Any) -> dict[str, Any]:
 
     def open_one(n: int, tag: str) -> tuple[bool, float, str]:
         arrival = datetime.now(UTC) - timedelta(hours=1)
-        booking = Booking(f"W{run}-{tag}-{n}", f"obj-{n}", "confirmed", arrival,
-                          arrival + timedelta(days=2))
+        booking = Booking(
+            f"W{run}-{tag}-{n}", f"obj-{n}", "confirmed", arrival, arrival + timedelta(days=2)
+        )
         started = time.perf_counter()
-        result = pm.hook.on_open_request(park=park, booking=booking, requested_by="bench",
-                                         now=None)
-        return (bool(result and result.opened), time.perf_counter() - started,
-                str(result.reason.value) if result else "none")
+        result = pm.hook.on_open_request(park=park, booking=booking, requested_by="bench", now=None)
+        return (
+            bool(result and result.opened),
+            time.perf_counter() - started,
+            str(result.reason.value) if result else "none",
+        )
 
     if not open_one(0, "warm")[0]:
         raise SystemExit("the warm-up open failed")
@@ -167,9 +183,12 @@ def wave(spec: dict[str, Any], pm: Any) -> dict[str, Any]:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"opened": sum(1 for ok, _, _ in results if ok), "taps": len(results),
-            "max_s": max(seconds for _, seconds, _ in results),
-            "reasons": sorted({reason for ok, _, reason in results if not ok})}
+    return {
+        "opened": sum(1 for ok, _, _ in results if ok),
+        "taps": len(results),
+        "max_s": max(seconds for _, seconds, _ in results),
+        "reasons": sorted({reason for ok, _, reason in results if not ok}),
+    }
 
 
 def many_parks(spec: dict[str, Any], pm: Any) -> dict[str, Any]:
@@ -178,8 +197,10 @@ def many_parks(spec: dict[str, Any], pm: Any) -> dict[str, Any]:
 
     for n, settings in enumerate(spec["parks"]):
         park = Park(f"park-{n}", "Europe/Amsterdam", {INTEGRATION: settings})
-        if len(pm.hook.mapping_options(integration=INTEGRATION, park=park,
-                                       refresh=False) or []) != spec["locks"]:
+        if (
+            len(pm.hook.mapping_options(integration=INTEGRATION, park=park, refresh=False) or [])
+            != spec["locks"]
+        ):
             raise SystemExit(f"park-{n}: lock list incomplete")
     return {"rss_mb": rss_mb()}
 

@@ -35,35 +35,52 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         session = requests.Session()
         iq = spec["iq"]
         send = lambda: session.patch(  # noqa: E731
-            spec["url"], json={"locked_state": "unlocked",
-                               "otp": salto_otp(iq["secret"], iq["pin"], datetime.now(UTC))},
-            headers={"Authorization": f"Bearer {spec['token']}"}, timeout=10)
+            spec["url"],
+            json={
+                "locked_state": "unlocked",
+                "otp": salto_otp(iq["secret"], iq["pin"], datetime.now(UTC)),
+            },
+            headers={"Authorization": f"Bearer {spec['token']}"},
+            timeout=10,
+        )
         send().raise_for_status()  # warm: connection
     else:
         host = ReferenceHost(load_entrypoints=False)
-        host.pm.register(SaltoKsPlugin(SaltoKsService(
-            store=RedisStore.from_url(spec["redis"]))), INTEGRATION)
-        park = host.add_park(Park("park-0", "Europe/Amsterdam",
-                                  {INTEGRATION: spec["settings"]}))
+        host.pm.register(
+            SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(spec["redis"]))), INTEGRATION
+        )
+        park = host.add_park(Park("park-0", "Europe/Amsterdam", {INTEGRATION: spec["settings"]}))
         host.lock_options(park, INTEGRATION)  # warm: token, lock list, connection
-        same = Booking(spec["booking"], "obj-0", "confirmed", arrival,
-                       arrival + timedelta(days=2))
+        same = Booking(spec["booking"], "obj-0", "confirmed", arrival, arrival + timedelta(days=2))
         counter = iter(range(10**9))
 
         def send() -> Any:
-            booking = same if spec["mode"] == "same" else Booking(
-                f"{spec['booking']}-{next(counter)}", "obj-0", "confirmed", arrival,
-                arrival + timedelta(days=2))
+            booking = (
+                same
+                if spec["mode"] == "same"
+                else Booking(
+                    f"{spec['booking']}-{next(counter)}",
+                    "obj-0",
+                    "confirmed",
+                    arrival,
+                    arrival + timedelta(days=2),
+                )
+            )
             result = host.open(booking, "guest")
             reasons[result.reason.value if result else "none"] += 1
             return result
+
     ready = time.time()
     time.sleep(max(0.0, spec["start_at"] - ready))
     started = time.time()
     for _ in range(spec["taps"]):
         send()
-    return {"reasons": reasons, "started": started, "finished": time.time(),
-            "late": ready > spec["start_at"]}
+    return {
+        "reasons": reasons,
+        "started": started,
+        "finished": time.time(),
+        "late": ready > spec["start_at"],
+    }
 
 
 if __name__ == "__main__":

@@ -130,8 +130,9 @@ def access_doors(park: Park, booking: Booking, now: datetime | None) -> list[Doo
 
 
 @hookspec(firstresult=True)
-def on_open_door(park: Park, booking: Booking, requested_by: str, now: datetime | None,
-                 lock_id: str) -> OpenResult | None:
+def on_open_door(
+    park: Park, booking: Booking, requested_by: str, now: datetime | None, lock_id: str
+) -> OpenResult | None:
     """Open one of the booking's doors (``access_doors``), with exactly the rules of
     ``on_open_request``; a lock that is not one of them is ``denied``/``door_not_allowed``.
 

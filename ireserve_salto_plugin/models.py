@@ -92,8 +92,19 @@ DENIED_REASONS = frozenset(
 
 
 # Keys whose values are never written out by ``to_dict()`` (an IQ secret, a PIN, ...).
-SECRET_KEYS = frozenset({"password", "secret", "pin", "client_secret", "access_token",
-                         "refresh_token", "otp", "current_pin", "new_pin"})
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "secret",
+        "pin",
+        "client_secret",
+        "access_token",
+        "refresh_token",
+        "otp",
+        "current_pin",
+        "new_pin",
+    }
+)
 MASK = "***"
 
 
@@ -106,8 +117,10 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): MASK if k in SECRET_KEYS and v is not None else jsonable(v)
-                for k, v in value.items()}
+        return {
+            str(k): MASK if k in SECRET_KEYS and v is not None else jsonable(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         return [jsonable(v) for v in value]
     return value
@@ -118,8 +131,7 @@ class _ToDict:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible, for audit logs: secrets are masked, datetimes ISO 8601."""
-        return {spec.name: jsonable(getattr(self, spec.name))
-                for spec in fields(cast(Any, self))}
+        return {spec.name: jsonable(getattr(self, spec.name)) for spec in fields(cast(Any, self))}
 
 
 class DoorKind(StrEnum):
@@ -238,4 +250,3 @@ class Readiness(_ToDict):
     integration: str
     bookings: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
-

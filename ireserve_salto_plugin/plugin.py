@@ -55,8 +55,9 @@ class SaltoKsPlugin:
     def admin(self) -> AdminActions:
         if self._admin is None:
             service = self.service
-            self._admin = AdminActions(service.parks, service.budget, service.clock,
-                                       test_open=service.test_open)
+            self._admin = AdminActions(
+                service.parks, service.budget, service.clock, test_open=service.test_open
+            )
         return self._admin
 
     @hookimpl
@@ -92,23 +93,25 @@ class SaltoKsPlugin:
         return self.service.open(park, booking, requested_by, now)
 
     @hookimpl(optionalhook=True)
-    def explain_access(self, park: Park, booking: Booking,
-                       now: datetime | None) -> Explanation | None:
+    def explain_access(
+        self, park: Park, booking: Booking, now: datetime | None
+    ) -> Explanation | None:
         return self.service.explain(park, booking, now)
 
     @hookimpl(optionalhook=True)
-    def readiness(self, park: Park, bookings: list[Booking],
-                  now: datetime | None) -> Readiness | None:
+    def readiness(
+        self, park: Park, bookings: list[Booking], now: datetime | None
+    ) -> Readiness | None:
         return self.service.readiness(park, bookings, now)
 
     @hookimpl(optionalhook=True)
-    def access_doors(self, park: Park, booking: Booking,
-                     now: datetime | None) -> list[Door] | None:
+    def access_doors(self, park: Park, booking: Booking, now: datetime | None) -> list[Door] | None:
         return self.service.doors(park, booking, now)
 
     @hookimpl(optionalhook=True)
-    def on_open_door(self, park: Park, booking: Booking, requested_by: str,
-                     now: datetime | None, lock_id: str) -> OpenResult | None:
+    def on_open_door(
+        self, park: Park, booking: Booking, requested_by: str, now: datetime | None, lock_id: str
+    ) -> OpenResult | None:
         return self.service.open(park, booking, requested_by, now, lock_id=lock_id)
 
     @hookimpl(optionalhook=True)

@@ -23,10 +23,24 @@ from ireserve_salto_plugin.support.recording import (
 )
 from ireserve_salto_plugin.support.recording import make_vcr as _make_vcr
 
-__all__ = ["API", "CASSETTES", "DROP_RESPONSE_HEADERS", "FORM_SECRETS", "IDENTITY",
-           "REDACTED", "REQUEST_JSON_SECRETS", "RESPONSE_JSON_SECRETS", "TARGET_FILE",
-           "TOKEN_SHAPES", "Rewriter", "hygiene_problems", "make_vcr", "record_mode",
-           "scrub_request", "scrub_response"]
+__all__ = [
+    "API",
+    "CASSETTES",
+    "DROP_RESPONSE_HEADERS",
+    "FORM_SECRETS",
+    "IDENTITY",
+    "REDACTED",
+    "REQUEST_JSON_SECRETS",
+    "RESPONSE_JSON_SECRETS",
+    "TARGET_FILE",
+    "TOKEN_SHAPES",
+    "Rewriter",
+    "hygiene_problems",
+    "make_vcr",
+    "record_mode",
+    "scrub_request",
+    "scrub_response",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"

@@ -21,8 +21,7 @@ NO_SLEEP = Clock(sleep=lambda seconds: None)  # retries and backoff without wait
 
 
 @pytest.fixture(autouse=True)
-def cli_state_dir(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Any:
+def cli_state_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The support CLI's state file (its OTP budget) in a folder of the test's own, never
     in the home of whoever runs the suite."""
     folder = tmp_path_factory.mktemp("cli-state")
@@ -127,8 +126,7 @@ def park(host: ReferenceHost, sandbox: SaltoSandbox) -> Park:
 
 def activate(host: ReferenceHost, park: Park, box: SaltoSandbox, iq_id: str) -> None:
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq_id).ok
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq_id,
-                        current_pin=box.last_pin(iq_id))
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq_id, current_pin=box.last_pin(iq_id))
     assert result.ok, result.message
 
 
@@ -142,8 +140,10 @@ def mapped(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> Any:
     """Park with Chalet 12 mapped to object ``chalet-12`` and its IQ activated."""
     lock = first_lock(sandbox)
     activate(host, park, sandbox, lock.iq.id)
-    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION],
-                                      "mapping": {"chalet-12": lock.id}}
+    park.integrations[INTEGRATION] = {
+        **park.integrations[INTEGRATION],
+        "mapping": {"chalet-12": lock.id},
+    }
     return lock
 
 
@@ -152,12 +152,24 @@ def make_booking(host: ReferenceHost) -> Callable[..., Booking]:
     """A new booking (own id, so the duplicate-tap guard never joins two of them)."""
     count = iter(range(1, 10_000))
 
-    def make(status: str = "confirmed", object_id: str = "chalet-12",
-             arrival: datetime | None = None, days: int = 3,
-             departure: datetime | None = None) -> Booking:
+    def make(
+        status: str = "confirmed",
+        object_id: str = "chalet-12",
+        arrival: datetime | None = None,
+        days: int = 3,
+        departure: datetime | None = None,
+    ) -> Booking:
         start = arrival or datetime.now(UTC) - timedelta(hours=1)
-        return host.add_booking(Booking(f"B-{next(count)}", object_id, status, start,
-                                        departure or start + timedelta(days=days)))
+        return host.add_booking(
+            Booking(
+                f"B-{next(count)}",
+                object_id,
+                status,
+                start,
+                departure or start + timedelta(days=days),
+            )
+        )
+
     return make
 
 
@@ -200,9 +212,23 @@ def _start_redis(binary: str, workdir: Any, *extra: str) -> tuple[Any, int]:
 
     port = _free_port(cluster=bool(extra))
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(workdir), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     client = redis.Redis(port=port)
     for _ in range(100):
         try:
@@ -241,13 +267,34 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     try:
         for index in range(3):
             workdir = tmp_path_factory.mktemp(f"cluster{index}")
-            nodes.append(_start_redis(binary, workdir, "--cluster-enabled", "yes",
-                                      "--cluster-config-file", str(workdir / "nodes.conf"),
-                                      "--cluster-node-timeout", "2000"))
+            nodes.append(
+                _start_redis(
+                    binary,
+                    workdir,
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    str(workdir / "nodes.conf"),
+                    "--cluster-node-timeout",
+                    "2000",
+                )
+            )
         ports = [port for _proc, port in nodes]
-        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-                        "--cluster-replicas", "0", "--cluster-yes"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        subprocess.run(
+            [
+                cli,
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{p}" for p in ports),
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
         for _ in range(200):
             infos = [redis.Redis(port=p).cluster("info") for p in ports]
             if all(info.get("cluster_state") == "ok" for info in infos):

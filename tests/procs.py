@@ -22,12 +22,14 @@ from ireserve_salto_plugin.store.redis import RedisStore
 def main(spec: dict) -> list[str]:  # type: ignore[type-arg]
     os.environ.update(spec["env"])
     host = ReferenceHost(load_entrypoints=False)
-    host.pm.register(SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(spec["redis"]))),
-                     "salto_ks")
+    host.pm.register(
+        SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(spec["redis"]))), "salto_ks"
+    )
     host.add_park(Park(spec["park"], "Europe/Amsterdam", {"salto_ks": spec["settings"]}))
     arrival = datetime.now(UTC) - timedelta(hours=1)
-    booking = Booking(spec["booking"], "chalet-12", "confirmed", arrival,
-                      arrival + timedelta(days=2))
+    booking = Booking(
+        spec["booking"], "chalet-12", "confirmed", arrival, arrival + timedelta(days=2)
+    )
     results: list[str] = []
     print("ready", flush=True)
     if sys.stdin.readline().strip() != "go":

@@ -21,23 +21,30 @@ def status(host: ReferenceHost, booking: Booking, new: str) -> Any:
     return info
 
 
-def test_the_check_in_status_allows_opening(host: ReferenceHost, mapped: Any,
-                                            make_booking: BookingFactory) -> None:
+def test_the_check_in_status_allows_opening(
+    host: ReferenceHost, mapped: Any, make_booking: BookingFactory
+) -> None:
     info = status(host, make_booking(), "checked_in")
     assert info.allowed and info.warnings == [] and info.lock_name == "Chalet 12"
 
 
-def test_the_rollback_switch_and_other_statuses(host: ReferenceHost, park: Park, mapped: Any,
-                                                make_booking: BookingFactory) -> None:
+def test_the_rollback_switch_and_other_statuses(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory
+) -> None:
     assert not status(host, make_booking(), "option").allowed
     park.integrations[INTEGRATION]["enabled"] = False
     info = status(host, make_booking(), "confirmed")
     assert not info.allowed and info.warnings == [Reason.INTEGRATION_INACTIVE]
 
 
-def test_warnings_do_not_change_allowed(host: ReferenceHost, park: Park, mapped: Any,
-                                        sandbox: SaltoSandbox, use_service: UseService,
-                                        make_booking: BookingFactory) -> None:
+def test_warnings_do_not_change_allowed(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    use_service: UseService,
+    make_booking: BookingFactory,
+) -> None:
     sandbox.set_iq_online(mapped.iq.id, False)
     info = status(host, make_booking(), "confirmed")
     assert info.allowed and info.warnings == [Reason.IQ_OFFLINE]
@@ -48,7 +55,8 @@ def test_warnings_do_not_change_allowed(host: ReferenceHost, park: Park, mapped:
 
 
 def test_a_booking_that_cannot_be_read_is_rejected_the_same_way_as_by_an_open(
-        host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory) -> None:
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory
+) -> None:
     park.integrations[INTEGRATION]["default_lock_id"] = mapped.id
     booking = make_booking()
     booking.object_id = 42  # type: ignore[assignment]

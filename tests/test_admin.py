@@ -15,8 +15,9 @@ from .conftest import first_lock
 
 
 def run(host: ReferenceHost, park: Park, action: Any, params: Any) -> AdminResult:
-    result = host.pm.hook.on_admin_action(integration=INTEGRATION, park=park, action=action,
-                                          params=params)
+    result = host.pm.hook.on_admin_action(
+        integration=INTEGRATION, park=park, action=action, params=params
+    )
     assert isinstance(result, AdminResult)
     return result
 
@@ -28,17 +29,17 @@ def test_unknown_action_and_bad_params(host: ReferenceHost, park: Park) -> None:
 
 
 @pytest.mark.parametrize("pin", ["123", "1234\n", "12a4", 1234, None])
-def test_set_pin_names_a_bad_pin(host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
-                                 pin: Any) -> None:
-    result = run(host, park, "set_pin", {"iq_id": first_lock(sandbox).iq.id,
-                                         "current_pin": pin})
+def test_set_pin_names_a_bad_pin(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, pin: Any
+) -> None:
+    result = run(host, park, "set_pin", {"iq_id": first_lock(sandbox).iq.id, "current_pin": pin})
     assert not result.ok and result.message == "current_pin: must be exactly 4 digits"
 
 
-def test_set_pin_before_get_pin_says_what_to_do(host: ReferenceHost, park: Park,
-                                                sandbox: SaltoSandbox) -> None:
-    result = run(host, park, "set_pin", {"iq_id": first_lock(sandbox).iq.id,
-                                         "current_pin": "1234"})
+def test_set_pin_before_get_pin_says_what_to_do(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    result = run(host, park, "set_pin", {"iq_id": first_lock(sandbox).iq.id, "current_pin": "1234"})
     assert not result.ok and "run GET PIN first" in result.message
 
 
@@ -47,8 +48,9 @@ def test_get_pin_for_an_iq_of_another_site(host: ReferenceHost, park: Park) -> N
     assert not result.ok and "is not on site NL6254340082" in result.message
 
 
-def test_refresh_locks_returns_the_dropdown(host: ReferenceHost, park: Park,
-                                           sandbox: SaltoSandbox) -> None:
+def test_refresh_locks_returns_the_dropdown(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     sandbox.set_lock_online(first_lock(sandbox).id, False)
     result = run(host, park, "refresh_locks", {})
     assert result.ok and result.data["count"] == 36 and result.data["offline"] == 1

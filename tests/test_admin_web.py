@@ -38,10 +38,18 @@ def browser() -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1200,900",
-                 "--disable-dev-shm-usage"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,900",
+        "--disable-dev-shm-usage",
+    ):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(driver), options=options)
     browser.implicitly_wait(5)
@@ -83,13 +91,16 @@ def through(browser: Any, element: Any) -> None:
 
     browser.execute_script("window.__before_click = true")  # a new page has a new window
     element.click()
-    WebDriverWait(browser, 10).until(lambda b: b.execute_script(
-        "return window.__before_click === undefined && document.readyState === 'complete'"))
+    WebDriverWait(browser, 10).until(
+        lambda b: b.execute_script(
+            "return window.__before_click === undefined && document.readyState === 'complete'"
+        )
+    )
 
 
 def test_activation_mapping_and_an_open_in_a_real_browser(
-        browser: Any, admin_url: str, host: ReferenceHost, park: Park,
-        sandbox: SaltoSandbox) -> None:
+    browser: Any, admin_url: str, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.select import Select
 
@@ -138,8 +149,10 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     field.clear()
     field.send_keys("geopend_op")
     through(browser, find(By.ID, "save"))
-    assert "Minuten vooraf (minutes_before): Moet een geheel getal van 0 tot 1440 zijn." in \
-        find(By.ID, "message").text
+    assert (
+        "Minuten vooraf (minutes_before): Moet een geheel getal van 0 tot 1440 zijn."
+        in find(By.ID, "message").text
+    )
     # the edits are still there to correct, not thrown away
     assert find(By.NAME, "open_field").get_attribute("value") == "geopend_op"
     assert find(By.NAME, "minutes_before").get_attribute("value") == "-5"
@@ -165,8 +178,10 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     through(browser, find(By.ID, "booking-B-100"))
     assert find(By.ID, "verdict").get_attribute("data-verdict") == "opened"
     assert find(By.ID, "verdict").text.startswith("Nu openen zou lukken")
-    assert "in orde" in find(By.ID, "explainer").text and "ok" not in find(
-        By.ID, "explainer").text.split()  # states in Dutch, not codes
+    assert (
+        "in orde" in find(By.ID, "explainer").text
+        and "ok" not in find(By.ID, "explainer").text.split()
+    )  # states in Dutch, not codes
     through(browser, find(By.ID, "open"))
     assert "Chalet 12" in find(By.ID, "confirm-question").text  # a staff open asks first
     assert sandbox.call_count("PATCH") == 0
@@ -179,12 +194,13 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert "B-100" in find(By.TAG_NAME, "h2").text and sandbox.call_count("PATCH") == 1
 
     browser.get(f"{admin_url}/?lang=de&tab=details")
-    assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in \
-        browser.page_source
+    assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in browser.page_source
     browser.save_screenshot(str(SHOTS / "7-details-de.png"))
     browser.get(f"{admin_url}/?lang=de&tab=mapping")
-    assert find(By.ID, "tab-mapping").text == "Schloss pro Objekt" or find(
-        By.ID, "suggest").text == "Vorschläge übernehmen"
+    assert (
+        find(By.ID, "tab-mapping").text == "Schloss pro Objekt"
+        or find(By.ID, "suggest").text == "Vorschläge übernehmen"
+    )
     browser.save_screenshot(str(SHOTS / "8-mapping-de.png"))
     browser.get(f"{admin_url}/?lang=en&tab=iq_otp")
     assert find(By.ID, "tab-iq_otp").text == "Activate IQs"
@@ -203,6 +219,7 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
 
 
 # -- what the web admin protects (the Flask test client) -----------------------------------------
+
 
 @pytest.fixture
 def client(host: ReferenceHost, park: Park) -> Any:
@@ -229,19 +246,22 @@ def logged_in(client: Any) -> Any:
 def test_every_page_needs_the_login(client: Any) -> None:
     assert client.get("/?tab=mapping").status_code == 302
     assert client.get("/bookings").headers["Location"].startswith("/login")
-    wrong = client.post("/login", data={"token": "guess", "csrf_token": csrf_of(
-        client.get("/login").data)})
-    assert wrong.status_code == 400 and b"id=\"token\"" in wrong.data
+    wrong = client.post(
+        "/login", data={"token": "guess", "csrf_token": csrf_of(client.get("/login").data)}
+    )
+    assert wrong.status_code == 400 and b'id="token"' in wrong.data
     assert b"Wrong login token" in wrong.data
 
 
-def test_a_post_without_its_csrf_token_is_refused(client: Any, park: Park,
-                                                  sandbox: SaltoSandbox) -> None:
+def test_a_post_without_its_csrf_token_is_refused(
+    client: Any, park: Park, sandbox: SaltoSandbox
+) -> None:
     """Another web page the admin visits cannot remap a chalet or send Set PINs."""
     logged_in(client)
     before = dict(park.integrations["salto_ks"])
-    forged = client.post("/save?tab=mapping", data={"action": "save", "map_object": "x",
-                                                    "map_lock": "y"})
+    forged = client.post(
+        "/save?tab=mapping", data={"action": "save", "map_object": "x", "map_lock": "y"}
+    )
     assert forged.status_code == 400 and park.integrations["salto_ks"] == before
     pin = client.post("/save?tab=iq_otp", data={"action": f"set_pin:{first_lock(sandbox).iq.id}"})
     assert pin.status_code == 400 and sandbox.call_count("PUT") == 0
@@ -252,8 +272,7 @@ def test_a_rebound_host_name_is_refused(client: Any) -> None:
     assert client.get("/login", headers={"Host": "localhost:8080"}).status_code == 200
 
 
-def test_the_session_cookie_is_strict_and_messages_never_come_from_the_url(
-        client: Any) -> None:
+def test_the_session_cookie_is_strict_and_messages_never_come_from_the_url(client: Any) -> None:
     logged_in(client)
     page = client.get("/?tab=authentication&message=Call+0900-SCAM+now")
     assert page.status_code == 200 and b"0900-SCAM" not in page.data
@@ -270,17 +289,25 @@ def test_unknown_pages_are_404_not_500(client: Any, host: ReferenceHost) -> None
     assert client.get("/booking/B/7").status_code == 200  # an id with a slash
 
 
-
-def test_the_default_lock_is_a_dropdown_and_is_saved(client: Any, park: Park,
-                                                     sandbox: SaltoSandbox) -> None:
+def test_the_default_lock_is_a_dropdown_and_is_saved(
+    client: Any, park: Park, sandbox: SaltoSandbox
+) -> None:
     logged_in(client)
     page = client.get("/?tab=mapping&lang=nl").data.decode()
     assert '<select name="default_lock_id"' in page
-    reception = next(lock for lock in sandbox.site.locks.values()  # type: ignore[union-attr]
-                     if lock.name == "Reception")
-    saved = client.post("/save?tab=mapping&lang=nl", data={
-        "action": "save", "default_lock_id": reception.id, "csrf_token": csrf_of(
-            page.encode())})
+    reception = next(
+        lock
+        for lock in sandbox.site.locks.values()  # type: ignore[union-attr]
+        if lock.name == "Reception"
+    )
+    saved = client.post(
+        "/save?tab=mapping&lang=nl",
+        data={
+            "action": "save",
+            "default_lock_id": reception.id,
+            "csrf_token": csrf_of(page.encode()),
+        },
+    )
     assert saved.status_code == 302
     assert park.integrations["salto_ks"]["default_lock_id"] == reception.id
 
@@ -296,13 +323,16 @@ def test_salto_down_is_said_on_the_page(client: Any, sandbox: SaltoSandbox) -> N
 
 # -- the mapping table ---------------------------------------------------------------------------
 
+
 def _post(client: Any, page: str, **data: str) -> Any:
-    return client.post("/save?tab=mapping&lang=nl",
-                       data={"csrf_token": csrf_of(page.encode()), **data})
+    return client.post(
+        "/save?tab=mapping&lang=nl", data={"csrf_token": csrf_of(page.encode()), **data}
+    )
 
 
 def test_every_object_of_the_host_gets_a_lock_dropdown_and_a_suggestion(
-        client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
+    client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     """36 chalets are one page, not 36 saves: a row per object, a dropdown each, the lock
     whose name matches suggested ("chalet-12" ↔ "Chalet 12") and used only on request."""
     host.objects.update({f"chalet-{n}": f"Chalet {n}" for n in range(1, 37)})
@@ -331,35 +361,39 @@ def _selected(page: str) -> dict[str, str]:
     import re
 
     found = {}
-    for name, body in re.findall(r'<select name="(lock:[^"]+)"[^>]*>(.*?)</select>', page,
-                                 re.S):
+    for name, body in re.findall(r'<select name="(lock:[^"]+)"[^>]*>(.*?)</select>', page, re.S):
         chosen = re.search(r'<option value="([^"]*)"[^>]*\bselected\b', body)
         found[name] = chosen.group(1) if chosen else ""
     return found
 
 
 def test_a_row_is_deleted_and_a_paste_is_imported_by_lock_name(
-        client: Any, host: ReferenceHost, park: Park, mapped: Any,
-        sandbox: SaltoSandbox) -> None:
+    client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
     logged_in(client)
     page = client.get("/?tab=mapping&lang=nl").data.decode()
     assert _post(client, page, action="unmap:chalet-12").status_code == 302
     assert park.integrations[INTEGRATION]["mapping"] == {}
     pasted = "object;lock\nchalet-12;chalet 12\nchalet-13\tChalet 13\nchalet-99,Chalet 99\n"
-    refused = html.unescape(_post(client, page, action="import",
-                                  mapping_import=pasted).data.decode())
+    refused = html.unescape(
+        _post(client, page, action="import", mapping_import=pasted).data.decode()
+    )
     assert "Regel 4: geen slot van de site heet 'Chalet 99'." in refused
     assert park.integrations[INTEGRATION]["mapping"] == {}  # nothing of a bad paste is kept
     assert "chalet-13\tChalet 13" in refused  # the pasted text stays, to correct
-    ok = _post(client, page, action="import",
-               mapping_import=pasted.replace("chalet-99,Chalet 99\n", ""))
+    ok = _post(
+        client, page, action="import", mapping_import=pasted.replace("chalet-99,Chalet 99\n", "")
+    )
     assert ok.status_code == 302
     assert park.integrations[INTEGRATION]["mapping"] == {
-        "chalet-12": mapped.id, "chalet-13": first_lock(sandbox, "Chalet 13").id}
+        "chalet-12": mapped.id,
+        "chalet-13": first_lock(sandbox, "Chalet 13").id,
+    }
 
 
-def test_mapping_a_lock_on_an_idle_iq_warns_at_once(client: Any, host: ReferenceHost,
-                                                   park: Park, sandbox: SaltoSandbox) -> None:
+def test_mapping_a_lock_on_an_idle_iq_warns_at_once(
+    client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     """Chalet 12's IQ is not activated: the admin hears it when saving, with the IQ shown
     in the row, not from the first guest at the door."""
     host.objects["chalet-12"] = "Chalet 12"
@@ -372,9 +406,9 @@ def test_mapping_a_lock_on_an_idle_iq_warns_at_once(client: Any, host: Reference
     assert f"{lock.iq.name}: niet geactiveerd" in after
 
 
-
 def test_saving_the_mapping_tab_keeps_an_objects_further_doors(
-        client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
+    client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
     """An object mapped to its doors (the chalet, then its shed) shows its own lock in the
     row; saving the tab changes that first lock only, never drops the shed."""
     assert sandbox.site is not None
@@ -390,48 +424,63 @@ def test_saving_the_mapping_tab_keeps_an_objects_further_doors(
 
 
 def test_forget_iq_asks_first_naming_the_iq_and_what_follows(
-        client: Any, park: Park, mapped: Any) -> None:
-    """"Forget IQ" was one click: the IQ's secret and PIN were gone. The page asks first,
+    client: Any, park: Park, mapped: Any
+) -> None:
+    """ "Forget IQ" was one click: the IQ's secret and PIN were gone. The page asks first,
     names the IQ and says that GET PIN is not possible afterwards; only "yes" forgets."""
     web = logged_in(client)
     page = web.get("/?tab=iq_otp&lang=en")
     token = csrf_of(page.data)
-    asked = web.post("/save?tab=iq_otp&lang=en", data={
-        "csrf_token": token, "action": f"forget_iq:{mapped.iq.id}"})
+    asked = web.post(
+        "/save?tab=iq_otp&lang=en",
+        data={"csrf_token": token, "action": f"forget_iq:{mapped.iq.id}"},
+    )
     assert asked.status_code == 200 and b'id="forget-question"' in asked.data
     assert mapped.iq.name.encode() in asked.data and b"GET PIN is then no longer" in asked.data
     assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["secret"]  # not yet
-    done = web.post("/save?tab=iq_otp&lang=en", data={
-        "csrf_token": csrf_of(asked.data), "action": f"forget_iq:{mapped.iq.id}",
-        "confirmed": "yes"})
+    done = web.post(
+        "/save?tab=iq_otp&lang=en",
+        data={
+            "csrf_token": csrf_of(asked.data),
+            "action": f"forget_iq:{mapped.iq.id}",
+            "confirmed": "yes",
+        },
+    )
     assert done.status_code == 302
     assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id] is None
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("minutes_before", "²"),  # a digit to str.isdigit, not to int()
-    ("minutes_after", "9" * 5000),  # more digits than int() takes
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("minutes_before", "²"),  # a digit to str.isdigit, not to int()
+        ("minutes_after", "9" * 5000),  # more digits than int() takes
+    ],
+)
 def test_a_number_that_is_no_number_is_a_400_naming_the_field(
-        client: Any, park: Park, field: str, value: str) -> None:
+    client: Any, park: Park, field: str, value: str
+) -> None:
     """They were 500s."""
     web = logged_in(client)
     token = csrf_of(web.get("/?tab=details&lang=en").data)
-    answer = web.post("/save?tab=details&lang=en", data={
-        "csrf_token": token, "action": "save", field: value})
+    answer = web.post(
+        "/save?tab=details&lang=en", data={"csrf_token": token, "action": "save", field: value}
+    )
     assert answer.status_code == 400
     assert b"minutes" in answer.data.lower()
     assert park.integrations[INTEGRATION].get(field) != value
 
 
 def test_a_login_token_outside_ascii_is_a_wrong_token_not_a_500(client: Any) -> None:
-    answer = client.post("/login", data={"token": "tökén", "csrf_token": csrf_of(
-        client.get("/login").data)})
+    answer = client.post(
+        "/login", data={"token": "tökén", "csrf_token": csrf_of(client.get("/login").data)}
+    )
     assert answer.status_code == 400 and b"Wrong login token" in answer.data
 
 
 def test_the_session_ends_when_idle_on_logout_and_is_bound_to_its_port(
-        host: ReferenceHost, park: Park) -> None:
+    host: ReferenceHost, park: Park
+) -> None:
     """A session had no end and no logout, and a cookie that reached a listener on another
     loopback port opened a door through /open-a-door when replayed from there. Now: idle
     for 30 minutes, "Log out", or the cookie presented at another port: log in again; and
@@ -446,8 +495,7 @@ def test_the_session_ends_when_idle_on_logout_and_is_bound_to_its_port(
     web = app.test_client()
     port = {"base_url": "http://127.0.0.1:8123"}
     token = csrf_of(web.get("/login", **port).data)
-    assert web.post("/login", data={"token": TOKEN, "csrf_token": token},
-                    **port).status_code == 302
+    assert web.post("/login", data={"token": TOKEN, "csrf_token": token}, **port).status_code == 302
     assert web.get("/open-a-door", **port).status_code == 200
     elsewhere = web.get("/open-a-door", base_url="http://127.0.0.1:9999")  # another port
     assert elsewhere.status_code == 302 and "/login" in elsewhere.headers["Location"]
@@ -462,6 +510,5 @@ def test_the_session_ends_when_idle_on_logout_and_is_bound_to_its_port(
     web.post("/login", data={"token": TOKEN, "csrf_token": token}, **port)
     page = web.get("/?tab=details&lang=en", **port)
     assert b'id="logout"' in page.data
-    assert web.post("/logout", data={"csrf_token": csrf_of(page.data)},
-                    **port).status_code == 302
+    assert web.post("/logout", data={"csrf_token": csrf_of(page.data)}, **port).status_code == 302
     assert web.get("/open-a-door", **port).status_code == 302

@@ -21,11 +21,16 @@ BookingFactory = Callable[..., Booking]
 
 # -- classify by status and code ----------------------------------------------------------
 
+
 def test_a_block_is_recognised_by_its_code_whatever_the_message(
-        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
-    sandbox.inject("PATCH", "/locking$", status=403,
-                   body={"ErrorCode": "3102", "Message": "Too many attempts, try later"})
+    host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
+    sandbox.inject(
+        "PATCH",
+        "/locking$",
+        status=403,
+        body={"ErrorCode": "3102", "Message": "Too many attempts, try later"},
+    )
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.OTP_BLOCKED
     assert result.retry_after == 1500  # the local back-off, not a suspension hint
@@ -35,17 +40,18 @@ def test_a_block_is_recognised_by_its_code_whatever_the_message(
 
 
 def test_a_400_with_3102_is_a_rejected_code_even_if_it_says_blocked(
-        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
-    sandbox.inject("PATCH", "/locking$", status=400,
-                   body={"ErrorCode": 3102, "Message": "otp blocked?"})
+    host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
+    sandbox.inject(
+        "PATCH", "/locking$", status=400, body={"ErrorCode": 3102, "Message": "otp blocked?"}
+    )
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.OTP_REJECTED
 
 
-def test_a_wrong_id_is_404_with_2202_like_salto(host: ReferenceHost, park: Park,
-                                                 sandbox: SaltoSandbox,
-                                                 make_booking: BookingFactory) -> None:
+def test_a_wrong_id_is_404_with_2202_like_salto(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
     lock = first_lock(sandbox)
     activate(host, park, sandbox, lock.iq.id)
     park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
@@ -71,11 +77,12 @@ def test_salto_blocks_after_three_failures_so_no_third_code_is_sent() -> None:
         iq = first_lock(box).iq.id
         assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq).ok
         wrong = box.wrong_pin(iq)
-        messages = [host.admin(park, INTEGRATION, "set_pin", iq_id=iq,
-                               current_pin=wrong).message for _ in range(4)]
+        messages = [
+            host.admin(park, INTEGRATION, "set_pin", iq_id=iq, current_pin=wrong).message
+            for _ in range(4)
+        ]
         assert "rejected the code" in messages[0] and "until" in messages[1]
-        assert all("Nothing was sent" in message and "until" in message
-                   for message in messages[2:])
+        assert all("Nothing was sent" in message and "until" in message for message in messages[2:])
         assert box.call_count("PUT") == 2  # the third would have got the IQ blocked
         user = box.world.users[box.username]
         assert not box.world.activation(user, iq).blocked_until
@@ -83,9 +90,10 @@ def test_salto_blocks_after_three_failures_so_no_third_code_is_sent() -> None:
 
 # -- the IQ's own state -------------------------------------------------------------------
 
+
 def test_a_reset_iq_fails_before_any_code_is_sent(
-        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
     sandbox.site.iqs[mapped.iq.id].restore_required = True  # type: ignore[union-attr]
     [info] = host.change_status(make_booking(status="option"), "confirmed")
     assert info.allowed and info.warnings == [Reason.IQ_NOT_ACTIVATED]
@@ -97,8 +105,8 @@ def test_a_reset_iq_fails_before_any_code_is_sent(
 
 
 def test_an_iq_without_otp_opens_without_a_code(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
     lock = first_lock(sandbox)
     lock.iq.otp_enabled = False  # not activated, and it needs no activation
     park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
@@ -111,14 +119,17 @@ def test_an_iq_without_otp_opens_without_a_code(
 
 # -- PIN changes ------------------------------------------------------------------------------
 
-def test_a_pin_change_is_refused_unless_an_expert_asks(host: ReferenceHost, park: Park,
-                                                       sandbox: SaltoSandbox) -> None:
+
+def test_a_pin_change_is_refused_unless_an_expert_asks(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     lock = first_lock(sandbox)
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
     old = sandbox.last_pin(lock.iq.id)
     new = "2468" if old != "2468" else "1357"
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old,
-                        new_pin=new)
+    result = host.admin(
+        park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old, new_pin=new
+    )
     assert not result.ok and result.data["reason"] == "pin_change_refused"
     assert "Nothing was sent" in result.message and sandbox.call_count("PUT") == 0
     assert park.integrations[INTEGRATION]["iqs"][lock.iq.id].get("pin") is None
@@ -126,8 +137,12 @@ def test_a_pin_change_is_refused_unless_an_expert_asks(host: ReferenceHost, park
 
 @pytest.mark.parametrize("applies", [True, False])
 def test_an_expert_pin_change_is_never_called_confirmed(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox, make_booking: BookingFactory,
-        applies: bool) -> None:
+    host: ReferenceHost,
+    park: Park,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    applies: bool,
+) -> None:
     """``applies`` False is the field report: Salto's cloud took the change, the IQ kept
     its PIN. A PUT pin check would pass in exactly that state, so none is sent: the answer
     says the change is unverified and asks for a real open, which tells."""
@@ -136,8 +151,9 @@ def test_an_expert_pin_change_is_never_called_confirmed(
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
     old = sandbox.last_pin(lock.iq.id)
     new = sandbox.wrong_pin(lock.iq.id)  # its codes never pass for the old PIN's by chance
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old,
-                        new_pin=new, expert=True)
+    result = host.admin(
+        park, INTEGRATION, "set_pin", iq_id=lock.iq.id, current_pin=old, new_pin=new, expert=True
+    )
     assert result.ok and result.data["pin_changed"] and result.data["verified"] is False
     assert "confirmed" not in result.message and "cannot be verified" in result.message
     assert "real open" in result.message
@@ -151,6 +167,7 @@ def test_an_expert_pin_change_is_never_called_confirmed(
 
 # -- client authentication and side effects -----------------------------------------------
 
+
 def test_a_client_secret_with_reserved_characters(monkeypatch: pytest.MonkeyPatch) -> None:
     box = SaltoSandbox()
     box.client_secret = "a+b%2Fc:d e&f="  # form-urlencoded before Base64 (RFC 6749)
@@ -159,15 +176,15 @@ def test_a_client_secret_with_reserved_characters(monkeypatch: pytest.MonkeyPatc
 
         host = ReferenceHost(load_entrypoints=False)
         install(host, make_service(environ=box.platform_env()))
-        park = host.add_park(Park("p", "Europe/Amsterdam",
-                                  {INTEGRATION: settings_for(box)}))
+        park = host.add_park(Park("p", "Europe/Amsterdam", {INTEGRATION: settings_for(box)}))
         result = host.admin(park, INTEGRATION, "test_connection")
         assert result.ok, result.message
 
 
 @pytest.mark.parametrize("fault", [{"status": 503}, {"reset": True}])
 def test_get_pin_is_not_resent_after_it_may_have_reached_salto(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox, fault: dict[str, Any]) -> None:
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, fault: dict[str, Any]
+) -> None:
     iq = first_lock(sandbox).iq.id
     host.lock_options(park, INTEGRATION)
     sandbox.inject("GET", "/pin$", **fault)
@@ -179,9 +196,10 @@ def test_get_pin_is_not_resent_after_it_may_have_reached_salto(
 
 # -- requests like the clients that work (docs/salto-ks-api.md, "Paging") -----------------
 
+
 def test_every_connect_api_call_sends_the_odata_header(
-        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
     import requests
 
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
@@ -200,27 +218,39 @@ def gateway_of(host: ReferenceHost) -> Any:
     return plugin.service.context(host.parks["zandloper"]).gateway(30)
 
 
-def test_entries_are_paged_by_continuation_token(host: ReferenceHost, park: Park,
-                                                 sandbox: SaltoSandbox) -> None:
+def test_entries_are_paged_by_continuation_token(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     site = sandbox.site
     assert site is not None
     lock = first_lock(sandbox)
     with sandbox.world.lock:
         for n in range(250):
-            site.entries.append({"id": f"e{n:03d}", "utc_date_time":
-                                 f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00Z",
-                                 "event_category": "lock_opened", "access_by": "remote",
-                                 "lock": {"id": lock.id, "customer_reference": lock.name}})
+            site.entries.append(
+                {
+                    "id": f"e{n:03d}",
+                    "utc_date_time": f"2026-11-{1 + n // 24:02d}T{n % 24:02d}:00:00Z",
+                    "event_category": "lock_opened",
+                    "access_by": "remote",
+                    "lock": {"id": lock.id, "customer_reference": lock.name},
+                }
+            )
     entries = gateway_of(host).entries(site.id, top=250)
     assert [e["id"] for e in entries] == [f"e{n:03d}" for n in reversed(range(250))]
     assert sandbox.call_count(f"GET /v1.1/sites/{site.id}/entries") == 3
     assert len(sandbox.continuations) == 2  # two tokens handed out, both sent back
     assert [e["id"] for e in gateway_of(host).entries(site.id, top=5)] == [
-        "e249", "e248", "e247", "e246", "e245"]
+        "e249",
+        "e248",
+        "e247",
+        "e246",
+        "e245",
+    ]
 
 
-def test_salto_s_own_view_of_the_activation(host: ReferenceHost, park: Park,
-                                            sandbox: SaltoSandbox) -> None:
+def test_salto_s_own_view_of_the_activation(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     assert sandbox.site is not None
     iq = first_lock(sandbox).iq.id
     gateway = gateway_of(host)

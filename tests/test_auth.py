@@ -23,18 +23,23 @@ from .conftest import SkipClock
 
 
 def account(password: str = "pw-1", api: str = "https://api.example") -> Account:
-    return Account("https://id.example", api, ClientCredentials("c", "client-s3cret"),
-                   "u@park.example", password)
+    return Account(
+        "https://id.example",
+        api,
+        ClientCredentials("c", "client-s3cret"),
+        "u@park.example",
+        password,
+    )
 
 
 def test_the_oauth_error_map() -> None:
-    assert "username or password of account 'u'" in oauth_message("invalid_grant", "password",
-                                                                    "u")
+    assert "username or password of account 'u'" in oauth_message("invalid_grant", "password", "u")
     assert "refresh_token grant" in oauth_message("invalid_grant", "refresh_token", "u")
     assert "SALTO_KS_<ENVIRONMENT>_CLIENT_ID" in oauth_message("invalid_client", "password", "u")
     assert "ask Salto to enable it" in oauth_message("unauthorized_client", "password", "u")
     assert oauth_message("temporarily_unavailable", "password", "u").endswith(
-        "(temporarily_unavailable)")
+        "(temporarily_unavailable)"
+    )
 
 
 def test_the_account_key_identifies_without_secrets() -> None:
@@ -45,14 +50,23 @@ def test_the_account_key_identifies_without_secrets() -> None:
     assert "pw-1" not in text and "client-s3cret" not in text and first.key not in text
 
 
-@pytest.mark.parametrize("expires_in,lifetime", [
-    (3600, 3600.0), (1e308, MAX_EXPIRES_IN), (-5, 0.0), (None, None), ("3600", None),
-    (True, None), (math.inf, None),
-])
+@pytest.mark.parametrize(
+    "expires_in,lifetime",
+    [
+        (3600, 3600.0),
+        (1e308, MAX_EXPIRES_IN),
+        (-5, 0.0),
+        (None, None),
+        ("3600", None),
+        (True, None),
+        (math.inf, None),
+    ],
+)
 def test_token_lifetimes_are_bounded(expires_in: object, lifetime: float | None) -> None:
     clock = SkipClock()
-    source = TokenSource(account(), Transport(requests.Session(), clock=clock.clock()),
-                         MemoryStore(), clock.clock())
+    source = TokenSource(
+        account(), Transport(requests.Session(), clock=clock.clock()), MemoryStore(), clock.clock()
+    )
     body = {"access_token": "t", "expires_in": expires_in}
     if lifetime is None:
         with pytest.raises(Unavailable):

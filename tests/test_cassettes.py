@@ -55,8 +55,10 @@ from .conftest import NO_SLEEP
 
 MODE = record_mode()
 PAGE_SIZE = 5  # small pages, so that the lock list spans three pages
-SANDBOX_ONLY = "changes state that cannot be undone on a real site (single-shot secret, " \
-               "OTP block, offline switch)"
+SANDBOX_ONLY = (
+    "changes state that cannot be undone on a real site (single-shot secret, "
+    "OTP block, offline switch)"
+)
 
 
 @dataclass
@@ -68,22 +70,27 @@ class Target:
     identity_url: str = IDENTITY
     api_url: str = API
     client: ClientCredentials = field(
-        default_factory=lambda: ClientCredentials(REDACTED["client_id"],
-                                                  REDACTED["client_secret"]))
+        default_factory=lambda: ClientCredentials(REDACTED["client_id"], REDACTED["client_secret"])
+    )
     username: str = REDACTED["username"]
     password: str = REDACTED["password"]
     sandbox: SaltoSandbox | None = None
     known_secrets: list[str] = field(default_factory=list)
 
     def gateway(self, **options: Any) -> SaltoGateway:
-        account = Account(self.identity_url, self.api_url, self.client, self.username,
-                          self.password)
+        account = Account(
+            self.identity_url, self.api_url, self.client, self.username, self.password
+        )
         # Lists one after another: vcrpy is not safe across threads (the IQ list read
         # beside the lock list once made a real connection during replay, 1 run in 80,
         # under load). The parallel read is tested on the sandbox, not on tapes.
-        return SaltoGateway(account, session=make_session(), store=MemoryStore(),
-                            tuning=Tuning(page_size=PAGE_SIZE, parallel_lists=False),
-                            **{"clock": NO_SLEEP, **options})
+        return SaltoGateway(
+            account,
+            session=make_session(),
+            store=MemoryStore(),
+            tuning=Tuning(page_size=PAGE_SIZE, parallel_lists=False),
+            **{"clock": NO_SLEEP, **options},
+        )
 
     def pin(self) -> str:
         """The PIN Salto e-mailed (any 4 digits at replay: PIN and OTP are placeholders)."""
@@ -93,17 +100,24 @@ class Target:
 
     def platform_env(self) -> dict[str, str]:
         """The host-process variables for this target: hosts and platform client."""
-        return platform_variables("acceptance", api_url=self.api_url,
-                                  identity_url=self.identity_url,
-                                  client_id=self.client.client_id,
-                                  client_secret=self.client.client_secret)
+        return platform_variables(
+            "acceptance",
+            api_url=self.api_url,
+            identity_url=self.identity_url,
+            client_id=self.client.client_id,
+            client_secret=self.client.client_secret,
+        )
 
     def settings(self, **extra: Any) -> dict[str, Any]:
         return {
-            "environment": "acceptance", "username": self.username,
-            "password": self.password, "site_uid": self.ids["site_uid"],
-            "open_statuses": ["confirmed"], "open_field": "opened_at",
-            "checkin_status": "checked_in", **extra,
+            "environment": "acceptance",
+            "username": self.username,
+            "password": self.password,
+            "site_uid": self.ids["site_uid"],
+            "open_statuses": ["confirmed"],
+            "open_field": "opened_at",
+            "checkin_status": "checked_in",
+            **extra,
         }
 
     def collect_secrets(self) -> list[str]:
@@ -120,36 +134,66 @@ def _sandbox_target() -> Iterator[Target]:
     with SaltoSandbox(iqs=2, locks_per_iq=6) as box:
         assert box.site is not None
         lock = next(iter(box.site.locks.values()))
-        ids = {"site_uid": box.site.site_uid, "site_id": box.site.id, "iq_id": lock.iq.id,
-               "lock_id": lock.id}
-        yield Target("sandbox", ids, box.identity_url, box.api_url,
-                     ClientCredentials(box.client_id, box.client_secret), box.username,
-                     box.password, box)
+        ids = {
+            "site_uid": box.site.site_uid,
+            "site_id": box.site.id,
+            "iq_id": lock.iq.id,
+            "lock_id": lock.id,
+        }
+        yield Target(
+            "sandbox",
+            ids,
+            box.identity_url,
+            box.api_url,
+            ClientCredentials(box.client_id, box.client_secret),
+            box.username,
+            box.password,
+            box,
+        )
 
 
 def _acceptance_target() -> Iterator[Target]:
     env = os.environ
-    need = ["SALTO_KS_ACCEPTANCE_CLIENT_ID", "SALTO_KS_ACCEPTANCE_CLIENT_SECRET",
-            "SALTO_KS_RECORD_USERNAME", "SALTO_KS_RECORD_PASSWORD", "SALTO_KS_RECORD_SITE_UID",
-            "SALTO_KS_RECORD_SITE_ID", "SALTO_KS_RECORD_IQ_ID", "SALTO_KS_RECORD_LOCK_ID"]
+    need = [
+        "SALTO_KS_ACCEPTANCE_CLIENT_ID",
+        "SALTO_KS_ACCEPTANCE_CLIENT_SECRET",
+        "SALTO_KS_RECORD_USERNAME",
+        "SALTO_KS_RECORD_PASSWORD",
+        "SALTO_KS_RECORD_SITE_UID",
+        "SALTO_KS_RECORD_SITE_ID",
+        "SALTO_KS_RECORD_IQ_ID",
+        "SALTO_KS_RECORD_LOCK_ID",
+    ]
     missing = [name for name in need if not env.get(name)]
     if missing:
         raise RuntimeError("recording against acceptance needs " + ", ".join(missing))
-    ids = {"site_uid": env["SALTO_KS_RECORD_SITE_UID"], "site_id": env["SALTO_KS_RECORD_SITE_ID"],
-           "iq_id": env["SALTO_KS_RECORD_IQ_ID"], "lock_id": env["SALTO_KS_RECORD_LOCK_ID"]}
-    yield Target("acceptance", ids,
-                 env.get("SALTO_KS_RECORD_IDENTITY_URL", "https://identity-acc.eu.my-clay.com"),
-                 env.get("SALTO_KS_RECORD_API_URL", "https://clp-accept-user.my-clay.com"),
-                 ClientCredentials(env["SALTO_KS_ACCEPTANCE_CLIENT_ID"],
-                                   env["SALTO_KS_ACCEPTANCE_CLIENT_SECRET"]),
-                 env["SALTO_KS_RECORD_USERNAME"], env["SALTO_KS_RECORD_PASSWORD"],
-                 known_secrets=[env.get("SALTO_KS_RECORD_IQ_SECRET", ""),
-                                env.get("SALTO_KS_RECORD_CURRENT_PIN", "")])
+    ids = {
+        "site_uid": env["SALTO_KS_RECORD_SITE_UID"],
+        "site_id": env["SALTO_KS_RECORD_SITE_ID"],
+        "iq_id": env["SALTO_KS_RECORD_IQ_ID"],
+        "lock_id": env["SALTO_KS_RECORD_LOCK_ID"],
+    }
+    yield Target(
+        "acceptance",
+        ids,
+        env.get("SALTO_KS_RECORD_IDENTITY_URL", "https://identity-acc.eu.my-clay.com"),
+        env.get("SALTO_KS_RECORD_API_URL", "https://clp-accept-user.my-clay.com"),
+        ClientCredentials(
+            env["SALTO_KS_ACCEPTANCE_CLIENT_ID"], env["SALTO_KS_ACCEPTANCE_CLIENT_SECRET"]
+        ),
+        env["SALTO_KS_RECORD_USERNAME"],
+        env["SALTO_KS_RECORD_PASSWORD"],
+        known_secrets=[
+            env.get("SALTO_KS_RECORD_IQ_SECRET", ""),
+            env.get("SALTO_KS_RECORD_CURRENT_PIN", ""),
+        ],
+    )
 
 
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Replay must never reach anything: any socket connection fails the test."""
+
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError(f"network access during cassette replay: {args[1:2]}")
 
@@ -159,8 +203,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[Target]:
+def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
     if MODE is None:
         request.getfixturevalue("no_network")
         if not TARGET_FILE.exists():
@@ -174,11 +217,11 @@ def target(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.fixture
-def cassette(target: Target, request: pytest.FixtureRequest
-             ) -> Iterator[Callable[[str], Any]]:
+def cassette(target: Target, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
     """``with cassette("name"):`` records or replays ``cassettes/name.yaml``."""
-    rewriter = Rewriter({target.identity_url.rstrip("/"): IDENTITY,
-                         target.api_url.rstrip("/"): API})
+    rewriter = Rewriter(
+        {target.identity_url.rstrip("/"): IDENTITY, target.api_url.rstrip("/"): API}
+    )
     recorder = make_vcr(rewriter, MODE)
     written: list[Path] = []
 
@@ -220,11 +263,14 @@ def credentials(target: Target, gw: SaltoGateway) -> tuple[str, str]:
     """An activated secret + PIN: made in the sandbox, given for acceptance, any at replay."""
     if target.sandbox is not None:
         return activate(target, gw)
-    return (os.environ.get("SALTO_KS_RECORD_IQ_SECRET", REDACTED["secret"]),
-            os.environ.get("SALTO_KS_RECORD_CURRENT_PIN", "0000"))
+    return (
+        os.environ.get("SALTO_KS_RECORD_IQ_SECRET", REDACTED["secret"]),
+        os.environ.get("SALTO_KS_RECORD_CURRENT_PIN", "0000"),
+    )
 
 
 # -- token ---------------------------------------------------------------------------------
+
 
 def test_token_password_grant(target: Target, cassette: Any) -> None:
     with cassette("token_password_grant") as tape:
@@ -258,6 +304,7 @@ def test_token_401_refresh_and_replay(target: Target, cassette: Any) -> None:
 
 # -- sites ---------------------------------------------------------------------------------
 
+
 def test_site_resolve_by_filter(target: Target, cassette: Any) -> None:
     with cassette("site_resolve_by_filter") as tape:
         site = target.gateway().resolve_site(target.ids["site_uid"])
@@ -277,6 +324,7 @@ def test_site_resolve_fallback_list(target: Target, cassette: Any) -> None:
 
 # -- locks and IQs -------------------------------------------------------------------------
 
+
 def test_locks_three_pages(target: Target, cassette: Any) -> None:
     with cassette("locks_three_pages") as tape:
         locks = target.gateway().locks(target.ids["site_id"])
@@ -292,6 +340,7 @@ def test_iqs(target: Target, cassette: Any) -> None:
 
 
 # -- IQ activation -------------------------------------------------------------------------
+
 
 def test_iq_secret_then_already_activated(target: Target, cassette: Any) -> None:
     sandbox_only(target)
@@ -310,8 +359,11 @@ def test_entries(target: Target, cassette: Any) -> None:
     with cassette("entries") as tape:
         entries = target.gateway().entries(target.ids["site_id"], top=5)
     assert isinstance(entries, list) and len(entries) <= 5
-    assert all(r.headers.get("CLP-disable-odata-v3-conversion") == "true"
-               for r in tape.requests if "/entries" in r.path)
+    assert all(
+        r.headers.get("CLP-disable-odata-v3-conversion") == "true"
+        for r in tape.requests
+        if "/entries" in r.path
+    )
 
 
 def test_activated_iqs(target: Target, cassette: Any) -> None:
@@ -339,8 +391,12 @@ def test_set_pin(target: Target, cassette: Any, new_pin: str | None) -> None:
     current = target.pin()
     name = "set_pin_keep" if new_pin is None else "set_pin_change"
     with cassette(name) as tape:
-        target.gateway().set_pin(site, iq, otp=salto_otp(secret, current, datetime.now(UTC)),
-                   delta=pin_delta(current, new_pin or current))
+        target.gateway().set_pin(
+            site,
+            iq,
+            otp=salto_otp(secret, current, datetime.now(UTC)),
+            delta=pin_delta(current, new_pin or current),
+        )
     assert tape.responses[-1]["status"]["code"] == 204
     if target.sandbox is not None:
         act = next(iter(target.sandbox.world.activations.values()))
@@ -349,12 +405,16 @@ def test_set_pin(target: Target, cassette: Any, new_pin: str | None) -> None:
 
 # -- remote open ---------------------------------------------------------------------------
 
+
 def test_open_success(target: Target, cassette: Any) -> None:
     secret, pin = credentials(target, target.gateway())
     gw = target.gateway()
     with cassette("open_success") as tape:
-        gw.open_lock(target.ids["site_id"], target.ids["lock_id"],
-                     sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
+        gw.open_lock(
+            target.ids["site_id"],
+            target.ids["lock_id"],
+            sign=lambda: salto_otp(secret, pin, datetime.now(UTC)),
+        )
     assert tape.responses[-1]["status"]["code"] == 200
 
 
@@ -384,8 +444,11 @@ def test_open_iq_offline(target: Target, cassette: Any) -> None:
     if target.sandbox is not None:
         target.sandbox.set_iq_online(target.ids["iq_id"], False)
     with cassette("open_iq_offline"), pytest.raises(SaltoError) as info:
-        target.gateway().open_lock(target.ids["site_id"], target.ids["lock_id"],
-                                   sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
+        target.gateway().open_lock(
+            target.ids["site_id"],
+            target.ids["lock_id"],
+            sign=lambda: salto_otp(secret, pin, datetime.now(UTC)),
+        )
     assert info.value.status == 403
     with cassette("lock_read_iq_offline"):
         lock = target.gateway().lock(target.ids["site_id"], target.ids["lock_id"])
@@ -394,11 +457,19 @@ def test_open_iq_offline(target: Target, cassette: Any) -> None:
 
 # -- whole flows through the hooks ---------------------------------------------------------
 
+
 def _host(target: Target) -> tuple[ReferenceHost, Park]:
     host = ReferenceHost(load_entrypoints=False)
-    host.pm.register(SaltoKsPlugin(SaltoKsService(
-        store=MemoryStore(), environ=target.platform_env(),
-        tuning=Tuning(page_size=PAGE_SIZE, parallel_lists=False))), INTEGRATION)
+    host.pm.register(
+        SaltoKsPlugin(
+            SaltoKsService(
+                store=MemoryStore(),
+                environ=target.platform_env(),
+                tuning=Tuning(page_size=PAGE_SIZE, parallel_lists=False),
+            )
+        ),
+        INTEGRATION,
+    )
     return host, host.add_park(Park("cassette-park", "Europe/Amsterdam"))
 
 
@@ -407,17 +478,18 @@ def test_hook_open_request_flow(target: Target, cassette: Any) -> None:
     host, park = _host(target)
     park.integrations[INTEGRATION] = target.settings(
         iqs={target.ids["iq_id"]: {"secret": secret, "pin": pin}},
-        mapping={"chalet": target.ids["lock_id"]})
+        mapping={"chalet": target.ids["lock_id"]},
+    )
     arrival = datetime.now(UTC) - timedelta(hours=1)
-    booking = host.add_booking(Booking("B-7", "chalet", "confirmed", arrival,
-                                       arrival + timedelta(days=2)))
+    booking = host.add_booking(
+        Booking("B-7", "chalet", "confirmed", arrival, arrival + timedelta(days=2))
+    )
     with cassette("hook_open_request_flow") as tape:
         result = host.open(booking, "guest:B-7")
     assert result is not None and result.reason is Reason.OPENED, result
     assert booking.status == "checked_in" and booking.fields["opened_at"]
     # token, site, three pages of locks, the IQ list, the open
-    assert [r.method for r in tape.requests] == ["POST", "GET", "GET", "GET", "GET", "GET",
-                                                 "PATCH"]
+    assert [r.method for r in tape.requests] == ["POST", "GET", "GET", "GET", "GET", "GET", "PATCH"]
 
 
 def test_hook_admin_activation_flow(target: Target, cassette: Any) -> None:
@@ -435,6 +507,7 @@ def test_hook_admin_activation_flow(target: Target, cassette: Any) -> None:
 
 # -- hygiene -------------------------------------------------------------------------------
 
+
 def test_every_cassette_is_clean() -> None:
     files = [*sorted(CASSETTES.glob("*.yaml")), TARGET_FILE]
     assert len(files) >= 18
@@ -445,10 +518,12 @@ def test_every_cassette_is_clean() -> None:
 def test_hygiene_catches_a_planted_leak(tmp_path: Path) -> None:
     original = (CASSETTES / "hook_open_request_flow.yaml").read_text()
     planted = {
-        "bearer": original.replace("Bearer REDACTED-ACCESS-TOKEN",
-                                   "Bearer Qk9HVVMtdG9rZW4tZm9yLWhoZ2llbmUtdGVzdA", 1),
-        "token": original.replace("REDACTED-ACCESS-TOKEN",
-                                  "kq2Zr8yW1d9Hn3VbXc7Lp5Tf0Gm4Js6Ae2Uo8Ri1Ny3", 1),
+        "bearer": original.replace(
+            "Bearer REDACTED-ACCESS-TOKEN", "Bearer Qk9HVVMtdG9rZW4tZm9yLWhoZ2llbmUtdGVzdA", 1
+        ),
+        "token": original.replace(
+            "REDACTED-ACCESS-TOKEN", "kq2Zr8yW1d9Hn3VbXc7Lp5Tf0Gm4Js6Ae2Uo8Ri1Ny3", 1
+        ),
         "secret": original.replace("REDACTED-PASSWORD", "hunter2-but-longer", 1),
         "iq_secret": original + "\n# 6F6A0B1C2D3E4F50\n",
     }

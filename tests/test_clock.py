@@ -77,9 +77,11 @@ def test_a_large_offset_is_logged(caplog: pytest.LogCaptureFixture) -> None:
 # -- the suite's own clock ----------------------------------------------------------------------
 
 SHIFT_DAYS = float(os.environ.get("SALTO_KS_TEST_SHIFT_DAYS", "").strip() or 0)
-SHIFT_CODE = ("import os, tempfile, time\n"
-              "with tempfile.NamedTemporaryFile() as f:\n"
-              "    print((time.time() - os.stat(f.name).st_mtime) / 86400)\n")
+SHIFT_CODE = (
+    "import os, tempfile, time\n"
+    "with tempfile.NamedTemporaryFile() as f:\n"
+    "    print((time.time() - os.stat(f.name).st_mtime) / 86400)\n"
+)
 
 
 def shifted_days(tmp_path: Path) -> float:
@@ -94,8 +96,9 @@ def test_the_wall_clock_is_shifted_exactly_when_ci_asks(tmp_path: Path) -> None:
     reached this process and a Python subprocess (the worker processes, the CLI), and that
     an unshifted run is not shifted by accident."""
     assert abs(shifted_days(tmp_path) - SHIFT_DAYS) < 0.01
-    out = subprocess.run([sys.executable, "-c", SHIFT_CODE], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", SHIFT_CODE], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     assert abs(float(out) - SHIFT_DAYS) < 0.01
     assert abs(datetime.now(UTC).timestamp() - time.time()) < 1  # datetime moved alike
 
@@ -109,16 +112,24 @@ def test_the_sandbox_and_the_plugin_move_on_one_clock(monkeypatch: pytest.Monkey
         for name, value in box.platform_env().items():
             monkeypatch.setenv(name, value)
         host = ReferenceHost(load_entrypoints=False)
-        host.pm.register(SaltoKsPlugin(SaltoKsService(store=clock.store(),
-                                                      clock=clock.clock())), INTEGRATION)
+        host.pm.register(
+            SaltoKsPlugin(SaltoKsService(store=clock.store(), clock=clock.clock())), INTEGRATION
+        )
         park = host.add_park(Park("zandloper", ZONE))
         lock = first_lock(box)
         host.save_settings(park, INTEGRATION, settings_for(box, mapping={"chalet-12": lock.id}))
         activate(host, park, box, lock.iq.id)
         start = clock.clock().utcnow()
         clock.sleep(86400)  # a day later, for the plugin and for Salto
-        booking = host.add_booking(Booking("B-1", "chalet-12", "confirmed",
-                                           start + timedelta(hours=23), start + timedelta(days=3)))
+        booking = host.add_booking(
+            Booking(
+                "B-1",
+                "chalet-12",
+                "confirmed",
+                start + timedelta(hours=23),
+                start + timedelta(days=3),
+            )
+        )
         result = host.open(booking, "guest:B-1")
         assert result is not None and result.opened, result and result.message
         assert sum(box.grants.values()) == 2 and box.call_count("PATCH") == 1

@@ -20,13 +20,25 @@ ENV = {"SALTO_KS_ACCEPTANCE_CLIENT_ID": "id", "SALTO_KS_ACCEPTANCE_CLIENT_SECRET
 
 
 def raw(**overrides: Any) -> dict[str, Any]:
-    return {"environment": "acceptance", "username": "u@park.example", "password": "pw-1",
-            "site_uid": "NL6254340082", "open_statuses": ["confirmed"], **overrides}
+    return {
+        "environment": "acceptance",
+        "username": "u@park.example",
+        "password": "pw-1",
+        "site_uid": "NL6254340082",
+        "open_statuses": ["confirmed"],
+        **overrides,
+    }
 
 
 def parks(env: dict[str, str], **options: Any) -> Parks:
-    return Parks(session=make_session(), store=MemoryStore(), tuning=Tuning(),
-                 clock=SYSTEM_CLOCK, platform=PlatformReader(env), **options)
+    return Parks(
+        session=make_session(),
+        store=MemoryStore(),
+        tuning=Tuning(),
+        clock=SYSTEM_CLOCK,
+        platform=PlatformReader(env),
+        **options,
+    )
 
 
 def test_settings_are_parsed_once_while_equal_by_value() -> None:

@@ -22,17 +22,25 @@ LOCK = "4f806a16-03bb-5ae5-817a-8ddf906cb255"
 
 def judge(now: datetime, status: str = "confirmed", lock: str | None = LOCK) -> Reason:
     window = open_window(ARRIVAL, DEPARTURE, 30, AMS)
-    return decide(status=status, open_statuses=("confirmed", "checked_in"), window=window,
-                  now=now, lock_id=lock).reason
+    return decide(
+        status=status,
+        open_statuses=("confirmed", "checked_in"),
+        window=window,
+        now=now,
+        lock_id=lock,
+    ).reason
 
 
-@pytest.mark.parametrize("now,reason", [
-    (ARRIVAL - timedelta(minutes=30, seconds=1), Reason.TOO_EARLY),
-    (ARRIVAL - timedelta(minutes=30), Reason.OPENED),
-    (ARRIVAL, Reason.OPENED),
-    (DEPARTURE, Reason.OPENED),
-    (DEPARTURE + timedelta(seconds=1), Reason.TOO_LATE),
-])
+@pytest.mark.parametrize(
+    "now,reason",
+    [
+        (ARRIVAL - timedelta(minutes=30, seconds=1), Reason.TOO_EARLY),
+        (ARRIVAL - timedelta(minutes=30), Reason.OPENED),
+        (ARRIVAL, Reason.OPENED),
+        (DEPARTURE, Reason.OPENED),
+        (DEPARTURE + timedelta(seconds=1), Reason.TOO_LATE),
+    ],
+)
 def test_window_edges(now: datetime, reason: Reason) -> None:
     assert judge(now) is reason
 
@@ -49,7 +57,8 @@ def test_no_lock() -> None:
 def test_naive_is_park_local_summer_and_winter() -> None:
     assert to_utc(datetime(2026, 7, 1, 17, 0), AMS, "arrival") == ARRIVAL  # CEST, UTC+2
     assert to_utc(datetime(2026, 1, 1, 16, 0), AMS, "arrival") == datetime(
-        2026, 1, 1, 15, 0, tzinfo=UTC)  # CET, UTC+1
+        2026, 1, 1, 15, 0, tzinfo=UTC
+    )  # CET, UTC+1
 
 
 def test_window_across_spring_dst_change() -> None:
@@ -63,12 +72,15 @@ def test_window_across_spring_dst_change() -> None:
 def test_skipped_and_repeated_wall_times() -> None:
     # 02:30 does not exist on 2026-03-29 in Amsterdam: read with the offset before (CET).
     assert to_utc(datetime(2026, 3, 29, 2, 30), AMS, "arrival") == datetime(
-        2026, 3, 29, 1, 30, tzinfo=UTC)
+        2026, 3, 29, 1, 30, tzinfo=UTC
+    )
     # 02:30 happens twice on 2026-10-25: fold=0 is the first (CEST), fold=1 the second.
     assert to_utc(datetime(2026, 10, 25, 2, 30), AMS, "arrival") == datetime(
-        2026, 10, 25, 0, 30, tzinfo=UTC)
+        2026, 10, 25, 0, 30, tzinfo=UTC
+    )
     assert to_utc(datetime(2026, 10, 25, 2, 30, fold=1), AMS, "arrival") == datetime(
-        2026, 10, 25, 1, 30, tzinfo=UTC)
+        2026, 10, 25, 1, 30, tzinfo=UTC
+    )
 
 
 def test_server_time_zone_does_not_matter() -> None:

@@ -30,9 +30,21 @@ def test_sandbox_command_serves_and_writes_private_settings(tmp_path: Path) -> N
     import requests
 
     path = tmp_path / "sandbox.json"
-    proc = subprocess.Popen([sys.executable, "-m", "ireserve_salto_plugin.support.cli", "sandbox",
-                             "--settings-file", str(path), "--accounts", "2", "--activate"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ireserve_salto_plugin.support.cli",
+            "sandbox",
+            "--settings-file",
+            str(path),
+            "--accounts",
+            "2",
+            "--activate",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(200):
             if path.exists():

@@ -17,8 +17,7 @@ from ireserve_salto_plugin.sandbox import SaltoSandbox
 BookingFactory = Callable[..., Booking]
 
 
-def explain(host: ReferenceHost, booking: Booking, now: datetime | None = None
-            ) -> Explanation:
+def explain(host: ReferenceHost, booking: Booking, now: datetime | None = None) -> Explanation:
     result = host.pm.hook.explain_access(park=host.park_of(booking), booking=booking, now=now)
     assert isinstance(result, Explanation)
     return result
@@ -55,31 +54,42 @@ def blocked(park: Park, sandbox: SaltoSandbox, lock: Any, host: ReferenceHost) -
 
 def gone(park: Park, sandbox: SaltoSandbox, lock: Any, host: ReferenceHost) -> None:
     park.integrations[INTEGRATION]["mapping"] = {
-        "chalet-12": "00000000-0000-4000-8000-000000000000"}
+        "chalet-12": "00000000-0000-4000-8000-000000000000"
+    }
 
 
 def nothing(park: Park, sandbox: SaltoSandbox, lock: Any, host: ReferenceHost) -> None:
     pass
 
 
-@pytest.mark.parametrize("change,status,hours,expected", [
-    (nothing, "confirmed", 0, Reason.OPENED),
-    (nothing, "option", 0, Reason.STATUS_NOT_ALLOWED),
-    (nothing, "confirmed", -5, Reason.TOO_EARLY),
-    (nothing, "confirmed", 100, Reason.TOO_LATE),
-    (disable, "confirmed", 0, Reason.INTEGRATION_INACTIVE),
-    (unmap, "confirmed", 0, Reason.NO_LOCK_MAPPED),
-    (gone, "confirmed", 0, Reason.LOCK_NOT_FOUND),
-    (forget_iq, "confirmed", 0, Reason.IQ_NOT_ACTIVATED),
-    (reset_iq, "confirmed", 0, Reason.IQ_NOT_ACTIVATED),
-    (blocked, "confirmed", 0, Reason.OTP_BLOCKED),
-    (iq_offline, "confirmed", 0, Reason.IQ_OFFLINE),
-    (lock_offline, "confirmed", 0, Reason.LOCK_OFFLINE),
-])
+@pytest.mark.parametrize(
+    "change,status,hours,expected",
+    [
+        (nothing, "confirmed", 0, Reason.OPENED),
+        (nothing, "option", 0, Reason.STATUS_NOT_ALLOWED),
+        (nothing, "confirmed", -5, Reason.TOO_EARLY),
+        (nothing, "confirmed", 100, Reason.TOO_LATE),
+        (disable, "confirmed", 0, Reason.INTEGRATION_INACTIVE),
+        (unmap, "confirmed", 0, Reason.NO_LOCK_MAPPED),
+        (gone, "confirmed", 0, Reason.LOCK_NOT_FOUND),
+        (forget_iq, "confirmed", 0, Reason.IQ_NOT_ACTIVATED),
+        (reset_iq, "confirmed", 0, Reason.IQ_NOT_ACTIVATED),
+        (blocked, "confirmed", 0, Reason.OTP_BLOCKED),
+        (iq_offline, "confirmed", 0, Reason.IQ_OFFLINE),
+        (lock_offline, "confirmed", 0, Reason.LOCK_OFFLINE),
+    ],
+)
 def test_the_explainer_agrees_with_an_open(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory, change: Any, status: str, hours: int,
-        expected: Reason) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    change: Any,
+    status: str,
+    hours: int,
+    expected: Reason,
+) -> None:
     change(park, sandbox, mapped, host)
     arrival = datetime.now(UTC) - timedelta(hours=1)
     now = arrival + timedelta(hours=hours)
@@ -95,22 +105,39 @@ def test_the_explainer_agrees_with_an_open(
         assert first.reason is expected and found.message == first.message
 
 
-def test_the_checklist_shows_every_step(host: ReferenceHost, mapped: Any,
-                                        make_booking: BookingFactory) -> None:
+def test_the_checklist_shows_every_step(
+    host: ReferenceHost, mapped: Any, make_booking: BookingFactory
+) -> None:
     found = explain(host, make_booking())
     assert [s.step for s in found.steps] == [
-        "settings", "enabled", "lock_mapped", "lock_exists", "iq_activated", "status",
-        "window", "otp_budget", "iq_online", "lock_online", "clock"]
+        "settings",
+        "enabled",
+        "lock_mapped",
+        "lock_exists",
+        "iq_activated",
+        "status",
+        "window",
+        "otp_budget",
+        "iq_online",
+        "lock_online",
+        "clock",
+    ]
     assert all(s.state is StepState.OK for s in found.steps)
-    assert found.to_dict()["steps"][0] == {"step": "settings", "state": "ok", "message":
-                                           "The park's settings are valid.",
-                                           "reason": "settings_invalid"}
+    assert found.to_dict()["steps"][0] == {
+        "step": "settings",
+        "state": "ok",
+        "message": "The park's settings are valid.",
+        "reason": "settings_invalid",
+    }
 
 
-def test_salto_away_leaves_its_steps_unknown(host: ReferenceHost, mapped: Any,
-                                             sandbox: SaltoSandbox,
-                                             make_booking: BookingFactory,
-                                             use_service: Any) -> None:
+def test_salto_away_leaves_its_steps_unknown(
+    host: ReferenceHost,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    use_service: Any,
+) -> None:
     use_service()  # cold: the lock list must be read
     sandbox.stop()
     found = explain(host, make_booking())
@@ -120,13 +147,19 @@ def test_salto_away_leaves_its_steps_unknown(host: ReferenceHost, mapped: Any,
     assert states["iq_online"] is StepState.UNKNOWN
 
 
-def test_readiness_sweeps_with_one_lock_list_read(host: ReferenceHost, park: Park,
-                                                  mapped: Any, sandbox: SaltoSandbox,
-                                                  make_booking: BookingFactory) -> None:
+def test_readiness_sweeps_with_one_lock_list_read(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     bookings = [make_booking(arrival=tomorrow) for _ in range(30)]
-    bookings += [make_booking(arrival=tomorrow, object_id="nowhere"),
-                 make_booking(arrival=tomorrow, status="option")]
+    bookings += [
+        make_booking(arrival=tomorrow, object_id="nowhere"),
+        make_booking(arrival=tomorrow, status="option"),
+    ]
     sandbox.reset_stats()
     report = host.pm.hook.readiness(park=park, bookings=bookings, now=None)
     assert isinstance(report, Readiness)

@@ -37,22 +37,33 @@ def test_every_field_of_config_schema_carries_what_a_form_needs(host: ReferenceH
     assert schema.fields["iqs"].metadata["readOnly"] is True
     assert schema.fields["password"].metadata["x-secret"] is True
     assert schema.fields["password"].metadata["x-widget"] == "password"
-    assert [c["value"] for c in schema.fields["environment"].metadata["x-choices"]] == \
-        ["acceptance", "production"]
+    assert [c["value"] for c in schema.fields["environment"].metadata["x-choices"]] == [
+        "acceptance",
+        "production",
+    ]
 
 
 def test_the_export_is_valid_json_schema_2020_12_and_validates_settings(
-        sandbox: SaltoSandbox) -> None:
+    sandbox: SaltoSandbox,
+) -> None:
     schema = json_schema()
     Draft202012Validator.check_schema(schema)
     validator = Draft202012Validator(schema)
-    good = settings_for(sandbox, iqs={UUID: {"secret": "s", "pin": "1234"}},
-                        mapping={"chalet-1": UUID}, site_id=UUID)
+    good = settings_for(
+        sandbox,
+        iqs={UUID: {"secret": "s", "pin": "1234"}},
+        mapping={"chalet-1": UUID},
+        site_id=UUID,
+    )
     assert not list(validator.iter_errors(good))
     assert SettingsSchema().load(good)  # the plugin agrees
-    for bad in ({**good, "environment": "staging"}, {**good, "api_url": "https://evil"},
-                {k: v for k, v in good.items() if k != "username"},
-                {**good, "minutes_before": -5}, {**good, "open_statuses": []}):
+    for bad in (
+        {**good, "environment": "staging"},
+        {**good, "api_url": "https://evil"},
+        {k: v for k, v in good.items() if k != "username"},
+        {**good, "minutes_before": -5},
+        {**good, "open_statuses": []},
+    ):
         assert list(validator.iter_errors(bad)), bad
 
 
@@ -64,11 +75,19 @@ def render(schema: dict[str, Any], lang: str) -> dict[str, list[tuple[str, str, 
     for tab in schema["x-tabs"]:
         rows = sorted(tab["fields"], key=lambda key: props[key]["x-order"])
         page[tab["label"][lang]] = [
-            (props[key]["x-label"][lang], props[key]["x-widget"], key,
-             not props[key].get("readOnly", False)) for key in rows]
+            (
+                props[key]["x-label"][lang],
+                props[key]["x-widget"],
+                key,
+                not props[key].get("readOnly", False),
+            )
+            for key in rows
+        ]
         page[tab["label"][lang]] += [
             (action["label"][lang], "button", action["name"], True)
-            for action in schema["x-actions"] if action["tab"] == tab["name"]]
+            for action in schema["x-actions"]
+            if action["tab"] == tab["name"]
+        ]
     return page
 
 
@@ -82,13 +101,22 @@ def test_a_host_renders_the_form_from_the_export_alone() -> None:
     iq = {row[2] for row in page["IQ's activeren"]}
     assert {"iqs", "get_pin", "set_pin", "self_test", "list_iqs"} <= iq
     assert ("Minuten vooraf", "number", "minutes_before", True) in page["Details"]
-    assert page["Slot per accommodatie"][0] == ("Slot per accommodatie", "mapping_table",
-                                                "mapping", True)
+    assert page["Slot per accommodatie"][0] == (
+        "Slot per accommodatie",
+        "mapping_table",
+        "mapping",
+        True,
+    )
     schema = json_schema()
     assert schema["properties"]["password"]["writeOnly"] is True
     assert schema["properties"]["environment"]["enum"] == ["acceptance", "production"]
-    assert set(schema["required"]) == {"environment", "username", "password", "site_uid",
-                                       "open_statuses"}
+    assert set(schema["required"]) == {
+        "environment",
+        "username",
+        "password",
+        "site_uid",
+        "open_statuses",
+    }
 
 
 def test_every_admin_action_is_described_and_exists(host: ReferenceHost, park: Park) -> None:
@@ -101,9 +129,15 @@ def test_every_admin_action_is_described_and_exists(host: ReferenceHost, park: P
     assert set_pin.params == ("iq_id", "current_pin", "new_pin", "expert", "confirm")
 
 
-STORED = {"environment": "acceptance", "username": "u@example.com", "password": "old",
-          "site_uid": "NL6254340082", "site_id": UUID, "open_statuses": ["confirmed"],
-          "iqs": {UUID: {"secret": "only-once", "pin": "1234"}}}
+STORED = {
+    "environment": "acceptance",
+    "username": "u@example.com",
+    "password": "old",
+    "site_uid": "NL6254340082",
+    "site_id": UUID,
+    "open_statuses": ["confirmed"],
+    "iqs": {UUID: {"secret": "only-once", "pin": "1234"}},
+}
 
 
 @pytest.mark.parametrize("empty", ["", None, "missing"])
@@ -126,8 +160,12 @@ def test_a_dump_drops_secrets_by_design_so_it_must_never_be_stored() -> None:
 
 
 def test_merge_keeps_read_only_fields_and_takes_new_values() -> None:
-    forged = {**STORED, "password": "new", "site_id": "00000000-0000-0000-0000-000000000000",
-              "iqs": {UUID: {"secret": "forged", "pin": "0000"}}}
+    forged = {
+        **STORED,
+        "password": "new",
+        "site_id": "00000000-0000-0000-0000-000000000000",
+        "iqs": {UUID: {"secret": "forged", "pin": "0000"}},
+    }
     merged = merge_settings(STORED, forged)
     assert merged["password"] == "new"  # a typed secret replaces the stored one
     assert merged["site_id"] == UUID and merged["iqs"] == STORED["iqs"]
@@ -136,8 +174,8 @@ def test_merge_keeps_read_only_fields_and_takes_new_values() -> None:
 
 
 def test_the_reference_host_saves_a_form_and_opens_still_work(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox, mapped: Any,
-        make_booking: Any) -> None:
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, mapped: Any, make_booking: Any
+) -> None:
     stored = park.integrations[INTEGRATION]
     submitted = {k: v for k, v in stored.items() if k not in ("iqs", "site_id")}
     submitted["password"] = ""
@@ -148,7 +186,8 @@ def test_the_reference_host_saves_a_form_and_opens_still_work(
 
 
 def test_activation_then_form_save_keeps_the_new_secret(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     assert sandbox.site is not None
     iq_id = next(iter(sandbox.site.iqs))
     activate(host, park, sandbox, iq_id)

@@ -30,17 +30,23 @@ from ireserve_salto_plugin.store.memory import MemoryStore
 from .conftest import NO_SLEEP, first_lock
 
 
-def gateway_for(box: SaltoSandbox, store: MemoryStore | None = None, **options: Any
-                ) -> SaltoGateway:
+def gateway_for(
+    box: SaltoSandbox, store: MemoryStore | None = None, **options: Any
+) -> SaltoGateway:
     """A gateway on the sandbox; ``Tuning`` fields (page_size, get_retries, ...) by name."""
-    account = Account(box.identity_url, box.api_url,
-                      ClientCredentials(box.client_id, box.client_secret),
-                      box.username, box.password)
+    account = Account(
+        box.identity_url,
+        box.api_url,
+        ClientCredentials(box.client_id, box.client_secret),
+        box.username,
+        box.password,
+    )
     tuned = {k: options.pop(k) for k in list(options) if k in Tuning.__dataclass_fields__}
     options.setdefault("clock", NO_SLEEP)
     store = store if store is not None else MemoryStore()
-    return SaltoGateway(account, session=make_session(), store=store, tuning=Tuning(**tuned),
-                        **options)
+    return SaltoGateway(
+        account, session=make_session(), store=store, tuning=Tuning(**tuned), **options
+    )
 
 
 def activate(gw: SaltoGateway, box: SaltoSandbox, iq_id: str) -> tuple[str, str]:
@@ -48,12 +54,12 @@ def activate(gw: SaltoGateway, box: SaltoSandbox, iq_id: str) -> tuple[str, str]
     secret = gw.iq_secret(box.site.id, iq_id)
     gw.request_pin_email(box.site.id, iq_id)
     pin = box.last_pin(iq_id)
-    gw.set_pin(box.site.id, iq_id, otp=salto_otp(secret, pin, datetime.now(UTC)),
-               delta="0000")
+    gw.set_pin(box.site.id, iq_id, otp=salto_otp(secret, pin, datetime.now(UTC)), delta="0000")
     return secret, pin
 
 
 # -- token ---------------------------------------------------------------------------------
+
 
 def test_token_is_cached_and_reused(sandbox: SaltoSandbox) -> None:
     gw = gateway_for(sandbox)
@@ -108,9 +114,13 @@ def test_401_twice_is_auth_error(sandbox: SaltoSandbox) -> None:
 
 
 def test_wrong_password_names_account_not_password(sandbox: SaltoSandbox) -> None:
-    account = Account(sandbox.identity_url, sandbox.api_url,
-                      ClientCredentials(sandbox.client_id, sandbox.client_secret),
-                      sandbox.username, "wrong-password-123")
+    account = Account(
+        sandbox.identity_url,
+        sandbox.api_url,
+        ClientCredentials(sandbox.client_id, sandbox.client_secret),
+        sandbox.username,
+        "wrong-password-123",
+    )
     gw = SaltoGateway(account, session=make_session(), store=MemoryStore())
     with pytest.raises(AuthError) as info:
         gw.access_token()
@@ -120,22 +130,26 @@ def test_wrong_password_names_account_not_password(sandbox: SaltoSandbox) -> Non
 
 
 def test_wrong_client_secret(sandbox: SaltoSandbox) -> None:
-    account = Account(sandbox.identity_url, sandbox.api_url,
-                      ClientCredentials(sandbox.client_id, "nope"), sandbox.username,
-                      sandbox.password)
+    account = Account(
+        sandbox.identity_url,
+        sandbox.api_url,
+        ClientCredentials(sandbox.client_id, "nope"),
+        sandbox.username,
+        sandbox.password,
+    )
     with pytest.raises(AuthError, match="invalid_client"):
         SaltoGateway(account, session=make_session(), store=MemoryStore()).access_token()
 
 
 def test_identity_server_answering_html(sandbox: SaltoSandbox) -> None:
-    sandbox.inject("POST", "/connect/token", status=502, raw=b"<html>Bad gateway</html>",
-                   times=3)
+    sandbox.inject("POST", "/connect/token", status=502, raw=b"<html>Bad gateway</html>", times=3)
     with pytest.raises(Unavailable):
         gateway_for(sandbox).access_token()
     assert sandbox.call_count("POST /connect/token") == 3  # the password grant: 2 retries
 
 
 # -- sites ---------------------------------------------------------------------------------
+
 
 def test_resolve_site_by_filter(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
@@ -161,6 +175,7 @@ def test_unknown_site_uid(sandbox: SaltoSandbox) -> None:
 
 
 # -- locks and IQs -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("links", [False, True])
 def test_locks_over_several_pages(links: bool) -> None:
@@ -227,12 +242,24 @@ def test_a_count_that_lies_costs_no_lock_and_no_endless_read() -> None:
         assert box.site is not None
         items = [{"id": f"lock-{i}", "customer_reference": f"L{i}"} for i in range(12)]
         # count says 7 but there are 12; then a count of a billion
-        box.inject("GET", "/locks$", status=200,
-                   body={"items": items[:5], "next_page_link": None, "count": 7})
-        box.inject("GET", "/locks$", status=200,
-                   body={"items": items[5:10], "next_page_link": None, "count": 7})
-        box.inject("GET", "/locks$", status=200,
-                   body={"items": items[10:], "next_page_link": None, "count": 10**9})
+        box.inject(
+            "GET",
+            "/locks$",
+            status=200,
+            body={"items": items[:5], "next_page_link": None, "count": 7},
+        )
+        box.inject(
+            "GET",
+            "/locks$",
+            status=200,
+            body={"items": items[5:10], "next_page_link": None, "count": 7},
+        )
+        box.inject(
+            "GET",
+            "/locks$",
+            status=200,
+            body={"items": items[10:], "next_page_link": None, "count": 10**9},
+        )
         locks = gateway_for(box, page_size=5).locks(box.site.id)
         assert [lock.name for lock in locks.locks] == [f"L{i}" for i in range(12)]
 
@@ -244,11 +271,19 @@ def test_one_failing_page_of_several_fails_the_list_never_a_short_one() -> None:
         assert box.site is not None
         gw = gateway_for(box, page_size=5)
         gw.locks(box.site.id)
-        box.inject("GET", "/locks$", status=200,
-                   body={"items": [{"id": f"x{i}"} for i in range(5)],
-                         "next_page_link": None, "count": 36})
-        box.inject("GET", "/locks$", status=404, body={"ErrorCode": 404, "Message": "gone"},
-                   times=3)
+        box.inject(
+            "GET",
+            "/locks$",
+            status=200,
+            body={
+                "items": [{"id": f"x{i}"} for i in range(5)],
+                "next_page_link": None,
+                "count": 36,
+            },
+        )
+        box.inject(
+            "GET", "/locks$", status=404, body={"ErrorCode": 404, "Message": "gone"}, times=3
+        )
         with pytest.raises(SaltoError):
             gw.locks(box.site.id, refresh=True)
         assert len(gw.locks(box.site.id).locks) == 36  # the list before, not a short one
@@ -284,8 +319,12 @@ def test_paging_without_next_link_stops_on_a_short_page(sandbox: SaltoSandbox) -
 
 def test_next_page_link_to_another_host_is_refused(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
-    sandbox.inject("GET", "/locks$", status=200,
-                   body={"items": [], "next_page_link": "https://evil.example/steal"})
+    sandbox.inject(
+        "GET",
+        "/locks$",
+        status=200,
+        body={"items": [], "next_page_link": "https://evil.example/steal"},
+    )
     with pytest.raises(Unavailable, match="another host"):
         gateway_for(sandbox).locks(sandbox.site.id)
 
@@ -302,6 +341,7 @@ def test_one_lock_and_iqs(sandbox: SaltoSandbox) -> None:
 
 
 # -- IQ activation -------------------------------------------------------------------------
+
 
 def test_secret_is_readable_until_activation(sandbox: SaltoSandbox) -> None:
     # docs/salto-ks-api.md, "Endpoints": readable before activation, 403 2203 after.
@@ -332,8 +372,12 @@ def test_set_pin_keep_and_change(sandbox: SaltoSandbox) -> None:
     act = next(iter(sandbox.world.activations.values()))
     assert act.activated and act.pin == pin
     new = "1357"
-    gw.set_pin(sandbox.site.id, iq, otp=salto_otp(secret, pin, datetime.now(UTC)),
-               delta=pin_delta(pin, new))
+    gw.set_pin(
+        sandbox.site.id,
+        iq,
+        otp=salto_otp(secret, pin, datetime.now(UTC)),
+        delta=pin_delta(pin, new),
+    )
     assert act.pin == new
 
 
@@ -345,8 +389,9 @@ def test_set_pin_with_wrong_pin_is_otp_rejected(sandbox: SaltoSandbox) -> None:
     gw.request_pin_email(sandbox.site.id, iq)
     wrong = sandbox.wrong_pin(iq)
     with pytest.raises(OtpRejected):
-        gw.set_pin(sandbox.site.id, iq, otp=salto_otp(secret, wrong, datetime.now(UTC)),
-                   delta="0000")
+        gw.set_pin(
+            sandbox.site.id, iq, otp=salto_otp(secret, wrong, datetime.now(UTC)), delta="0000"
+        )
 
 
 def test_get_pin_after_activation_is_forbidden(sandbox: SaltoSandbox) -> None:
@@ -360,6 +405,7 @@ def test_get_pin_after_activation_is_forbidden(sandbox: SaltoSandbox) -> None:
 
 
 # -- remote open ---------------------------------------------------------------------------
+
 
 def test_open_lock(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
@@ -383,8 +429,9 @@ def test_open_with_wrong_otp_then_blocked(sandbox: SaltoSandbox) -> None:
     with pytest.raises(OtpBlocked):
         gw.open_lock(sandbox.site.id, lock.id, sign=lambda: "00000")
     with pytest.raises(OtpBlocked):  # even a good code, for 20 minutes
-        gw.open_lock(sandbox.site.id, lock.id,
-                     sign=lambda: salto_otp(secret, pin, datetime.now(UTC)))
+        gw.open_lock(
+            sandbox.site.id, lock.id, sign=lambda: salto_otp(secret, pin, datetime.now(UTC))
+        )
     sandbox.clock_offset = 20 * 60 + 1
     gw.open_lock(sandbox.site.id, lock.id, sign=lambda: salto_otp(secret, pin, sandbox.now()))
 
@@ -394,8 +441,9 @@ def test_open_before_activation_is_not_activated(sandbox: SaltoSandbox) -> None:
     from ireserve_salto_plugin.salto.errors import NotActivated
 
     with pytest.raises(NotActivated):
-        gateway_for(sandbox).open_lock(sandbox.site.id, first_lock(sandbox).id,
-                                       sign=lambda: "abcde")
+        gateway_for(sandbox).open_lock(
+            sandbox.site.id, first_lock(sandbox).id, sign=lambda: "abcde"
+        )
 
 
 def test_open_is_never_retried(sandbox: SaltoSandbox) -> None:
@@ -409,21 +457,37 @@ def test_open_is_never_retried(sandbox: SaltoSandbox) -> None:
 
 # -- error shapes, retries, timeouts --------------------------------------------------------
 
-@pytest.mark.parametrize("status,body,cls,code", [
-    (400, {"ErrorCode": 3102, "Message": "otp_invalid"}, OtpRejected, "3102"),
-    (403, {"ErrorCode": "3102", "Message": "otp_blocked"}, OtpBlocked, "3102"),
-    (404, {"ErrorCode": "2202", "Message": "Otp is invalid"}, OtpMissing, "2202"),
-    (400, {"ErrorCode": 1100, "Message": "The request received is invalid."}, Refused, "1100"),
-    (400, {"ErrorCode": 2210, "Message": "Site not released"}, PermissionDenied, "2210"),
-    (403, {"ErrorCode": 2203, "Message": "Operation cannot be executed."}, PermissionDenied,
-     "2203"),
-    (403, {"type": "x", "title": "Forbidden", "status": 403, "traceId": "t"}, PermissionDenied,
-     None),
-    (404, None, NotFound, None),
-    (500, {"ErrorCode": 2201, "Message": "An internal error has occurred."}, Unavailable,
-     "2201"),
-    (429, None, Unavailable, None),
-])
+
+@pytest.mark.parametrize(
+    "status,body,cls,code",
+    [
+        (400, {"ErrorCode": 3102, "Message": "otp_invalid"}, OtpRejected, "3102"),
+        (403, {"ErrorCode": "3102", "Message": "otp_blocked"}, OtpBlocked, "3102"),
+        (404, {"ErrorCode": "2202", "Message": "Otp is invalid"}, OtpMissing, "2202"),
+        (400, {"ErrorCode": 1100, "Message": "The request received is invalid."}, Refused, "1100"),
+        (400, {"ErrorCode": 2210, "Message": "Site not released"}, PermissionDenied, "2210"),
+        (
+            403,
+            {"ErrorCode": 2203, "Message": "Operation cannot be executed."},
+            PermissionDenied,
+            "2203",
+        ),
+        (
+            403,
+            {"type": "x", "title": "Forbidden", "status": 403, "traceId": "t"},
+            PermissionDenied,
+            None,
+        ),
+        (404, None, NotFound, None),
+        (
+            500,
+            {"ErrorCode": 2201, "Message": "An internal error has occurred."},
+            Unavailable,
+            "2201",
+        ),
+        (429, None, Unavailable, None),
+    ],
+)
 def test_error_table(status: int, body: Any, cls: type, code: str | None) -> None:
     error = error_for(status, body, method="GET", path="/x")
     assert type(error) is cls and error.code == code and error.status == status
@@ -485,8 +549,7 @@ def test_sandbox_date_header_follows_its_clock(sandbox: SaltoSandbox) -> None:
     assert timedelta(seconds=115) < skew < timedelta(seconds=125)
 
 
-def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.MonkeyPatch
-                                                         ) -> None:
+def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.MonkeyPatch) -> None:
     import requests
 
     from ireserve_salto_plugin.salto.session import SaltoSession
@@ -504,8 +567,11 @@ def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.Mon
     session = SaltoSession()
     session.mount("https://", Capture())
     session.mount("http://", Capture())
-    for url in ("https://connect.my-clay.com/v1.2/sites", "http://127.0.0.1:9/x",
-                "https://connect.my-clay.com/v1.2/sites/x"):
+    for url in (
+        "https://connect.my-clay.com/v1.2/sites",
+        "http://127.0.0.1:9/x",
+        "https://connect.my-clay.com/v1.2/sites/x",
+    ):
         with pytest.raises(requests.ConnectionError):
             session.get(url, timeout=1)
     assert seen[0]["https"] == "http://proxy.example:3128"
@@ -525,12 +591,20 @@ def test_a_failing_page_read_ahead_fails_the_list_and_a_failing_first_page_too()
         def fetch(params: Any, url: Any) -> Any:
             if params["$skip"] == skip_fails:
                 raise Unavailable("page lost", method="GET", path="/locks")
-            return items[params["$skip"]:params["$skip"] + params["$top"]]
+            return items[params["$skip"] : params["$skip"] + params["$top"]]
+
         return fetch
 
     def read(fetch: Any) -> list[Any]:
-        return read_all(fetch, "/locks", api="https://api.test", api_origin=("https", "api.test",
-                        443), page_size=100, tuning=Tuning(), ahead=True).items
+        return read_all(
+            fetch,
+            "/locks",
+            api="https://api.test",
+            api_origin=("https", "api.test", 443),
+            page_size=100,
+            tuning=Tuning(),
+            ahead=True,
+        ).items
 
     assert read(fetch_failing(-1)) == items  # both pages at once, then the short second
     for skip in (100, 0):  # the page read ahead, or the first: never a short list

@@ -25,13 +25,11 @@ ACCOUNT, IQ = "account-key", "5fc75b2e-95d8-55a7-95f3-2faedc4d26f3"
 
 
 def budget(clock: SkipClock, store: MemoryStore | None = None) -> OtpBudget:
-    return OtpBudget(store or clock.store(), block_seconds=60, window=1200,
-                     clock=clock.clock())
+    return OtpBudget(store or clock.store(), block_seconds=60, window=1200, clock=clock.clock())
 
 
 def transport(clock: SkipClock, seconds: float = 10.0) -> Transport:
-    return Transport(requests.Session(), clock=clock.clock(),
-                     deadline=clock.monotonic() + seconds)
+    return Transport(requests.Session(), clock=clock.clock(), deadline=clock.monotonic() + seconds)
 
 
 def test_a_block_refuses_every_code_to_the_iq_until_it_ends() -> None:
@@ -68,8 +66,10 @@ def test_two_rejections_within_the_window_refuse_until_the_first_is_window_old()
 def test_an_accepted_code_vouches_for_the_credentials_that_signed_it() -> None:
     clock = SkipClock()
     guard = budget(clock)
-    mark, other = credentials_mark("0123456789ABCDEF", "1234"), credentials_mark(
-        "0123456789ABCDEF", "1235")
+    mark, other = (
+        credentials_mark("0123456789ABCDEF", "1234"),
+        credentials_mark("0123456789ABCDEF", "1235"),
+    )
     assert mark != other and "1234" not in repr(mark)
     assert guard.state(ACCOUNT, IQ, mark).in_flight == 1  # nothing known: one at a time
     guard.accepted(ACCOUNT, IQ, mark)
@@ -89,20 +89,20 @@ def test_a_slot_refuses_before_anything_when_the_budget_does() -> None:
     guard = budget(clock)
     guard.rejected(ACCOUNT, IQ)
     guard.rejected(ACCOUNT, IQ)
-    with pytest.raises(BudgetRefused) as refused, guard.slot(transport(clock), ACCOUNT, IQ,
-                                                              1.0):
+    with pytest.raises(BudgetRefused) as refused, guard.slot(transport(clock), ACCOUNT, IQ, 1.0):
         raise AssertionError("no code may be sent")
     assert not refused.value.refusal.blocked
 
 
-def test_two_slots_when_a_code_is_known_good_one_when_not_and_busy_before_the_deadline(
-        ) -> None:
+def test_two_slots_when_a_code_is_known_good_one_when_not_and_busy_before_the_deadline() -> None:
     clock = SkipClock()
     store = clock.store()
     guard = budget(clock, store)
     guard.accepted(ACCOUNT, IQ, 1.0)
-    with guard.slot(transport(clock), ACCOUNT, IQ, 1.0) as first, \
-            guard.slot(transport(clock), ACCOUNT, IQ, 1.0) as second:
+    with (
+        guard.slot(transport(clock), ACCOUNT, IQ, 1.0) as first,
+        guard.slot(transport(clock), ACCOUNT, IQ, 1.0) as second,
+    ):
         assert first.known_good and second.known_good
         before = clock.monotonic()
         with pytest.raises(IqBusy), guard.slot(transport(clock, 8.0), ACCOUNT, IQ, 1.0):
@@ -153,8 +153,14 @@ def test_dedup_claim_publish_and_wait() -> None:
     assert dedup.store.get(key) == PENDING
     clock.sleep(15)  # longer than the window: the claim of a slow open still holds
     assert not dedup.claim(key)
-    record = {"outcome": "opened", "reason": "opened", "message": "Lock 1 was opened.",
-              "attempt_id": "a" * 32, "opened_at": None, "retry_after": None}
+    record = {
+        "outcome": "opened",
+        "reason": "opened",
+        "message": "Lock 1 was opened.",
+        "attempt_id": "a" * 32,
+        "opened_at": None,
+        "retry_after": None,
+    }
     dedup.publish(key, record)
     assert dedup.wait(key, deadline=clock.monotonic() + 1) == record
     clock.sleep(11)
@@ -173,6 +179,8 @@ def test_a_wait_for_a_running_attempt_ends_at_the_deadline() -> None:
 
 def test_taps_are_joined_per_requester() -> None:
     keys = {Dedup.key("a", "p", "B", "l", who).name for who in ("guest", "staff")}
-    keys |= {Dedup.key("a", "p2", "B", "l", "guest").name,
-             Dedup.key("a", "p", "B", "l2", "guest").name}
+    keys |= {
+        Dedup.key("a", "p2", "B", "l", "guest").name,
+        Dedup.key("a", "p", "B", "l2", "guest").name,
+    }
     assert len(keys) == 4

@@ -34,8 +34,13 @@ def test_plugin_is_loaded_from_its_entry_point() -> None:
     assert host.pm.list_plugin_distinfo()[0][1].project_name == "ireserve-salto-plugin"
 
 
-SEED_HOOKS = ("config_schema", "mapping_options", "on_booking_status", "on_open_request",
-              "on_admin_action")
+SEED_HOOKS = (
+    "config_schema",
+    "mapping_options",
+    "on_booking_status",
+    "on_open_request",
+    "on_admin_action",
+)
 
 
 def test_a_host_that_knows_only_the_seed_hooks_loads_the_plugin() -> None:
@@ -61,6 +66,7 @@ def test_a_host_that_knows_only_the_seed_hooks_loads_the_plugin() -> None:
 
 # -- config_schema -------------------------------------------------------------------------
 
+
 def test_hook_config_schema(host: ReferenceHost, sandbox: SaltoSandbox) -> None:
     schema = host.pm.hook.config_schema(integration=INTEGRATION)
     assert isinstance(schema, Schema)
@@ -74,13 +80,18 @@ def test_hook_config_schema(host: ReferenceHost, sandbox: SaltoSandbox) -> None:
 def test_hook_config_form(host: ReferenceHost) -> None:
     form = host.pm.hook.config_form(integration=INTEGRATION)
     assert form["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert [tab["name"] for tab in form["x-tabs"]] == ["authentication", "iq_otp", "details",
-                                                       "mapping"]
+    assert [tab["name"] for tab in form["x-tabs"]] == [
+        "authentication",
+        "iq_otp",
+        "details",
+        "mapping",
+    ]
     assert form["properties"]["password"]["x-label"]["nl"] == "Wachtwoord"
     assert host.pm.hook.config_form(integration="other") is None
 
 
 # -- mapping_options -----------------------------------------------------------------------
+
 
 def test_hook_mapping_options(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
@@ -89,8 +100,12 @@ def test_hook_mapping_options(host: ReferenceHost, park: Park, sandbox: SaltoSan
     chalet = first_lock(sandbox)
     option = next(o for o in options if o["value"] == chalet.id)
     read_at = datetime.fromisoformat(option.pop("read_at"))
-    assert option == {"value": chalet.id, "label": "Chalet 12", "online": True,
-                      "iq_id": chalet.iq.id}
+    assert option == {
+        "value": chalet.id,
+        "label": "Chalet 12",
+        "online": True,
+        "iq_id": chalet.iq.id,
+    }
     assert read_at.tzinfo is not None  # when Salto sent the list: a page can say how old
     assert abs((read_at - datetime.now(UTC)).total_seconds()) < 600
     locks_path = f"GET /v1.2/sites/{sandbox.site.id}/locks"
@@ -105,17 +120,19 @@ def test_hook_mapping_options(host: ReferenceHost, park: Park, sandbox: SaltoSan
     assert host.pm.hook.mapping_options(integration="other", park=park, refresh=False) is None
 
 
-def test_mapping_options_without_salto_is_empty(host: ReferenceHost, sandbox: SaltoSandbox
-                                                ) -> None:
-    park = host.add_park(Park("p", "Europe/Amsterdam",
-                              {INTEGRATION: settings_for(sandbox, password="wrong")}))
+def test_mapping_options_without_salto_is_empty(host: ReferenceHost, sandbox: SaltoSandbox) -> None:
+    park = host.add_park(
+        Park("p", "Europe/Amsterdam", {INTEGRATION: settings_for(sandbox, password="wrong")})
+    )
     assert host.lock_options(park, INTEGRATION) == []
 
 
 # -- on_booking_status ---------------------------------------------------------------------
 
-def test_hook_on_booking_status(host: ReferenceHost, park: Park, mapped: Any,
-                                make_booking: BookingFactory) -> None:
+
+def test_hook_on_booking_status(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory
+) -> None:
     booking = make_booking(status="option")
     [info] = host.change_status(booking, "confirmed")
     assert info.integration == INTEGRATION and info.allowed is True
@@ -126,8 +143,9 @@ def test_hook_on_booking_status(host: ReferenceHost, park: Park, mapped: Any,
     assert info.allowed is False and info.warnings == []
 
 
-def test_booking_status_warnings(host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
-                                 make_booking: BookingFactory) -> None:
+def test_booking_status_warnings(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
     # allowed: the status allows opening; what stands in the way is in the warnings
     [info] = host.change_status(make_booking(object_id="nowhere"), "confirmed")
     assert info.warnings == [Reason.NO_LOCK_MAPPED] and info.allowed
@@ -140,7 +158,10 @@ def test_booking_status_warnings(host: ReferenceHost, park: Park, sandbox: Salto
 
 
 def test_booking_status_never_raises_when_salto_is_down(
-    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
     make_booking: BookingFactory,
 ) -> None:
     booking = make_booking()
@@ -150,8 +171,7 @@ def test_booking_status_never_raises_when_salto_is_down(
     assert info.warnings == [Reason.SALTO_UNAVAILABLE] and info.allowed
 
 
-def test_unconfigured_park_gets_none(host: ReferenceHost, make_booking: BookingFactory
-                                     ) -> None:
+def test_unconfigured_park_gets_none(host: ReferenceHost, make_booking: BookingFactory) -> None:
     park = host.add_park(Park("other", "Europe/Amsterdam"))
     booking = make_booking()
     assert host.change_status(booking, "confirmed") == []
@@ -163,8 +183,14 @@ def test_unconfigured_park_gets_none(host: ReferenceHost, make_booking: BookingF
 
 # -- on_open_request -----------------------------------------------------------------------
 
-def test_hook_on_open_request(host: ReferenceHost, park: Park, mapped: Any,
-                              sandbox: SaltoSandbox, make_booking: BookingFactory) -> None:
+
+def test_hook_on_open_request(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     booking = make_booking()
     before = datetime.now(UTC).replace(microsecond=0)
     result = host.open(booking, "guest:B-1")
@@ -172,8 +198,7 @@ def test_hook_on_open_request(host: ReferenceHost, park: Park, mapped: Any,
     assert result.outcome is Outcome.OPENED and result.reason is Reason.OPENED
     assert result.lock_id == mapped.id and result.new_status == "checked_in"
     assert result.opened_at is not None and result.opened_at >= before
-    assert result.booking_updates == {"opened_at": result.opened_at.strftime(
-        "%Y-%m-%dT%H:%M:%SZ")}
+    assert result.booking_updates == {"opened_at": result.opened_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     assert booking.fields["opened_at"] == result.booking_updates["opened_at"]
     assert booking.status == "checked_in"
     assert sandbox.entries()[-1]["lock_id"] == mapped.id
@@ -187,9 +212,13 @@ def test_hook_on_open_request(host: ReferenceHost, park: Park, mapped: Any,
     assert sandbox.call_count("PATCH") == 2
 
 
-def test_steady_state_open_is_one_patch(host: ReferenceHost, park: Park, mapped: Any,
-                                        sandbox: SaltoSandbox, make_booking: BookingFactory
-                                        ) -> None:
+def test_steady_state_open_is_one_patch(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
     calls = sum(sandbox.calls.values())
     for _ in range(3):
@@ -198,9 +227,14 @@ def test_steady_state_open_is_one_patch(host: ReferenceHost, park: Park, mapped:
     assert sandbox.call_count("PATCH") == 4
 
 
-def test_cold_open_call_counts(host: ReferenceHost, sandbox: SaltoSandbox, mapped: Any,
-                               park: Park, make_booking: BookingFactory,
-                               use_service: UseService) -> None:
+def test_cold_open_call_counts(
+    host: ReferenceHost,
+    sandbox: SaltoSandbox,
+    mapped: Any,
+    park: Park,
+    make_booking: BookingFactory,
+    use_service: UseService,
+) -> None:
     # token, site, lock list, IQ list (restore_required is only there), open
     for with_site_id, expected in ((False, 5), (True, 4)):
         booking = make_booking()
@@ -215,15 +249,24 @@ def test_cold_open_call_counts(host: ReferenceHost, sandbox: SaltoSandbox, mappe
         assert sum(sandbox.calls.values()) - start == expected
 
 
-@pytest.mark.parametrize("shift,reason", [
-    (timedelta(minutes=-31), Reason.TOO_EARLY),
-    (timedelta(minutes=-30), Reason.OPENED),
-    (timedelta(days=3), Reason.OPENED),
-    (timedelta(days=3, seconds=1), Reason.TOO_LATE),
-])
-def test_open_window_uses_the_hosts_now(host: ReferenceHost, park: Park, mapped: Any,
-                                        sandbox: SaltoSandbox, make_booking: BookingFactory,
-                                        shift: timedelta, reason: Reason) -> None:
+@pytest.mark.parametrize(
+    "shift,reason",
+    [
+        (timedelta(minutes=-31), Reason.TOO_EARLY),
+        (timedelta(minutes=-30), Reason.OPENED),
+        (timedelta(days=3), Reason.OPENED),
+        (timedelta(days=3, seconds=1), Reason.TOO_LATE),
+    ],
+)
+def test_open_window_uses_the_hosts_now(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    shift: timedelta,
+    reason: Reason,
+) -> None:
     arrival = datetime(2030, 7, 1, 15, 0, tzinfo=UTC)  # far away: only `now` can open it
     booking = make_booking(arrival=arrival)
     result = host.open(booking, "staff:anna", now=arrival + shift)
@@ -231,8 +274,13 @@ def test_open_window_uses_the_hosts_now(host: ReferenceHost, park: Park, mapped:
     assert sandbox.call_count("PATCH") == (1 if reason is Reason.OPENED else 0)
 
 
-def test_open_denials(host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-                      make_booking: BookingFactory) -> None:
+def test_open_denials(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     raw = park.integrations[INTEGRATION]
     result = host.open(make_booking(status="option"), "staff")
     assert result is not None and result.outcome is Outcome.DENIED
@@ -248,8 +296,14 @@ def test_open_denials(host: ReferenceHost, park: Park, mapped: Any, sandbox: Sal
     assert sandbox.call_count("PATCH") == 1
 
 
-def test_open_failures(host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-                       make_booking: BookingFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_open_failures(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     raw = park.integrations[INTEGRATION]
     assert sandbox.site is not None
     other = next(lock for lock in sandbox.site.locks.values() if lock.iq.id != mapped.iq.id)
@@ -289,8 +343,9 @@ def test_open_failures(host: ReferenceHost, park: Park, mapped: Any, sandbox: Sa
     assert "SALTO_KS_ACCEPTANCE_CLIENT_SECRET" in result.message
 
 
-def test_open_with_invalid_settings_or_booking(host: ReferenceHost, park: Park,
-                                               make_booking: BookingFactory) -> None:
+def test_open_with_invalid_settings_or_booking(
+    host: ReferenceHost, park: Park, make_booking: BookingFactory
+) -> None:
     park.integrations[INTEGRATION]["site_uid"] = "NL1"
     result = host.open(make_booking(), "staff")
     assert result is not None and result.reason is Reason.SETTINGS_INVALID
@@ -302,8 +357,9 @@ def test_open_with_invalid_settings_or_booking(host: ReferenceHost, park: Park,
     assert result is not None and result.reason is Reason.BOOKING_INVALID
 
 
-def test_naive_booking_times_are_park_local(host: ReferenceHost, park: Park, mapped: Any,
-                                            make_booking: BookingFactory) -> None:
+def test_naive_booking_times_are_park_local(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory
+) -> None:
     booking = make_booking(arrival=datetime(2030, 1, 10, 15, 0))  # 14:00 UTC in winter
     result = host.open(booking, "staff", now=datetime(2030, 1, 10, 13, 29, tzinfo=UTC))
     assert result is not None and result.reason is Reason.TOO_EARLY
@@ -314,22 +370,27 @@ def test_naive_booking_times_are_park_local(host: ReferenceHost, park: Park, map
 
 # -- on_admin_action -----------------------------------------------------------------------
 
-def test_hook_explain_access(host: ReferenceHost, park: Park, mapped: Any,
-                             make_booking: BookingFactory) -> None:
+
+def test_hook_explain_access(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory
+) -> None:
     booking = make_booking()
     found = host.pm.hook.explain_access(park=park, booking=booking, now=None)
     assert found.verdict is Reason.OPENED and found.lock_id == mapped.id
-    early = host.pm.hook.explain_access(park=park, booking=booking,
-                                        now=booking.arrival - timedelta(hours=2))
+    early = host.pm.hook.explain_access(
+        park=park, booking=booking, now=booking.arrival - timedelta(hours=2)
+    )
     assert early.verdict is Reason.TOO_EARLY and "from" in early.message
     other = Park("other", "Europe/Amsterdam")
     assert host.pm.hook.explain_access(park=other, booking=booking, now=None) is None
 
 
-def test_hook_readiness(host: ReferenceHost, park: Park, mapped: Any,
-                        make_booking: BookingFactory) -> None:
-    report = host.pm.hook.readiness(park=park, bookings=[make_booking(), make_booking(
-        object_id="nowhere")], now=None)
+def test_hook_readiness(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: BookingFactory
+) -> None:
+    report = host.pm.hook.readiness(
+        park=park, bookings=[make_booking(), make_booking(object_id="nowhere")], now=None
+    )
     assert [row["verdict"] for row in report.bookings] == ["opened", "no_lock_mapped"]
     assert report.summary == {"opened": 1, "no_lock_mapped": 1}
     assert host.pm.hook.readiness(park=park, bookings="not a list", now=None).bookings == []
@@ -347,8 +408,7 @@ def test_hook_on_admin_action(host: ReferenceHost, park: Park, sandbox: SaltoSan
     assert result.ok and "e-mailed" in result.message
     stored = park.integrations[INTEGRATION]["iqs"][iq]
     assert len(stored["secret"]) == 16 and stored["secret"] not in repr(result)
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq,
-                        current_pin=sandbox.last_pin(iq))
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq, current_pin=sandbox.last_pin(iq))
     assert result.ok and result.message.startswith("IQ is activated")
     assert stored["secret"] == park.integrations[INTEGRATION]["iqs"][iq]["secret"]
     assert park.integrations[INTEGRATION]["iqs"][iq]["pin"] == sandbox.last_pin(iq)
@@ -356,12 +416,15 @@ def test_hook_on_admin_action(host: ReferenceHost, park: Park, sandbox: SaltoSan
 
     result = host.admin(park, INTEGRATION, "refresh_locks")
     assert result.ok and result.data["count"] == len(sandbox.site.locks)
-    assert host.pm.hook.on_admin_action(integration="other", park=park, action="get_pin",
-                                        params={}) is None
+    assert (
+        host.pm.hook.on_admin_action(integration="other", park=park, action="get_pin", params={})
+        is None
+    )
 
 
-def test_get_pin_fetches_the_secret_once(host: ReferenceHost, park: Park,
-                                         sandbox: SaltoSandbox) -> None:
+def test_get_pin_fetches_the_secret_once(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     iq = first_lock(sandbox).iq.id
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq).ok
     secret = park.integrations[INTEGRATION]["iqs"][iq]["secret"]
@@ -371,8 +434,9 @@ def test_get_pin_fetches_the_secret_once(host: ReferenceHost, park: Park,
     assert len(sandbox.mails()) == 2
 
 
-def test_get_pin_when_the_secret_was_taken_elsewhere(host: ReferenceHost, park: Park,
-                                                     sandbox: SaltoSandbox) -> None:
+def test_get_pin_when_the_secret_was_taken_elsewhere(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     iq = first_lock(sandbox).iq.id
     user = sandbox.world.users[sandbox.username]
     sandbox.world.activation(user, iq).activated = True  # e.g. in the Salto KS app
@@ -380,8 +444,7 @@ def test_get_pin_when_the_secret_was_taken_elsewhere(host: ReferenceHost, park: 
     assert not result.ok and "will not hand out its secret again" in result.message
 
 
-def test_get_pin_after_activation(host: ReferenceHost, park: Park, sandbox: SaltoSandbox
-                                  ) -> None:
+def test_get_pin_after_activation(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
     iq = first_lock(sandbox).iq.id
     activate(host, park, sandbox, iq)
     result = host.admin(park, INTEGRATION, "get_pin", iq_id=iq)
@@ -393,25 +456,33 @@ def test_set_pin_errors(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) 
     result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq, current_pin="1234")
     assert not result.ok and "run GET PIN first" in result.message
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=iq).ok
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq,
-                        current_pin=sandbox.wrong_pin(iq))
+    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq, current_pin=sandbox.wrong_pin(iq))
     assert not result.ok and "does not match" in result.message
     assert park.integrations[INTEGRATION]["iqs"][iq].get("pin") is None
-    for params, field in (({"iq_id": iq, "current_pin": "123"}, "current_pin"),
-                          ({"iq_id": iq, "current_pin": "1234", "new_pin": "12x4"}, "new_pin"),
-                          ({"iq_id": "IQ-1", "current_pin": "1234"}, "iq_id")):
+    for params, field in (
+        ({"iq_id": iq, "current_pin": "123"}, "current_pin"),
+        ({"iq_id": iq, "current_pin": "1234", "new_pin": "12x4"}, "new_pin"),
+        ({"iq_id": "IQ-1", "current_pin": "1234"}, "iq_id"),
+    ):
         result = host.admin(park, INTEGRATION, "set_pin", **params)
         assert not result.ok and result.message.startswith(field)
 
 
-def test_set_pin_with_a_new_pin_then_open(host: ReferenceHost, park: Park,
-                                          sandbox: SaltoSandbox, make_booking: BookingFactory
-                                          ) -> None:
+def test_set_pin_with_a_new_pin_then_open(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, make_booking: BookingFactory
+) -> None:
     lock = first_lock(sandbox)
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
     new = sandbox.wrong_pin(lock.iq.id)  # never the current PIN
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=lock.iq.id,
-                        current_pin=sandbox.last_pin(lock.iq.id), new_pin=new, expert=True)
+    result = host.admin(
+        park,
+        INTEGRATION,
+        "set_pin",
+        iq_id=lock.iq.id,
+        current_pin=sandbox.last_pin(lock.iq.id),
+        new_pin=new,
+        expert=True,
+    )
     assert result.ok and "cannot be verified" in result.message
     assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["pin"] == new
     park.integrations[INTEGRATION]["mapping"] = {"chalet-12": lock.id}
@@ -422,8 +493,7 @@ def test_set_pin_with_a_new_pin_then_open(host: ReferenceHost, park: Park,
 def test_admin_bad_requests(host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
     result = host.admin(park, INTEGRATION, "reboot")
     assert not result.ok and "known: test_connection" in result.message
-    result = host.admin(park, INTEGRATION, "get_pin",
-                        iq_id="00000000-0000-4000-8000-000000000000")
+    result = host.admin(park, INTEGRATION, "get_pin", iq_id="00000000-0000-4000-8000-000000000000")
     assert not result.ok and "is not on site" in result.message
     park.integrations[INTEGRATION]["password"] = "not-the-password-7x"
     result = host.admin(park, INTEGRATION, "test_connection")
@@ -435,8 +505,9 @@ def test_admin_bad_requests(host: ReferenceHost, park: Park, sandbox: SaltoSandb
     assert german.message.startswith("Anmeldung fehlgeschlagen: Benutzername oder Passwort")
 
 
-def test_admin_works_before_the_details_tab_is_filled(host: ReferenceHost,
-                                                      sandbox: SaltoSandbox) -> None:
+def test_admin_works_before_the_details_tab_is_filled(
+    host: ReferenceHost, sandbox: SaltoSandbox
+) -> None:
     raw: dict[str, Any] = settings_for(sandbox)
     del raw["open_statuses"]
     park = host.add_park(Park("new", "Europe/Amsterdam", {INTEGRATION: raw}))
@@ -444,8 +515,12 @@ def test_admin_works_before_the_details_tab_is_filled(host: ReferenceHost,
 
 
 def test_results_say_whether_the_guest_may_try_again(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     from ireserve_salto_plugin.hookspecs import CONTRACT_VERSION
 
     assert CONTRACT_VERSION.count(".") == 2 and CONTRACT_VERSION in HOOKSPECS_DOC
@@ -465,8 +540,12 @@ def test_results_say_whether_the_guest_may_try_again(
 
 
 def test_access_info_carries_its_warnings_in_words_and_a_sentence_for_the_guest(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     park.locale = "nl"
     arrival = datetime.now(UTC) + timedelta(days=2)
     booking = make_booking(status="option", arrival=arrival)
@@ -474,7 +553,8 @@ def test_access_info_carries_its_warnings_in_words_and_a_sentence_for_the_guest(
     [info] = host.change_status(booking, "confirmed")
     assert info.allowed and info.warnings == [] and info.warning_texts == []
     assert info.guest_text.startswith("Vanaf ") and info.guest_text.endswith(
-        " open je de deur in de app.")
+        " open je de deur in de app."
+    )
     sandbox.set_iq_online(mapped.iq.id, False)
     host.lock_options(park, INTEGRATION, refresh=True)
     other = make_booking(status="option", arrival=arrival)

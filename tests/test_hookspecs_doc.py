@@ -15,8 +15,7 @@ from ireserve_salto_plugin.park.settings import SettingsSchema
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = (ROOT / "hookspecs.md").read_text()
-TESTS = "".join((ROOT / "tests" / name).read_text() for name in ("test_hooks.py",
-                                                                  "test_doors.py"))
+TESTS = "".join((ROOT / "tests" / name).read_text() for name in ("test_hooks.py", "test_doors.py"))
 
 
 def declared_hooks() -> dict[str, list[str]]:
@@ -24,7 +23,8 @@ def declared_hooks() -> dict[str, list[str]]:
     pm.add_hookspecs(hookspecs)
     return {
         name: list(inspect.signature(getattr(hookspecs, name)).parameters)
-        for name in dir(pm.hook) if not name.startswith("_")
+        for name in dir(pm.hook)
+        if not name.startswith("_")
     }
 
 

@@ -42,18 +42,26 @@ def po(lang: str) -> Catalog:
 
 def entries(lang: str) -> dict[tuple[str | None, str], tuple[str, ...]]:
     """(context, singular id) → the translations (one, or one per plural form)."""
-    return {(m.context, m.id if isinstance(m.id, str) else m.id[0]):
-            (m.string,) if isinstance(m.string, str) else tuple(m.string)
-            for m in po(lang) if m.id}
+    return {
+        (m.context, m.id if isinstance(m.id, str) else m.id[0]): (m.string,)
+        if isinstance(m.string, str)
+        else tuple(m.string)
+        for m in po(lang)
+        if m.id
+    }
 
 
 def marked() -> set[tuple[str | None, str]]:
     """What ``pybabel extract`` finds in the package (``./dev catalogs``)."""
-    found = extract_from_dir(str(ROOT / "ireserve_salto_plugin"),
-                             method_map=[("**.py", "python")],
-                             keywords={"N_": None, "NN_": (1, 2), "NP_": ((1, "c"), 2)})
-    return {(context, message if isinstance(message, str) else message[0])
-            for _, _, message, _, context in found}
+    found = extract_from_dir(
+        str(ROOT / "ireserve_salto_plugin"),
+        method_map=[("**.py", "python")],
+        keywords={"N_": None, "NN_": (1, 2), "NP_": ((1, "c"), 2)},
+    )
+    return {
+        (context, message if isinstance(message, str) else message[0])
+        for _, _, message, _, context in found
+    }
 
 
 def used_message_ids() -> set[str]:
@@ -62,22 +70,36 @@ def used_message_ids() -> set[str]:
     validation errors the settings schema can give."""
     ids = set(messages.STAFF_MESSAGES.values()) | set(messages.ADMIN_MESSAGES.values())
     ids |= {forms[0] for forms, _ in messages.PLURALS.values()}
-    ids |= {value for name, value in vars(messages).items()
-            if isinstance(value, str) and (name.startswith("GUEST_") or name.isupper())}
-    ids |= {messages.MAY_HAVE_OPENED, messages.NOT_SENT, messages.STILL_RUNNING,
-            messages.NOW_SUSPENDED, RESTORE_REQUIRED}
+    ids |= {
+        value
+        for name, value in vars(messages).items()
+        if isinstance(value, str) and (name.startswith("GUEST_") or name.isupper())
+    }
+    ids |= {
+        messages.MAY_HAVE_OPENED,
+        messages.NOT_SENT,
+        messages.STILL_RUNNING,
+        messages.NOW_SUSPENDED,
+        RESTORE_REQUIRED,
+    }
     ids |= {label for _, label in TABS} | {action.label for action in ACTIONS}
     for spec in FORM.values():
         ids |= {spec.label, spec.help} | {label for _, label in spec.choices}
     for schema in (SettingsSchema(), IqSchema()):
         for field in schema.fields.values():
-            for check in [*field.validators, *getattr(getattr(field, "inner", None),
-                                                      "validators", [])]:
-                if isinstance(check, validate.Length | validate.Range | validate.Regexp
-                              | validate.OneOf):
+            for check in [
+                *field.validators,
+                *getattr(getattr(field, "inner", None), "validators", []),
+            ]:
+                if isinstance(
+                    check, validate.Length | validate.Range | validate.Regexp | validate.OneOf
+                ):
                     ids.add(check.error)
-            ids |= {str(m) for m in field.error_messages.values()
-                    if "{" not in str(m) and isinstance(field, fields.Field)}
+            ids |= {
+                str(m)
+                for m in field.error_messages.values()
+                if "{" not in str(m) and isinstance(field, fields.Field)
+            }
     ids |= {"Unknown field.", "Must be a UUID.", "settings", "; and {count} more"}
     return {i for i in ids if i}
 
@@ -85,8 +107,9 @@ def used_message_ids() -> set[str]:
 def test_every_message_has_a_translation_in_every_language() -> None:
     for lang in TRANSLATED:
         catalog = entries(lang)
-        missing = [msgid for msgid in used_message_ids() if not all(catalog.get((None, msgid),
-                                                                                ("",)))]
+        missing = [
+            msgid for msgid in used_message_ids() if not all(catalog.get((None, msgid), ("",)))
+        ]
         assert not missing, (lang, missing[:10])
         assert all(all(forms) for forms in catalog.values()), lang
     assert set(entries("nl")) == set(entries("de"))
@@ -123,10 +146,18 @@ def test_translations_keep_every_placeholder(lang: str) -> None:
 
 
 def test_languages_are_normalised_and_default_to_english() -> None:
-    assert [language(v) for v in ("nl", "nl_NL", "de-DE", "DE", "fr", None, 3)] == \
-        ["nl", "nl", "de", "de", "en", "en", "en"]
+    assert [language(v) for v in ("nl", "nl_NL", "de-DE", "DE", "fr", None, 3)] == [
+        "nl",
+        "nl",
+        "de",
+        "de",
+        "en",
+        "en",
+        "en",
+    ]
     assert translate("The door is unlocked – push it open now.", "nl") == (
-        "Het slot is ontgrendeld – duw de deur nu open.")
+        "Het slot is ontgrendeld – duw de deur nu open."
+    )
     assert translate("free text from Salto", "de") == "free text from Salto"
 
 
@@ -140,8 +171,9 @@ def test_times_are_written_the_languages_way_in_the_parks_zone() -> None:
     assert when(moment, zone, "de", today=moment - timedelta(days=1)).startswith("Sa.")
 
 
-def test_staff_and_guest_get_their_own_language(host: ReferenceHost, park: Park,
-                                                mapped: Any, make_booking: Any) -> None:
+def test_staff_and_guest_get_their_own_language(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: Any
+) -> None:
     park.locale = "nl"
     later = datetime.now(UTC) + timedelta(days=1)
     booking = make_booking(arrival=later)
@@ -164,8 +196,9 @@ def test_staff_and_guest_get_their_own_language(host: ReferenceHost, park: Park,
     assert again.guest_message == "The door is unlocked – push it open now."
 
 
-def test_a_guest_never_sees_internals(host: ReferenceHost, park: Park, mapped: Any,
-                                      make_booking: Any) -> None:
+def test_a_guest_never_sees_internals(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: Any
+) -> None:
     result = host.open(make_booking(object_id="not-mapped-anywhere"), "guest")
     assert result is not None and result.reason is Reason.NO_LOCK_MAPPED
     assert result.guest_message == messages.GUEST_RECEPTION
@@ -177,25 +210,36 @@ def test_validation_errors_use_the_fields_label_in_the_staffs_language() -> None
     from marshmallow import ValidationError
 
     with pytest.raises(ValidationError) as caught:
-        SettingsSchema().load({"environment": "acceptance", "username": "u",
-                               "password": "p", "site_uid": "NL6254340082",
-                               "open_statuses": ["confirmed"], "minutes_before": "x"})
+        SettingsSchema().load(
+            {
+                "environment": "acceptance",
+                "username": "u",
+                "password": "p",
+                "site_uid": "NL6254340082",
+                "open_statuses": ["confirmed"],
+                "minutes_before": "x",
+            }
+        )
     text = describe_errors(caught.value.messages, lang="nl")
     assert text == "Minuten vooraf (minutes_before): Geen geldig geheel getal."
 
 
-def test_an_invalid_park_says_so_in_its_language(host: ReferenceHost, park: Park,
-                                                 make_booking: Any) -> None:
+def test_an_invalid_park_says_so_in_its_language(
+    host: ReferenceHost, park: Park, make_booking: Any
+) -> None:
     park.locale = "de"
     park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION], "minutes_before": -1}
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.SETTINGS_INVALID
-    assert "Minuten vorher (minutes_before): Muss eine ganze Zahl von 0 bis 1440 sein." \
+    assert (
+        "Minuten vorher (minutes_before): Muss eine ganze Zahl von 0 bis 1440 sein."
         in result.message
+    )
 
 
 def test_the_explainer_and_admin_answers_speak_the_parks_language(
-        host: ReferenceHost, park: Park, mapped: Any, make_booking: Any) -> None:
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: Any
+) -> None:
     booking = make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
     english = host.pm.hook.explain_access(park=park, booking=booking, now=None)
     park.locale = "nl"
@@ -222,8 +266,9 @@ def test_english_times_use_the_24_hour_clock_of_a_european_park() -> None:
     assert when(fixed, amsterdam, "en", today=fixed - timedelta(days=3)) == "Wed 1 Jul 14:00"
 
 
-def test_a_park_may_address_dutch_guests_as_u(host: ReferenceHost, park: Park, mapped: Any,
-                                               make_booking: Any) -> None:
+def test_a_park_may_address_dutch_guests_as_u(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: Any
+) -> None:
     from ireserve_salto_plugin.park.i18n import DUTCH_U, catalog
 
     dutch = set(catalog("nl")._catalog.values())  # type: ignore[attr-defined]
@@ -256,7 +301,10 @@ def test_every_word_a_web_admin_page_shows_is_in_the_catalogs() -> None:
     from ireserve_salto_plugin.reference.admin_web import WORDS
 
     templates = ROOT / "ireserve_salto_plugin/reference/templates"
-    shown = {match for page in templates.glob("*.html")
-             for match in re.findall(r"""\bt\(["']([^"']+)["']\)""", page.read_text())}
+    shown = {
+        match
+        for page in templates.glob("*.html")
+        for match in re.findall(r"""\bt\(["']([^"']+)["']\)""", page.read_text())
+    }
     assert shown and shown <= WORDS
     assert {("web admin", word) for word in WORDS} <= set(entries("nl"))

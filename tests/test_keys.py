@@ -42,10 +42,19 @@ def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
     from ireserve_salto_plugin.store.redis import PREFIX
 
     account = "9f2c4e"
-    keys = [TOKEN(account), SITE(account, "NL1"), LOCKS(account, "s"), SCOPE(account),
-            REFUSED_PASSWORD(account), OTP_BLOCK(account, "iq"), OTP_REJECT(account, "iq", "1"),
-            OTP_SLOT(account, "iq", "1"), RECEIPT(account, "attempt"),
-            LAST_OPEN(account, "success"), Dedup.key(account, "park", "B-1", "lock", "guest")]
+    keys = [
+        TOKEN(account),
+        SITE(account, "NL1"),
+        LOCKS(account, "s"),
+        SCOPE(account),
+        REFUSED_PASSWORD(account),
+        OTP_BLOCK(account, "iq"),
+        OTP_REJECT(account, "iq", "1"),
+        OTP_SLOT(account, "iq", "1"),
+        RECEIPT(account, "attempt"),
+        LAST_OPEN(account, "success"),
+        Dedup.key(account, "park", "B-1", "lock", "guest"),
+    ]
     slots = {key_slot((PREFIX + key.name).encode()) for key in keys}
     assert len(slots) == 1
     other = key_slot((PREFIX + TOKEN("another-account").name).encode())
@@ -54,8 +63,9 @@ def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
 
 def test_values_read_on_every_open_may_be_near_cached_guards_never() -> None:
     assert all(spec.near for spec in (TOKEN, SITE, LOCKS, CLOCK))
-    assert not any(spec.near for spec in (OTP_BLOCK, OTP_REJECT, OTP_SLOT, DUPLICATE,
-                                          REFUSED_PASSWORD, SCOPE))
+    assert not any(
+        spec.near for spec in (OTP_BLOCK, OTP_REJECT, OTP_SLOT, DUPLICATE, REFUSED_PASSWORD, SCOPE)
+    )
 
 
 def test_codecs_round_trip() -> None:
@@ -67,11 +77,16 @@ def test_codecs_round_trip() -> None:
     assert through_json(OTP_BLOCK("a", "i"), 12.5) == 12.5
 
 
-@pytest.mark.parametrize("key,data", [
-    (TOKEN("a"), {"v": 99, "access_token": "t", "expires_at": 1}),
-    (TOKEN("a"), {"__t": "token", "a": "t", "e": 1, "r": None}),
-    (OTP_BLOCK("a", "i"), "soon"), (OTP_BLOCK("a", "i"), True), (DUPLICATE("d"), 3),
-])
+@pytest.mark.parametrize(
+    "key,data",
+    [
+        (TOKEN("a"), {"v": 99, "access_token": "t", "expires_at": 1}),
+        (TOKEN("a"), {"__t": "token", "a": "t", "e": 1, "r": None}),
+        (OTP_BLOCK("a", "i"), "soon"),
+        (OTP_BLOCK("a", "i"), True),
+        (DUPLICATE("d"), 3),
+    ],
+)
 def test_another_format_is_refused_not_misread(key: Key[Any], data: Any) -> None:
     with pytest.raises((KeyError, TypeError, ValueError)):
         key.spec.codec.load(data)

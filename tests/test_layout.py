@@ -29,10 +29,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "hookspecs": {"models"},
     "plugin": {"salto", "store", "park", "flow", "admin"} | CONTRACT,
     "form": {"park", "admin"},
-    "reference": {"salto", "store", "park", "flow", "admin", "plugin", "form",
-                  "sandbox"} | CONTRACT,
-    "support": {"salto", "store", "park", "flow", "admin", "plugin", "form", "sandbox",
-                "reference"} | CONTRACT,
+    "reference": {"salto", "store", "park", "flow", "admin", "plugin", "form", "sandbox"}
+    | CONTRACT,
+    "support": {"salto", "store", "park", "flow", "admin", "plugin", "form", "sandbox", "reference"}
+    | CONTRACT,
 }
 
 
@@ -66,8 +66,11 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str,
                         full = f"{base}.{alias.name}"
                         found.append((full if full in modules else base, child.lineno, inner))
             elif isinstance(child, ast.Import):
-                found.extend((alias.name, child.lineno, inner) for alias in child.names
-                             if alias.name.startswith(PACKAGE))
+                found.extend(
+                    (alias.name, child.lineno, inner)
+                    for alias in child.names
+                    if alias.name.startswith(PACKAGE)
+                )
             visit(child, inner)
 
     visit(tree, False)
@@ -75,7 +78,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> list[tuple[str,
 
 
 def _part(module: str) -> str:
-    rest = module[len(PACKAGE) + 1:] if module != PACKAGE else ""
+    rest = module[len(PACKAGE) + 1 :] if module != PACKAGE else ""
     return rest.split(".")[0]
 
 
@@ -83,9 +86,12 @@ GRAPH = {name: _imports(name, path, _modules()) for name, path in _modules().ite
 
 
 def test_imports_point_down_only() -> None:
-    wrong = [f"{name}:{line} imports {target}"
-             for name, imports in GRAPH.items() for target, line, _ in imports
-             if _part(target) != _part(name) and _part(target) not in MAY_IMPORT[_part(name)]]
+    wrong = [
+        f"{name}:{line} imports {target}"
+        for name, imports in GRAPH.items()
+        for target, line, _ in imports
+        if _part(target) != _part(name) and _part(target) not in MAY_IMPORT[_part(name)]
+    ]
     assert wrong == []
     assert set(MAY_IMPORT) == {_part(name) for name in GRAPH}, "a new part needs its rule"
 
@@ -97,8 +103,9 @@ def test_the_salto_client_stands_alone() -> None:
             continue
         assert all(_part(target) == "salto" for target, _, _ in GRAPH[name]), name
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"^\s*(from|import) (pluggy|marshmallow|redis|flask)\b", text,
-                             re.M), name
+        assert not re.search(r"^\s*(from|import) (pluggy|marshmallow|redis|flask)\b", text, re.M), (
+            name
+        )
 
 
 # Imported inside a function only because it needs an extra that a plain install lacks.
@@ -106,18 +113,24 @@ NEEDS_AN_EXTRA = {f"{PACKAGE}.reference.admin_web"}  # Flask ("admin")
 
 
 def test_no_import_circle_and_none_inside_a_function() -> None:
-    inside = [f"{name}:{line} imports {target} inside a function"
-              for name, imports in GRAPH.items() for target, line, inner in imports
-              if inner and target not in NEEDS_AN_EXTRA]
+    inside = [
+        f"{name}:{line} imports {target} inside a function"
+        for name, imports in GRAPH.items()
+        for target, line, inner in imports
+        if inner and target not in NEEDS_AN_EXTRA
+    ]
     assert inside == []
-    edges = {name: {target for target, _, _ in imports if target in GRAPH and target != name}
-             for name, imports in GRAPH.items()}
+    edges = {
+        name: {target for target, _, _ in imports if target in GRAPH and target != name}
+        for name, imports in GRAPH.items()
+    }
     done: set[str] = set()
 
     def walk(name: str, trail: list[str]) -> None:
         if name in trail:
-            raise AssertionError("import circle: " + " -> ".join([*trail[trail.index(name):],
-                                                                   name]))
+            raise AssertionError(
+                "import circle: " + " -> ".join([*trail[trail.index(name) :], name])
+            )
         if name in done:
             return
         for target in sorted(edges[name]):
@@ -129,8 +142,11 @@ def test_no_import_circle_and_none_inside_a_function() -> None:
 
 
 def test_the_package_folder_is_small_and_each_part_says_what_it_is() -> None:
-    entries = {path.name for path in SOURCE.iterdir()
-               if path.name not in ("__init__.py", "py.typed", "__pycache__")}
+    entries = {
+        path.name
+        for path in SOURCE.iterdir()
+        if path.name not in ("__init__.py", "py.typed", "__pycache__")
+    }
     assert len(entries) <= 12, sorted(entries)
     for path in SOURCE.iterdir():
         if path.is_dir() and path.name != "__pycache__":
@@ -143,9 +159,12 @@ def test_the_readme_map_matches_the_tree() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
     named = set(re.findall(r"^- `([\w.]+)(?:/|\.py)`", section, re.M))
-    there = {path.name if path.is_dir() else path.stem for path in SOURCE.iterdir()
-             if path.name not in ("__init__.py", "py.typed", "__pycache__")
-             and (path.is_dir() or path.suffix == ".py")}
+    there = {
+        path.name if path.is_dir() else path.stem
+        for path in SOURCE.iterdir()
+        if path.name not in ("__init__.py", "py.typed", "__pycache__")
+        and (path.is_dir() or path.suffix == ".py")
+    }
     assert named == there
 
 
@@ -155,9 +174,12 @@ def test_the_entry_point_imports_no_support_sandbox_or_reference_code() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, ireserve_salto_plugin.plugin; print(sorted(m for m in sys.modules "
-            "if m.split('.')[1:2] in (['support'], ['sandbox'], ['reference']) "
-            "and m.startswith('ireserve_salto_plugin.')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=True).stdout.strip()
+    code = (
+        "import sys, ireserve_salto_plugin.plugin; print(sorted(m for m in sys.modules "
+        "if m.split('.')[1:2] in (['support'], ['sandbox'], ['reference']) "
+        "and m.startswith('ireserve_salto_plugin.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
     assert out == "[]"

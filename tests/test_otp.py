@@ -31,8 +31,7 @@ def test_naive_instant_is_refused() -> None:
 
 
 def test_sandbox_signer_agrees() -> None:
-    assert make_otp("6F6A0B1C2D3E4F50", "4821", NOON) == salto_otp("6F6A0B1C2D3E4F50", "4821",
-                                                                    NOON)
+    assert make_otp("6F6A0B1C2D3E4F50", "4821", NOON) == salto_otp("6F6A0B1C2D3E4F50", "4821", NOON)
 
 
 def test_delta_reference_example() -> None:
@@ -68,5 +67,8 @@ def test_a_wrong_pin_can_pass_by_chance_so_tests_take_one_that_cannot() -> None:
     real: dict[str, list[int]] = {}
     for s in range(-240, 781):
         real.setdefault(make_otp(secret, "4327", at + timedelta(seconds=s)), []).append(s)
-    assert all(abs(t - s) > OTP_WINDOW for t in range(-60, 601)
-               for s in real.get(make_otp(secret, wrong, at + timedelta(seconds=t)), []))
+    assert all(
+        abs(t - s) > OTP_WINDOW
+        for t in range(-60, 601)
+        for s in real.get(make_otp(secret, wrong, at + timedelta(seconds=t)), [])
+    )

@@ -54,7 +54,8 @@ def booking(n: int, object_id: str) -> Booking:
 
 
 def test_a_guest_open_never_leaves_a_short_list_for_people(
-        big: SaltoSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    big: SaltoSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The open reads the lock list to its first short page (fast, on purpose) and once
     cached it as if it were whole: the dropdown then showed 50 of 120 locks, a lock that had
     just opened was "not found", and 50 of 60 IQs were listed."""
@@ -62,8 +63,10 @@ def test_a_guest_open_never_leaves_a_short_list_for_people(
     first, far = lock_at(big, 0), lock_at(big, 110)  # lock 111 is on the third page
     activate(host, park, big, first.iq.id)
     activate(host, park, big, far.iq.id)
-    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION],
-                                      "mapping": {"near": first.id, "far": far.id}}
+    park.integrations[INTEGRATION] = {
+        **park.integrations[INTEGRATION],
+        "mapping": {"near": first.id, "far": far.id},
+    }
     assert host.open(booking(1, "near"), "guest").opened  # type: ignore[union-attr]
     assert len(host.lock_options(park, INTEGRATION)) == 120
     assert host.open(booking(2, "far"), "guest").opened  # type: ignore[union-attr]
@@ -76,23 +79,27 @@ def test_a_guest_open_never_leaves_a_short_list_for_people(
 
 
 def test_on_booking_status_after_an_open_reads_a_missing_lock_directly(
-        big: SaltoSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    big: SaltoSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Only the open's quick read is cached (no dropdown in between): a lock past it is
     read directly before anyone is told it is not on the site."""
     host, park = host_on(big, monkeypatch)
     first, far = lock_at(big, 0), lock_at(big, 110)
     activate(host, park, big, first.iq.id)
     activate(host, park, big, far.iq.id)
-    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION],
-                                      "mapping": {"near": first.id, "far": far.id}}
+    park.integrations[INTEGRATION] = {
+        **park.integrations[INTEGRATION],
+        "mapping": {"near": first.id, "far": far.id},
+    }
     assert host.open(booking(1, "near"), "guest").opened  # type: ignore[union-attr]
     [info] = host.change_status(booking(2, "far"), "confirmed")
     assert Reason.LOCK_NOT_FOUND not in info.warnings and info.lock_name == far.name
     assert big.call_count(f"GET /v1.2/sites/{big.site.id}/locks/{far.id}") >= 1  # type: ignore[union-attr]
 
 
-def test_activated_iqs_is_read_to_its_last_page(big: SaltoSandbox,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_activated_iqs_is_read_to_its_last_page(
+    big: SaltoSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Only its first page was read: on a big park later IQs looked "not activated at
     Salto" and the account-trap check missed them."""
     host, park = host_on(big, monkeypatch)
@@ -108,7 +115,8 @@ def no_skip(sandbox: SaltoSandbox) -> SaltoSandbox:
 
 
 def test_a_salto_that_ignores_skip_ends_the_read_at_once_with_a_finding(
-        host: ReferenceHost, park: Park, no_skip: SaltoSandbox) -> None:
+    host: ReferenceHost, park: Park, no_skip: SaltoSandbox
+) -> None:
     """It took 250 requests and then said "Salto KS cannot be reached"; now the second
     page, the same as the first, ends the read: five list requests at most, no repeated
     ids, and ``status`` says what is known."""
@@ -124,10 +132,17 @@ def test_a_salto_that_ignores_skip_ends_the_read_at_once_with_a_finding(
 
 
 def test_check_and_the_probe_say_that_paging_is_ignored(
-        no_skip: SaltoSandbox, tmp_path: Path) -> None:
+    no_skip: SaltoSandbox, tmp_path: Path
+) -> None:
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({**sandbox_marked(no_skip.platform_env(), os.environ),
-                                "salto_ks": settings_for(no_skip)}))
+    path.write_text(
+        json.dumps(
+            {
+                **sandbox_marked(no_skip.platform_env(), os.environ),
+                "salto_ks": settings_for(no_skip),
+            }
+        )
+    )
     path.chmod(0o600)
     check = CliRunner().invoke(main, ["check", "--settings-file", str(path)])
     assert check.exit_code == 1 and "ignores paging" in check.output, check.output

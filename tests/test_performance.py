@@ -32,9 +32,12 @@ def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SaltoSandbox, dict[s
             monkeypatch.setenv(name, value)
         assert box.site is not None
         locks = list(box.site.locks)
-        raw = settings_for(box, checkin_status=None,
-                           iqs=box.world.preactivate(box.world.users[box.username]),
-                           mapping={f"obj-{n}": lock for n, lock in enumerate(locks)})
+        raw = settings_for(
+            box,
+            checkin_status=None,
+            iqs=box.world.preactivate(box.world.users[box.username]),
+            mapping={f"obj-{n}": lock for n, lock in enumerate(locks)},
+        )
         yield box, raw
 
 
@@ -51,8 +54,9 @@ def booking(n: int, object_id: str) -> Booking:
     return Booking(f"B{n}", object_id, "confirmed", arrival, arrival + timedelta(days=1))
 
 
-def concurrent_opens_with_expired_token(box: SaltoSandbox, raw: dict[str, Any],
-                                        store: Store) -> list[Any]:
+def concurrent_opens_with_expired_token(
+    box: SaltoSandbox, raw: dict[str, Any], store: Store
+) -> list[Any]:
     host, service = make_host(raw, store)
     assert host.open(booking(-1, "obj-0"), "warm").opened  # type: ignore[union-attr]
     key = TOKEN(service.context(host.parks["p"]).account.key)
@@ -132,8 +136,9 @@ def test_big_site_takes_one_request_per_page_and_is_then_cached(monkeypatch: Any
         assert host.lock_options(park, INTEGRATION)[0]["label"] != "changed by the host"
 
 
-def test_settings_are_validated_once_until_they_change(site: Any,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_are_validated_once_until_they_change(
+    site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from ireserve_salto_plugin.park.settings import SettingsSchema
 
     _, raw = site
@@ -169,16 +174,20 @@ def test_a_warm_open_passes_at_most_8_plugin_frames_to_the_session(site: Any) ->
 
     def spy(self: requests.Session, request: Any, **kwargs: Any) -> Any:
         if request.method == "PATCH":
-            stacks.append([f"{Path(frame.filename).name}:{frame.name}"
-                           for frame in traceback.extract_stack()[:-1]
-                           if frame.filename.startswith(package)])
+            stacks.append(
+                [
+                    f"{Path(frame.filename).name}:{frame.name}"
+                    for frame in traceback.extract_stack()[:-1]
+                    if frame.filename.startswith(package)
+                ]
+            )
         return send(self, request, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(requests.Session, "send", spy)
         assert host.open(booking(1, "obj-0"), "warm").opened  # type: ignore[union-attr]
     (stack,) = stacks
-    path = stack[stack.index("plugin.py:on_open_request"):]
+    path = stack[stack.index("plugin.py:on_open_request") :]
     path = [frame for frame in path if not frame.startswith("session.py:")]
     assert len(path) <= 8, path
     assert path[-1] == "transport.py:send"

@@ -45,19 +45,37 @@ class Gateway:
 
 def settings(activated: bool = True) -> Any:
     iqs = {IQ: {"secret": "0123456789ABCDEF", "pin": "1234"}} if activated else {}
-    return SettingsSchema().load({"environment": "acceptance", "username": "u",
-                                  "password": "p", "site_uid": "NL6254340082",
-                                  "open_statuses": ["confirmed"], "iqs": iqs})
+    return SettingsSchema().load(
+        {
+            "environment": "acceptance",
+            "username": "u",
+            "password": "p",
+            "site_uid": "NL6254340082",
+            "open_statuses": ["confirmed"],
+            "iqs": iqs,
+        }
+    )
 
 
 def lock(online: bool = True, iq_online: bool | None = True) -> Lock:
     return Lock(LOCK, "Chalet 12", online, IQ, iq_online, True)
 
 
-def run(gateway: Gateway, *, activated: bool = True, for_open: bool = True,
-        budget: OtpBudget | None = None) -> Any:
-    return preflight(settings(activated), gateway, "site", LOCK,  # type: ignore[arg-type]
-                     budget or OtpBudget(MemoryStore()), for_open=for_open)
+def run(
+    gateway: Gateway,
+    *,
+    activated: bool = True,
+    for_open: bool = True,
+    budget: OtpBudget | None = None,
+) -> Any:
+    return preflight(
+        settings(activated),
+        gateway,
+        "site",
+        LOCK,  # type: ignore[arg-type]
+        budget or OtpBudget(MemoryStore()),
+        for_open=for_open,
+    )
 
 
 def test_ready() -> None:
@@ -75,10 +93,11 @@ def test_a_lock_missing_from_the_cached_list_is_read_directly_before_it_is_missi
 
 def test_an_open_stops_at_the_first_finding_a_status_change_lists_them_all() -> None:
     offline = Gateway([lock(online=False)])
-    assert [f.reason for f in run(offline, activated=False).findings] == [
-        Reason.IQ_NOT_ACTIVATED]
+    assert [f.reason for f in run(offline, activated=False).findings] == [Reason.IQ_NOT_ACTIVATED]
     assert [f.reason for f in run(offline, activated=False, for_open=False).findings] == [
-        Reason.IQ_NOT_ACTIVATED, Reason.LOCK_OFFLINE]
+        Reason.IQ_NOT_ACTIVATED,
+        Reason.LOCK_OFFLINE,
+    ]
 
 
 def test_offline_in_the_cached_list_is_confirmed_before_an_open_fails() -> None:
@@ -90,7 +109,8 @@ def test_offline_in_the_cached_list_is_confirmed_before_an_open_fails() -> None:
     assert [f.reason for f in run(still).findings] == [Reason.IQ_OFFLINE]
     status_only = Gateway([lock(iq_online=False)])
     assert [f.reason for f in run(status_only, for_open=False).findings] == [
-        Reason.IQ_OFFLINE] and status_only.read == []  # no extra read on a status change
+        Reason.IQ_OFFLINE
+    ] and status_only.read == []  # no extra read on a status change
 
 
 def test_the_budget_comes_before_offline() -> None:

@@ -32,8 +32,9 @@ def run(path: str, **options: Any) -> tuple[int, str]:
     return code, "\n".join(lines)
 
 
-def test_a_read_only_probe_of_the_sandbox(tmp_path: Path, park: Park,
-                                         sandbox: SaltoSandbox) -> None:
+def test_a_read_only_probe_of_the_sandbox(
+    tmp_path: Path, park: Park, sandbox: SaltoSandbox
+) -> None:
     code, out = run(settings_file(tmp_path, park.integrations[INTEGRATION]))
     assert code == 0, out
     assert "DIFFERS" not in out and "site by $filter" in out and "locks fields" in out
@@ -41,32 +42,49 @@ def test_a_read_only_probe_of_the_sandbox(tmp_path: Path, park: Park,
     assert sandbox.world.otps_seen == []  # no code was sent
 
 
-def test_self_test_open_and_a_clean_cassette(tmp_path: Path, host: ReferenceHost, park: Park,
-                                            sandbox: SaltoSandbox) -> None:
+def test_self_test_open_and_a_clean_cassette(
+    tmp_path: Path, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     lock = first_lock(sandbox)
     activate(host, park, sandbox, lock.iq.id)
     tape = tmp_path / "first-contact.yaml"
-    code, out = run(settings_file(tmp_path, park.integrations[INTEGRATION]),
-                    self_test=lock.iq.id, open_lock=lock.id, cassette=str(tape))
+    code, out = run(
+        settings_file(tmp_path, park.integrations[INTEGRATION]),
+        self_test=lock.iq.id,
+        open_lock=lock.id,
+        cassette=str(tape),
+    )
     assert code == 0, out
     flat = " ".join(out.split())  # long cells wrap
     assert "cloud check" in flat and "IQ not asked" in flat and "remote open" in flat
     assert "hygiene scan clean" in out
     assert sandbox.entries()[-1]["lock_id"] == lock.id
-    assert tape.exists() and hygiene_problems(tape, (sandbox.password,
-                                                     sandbox.client_secret)) == []
+    assert tape.exists() and hygiene_problems(tape, (sandbox.password, sandbox.client_secret)) == []
     text = tape.read_text()
     assert sandbox.api_url not in text and "api.salto-ks.invalid" in text
 
 
-def test_answers_of_another_shape_are_reported_not_fatal(tmp_path: Path, park: Park,
-                                                        sandbox: SaltoSandbox) -> None:
+def test_answers_of_another_shape_are_reported_not_fatal(
+    tmp_path: Path, park: Park, sandbox: SaltoSandbox
+) -> None:
     assert sandbox.site is not None
-    sandbox.inject("GET", "/locks$", status=200, times=3,
-                   body={"items": [{"id": "l1", "name": "renamed field", "online": True}],
-                         "next_page_link": None})  # no count, no customer_reference, no iq
-    sandbox.inject("GET", "/activated_iqs$", status=403, times=3,
-                   body={"ErrorCode": "2203", "Message": "Operation cannot be executed."})
+    sandbox.inject(
+        "GET",
+        "/locks$",
+        status=200,
+        times=3,
+        body={
+            "items": [{"id": "l1", "name": "renamed field", "online": True}],
+            "next_page_link": None,
+        },
+    )  # no count, no customer_reference, no iq
+    sandbox.inject(
+        "GET",
+        "/activated_iqs$",
+        status=403,
+        times=3,
+        body={"ErrorCode": "2203", "Message": "Operation cannot be executed."},
+    )
     code, out = run(settings_file(tmp_path, park.integrations[INTEGRATION]), as_json=True)
     assert code == 1
     rows = {row["name"]: row for row in json.loads(out)}
@@ -78,8 +96,9 @@ def test_answers_of_another_shape_are_reported_not_fatal(tmp_path: Path, park: P
     assert rows["IQs shape"]["ok"] is True
 
 
-@pytest.mark.parametrize("raw,named", [({"environment": "staging"}, "environment"),
-                                       ("not json", "not valid JSON")])
+@pytest.mark.parametrize(
+    "raw,named", [({"environment": "staging"}, "environment"), ("not json", "not valid JSON")]
+)
 def test_unusable_settings_are_named(tmp_path: Path, raw: Any, named: str) -> None:
     path = tmp_path / "park.json"
     path.write_text(raw if isinstance(raw, str) else json.dumps(raw))
@@ -101,7 +120,8 @@ def test_the_command_line(tmp_path: Path, park: Park, sandbox: SaltoSandbox) -> 
 
 
 def test_the_probe_reads_whole_lists_the_account_and_an_error_answer(
-        tmp_path: Path, park: Park, sandbox: SaltoSandbox) -> None:
+    tmp_path: Path, park: Park, sandbox: SaltoSandbox
+) -> None:
     sandbox.page_cap = 20  # 36 locks: pages of 20 and 16, then an empty one
     lock = first_lock(sandbox)
     sandbox.world.activate_in_app(sandbox.world.users[sandbox.username], lock.iq.id)
@@ -120,12 +140,14 @@ def test_a_pin_that_occurs_by_chance_in_ids_dates_or_sizes_is_not_a_leak(tmp_pat
     """Found by the 30-run loop: PIN 2018 "leaked" through a number elsewhere in the tape."""
     tape = tmp_path / "tape.yaml"
     # a recorded tape's fixed dates, not "now"
-    tape.write_text("interactions:\n- request: {body: '{\"otp\": \"REDACTED-OTP\"}', headers: {},"
-                    " method: PUT, uri: 'https://api.salto-ks.invalid/v1.2/x'}\n"
-                    "  response:\n    body: {string: '{\"id\": \"4c791cba-2018-4e16-9016-"
-                    "d9c13bbbacdf\", \"at\": \"2018-11-28T10:20:18Z\"}'}\n"
-                    "    headers: {Content-Length: ['2018'], Date: ['Sat, "  # fixed
-                    "28 Nov 2026 10:20:18 GMT']}\n    status: {code: 200, message: OK}\n")
+    tape.write_text(
+        'interactions:\n- request: {body: \'{"otp": "REDACTED-OTP"}\', headers: {},'
+        " method: PUT, uri: 'https://api.salto-ks.invalid/v1.2/x'}\n"
+        '  response:\n    body: {string: \'{"id": "4c791cba-2018-4e16-9016-'
+        'd9c13bbbacdf", "at": "2018-11-28T10:20:18Z"}\'}\n'
+        "    headers: {Content-Length: ['2018'], Date: ['Sat, "  # fixed
+        "28 Nov 2026 10:20:18 GMT']}\n    status: {code: 200, message: OK}\n"
+    )
     assert hygiene_problems(tape, ("2018",)) == []
     tape.write_text(tape.read_text().replace('"REDACTED-OTP"', '"2018"'))
     problems = hygiene_problems(tape, ("2018",))  # the PIN itself, as a value

@@ -32,8 +32,15 @@ from .test_gateway import gateway_for
 
 SAMPLES = Path(__file__).parent / "samples"
 # captured, but of endpoints the plugin never reads (and the sandbox does not serve)
-NOT_READ = {"me.json", "users.json", "site_roles.json", "v2_me_roles_403.json",
-            "v2_me_permissions_403.json", "v2_roles_403.json", "v2_permissions_403.json"}
+NOT_READ = {
+    "me.json",
+    "users.json",
+    "site_roles.json",
+    "v2_me_roles_403.json",
+    "v2_me_permissions_403.json",
+    "v2_roles_403.json",
+    "v2_permissions_403.json",
+}
 
 
 def sample(name: str) -> Any:
@@ -61,11 +68,18 @@ def differences(real: Any, ours: Any, path: str = "$") -> list[str]:
     if isinstance(real, dict):
         found = [f"{path}.{name}: missing" for name in real if name not in ours]
         found += [f"{path}.{name}: not in Salto's answer" for name in ours if name not in real]
-        return found + [line for name in real if name in ours
-                        for line in differences(real[name], ours[name], f"{path}.{name}")]
+        return found + [
+            line
+            for name in real
+            if name in ours
+            for line in differences(real[name], ours[name], f"{path}.{name}")
+        ]
     if isinstance(real, list) and real:
-        return [line for n, item in enumerate(ours)
-                for line in item_differences(real, item, f"{path}[{n}]")]
+        return [
+            line
+            for n, item in enumerate(ours)
+            for line in item_differences(real, item, f"{path}[{n}]")
+        ]
     return []
 
 
@@ -89,7 +103,9 @@ def test_the_shape_comparison_catches_what_it_is_for() -> None:
     real = {"id": "x", "lock_id": "y", "count": None, "items": [{"a": 1}]}
     assert differences(real, {"id": "x", "lock_id": "z", "count": 3, "items": [{"a": 2}]}) == []
     assert differences(real, {"id": "x", "lock": {"id": "y"}, "count": None, "items": []}) == [
-        "$.lock_id: missing", "$.lock: not in Salto's answer"]
+        "$.lock_id: missing",
+        "$.lock: not in Salto's answer",
+    ]
     assert differences({"n": 1}, {"n": "1"}) == ["$.n: string where Salto sends number"]
 
 
@@ -106,26 +122,40 @@ def served(box: SaltoSandbox, path: str, params: dict[str, Any] | None = None) -
 
 
 def test_every_sample_is_either_compared_or_named_as_not_read() -> None:
-    compared = {"site.json", "iqs.json", "iq.json", "locks.json", "lock.json",
-                "site_me.json", "me_activated_iqs.json", "entries.json", "token.json",
-                "error_locking_otp_missing_404.json", "error_token_invalid_scope_400.json"}
+    compared = {
+        "site.json",
+        "iqs.json",
+        "iq.json",
+        "locks.json",
+        "lock.json",
+        "site_me.json",
+        "me_activated_iqs.json",
+        "entries.json",
+        "token.json",
+        "error_locking_otp_missing_404.json",
+        "error_token_invalid_scope_400.json",
+    }
     activations = {path.name for path in SAMPLES.glob("user_activated_iqs.*.json")}
     on_disk = {path.name for path in SAMPLES.glob("*.json")}
     assert on_disk == compared | NOT_READ | activations
     assert (SAMPLES / "SOURCES.md").read_text(encoding="utf-8").count("|") > 50
 
 
-@pytest.mark.parametrize(("name", "path"), [
-    ("site.json", "/v1.2/sites/{site}"),
-    ("iqs.json", "/v1.2/sites/{site}/iqs"),
-    ("iq.json", "/v1.2/sites/{site}/iqs/{iq}"),
-    ("locks.json", "/v1.2/sites/{site}/locks"),
-    ("lock.json", "/v1.2/sites/{site}/locks/{lock}"),
-    ("site_me.json", "/v1.2/sites/{site}/me"),
-    ("me_activated_iqs.json", "/v1.2/me/{site}/activated_iqs"),
-])
-def test_the_sandbox_answers_in_the_shape_of_the_real_sample(box: SaltoSandbox, name: str,
-                                                               path: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("site.json", "/v1.2/sites/{site}"),
+        ("iqs.json", "/v1.2/sites/{site}/iqs"),
+        ("iq.json", "/v1.2/sites/{site}/iqs/{iq}"),
+        ("locks.json", "/v1.2/sites/{site}/locks"),
+        ("lock.json", "/v1.2/sites/{site}/locks/{lock}"),
+        ("site_me.json", "/v1.2/sites/{site}/me"),
+        ("me_activated_iqs.json", "/v1.2/me/{site}/activated_iqs"),
+    ],
+)
+def test_the_sandbox_answers_in_the_shape_of_the_real_sample(
+    box: SaltoSandbox, name: str, path: str
+) -> None:
     assert box.site is not None
     iq = next(iter(box.site.iqs))
     lock = next(iter(box.site.locks))
@@ -134,8 +164,7 @@ def test_the_sandbox_answers_in_the_shape_of_the_real_sample(box: SaltoSandbox, 
     assert differences(sample(name), ours) == []
 
 
-def test_activated_iqs_lists_an_iq_from_get_secret_on_not_yet_activated(
-        box: SaltoSandbox) -> None:
+def test_activated_iqs_lists_an_iq_from_get_secret_on_not_yet_activated(box: SaltoSandbox) -> None:
     """Salto lists an IQ ``activated: false`` once the account fetched its secret, before
     Set PIN (the reference, "Lock object fields"); the sandbox listed it only later."""
     assert box.site is not None
@@ -156,8 +185,9 @@ def test_the_sandbox_s_entries_are_flat_and_paged_like_salto_s(box: SaltoSandbox
     user = box.world.users[box.username]
     for _ in range(25):
         box.world.record_remote_entry(box.site, lock, user, "unlocked", box.now())
-    ours = served(box, f"/v1.1/sites/{box.site.id}/entries",
-                  {"$top": 20, "$orderby": "utc_date_time desc"})
+    ours = served(
+        box, f"/v1.1/sites/{box.site.id}/entries", {"$top": 20, "$orderby": "utc_date_time desc"}
+    )
     assert differences(sample("entries.json"), ours) == []
     assert len(ours["items"]) == 20 and isinstance(ours["continuation_token"], str)
 
@@ -165,10 +195,17 @@ def test_the_sandbox_s_entries_are_flat_and_paged_like_salto_s(box: SaltoSandbox
 def test_the_sandbox_s_token_answer_carries_what_salto_s_does(box: SaltoSandbox) -> None:
     """token.json is ECC's summary of the answer (no raw body): its fields and types."""
     real = sample("token.json")
-    answer = requests.post(f"{box.identity_url}/connect/token", auth=(
-        box.client_id, box.client_secret), data={
-        "grant_type": "password", "username": box.username, "password": box.password,
-        "scope": "user_api.full_access"}, timeout=5).json()
+    answer = requests.post(
+        f"{box.identity_url}/connect/token",
+        auth=(box.client_id, box.client_secret),
+        data={
+            "grant_type": "password",
+            "username": box.username,
+            "password": box.password,
+            "scope": "user_api.full_access",
+        },
+        timeout=5,
+    ).json()
     assert kind(answer["expires_in"]) == kind(real["expires_in"])
     assert answer["token_type"] == real["token_type"]
     assert answer["scope"] == real["scope_in_response"]
@@ -179,20 +216,29 @@ def test_the_sandbox_s_errors_are_salto_s(box: SaltoSandbox) -> None:
     assert box.site is not None
     gateway = gateway_for(box)
     lock = next(iter(box.site.locks))
-    resp = requests.patch(f"{box.api_url}/v1.2/sites/{box.site.id}/locks/{lock}/locking",
-                          json={"locked_state": "unlocked"}, timeout=5, headers={
-                              "Authorization": f"Bearer {gateway.access_token()}"})
-    assert (resp.status_code, resp.json()) == (404, sample(
-        "error_locking_otp_missing_404.json"))
-    resp = requests.post(f"{box.identity_url}/connect/token", auth=(
-        box.client_id, box.client_secret), data={
-        "grant_type": "password", "username": box.username, "password": box.password,
-        "scope": "user_api.full_access core_api"}, timeout=5)
-    assert (resp.status_code, resp.json()) == (400, sample(
-        "error_token_invalid_scope_400.json"))
+    resp = requests.patch(
+        f"{box.api_url}/v1.2/sites/{box.site.id}/locks/{lock}/locking",
+        json={"locked_state": "unlocked"},
+        timeout=5,
+        headers={"Authorization": f"Bearer {gateway.access_token()}"},
+    )
+    assert (resp.status_code, resp.json()) == (404, sample("error_locking_otp_missing_404.json"))
+    resp = requests.post(
+        f"{box.identity_url}/connect/token",
+        auth=(box.client_id, box.client_secret),
+        data={
+            "grant_type": "password",
+            "username": box.username,
+            "password": box.password,
+            "scope": "user_api.full_access core_api",
+        },
+        timeout=5,
+    )
+    assert (resp.status_code, resp.json()) == (400, sample("error_token_invalid_scope_400.json"))
 
 
 # -- the plugin's parsers read every sample ---------------------------------------------------
+
 
 def test_the_parsers_read_every_real_sample() -> None:
     site = sample("site.json")
@@ -204,23 +250,37 @@ def test_the_parsers_read_every_real_sample() -> None:
     lock = parse_lock(items[0])
     assert link is None and count is None
     assert (lock.name, lock.iq_id, lock.online, lock.iq_online, lock.otp_enabled) == (
-        "Tür 01", "5dfdc54e-8335-11f0-a2ed-6045bd92d38f", True, True, True)
+        "Tür 01",
+        "5dfdc54e-8335-11f0-a2ed-6045bd92d38f",
+        True,
+        True,
+        True,
+    )
     assert lock.battery_level == "fresh" and lock.battery == "ok"
     assert parse_lock(sample("lock.json")) == lock
     iq = parse_iq(parse_page(sample("iqs.json"), "/iqs")[0][0])
     assert iq == parse_iq(sample("iq.json")) and iq.name == "IQ 01" and not iq.restore_required
     user = parse_site_user(sample("site_me.json"))
     assert (user.remote_access, user.blocked, user.subscription_state) == (
-        True, False, "subscribed")
+        True,
+        False,
+        "subscribed",
+    )
     activated = [parse_activated_iq(item) for item in sample("me_activated_iqs.json")["items"]]
     assert activated[0].activated and activated[0].iq_id == iq.id
     entries = sample("entries.json")["items"]
     assert {entry_lock(entry) for entry in entries} == {
-        ("4d77312f-4a87-41db-a97b-f9d948dcc908", "Tür 01")}
-    assert isinstance(error_for(404, sample("error_locking_otp_missing_404.json"),
-                                method="PATCH", path="/locking"), OtpMissing)
-    refused = error_for(400, sample("error_token_invalid_scope_400.json"), method="POST",
-                        path="/connect/token")
+        ("4d77312f-4a87-41db-a97b-f9d948dcc908", "Tür 01")
+    }
+    assert isinstance(
+        error_for(
+            404, sample("error_locking_otp_missing_404.json"), method="PATCH", path="/locking"
+        ),
+        OtpMissing,
+    )
+    refused = error_for(
+        400, sample("error_token_invalid_scope_400.json"), method="POST", path="/connect/token"
+    )
     assert isinstance(refused, Refused | AuthError)
 
 

@@ -37,11 +37,15 @@ def round_trip(key: Key[Any], value: Any) -> Any:
 
 def test_every_key_round_trips_through_json() -> None:
     lock = Lock("l1", "Chalet 1", True, "iq1", False, True, "escutcheon_pin", "fresh")
-    for key, value in ((TOKEN("a"), Token("a", 12.5, None)), (TOKEN("a"), Token("a", 1.0, "r")),
-                       (SITE("a", "NL6254340082"), Site("s", "NL6254340082", None)),
-                       (CLOCK("https", "h", "443"), ClockReading(3.0, 1.5)),
-                       (DUPLICATE("d"), {"outcome": "opened"}), (DUPLICATE("d"), "pending"),
-                       (OTP_REJECT("a", "iq", "f"), 7)):
+    for key, value in (
+        (TOKEN("a"), Token("a", 12.5, None)),
+        (TOKEN("a"), Token("a", 1.0, "r")),
+        (SITE("a", "NL6254340082"), Site("s", "NL6254340082", None)),
+        (CLOCK("https", "h", "443"), ClockReading(3.0, 1.5)),
+        (DUPLICATE("d"), {"outcome": "opened"}),
+        (DUPLICATE("d"), "pending"),
+        (OTP_REJECT("a", "iq", "f"), 7),
+    ):
         assert round_trip(key, value) == value
     locks = round_trip(LOCKS("a", "s"), LockList.of([lock]))
     assert locks.locks == (lock,) and locks.get("l1") == lock
@@ -49,9 +53,16 @@ def test_every_key_round_trips_through_json() -> None:
 
 def test_lock_lists_are_stored_by_field_name(redis_store: Any) -> None:
     key = LOCKS("a", "site")
-    row = {"id": "l1", "name": "Chalet 1", "online": True, "iq_id": "iq1", "iq_online": True,
-           "otp_enabled": True, "battery_level": "fresh",
-           "a_field_of_a_newer_version": 1}  # lock_type missing: an older version
+    row = {
+        "id": "l1",
+        "name": "Chalet 1",
+        "online": True,
+        "iq_id": "iq1",
+        "iq_online": True,
+        "otp_enabled": True,
+        "battery_level": "fresh",
+        "a_field_of_a_newer_version": 1,
+    }  # lock_type missing: an older version
     redis_store.client.set(redis_store.prefix + key.name, json.dumps({"v": 1, "locks": [row]}))
     [lock] = redis_store.get(key, fresh=True).locks
     assert lock.battery_level == "fresh" and lock.lock_type is None
@@ -112,9 +123,16 @@ def test_lock_lists_have_a_near_cache(redis_store: Any) -> None:
     assert redis_store.get(budget) is None
 
 
-def test_the_plugin_on_redis(use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
-                             sandbox: SaltoSandbox, redis_store: Any,
-                             monkeypatch: pytest.MonkeyPatch, make_booking: Any) -> None:
+def test_the_plugin_on_redis(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    redis_store: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    make_booking: Any,
+) -> None:
     use_service(store=redis_store)
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
@@ -125,9 +143,17 @@ def test_the_plugin_on_redis(use_service: UseService, host: ReferenceHost, park:
 def run_workers(specs: list[dict[str, Any]]) -> list[list[str]]:
     """Start one worker process per spec, wait until every one is ready, then let them all
     go at once (a barrier on their pipes, no start time)."""
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.procs", json.dumps(spec)],
-                              cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for spec in specs]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.procs", json.dumps(spec)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for spec in specs
+    ]
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     for proc in procs:
@@ -142,11 +168,17 @@ def run_workers(specs: list[dict[str, Any]]) -> list[list[str]]:
     return outputs
 
 
-def worker_spec(box: SaltoSandbox, park: Park, redis_url: str, booking: str,
-                threads: int) -> dict[str, Any]:
-    return {"env": box.platform_env(),
-            "redis": redis_url, "park": park.id, "settings": park.integrations[INTEGRATION],
-            "booking": booking, "threads": threads}
+def worker_spec(
+    box: SaltoSandbox, park: Park, redis_url: str, booking: str, threads: int
+) -> dict[str, Any]:
+    return {
+        "env": box.platform_env(),
+        "redis": redis_url,
+        "park": park.id,
+        "settings": park.integrations[INTEGRATION],
+        "booking": booking,
+        "threads": threads,
+    }
 
 
 SHARED = pytest.mark.parametrize("shared", ["redis_store", "cluster_store"])
@@ -155,14 +187,20 @@ SHARED = pytest.mark.parametrize("shared", ["redis_store", "cluster_store"])
 def shared_url(request: pytest.FixtureRequest, shared: str) -> str:
     """A fresh (flushed) plain Redis or Redis Cluster, as ``SALTO_KS_REDIS_URL``."""
     request.getfixturevalue(shared)
-    return str(request.getfixturevalue(
-        "redis_url" if shared == "redis_store" else "redis_cluster_url"))
+    return str(
+        request.getfixturevalue("redis_url" if shared == "redis_store" else "redis_cluster_url")
+    )
 
 
 @SHARED
-def test_duplicate_taps_across_processes(host: ReferenceHost, park: Park, mapped: Any,
-                                         sandbox: SaltoSandbox, shared: str,
-                                         request: pytest.FixtureRequest) -> None:
+def test_duplicate_taps_across_processes(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    shared: str,
+    request: pytest.FixtureRequest,
+) -> None:
     redis_url = shared_url(request, shared)
     spec = worker_spec(sandbox, park, redis_url, "B-42", 5)
     results = run_workers([spec, spec])
@@ -172,12 +210,18 @@ def test_duplicate_taps_across_processes(host: ReferenceHost, park: Park, mapped
 
 
 @SHARED
-def test_otp_budget_across_processes(host: ReferenceHost, park: Park, mapped: Any,
-                                     sandbox: SaltoSandbox, shared: str,
-                                     request: pytest.FixtureRequest) -> None:
+def test_otp_budget_across_processes(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    shared: str,
+    request: pytest.FixtureRequest,
+) -> None:
     redis_url = shared_url(request, shared)
-    sandbox.inject("PATCH", "/locking$", status=403,
-                   body={"ErrorCode": 3102, "Message": "otp_blocked"})
+    sandbox.inject(
+        "PATCH", "/locking$", status=403, body={"ErrorCode": 3102, "Message": "otp_blocked"}
+    )
     [first] = run_workers([worker_spec(sandbox, park, redis_url, "B-1", 1)])
     [second] = run_workers([worker_spec(sandbox, park, redis_url, "B-2", 1)])
     assert first == ["otp_blocked"] and second == ["otp_blocked"]
@@ -185,8 +229,13 @@ def test_otp_budget_across_processes(host: ReferenceHost, park: Park, mapped: An
 
 
 def test_stale_near_cached_token_recovers_without_a_second_refresh(
-    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, redis_store: Any,
-    redis_url: str, make_booking: Any,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    redis_store: Any,
+    redis_url: str,
+    make_booking: Any,
 ) -> None:
     from ireserve_salto_plugin.flow.service import SaltoKsService
     from ireserve_salto_plugin.plugin import SaltoKsPlugin
@@ -194,8 +243,9 @@ def test_stale_near_cached_token_recovers_without_a_second_refresh(
 
     def worker() -> ReferenceHost:  # a worker process: own plugin, own near-cache
         other = ReferenceHost(load_entrypoints=False)
-        other.pm.register(SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(redis_url))),
-                          INTEGRATION)
+        other.pm.register(
+            SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(redis_url))), INTEGRATION
+        )
         other.add_park(park)
         return other
 
@@ -239,8 +289,14 @@ class Counting:
 
 
 def test_a_warm_open_takes_three_redis_round_trips(
-    use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
-    sandbox: SaltoSandbox, redis_url: str, redis_store: Any, make_booking: Any,
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    redis_url: str,
+    redis_store: Any,
+    make_booking: Any,
 ) -> None:
     """One script (claim the duplicate guard, read the OTP budget and the token), one for
     a slot of the IQ's codes in flight (taken, and the budget read again with it), one
@@ -257,8 +313,9 @@ def test_a_warm_open_takes_three_redis_round_trips(
     for _ in range(3):
         booking = make_booking()
         before = Counting.sends
-        result = host.pm.hook.on_open_request(park=park, booking=booking,
-                                              requested_by="guest", now=None)
+        result = host.pm.hook.on_open_request(
+            park=park, booking=booking, requested_by="guest", now=None
+        )
         assert Counting.sends - before == 3, Counting.commands(before)
         assert result.opened
     # and the guards still hold: a double tap is one command
@@ -316,15 +373,15 @@ def test_the_same_bytes_are_decoded_once_and_new_bytes_again(redis_store: Any) -
     assert read == first
     assert redis_store.get(TOKEN("a"), fresh=True) is read  # the same bytes: not decoded
     # another worker wrote a new token: new bytes, decoded
-    redis_store.client.set(redis_store.prefix + TOKEN("a").name,
-                           redis_store._encode(TOKEN("a"), second))
+    redis_store.client.set(
+        redis_store.prefix + TOKEN("a").name, redis_store._encode(TOKEN("a"), second)
+    )
     assert redis_store.get(TOKEN("a"), fresh=True) == second
     redis_store.delete(TOKEN("a"))
     assert redis_store.get(TOKEN("a"), fresh=True) is None
     # a value written under two keys is one encoding, and each key reads it back
     record = {"attempt_id": "x", "at": "2026-01-01T00:00:00+00:00"}
-    redis_store.write([(RECEIPT("a", "x"), record, 60), (LAST_OPEN("a", "success"), record,
-                                                           60)])
+    redis_store.write([(RECEIPT("a", "x"), record, 60), (LAST_OPEN("a", "success"), record, 60)])
     assert redis_store.get_many([RECEIPT("a", "x"), LAST_OPEN("a", "success")]) == [record] * 2
 
 
@@ -339,30 +396,40 @@ def test_the_near_cache_stays_bounded(redis_store: Any) -> None:
 
 @pytest.mark.parametrize("shared", ["redis_store", "cluster_store"])
 def test_store_operations_on_plain_redis_and_on_a_cluster(
-    shared: str, request: pytest.FixtureRequest,
+    shared: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     store = request.getfixturevalue(shared)
     for account in ("park-a", "park-b", "park-c", "park-d"):  # spread over the masters
-        claimed, values = store.claim(DUPLICATE(account, "h"), "pending", 10,
-                                      [OTP_BLOCK(account, "iq"), TOKEN(account)])
+        claimed, values = store.claim(
+            DUPLICATE(account, "h"), "pending", 10, [OTP_BLOCK(account, "iq"), TOKEN(account)]
+        )
         assert claimed and values == [None, None]
-        store.write([(OTP_BLOCK(account, "iq"), 5.0, 10), (TOKEN(account),
-                      Token("t", 1e12, None), 10)], [DUPLICATE(account, "h")])
-        assert store.get_many([OTP_BLOCK(account, "iq"), OTP_REJECT(account, "iq", "f")]) \
-            == [5.0, None]
+        store.write(
+            [(OTP_BLOCK(account, "iq"), 5.0, 10), (TOKEN(account), Token("t", 1e12, None), 10)],
+            [DUPLICATE(account, "h")],
+        )
+        assert store.get_many([OTP_BLOCK(account, "iq"), OTP_REJECT(account, "iq", "f")]) == [
+            5.0,
+            None,
+        ]
         assert store.add(DUPLICATE(account, "h"), "pending", 10)
         with store.mutex(TOKEN(account), timeout=1):
             pass
     if shared == "cluster_store":
         masters = store.client.get_primaries()
-        used = [node for node in masters
-                if store.client.dbsize(target_nodes=node) > 0]
+        used = [node for node in masters if store.client.dbsize(target_nodes=node) > 0]
         assert len(masters) == 3 and len(used) >= 2
 
 
 def test_the_plugin_on_a_redis_cluster(
-    use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
-    sandbox: SaltoSandbox, cluster_store: Any, make_booking: Any,
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    cluster_store: Any,
+    make_booking: Any,
 ) -> None:
     use_service(store=cluster_store)
     booking = make_booking()
@@ -374,7 +441,11 @@ def test_the_plugin_on_a_redis_cluster(
 
 
 def test_a_cluster_that_is_down_is_store_unavailable_not_a_crash(
-    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, make_booking: Any,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Any,
 ) -> None:
     import socket
 
@@ -383,8 +454,9 @@ def test_a_cluster_that_is_down_is_store_unavailable_not_a_crash(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    service = service_from_env({**sandbox.platform_env(),
-                                       "SALTO_KS_REDIS_URL": f"redis+cluster://127.0.0.1:{port}"})
+    service = service_from_env(
+        {**sandbox.platform_env(), "SALTO_KS_REDIS_URL": f"redis+cluster://127.0.0.1:{port}"}
+    )
     other = ReferenceHost(load_entrypoints=False)
     other.pm.register(SaltoKsPlugin(service), INTEGRATION)
     other.add_park(park)

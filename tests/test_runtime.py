@@ -18,8 +18,11 @@ def test_default_hosts_and_client() -> None:
 
 
 def test_hosts_can_be_overridden_by_the_platform() -> None:
-    env = {**CLIENT, "SALTO_KS_PRODUCTION_API_URL": "https://api.example.com/",
-           "SALTO_KS_PRODUCTION_IDENTITY_URL": "http://127.0.0.1:8080"}
+    env = {
+        **CLIENT,
+        "SALTO_KS_PRODUCTION_API_URL": "https://api.example.com/",
+        "SALTO_KS_PRODUCTION_IDENTITY_URL": "http://127.0.0.1:8080",
+    }
     platform = PlatformReader(env)("production")
     assert platform.api_url == "https://api.example.com"
     assert platform.identity_url == "http://127.0.0.1:8080"
@@ -33,9 +36,17 @@ def test_variables_are_read_on_every_call() -> None:
     assert read("production").api_url == "https://other.example.com"
 
 
-@pytest.mark.parametrize("url", ["http://salto.example.com", "ftp://127.0.0.1", "not a url",
-                                 "https://user:pw@salto.example.com", "https://x.com/?a=1",
-                                 "https://x.com:99999"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://salto.example.com",
+        "ftp://127.0.0.1",
+        "not a url",
+        "https://user:pw@salto.example.com",
+        "https://x.com/?a=1",
+        "https://x.com:99999",
+    ],
+)
 def test_unsafe_host_variables_are_named(url: str) -> None:
     env = {**CLIENT, "SALTO_KS_PRODUCTION_IDENTITY_URL": url}
     with pytest.raises(SettingsError, match="SALTO_KS_PRODUCTION_IDENTITY_URL") as info:
@@ -49,19 +60,23 @@ def test_missing_client_variable_is_named() -> None:
 
 
 def test_platform_variables_round_trip() -> None:
-    env = platform_variables("acceptance", api_url="http://127.0.0.1:1",
-                             identity_url="http://127.0.0.1:2", client_id="c",
-                             client_secret="s")
+    env = platform_variables(
+        "acceptance",
+        api_url="http://127.0.0.1:1",
+        identity_url="http://127.0.0.1:2",
+        client_id="c",
+        client_secret="s",
+    )
     platform = PlatformReader(env)("acceptance")
-    assert (platform.api_url, platform.identity_url) == ("http://127.0.0.1:1",
-                                                         "http://127.0.0.1:2")
+    assert (platform.api_url, platform.identity_url) == ("http://127.0.0.1:1", "http://127.0.0.1:2")
 
 
 def test_origin_is_exact() -> None:
     assert origin("https://Connect.my-clay.com/v1.2") == ("https", "connect.my-clay.com", 443)
     assert origin("https://connect.my-clay.com:443/") == origin("https://connect.my-clay.com")
     assert origin("https://connect.my-clay.com.evil.example") != origin(
-        "https://connect.my-clay.com")
+        "https://connect.my-clay.com"
+    )
     assert origin("http://127.0.0.1:80") != origin("http://127.0.0.1:8080")
 
 

@@ -18,9 +18,16 @@ LOCK = "4F806A16-03BB-5AE5-817A-8DDF906CB255"
 
 
 def test_a_lock_as_salto_sends_it() -> None:
-    lock = parse_lock({"id": LOCK, "customer_reference": "Chalet 12", "online": True,
-                       "lock_type": "escutcheon_pin", "battery_level": "fresh",
-                       "iq": {"id": "iq-1", "is_online": False, "otp_enabled": True}})
+    lock = parse_lock(
+        {
+            "id": LOCK,
+            "customer_reference": "Chalet 12",
+            "online": True,
+            "lock_type": "escutcheon_pin",
+            "battery_level": "fresh",
+            "iq": {"id": "iq-1", "is_online": False, "otp_enabled": True},
+        }
+    )
     assert lock.id == LOCK.lower() and lock.name == "Chalet 12"  # ids in canonical form
     assert lock.iq_id == "iq-1" and lock.iq_online is False and not lock.reachable
 
@@ -32,8 +39,15 @@ def test_a_lock_without_a_usable_id_is_an_error(item: object) -> None:
 
 
 def test_wrong_types_become_none_and_long_names_are_cut() -> None:
-    lock = parse_lock({"id": "l", "customer_reference": "x" * 5000, "online": "yes",
-                       "lock_type": 3, "iq": "not an object"})
+    lock = parse_lock(
+        {
+            "id": "l",
+            "customer_reference": "x" * 5000,
+            "online": "yes",
+            "lock_type": 3,
+            "iq": "not an object",
+        }
+    )
     assert len(lock.name) == 200 and lock.online and lock.lock_type is None
     assert lock.iq_id is None and lock.iq_online is None
     iq = parse_iq({"id": "i", "restore_required": "true", "otp_enabled": 1})
@@ -47,13 +61,17 @@ def test_sites_match_by_site_uid() -> None:
 
 
 def test_the_dropdown_is_built_once_and_copied_per_caller() -> None:
-    locks = LockList.of([parse_lock({"id": "a", "customer_reference": "Reception"}),
-                         parse_lock({"id": "b", "online": False})])
+    locks = LockList.of(
+        [
+            parse_lock({"id": "a", "customer_reference": "Reception"}),
+            parse_lock({"id": "b", "online": False}),
+        ]
+    )
     first = locks.options()
-    assert first == [{"value": "a", "label": "Reception", "online": True, "iq_id": None,
-                      "read_at": None},
-                     {"value": "b", "label": "b (offline)", "online": False, "iq_id": None,
-                      "read_at": None}]
+    assert first == [
+        {"value": "a", "label": "Reception", "online": True, "iq_id": None, "read_at": None},
+        {"value": "b", "label": "b (offline)", "online": False, "iq_id": None, "read_at": None},
+    ]
     first[0]["label"] = "changed by a caller"
     assert locks.options()[0]["label"] == "Reception"
 
@@ -62,8 +80,13 @@ def test_locks_share_their_flags_and_compare_by_every_field() -> None:
     a = Lock("l1", "Chalet 1", True, "iq", None, True, None, "low")
     b = Lock("l2", "Chalet 2", True, "iq", None, True, None, "low")
     assert a.flags is b.flags  # one tuple for every lock with the same five flags
-    assert (a.online, a.iq_online, a.otp_enabled, a.left_open_alarm, a.intrusion_alarm) \
-        == (True, None, True, None, None)
+    assert (a.online, a.iq_online, a.otp_enabled, a.left_open_alarm, a.intrusion_alarm) == (
+        True,
+        None,
+        True,
+        None,
+        None,
+    )
     assert a == Lock(**a.row()) and hash(a) == hash(Lock(**a.row())) and a != b
     assert a != Lock(**{**a.row(), "intrusion_alarm": True})
     offline = a.with_iq_online(False)
@@ -78,16 +101,20 @@ def test_flags_read_back_wrong_are_kept_but_never_shared() -> None:
 
     odd = Lock("l", "n", 1, None, 0.0, [True])  # type: ignore[arg-type]
     assert odd.online == 1 and odd.iq_online == 0.0 and odd.otp_enabled == [True]
-    assert Lock("l", "n", 1, None, 0.0, None).flags is not Lock(  # type: ignore[arg-type]
-        "l", "n", 1, None, 0.0, None).flags  # type: ignore[arg-type]
-    assert all(value is None or isinstance(value, bool)
-               for flags in types._FLAGS for value in flags)
+    assert (
+        Lock("l", "n", 1, None, 0.0, None).flags
+        is not Lock(  # type: ignore[arg-type]
+            "l", "n", 1, None, 0.0, None
+        ).flags
+    )  # type: ignore[arg-type]
+    assert all(
+        value is None or isinstance(value, bool) for flags in types._FLAGS for value in flags
+    )
 
 
 @pytest.mark.parametrize("size", [3, INDEX_FROM])
 def test_a_lock_is_found_by_id_in_a_small_list_and_a_big_one(size: int) -> None:
-    locks = LockList.of([Lock(f"l{n}", f"Chalet {n}", True, "iq", True, True)
-                         for n in range(size)])
+    locks = LockList.of([Lock(f"l{n}", f"Chalet {n}", True, "iq", True, True) for n in range(size)])
     assert locks.get(f"l{size - 1}") is locks.locks[-1] and locks.get("l0") is locks.locks[0]
     assert locks.get("missing") is None
     assert (locks._index is None) == (size < INDEX_FROM)  # a small list keeps no index

@@ -44,8 +44,12 @@ def sandbox(sandbox: SaltoSandbox) -> SaltoSandbox:
 def secrets_of(box: SaltoSandbox) -> tuple[list[str], list[str]]:
     """(long secrets, short ones: PINs and OTPs)."""
     world = box.world
-    long = [box.password, box.client_secret, *world.tokens_issued,
-            *(a.secret for a in world.activations.values())]
+    long = [
+        box.password,
+        box.client_secret,
+        *world.tokens_issued,
+        *(a.secret for a in world.activations.values()),
+    ]
     short = [m.pin for m in world.outbox] + [a.pin for a in world.activations.values() if a.pin]
     short += world.otps_seen
     return [s for s in long if s], [s for s in short if s]
@@ -80,10 +84,15 @@ def test_demo_flow_leaks_nothing(debug_log: pytest.LogCaptureFixture) -> None:
 
 
 def test_fault_paths_leak_nothing(
-        use_service: UseService, host: ReferenceHost, park: Park, mapped: Any,
-                                  sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch,
-                                  make_booking: Any, debug_log: pytest.LogCaptureFixture
-                                  ) -> None:
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    make_booking: Any,
+    debug_log: pytest.LogCaptureFixture,
+) -> None:
     seen: list[Any] = []
     clock = SkipClock()  # the budget's window passes without waiting for it
     sandbox.clock = clock.clock()
@@ -103,13 +112,15 @@ def test_fault_paths_leak_nothing(
     open_and_keep()
     assert open_and_keep().reason is Reason.OTP_SUSPENDED
     iq["pin"] = good_pin
-    refused = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                         current_pin=good_pin, confirm=True)  # nothing is sent within the window
+    refused = host.admin(
+        park, INTEGRATION, "set_pin", iq_id=mapped.iq.id, current_pin=good_pin, confirm=True
+    )  # nothing is sent within the window
     assert not refused.ok
     seen.append(refused)
     clock.sleep(20 * 60 + 1)
-    repaired = host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                          current_pin=good_pin, confirm=True)  # once the window has passed
+    repaired = host.admin(
+        park, INTEGRATION, "set_pin", iq_id=mapped.iq.id, current_pin=good_pin, confirm=True
+    )  # once the window has passed
     assert repaired.ok
     seen.append(repaired)
     raw = park.integrations[INTEGRATION]  # the host stored the merged settings anew
@@ -118,8 +129,9 @@ def test_fault_paths_leak_nothing(
     assert open_and_keep().reason is Reason.AUTH_FAILED
     sandbox.inject("PATCH", "/locking$", reset=True)
     open_and_keep()
-    sandbox.inject("PATCH", "/locking$", status=403,
-                   body={"ErrorCode": 3102, "Message": "otp_blocked"})
+    sandbox.inject(
+        "PATCH", "/locking$", status=403, body={"ErrorCode": 3102, "Message": "otp_blocked"}
+    )
     use_service()
     assert open_and_keep().reason is Reason.OTP_BLOCKED
     good_password = raw["password"]
@@ -127,28 +139,51 @@ def test_fault_paths_leak_nothing(
     assert open_and_keep().reason is Reason.AUTH_FAILED
     raw["password"] = good_password
     seen.append(host.admin(park, INTEGRATION, "get_pin", iq_id=mapped.iq.id))
-    seen.append(host.admin(park, INTEGRATION, "set_pin", iq_id=mapped.iq.id,
-                           current_pin="0000", confirm=True))
+    seen.append(
+        host.admin(
+            park, INTEGRATION, "set_pin", iq_id=mapped.iq.id, current_pin="0000", confirm=True
+        )
+    )
     seen.append(host.admin(park, INTEGRATION, "test_connection"))
     service = dict(host.pm.list_name_plugin())[INTEGRATION].service
     ctx = service.context(park)
-    texts = [debug_log.text, *map(repr, seen), *(r.message for r in seen),
-             *(repr(r.to_dict()) for r in seen), repr(ctx.settings), repr(ctx.account),
-             repr(service.store._cache), repr(ctx.settings.iqs)]
+    texts = [
+        debug_log.text,
+        *map(repr, seen),
+        *(r.message for r in seen),
+        *(repr(r.to_dict()) for r in seen),
+        repr(ctx.settings),
+        repr(ctx.account),
+        repr(service.store._cache),
+        repr(ctx.settings.iqs),
+    ]
     assert_clean("\n".join(texts), sandbox)
 
 
-def test_operations_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
-                                 sandbox: SaltoSandbox, make_booking: Any,
-                                 debug_log: pytest.LogCaptureFixture) -> None:
+def test_operations_leak_nothing(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Any,
+    debug_log: pytest.LogCaptureFixture,
+) -> None:
     opened = host.open(make_booking(), "guest")
     assert opened is not None and opened.opened
     results: list[Any] = [
         host.pm.hook.explain_access(park=park, booking=make_booking(), now=None),
         host.pm.hook.readiness(park=park, bookings=[make_booking()], now=None),
-        *(host.admin(park, INTEGRATION, action, **params) for action, params in (
-            ("status", {}), ("list_iqs", {}), ("self_test", {"iq_id": mapped.iq.id}),
-            ("confirm_open", {"attempt_id": opened.attempt_id}), ("recent_opens", {})))]
+        *(
+            host.admin(park, INTEGRATION, action, **params)
+            for action, params in (
+                ("status", {}),
+                ("list_iqs", {}),
+                ("self_test", {"iq_id": mapped.iq.id}),
+                ("confirm_open", {"attempt_id": opened.attempt_id}),
+                ("recent_opens", {}),
+            )
+        ),
+    ]
     assert all(getattr(r, "ok", True) for r in results)
     texts = [debug_log.text, *map(repr, results), *(repr(r.to_dict()) for r in results)]
     assert_clean("\n".join(texts), sandbox)
@@ -161,17 +196,22 @@ def test_exceptions_carry_no_secrets(sandbox: SaltoSandbox) -> None:
     from ireserve_salto_plugin.salto.session import make_session
     from ireserve_salto_plugin.store.memory import MemoryStore
 
-    account = Account(sandbox.identity_url, sandbox.api_url,
-                      ClientCredentials(sandbox.client_id, sandbox.client_secret),
-                      sandbox.username, sandbox.password + "x")
+    account = Account(
+        sandbox.identity_url,
+        sandbox.api_url,
+        ClientCredentials(sandbox.client_id, sandbox.client_secret),
+        sandbox.username,
+        sandbox.password + "x",
+    )
     with pytest.raises(AuthError) as info:
         SaltoGateway(account, session=make_session(), store=MemoryStore()).access_token()
     text = str(info.value) + repr(info.value) + repr(account)
     assert sandbox.password not in text and sandbox.client_secret not in text
 
 
-def test_the_scan_catches_planted_leaks(sandbox: SaltoSandbox, host: ReferenceHost,
-                                        park: Park, mapped: Any, make_booking: Any) -> None:
+def test_the_scan_catches_planted_leaks(
+    sandbox: SaltoSandbox, host: ReferenceHost, park: Park, mapped: Any, make_booking: Any
+) -> None:
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
     long, short = secrets_of(sandbox)
     assert {pin for pin in short if len(pin) == 4} <= set(PLAIN_PINS)  # the fixture's PINs
@@ -181,9 +221,13 @@ def test_the_scan_catches_planted_leaks(sandbox: SaltoSandbox, host: ReferenceHo
     assert_clean("log line with nothing in it", sandbox)
 
 
-def test_the_cli_output_leaks_nothing(tmp_path: Any, park: Park, mapped: Any,
-                                      sandbox: SaltoSandbox,
-                                      debug_log: pytest.LogCaptureFixture) -> None:
+def test_the_cli_output_leaks_nothing(
+    tmp_path: Any,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    debug_log: pytest.LogCaptureFixture,
+) -> None:
     """Every support command, in text and JSON, on an activated park (the settings file
     holds the password, the IQ secret and the PIN)."""
     import json
@@ -194,18 +238,33 @@ def test_the_cli_output_leaks_nothing(tmp_path: Any, park: Park, mapped: Any,
     from ireserve_salto_plugin.support.cli import main
 
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({"timezone": "Europe/Amsterdam",
-                                "salto_ks": park.integrations[INTEGRATION]}))
+    path.write_text(
+        json.dumps({"timezone": "Europe/Amsterdam", "salto_ks": park.integrations[INTEGRATION]})
+    )
     os.chmod(path, 0o600)
     booking = tmp_path / "booking.json"
-    booking.write_text(json.dumps({"id": "B-1", "object_id": "chalet-12",
-                                   "status": "confirmed",
-                                   "arrival": "2026-01-01T15:00:00+00:00",  # fixed: any day
-                                   "departure": "2026-01-03T10:00:00+00:00"}))
+    booking.write_text(
+        json.dumps(
+            {
+                "id": "B-1",
+                "object_id": "chalet-12",
+                "status": "confirmed",
+                "arrival": "2026-01-01T15:00:00+00:00",  # fixed: any day
+                "departure": "2026-01-03T10:00:00+00:00",
+            }
+        )
+    )
     outputs: list[str] = []
-    for args in (["check"], ["iqs"], ["locks"], ["self-test", mapped.iq.id],
-                 ["test-open", mapped.id, "--by", "staff:anna", "--yes"],
-                 ["why", str(booking)], ["entries"], ["readiness", str(booking)]):
+    for args in (
+        ["check"],
+        ["iqs"],
+        ["locks"],
+        ["self-test", mapped.iq.id],
+        ["test-open", mapped.id, "--by", "staff:anna", "--yes"],
+        ["why", str(booking)],
+        ["entries"],
+        ["readiness", str(booking)],
+    ):
         for extra in ([], ["--json"]):
             result = CliRunner().invoke(main, [*args, "--settings-file", str(path), *extra])
             assert "Traceback" not in result.output
@@ -214,8 +273,9 @@ def test_the_cli_output_leaks_nothing(tmp_path: Any, park: Park, mapped: Any,
     assert_clean(debug_log.text + "\n".join(outputs), sandbox)
 
 
-def test_the_web_admin_pages_leak_nothing(host: ReferenceHost, park: Park, mapped: Any,
-                                          sandbox: SaltoSandbox, make_booking: Any) -> None:
+def test_the_web_admin_pages_leak_nothing(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, make_booking: Any
+) -> None:
     import re as regex
 
     from ireserve_salto_plugin.reference.admin_web import create_app
@@ -225,9 +285,11 @@ def test_the_web_admin_pages_leak_nothing(host: ReferenceHost, park: Park, mappe
     assert token is not None
     client.post("/login", data={"token": "t", "csrf_token": token.group(1).decode()})
     booking = make_booking()
-    pages = [client.get(f"/?tab={tab}&lang={lang}").data.decode()
-             for tab in ("authentication", "iq_otp", "details", "mapping")
-             for lang in ("nl", "en", "de")]
+    pages = [
+        client.get(f"/?tab={tab}&lang={lang}").data.decode()
+        for tab in ("authentication", "iq_otp", "details", "mapping")
+        for lang in ("nl", "en", "de")
+    ]
     pages.append(client.get("/bookings").data.decode())
     pages.append(client.get(f"/booking/{booking.id}").data.decode())
     assert all("Salto KS" in page for page in pages)

@@ -51,12 +51,12 @@ def lock_list_of(box: SaltoSandbox, site_id: str) -> str:
 
 # -- hosts are platform settings --------------------------------------------------------------
 
+
 @pytest.mark.parametrize("key", ["identity_url", "api_url"])
 def test_a_park_cannot_send_the_platform_secret_elsewhere(
-        host: ReferenceHost, park: Park, evil: SaltoSandbox, key: str,
-        make_booking: BookingFactory) -> None:
-    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION],
-                                      key: evil.identity_url}
+    host: ReferenceHost, park: Park, evil: SaltoSandbox, key: str, make_booking: BookingFactory
+) -> None:
+    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION], key: evil.identity_url}
     result = host.admin(park, INTEGRATION, "test_connection")
     assert not result.ok and key in result.message
     opened = host.open(make_booking(), "guest")
@@ -68,18 +68,28 @@ def test_a_park_cannot_send_the_platform_secret_elsewhere(
 
 # -- redirects ----------------------------------------------------------------------------------
 
+
 def test_a_redirected_token_call_does_not_resend_the_password(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox, evil: SaltoSandbox) -> None:
-    sandbox.inject("POST", "/connect/token", status=307,
-                   headers={"Location": f"{evil.identity_url}/connect/token"})
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, evil: SaltoSandbox
+) -> None:
+    sandbox.inject(
+        "POST",
+        "/connect/token",
+        status=307,
+        headers={"Location": f"{evil.identity_url}/connect/token"},
+    )
     result = host.admin(park, INTEGRATION, "test_connection")
     assert not result.ok and "redirect" in result.data["details"]
     assert evil.calls == {}
 
 
 def test_a_redirected_open_is_not_reported_opened(
-        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, evil: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    evil: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     evil.inject("PATCH", "/catch", status=200, times=5)
     sandbox.inject("PATCH", "/locking$", status=307, headers={"Location": f"{evil.api_url}/catch"})
     result = host.open(make_booking(), "guest")
@@ -90,9 +100,16 @@ def test_a_redirected_open_is_not_reported_opened(
 
 # -- deadlines --------------------------------------------------------------------------------
 
-def test_a_dripping_answer_cannot_stretch_an_open_past_its_deadline(use_service: UseService,
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
+
+def test_a_dripping_answer_cannot_stretch_an_open_past_its_deadline(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    make_booking: BookingFactory,
+) -> None:
     use_service(open_deadline=0.4)
     host.lock_options(park, INTEGRATION)  # warm: token and lock list
     sandbox.inject("PATCH", "/locking$", status=200, raw=b"x" * 600, drip=0.05)  # 30 s of body
@@ -105,13 +122,24 @@ def test_a_dripping_answer_cannot_stretch_an_open_past_its_deadline(use_service:
     assert "may or may not have opened" in result.message
 
 
-def test_a_timeout_before_the_command_says_nothing_was_sent(use_service: UseService,
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
+def test_a_timeout_before_the_command_says_nothing_was_sent(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    make_booking: BookingFactory,
+) -> None:
     assert sandbox.site is not None
     use_service(open_deadline=0.4)  # cold: the lock list must be read
-    sandbox.inject("GET", f"{lock_list_of(sandbox, sandbox.site.id)}$", status=200,
-                   raw=b" " * 580 + b'{"items": []}', drip=0.05)  # 30 s of body
+    sandbox.inject(
+        "GET",
+        f"{lock_list_of(sandbox, sandbox.site.id)}$",
+        status=200,
+        raw=b" " * 580 + b'{"items": []}',
+        drip=0.05,
+    )  # 30 s of body
     started = time.monotonic()
     result = host.open(make_booking(), "guest")
     assert time.monotonic() - started < 5.0  # the deadline (0.4 s), not the drip (30 s)
@@ -120,9 +148,13 @@ def test_a_timeout_before_the_command_says_nothing_was_sent(use_service: UseServ
     assert sandbox.call_count("PATCH") == 0
 
 
-def test_mapping_options_and_admin_actions_have_deadlines(use_service: UseService,
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mapping_options_and_admin_actions_have_deadlines(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     use_service(options_deadline=0.4, admin_deadline=0.4)
     sandbox.inject("POST", "/connect/token", status=200, raw=b"{" * 600, drip=0.05, times=4)
     started = time.monotonic()
@@ -134,7 +166,8 @@ def test_mapping_options_and_admin_actions_have_deadlines(use_service: UseServic
 
 
 def test_a_slow_park_never_delays_another(
-        use_service: UseService, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_service: UseService, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Park A's identity server drips; park B (another environment, same process) opens
     and finishes while A is still stuck in its token fetch."""
     service = use_service(open_deadline=4.0)
@@ -145,15 +178,18 @@ def test_a_slow_park_never_delays_another(
         parks = {}
         for box, env, name in ((slow, "acceptance", "a"), (fast, "production", "b")):
             lock = first_lock(box)
-            raw = settings_for(box, environment=env, mapping={"chalet-12": lock.id},
-                               iqs=box.world.preactivate(box.world.users[box.username]))
+            raw = settings_for(
+                box,
+                environment=env,
+                mapping={"chalet-12": lock.id},
+                iqs=box.world.preactivate(box.world.users[box.username]),
+            )
             parks[name] = Park(name, "Europe/Amsterdam", {INTEGRATION: raw})
         stuck = slow.inject("POST", "/connect/token", status=200, raw=b" " * 1000, drip=0.03)
 
         def booking(name: str) -> Booking:
             start = datetime.now(UTC) - timedelta(hours=1)
-            return Booking(f"B-{name}", "chalet-12", "confirmed", start,
-                           start + timedelta(days=1))
+            return Booking(f"B-{name}", "chalet-12", "confirmed", start, start + timedelta(days=1))
 
         results: dict[str, Any] = {}
 
@@ -172,9 +208,16 @@ def test_a_slow_park_never_delays_another(
 
 # -- the duplicate guard ------------------------------------------------------------------------
 
-def test_a_slow_open_is_never_doubled_by_a_later_tap(use_service: UseService,
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
+
+def test_a_slow_open_is_never_doubled_by_a_later_tap(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    make_booking: BookingFactory,
+) -> None:
     later = SkipClock()  # the store's timer: moved on while the first open is in flight
     use_service(dedup_seconds=0.1, open_deadline=5.0, store=later.store())
     host.lock_options(park, INTEGRATION)
@@ -194,6 +237,7 @@ def test_a_slow_open_is_never_doubled_by_a_later_tap(use_service: UseService,
 
 # -- faults of the shared store -----------------------------------------------------------------
 
+
 def dead_redis() -> Any:
     import socket
 
@@ -206,8 +250,12 @@ def dead_redis() -> Any:
 
 
 def test_every_hook_answers_when_redis_is_down(
-        host: ReferenceHost, park: Park, mapped: Any, use_service: UseService,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    use_service: UseService,
+    make_booking: BookingFactory,
+) -> None:
     use_service(store=dead_redis())
     started = time.monotonic()
     result = host.open(make_booking(), "guest")
@@ -245,9 +293,15 @@ class FailsAfterTheCommand(MemoryStore):
         return super().get(key, fresh=fresh)
 
 
-def test_a_store_failure_after_the_command_keeps_the_open(use_service: UseService,
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        monkeypatch: pytest.MonkeyPatch, make_booking: BookingFactory) -> None:
+def test_a_store_failure_after_the_command_keeps_the_open(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    monkeypatch: pytest.MonkeyPatch,
+    make_booking: BookingFactory,
+) -> None:
     use_service(store=FailsAfterTheCommand(sandbox))
     booking = make_booking()
     result = host.open(booking, "guest")
@@ -258,17 +312,26 @@ def test_a_store_failure_after_the_command_keeps_the_open(use_service: UseServic
 
 # -- hostile or broken answers ------------------------------------------------------------------
 
-@pytest.mark.parametrize("date", [
-    lambda box: "Fri, 01 Jan 99999 00:00:00 GMT",
-    lambda box: "not a date",
-    # a well-formed Date two days ahead of this Salto's clock: more than a day off
-    lambda box: format_datetime(box.now() + timedelta(days=2), usegmt=True),
-    lambda box: format_datetime(box.now() - timedelta(days=2), usegmt=True),
-], ids=["year-99999", "garbage", "two-days-ahead", "two-days-behind"])
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        lambda box: "Fri, 01 Jan 99999 00:00:00 GMT",
+        lambda box: "not a date",
+        # a well-formed Date two days ahead of this Salto's clock: more than a day off
+        lambda box: format_datetime(box.now() + timedelta(days=2), usegmt=True),
+        lambda box: format_datetime(box.now() - timedelta(days=2), usegmt=True),
+    ],
+    ids=["year-99999", "garbage", "two-days-ahead", "two-days-behind"],
+)
 def test_an_impossible_date_is_never_learned(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
-        date: Callable[[SaltoSandbox], str],
-        make_booking: BookingFactory, caplog: pytest.LogCaptureFixture) -> None:
+    host: ReferenceHost,
+    park: Park,
+    sandbox: SaltoSandbox,
+    date: Callable[[SaltoSandbox], str],
+    make_booking: BookingFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     sandbox.date_header = date(sandbox)  # from the first answer on
     assert len(host.lock_options(park, INTEGRATION)) == 36
     lock = first_lock(sandbox)
@@ -279,49 +342,70 @@ def test_an_impossible_date_is_never_learned(
     assert "impossible Date" in caplog.text
 
 
-@pytest.mark.parametrize("link", ["http://[::1", "https://evil.example/v1.2/locks",
-                                  "http://127.0.0.1:99999/x"])
+@pytest.mark.parametrize(
+    "link", ["http://[::1", "https://evil.example/v1.2/locks", "http://127.0.0.1:99999/x"]
+)
 def test_a_bad_next_page_link_is_an_error_not_a_crash(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox, link: str,
-        caplog: pytest.LogCaptureFixture) -> None:
+    host: ReferenceHost,
+    park: Park,
+    sandbox: SaltoSandbox,
+    link: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     assert sandbox.site is not None
-    sandbox.inject("GET", f"{lock_list_of(sandbox, sandbox.site.id)}$", status=200,
-                   body={"items": [{"id": "a"}] * 100, "next_page_link": link})
+    sandbox.inject(
+        "GET",
+        f"{lock_list_of(sandbox, sandbox.site.id)}$",
+        status=200,
+        body={"items": [{"id": "a"}] * 100, "next_page_link": link},
+    )
     assert host.lock_options(park, INTEGRATION) == []
     assert "next_page_link" in caplog.text
 
 
 def test_a_repeated_next_page_link_ends_the_list(
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox) -> None:
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     """A link to the page it came from: the second page repeats the first's ids, so the
     read ends there (never a loop, never a list with repeated ids)."""
     assert sandbox.site is not None
     path = lock_list_of(sandbox, sandbox.site.id)
-    page = {"items": [{"id": f"lock-{n}"} for n in range(100)],
-            "next_page_link": f"{path}?$top=100&$skip=100"}
+    page = {
+        "items": [{"id": f"lock-{n}"} for n in range(100)],
+        "next_page_link": f"{path}?$top=100&$skip=100",
+    }
     sandbox.inject("GET", f"{path}$", status=200, body=page, times=50)
     options = host.lock_options(park, INTEGRATION)
     assert [option["value"] for option in options] == [f"lock-{n}" for n in range(100)]
     assert sandbox.call_count(f"GET {path}") == 2
 
 
-def test_more_items_than_the_cap_are_an_error_not_a_short_list(use_service: UseService,
-        host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_more_items_than_the_cap_are_an_error_not_a_short_list(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    sandbox: SaltoSandbox,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     use_service(max_items=20)  # the default is 20,000: same rule, on the 36-lock park
     assert host.lock_options(park, INTEGRATION) == []
     assert "more than 20 items" in caplog.text
 
 
-@pytest.mark.parametrize("fault", [
-    {"raw": b"[" * 100_000 + b"]" * 100_000},  # JSON nested 100,000 deep
-    {"endless": 1 << 30},  # a 1 GiB body announced and streamed
-])
-def test_a_hostile_body_is_bounded(host: ReferenceHost, park: Park, sandbox: SaltoSandbox,
-                                   fault: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"raw": b"[" * 100_000 + b"]" * 100_000},  # JSON nested 100,000 deep
+        {"endless": 1 << 30},  # a 1 GiB body announced and streamed
+    ],
+)
+def test_a_hostile_body_is_bounded(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox, fault: dict[str, Any]
+) -> None:
     assert sandbox.site is not None
-    sandbox.inject("GET", f"{lock_list_of(sandbox, sandbox.site.id)}$", status=200,
-                   times=3, **fault)
+    sandbox.inject(
+        "GET", f"{lock_list_of(sandbox, sandbox.site.id)}$", status=200, times=3, **fault
+    )
     started = time.monotonic()
     assert host.lock_options(park, INTEGRATION) == []
     assert time.monotonic() - started < 5
@@ -329,9 +413,13 @@ def test_a_hostile_body_is_bounded(host: ReferenceHost, park: Park, sandbox: Sal
 
 def test_ids_from_salto_are_quoted_as_one_path_segment(sandbox: SaltoSandbox) -> None:
     assert sandbox.site is not None
-    account = Account(sandbox.identity_url, sandbox.api_url,
-                      ClientCredentials(sandbox.client_id, sandbox.client_secret),
-                      sandbox.username, sandbox.password)
+    account = Account(
+        sandbox.identity_url,
+        sandbox.api_url,
+        ClientCredentials(sandbox.client_id, sandbox.client_secret),
+        sandbox.username,
+        sandbox.password,
+    )
     gateway = SaltoGateway(account, session=make_session(), store=MemoryStore())
     with pytest.raises(Exception):
         gateway.lock(sandbox.site.id, "../../iqs/x?send_email=true")
@@ -341,14 +429,15 @@ def test_ids_from_salto_are_quoted_as_one_path_segment(sandbox: SaltoSandbox) ->
 
 # -- input and logs -----------------------------------------------------------------------------
 
+
 class Unprintable:
     def __str__(self) -> str:
         raise RuntimeError("boom")
 
 
 def test_host_values_cannot_forge_log_lines_or_break_an_open(
-        host: ReferenceHost, mapped: Any, make_booking: BookingFactory,
-        caplog: pytest.LogCaptureFixture) -> None:
+    host: ReferenceHost, mapped: Any, make_booking: BookingFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, "ireserve_salto_plugin")
     forged = "guest\nsalto open attempt=0 park=x outcome=opened" + "x" * 500
     result = host.open(make_booking(), forged)
@@ -360,8 +449,9 @@ def test_host_values_cannot_forge_log_lines_or_break_an_open(
     assert "<unprintable>" in caplog.text
 
 
-def test_a_bad_runtime_variable_is_named_by_every_hook(park: Park,
-                                                       make_booking: BookingFactory) -> None:
+def test_a_bad_runtime_variable_is_named_by_every_hook(
+    park: Park, make_booking: BookingFactory
+) -> None:
     service = service_from_env({"SALTO_KS_DEDUP_SECONDS": "nan"})
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(SaltoKsPlugin(service), INTEGRATION)
@@ -376,36 +466,50 @@ def test_a_bad_runtime_variable_is_named_by_every_hook(park: Park,
 
 
 def test_to_dict_masks_secrets() -> None:
-    result = AdminResult(True, "IQ is activated", settings_update={
-        "iqs": {"5fc75b2e-95d8-55a7-95f3-2faedc4d26f3": {"secret": "0123456789ABCDEF",
-                                                         "pin": "0042",
-                                                         "activated_at": "2026-11-28"}}})
+    result = AdminResult(
+        True,
+        "IQ is activated",
+        settings_update={
+            "iqs": {
+                "5fc75b2e-95d8-55a7-95f3-2faedc4d26f3": {
+                    "secret": "0123456789ABCDEF",
+                    "pin": "0042",
+                    "activated_at": "2026-11-28",
+                }
+            }
+        },
+    )
     data = result.to_dict()
     text = json.dumps(data)
     assert "0123456789ABCDEF" not in text and "0042" not in text
     iq = data["settings_update"]["iqs"]["5fc75b2e-95d8-55a7-95f3-2faedc4d26f3"]
     assert iq == {"secret": "***", "pin": "***", "activated_at": "2026-11-28"}
-    opened = OpenResult(Outcome.OPENED, Reason.OPENED, "ok", "a" * 32,
-                        opened_at=datetime(2026, 11, 28, tzinfo=UTC))
+    opened = OpenResult(
+        Outcome.OPENED, Reason.OPENED, "ok", "a" * 32, opened_at=datetime(2026, 11, 28, tzinfo=UTC)
+    )
     assert json.loads(json.dumps(opened.to_dict()))["opened_at"] == "2026-11-28T00:00:00+00:00"
 
 
-def test_activation_still_works_with_canonical_ids(host: ReferenceHost, park: Park,
-                                                   sandbox: SaltoSandbox) -> None:
+def test_activation_still_works_with_canonical_ids(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
     lock = first_lock(sandbox)
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id.upper()).ok
     activate(host, park, sandbox, lock.iq.id)
 
 
 def test_readiness_keeps_its_deadline_when_redis_does_not_answer(
-        host: ReferenceHost, park: Park, mapped: Any, use_service: UseService,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    use_service: UseService,
+    make_booking: BookingFactory,
+) -> None:
     """200 bookings against a Redis that never answers: about a second for the first
     (0.5 s socket timeouts, one retry), then the store is not asked again (before: about a
     second per booking, 5,000 bookings in 83 minutes)."""
     use_service(store=dead_redis())
-    bookings = [make_booking(arrival=datetime.now(UTC) + timedelta(days=1))
-                for _ in range(200)]
+    bookings = [make_booking(arrival=datetime.now(UTC) + timedelta(days=1)) for _ in range(200)]
     started = time.monotonic()
     report = host.pm.hook.readiness(park=park, bookings=bookings, now=None)
     assert time.monotonic() - started < 20  # 200 s before; slack for a loaded machine

@@ -75,21 +75,34 @@ def hostile_page(box: SaltoSandbox, other: Listener) -> dict[str, Any]:
         item = dict(item)
         item["id"] = f"00000000-0000-4000-8000-{n:012d}"
         items[n] = item
-    link = (f"http://127.0.0.1:{other.port}\\@127.0.0.1:{api_port}"
-            f"/v1.2/sites/{box.site.id}/locks?$top=100&$skip=100")
+    link = (
+        f"http://127.0.0.1:{other.port}\\@127.0.0.1:{api_port}"
+        f"/v1.2/sites/{box.site.id}/locks?$top=100&$skip=100"
+    )
     return {"items": items, "next_page_link": link, "count": None}
 
 
 @pytest.mark.parametrize("reader", ["dropdown", "refresh_locks", "status", "open", "probe"])
 def test_a_next_page_link_with_a_backslash_sends_nothing_to_another_host(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        listener: Listener, make_booking: BookingFactory, reader: str,
-        tmp_path: Path) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    listener: Listener,
+    make_booking: BookingFactory,
+    reader: str,
+    tmp_path: Path,
+) -> None:
     """``https://attacker\\@api/...`` passed the origin check (urlsplit) while urllib3
     connected to the attacker with the park's Bearer token. Every list reader refuses it."""
     assert sandbox.site is not None
-    sandbox.inject("GET", f"/v1.2/sites/{sandbox.site.id}/locks$", status=200,
-                   body=hostile_page(sandbox, listener), times=20)
+    sandbox.inject(
+        "GET",
+        f"/v1.2/sites/{sandbox.site.id}/locks$",
+        status=200,
+        body=hostile_page(sandbox, listener),
+        times=20,
+    )
     if reader == "dropdown":
         assert host.lock_options(park, INTEGRATION) == []
     elif reader == "refresh_locks":
@@ -97,55 +110,91 @@ def test_a_next_page_link_with_a_backslash_sends_nothing_to_another_host(
     elif reader == "status":
         assert not host.admin(park, INTEGRATION, "status").ok
     elif reader == "open":
-        host.pm.hook.on_open_request(park=park, booking=make_booking(), requested_by="guest",
-                                     now=None)
+        host.pm.hook.on_open_request(
+            park=park, booking=make_booking(), requested_by="guest", now=None
+        )
     else:
         path = tmp_path / "park.json"
-        path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
-                                    "salto_ks": settings_for(sandbox)}))
+        path.write_text(
+            json.dumps(
+                {
+                    **sandbox_marked(sandbox.platform_env(), os.environ),
+                    "salto_ks": settings_for(sandbox),
+                }
+            )
+        )
         path.chmod(0o600)
         CliRunner().invoke(main, ["probe", "--settings-file", str(path)])
     assert listener.connections == 0
 
 
-@pytest.mark.parametrize("link", [
-    "https://attacker.example\\@connect.my-clay.com/v1.2/sites/S/locks?$skip=100",
-    "https://user:pw@connect.my-clay.com/v1.2/x",
-    "https://connect.my-clay.com/v1.2/x\r\nHost: attacker.example",
-    "https://connect.my-clay.com/v1.2/x y",
-    "https://connect.my-clay.com:8443/v1.2/x",
-    "//attacker.example/v1.2/x",
-])
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://attacker.example\\@connect.my-clay.com/v1.2/sites/S/locks?$skip=100",
+        "https://user:pw@connect.my-clay.com/v1.2/x",
+        "https://connect.my-clay.com/v1.2/x\r\nHost: attacker.example",
+        "https://connect.my-clay.com/v1.2/x y",
+        "https://connect.my-clay.com:8443/v1.2/x",
+        "//attacker.example/v1.2/x",
+    ],
+)
 def test_a_hostile_link_is_refused_by_the_parser_that_sends(link: str) -> None:
     from ireserve_salto_plugin.salto.errors import Unavailable
     from ireserve_salto_plugin.salto.paging import next_link
 
     with pytest.raises(Unavailable, match="next_page_link"):
-        next_link(link, "/locks", "https://connect.my-clay.com",
-                  ("https", "connect.my-clay.com", 443), set())
+        next_link(
+            link,
+            "/locks",
+            "https://connect.my-clay.com",
+            ("https", "connect.my-clay.com", 443),
+            set(),
+        )
 
 
 def test_a_link_is_rebuilt_on_the_api_s_origin() -> None:
     from ireserve_salto_plugin.salto.paging import next_link
 
-    assert next_link("/v1.2/sites/S/locks?$top=100&$skip=100", "/locks",
-                     "https://connect.my-clay.com", ("https", "connect.my-clay.com", 443),
-                     set()) == "https://connect.my-clay.com/v1.2/sites/S/locks?$top=100&$skip=100"
+    assert (
+        next_link(
+            "/v1.2/sites/S/locks?$top=100&$skip=100",
+            "/locks",
+            "https://connect.my-clay.com",
+            ("https", "connect.my-clay.com", 443),
+            set(),
+        )
+        == "https://connect.my-clay.com/v1.2/sites/S/locks?$top=100&$skip=100"
+    )
 
 
 # -- parks kept apart -------------------------------------------------------------------------
 
+
 def test_a_cookie_one_park_is_sent_reaches_no_other_park(
-        service: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    service: Any,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     """One HTTP session serves every park: park A's ``Set-Cookie`` went out on park B's
     requests, ``/connect/token`` included (cookies ignore ports: both loopback servers
     got it). The session keeps no cookie."""
     assert sandbox.site is not None
-    sandbox.inject("GET", "/locks$", status=200, times=1, headers={
-        "Set-Cookie": "ARRAffinity=park-a; Path=/; HttpOnly"},
-        body={"items": [lock.as_json() for lock in sandbox.site.locks.values()],
-              "next_page_link": None, "count": None})
+    sandbox.inject(
+        "GET",
+        "/locks$",
+        status=200,
+        times=1,
+        headers={"Set-Cookie": "ARRAffinity=park-a; Path=/; HttpOnly"},
+        body={
+            "items": [lock.as_json() for lock in sandbox.site.locks.values()],
+            "next_page_link": None,
+            "count": None,
+        },
+    )
     assert host.lock_options(park, INTEGRATION, refresh=True)
     sandbox.expire_tokens()  # the next call: 401, a token request, the replay
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
@@ -155,8 +204,12 @@ def test_a_cookie_one_park_is_sent_reaches_no_other_park(
 
 
 def test_parks_sharing_one_salto_account_see_only_their_own_receipts(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     """Park B's ``status`` showed park A's last open with ``requested_by:
     guest:jan.jansen@example.com``. Receipts and the last open/failure are kept per park;
     the shared site's entries stay visible to B, without A's requester."""
@@ -178,38 +231,65 @@ def test_parks_sharing_one_salto_account_see_only_their_own_receipts(
     assert named[0]["requested_by"] == "guest:jan.jansen@example.com"
 
 
-@pytest.mark.parametrize(("first", "second"), [
-    ("guest:\x00", "guest:\\x00"),  # a control character and its escaped text
-    ("guest:" + "x" * 1000 + "a", "guest:" + "x" * 1000 + "b"),  # alike in the first 1,000
-    (42, "42"),  # a number and its text
-])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("guest:\x00", "guest:\\x00"),  # a control character and its escaped text
+        ("guest:" + "x" * 1000 + "a", "guest:" + "x" * 1000 + "b"),  # alike in the first 1,000
+        (42, "42"),  # a number and its text
+    ],
+)
 def test_different_requesters_never_share_a_duplicate_guard(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory, first: Any, second: Any) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    first: Any,
+    second: Any,
+) -> None:
     """The guard keyed requesters by their escaped text, cut at 1,000 characters: another
     requester got ``duplicate`` and nothing was sent. The key is a digest of the exact
     value."""
     booking = make_booking()
-    results = [host.pm.hook.on_open_request(park=park, booking=booking, requested_by=who,
-                                            now=None) for who in (first, second)]
+    results = [
+        host.pm.hook.on_open_request(park=park, booking=booking, requested_by=who, now=None)
+        for who in (first, second)
+    ]
     assert [result.reason.value for result in results] == ["opened", "opened"]
     assert sandbox.call_count("PATCH") == 2
-    again = host.pm.hook.on_open_request(park=park, booking=booking, requested_by=first,
-                                         now=None)
+    again = host.pm.hook.on_open_request(park=park, booking=booking, requested_by=first, now=None)
     assert again.reason.value == "duplicate" and sandbox.call_count("PATCH") == 2
 
 
 # -- values read back from the store are checked -----------------------------------------------
 
-@pytest.mark.parametrize("record", [
-    {"reason": "opened", "message": "x", "attempt_id": "a"},  # no outcome
-    {"outcome": "opened", "reason": "opened", "message": 1, "attempt_id": "a",
-     "opened_at": "yesterday", "retry_after": None},  # forged
-    "not pending",
-])
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"reason": "opened", "message": "x", "attempt_id": "a"},  # no outcome
+        {
+            "outcome": "opened",
+            "reason": "opened",
+            "message": 1,
+            "attempt_id": "a",
+            "opened_at": "yesterday",
+            "retry_after": None,
+        },  # forged
+        "not pending",
+    ],
+)
 def test_a_duplicate_record_that_is_not_ours_is_a_miss(
-        use_service: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory, redis_store: Any, record: Any) -> None:
+    use_service: Any,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    redis_store: Any,
+    record: Any,
+) -> None:
     """A record without ``outcome`` gave ``internal_error``, a forged one a false
     ``duplicate``: both are misses now, and the open goes through once."""
     from ireserve_salto_plugin.flow.attempt import exact_key
@@ -219,8 +299,9 @@ def test_a_duplicate_record_that_is_not_ours_is_a_miss(
     service = use_service(store=redis_store)
     booking = make_booking()
     ctx = service.context(park)
-    key = Dedup.key(ctx.account.key, exact_key(park.id), exact_key(booking.id), mapped.id,
-                    exact_key("guest"))
+    key = Dedup.key(
+        ctx.account.key, exact_key(park.id), exact_key(booking.id), mapped.id, exact_key("guest")
+    )
     assert key.spec is DUPLICATE
     redis_store.client.set(redis_store.prefix + key.name, json.dumps(record))
     result = host.open(booking, "guest")
@@ -229,8 +310,14 @@ def test_a_duplicate_record_that_is_not_ours_is_a_miss(
 
 
 def test_a_cached_lock_whose_flags_are_not_booleans_is_read_again(
-        use_service: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory, redis_store: Any) -> None:
+    use_service: Any,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    redis_store: Any,
+) -> None:
     """A lock flag ``"no"`` read back from the store was taken for true."""
     from ireserve_salto_plugin.salto.cache import LOCKS
 
@@ -254,39 +341,61 @@ def test_a_cached_lock_whose_flags_are_not_booleans_is_read_again(
 
 # -- every switch honoured -----------------------------------------------------------------------
 
+
 def test_staff_opens_off_switches_test_opens_off_too(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        tmp_path: Path) -> None:
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, tmp_path: Path
+) -> None:
     """With ``staff_open_enabled: false`` a lock still opened by ``test_open``, without a
     booking and without a reason."""
-    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION],
-                                      "staff_open_enabled": False}
-    result = host.admin(park, INTEGRATION, "test_open", lock_id=mapped.id,
-                        requested_by="staff:piet")
+    park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION], "staff_open_enabled": False}
+    result = host.admin(
+        park, INTEGRATION, "test_open", lock_id=mapped.id, requested_by="staff:piet"
+    )
     assert not result.ok and result.data["reason"] == "staff_open_disabled"
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
-                                "salto_ks": park.integrations[INTEGRATION]}))
+    path.write_text(
+        json.dumps(
+            {
+                **sandbox_marked(sandbox.platform_env(), os.environ),
+                "salto_ks": park.integrations[INTEGRATION],
+            }
+        )
+    )
     path.chmod(0o600)
-    cli = CliRunner().invoke(main, ["test-open", mapped.id, "--by", "piet", "--yes",
-                                    "--settings-file", str(path)])
+    cli = CliRunner().invoke(
+        main, ["test-open", mapped.id, "--by", "piet", "--yes", "--settings-file", str(path)]
+    )
     assert cli.exit_code == 1 and "switched off" in cli.output
     assert sandbox.call_count("PATCH") == 0
 
 
 def test_a_staff_or_test_open_s_receipt_says_what_it_was(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
-    staff = host.admin(park, INTEGRATION, "staff_open", lock_id=mapped.id,
-                       reason="housekeeping", requested_by="staff:anna")
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
+    staff = host.admin(
+        park,
+        INTEGRATION,
+        "staff_open",
+        lock_id=mapped.id,
+        reason="housekeeping",
+        requested_by="staff:anna",
+    )
     assert staff.ok
     status = host.admin(park, INTEGRATION, "status")
     assert status.data["last_success"]["kind"] == "staff"
     assert status.data["last_success"]["why"] == "housekeeping"
-    [entry] = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id,
-                         count=1).data["entries"]
+    [entry] = host.admin(park, INTEGRATION, "recent_opens", lock_id=mapped.id, count=1).data[
+        "entries"
+    ]
     assert (entry["requested_by"], entry["open_kind"], entry["open_reason"]) == (
-        "staff:anna", "staff", "housekeeping")
+        "staff:anna",
+        "staff",
+        "housekeeping",
+    )
     from zoneinfo import ZoneInfo
 
     from ireserve_salto_plugin.support.files import entry_rows
@@ -297,15 +406,17 @@ def test_a_staff_or_test_open_s_receipt_says_what_it_was(
 
 @pytest.mark.parametrize("action", ["set_pin", "forget_iq"])
 def test_set_pin_on_an_activated_iq_and_forget_iq_need_a_confirmation(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        action: str) -> None:
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox, action: str
+) -> None:
     """Each Set PIN try spends a real code; forgetting an IQ cannot be undone by GET PIN.
     Without ``"confirm": true`` nothing is sent and nothing changes."""
     params: dict[str, Any] = {"iq_id": mapped.iq.id}
     if action == "set_pin":
         params["current_pin"] = park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["pin"]
-    puts, stored = sandbox.call_count("PUT"), dict(
-        park.integrations[INTEGRATION]["iqs"][mapped.iq.id])
+    puts, stored = (
+        sandbox.call_count("PUT"),
+        dict(park.integrations[INTEGRATION]["iqs"][mapped.iq.id]),
+    )
     refused = host.admin(park, INTEGRATION, action, **params)
     assert not refused.ok and refused.data["reason"] == "confirm_required"
     assert sandbox.call_count("PUT") == puts
@@ -320,8 +431,10 @@ def test_set_pin_on_an_activated_iq_and_forget_iq_need_a_confirmation(
 
 # -- small things that must not crash or leak ---------------------------------------------------
 
-def test_verbose_probe_with_a_cassette_prints_no_token(sandbox: SaltoSandbox,
-                                                       tmp_path: Path) -> None:
+
+def test_verbose_probe_with_a_cassette_prints_no_token(
+    sandbox: SaltoSandbox, tmp_path: Path
+) -> None:
     """``ireserve-salto -v probe --cassette`` printed the live access and refresh tokens
     (vcrpy's INFO line of the raw answer): ``-v`` raises only the plugin's own loggers.
     Run as a person runs it, in a process of its own."""
@@ -330,13 +443,32 @@ def test_verbose_probe_with_a_cassette_prints_no_token(sandbox: SaltoSandbox,
     import sys
 
     path = tmp_path / "park.json"
-    path.write_text(json.dumps({**sandbox_marked(sandbox.platform_env(), os.environ),
-                                "salto_ks": settings_for(sandbox)}))
+    path.write_text(
+        json.dumps(
+            {
+                **sandbox_marked(sandbox.platform_env(), os.environ),
+                "salto_ks": settings_for(sandbox),
+            }
+        )
+    )
     path.chmod(0o600)
-    run = subprocess.run([sys.executable, "-m", "ireserve_salto_plugin.support.cli", "-v",
-                          "probe", "--settings-file", str(path), "--cassette",
-                          str(tmp_path / "probe.yaml")], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ireserve_salto_plugin.support.cli",
+            "-v",
+            "probe",
+            "--settings-file",
+            str(path),
+            "--cassette",
+            str(tmp_path / "probe.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     printed = run.stdout + run.stderr
     assert sandbox.world.tokens_issued
     leaked = [token for token in sandbox.world.tokens_issued if token in printed]
@@ -354,18 +486,24 @@ def test_probe_on_a_deeply_nested_settings_file_says_so(tmp_path: Path) -> None:
 
 
 def test_on_open_door_without_a_door_is_refused(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
     """``lock_id=None`` opened the booking's own lock: the contract says a door from
     ``access_doors``."""
-    result = host.pm.hook.on_open_door(park=park, booking=make_booking(),
-                                       requested_by="guest", now=None, lock_id=None)
+    result = host.pm.hook.on_open_door(
+        park=park, booking=make_booking(), requested_by="guest", now=None, lock_id=None
+    )
     assert result is not None and result.reason.value == "door_not_allowed"
     assert sandbox.call_count("PATCH") == 0
 
 
-def test_a_get_never_changes_the_park_s_language(host: ReferenceHost, park: Park,
-                                                 mapped: Any) -> None:
+def test_a_get_never_changes_the_park_s_language(
+    host: ReferenceHost, park: Park, mapped: Any
+) -> None:
     from ireserve_salto_plugin.reference.admin_web import create_app
 
     from .test_admin_web import TOKEN, logged_in
@@ -379,7 +517,8 @@ def test_a_get_never_changes_the_park_s_language(host: ReferenceHost, park: Park
 
 @pytest.mark.parametrize("token", ["abc\x00def", "weiter€", "line\nbreak"])
 def test_a_continuation_token_that_is_not_printable_ascii_is_refused(
-        sandbox: SaltoSandbox, token: str) -> None:
+    sandbox: SaltoSandbox, token: str
+) -> None:
     """Sent back as a request header, a NUL or a character outside latin-1 crashed the
     request with a traceback; it is a bad answer from Salto now, and nothing is sent raw."""
     from ireserve_salto_plugin.salto.errors import Unavailable
@@ -389,23 +528,30 @@ def test_a_continuation_token_that_is_not_printable_ascii_is_refused(
     assert sandbox.site is not None
     gateway = gateway_for(sandbox)
     path = f"/v1.1/sites/{sandbox.site.id}/entries"
-    sandbox.inject("GET", f"{path}$", status=200, times=1, body={
-        "items": [{"id": f"e{n}"}
-                  for n in range(100)], "continuation_token": token})
+    sandbox.inject(
+        "GET",
+        f"{path}$",
+        status=200,
+        times=1,
+        body={"items": [{"id": f"e{n}"} for n in range(100)], "continuation_token": token},
+    )
     with pytest.raises(Unavailable, match="continuation token"):
         gateway.entries(sandbox.site.id, top=150)
     assert sandbox.call_count(f"GET {path}") == 1
 
 
 def test_the_status_of_the_largest_settings_stays_small(
-        host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox) -> None:
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
     """10,000 objects of 10 locks each (the most the schema takes), none on the site: the
     status was a 31.8 MB message with 100,100 findings. Findings are grouped: one per
     code, with the count and the first few names."""
     import uuid
 
-    mapping = {f"object-{n}": [str(uuid.UUID(int=n * 10 + k + 1)) for k in range(10)]
-               for n in range(10_000)}
+    mapping = {
+        f"object-{n}": [str(uuid.UUID(int=n * 10 + k + 1)) for k in range(10)]
+        for n in range(10_000)
+    }
     park.integrations[INTEGRATION] = {**park.integrations[INTEGRATION], "mapping": mapping}
     status = host.admin(park, INTEGRATION, "status")
     codes = [finding["code"] for finding in status.data["findings"]]
@@ -416,18 +562,23 @@ def test_the_status_of_the_largest_settings_stays_small(
 
 
 def test_a_tenant_cannot_forge_the_sandbox_marker(
-        sandbox: SaltoSandbox, listener: Listener, tmp_path: Path) -> None:
+    sandbox: SaltoSandbox, listener: Listener, tmp_path: Path
+) -> None:
     """A tenant wrote ``"written_by": "ireserve-salto sandbox"`` and an ``env`` pointing at a
     loopback port of its choosing, and the support CLI sent the park's login there. The
     marker is signed with this machine's sandbox key; a file without that signature (or
     with one made by another key) names no host."""
     from ireserve_salto_plugin.park.platform import SANDBOX_WRITER
 
-    forged_env = {**sandbox.platform_env(),
-                  "SALTO_KS_ACCEPTANCE_IDENTITY_URL": f"http://127.0.0.1:{listener.port}",
-                  "SALTO_KS_ACCEPTANCE_API_URL": f"http://127.0.0.1:{listener.port}"}
-    for marker in ({"written_by": SANDBOX_WRITER, "env": forged_env},
-                   {"written_by": SANDBOX_WRITER, "env": forged_env, "signature": "0" * 64}):
+    forged_env = {
+        **sandbox.platform_env(),
+        "SALTO_KS_ACCEPTANCE_IDENTITY_URL": f"http://127.0.0.1:{listener.port}",
+        "SALTO_KS_ACCEPTANCE_API_URL": f"http://127.0.0.1:{listener.port}",
+    }
+    for marker in (
+        {"written_by": SANDBOX_WRITER, "env": forged_env},
+        {"written_by": SANDBOX_WRITER, "env": forged_env, "signature": "0" * 64},
+    ):
         path = tmp_path / "forged.json"
         path.write_text(json.dumps({**marker, "salto_ks": settings_for(sandbox)}))
         path.chmod(0o600)

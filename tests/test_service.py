@@ -17,8 +17,13 @@ BookingFactory = Callable[..., Booking]
 
 
 def test_a_failure_after_the_command_keeps_the_open(
-        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory,
-        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    host: ReferenceHost,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def broken(instant: Any) -> str:
         raise RuntimeError("a bug in the bookkeeping")
 
@@ -30,8 +35,12 @@ def test_a_failure_after_the_command_keeps_the_open(
 
 
 def test_a_bug_before_the_command_is_an_internal_error(
-        host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox, make_booking: BookingFactory,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    host: ReferenceHost,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug in the preflight")
 
@@ -42,8 +51,9 @@ def test_a_bug_before_the_command_is_an_internal_error(
     assert sandbox.call_count("PATCH") == 0
 
 
-def test_a_park_without_the_integration_gets_none(host: ReferenceHost,
-                                                  make_booking: BookingFactory) -> None:
+def test_a_park_without_the_integration_gets_none(
+    host: ReferenceHost, make_booking: BookingFactory
+) -> None:
     from ireserve_salto_plugin.reference import Park
 
     host.parks = {"other": Park("other", "Europe/Amsterdam")}
@@ -53,8 +63,13 @@ def test_a_park_without_the_integration_gets_none(host: ReferenceHost,
 
 @pytest.mark.parametrize("known_good", [False, True])
 def test_a_store_that_fails_once_the_command_was_sent_keeps_the_open(
-        use_service: Any, host: ReferenceHost, mapped: Any, sandbox: SaltoSandbox,
-        make_booking: BookingFactory, known_good: bool) -> None:
+    use_service: Any,
+    host: ReferenceHost,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+    known_good: bool,
+) -> None:
     """Giving back the IQ's slot (and noting the accepted code) happens after the PATCH: a
     store failing then must not turn an opened lock into ``store_unavailable``."""
     from ireserve_salto_plugin.salto.errors import StoreUnavailable
@@ -83,21 +98,47 @@ def test_a_store_that_fails_once_the_command_was_sent_keeps_the_open(
     assert sandbox.call_count("PATCH") == opens_before + 1
 
 
-@pytest.mark.parametrize(("module", "name", "call", "expected"), [
-    ("access", "access_info", lambda s, p, b: s.access_info(p, b, "confirmed"),
-     lambda r: r.warnings == [Reason.INTERNAL_ERROR]),
-    ("access", "mapping_options", lambda s, p, b: s.mapping_options(p, False),
-     lambda r: r == []),
-    ("explain", "explain", lambda s, p, b: s.explain(p, b, None),
-     lambda r: r.verdict is Reason.INTERNAL_ERROR),
-    ("explain", "doors", lambda s, p, b: s.doors(p, b, None), lambda r: r == []),
-    ("explain", "readiness", lambda s, p, b: s.readiness(p, [b], None),
-     lambda r: r.summary == {"internal_error": 1}),
-])
+@pytest.mark.parametrize(
+    ("module", "name", "call", "expected"),
+    [
+        (
+            "access",
+            "access_info",
+            lambda s, p, b: s.access_info(p, b, "confirmed"),
+            lambda r: r.warnings == [Reason.INTERNAL_ERROR],
+        ),
+        (
+            "access",
+            "mapping_options",
+            lambda s, p, b: s.mapping_options(p, False),
+            lambda r: r == [],
+        ),
+        (
+            "explain",
+            "explain",
+            lambda s, p, b: s.explain(p, b, None),
+            lambda r: r.verdict is Reason.INTERNAL_ERROR,
+        ),
+        ("explain", "doors", lambda s, p, b: s.doors(p, b, None), lambda r: r == []),
+        (
+            "explain",
+            "readiness",
+            lambda s, p, b: s.readiness(p, [b], None),
+            lambda r: r.summary == {"internal_error": 1},
+        ),
+    ],
+)
 def test_every_hook_answers_its_fallback_when_a_bug_escapes(
-        service: Any, park: Any, make_booking: BookingFactory, caplog: pytest.LogCaptureFixture,
-        monkeypatch: pytest.MonkeyPatch, module: str, name: str, call: Any,
-        expected: Any) -> None:
+    service: Any,
+    park: Any,
+    make_booking: BookingFactory,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    module: str,
+    name: str,
+    call: Any,
+    expected: Any,
+) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 

@@ -36,13 +36,24 @@ def test_minimal_settings_and_defaults() -> None:
 
 
 def test_full_settings() -> None:
-    settings = SettingsSchema().load(valid(
-        environment="acceptance", site_id="4c791cba-dfb3-562e-9016-d9c13bbbacdf",
-        iqs={IQ: {"secret": "0123456789ABCDEF", "pin": "0042",
-                  "activated_at": "2026-11-28T05:00:00+00:00"}},
-        minutes_before=1440, open_field="opened_at", checkin_status="checked_in",
-        mapping={"chalet-12": LOCK}, default_lock_id=LOCK,
-    ))
+    settings = SettingsSchema().load(
+        valid(
+            environment="acceptance",
+            site_id="4c791cba-dfb3-562e-9016-d9c13bbbacdf",
+            iqs={
+                IQ: {
+                    "secret": "0123456789ABCDEF",
+                    "pin": "0042",
+                    "activated_at": "2026-11-28T05:00:00+00:00",
+                }
+            },
+            minutes_before=1440,
+            open_field="opened_at",
+            checkin_status="checked_in",
+            mapping={"chalet-12": LOCK},
+            default_lock_id=LOCK,
+        )
+    )
     assert settings.iqs[IQ].activated and settings.iqs[IQ].pin == "0042"
     assert settings.open_statuses == ("confirmed",)
     assert settings.opening_statuses == ("confirmed", "checked_in")
@@ -82,8 +93,9 @@ def test_environment_must_be_known() -> None:
 
 
 @pytest.mark.parametrize("key", ["api_url", "identity_url", "token_url", "client_secret"])
-@pytest.mark.parametrize("url", ["https://evil.example", "https://169.254.169.254",
-                                 "http://127.0.0.1:6379"])
+@pytest.mark.parametrize(
+    "url", ["https://evil.example", "https://169.254.169.254", "http://127.0.0.1:6379"]
+)
 def test_a_park_cannot_name_a_host(key: str, url: str) -> None:
     # Hosts and the OAuth client are platform variables; in a park's settings they are
     # unknown keys, so "Test connection" can never post credentials elsewhere.
@@ -100,18 +112,25 @@ def test_site_uid_with_a_trailing_newline_is_rejected() -> None:
 
 
 def test_uuids_are_stored_in_canonical_form() -> None:
-    settings = SettingsSchema().load(valid(
-        site_id="{4C791CBA-DFB3-562E-9016-D9C13BBBACDF}",
-        mapping={"a": LOCK.upper()}, default_lock_id=LOCK.replace("-", ""),
-        iqs={f"urn:uuid:{IQ}": {"pin": "1234"}}))
+    settings = SettingsSchema().load(
+        valid(
+            site_id="{4C791CBA-DFB3-562E-9016-D9C13BBBACDF}",
+            mapping={"a": LOCK.upper()},
+            default_lock_id=LOCK.replace("-", ""),
+            iqs={f"urn:uuid:{IQ}": {"pin": "1234"}},
+        )
+    )
     assert settings.site_id == "4c791cba-dfb3-562e-9016-d9c13bbbacdf"
     assert settings.mapping == {"a": LOCK} and settings.default_lock_id == LOCK
     assert list(settings.iqs) == [IQ]
 
 
 def test_uuid_fields() -> None:
-    messages = errors(valid(site_id="NL6254340082", default_lock_id="x", mapping={"a": "b"},
-                            iqs={"not-a-uuid": {}}))
+    messages = errors(
+        valid(
+            site_id="NL6254340082", default_lock_id="x", mapping={"a": "b"}, iqs={"not-a-uuid": {}}
+        )
+    )
     assert {"site_id", "default_lock_id", "mapping", "iqs"} <= set(messages)
 
 
@@ -148,4 +167,5 @@ def test_huge_collections_are_refused_before_any_entry_is_read() -> None:
         SettingsSchema().load(valid(open_statuses=["s"] * 51))
     assert "open_statuses" in info.value.messages
     assert describe_errors(info.value.messages, lang="nl") == (
-        "Statussen voor openen (open_statuses): Hoogstens 50 statussen.")
+        "Statussen voor openen (open_statuses): Hoogstens 50 statussen."
+    )

@@ -65,8 +65,7 @@ def test_a_thread_may_take_its_own_key_again() -> None:
         pass
 
 
-def test_the_file_store_is_shared_by_its_instances_and_survives_a_bad_file(
-        tmp_path: Path) -> None:
+def test_the_file_store_is_shared_by_its_instances_and_survives_a_bad_file(tmp_path: Path) -> None:
     """The support CLI's state file: two runs (two instances) see one budget; entries
     expire; a file that does not parse is started afresh, never a crash."""
     from ireserve_salto_plugin.store.file import FileStore

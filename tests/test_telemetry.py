@@ -35,18 +35,25 @@ def points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:
 
 
 def total(found: dict[str, list[Any]], name: str, **attrs: Any) -> float:
-    return sum(getattr(p, "value", getattr(p, "count", 0)) for p in found.get(name, [])
-               if all(p.attributes.get(k) == v for k, v in attrs.items()))
+    return sum(
+        getattr(p, "value", getattr(p, "count", 0))
+        for p in found.get(name, [])
+        if all(p.attributes.get(k) == v for k, v in attrs.items())
+    )
 
 
-def test_a_scripted_scenario(host: ReferenceHost, park: Park, mapped: Any,
-                             sandbox: SaltoSandbox, use_service: UseService,
-                             make_booking: BookingFactory) -> None:
+def test_a_scripted_scenario(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    use_service: UseService,
+    make_booking: BookingFactory,
+) -> None:
     reader, spans = InMemoryMetricReader(), InMemorySpanExporter()
     tracing = TracerProvider()
     tracing.add_span_processor(SimpleSpanProcessor(spans))
-    service = use_service(telemetry=Telemetry(MeterProvider(metric_readers=[reader]),
-                                              tracing))
+    service = use_service(telemetry=Telemetry(MeterProvider(metric_readers=[reader]), tracing))
     booking = make_booking()
     assert host.open(booking, "guest").opened  # type: ignore[union-attr]  # cold
     early = make_booking()
@@ -72,16 +79,23 @@ def test_a_scripted_scenario(host: ReferenceHost, park: Park, mapped: Any,
     finished = spans.get_finished_spans()
     assert [s.name for s in finished] == ["salto.open"] * 4
     assert [s.attributes["salto.reason"] for s in finished] == [
-        "opened", "too_early", "salto_unavailable", "otp_blocked"]
-    assert all("otp" not in key for s in finished for key in s.attributes
-               if key != "salto.reason")
+        "opened",
+        "too_early",
+        "salto_unavailable",
+        "otp_blocked",
+    ]
+    assert all("otp" not in key for s in finished for key in s.attributes if key != "salto.reason")
     assert all("salto.requested_by" not in s.attributes for s in finished)  # personal data
     assert finished[0].attributes["salto.park"] == "zandloper"  # a span may name the park
 
 
 def test_a_host_with_few_parks_may_label_opens_by_park(
-        host: ReferenceHost, park: Park, mapped: Any, use_service: UseService,
-        make_booking: BookingFactory) -> None:
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    use_service: UseService,
+    make_booking: BookingFactory,
+) -> None:
     reader = InMemoryMetricReader()
     use_service(telemetry=Telemetry(MeterProvider(metric_readers=[reader]), park_label=True))
     assert host.open(make_booking(), "guest").opened  # type: ignore[union-attr]
@@ -93,8 +107,9 @@ def test_endpoints_have_no_ids() -> None:
     assert endpoint("GET", "/v1.2/me/abc/activated_iqs") == "GET /v1.2/me/{id}/activated_iqs"
 
 
-def test_without_an_sdk_no_span_is_started(host: ReferenceHost, mapped: Any,
-                                          make_booking: BookingFactory) -> None:
+def test_without_an_sdk_no_span_is_started(
+    host: ReferenceHost, mapped: Any, make_booking: BookingFactory
+) -> None:
     import contextlib
 
     from opentelemetry import trace
@@ -106,8 +121,8 @@ def test_without_an_sdk_no_span_is_started(host: ReferenceHost, mapped: Any,
 
 
 def test_the_log_line_carries_the_attempt_as_fields(
-        host: ReferenceHost, mapped: Any, make_booking: BookingFactory,
-        caplog: pytest.LogCaptureFixture) -> None:
+    host: ReferenceHost, mapped: Any, make_booking: BookingFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, "ireserve_salto_plugin")
     booking = make_booking()
     result = host.open(booking, "guest")
@@ -119,8 +134,13 @@ def test_the_log_line_carries_the_attempt_as_fields(
     assert record.salto_ms > 0  # type: ignore[attr-defined]
 
 
-def test_store_errors_are_counted(host: ReferenceHost, park: Park, mapped: Any,
-                                  use_service: UseService, make_booking: BookingFactory) -> None:
+def test_store_errors_are_counted(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    use_service: UseService,
+    make_booking: BookingFactory,
+) -> None:
     from .test_security import dead_redis
 
     reader = InMemoryMetricReader()

@@ -43,4 +43,5 @@ def test_times() -> None:
     assert iso_utc(instant) == "2026-07-01T12:00:00Z"  # fixed
     assert local_time(instant, ZoneInfo("Europe/Amsterdam")) == "2026-07-01 14:00 CEST"
     assert local_time(datetime.max.replace(tzinfo=UTC), ZoneInfo("Pacific/Kiritimati")) == (
-        "9999-12-31T23:59:59Z")
+        "9999-12-31T23:59:59Z"
+    )

@@ -32,8 +32,9 @@ def response(body: bytes, status: int = 200, **headers: str) -> requests.Respons
     resp = requests.Response()
     resp.status_code = status
     resp.headers.update(headers)
-    resp.raw = HTTPResponse(body=io.BytesIO(body), headers=headers, status=status,
-                            preload_content=False)
+    resp.raw = HTTPResponse(
+        body=io.BytesIO(body), headers=headers, status=status, preload_content=False
+    )
     return resp
 
 
@@ -45,11 +46,14 @@ def test_read_body_plain_and_compressed() -> None:
     assert read_body(response(deflated, **{"Content-Encoding": "deflate"}), 1000) == b"y" * 500
 
 
-@pytest.mark.parametrize("resp", [
-    lambda: response(b"x" * 101),
-    lambda: response(b"", **{"Content-Length": "5000000000"}),
-    lambda: response(gzip.compress(b"\0" * 10_000_000), **{"Content-Encoding": "gzip"}),
-])
+@pytest.mark.parametrize(
+    "resp",
+    [
+        lambda: response(b"x" * 101),
+        lambda: response(b"", **{"Content-Length": "5000000000"}),
+        lambda: response(gzip.compress(b"\0" * 10_000_000), **{"Content-Encoding": "gzip"}),
+    ],
+)
 def test_read_body_caps_what_it_keeps(resp: Any) -> None:
     with pytest.raises(BodyTooLarge):
         read_body(resp(), 100)
@@ -70,16 +74,25 @@ def test_an_unknown_or_broken_encoding_is_refused() -> None:
         read_body(response(b"not gzip", **{"Content-Encoding": "gzip"}), 100)
 
 
-@pytest.mark.parametrize("value,expected", [
-    ("2", 2.0), ("0.5", 0.5), ("-3", 0.0), ("nan", None), ("inf", None), ("1e12", 86400.0),
-    ("soon", None), ("Fri, 01 Jan 99999 00:00:00 GMT", None),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        ("2", 2.0),
+        ("0.5", 0.5),
+        ("-3", 0.0),
+        ("nan", None),
+        ("inf", None),
+        ("1e12", 86400.0),
+        ("soon", None),
+        ("Fri, 01 Jan 99999 00:00:00 GMT", None),
+    ],
+)
 def test_retry_after_is_bounded(value: str, expected: float | None) -> None:
     assert retry_after(response(b"", 429, **{"Retry-After": value})) == expected
 
 
 def test_decode_json_treats_answers_as_untrusted() -> None:
-    assert decode_json(response(b'[1]'), "GET", "/x") == [1]
+    assert decode_json(response(b"[1]"), "GET", "/x") == [1]
     with pytest.raises(Unavailable, match="nested too deep"):
         decode_json(response(b"[" * 100_000 + b"]" * 100_000), "GET", "/x")
     with pytest.raises(Unavailable, match="not JSON"):
@@ -89,10 +102,18 @@ def test_decode_json_treats_answers_as_untrusted() -> None:
     assert decode_json(response(b"<html>", 502), "GET", "/x") is None
 
 
-def transport(clock: SkipClock, deadline: float | None = None,
-              session: requests.Session | None = None, **tuning: Any) -> Transport:
-    return Transport(session or requests.Session(), clock=clock.clock(), deadline=deadline,
-                     tuning=Tuning(**tuning))
+def transport(
+    clock: SkipClock,
+    deadline: float | None = None,
+    session: requests.Session | None = None,
+    **tuning: Any,
+) -> Transport:
+    return Transport(
+        session or requests.Session(),
+        clock=clock.clock(),
+        deadline=deadline,
+        tuning=Tuning(**tuning),
+    )
 
 
 def test_reads_are_retried_with_backoff_and_writes_never() -> None:
@@ -108,7 +129,8 @@ def test_reads_are_retried_with_backoff_and_writes_never() -> None:
         assert 0.4 <= clock.skipped <= 0.5  # at once, then 0.4 s (+ up to 0.1 s jitter)
         box.inject("PATCH", "/locking$", status=503)
         resp = transport(clock, session=make_session()).send(
-            "PATCH", f"{box.api_url}/v1.2/sites/s/locks/l/locking", path="/x", json={})
+            "PATCH", f"{box.api_url}/v1.2/sites/s/locks/l/locking", path="/x", json={}
+        )
         assert resp.status_code == 503 and box.call_count("PATCH") == 1
 
 
@@ -123,8 +145,9 @@ def test_answers_sent_timeouts_and_side_effects_are_not_retried() -> None:
         assert info.value.sent and box.call_count("GET /v1.2/sites") == 1
         box.calls.clear()
         box.inject("GET", "/v1.2/sites$", status=503, times=3)
-        resp = transport(clock, session=make_session()).send("GET", url, path="/x",
-                                                             side_effect=True)
+        resp = transport(clock, session=make_session()).send(
+            "GET", url, path="/x", side_effect=True
+        )
         assert resp.status_code == 503 and box.call_count("GET /v1.2/sites") == 1
         box.calls.clear()
         box.faults.clear()
@@ -182,14 +205,28 @@ class _Bearer(requests.auth.AuthBase):
         return r
 
 
-@pytest.mark.parametrize("call", [
-    {"method": "PATCH", "json": {"locked_state": "unlocked", "otp": "12345"},
-     "headers": {"Accept": "application/json", "User-Agent": None}, "auth": _Bearer()},
-    {"method": "GET", "params": {"$top": 100, "$skip": 0, "$filter": "a eq 'b c'"},
-     "headers": {"CLP-Continuation-Token": "x/y"}, "auth": _Bearer()},
-    {"method": "POST", "data": {"grant_type": "password", "username": "a@b", "scope": "x y"},
-     "auth": ("client", "secret")},
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        {
+            "method": "PATCH",
+            "json": {"locked_state": "unlocked", "otp": "12345"},
+            "headers": {"Accept": "application/json", "User-Agent": None},
+            "auth": _Bearer(),
+        },
+        {
+            "method": "GET",
+            "params": {"$top": 100, "$skip": 0, "$filter": "a eq 'b c'"},
+            "headers": {"CLP-Continuation-Token": "x/y"},
+            "auth": _Bearer(),
+        },
+        {
+            "method": "POST",
+            "data": {"grant_type": "password", "username": "a@b", "scope": "x y"},
+            "auth": ("client", "secret"),
+        },
+    ],
+)
 def test_the_session_prepares_what_requests_prepares(call: dict[str, Any]) -> None:
     # What the plugin's session sends is byte for byte what requests' own path sends.
     url = "http://salto.test/v1.2/sites/s/locks"
@@ -204,5 +241,3 @@ def test_the_session_prepares_what_requests_prepares(call: dict[str, Any]) -> No
         (request,) = adapter.sent
         sent.append((request.method, request.url, dict(request.headers), request.body))
     assert sent[0] == sent[1]
-
-

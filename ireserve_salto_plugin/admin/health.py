@@ -41,21 +41,31 @@ def site_user(gateway: SaltoGateway, site_id: str) -> SiteUser | None:
     try:
         return gateway.me(site_id)
     except (PermissionDenied, NotFound, Refused) as exc:
-        log.info("salto /sites/{site}/me not readable (%s): the account's rights are not "
-                 "checked", exc.code or exc.status)
+        log.info(
+            "salto /sites/{site}/me not readable (%s): the account's rights are not checked",
+            exc.code or exc.status,
+        )
         return None
 
 
 def account_data(user: SiteUser | None) -> dict[str, Any]:
     """What ``data.account`` shows (``None`` values when it could not be read)."""
-    return {"remote_access": user.remote_access if user else None,
-            "blocked": user.blocked if user else None,
-            "subscription_state": user.subscription_state if user else None,
-            "expires_at": user.expires_at.isoformat() if user and user.expires_at else None}
+    return {
+        "remote_access": user.remote_access if user else None,
+        "blocked": user.blocked if user else None,
+        "subscription_state": user.subscription_state if user else None,
+        "expires_at": user.expires_at.isoformat() if user and user.expires_at else None,
+    }
 
 
-def account_findings(settings: Settings, user: SiteUser | None, salto: list[ActivatedIq],
-                     iqs: Mapping[str, Iq], lang: str, now: datetime) -> list[Finding]:
+def account_findings(
+    settings: Settings,
+    user: SiteUser | None,
+    salto: list[ActivatedIq],
+    iqs: Mapping[str, Iq],
+    lang: str,
+    now: datetime,
+) -> list[Finding]:
     """The account cannot open when it has no remote-open right, is blocked, its
     subscription is suspended or its access has expired, or it is activated at an IQ for
     which no secret is stored here: then it was activated in the Salto KS app, which
@@ -63,31 +73,53 @@ def account_findings(settings: Settings, user: SiteUser | None, salto: list[Acti
     found = []
     name = settings.username
     if user is not None and user.suspended:
-        found.append(Finding("subscription_suspended",
-                             say(lang, "subscription_suspended", username=name)))
+        found.append(
+            Finding("subscription_suspended", say(lang, "subscription_suspended", username=name))
+        )
     if user is not None and user.expires_at is not None and user.expired(now):
-        found.append(Finding("account_expired", say(
-            lang, "account_expired", username=name,
-            at=user.expires_at.isoformat(timespec="seconds"))))
+        found.append(
+            Finding(
+                "account_expired",
+                say(
+                    lang,
+                    "account_expired",
+                    username=name,
+                    at=user.expires_at.isoformat(timespec="seconds"),
+                ),
+            )
+        )
     if user is not None and user.remote_access is False:
-        found.append(Finding("account_no_remote_access",
-                             say(lang, "account_no_remote", username=name)))
+        found.append(
+            Finding("account_no_remote_access", say(lang, "account_no_remote", username=name))
+        )
     if user is not None and user.blocked is True:
         found.append(Finding("account_blocked", say(lang, "account_blocked", username=name)))
-    in_app = [state.iq_id for state in salto if state.activated and not _secret_here(
-        settings, state.iq_id)]
+    in_app = [
+        state.iq_id
+        for state in salto
+        if state.activated and not _secret_here(settings, state.iq_id)
+    ]
     if in_app:
-        found.append(Finding("account_used_in_app", say(
-            lang, "account_in_app", username=name,
-            iqs=", ".join(iqs[i].name if i in iqs else i for i in in_app))))
+        found.append(
+            Finding(
+                "account_used_in_app",
+                say(
+                    lang,
+                    "account_in_app",
+                    username=name,
+                    iqs=", ".join(iqs[i].name if i in iqs else i for i in in_app),
+                ),
+            )
+        )
     return found
 
 
 DIRECT_READS = 20  # mapped locks missing from a list that is not complete, read one by one
 
 
-def door_findings(settings: Settings, locks: LockList, lang: str,
-                  read: Callable[[str], Lock | None] | None = None) -> list[Finding]:
+def door_findings(
+    settings: Settings, locks: LockList, lang: str, read: Callable[[str], Lock | None] | None = None
+) -> list[Finding]:
     """Every mapped lock (and the default lock): on the site, its IQ activated here and not
     reset, IQ and lock online. Nothing mapped at all is a finding too: no door can open.
     When the list is not complete (Salto ignored paging), a mapped lock missing from it is
@@ -115,24 +147,39 @@ def door_findings(settings: Settings, locks: LockList, lang: str,
             reads -= 1
             lock = read(lock_id)
         if lock is None:
-            found.append(Finding("lock_not_found", say(
-                lang, "mapped_lock_missing", lock=lock_id, site_uid=settings.site_uid,
-                objects=", ".join(objects[:GROUP_NAMES])), lock_id))
+            found.append(
+                Finding(
+                    "lock_not_found",
+                    say(
+                        lang,
+                        "mapped_lock_missing",
+                        lock=lock_id,
+                        site_uid=settings.site_uid,
+                        objects=", ".join(objects[:GROUP_NAMES]),
+                    ),
+                    lock_id,
+                )
+            )
             continue
         if lock.iq_id:
             per_iq[lock.iq_id] += 1
         if lock.iq_online is not False and not lock.online:
-            found.append(Finding("lock_offline", say(lang, "mapped_lock_offline",
-                                                     lock=lock.name), lock.name))
+            found.append(
+                Finding("lock_offline", say(lang, "mapped_lock_offline", lock=lock.name), lock.name)
+            )
     for iq_id, count in per_iq.items():
         iq = locks.iqs.get(iq_id)
         name = iq.name if iq is not None else iq_id
         if iq is not None and iq.restore_required:
             found.append(Finding("iq_reset", say(lang, "mapped_iq_reset", iq=name), name))
-        elif not _activated_here(settings, iq_id) and (iq is None or iq.otp_enabled
-                                                        is not False):
-            found.append(Finding("iq_not_activated", say(lang, "mapped_iq_not_activated",
-                                                         iq=name, count=count), name))
+        elif not _activated_here(settings, iq_id) and (iq is None or iq.otp_enabled is not False):
+            found.append(
+                Finding(
+                    "iq_not_activated",
+                    say(lang, "mapped_iq_not_activated", iq=name, count=count),
+                    name,
+                )
+            )
         if iq is not None and not iq.online:
             found.append(Finding("iq_offline", say(lang, "iq_offline", iq=name), name))
     if unchecked:
@@ -154,21 +201,37 @@ def iq_findings(rows: list[dict[str, Any]], lang: str) -> list[Finding]:
     found = []
     for row in rows:
         if row["restore_required"]:
-            found.append(Finding("iq_reset", say(lang, "mapped_iq_reset", iq=row["name"]),
-                                 row["name"]))
+            found.append(
+                Finding("iq_reset", say(lang, "mapped_iq_reset", iq=row["name"]), row["name"])
+            )
         if not row["online"]:
-            found.append(Finding("iq_offline", say(lang, "iq_offline", iq=row["name"]),
-                                 row["name"]))
+            found.append(
+                Finding("iq_offline", say(lang, "iq_offline", iq=row["name"]), row["name"])
+            )
         if row["locks_offline"]:
-            found.append(Finding("locks_offline", say(lang, "iq_locks_offline", iq=row["name"],
-                                                      count=row["locks_offline"]), row["name"]))
+            found.append(
+                Finding(
+                    "locks_offline",
+                    say(lang, "iq_locks_offline", iq=row["name"], count=row["locks_offline"]),
+                    row["name"],
+                )
+            )
         if row["budget"]["state"] != "ok":
-            found.append(Finding("otp_" + row["budget"]["state"], say(
-                lang, "iq_budget_" + row["budget"]["state"], iq=row["name"],
-                until=row["budget"]["until"])))
+            found.append(
+                Finding(
+                    "otp_" + row["budget"]["state"],
+                    say(
+                        lang,
+                        "iq_budget_" + row["budget"]["state"],
+                        iq=row["name"],
+                        until=row["budget"]["until"],
+                    ),
+                )
+            )
         if row["activated"] and not row["salto_activated"]:
-            found.append(Finding("not_activated_at_salto", say(lang, "iq_here_not_salto",
-                                                               iq=row["name"])))
+            found.append(
+                Finding("not_activated_at_salto", say(lang, "iq_here_not_salto", iq=row["name"]))
+            )
     return found
 
 
@@ -179,15 +242,36 @@ def lock_health(rows: list[dict[str, Any]], lang: str) -> tuple[list[Finding], l
     problems, notes = [], []
     for row in rows:
         if row["battery_critical"]:
-            problems.append(Finding("battery_critical", say(
-                lang, "battery_critical", iq=row["name"],
-                locks=", ".join(row["battery_critical"]))))
+            problems.append(
+                Finding(
+                    "battery_critical",
+                    say(
+                        lang,
+                        "battery_critical",
+                        iq=row["name"],
+                        locks=", ".join(row["battery_critical"]),
+                    ),
+                )
+            )
         if row["battery_low"]:
-            notes.append(Finding("battery_low", say(lang, "battery_low", iq=row["name"],
-                                                    locks=", ".join(row["battery_low"]))))
+            notes.append(
+                Finding(
+                    "battery_low",
+                    say(lang, "battery_low", iq=row["name"], locks=", ".join(row["battery_low"])),
+                )
+            )
         if row["battery_other"]:
-            notes.append(Finding("battery_unknown", say(
-                lang, "battery_unknown", iq=row["name"], locks=", ".join(row["battery_other"]))))
+            notes.append(
+                Finding(
+                    "battery_unknown",
+                    say(
+                        lang,
+                        "battery_unknown",
+                        iq=row["name"],
+                        locks=", ".join(row["battery_other"]),
+                    ),
+                )
+            )
     return problems, notes
 
 
@@ -208,10 +292,19 @@ def grouped(findings: list[Finding], lang: str) -> list[Finding]:
             result.append(first)
             continue
         names = [finding.subject or "?" for finding in more[:GROUP_NAMES]]
-        result.append(Finding(code, say(
-            lang, "and_more", first=first.message, count=len(more),
-            names=", ".join(names) + (", …" if len(more) > GROUP_NAMES else "")),
-            first.subject))
+        result.append(
+            Finding(
+                code,
+                say(
+                    lang,
+                    "and_more",
+                    first=first.message,
+                    count=len(more),
+                    names=", ".join(names) + (", …" if len(more) > GROUP_NAMES else ""),
+                ),
+                first.subject,
+            )
+        )
     return result
 
 

@@ -19,8 +19,9 @@ def uuid_param(params: Mapping[str, Any], name: str, what: str = "IQ") -> str:
     try:
         return canonical_uuid(params.get(name))
     except ValueError:
-        raise ParamError(f"{name}: must be the UUID of the {what} (see the Salto KS web "
-                         "app)") from None
+        raise ParamError(
+            f"{name}: must be the UUID of the {what} (see the Salto KS web app)"
+        ) from None
 
 
 def pin_param(params: Mapping[str, Any], name: str, required: bool = True) -> str | None:

@@ -34,8 +34,9 @@ from ireserve_salto_plugin.store.guards import OtpBudget
 log = logging.getLogger(__name__)
 
 
-def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
-                new_status: str) -> AccessInfo | None:
+def access_info(
+    parks: Parks, budget: OtpBudget, park: Park, booking: Booking, new_status: str
+) -> AccessInfo | None:
     raw = raw_settings(park)
     if raw is None:
         return None
@@ -50,13 +51,15 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
             warnings.append(Reason.INTEGRATION_INACTIVE)
         status = new_status if isinstance(new_status, str) else ""
         try:
-            facts = read_booking(booking, ctx.zone, settings.minutes_before,
-                             settings.minutes_after)
+            facts = read_booking(booking, ctx.zone, settings.minutes_before, settings.minutes_after)
             window = facts.window
-            decision = decide(status=status, open_statuses=settings.opening_statuses,
-                              window=window, now=window.opens_at,
-                              lock_id=resolve_lock(facts.object_id, settings.mapping,
-                                                   settings.default_lock_id))
+            decision = decide(
+                status=status,
+                open_statuses=settings.opening_statuses,
+                window=window,
+                now=window.opens_at,
+                lock_id=resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id),
+            )
             lock_id = decision.lock_id
             allowed = settings.enabled and status in settings.opening_statuses
             if decision.reason is Reason.NO_LOCK_MAPPED:
@@ -69,8 +72,9 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
     except SettingsError:
         warnings.append(Reason.SETTINGS_INVALID)
     address = raw.get("guest_address", "je") if isinstance(raw, dict) else "je"
-    texts, guest = _texts(park, booking, warnings, lock_name or lock_id, window,
-                          bool(allowed), address)
+    texts, guest = _texts(
+        park, booking, warnings, lock_name or lock_id, window, bool(allowed), address
+    )
     return AccessInfo(
         integration=INTEGRATION,
         allowed=bool(allowed),
@@ -84,8 +88,15 @@ def access_info(parks: Parks, budget: OtpBudget, park: Park, booking: Booking,
     )
 
 
-def _texts(park: Park, booking: Booking, warnings: list[str], lock: str | None,
-           window: Window | None, allowed: bool, address: Any) -> tuple[list[str], str]:
+def _texts(
+    park: Park,
+    booking: Booking,
+    warnings: list[str],
+    lock: str | None,
+    window: Window | None,
+    allowed: bool,
+    address: Any,
+) -> tuple[list[str], str]:
     """The warnings' texts for staff, and the guest's sentence for the confirmation mail
     (no time is promised while a warning stands that staff must fix)."""
     staff, guest_lang = host_language(park), guest_language(booking, str(address))
@@ -95,8 +106,10 @@ def _texts(park: Park, booking: Booking, warnings: list[str], lock: str | None,
         zone = UTC
     fill = {"lock": lock or "?", "status": "", "detail": "", "minutes": "?"}
     if window is not None:
-        fill |= {"opens_at": local_time(window.opens_at, zone),
-                 "closes_at": local_time(window.closes_at, zone)}
+        fill |= {
+            "opens_at": local_time(window.opens_at, zone),
+            "closes_at": local_time(window.closes_at, zone),
+        }
     texts = [staff_message(Reason(code), staff, fill) for code in warnings]
     if not allowed or window is None or any(Reason(code) in NO_PROMISE for code in warnings):
         return texts, ""
@@ -105,13 +118,15 @@ def _texts(park: Park, booking: Booking, warnings: list[str], lock: str | None,
     return texts, translate(GUEST_FROM, guest_lang).format_map(Fill({"opens_at": opens}))
 
 
-def _check_lock(parks: Parks, budget: OtpBudget, ctx: ParkContext, lock_id: str,
-                warnings: list[str]) -> str | None:
+def _check_lock(
+    parks: Parks, budget: OtpBudget, ctx: ParkContext, lock_id: str, warnings: list[str]
+) -> str | None:
     """Look the lock up (cached) and add warnings for what would stop an open."""
     try:
         gateway = ctx.gateway(parks.tuning.status_deadline)
-        checked = preflight(ctx.settings, gateway, ctx.site_id(gateway), lock_id, budget,
-                            for_open=False)
+        checked = preflight(
+            ctx.settings, gateway, ctx.site_id(gateway), lock_id, budget, for_open=False
+        )
     except SaltoError as exc:
         warnings.append(Reason(exc.reason))
         return None
@@ -132,7 +147,8 @@ def mapping_options(parks: Parks, park: Park, refresh: bool) -> list[dict[str, A
         gateway = ctx.gateway(parks.tuning.options_deadline)
         locks = gateway.locks(ctx.site_id(gateway), refresh=refresh is True, thorough=True)
     except (SettingsError, SaltoError) as exc:
-        log.warning("salto lock list unavailable for park %s: %s",
-                    host_text(getattr(park, "id", "?")), exc)
+        log.warning(
+            "salto lock list unavailable for park %s: %s", host_text(getattr(park, "id", "?")), exc
+        )
         return []
     return locks.options()

@@ -58,10 +58,30 @@ def _texts(value: Any) -> tuple[str, str]:
 class Attempt:
     """Builds the result and logs it once, without secrets."""
 
-    __slots__ = ("attempt_id", "booking_id", "booking_key", "by_key", "command_sent",
-                 "guest_lang", "kind", "lang", "lock_id", "lock_name", "outcome", "park_id",
-                 "park_key", "reason", "requested_by", "result", "salto_at", "started",
-                 "way_out", "why", "window", "zone")
+    __slots__ = (
+        "attempt_id",
+        "booking_id",
+        "booking_key",
+        "by_key",
+        "command_sent",
+        "guest_lang",
+        "kind",
+        "lang",
+        "lock_id",
+        "lock_name",
+        "outcome",
+        "park_id",
+        "park_key",
+        "reason",
+        "requested_by",
+        "result",
+        "salto_at",
+        "started",
+        "way_out",
+        "why",
+        "window",
+        "zone",
+    )
 
     def __init__(self, attempt_id: str, park_id: Any, booking_id: Any, requested_by: Any):
         self.attempt_id = attempt_id
@@ -88,11 +108,15 @@ class Attempt:
 
     def fields(self) -> dict[str, Any]:
         """The attempt as structured fields (log ``extra``, span attributes): no secret."""
-        return {"attempt_id": self.attempt_id, "park": self.park_id,
-                "booking": self.booking_id, "requested_by": self.requested_by,
-                "lock": self.lock_id,
-                "outcome": self.outcome.value if self.outcome else None,
-                "reason": self.reason.value if self.reason else None}
+        return {
+            "attempt_id": self.attempt_id,
+            "park": self.park_id,
+            "booking": self.booking_id,
+            "requested_by": self.requested_by,
+            "lock": self.lock_id,
+            "outcome": self.outcome.value if self.outcome else None,
+            "reason": self.reason.value if self.reason else None,
+        }
 
     def done(
         self,
@@ -107,8 +131,13 @@ class Attempt:
         **fill: Any,
     ) -> OpenResult:
         if outcome is None:
-            outcome = (Outcome.OPENED if reason is Reason.OPENED else
-                       Outcome.DENIED if reason in DENIED_REASONS else Outcome.FAILED)
+            outcome = (
+                Outcome.OPENED
+                if reason is Reason.OPENED
+                else Outcome.DENIED
+                if reason in DENIED_REASONS
+                else Outcome.FAILED
+            )
         fill.setdefault("detail", "")
         fill["lock"] = self.lock_name or self.lock_id or "?"
         fill["attempt"] = self.attempt_id
@@ -121,33 +150,58 @@ class Attempt:
         message = staff_message(reason, self.lang, fill)
         maybe_opened = fill["detail"] == MAY_HAVE_OPENED
         waiting = fill.get("first") == STILL_RUNNING
-        guest_text = guest_message(reason, outcome, self.guest_lang, guest,
-                                   maybe_opened=maybe_opened, waiting=waiting,
-                                   way_out=self.way_out)
-        retryable, call_reception = retry_advice(reason, outcome, waiting=waiting,
-                                                 maybe_opened=maybe_opened)
+        guest_text = guest_message(
+            reason,
+            outcome,
+            self.guest_lang,
+            guest,
+            maybe_opened=maybe_opened,
+            waiting=waiting,
+            way_out=self.way_out,
+        )
+        retryable, call_reception = retry_advice(
+            reason, outcome, waiting=waiting, maybe_opened=maybe_opened
+        )
         self.outcome, self.reason = outcome, reason
         if log.isEnabledFor(logging.INFO):  # the fields are built only when logged
             ms = self.seconds() * 1000
             log.info(
                 "salto open attempt=%s park=%s booking=%s by=%s lock=%s outcome=%s "
-                "reason=%s ms=%.1f", self.attempt_id, self.park_id, self.booking_id,
-                self.requested_by, self.lock_id, outcome.value, reason.value, ms,
+                "reason=%s ms=%.1f",
+                self.attempt_id,
+                self.park_id,
+                self.booking_id,
+                self.requested_by,
+                self.lock_id,
+                outcome.value,
+                reason.value,
+                ms,
                 extra={f"salto_{key}": value for key, value in self.fields().items()}
                 | {"salto_ms": round(ms, 1)},
             )
         self.result = OpenResult(
-            outcome=outcome, reason=reason, message=message, attempt_id=self.attempt_id,
-            lock_id=self.lock_id, opened_at=opened_at, booking_updates=booking_updates or {},
-            new_status=new_status, retry_after=retry_after, guest_message=guest_text,
-            opens_at=opens_at, closes_at=closes_at, details=details, retryable=retryable,
+            outcome=outcome,
+            reason=reason,
+            message=message,
+            attempt_id=self.attempt_id,
+            lock_id=self.lock_id,
+            opened_at=opened_at,
+            booking_updates=booking_updates or {},
+            new_status=new_status,
+            retry_after=retry_after,
+            guest_message=guest_text,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            details=details,
+            retryable=retryable,
             call_reception=call_reception,
         )
         return self.result
 
 
-def receipt_writes(account: str, park: str, result: OpenResult, site_id: str | None,
-                   attempt: Attempt) -> list[tuple[Key[Any], Any, float]]:
+def receipt_writes(
+    account: str, park: str, result: OpenResult, site_id: str | None, attempt: Attempt
+) -> list[tuple[Key[Any], Any, float]]:
     """What ``status``, ``confirm_open`` and ``recent_opens`` need of an attempt, as store
     writes (the open sends them with its result in one round trip): the receipt, the last
     open, and who asked for an open at that second (as the host passed it, bounded and
@@ -157,16 +211,27 @@ def receipt_writes(account: str, park: str, result: OpenResult, site_id: str | N
     tag; parks that share a Salto account never see each other's."""
     at = attempt.salto_at or result.opened_at or datetime.now(UTC)
     who = {"requested_by": attempt.requested_by, "kind": attempt.kind, "why": attempt.why}
-    summary = {"attempt_id": result.attempt_id, "reason": result.reason.value,
-               "lock_id": result.lock_id, "site_id": site_id, "at": at.isoformat(), **who}
+    summary = {
+        "attempt_id": result.attempt_id,
+        "reason": result.reason.value,
+        "lock_id": result.lock_id,
+        "site_id": site_id,
+        "at": at.isoformat(),
+        **who,
+    }
     if result.opened and result.reason is Reason.OPENED:
         writes: list[tuple[Key[Any], Any, float]] = [
             (RECEIPT(account, park, result.attempt_id), summary, RECEIPT_SECONDS),
-            (LAST_OPEN(account, park, "success"), summary, LAST_OPEN_SECONDS)]
+            (LAST_OPEN(account, park, "success"), summary, LAST_OPEN_SECONDS),
+        ]
         if result.lock_id:
-            writes.append((OPENER(account, result.lock_id, str(int(at.timestamp()))),
-                           {**who, "attempt_id": result.attempt_id, "park": park},
-                           RECEIPT_SECONDS))
+            writes.append(
+                (
+                    OPENER(account, result.lock_id, str(int(at.timestamp()))),
+                    {**who, "attempt_id": result.attempt_id, "park": park},
+                    RECEIPT_SECONDS,
+                )
+            )
         return writes
     if not result.opened and result.reason is not Reason.DUPLICATE:
         return [(LAST_OPEN(account, park, "failure"), summary, LAST_OPEN_SECONDS)]

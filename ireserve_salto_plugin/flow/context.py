@@ -88,10 +88,15 @@ class ParkContext:
     def gateway(self, seconds: float) -> SaltoGateway:
         """A gateway whose calls all end within ``seconds`` from now."""
         parks = self.parks
-        return SaltoGateway(self.account, session=parks.session, store=parks.store,
-                            tuning=parks.tuning, clock=parks.clock,
-                            deadline=parks.clock.monotonic() + seconds,
-                            telemetry=parks.telemetry)
+        return SaltoGateway(
+            self.account,
+            session=parks.session,
+            store=parks.store,
+            tuning=parks.tuning,
+            clock=parks.clock,
+            deadline=parks.clock.monotonic() + seconds,
+            telemetry=parks.telemetry,
+        )
 
     def site_id(self, gateway: SaltoGateway) -> str:
         return self.settings.site_id or gateway.resolve_site(self.settings.site_uid).id
@@ -100,10 +105,17 @@ class ParkContext:
 class Parks:
     """Builds :class:`ParkContext` objects. Thread-safe."""
 
-    def __init__(self, *, session: requests.Session, store: Store, tuning: Tuning,
-                 clock: Clock, platform: PlatformReader,
-                 config_error: SettingsError | None = None,
-                 telemetry: Telemetry = NO_TELEMETRY) -> None:
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        store: Store,
+        tuning: Tuning,
+        clock: Clock,
+        platform: PlatformReader,
+        config_error: SettingsError | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
+    ) -> None:
         self.telemetry = telemetry
         self.session = session
         self.store = store
@@ -136,11 +148,13 @@ class Parks:
         try:
             return _Parsed(copy.deepcopy(raw), self._schemas[partial].load(raw), None)
         except ValidationError as exc:
-            return _Parsed(copy.deepcopy(raw), None,
-                           SettingsError(describe_errors(exc.messages), exc.messages_dict))
+            return _Parsed(
+                copy.deepcopy(raw),
+                None,
+                SettingsError(describe_errors(exc.messages), exc.messages_dict),
+            )
         except (TypeError, ValueError, RecursionError) as exc:
-            return _Parsed(None, None,
-                           SettingsError(f"unreadable settings ({type(exc).__name__})"))
+            return _Parsed(None, None, SettingsError(f"unreadable settings ({type(exc).__name__})"))
 
     def account(self, settings: Settings) -> Account:
         """The park's account on the platform's hosts and client, read from the host's
@@ -152,9 +166,13 @@ class Parks:
         with self._lock:
             account = self._accounts.get(key)
         if account is None:
-            account = Account(identity_url=platform.identity_url, api_url=platform.api_url,
-                              client=platform.client, username=settings.username,
-                              password=settings.password)
+            account = Account(
+                identity_url=platform.identity_url,
+                api_url=platform.api_url,
+                client=platform.client,
+                username=settings.username,
+                password=settings.password,
+            )
             with self._lock:
                 self._accounts[key] = account
         return account

@@ -39,7 +39,10 @@ class Window:
 
 
 def open_window(
-    arrival: object, departure: object, minutes_before: int, zone: ZoneInfo,
+    arrival: object,
+    departure: object,
+    minutes_before: int,
+    zone: ZoneInfo,
     minutes_after: int = 0,
 ) -> Window:
     """From ``minutes_before`` the arrival to ``minutes_after`` the departure (a grace: the
@@ -49,8 +52,9 @@ def open_window(
     if end < start:
         raise BookingError("booking.departure is before booking.arrival")
     try:
-        return Window(start - timedelta(minutes=minutes_before),
-                      end + timedelta(minutes=minutes_after))
+        return Window(
+            start - timedelta(minutes=minutes_before), end + timedelta(minutes=minutes_after)
+        )
     except OverflowError:
         raise BookingError("booking.arrival is out of range") from None
 
@@ -64,11 +68,17 @@ class BookingFacts:
     window: Window
 
 
-def read_booking(booking: object, zone: ZoneInfo, minutes_before: int,
-                 minutes_after: int = 0) -> BookingFacts:
+def read_booking(
+    booking: object, zone: ZoneInfo, minutes_before: int, minutes_after: int = 0
+) -> BookingFacts:
     """The booking's status, object and window; ``BookingError`` names what is unusable."""
-    window = open_window(getattr(booking, "arrival", None), getattr(booking, "departure", None),
-                         minutes_before, zone, minutes_after)
+    window = open_window(
+        getattr(booking, "arrival", None),
+        getattr(booking, "departure", None),
+        minutes_before,
+        zone,
+        minutes_after,
+    )
     status = getattr(booking, "status", None)
     object_id = getattr(booking, "object_id", None)
     if not isinstance(status, str) or not isinstance(object_id, str):
@@ -94,14 +104,20 @@ class Decision:
         return self.reason is Reason.OPENED
 
 
-def timing(status: str, open_statuses: tuple[str, ...], window: Window, now: datetime
-           ) -> tuple[Reason | None, Reason | None]:
+def timing(
+    status: str, open_statuses: tuple[str, ...], window: Window, now: datetime
+) -> tuple[Reason | None, Reason | None]:
     """The booking's own checks, each ``None`` when it holds: the status gate
     (``status_not_allowed``) and the window (``too_early``, ``too_late``). The open stops at
     the first; the explainer shows both."""
     status_finding = None if status in open_statuses else Reason.STATUS_NOT_ALLOWED
-    window_finding = (Reason.TOO_EARLY if now < window.opens_at
-                      else Reason.TOO_LATE if now > window.closes_at else None)
+    window_finding = (
+        Reason.TOO_EARLY
+        if now < window.opens_at
+        else Reason.TOO_LATE
+        if now > window.closes_at
+        else None
+    )
     return status_finding, window_finding
 
 
@@ -122,8 +138,7 @@ def decide(
     return Decision(status_finding or window_finding or Reason.OPENED, lock_id, window)
 
 
-def booking_doors(own: tuple[str, ...], common: Mapping[str, str]
-                  ) -> list[tuple[str, DoorKind]]:
+def booking_doors(own: tuple[str, ...], common: Mapping[str, str]) -> list[tuple[str, DoorKind]]:
     """The doors a booking may open, in order: its object's own (``own``, the first its own
     lock), then the park's common doors not among them."""
     doors = [(lock, DoorKind.OWN) for lock in own]

@@ -28,8 +28,9 @@ from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.types import Lock, LockList
 from ireserve_salto_plugin.store.guards import BudgetState, OtpBudget, credentials_mark
 
-RESTORE_REQUIRED = (N_(" (Salto KS says the IQ was reset: restore_required; its secret and PIN "
-                       "are no longer valid)"))
+RESTORE_REQUIRED = N_(
+    " (Salto KS says the IQ was reset: restore_required; its secret and PIN are no longer valid)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +58,9 @@ def offline_reason(lock: Lock) -> Reason | None:
     return None if lock.online else Reason.LOCK_OFFLINE
 
 
-def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
-              *, refresh: bool = True) -> tuple[LockList, Lock | None]:
+def find_lock(
+    gateway: SaltoGateway, site_id: str, lock_id: str, *, refresh: bool = True
+) -> tuple[LockList, Lock | None]:
     """The lock from the (cached) list. A lock missing from it is read directly before it
     is called missing, with ``refresh`` or when the list is not complete (the open's quick
     read may be cut short by a page cap Salto does not announce: docs/salto-ks-api.md,
@@ -73,8 +75,9 @@ def find_lock(gateway: SaltoGateway, site_id: str, lock_id: str,
     return locks, lock
 
 
-def structural(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
-               *, refresh: bool = True) -> tuple[Lock | None, Finding | None]:
+def structural(
+    settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str, *, refresh: bool = True
+) -> tuple[Lock | None, Finding | None]:
     """What staff must fix before this lock can ever open, whatever the time: the lock is
     on the site, and its IQ is activated here and was not reset. Checked before status and
     window, so a guest is never told a time at which the door would not open either."""
@@ -90,10 +93,17 @@ def structural(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id:
     return lock, None
 
 
-def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: str,
-              budget: OtpBudget, *, for_open: bool, confirm: bool | None = None,
-              claim_and_read: Callable[[Sequence[Key[float]]], list[Any]] | None = None
-              ) -> Checked:
+def preflight(
+    settings: Settings,
+    gateway: SaltoGateway,
+    site_id: str,
+    lock_id: str,
+    budget: OtpBudget,
+    *,
+    for_open: bool,
+    confirm: bool | None = None,
+    claim_and_read: Callable[[Sequence[Key[float]]], list[Any]] | None = None,
+) -> Checked:
     """Run the checklist. ``for_open``: stop at the first finding and let a store failure
     propagate (nothing may be sent after it). ``confirm`` (default: ``for_open``): as an
     open does, read a lock missing from the cached list directly, and confirm offline
@@ -126,15 +136,17 @@ def preflight(settings: Settings, gateway: SaltoGateway, site_id: str, lock_id: 
             keys = budget.keys(gateway.account.key, lock.iq_id)
             checked.budget = budget.state_of(
                 claim_and_read(keys) if claim_and_read else budget.store.get_many(keys),
-                credentials_mark(iq.secret, iq.pin))
+                credentials_mark(iq.secret, iq.pin),
+            )
         except StoreUnavailable:
             if for_open:
                 raise
             found(Reason.STORE_UNAVAILABLE)
         refusal = checked.budget.refusal if checked.budget is not None else None
         if refusal is not None and found(
-                Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED,
-                round(refusal.retry_after)):
+            Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED,
+            round(refusal.retry_after),
+        ):
             return checked
     offline = offline_reason(lock)
     if confirm and (offline is not None or not for_open):

@@ -123,14 +123,27 @@ class SaltoKsService:
         self.telemetry = telemetry = telemetry if telemetry is not None else Telemetry()
         if hasattr(self.store, "on_error"):
             self.store.on_error = telemetry.store_error
-        self.parks = Parks(session=self.session, store=self.store, tuning=tuning, clock=clock,
-                           platform=PlatformReader(environ), config_error=config_error,
-                           telemetry=telemetry)
-        self.budget = OtpBudget(budget_store if budget_store is not None else self.store,
-                                block_seconds=tuning.otp_block_seconds,
-                                window=tuning.otp_window_seconds, clock=clock)
-        self.dedup = Dedup(self.store, window=tuning.dedup_seconds, clock=clock,
-                           claim_seconds=tuning.open_deadline + tuning.dedup_margin)
+        self.parks = Parks(
+            session=self.session,
+            store=self.store,
+            tuning=tuning,
+            clock=clock,
+            platform=PlatformReader(environ),
+            config_error=config_error,
+            telemetry=telemetry,
+        )
+        self.budget = OtpBudget(
+            budget_store if budget_store is not None else self.store,
+            block_seconds=tuning.otp_block_seconds,
+            window=tuning.otp_window_seconds,
+            clock=clock,
+        )
+        self.dedup = Dedup(
+            self.store,
+            window=tuning.dedup_seconds,
+            clock=clock,
+            claim_seconds=tuning.open_deadline + tuning.dedup_margin,
+        )
 
     def context(self, park: Park, *, partial: bool = False) -> ParkContext:
         """A park's context, for tools and tests; ``SettingsError`` when not usable,
@@ -142,8 +155,10 @@ class SaltoKsService:
 
     # -- the other hooks ---------------------------------------------------------------------
 
-    @never_raises("on_booking_status", lambda: AccessInfo(
-        INTEGRATION, False, None, None, None, None, [Reason.INTERNAL_ERROR]))
+    @never_raises(
+        "on_booking_status",
+        lambda: AccessInfo(INTEGRATION, False, None, None, None, None, [Reason.INTERNAL_ERROR]),
+    )
     def access_info(self, park: Park, booking: Booking, new_status: str) -> AccessInfo | None:
         return access.access_info(self.parks, self.budget, park, booking, new_status)
 
@@ -151,34 +166,48 @@ class SaltoKsService:
     def mapping_options(self, park: Park, refresh: bool) -> list[dict[str, Any]] | None:
         return access.mapping_options(self.parks, park, refresh)
 
-    @never_raises("explain_access", lambda: Explanation(
-        INTEGRATION, Reason.INTERNAL_ERROR, "The Salto KS plugin hit an unexpected error; the "
-        "log has details.", None, None, None))
-    def explain(self, park: Park, booking: Booking, now: datetime | None
-                ) -> Explanation | None:
+    @never_raises(
+        "explain_access",
+        lambda: Explanation(
+            INTEGRATION,
+            Reason.INTERNAL_ERROR,
+            "The Salto KS plugin hit an unexpected error; the log has details.",
+            None,
+            None,
+            None,
+        ),
+    )
+    def explain(self, park: Park, booking: Booking, now: datetime | None) -> Explanation | None:
         return explain.explain(self.parks, self.budget, self.clock, park, booking, now)
 
     @never_raises("access_doors", list)
     def doors(self, park: Park, booking: Booking, now: datetime | None) -> list[Door] | None:
         return explain.doors(self.parks, self.budget, self.clock, park, booking, now)
 
-    @never_raises("readiness", lambda: Readiness(INTEGRATION, [],
-                                                 {Reason.INTERNAL_ERROR.value: 1}))
+    @never_raises("readiness", lambda: Readiness(INTEGRATION, [], {Reason.INTERNAL_ERROR.value: 1}))
     def readiness(self, park: Park, bookings: Any, now: datetime | None) -> Readiness | None:
         items = list(bookings) if isinstance(bookings, list | tuple) else []
         return explain.readiness(self.parks, self.budget, self.clock, park, items, now)
 
     # -- on_open_request -------------------------------------------------------------------
 
-    def open(self, park: Park, booking: Booking, requested_by: Any,
-             now: datetime | None, *, lock_id: Any = OWN_LOCK) -> OpenResult | None:
+    def open(
+        self,
+        park: Park,
+        booking: Booking,
+        requested_by: Any,
+        now: datetime | None,
+        *,
+        lock_id: Any = OWN_LOCK,
+    ) -> OpenResult | None:
         """``on_open_request`` (the booking's own lock), or ``on_open_door`` (``lock_id``:
         one of the booking's doors, by the same rules)."""
         raw = raw_settings(park)
         if raw is None:
             return None
-        attempt = Attempt(attempt_id(), host_attr(park, "id"), host_attr(booking, "id"),
-                          requested_by)
+        attempt = Attempt(
+            attempt_id(), host_attr(park, "id"), host_attr(booking, "id"), requested_by
+        )
         attempt.lang, attempt.guest_lang = host_language(park), host_language(booking)
         with self.telemetry.open_span() as span:
             try:
@@ -196,8 +225,9 @@ class SaltoKsService:
                 log.exception("salto telemetry failed")
             return result
 
-    def test_open(self, park: Park, lock_id: str, requested_by: str,
-                  why: str | None = None) -> OpenResult | None:
+    def test_open(
+        self, park: Park, lock_id: str, requested_by: str, why: str | None = None
+    ) -> OpenResult | None:
         """An audited open of one lock staff chose, without a booking: a test open (the
         only proof that the IQ itself takes the stored secret and PIN; a self-test is
         checked in Salto's cloud only), or with ``why`` a staff open (housekeeping,
@@ -217,12 +247,20 @@ class SaltoKsService:
             if not ctx.settings.enabled:
                 return attempt.done(Reason.INTEGRATION_INACTIVE)
             if why is None:
-                log.info("salto test open of lock %s requested by %s (attempt=%s)", lock_id,
-                         attempt.requested_by, attempt.attempt_id)
+                log.info(
+                    "salto test open of lock %s requested by %s (attempt=%s)",
+                    lock_id,
+                    attempt.requested_by,
+                    attempt.attempt_id,
+                )
             else:
-                log.info("salto staff open of lock %s requested by %s, reason %s "
-                         "(attempt=%s)", lock_id, attempt.requested_by, host_text(why),
-                         attempt.attempt_id)
+                log.info(
+                    "salto staff open of lock %s requested by %s, reason %s (attempt=%s)",
+                    lock_id,
+                    attempt.requested_by,
+                    host_text(why),
+                    attempt.attempt_id,
+                )
             return self._guarded_open(ctx, None, lock_id, attempt)
         except SettingsError as exc:
             return attempt.done(Reason.SETTINGS_INVALID, detail=exc.describe(attempt.lang))
@@ -234,8 +272,15 @@ class SaltoKsService:
                 return attempt.result
             return attempt.done(Reason.INTERNAL_ERROR)
 
-    def _open(self, park: Park, raw: Any, booking: Booking, now: datetime | None,
-              attempt: Attempt, door: Any = OWN_LOCK) -> OpenResult:
+    def _open(
+        self,
+        park: Park,
+        raw: Any,
+        booking: Booking,
+        now: datetime | None,
+        attempt: Attempt,
+        door: Any = OWN_LOCK,
+    ) -> OpenResult:
         try:
             ctx = self.parks.context(park, raw)
             attempt.zone = ctx.zone
@@ -257,17 +302,20 @@ class SaltoKsService:
         attempt.window = decision.window.opens_at, decision.window.closes_at
         if not decision.allowed or decision.lock_id is None:
             blocker = self._blocker(ctx, decision.lock_id, attempt)
-            return blocker or attempt.done(decision.reason,
-                                           status=host_text(getattr(booking, "status", None)))
+            return blocker or attempt.done(
+                decision.reason, status=host_text(getattr(booking, "status", None))
+            )
         try:  # booking updates (open time, check-in) only for the booking's own lock
-            return self._guarded_open(ctx, booking if decision.lock_id == own else None,
-                                      decision.lock_id, attempt)
+            return self._guarded_open(
+                ctx, booking if decision.lock_id == own else None, decision.lock_id, attempt
+            )
         except StoreUnavailable as exc:
             log.warning("salto open attempt=%s: %s", attempt.attempt_id, exc)
             return attempt.done(Reason.STORE_UNAVAILABLE)
 
-    def _blocker(self, ctx: ParkContext, lock_id: str | None,
-                 attempt: Attempt) -> OpenResult | None:
+    def _blocker(
+        self, ctx: ParkContext, lock_id: str | None, attempt: Attempt
+    ) -> OpenResult | None:
         """Before a denial by status or window: what staff must fix first (lock not on the
         site, IQ not activated or reset), so the guest is not told "from 15:00" when the
         door will not open at 15:00 either. Nothing is sent; when Salto or the store cannot
@@ -278,21 +326,24 @@ class SaltoKsService:
             gateway = ctx.gateway(self.tuning.open_deadline)
             lock, finding = structural(ctx.settings, gateway, ctx.site_id(gateway), lock_id)
         except SaltoError as exc:
-            log.info("salto open attempt=%s: structural check skipped (%s)",
-                     attempt.attempt_id, exc.reason)
+            log.info(
+                "salto open attempt=%s: structural check skipped (%s)",
+                attempt.attempt_id,
+                exc.reason,
+            )
             return None
         if finding is None:
             return None
         attempt.lock_name = lock.name if lock is not None else None
         return attempt.done(finding.reason, detail=finding.detail)
 
-    def _decide(self, ctx: ParkContext, booking: Booking, now: datetime | None,
-                door: Any = OWN_LOCK) -> tuple[Decision, str | None]:
+    def _decide(
+        self, ctx: ParkContext, booking: Booking, now: datetime | None, door: Any = OWN_LOCK
+    ) -> tuple[Decision, str | None]:
         """The decision for the booking's own lock, or for ``door`` when it is one of the
         booking's doors (else ``door_not_allowed``); and the booking's own lock."""
         settings = ctx.settings
-        facts = read_booking(booking, ctx.zone, settings.minutes_before,
-                             settings.minutes_after)
+        facts = read_booking(booking, ctx.zone, settings.minutes_before, settings.minutes_after)
         instant = self.clock.utcnow() if now is None else to_utc(now, ctx.zone, "now")
         own = resolve_lock(facts.object_id, settings.mapping, settings.default_lock_id)
         lock_id = own
@@ -301,44 +352,64 @@ class SaltoKsService:
             doors = booking_doors(settings.own_locks(facts.object_id), settings.common_locks)
             if lock_id not in {lock for lock, _ in doors}:
                 return Decision(Reason.DOOR_NOT_ALLOWED, None, facts.window), own
-        return decide(status=facts.status, open_statuses=settings.opening_statuses,
-                      window=facts.window, now=instant, lock_id=lock_id), own
+        return decide(
+            status=facts.status,
+            open_statuses=settings.opening_statuses,
+            window=facts.window,
+            now=instant,
+            lock_id=lock_id,
+        ), own
 
-    def _guarded_open(self, ctx: ParkContext, booking: Booking | None, lock_id: str,
-                      attempt: Attempt) -> OpenResult:
+    def _guarded_open(
+        self, ctx: ParkContext, booking: Booking | None, lock_id: str, attempt: Attempt
+    ) -> OpenResult:
         """One open per (park, booking, lock, requester) within the dedup window, across
         workers, in two store round trips when warm (:class:`OpenBatch`): the claim with
         the budget and token reads, then the result with the receipt. Store failures after
         the command never turn an open into a failure."""
         gateway = ctx.gateway(self.tuning.open_deadline)
         dedup, account = self.dedup, ctx.account.key
-        key = (Dedup.key(account, attempt.park_key, attempt.booking_key, lock_id,
-                         attempt.by_key) if dedup.window > 0 else None)
+        key = (
+            Dedup.key(account, attempt.park_key, attempt.booking_key, lock_id, attempt.by_key)
+            if dedup.window > 0
+            else None
+        )
         batch = OpenBatch(self.store, key, dedup.claim_seconds, (ctx.account.token_key,))
         site_id: str | None = None
         try:
             try:
                 site_id = ctx.site_id(gateway)
-                checked = preflight(ctx.settings, gateway, site_id, lock_id, self.budget,
-                                    for_open=True, claim_and_read=batch.claim
-                                    if self.budget.store is self.store else None)
+                checked = preflight(
+                    ctx.settings,
+                    gateway,
+                    site_id,
+                    lock_id,
+                    self.budget,
+                    for_open=True,
+                    claim_and_read=batch.claim if self.budget.store is self.store else None,
+                )
                 attempt.lock_name = checked.lock.name if checked.lock else None
                 if checked.ready:
                     batch.claim()  # made already if the preflight read the IQ's budget
-                    result = self._signed_open(ctx, gateway, site_id, checked, booking,
-                                               attempt, batch)
+                    result = self._signed_open(
+                        ctx, gateway, site_id, checked, booking, attempt, batch
+                    )
                 elif checked.budget is not None and checked.budget.refusal is not None:
                     result = self._refused(attempt, checked.budget.refusal)
                 else:
                     finding = checked.findings[0]
-                    result = attempt.done(finding.reason, retry_after=finding.retry_after,
-                                          detail=finding.detail)
+                    result = attempt.done(
+                        finding.reason, retry_after=finding.retry_after, detail=finding.detail
+                    )
             except SaltoError as exc:
-                result = self._failed(exc, gateway, site_id, lock_id, attempt,
-                                      ctx.settings.site_uid)
+                result = self._failed(
+                    exc, gateway, site_id, lock_id, attempt, ctx.settings.site_uid
+                )
         except Duplicate:
-            return self._repeat(attempt, dedup.wait(key, gateway.transport.deadline or 0.0)
-                                if key is not None else None)
+            return self._repeat(
+                attempt,
+                dedup.wait(key, gateway.transport.deadline or 0.0) if key is not None else None,
+            )
         except BaseException:
             if key is not None and batch.claimed:
                 _best_effort(dedup.release, key)
@@ -346,27 +417,46 @@ class SaltoKsService:
         if key is not None and batch.claimed:
             # Taps waiting now get this result; after a failure a deliberate retry may go
             # through again soon, after an open only once the window has passed.
-            batch.sets.append(dedup.published(key, {
-                "outcome": result.outcome.value, "reason": result.reason.value,
-                "message": result.message, "attempt_id": result.attempt_id,
-                "opened_at": result.opened_at.isoformat() if result.opened_at else None,
-                "retry_after": result.retry_after,
-            }, ttl=None if result.opened else self.tuning.failed_dedup_seconds))
-        batch.sets.extend(receipt_writes(account, ctx.park_tag, result, ctx.settings.site_id,
-                                         attempt))
+            batch.sets.append(
+                dedup.published(
+                    key,
+                    {
+                        "outcome": result.outcome.value,
+                        "reason": result.reason.value,
+                        "message": result.message,
+                        "attempt_id": result.attempt_id,
+                        "opened_at": result.opened_at.isoformat() if result.opened_at else None,
+                        "retry_after": result.retry_after,
+                    },
+                    ttl=None if result.opened else self.tuning.failed_dedup_seconds,
+                )
+            )
+        batch.sets.extend(
+            receipt_writes(account, ctx.park_tag, result, ctx.settings.site_id, attempt)
+        )
         _best_effort(batch.finish)
         return result
 
     def _repeat(self, attempt: Attempt, first: dict[str, Any] | None) -> OpenResult:
         if first is None:
-            return attempt.done(Reason.DUPLICATE, outcome=Outcome.FAILED,
-                                retry_after=self.dedup.window,
-                                first=STILL_RUNNING)
+            return attempt.done(
+                Reason.DUPLICATE,
+                outcome=Outcome.FAILED,
+                retry_after=self.dedup.window,
+                first=STILL_RUNNING,
+            )
         opened_at = first.get("opened_at")
         try:  # the first attempt's reason, said again in this tap's language
-            summary = staff_message(Reason(str(first.get("reason"))), attempt.lang, {
-                "lock": attempt.lock_name or attempt.lock_id or "?", "detail": "",
-                "minutes": "?", "attempt": first.get("attempt_id")})
+            summary = staff_message(
+                Reason(str(first.get("reason"))),
+                attempt.lang,
+                {
+                    "lock": attempt.lock_name or attempt.lock_id or "?",
+                    "detail": "",
+                    "minutes": "?",
+                    "attempt": first.get("attempt_id"),
+                },
+            )
         except ValueError:
             summary = "?"
         try:
@@ -374,33 +464,66 @@ class SaltoKsService:
         except ValueError:
             at = None
         return attempt.done(
-            Reason.DUPLICATE, outcome=Outcome(first["outcome"]), opened_at=at,
-            retry_after=first.get("retry_after"), first=summary,
-            details=f"attempt {first.get('attempt_id')}: {first.get('message')}")
+            Reason.DUPLICATE,
+            outcome=Outcome(first["outcome"]),
+            opened_at=at,
+            retry_after=first.get("retry_after"),
+            first=summary,
+            details=f"attempt {first.get('attempt_id')}: {first.get('message')}",
+        )
 
-    def _failed(self, exc: SaltoError, gateway: SaltoGateway, site_id: str | None,
-                lock_id: str, attempt: Attempt, site_uid: str) -> OpenResult:
+    def _failed(
+        self,
+        exc: SaltoError,
+        gateway: SaltoGateway,
+        site_id: str | None,
+        lock_id: str,
+        attempt: Attempt,
+        site_uid: str,
+    ) -> OpenResult:
         if isinstance(exc, StoreUnavailable):
             raise exc
         if isinstance(exc, Timeout):
-            return attempt.done(Reason.TIMEOUT, detail=(
-                MAY_HAVE_OPENED if attempt.command_sent and exc.sent else NOT_SENT))
+            return attempt.done(
+                Reason.TIMEOUT,
+                detail=(MAY_HAVE_OPENED if attempt.command_sent and exc.sent else NOT_SENT),
+            )
         reason = Reason(exc.reason)
         if site_id is not None and reason in DIAGNOSE:
             reason = self._diagnose(gateway, site_id, lock_id) or reason
-        if reason is Reason.SALTO_REJECTED and isinstance(exc, NotFound) and (
-                exc.path and "/locks/" in exc.path):
+        if (
+            reason is Reason.SALTO_REJECTED
+            and isinstance(exc, NotFound)
+            and (exc.path and "/locks/" in exc.path)
+        ):
             reason = Reason.LOCK_NOT_FOUND
         account = gateway.account.username
-        detail = auth_cause(exc.code, account, attempt.lang) if isinstance(
-            exc, AuthError) else OTP_MISSING if isinstance(exc, OtpMissing) else ""
-        return attempt.done(reason, detail=detail, details=str(exc),
-                            retry_after=exc.retry_after, account=repr(account),
-                            site_uid=site_uid)
+        detail = (
+            auth_cause(exc.code, account, attempt.lang)
+            if isinstance(exc, AuthError)
+            else OTP_MISSING
+            if isinstance(exc, OtpMissing)
+            else ""
+        )
+        return attempt.done(
+            reason,
+            detail=detail,
+            details=str(exc),
+            retry_after=exc.retry_after,
+            account=repr(account),
+            site_uid=site_uid,
+        )
 
-    def _signed_open(self, ctx: ParkContext, gateway: SaltoGateway, site_id: str,
-                     checked: Checked, booking: Booking | None, attempt: Attempt,
-                     batch: OpenBatch) -> OpenResult:
+    def _signed_open(
+        self,
+        ctx: ParkContext,
+        gateway: SaltoGateway,
+        site_id: str,
+        checked: Checked,
+        booking: Booking | None,
+        attempt: Attempt,
+        batch: OpenBatch,
+    ) -> OpenResult:
         """The PATCH itself, inside the IQ's OTP budget (checked by the preflight); without
         a code when the IQ takes none (``otp_enabled`` false and not activated)."""
         lock, iq = checked.lock, checked.iq
@@ -416,9 +539,17 @@ class SaltoKsService:
             attempt.command_sent = True
             gateway.open_lock(site_id, lock.id, sign=sign)
         else:
-            failed = self._within_budget(gateway, site_id, lock.id, iq_id, sign, attempt,
-                                         credentials_mark(iq.secret, iq.pin), checked.budget,
-                                         batch)
+            failed = self._within_budget(
+                gateway,
+                site_id,
+                lock.id,
+                iq_id,
+                sign,
+                attempt,
+                credentials_mark(iq.secret, iq.pin),
+                checked.budget,
+                batch,
+            )
             if failed is not None:
                 return failed
         # The lock opened: from here on nothing may turn that into a failure.
@@ -430,38 +561,51 @@ class SaltoKsService:
             settings = ctx.settings
             if booking is not None and settings.open_field:
                 updates[settings.open_field] = iso_utc(opened_at)
-            if booking is not None and settings.checkin_status != getattr(booking, "status",
-                                                                          None):
+            if booking is not None and settings.checkin_status != getattr(booking, "status", None):
                 new_status = settings.checkin_status
         except Exception:
-            log.exception("salto open attempt=%s: bookkeeping after the open failed",
-                          attempt.attempt_id)
-        return attempt.done(Reason.OPENED, opened_at=opened_at, booking_updates=updates,
-                            new_status=new_status)
+            log.exception(
+                "salto open attempt=%s: bookkeeping after the open failed", attempt.attempt_id
+            )
+        return attempt.done(
+            Reason.OPENED, opened_at=opened_at, booking_updates=updates, new_status=new_status
+        )
 
-    def _within_budget(self, gateway: SaltoGateway, site_id: str, lock_id: str, iq_id: str,
-                       sign: Callable[[], str | None], attempt: Attempt, mark: float,
-                       known: BudgetState | None, batch: OpenBatch) -> OpenResult | None:
+    def _within_budget(
+        self,
+        gateway: SaltoGateway,
+        site_id: str,
+        lock_id: str,
+        iq_id: str,
+        sign: Callable[[], str | None],
+        attempt: Attempt,
+        mark: float,
+        known: BudgetState | None,
+        batch: OpenBatch,
+    ) -> OpenResult | None:
         """The PATCH inside one of the IQ's slots (:meth:`OtpBudget.slot`): ``None`` when
         Salto accepted it, else the result (refused or busy before anything was sent, or
         Salto's rejection or block, counted for every command to the IQ). The slot is given
         back with the open's result script (``batch``), not in a round trip of its own."""
         account, budget = gateway.account.key, self.budget
         try:
-            with budget.slot(gateway.transport, account, iq_id, mark, known,
-                             release=batch.deletes.extend) as state:
+            with budget.slot(
+                gateway.transport, account, iq_id, mark, known, release=batch.deletes.extend
+            ) as state:
                 attempt.command_sent = True
                 try:
                     gateway.open_lock(site_id, lock_id, sign=sign)
                 except OtpBlocked:
-                    return self._refused(attempt, Refusal(True, budget.blocked(account,
-                                                                               iq_id)))
+                    return self._refused(attempt, Refusal(True, budget.blocked(account, iq_id)))
                 except OtpRejected:
                     refusal = budget.rejected(account, iq_id)
                     if refusal is None:
                         return attempt.done(Reason.OTP_REJECTED)
-                    return attempt.done(Reason.OTP_REJECTED, detail=NOW_SUSPENDED,
-                                        until=self._until(attempt, refusal))
+                    return attempt.done(
+                        Reason.OTP_REJECTED,
+                        detail=NOW_SUSPENDED,
+                        until=self._until(attempt, refusal),
+                    )
                 if not state.known_good:  # before the slot is free: the next may go beside
                     _best_effort(budget.accepted, account, iq_id, mark)
         except BudgetRefused as exc:
@@ -471,14 +615,17 @@ class SaltoKsService:
         return None
 
     def _until(self, attempt: Attempt, refusal: Refusal) -> str:
-        return local_time(self.clock.utcnow() + timedelta(seconds=refusal.retry_after),
-                          attempt.zone)
+        return local_time(
+            self.clock.utcnow() + timedelta(seconds=refusal.retry_after), attempt.zone
+        )
 
     def _refused(self, attempt: Attempt, refusal: Refusal) -> OpenResult:
         """No code goes to the IQ now: the reason, until when, and what to do."""
-        return attempt.done(Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED,
-                            retry_after=round(refusal.retry_after),
-                            until=self._until(attempt, refusal))
+        return attempt.done(
+            Reason.OTP_BLOCKED if refusal.blocked else Reason.OTP_SUSPENDED,
+            retry_after=round(refusal.retry_after),
+            until=self._until(attempt, refusal),
+        )
 
     @staticmethod
     def _diagnose(gateway: SaltoGateway, site_id: str, lock_id: str) -> Reason | None:
@@ -532,4 +679,3 @@ def _best_effort(action: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         action(*args, **kwargs)
     except StoreUnavailable as exc:
         log.warning("salto bookkeeping skipped (%s): %s", action.__name__, exc)
-

@@ -18,8 +18,9 @@ from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.store.redis import RedisStore
 
 
-def service_from_env(environ: Mapping[str, str] | None = None, *,
-                     budget_store: Store | None = None) -> SaltoKsService:
+def service_from_env(
+    environ: Mapping[str, str] | None = None, *, budget_store: Store | None = None
+) -> SaltoKsService:
     """The service a host gets by default, tuned by ``SALTO_KS_*`` variables.
     ``budget_store``: where the OTP budget lives when not in the service's store (the
     support CLI without Redis)."""
@@ -34,9 +35,10 @@ def service_from_env(environ: Mapping[str, str] | None = None, *,
         try:
             store = RedisStore.from_url(url)
         except (ValueError, ImportError) as exc:  # ImportError: redis is an extra
-            error = SettingsError("SALTO_KS_REDIS_URL is not a usable Redis URL "
-                                  f"({type(exc).__name__})")
-            return SaltoKsService(environ=environ, tuning=tuning, config_error=error,
-                                  budget_store=budget_store)
-    return SaltoKsService(store=store, environ=environ, tuning=tuning,
-                          budget_store=budget_store)
+            error = SettingsError(
+                f"SALTO_KS_REDIS_URL is not a usable Redis URL ({type(exc).__name__})"
+            )
+            return SaltoKsService(
+                environ=environ, tuning=tuning, config_error=error, budget_store=budget_store
+            )
+    return SaltoKsService(store=store, environ=environ, tuning=tuning, budget_store=budget_store)

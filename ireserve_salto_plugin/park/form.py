@@ -42,11 +42,16 @@ def _json_schema(actions: tuple[Action, ...]) -> dict[str, Any]:
     converter.field_mapping[Uuid] = ("string", "uuid")
     body: dict[str, Any] = converter.schema2jsonschema(SettingsSchema())
     body.pop("description", None)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "urn:ireserve:integration:salto_ks:settings",
-            "title": "Salto KS", "x-tabs": tabs(actions),
-            "x-actions": action_forms(actions),
-            "x-languages": list(LANGUAGES), **body, "additionalProperties": False}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:ireserve:integration:salto_ks:settings",
+        "title": "Salto KS",
+        "x-tabs": tabs(actions),
+        "x-actions": action_forms(actions),
+        "x-languages": list(LANGUAGES),
+        **body,
+        "additionalProperties": False,
+    }
 
 
 def _empty(value: Any) -> bool:
@@ -80,4 +85,3 @@ def merge_settings(stored: Any, submitted: Any) -> dict[str, Any]:
     if old.get("site_uid") != new.get("site_uid"):
         new.pop("site_id", None)
     return new
-

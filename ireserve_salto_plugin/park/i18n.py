@@ -78,14 +78,18 @@ FORMAL_DUTCH = "nl_u"  # the guest's language when the park addresses Dutch gues
 # German guest texts always say "Sie"; a test checks every key is a Dutch translation.
 DUTCH_U = {
     "Je kunt de deur openen vanaf {opens_at}.": "U kunt de deur openen vanaf {opens_at}.",
-    "Je verblijf is voorbij; de deur kon worden geopend tot {closes_at}.":
-        "Uw verblijf is voorbij; de deur kon worden geopend tot {closes_at}.",
-    "Met je boeking kun je de deur (nog) niet openen. Neem contact op met de receptie.":
-        "Met uw boeking kunt u de deur (nog) niet openen. Neem contact op met de receptie.",
-    "Je verzoek wordt verwerkt; een ogenblik geduld.":
-        "Uw verzoek wordt verwerkt; een ogenblik geduld.",
-    "De deur is mogelijk geopend; controleer dit voordat je het opnieuw probeert.":
-        "De deur is mogelijk geopend; controleer dit voordat u het opnieuw probeert.",
+    "Je verblijf is voorbij; de deur kon worden geopend tot {closes_at}.": (
+        "Uw verblijf is voorbij; de deur kon worden geopend tot {closes_at}."
+    ),
+    "Met je boeking kun je de deur (nog) niet openen. Neem contact op met de receptie.": (
+        "Met uw boeking kunt u de deur (nog) niet openen. Neem contact op met de receptie."
+    ),
+    "Je verzoek wordt verwerkt; een ogenblik geduld.": (
+        "Uw verzoek wordt verwerkt; een ogenblik geduld."
+    ),
+    "De deur is mogelijk geopend; controleer dit voordat je het opnieuw probeert.": (
+        "De deur is mogelijk geopend; controleer dit voordat u het opnieuw probeert."
+    ),
     "Vanaf {opens_at} open je de deur in de app.": "Vanaf {opens_at} opent u de deur in de app.",
 }
 
@@ -115,8 +119,7 @@ def word(context: str, message: str, lang: str) -> str:
     return catalog(language(lang)).pgettext(context, message)
 
 
-def when(moment: datetime | None, zone: tzinfo, lang: str,
-         today: datetime | None = None) -> str:
+def when(moment: datetime | None, zone: tzinfo, lang: str, today: datetime | None = None) -> str:
     """A moment for people, in the park's zone: ``14:00`` today, else with the date
     (``za 29 nov. 14:00``), as the language writes it."""
     if moment is None:

@@ -71,9 +71,13 @@ class PlatformReader:
     def __call__(self, environment: str) -> Platform:
         env = os.environ if self._environ is None else self._environ
         prefix = f"SALTO_KS_{environment.upper()}_"
-        values = (environment, env.get(prefix + "API_URL") or "",
-                  env.get(prefix + "IDENTITY_URL") or "", env.get(prefix + "CLIENT_ID") or "",
-                  env.get(prefix + "CLIENT_SECRET") or "")
+        values = (
+            environment,
+            env.get(prefix + "API_URL") or "",
+            env.get(prefix + "IDENTITY_URL") or "",
+            env.get(prefix + "CLIENT_ID") or "",
+            env.get(prefix + "CLIENT_SECRET") or "",
+        )
         platform = self._seen.get(values)
         if platform is None:
             platform = self._build(prefix, *values)
@@ -83,15 +87,21 @@ class PlatformReader:
         return platform
 
     @staticmethod
-    def _build(prefix: str, environment: str, api: str, identity: str, client_id: str,
-               client_secret: str) -> Platform:
+    def _build(
+        prefix: str, environment: str, api: str, identity: str, client_id: str, client_secret: str
+    ) -> Platform:
         if environment not in DEFAULT_HOSTS:
             raise SettingsError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
-        missing = [prefix + name for name, value in
-                   (("CLIENT_ID", client_id), ("CLIENT_SECRET", client_secret)) if not value]
+        missing = [
+            prefix + name
+            for name, value in (("CLIENT_ID", client_id), ("CLIENT_SECRET", client_secret))
+            if not value
+        ]
         if missing:
-            raise SettingsError(f"Platform OAuth client for {environment} is not configured: "
-                                f"set {' and '.join(missing)} in the host's environment.")
+            raise SettingsError(
+                f"Platform OAuth client for {environment} is not configured: "
+                f"set {' and '.join(missing)} in the host's environment."
+            )
         default_api, default_identity = DEFAULT_HOSTS[environment]
         return Platform(
             environment,
@@ -101,12 +111,17 @@ class PlatformReader:
         )
 
 
-def platform_variables(environment: str, *, api_url: str, identity_url: str,
-                       client_id: str, client_secret: str) -> dict[str, str]:
+def platform_variables(
+    environment: str, *, api_url: str, identity_url: str, client_id: str, client_secret: str
+) -> dict[str, str]:
     """The four variables that point an environment at other hosts (the sandbox)."""
     prefix = f"SALTO_KS_{environment.upper()}_"
-    return {prefix + "API_URL": api_url, prefix + "IDENTITY_URL": identity_url,
-            prefix + "CLIENT_ID": client_id, prefix + "CLIENT_SECRET": client_secret}
+    return {
+        prefix + "API_URL": api_url,
+        prefix + "IDENTITY_URL": identity_url,
+        prefix + "CLIENT_ID": client_id,
+        prefix + "CLIENT_SECRET": client_secret,
+    }
 
 
 SANDBOX_WRITER = "ireserve-salto sandbox"  # the mark of a settings file the sandbox wrote
@@ -150,10 +165,13 @@ def sandbox_marked(block: Mapping[str, str], environ: Mapping[str, str]) -> dict
     variables (``env``) and their signature with this machine's sandbox key."""
     key = sandbox_key(environ, create=True)
     assert key is not None
-    return {"written_by": SANDBOX_WRITER, "env": dict(block),
-            "signature": _signature(key, block)}
-_FILE_VARIABLE = re.compile(r"SALTO_KS_(ACCEPTANCE|PRODUCTION)_"
-                            r"(API_URL|IDENTITY_URL|CLIENT_ID|CLIENT_SECRET)")
+    return {"written_by": SANDBOX_WRITER, "env": dict(block), "signature": _signature(key, block)}
+
+
+_FILE_VARIABLE = re.compile(
+    r"SALTO_KS_(ACCEPTANCE|PRODUCTION)_"
+    r"(API_URL|IDENTITY_URL|CLIENT_ID|CLIENT_SECRET)"
+)
 
 
 def settings_file_environment(data: Any, environ: Mapping[str, str]) -> dict[str, str]:
@@ -167,36 +185,45 @@ def settings_file_environment(data: Any, environ: Mapping[str, str]) -> dict[str
     if block is None:
         return env
     if data.get("written_by") != SANDBOX_WRITER or not isinstance(block, Mapping):
-        raise SettingsError("the settings file names platform variables (\"env\"); a park's "
-                            "settings never choose a host, a client or a store: set "
-                            "SALTO_KS_* in the environment of the command instead")
+        raise SettingsError(
+            'the settings file names platform variables ("env"); a park\'s '
+            "settings never choose a host, a client or a store: set "
+            "SALTO_KS_* in the environment of the command instead"
+        )
     key, given = sandbox_key(environ), data.get("signature")
-    if key is None or not isinstance(given, str) or not hmac.compare_digest(
-            given.encode(), _signature(key, block).encode()):
-        raise SettingsError("the settings file says a sandbox wrote it, but its signature is "
-                            "not this machine's sandbox's: a park's settings never choose a "
-                            "host; start 'ireserve-salto sandbox' here to get such a file")
+    if (
+        key is None
+        or not isinstance(given, str)
+        or not hmac.compare_digest(given.encode(), _signature(key, block).encode())
+    ):
+        raise SettingsError(
+            "the settings file says a sandbox wrote it, but its signature is "
+            "not this machine's sandbox's: a park's settings never choose a "
+            "host; start 'ireserve-salto sandbox' here to get such a file"
+        )
     chosen: dict[str, dict[str, str]] = {}
     for name, value in block.items():
         match = _FILE_VARIABLE.fullmatch(str(name))
         if match is None or not isinstance(value, str):
-            raise SettingsError(f"the settings file may not set {str(name)[:60]!r} (only "
-                                "SALTO_KS_<ENV>_API_URL, _IDENTITY_URL, _CLIENT_ID and "
-                                "_CLIENT_SECRET of a loopback sandbox)")
+            raise SettingsError(
+                f"the settings file may not set {str(name)[:60]!r} (only "
+                "SALTO_KS_<ENV>_API_URL, _IDENTITY_URL, _CLIENT_ID and "
+                "_CLIENT_SECRET of a loopback sandbox)"
+            )
         chosen.setdefault(match[1], {})[match[2]] = value
     for environment, values in chosen.items():
         prefix = f"SALTO_KS_{environment}_"
         if len(values) != 4:
-            raise SettingsError(f"the settings file must give all four {prefix}* variables "
-                                "or none")
+            raise SettingsError(f"the settings file must give all four {prefix}* variables or none")
         for kind in ("API_URL", "IDENTITY_URL"):
             try:
                 host = origin(values[kind])[1]
             except ValueError:
                 host = ""
             if not is_loopback(host):
-                raise SettingsError(f"{prefix}{kind} in the settings file must be a loopback "
-                                    "sandbox host")
+                raise SettingsError(
+                    f"{prefix}{kind} in the settings file must be a loopback sandbox host"
+                )
         env.update({prefix + kind: value for kind, value in values.items()})
     return env
 

@@ -69,19 +69,29 @@ MAX_LOCKS_PER_OBJECT = 10  # an object's own doors: the chalet, its shed, ...
 MAX_MINUTES_AFTER = 24 * 60
 MAX_GUEST_TEXT_CHARS = 300
 PHONE_RE = re.compile(r"\+?[0-9][0-9 ()./-]{3,30}\Z")
-_NonEmpty = validate.Length(min=1, max=MAX_TEXT_CHARS,
-                            error=f"Must be 1 to {MAX_TEXT_CHARS} characters.")
+_NonEmpty = validate.Length(
+    min=1, max=MAX_TEXT_CHARS, error=f"Must be 1 to {MAX_TEXT_CHARS} characters."
+)
 
 
 # Messages the schema gives that the code does not spell out: marshmallow's own, and the
 # ones built from the limits above. Marked here so that ``pybabel extract`` finds them.
 SCHEMA_MESSAGES = (
-    N_("Field may not be null."), N_("Invalid input type."), N_("Invalid value."),
-    N_("Missing data for required field."), N_("Not a valid boolean."),
-    N_("Not a valid integer."), N_("Not a valid list."), N_("Not a valid mapping type."),
-    N_("Not a valid string."), N_("Not a valid utf-8 string."), N_("Number too large."),
-    N_("Unknown field."), N_("Must be 1 to 200 characters."),
-    N_("Must be 1 to 500 characters."), N_("Must be a whole number from 0 to 1440."),
+    N_("Field may not be null."),
+    N_("Invalid input type."),
+    N_("Invalid value."),
+    N_("Missing data for required field."),
+    N_("Not a valid boolean."),
+    N_("Not a valid integer."),
+    N_("Not a valid list."),
+    N_("Not a valid mapping type."),
+    N_("Not a valid string."),
+    N_("Not a valid utf-8 string."),
+    N_("Number too large."),
+    N_("Unknown field."),
+    N_("Must be 1 to 200 characters."),
+    N_("Must be 1 to 500 characters."),
+    N_("Must be a whole number from 0 to 1440."),
     N_("Must be 1 to 300 characters."),
 )
 
@@ -106,8 +116,9 @@ class LockOrLocks(fields.Field[tuple[str, ...]]):
     """An object's door, or its doors in order (the first is its own: the chalet, then its
     shed, ...): a UUID or a list of 1 to 10 UUIDs, read as a tuple."""
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any,
-                     **kwargs: Any) -> tuple[str, ...]:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not 1 <= len(items) <= MAX_LOCKS_PER_OBJECT:
             raise ValidationError(N_("Must be a lock id or a list of 1 to 10 lock ids."))
@@ -129,11 +140,17 @@ class LockOrLocks(fields.Field[tuple[str, ...]]):
 
 class IqSchema(_Base):
     secret = fields.String(
-        load_default=None, allow_none=True, load_only=True, metadata=SECRET,
+        load_default=None,
+        allow_none=True,
+        load_only=True,
+        metadata=SECRET,
         validate=_NonEmpty,
     )
     pin = fields.String(
-        load_default=None, allow_none=True, load_only=True, metadata=SECRET,
+        load_default=None,
+        allow_none=True,
+        load_only=True,
+        metadata=SECRET,
         validate=validate.Regexp(PIN_RE, error=N_("Must be exactly 4 digits.")),
     )
     activated_at = fields.AwareDateTime(load_default=None, allow_none=True)
@@ -189,18 +206,22 @@ class SettingsSchema(_Base):
 
     enabled = fields.Boolean(load_default=True, metadata=field_metadata("enabled"))
     environment = fields.String(
-        required=True, metadata=field_metadata("environment"),
+        required=True,
+        metadata=field_metadata("environment"),
         validate=validate.OneOf(ENVIRONMENTS, error=N_("Must be acceptance or production.")),
     )
-    username = fields.String(required=True, validate=_NonEmpty,
-                             metadata=field_metadata("username"))
+    username = fields.String(required=True, validate=_NonEmpty, metadata=field_metadata("username"))
     password = fields.String(
-        required=True, load_only=True, metadata={**field_metadata("password"), **SECRET},
-        validate=validate.Length(min=1, max=MAX_PASSWORD_CHARS,
-                                 error=f"Must be 1 to {MAX_PASSWORD_CHARS} characters."),
+        required=True,
+        load_only=True,
+        metadata={**field_metadata("password"), **SECRET},
+        validate=validate.Length(
+            min=1, max=MAX_PASSWORD_CHARS, error=f"Must be 1 to {MAX_PASSWORD_CHARS} characters."
+        ),
     )
     site_uid = fields.String(
-        required=True, metadata=field_metadata("site_uid"),
+        required=True,
+        metadata=field_metadata("site_uid"),
         validate=validate.Regexp(
             SITE_UID_RE, error=N_("Must be two capital letters and 10 digits, e.g. NL6254340082.")
         ),
@@ -209,56 +230,95 @@ class SettingsSchema(_Base):
     iqs = fields.Dict(  # null for an IQ: forgotten (``forget_iq``), i.e. not activated
         keys=IqId(),
         values=fields.Nested(IqSchema, allow_none=True),
-        load_default=dict, metadata=field_metadata("iqs"),
+        load_default=dict,
+        metadata=field_metadata("iqs"),
     )
     open_statuses = fields.List(
         fields.String(validate=_NonEmpty),
-        required=True, metadata=field_metadata("open_statuses"),
+        required=True,
+        metadata=field_metadata("open_statuses"),
         validate=validate.Length(min=1, error=N_("Choose at least one status.")),
     )
     minutes_before = fields.Integer(
-        load_default=0, strict=True, metadata=field_metadata("minutes_before"),
-        validate=validate.Range(min=0, max=MAX_MINUTES_BEFORE,
-                                error=f"Must be a whole number from 0 to {MAX_MINUTES_BEFORE}."),
+        load_default=0,
+        strict=True,
+        metadata=field_metadata("minutes_before"),
+        validate=validate.Range(
+            min=0,
+            max=MAX_MINUTES_BEFORE,
+            error=f"Must be a whole number from 0 to {MAX_MINUTES_BEFORE}.",
+        ),
     )
-    open_field = fields.String(load_default=None, allow_none=True, validate=_NonEmpty,
-                               metadata=field_metadata("open_field"))
-    checkin_status = fields.String(load_default=None, allow_none=True, validate=_NonEmpty,
-                                   metadata=field_metadata("checkin_status"))
+    open_field = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_NonEmpty,
+        metadata=field_metadata("open_field"),
+    )
+    checkin_status = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_NonEmpty,
+        metadata=field_metadata("checkin_status"),
+    )
     guest_address = fields.String(
-        load_default="je", metadata=field_metadata("guest_address"),
-        validate=validate.OneOf(("je", "u"), error=N_("Must be je or u.")))
+        load_default="je",
+        metadata=field_metadata("guest_address"),
+        validate=validate.OneOf(("je", "u"), error=N_("Must be je or u.")),
+    )
     mapping = fields.Dict(
         keys=fields.String(validate=_NonEmpty),
         values=LockOrLocks(),
-        load_default=dict, metadata=field_metadata("mapping"),
+        load_default=dict,
+        metadata=field_metadata("mapping"),
     )
-    default_lock_id = Uuid(load_default=None, allow_none=True,
-                           metadata=field_metadata("default_lock_id"))
+    default_lock_id = Uuid(
+        load_default=None, allow_none=True, metadata=field_metadata("default_lock_id")
+    )
     common_locks = fields.Dict(
         keys=Uuid(),
-        values=fields.String(validate=validate.Length(
-            max=MAX_TEXT_CHARS, error=f"Must be 1 to {MAX_TEXT_CHARS} characters.")),
-        load_default=dict, metadata=field_metadata("common_locks"),
+        values=fields.String(
+            validate=validate.Length(
+                max=MAX_TEXT_CHARS, error=f"Must be 1 to {MAX_TEXT_CHARS} characters."
+            )
+        ),
+        load_default=dict,
+        metadata=field_metadata("common_locks"),
     )
     minutes_after = fields.Integer(
-        load_default=0, strict=True, metadata=field_metadata("minutes_after"),
-        validate=validate.Range(min=0, max=MAX_MINUTES_AFTER,
-                                error=f"Must be a whole number from 0 to {MAX_MINUTES_AFTER}."),
+        load_default=0,
+        strict=True,
+        metadata=field_metadata("minutes_after"),
+        validate=validate.Range(
+            min=0,
+            max=MAX_MINUTES_AFTER,
+            error=f"Must be a whole number from 0 to {MAX_MINUTES_AFTER}.",
+        ),
     )
-    staff_open_enabled = fields.Boolean(load_default=True,
-                                        metadata=field_metadata("staff_open_enabled"))
+    staff_open_enabled = fields.Boolean(
+        load_default=True, metadata=field_metadata("staff_open_enabled")
+    )
     reception_phone = fields.String(
-        load_default=None, allow_none=True, metadata=field_metadata("reception_phone"),
-        validate=validate.Regexp(PHONE_RE, error=N_("Must be a phone number, e.g. "
-                                                    "+31 20 123 4567.")))
+        load_default=None,
+        allow_none=True,
+        metadata=field_metadata("reception_phone"),
+        validate=validate.Regexp(
+            PHONE_RE, error=N_("Must be a phone number, e.g. +31 20 123 4567.")
+        ),
+    )
     guest_fallback_text = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(("nl", "en", "de"),
-                                                   error=N_("Must be nl, en or de."))),
-        values=fields.String(validate=validate.Length(
-            min=1, max=MAX_GUEST_TEXT_CHARS, error=f"Must be 1 to {MAX_GUEST_TEXT_CHARS} "
-                                                   "characters.")),
-        load_default=dict, metadata=field_metadata("guest_fallback_text"),
+        keys=fields.String(
+            validate=validate.OneOf(("nl", "en", "de"), error=N_("Must be nl, en or de."))
+        ),
+        values=fields.String(
+            validate=validate.Length(
+                min=1,
+                max=MAX_GUEST_TEXT_CHARS,
+                error=f"Must be 1 to {MAX_GUEST_TEXT_CHARS} characters.",
+            )
+        ),
+        load_default=dict,
+        metadata=field_metadata("guest_fallback_text"),
     )
 
     @pre_load
@@ -276,8 +336,7 @@ class SettingsSchema(_Base):
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> Settings:
         data["open_statuses"] = tuple(data.get("open_statuses", ()))
-        data["iqs"] = {iq: cred for iq, cred in data.get("iqs", {}).items()
-                       if cred is not None}
+        data["iqs"] = {iq: cred for iq, cred in data.get("iqs", {}).items() if cred is not None}
         data["object_locks"] = dict(data.get("mapping", {}))
         data["mapping"] = {obj: locks[0] for obj, locks in data["object_locks"].items()}
         return Settings(**data)

@@ -28,8 +28,10 @@ def host_text(value: Any, limit: int = LOG_VALUE_CHARS) -> str:
         return "<unprintable>"
     text = text[: limit + 1]
     if not text.isprintable():
-        text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256
-                       else f"\\u{ord(c):04x}" for c in text)
+        text = "".join(
+            c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+            for c in text
+        )
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -51,5 +53,11 @@ def printable(text: str) -> str:
     escape sequences) are shown escaped; line breaks stay."""
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() or c == "\n" else f"\\x{ord(c):02x}" if ord(c) < 256
-                   else f"\\u{ord(c):04x}" for c in text)
+    return "".join(
+        c
+        if c.isprintable() or c == "\n"
+        else f"\\x{ord(c):02x}"
+        if ord(c) < 256
+        else f"\\u{ord(c):04x}"
+        for c in text
+    )

@@ -51,71 +51,79 @@ from ireserve_salto_plugin.reference.host import Park, ReferenceHost
 WEB_ADMIN = "web admin"  # the catalogs' context of the page's own words
 # The page's own words (not the plugin's), in the catalogs under the context "web admin";
 # templates show them with t(word). A test checks every t(...) of a template is here.
-WORDS = frozenset({
-    NP_("web admin", "Save"),
-    NP_("web admin", "IQ is activated"),
-    NP_("web admin", "Open the door"),
-    NP_("web admin", "Why"),
-    NP_("web admin", "Saved."),
-    NP_("web admin", "Open lock"),
-    NP_("web admin", "Yes, open it now"),
-    NP_("web admin", "Forget IQ"),
-    NP_("web admin", "Its secret and PIN are deleted here. GET PIN is then no longer possible "
-                     "until the IQ's PIN is reset in Salto KS."),
-    NP_("web admin", "Yes, forget it"),
-    NP_("web admin", "Log out"),
-    NP_("web admin", "Wrong login token: use the one the admin was started with."),
-    NP_("web admin", "Cancel"),
-    NP_("web admin", "No locks could be read from Salto KS"),
-    NP_("web admin", "Log in"),
-    NP_("web admin", "Bookings"),
-    NP_("web admin", "online"),
-    NP_("web admin", "yes"),
-    NP_("web admin", "no"),
-    NP_("web admin", "object"),
-    NP_("web admin", "lock"),
-    NP_("web admin", "object id"),
-    NP_("web admin", "Guest sees:"),
-    NP_("web admin", "For staff:"),
-    NP_("web admin", "Details"),
-    NP_("web admin", "ok"),
-    NP_("web admin", "fail"),
-    NP_("web admin", "unknown"),
-    NP_("web admin", "settings"),
-    NP_("web admin", "enabled"),
-    NP_("web admin", "booking"),
-    NP_("web admin", "lock_mapped"),
-    NP_("web admin", "lock_exists"),
-    NP_("web admin", "iq_activated"),
-    NP_("web admin", "status"),
-    NP_("web admin", "window"),
-    NP_("web admin", "salto"),
-    NP_("web admin", "otp_budget"),
-    NP_("web admin", "iq_online"),
-    NP_("web admin", "lock_online"),
-    NP_("web admin", "clock"),
-    NP_("web admin", "Login token (printed when the web admin started)"),
-    NP_("web admin", "Lock list read from Salto KS at"),
-    NP_("web admin", "suggested:"),
-    NP_("web admin", "not activated"),
-    NP_("web admin", "Delete"),
-    NP_("web admin", "Use suggestions"),
-    NP_("web admin", "Paste rows: object;lock (the lock's name or id), one per line"),
-    NP_("web admin", "Import"),
-    NP_("web admin", "{count} suggested: check them, then press Save."),
-    NP_("web admin", "Line {line}: write an object and a lock."),
-    NP_("web admin", "Line {line}: no lock of the site is called {lock}."),
-    NP_("web admin", "Line {line}: {lock} names more than one lock; use its id."),
-    NP_("web admin", "Not activated yet: {locks} are on an IQ that is not activated, so they "
-                     "cannot open (tab \"Activate IQs\")."),
-    NP_("web admin", "The locks below are the list read at {time}."),
-    NP_("web admin", "Open a door"),
-    NP_("web admin", "Reason (housekeeping, maintenance, ...)"),
-    NP_("web admin", "label"),
-    NP_("web admin", "Doors"),
-    NP_("web admin", "own"),
-    NP_("web admin", "common"),
-})
+WORDS = frozenset(
+    {
+        NP_("web admin", "Save"),
+        NP_("web admin", "IQ is activated"),
+        NP_("web admin", "Open the door"),
+        NP_("web admin", "Why"),
+        NP_("web admin", "Saved."),
+        NP_("web admin", "Open lock"),
+        NP_("web admin", "Yes, open it now"),
+        NP_("web admin", "Forget IQ"),
+        NP_(
+            "web admin",
+            "Its secret and PIN are deleted here. GET PIN is then no longer possible "
+            "until the IQ's PIN is reset in Salto KS.",
+        ),
+        NP_("web admin", "Yes, forget it"),
+        NP_("web admin", "Log out"),
+        NP_("web admin", "Wrong login token: use the one the admin was started with."),
+        NP_("web admin", "Cancel"),
+        NP_("web admin", "No locks could be read from Salto KS"),
+        NP_("web admin", "Log in"),
+        NP_("web admin", "Bookings"),
+        NP_("web admin", "online"),
+        NP_("web admin", "yes"),
+        NP_("web admin", "no"),
+        NP_("web admin", "object"),
+        NP_("web admin", "lock"),
+        NP_("web admin", "object id"),
+        NP_("web admin", "Guest sees:"),
+        NP_("web admin", "For staff:"),
+        NP_("web admin", "Details"),
+        NP_("web admin", "ok"),
+        NP_("web admin", "fail"),
+        NP_("web admin", "unknown"),
+        NP_("web admin", "settings"),
+        NP_("web admin", "enabled"),
+        NP_("web admin", "booking"),
+        NP_("web admin", "lock_mapped"),
+        NP_("web admin", "lock_exists"),
+        NP_("web admin", "iq_activated"),
+        NP_("web admin", "status"),
+        NP_("web admin", "window"),
+        NP_("web admin", "salto"),
+        NP_("web admin", "otp_budget"),
+        NP_("web admin", "iq_online"),
+        NP_("web admin", "lock_online"),
+        NP_("web admin", "clock"),
+        NP_("web admin", "Login token (printed when the web admin started)"),
+        NP_("web admin", "Lock list read from Salto KS at"),
+        NP_("web admin", "suggested:"),
+        NP_("web admin", "not activated"),
+        NP_("web admin", "Delete"),
+        NP_("web admin", "Use suggestions"),
+        NP_("web admin", "Paste rows: object;lock (the lock's name or id), one per line"),
+        NP_("web admin", "Import"),
+        NP_("web admin", "{count} suggested: check them, then press Save."),
+        NP_("web admin", "Line {line}: write an object and a lock."),
+        NP_("web admin", "Line {line}: no lock of the site is called {lock}."),
+        NP_("web admin", "Line {line}: {lock} names more than one lock; use its id."),
+        NP_(
+            "web admin",
+            "Not activated yet: {locks} are on an IQ that is not activated, so they "
+            'cannot open (tab "Activate IQs").',
+        ),
+        NP_("web admin", "The locks below are the list read at {time}."),
+        NP_("web admin", "Open a door"),
+        NP_("web admin", "Reason (housekeeping, maintenance, ...)"),
+        NP_("web admin", "label"),
+        NP_("web admin", "Doors"),
+        NP_("web admin", "own"),
+        NP_("web admin", "common"),
+    }
+)
 
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
@@ -131,9 +139,14 @@ def _port(host: str) -> str:
 SECRET_FIELDS = frozenset({"password", "iqs"})  # never rendered back into the page
 
 
-def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
-               allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
-               clock: Callable[[], float] = time.time) -> Flask:
+def create_app(
+    host: ReferenceHost,
+    park: Park,
+    *,
+    token: str | None = None,
+    allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
+    clock: Callable[[], float] = time.time,
+) -> Flask:
     """The app; ``token`` (random when not given, read back as ``app.config["LOGIN_TOKEN"]``)
     is what the admin types once at ``/login``.
 
@@ -146,22 +159,27 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
     cookie and replays it to this very port within the idle time is the admin (loopback
     is the trust boundary of the reference admin: put a host's own login in front)."""
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=secrets.token_hex(32), LOGIN_TOKEN=token or
-                      secrets.token_urlsafe(24), SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Strict", WTF_CSRF_TIME_LIMIT=None,
-                      SESSION_COOKIE_NAME=f"salto-admin-{secrets.token_hex(8)}")
+    app.config.update(
+        SECRET_KEY=secrets.token_hex(32),
+        LOGIN_TOKEN=token or secrets.token_urlsafe(24),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_NAME=f"salto-admin-{secrets.token_hex(8)}",
+    )
     CSRFProtect(app)
     allowed = frozenset(allowed_hosts)
 
     @app.before_request
     def guard() -> Response | None:
-        name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") \
-            else request.host
+        name = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
         if name not in allowed:  # a rebound DNS name reaching this loopback port
             abort(400)
         now = clock()
-        if session.get("admin") and (session.get("port") != _port(request.host)
-                                     or now - float(session.get("seen", 0)) > IDLE_SECONDS):
+        if session.get("admin") and (
+            session.get("port") != _port(request.host)
+            or now - float(session.get("seen", 0)) > IDLE_SECONDS
+        ):
             session.clear()  # another port's, or idle too long: log in again
         if request.endpoint not in ("login", "static") and not session.get("admin"):
             return redirect(url_for("login", lang=request.args.get("lang")))
@@ -183,8 +201,12 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             session.update(admin=True, port=_port(request.host), seen=clock())
             return redirect(url_for("page", lang=request.args.get("lang")))
         if given:
-            flash(i18n.word(WEB_ADMIN, "Wrong login token: use the one the admin was started "
-                            "with.", lang()), "bad")
+            flash(
+                i18n.word(
+                    WEB_ADMIN, "Wrong login token: use the one the admin was started with.", lang()
+                ),
+                "bad",
+            )
             return render("login.html", tab=""), 400
         return render("login.html", tab="")
 
@@ -197,14 +219,20 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         labels = {a["name"]: a["label"] for a in form["x-actions"]}
         context.setdefault("here", request.path)  # a page a GET can show again
         return render_template(
-            template, park=park, lang=code, form=form,
+            template,
+            park=park,
+            lang=code,
+            form=form,
             t=lambda text: i18n.word(WEB_ADMIN, text, code),
             action_label=lambda name: labels[name][code],
-            messages=get_flashed_messages(with_categories=True), **context)
+            messages=get_flashed_messages(with_categories=True),
+            **context,
+        )
 
     @app.get("/")
-    def page(tab: str | None = None, edited: dict[str, Any] | None = None,
-             forget: str | None = None) -> str:
+    def page(
+        tab: str | None = None, edited: dict[str, Any] | None = None, forget: str | None = None
+    ) -> str:
         """A tab of the form; ``forget``: the IQ whose "Forget IQ" asks for confirmation."""
         form = host.pm.hook.config_form(integration=INTEGRATION)
         tab = tab or request.args.get("tab", "authentication")
@@ -225,30 +253,59 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         read_at = ""
         if tab == "mapping":
             if not options:
-                trouble.append(i18n.word(WEB_ADMIN, "No locks could be read from Salto KS",
-                                         lang()) + " (Salto KS, mapping_options).")
+                trouble.append(
+                    i18n.word(WEB_ADMIN, "No locks could be read from Salto KS", lang())
+                    + " (Salto KS, mapping_options)."
+                )
             else:
                 read_at = _read_at(options, park)
             listed = host.admin(park, INTEGRATION, "list_iqs")
             if not listed.ok:  # Salto is not answering now: the list below is older
-                trouble.append(listed.message + (" " + i18n.word(
-                    WEB_ADMIN, "The locks below are the list read at {time}.", lang())
-                    .format(time=read_at) if read_at else ""))
-            rows = mapping_rows(host.objects, settings.get("mapping") or {}, options,
-                                listed.data.get("iqs", []) if listed.ok else [])
+                trouble.append(
+                    listed.message
+                    + (
+                        " "
+                        + i18n.word(
+                            WEB_ADMIN, "The locks below are the list read at {time}.", lang()
+                        ).format(time=read_at)
+                        if read_at
+                        else ""
+                    )
+                )
+            rows = mapping_rows(
+                host.objects,
+                settings.get("mapping") or {},
+                options,
+                listed.data.get("iqs", []) if listed.ok else [],
+            )
             idle = _on_idle_iqs(rows, options)
             if idle:  # said on the page at once, not at the first guest's open
-                warnings.append(i18n.word(
-                    WEB_ADMIN, "Not activated yet: {locks} are on an IQ that is not "
-                    "activated, so they cannot open (tab \"Activate IQs\").", lang())
-                    .format(locks=", ".join(idle[:10])))
-        return render("integration.html", form, tab=tab, current=current, settings=settings,
-                      iqs=iqs, options=options, trouble=trouble, here=url_for("page"),
-                      forget=next((iq for iq in iqs if iq["id"] == forget), None),
-                      warnings=warnings,
-                      lock_names={o["value"]: o["label"] for o in options}, rows=rows,
-                      common=list((settings.get("common_locks") or {}).items()),
-                      read_at=read_at, pasted=request.form.get("mapping_import", ""))
+                warnings.append(
+                    i18n.word(
+                        WEB_ADMIN,
+                        "Not activated yet: {locks} are on an IQ that is not "
+                        'activated, so they cannot open (tab "Activate IQs").',
+                        lang(),
+                    ).format(locks=", ".join(idle[:10]))
+                )
+        return render(
+            "integration.html",
+            form,
+            tab=tab,
+            current=current,
+            settings=settings,
+            iqs=iqs,
+            options=options,
+            trouble=trouble,
+            here=url_for("page"),
+            forget=next((iq for iq in iqs if iq["id"] == forget), None),
+            warnings=warnings,
+            lock_names={o["value"]: o["label"] for o in options},
+            rows=rows,
+            common=list((settings.get("common_locks") or {}).items()),
+            read_at=read_at,
+            pasted=request.form.get("mapping_import", ""),
+        )
 
     @app.post("/save")
     def save() -> Response | str | tuple[str, int]:
@@ -285,14 +342,17 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
         options = host.lock_options(park, INTEGRATION)
         if name == "suggest":
             found = suggestions(host.objects, mapping, options)
-            flash(i18n.word(WEB_ADMIN, "{count} suggested: check them, then press Save.",
-                            code).format(count=len(found)), "ok")
+            flash(
+                i18n.word(
+                    WEB_ADMIN, "{count} suggested: check them, then press Save.", code
+                ).format(count=len(found)),
+                "ok",
+            )
             return page("mapping", {**stored, "mapping": {**mapping, **found}})
         if name == "unmap":
             mapping.pop(object_id, None)
         else:
-            imported, errors = parse_import(request.form.get("mapping_import", ""), options,
-                                            code)
+            imported, errors = parse_import(request.form.get("mapping_import", ""), options, code)
             if errors:  # nothing saved; the pasted text stays in the box to correct
                 flash(" ".join(errors), "bad")
                 return page("mapping", stored)
@@ -318,8 +378,15 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
     def booking(booking_id: str, result: Any = None, confirm: str | None = None) -> str:
         found = found_booking(booking_id)
         why = host.pm.hook.explain_access(park=park, booking=found, now=None)
-        return render("booking.html", tab="", booking=found, why=why, result=result,
-                      confirm=confirm, here=url_for("booking", booking_id=booking_id))
+        return render(
+            "booking.html",
+            tab="",
+            booking=found,
+            why=why,
+            result=result,
+            confirm=confirm,
+            here=url_for("booking", booking_id=booking_id),
+        )
 
     @app.post("/open/<path:booking_id>")
     def open_door(booking_id: str) -> str:
@@ -348,10 +415,24 @@ def create_app(host: ReferenceHost, park: Park, *, token: str | None = None,
             if request.form.get("confirmed") != "yes":
                 confirm = names.get(lock, lock)
             else:
-                result = host.admin(park, INTEGRATION, "staff_open", lock_id=lock, reason=why,
-                                    requested_by="staff:web-admin")
-        return render("open_a_door.html", tab="", options=options, lock=lock, why=why,
-                      confirm=confirm, result=result, here=url_for("open_a_door"))
+                result = host.admin(
+                    park,
+                    INTEGRATION,
+                    "staff_open",
+                    lock_id=lock,
+                    reason=why,
+                    requested_by="staff:web-admin",
+                )
+        return render(
+            "open_a_door.html",
+            tab="",
+            options=options,
+            lock=lock,
+            why=why,
+            confirm=confirm,
+            result=result,
+            here=url_for("open_a_door"),
+        )
 
     @app.errorhandler(404)
     def not_found(_: Any) -> tuple[str, int]:
@@ -369,8 +450,9 @@ def _lock_name(option: dict[str, Any]) -> str:
     return str(option["label"]).removesuffix(" (offline)")
 
 
-def suggestions(objects: dict[str, str], mapping: dict[str, str],
-                options: list[dict[str, Any]]) -> dict[str, str]:
+def suggestions(
+    objects: dict[str, str], mapping: dict[str, str], options: list[dict[str, Any]]
+) -> dict[str, str]:
     """Unmapped objects whose id or name is one lock's name but for case, spaces and
     punctuation ("chalet-12" ↔ "Chalet 12"); a name two locks share suggests nothing."""
     by_name: dict[str, list[str]] = {}
@@ -388,8 +470,9 @@ def suggestions(objects: dict[str, str], mapping: dict[str, str],
     return found
 
 
-def parse_import(text: str, options: list[dict[str, Any]], lang: str
-                 ) -> tuple[dict[str, str], list[str]]:
+def parse_import(
+    text: str, options: list[dict[str, Any]], lang: str
+) -> tuple[dict[str, str], list[str]]:
     """Pasted rows ``object;lock`` (or ``,`` or a tab, as a spreadsheet copies them), the
     lock by its id or its name in any case; a first row ``object;lock`` is a header. The
     errors name the line, in ``lang``."""
@@ -404,8 +487,11 @@ def parse_import(text: str, options: list[dict[str, Any]], lang: str
             continue
         parts = [part.strip() for part in line.replace("\t", ";").replace(",", ";").split(";")]
         if len(parts) != 2 or not all(parts):
-            errors.append(i18n.word(WEB_ADMIN, "Line {line}: write an object and a lock.",
-                                    lang).format(line=number))
+            errors.append(
+                i18n.word(WEB_ADMIN, "Line {line}: write an object and a lock.", lang).format(
+                    line=number
+                )
+            )
             continue
         object_id, lock = parts
         if number == 1 and (object_id.casefold(), lock.casefold()) == ("object", "lock"):
@@ -415,10 +501,15 @@ def parse_import(text: str, options: list[dict[str, Any]], lang: str
         if found is None and len(names) == 1:
             found = names[0]
         if found is None:
-            errors.append(i18n.word(WEB_ADMIN, "Line {line}: no lock of the site is called "
-                                    "{lock}." if not names else "Line {line}: {lock} names "
-                                    "more than one lock; use its id.", lang)
-                          .format(line=number, lock=repr(lock[:60])))
+            errors.append(
+                i18n.word(
+                    WEB_ADMIN,
+                    "Line {line}: no lock of the site is called {lock}."
+                    if not names
+                    else "Line {line}: {lock} names more than one lock; use its id.",
+                    lang,
+                ).format(line=number, lock=repr(lock[:60]))
+            )
             continue
         mapping[object_id] = found
     return mapping, errors
@@ -429,9 +520,12 @@ def _own(value: Any) -> Any:
     return value[0] if isinstance(value, list) and value else value
 
 
-def mapping_rows(objects: dict[str, str], mapping: dict[str, str],
-                 options: list[dict[str, Any]], iqs: list[dict[str, Any]]
-                 ) -> list[dict[str, Any]]:
+def mapping_rows(
+    objects: dict[str, str],
+    mapping: dict[str, str],
+    options: list[dict[str, Any]],
+    iqs: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
     """One row per object the host has (and per mapped object it no longer has): its lock,
     a suggestion when unmapped, and the IQ of its lock with its activation here."""
     suggested = suggestions(objects, mapping, options)
@@ -441,17 +535,31 @@ def mapping_rows(objects: dict[str, str], mapping: dict[str, str],
     for object_id in [*objects, *(o for o in mapping if o not in objects)]:
         lock = _own(mapping.get(object_id))
         iq = by_iq.get((locks.get(lock or "") or {}).get("iq_id") or "")
-        rows.append({"id": object_id, "name": objects.get(object_id, object_id), "lock": lock,
-                     "suggested": suggested.get(object_id), "iq": iq})
+        rows.append(
+            {
+                "id": object_id,
+                "name": objects.get(object_id, object_id),
+                "lock": lock,
+                "suggested": suggested.get(object_id),
+                "iq": iq,
+            }
+        )
     return rows
 
 
 def _on_idle_iqs(rows: list[dict[str, Any]], options: list[dict[str, Any]]) -> list[str]:
     """The names of the mapped locks whose IQ is not activated here (and needs a code)."""
     names = {option["value"]: _lock_name(option) for option in options}
-    return sorted({names.get(row["lock"], row["lock"]) for row in rows
-                   if row["lock"] and row["iq"] is not None and not row["iq"]["activated"]
-                   and row["iq"].get("otp_enabled") is not False})
+    return sorted(
+        {
+            names.get(row["lock"], row["lock"])
+            for row in rows
+            if row["lock"]
+            and row["iq"] is not None
+            and not row["iq"]["activated"]
+            and row["iq"].get("otp_enabled") is not False
+        }
+    )
 
 
 def _read_at(options: list[dict[str, Any]], park: Park) -> str:
@@ -481,19 +589,31 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
         new["staff_open_enabled"] = form.get("staff_open_enabled") == "1"
         texts = {lang: form.get(f"fallback:{lang}", "").strip() for lang in ("nl", "en", "de")}
         new["guest_fallback_text"] = {lang: text for lang, text in texts.items() if text}
-    for key in ("environment", "username", "password", "site_uid", "open_field",
-                "checkin_status", "guest_address", "reception_phone"):
+    for key in (
+        "environment",
+        "username",
+        "password",
+        "site_uid",
+        "open_field",
+        "checkin_status",
+        "guest_address",
+        "reception_phone",
+    ):
         if key in form:
-            new[key] = form[key] or (None if key in ("open_field", "checkin_status",
-                                                     "reception_phone") else "")
+            new[key] = form[key] or (
+                None if key in ("open_field", "checkin_status", "reception_phone") else ""
+            )
     for key in ("minutes_before", "minutes_after"):
         if key in form:
             text = form[key].strip()
             digits = text.removeprefix("-")
             # ASCII digits only ("²" is a digit to str.isdigit, not to int), and few of them
             # (int() refuses 5,000): anything else goes to the schema, which names the field
-            new[key] = int(text) if digits.isascii() and digits.isdigit() and len(
-                digits) <= MAX_DIGITS else text
+            new[key] = (
+                int(text)
+                if digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS
+                else text
+            )
     if "open_statuses" in form:
         new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
     if "default_lock_id" in form:
@@ -504,8 +624,11 @@ def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
             if key.startswith("lock:"):
                 if form[key]:  # its own lock; an object's further doors stay as they are
                     old = mapping.get(key[5:])
-                    rest = [lock for lock in old[1:] if lock != form[key]] if isinstance(
-                        old, list) else []
+                    rest = (
+                        [lock for lock in old[1:] if lock != form[key]]
+                        if isinstance(old, list)
+                        else []
+                    )
                     mapping[key[5:]] = [form[key], *rest] if rest else form[key]
                 else:
                     mapping.pop(key[5:], None)

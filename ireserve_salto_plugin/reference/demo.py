@@ -45,9 +45,11 @@ class _Steps:
             raise DemoFailed(what)
 
 
-def run_demo(echo: Callable[[str], None] = print,
-             sandbox: SaltoSandbox | None = None,
-             environ: Mapping[str, str] | None = None) -> bool:
+def run_demo(
+    echo: Callable[[str], None] = print,
+    sandbox: SaltoSandbox | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> bool:
     """Run the demo; ``sandbox`` (not yet started) lets a test inspect it afterwards.
 
     ``environ`` is the host process's environment the demo's plugin reads (default: this
@@ -70,8 +72,10 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     assert sandbox.site is not None
     out.step("Start the embedded Salto KS sandbox")
     out.say(f"identity server {sandbox.identity_url}, Connect API {sandbox.api_url}")
-    out.say(f"site {sandbox.site.site_uid} '{sandbox.site.name}': "
-            f"{len(sandbox.site.iqs)} IQs, {len(sandbox.site.locks)} locks")
+    out.say(
+        f"site {sandbox.site.site_uid} '{sandbox.site.name}': "
+        f"{len(sandbox.site.iqs)} IQs, {len(sandbox.site.locks)} locks"
+    )
 
     out.step("Load plugins from the 'ireserve' entry points")
     host = ReferenceHost()
@@ -95,8 +99,7 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
         "checkin_status": "checked_in",
     }
     host.save_settings(park, INTEGRATION, settings)
-    out.say(f"environment acceptance, account {sandbox.username}, site UID "
-            f"{sandbox.site.site_uid}")
+    out.say(f"environment acceptance, account {sandbox.username}, site UID {sandbox.site.site_uid}")
 
     out.step("Test / request access")
     result = host.admin(park, INTEGRATION, "test_connection")
@@ -104,8 +107,10 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
 
     out.step("Resolve site ID")
     result = host.admin(park, INTEGRATION, "resolve_site")
-    out.check(result.ok and park.integrations[INTEGRATION].get("site_id") == sandbox.site.id,
-              result.message)
+    out.check(
+        result.ok and park.integrations[INTEGRATION].get("site_id") == sandbox.site.id,
+        result.message,
+    )
 
     chalet = next(lock for lock in sandbox.site.locks.values() if lock.name == "Chalet 12")
     iq_id = chalet.iq.id
@@ -116,8 +121,13 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     out.say(f"outbox: {mail.channel} to {mail.to}: '{mail.subject}' (PIN not shown)")
 
     out.step("IQ OTP setup: Set PIN (current PIN from the e-mail, kept as it is)")
-    result = host.admin(park, INTEGRATION, "set_pin", iq_id=iq_id,
-                        current_pin=sandbox.last_pin(iq_id, sandbox.username))
+    result = host.admin(
+        park,
+        INTEGRATION,
+        "set_pin",
+        iq_id=iq_id,
+        current_pin=sandbox.last_pin(iq_id, sandbox.username),
+    )
     out.check(result.ok and "IQ is activated" in result.message, result.message)
 
     out.step("Mapping: the lock dropdown (GET locks)")
@@ -130,29 +140,43 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     out.step("Mapping: object 'chalet-12' -> lock 'Chalet 12'; default lock 'Reception'")
     reception = next(o for o in options if o["label"].startswith("Reception"))
     chalet_option = next(o for o in options if o["label"].startswith("Chalet 12"))
-    host.save_settings(park, INTEGRATION, {
-        **park.integrations[INTEGRATION],
-        "mapping": {"chalet-12": chalet_option["value"]},
-        "default_lock_id": reception["value"],
-    })
+    host.save_settings(
+        park,
+        INTEGRATION,
+        {
+            **park.integrations[INTEGRATION],
+            "mapping": {"chalet-12": chalet_option["value"]},
+            "default_lock_id": reception["value"],
+        },
+    )
     out.check(True, "mapping saved")
 
     zone = ZoneInfo(PARK_ZONE)
-    local_now = sandbox.clock.utcnow().astimezone(zone).replace(tzinfo=None, second=0,
-                                                                microsecond=0)
+    local_now = (
+        sandbox.clock.utcnow().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+    )
     arrival = local_now.replace(minute=0) + timedelta(hours=3)
-    booking = host.add_booking(Booking(
-        id="B-1001", object_id="chalet-12", status="option",
-        arrival=arrival, departure=(arrival + timedelta(days=4)).replace(hour=10, minute=0),
-    ))
-    out.step(f"Booking {booking.id}: chalet-12, arrival {arrival:%Y-%m-%d %H:%M}, departure "
-             f"{booking.departure:%Y-%m-%d %H:%M} (park-local, {PARK_ZONE})")
+    booking = host.add_booking(
+        Booking(
+            id="B-1001",
+            object_id="chalet-12",
+            status="option",
+            arrival=arrival,
+            departure=(arrival + timedelta(days=4)).replace(hour=10, minute=0),
+        )
+    )
+    out.step(
+        f"Booking {booking.id}: chalet-12, arrival {arrival:%Y-%m-%d %H:%M}, departure "
+        f"{booking.departure:%Y-%m-%d %H:%M} (park-local, {PARK_ZONE})"
+    )
     infos = host.change_status(booking, "confirmed")
     info = infos[0]
     out.say(f"status option -> confirmed: allowed={info.allowed}, lock={info.lock_name}")
     assert info.opens_at is not None and info.closes_at is not None
-    out.say(f"open window {info.opens_at.astimezone(zone):%Y-%m-%d %H:%M} .. "
-            f"{info.closes_at.astimezone(zone):%Y-%m-%d %H:%M} {PARK_ZONE}")
+    out.say(
+        f"open window {info.opens_at.astimezone(zone):%Y-%m-%d %H:%M} .. "
+        f"{info.closes_at.astimezone(zone):%Y-%m-%d %H:%M} {PARK_ZONE}"
+    )
     out.check(info.allowed and not info.warnings, "opening is allowed from the window start")
 
     out.step("Guest taps 'open' now: before the window")
@@ -160,113 +184,168 @@ def _flow(out: _Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     early = host.open(booking, requested_by="guest:B-1001")
     assert early is not None
     out.say(f"{early.outcome.value}/{early.reason.value}: {early.message}")
-    out.check(early.reason.value == "too_early" and sandbox.call_count("PATCH") == patches,
-              "denied too_early, no command sent")
+    out.check(
+        early.reason.value == "too_early" and sandbox.call_count("PATCH") == patches,
+        "denied too_early, no command sent",
+    )
 
     out.step("Support asks why: explain_access (no OTP, no open)")
     why = host.pm.hook.explain_access(park=park, booking=booking, now=None)
     for item in why.steps:
         out.say(f"{item.state.value:7} {item.step:12} {item.message}")
-    out.check(why.verdict.value == early.reason.value, f"verdict {why.verdict.value}, as the "
-              "open answered")
+    out.check(
+        why.verdict.value == early.reason.value,
+        f"verdict {why.verdict.value}, as the open answered",
+    )
 
     out.step("Guest taps 'open' at arrival time: inside the window")
     before = len(sandbox.entries())
-    opened = host.open(booking, requested_by="guest:B-1001",
-                       now=arrival.replace(tzinfo=zone))
+    opened = host.open(booking, requested_by="guest:B-1001", now=arrival.replace(tzinfo=zone))
     assert opened is not None
-    out.say(f"{opened.outcome.value}/{opened.reason.value}: {opened.message} "
-            f"(attempt {opened.attempt_id})")
+    out.say(
+        f"{opened.outcome.value}/{opened.reason.value}: {opened.message} "
+        f"(attempt {opened.attempt_id})"
+    )
     out.check(opened.opened, "the open command was accepted by Salto KS")
 
     out.step("Booking after the open")
     out.say(f"field salto_opened_at = {booking.fields.get('salto_opened_at')}")
     out.say(f"status = {booking.status} (history: {' -> '.join(['option', *booking.history])})")
-    out.check(booking.fields.get("salto_opened_at") is not None and
-              booking.status == "checked_in", "open time recorded and booking checked in")
+    out.check(
+        booking.fields.get("salto_opened_at") is not None and booking.status == "checked_in",
+        "open time recorded and booking checked in",
+    )
 
     out.step("Confirm the open from Salto's entry log (confirm_open)")
     receipt = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
     out.say(f"receipt: {receipt.data.get('receipt')}: {receipt.message}")
     out.check(receipt.data.get("receipt") == "confirmed", "the open is in Salto's log")
 
-    out.step("Cloud check of the IQ codes: Salto's cloud checks a code, nothing changes "
-             "(self_test)")
+    out.step(
+        "Cloud check of the IQ codes: Salto's cloud checks a code, nothing changes (self_test)"
+    )
     test = host.admin(park, INTEGRATION, "self_test", iq_id=chalet.iq.id)
     out.say(test.message)
-    out.check(test.ok and sandbox.call_count("PATCH") == patches + 1, "Salto's cloud takes "
-              "the secret, PIN and clock (the IQ itself was proved by the open above); no "
-              "door opened")
+    out.check(
+        test.ok and sandbox.call_count("PATCH") == patches + 1,
+        "Salto's cloud takes "
+        "the secret, PIN and clock (the IQ itself was proved by the open above); no "
+        "door opened",
+    )
 
     out.step("Integration status (status)")
     status = host.admin(park, INTEGRATION, "status")
     out.say(status.message)
     for row in status.data["iqs"]:
-        out.say(f"{row['name']:10} activated={row['activated']!s:5} online="
-                f"{row['online']!s:5} locks {row['locks_online']} online / "
-                f"{row['locks_offline']} offline, budget {row['budget']['state']}")
-    out.say(f"last success: {status.data['last_success']['reason']} "
-            f"(attempt {status.data['last_success']['attempt_id']})")
-    out.check(status.ok and status.data["last_success"]["attempt_id"] == opened.attempt_id,
-              "status reports the park and the last open")
+        out.say(
+            f"{row['name']:10} activated={row['activated']!s:5} online="
+            f"{row['online']!s:5} locks {row['locks_online']} online / "
+            f"{row['locks_offline']} offline, budget {row['budget']['state']}"
+        )
+    out.say(
+        f"last success: {status.data['last_success']['reason']} "
+        f"(attempt {status.data['last_success']['attempt_id']})"
+    )
+    out.check(
+        status.ok and status.data["last_success"]["attempt_id"] == opened.attempt_id,
+        "status reports the park and the last open",
+    )
 
     out.step("Salto KS entry log (GET /v1.1/sites/{site}/entries)")
     ctx = service.parks.context(park, park.integrations[INTEGRATION])
     entries = ctx.gateway(service.tuning.admin_deadline).entries(sandbox.site.id, top=5)
     for entry in entries:
-        out.say(f"{entry['utc_date_time']} {entry['event_category']} "
-                f"{entry['lock_customer_reference']} by {entry['access_by']}")
-    out.check(len(sandbox.entries()) == before + 1 and entries[0]["event_category"] ==
-              "lock_opened" and entries[0]["lock_id"] == chalet.id,
-              "one remote open of Chalet 12 is in the log")
+        out.say(
+            f"{entry['utc_date_time']} {entry['event_category']} "
+            f"{entry['lock_customer_reference']} by {entry['access_by']}"
+        )
+    out.check(
+        len(sandbox.entries()) == before + 1
+        and entries[0]["event_category"] == "lock_opened"
+        and entries[0]["lock_id"] == chalet.id,
+        "one remote open of Chalet 12 is in the log",
+    )
     _holiday_park(out, sandbox, host, park, chalet)
 
 
-def _holiday_park(out: _Steps, sandbox: SaltoSandbox, host: ReferenceHost, park: Park,
-                  chalet: Any) -> None:
+def _holiday_park(
+    out: _Steps, sandbox: SaltoSandbox, host: ReferenceHost, park: Park, chalet: Any
+) -> None:
     """A stay needs more than the chalet's door: the barrier for every guest, a grace after
     departure, and reception opening a door for housekeeping."""
     assert sandbox.site is not None
-    named = {lock.name: lock for lock in sandbox.site.locks.values()
-             if lock.iq.id == chalet.iq.id}
+    named = {lock.name: lock for lock in sandbox.site.locks.values() if lock.iq.id == chalet.iq.id}
     pool, storeroom = named["Swimming pool"], named["Bike shed"]
-    host.save_settings(park, INTEGRATION, {**park.integrations[INTEGRATION],
-                                           "common_locks": {pool.id: "Zwembad"},
-                                           "minutes_after": 30})
+    host.save_settings(
+        park,
+        INTEGRATION,
+        {
+            **park.integrations[INTEGRATION],
+            "common_locks": {pool.id: "Zwembad"},
+            "minutes_after": 30,
+        },
+    )
     zone = ZoneInfo(PARK_ZONE)
     now = sandbox.clock.utcnow()
-    stay = host.add_booking(Booking(
-        id="B-1002", object_id="chalet-12", status="confirmed",
-        arrival=now - timedelta(days=3), departure=now + timedelta(hours=2)))
+    stay = host.add_booking(
+        Booking(
+            id="B-1002",
+            object_id="chalet-12",
+            status="confirmed",
+            arrival=now - timedelta(days=3),
+            departure=now + timedelta(hours=2),
+        )
+    )
 
     out.step("Common door: access_doors for booking B-1002 (the chalet and the pool)")
     doors = host.doors(stay)
     for door in doors:
         out.say(f"{door.kind.value:6} {door.name:12} {door.lock_id}  verdict {door.verdict.value}")
-    out.check([d.name for d in doors] == ["Chalet 12", "Zwembad"] and all(
-        d.verdict.value == "opened" for d in doors), "the booking may open both doors now")
+    out.check(
+        [d.name for d in doors] == ["Chalet 12", "Zwembad"]
+        and all(d.verdict.value == "opened" for d in doors),
+        "the booking may open both doors now",
+    )
 
     out.step("The guest opens the pool (on_open_door)")
     gate = host.open(stay, "guest:B-1002", lock_id=pool.id)
     assert gate is not None
     out.say(f"{gate.outcome.value}/{gate.reason.value}: {gate.message}")
-    out.check(gate.opened and not gate.booking_updates and stay.status == "confirmed",
-              "the pool opened; the booking is not checked in by a common door")
+    out.check(
+        gate.opened and not gate.booking_updates and stay.status == "confirmed",
+        "the pool opened; the booking is not checked in by a common door",
+    )
 
     left = now - timedelta(minutes=20)
-    back = host.add_booking(Booking(
-        id="B-1003", object_id="chalet-12", status="confirmed",
-        arrival=left - timedelta(days=4), departure=left))
-    out.step(f"A grace after departure (minutes_after 30): B-1003 left at "
-             f"{left.astimezone(zone):%H:%M} and is back for a forgotten charger")
+    back = host.add_booking(
+        Booking(
+            id="B-1003",
+            object_id="chalet-12",
+            status="confirmed",
+            arrival=left - timedelta(days=4),
+            departure=left,
+        )
+    )
+    out.step(
+        f"A grace after departure (minutes_after 30): B-1003 left at "
+        f"{left.astimezone(zone):%H:%M} and is back for a forgotten charger"
+    )
     charger = host.open(back, "guest:B-1003")
     assert charger is not None
     out.say(f"{charger.outcome.value}/{charger.reason.value}: {charger.guest_message}")
     out.check(charger.opened, "opened inside the grace")
 
     out.step(f"Staff open: reception opens '{storeroom.name}' for housekeeping (staff_open)")
-    staff = host.admin(park, INTEGRATION, "staff_open", lock_id=storeroom.id,
-                       reason="housekeeping", requested_by="staff:anna")
+    staff = host.admin(
+        park,
+        INTEGRATION,
+        "staff_open",
+        lock_id=storeroom.id,
+        reason="housekeeping",
+        requested_by="staff:anna",
+    )
     out.say(staff.message)
-    out.check(staff.ok and sandbox.entries()[-1]["lock_id"] == storeroom.id,
-              "opened without a booking, logged as a staff open with its reason")
+    out.check(
+        staff.ok and sandbox.entries()[-1]["lock_id"] == storeroom.id,
+        "opened without a booking, logged as a staff open with its reason",
+    )

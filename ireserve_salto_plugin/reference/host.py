@@ -92,47 +92,58 @@ class ReferenceHost:
         merged = merge_settings(park.integrations.get(integration), submitted)
         return self.save_settings(park, integration, merged)
 
-    def lock_options(self, park: Park, integration: str,
-                     refresh: bool = False) -> list[dict[str, Any]]:
-        result = self.pm.hook.mapping_options(integration=integration, park=park,
-                                              refresh=refresh)
+    def lock_options(
+        self, park: Park, integration: str, refresh: bool = False
+    ) -> list[dict[str, Any]]:
+        result = self.pm.hook.mapping_options(integration=integration, park=park, refresh=refresh)
         return list(result or [])
 
-    def admin(self, park: Park, integration: str, action: str,
-              **params: Any) -> AdminResult:
+    def admin(self, park: Park, integration: str, action: str, **params: Any) -> AdminResult:
         result: AdminResult | None = self.pm.hook.on_admin_action(
-            integration=integration, park=park, action=action, params=params)
+            integration=integration, park=park, action=action, params=params
+        )
         if result is None:
             raise LookupError(f"no plugin handled {action!r} for {integration!r}")
         if result.settings_update:
             park.integrations[integration] = deep_merge(
-                park.integrations.get(integration, {}), result.settings_update)
+                park.integrations.get(integration, {}), result.settings_update
+            )
         return result
 
     def change_status(self, booking: Booking, new_status: str) -> list[AccessInfo]:
         old, booking.status = booking.status, new_status
         booking.history.append(new_status)
         infos: list[AccessInfo] = self.pm.hook.on_booking_status(
-            park=self.park_of(booking), booking=booking, old_status=old,
-            new_status=new_status)
+            park=self.park_of(booking), booking=booking, old_status=old, new_status=new_status
+        )
         return [info for info in infos if info is not None]
 
     def doors(self, booking: Booking, now: datetime | None = None) -> list[Door]:
         found: list[Door] | None = self.pm.hook.access_doors(
-            park=self.park_of(booking), booking=booking, now=now)
+            park=self.park_of(booking), booking=booking, now=now
+        )
         return found or []
 
-    def open(self, booking: Booking, requested_by: str,
-             now: datetime | None = None, lock_id: str | None = None) -> OpenResult | None:
+    def open(
+        self,
+        booking: Booking,
+        requested_by: str,
+        now: datetime | None = None,
+        lock_id: str | None = None,
+    ) -> OpenResult | None:
         """``on_open_request``, or ``on_open_door`` when a door (``lock_id``) is named."""
         if lock_id is None:
             result: OpenResult | None = self.pm.hook.on_open_request(
-                park=self.park_of(booking), booking=booking, requested_by=requested_by,
-                now=now)
+                park=self.park_of(booking), booking=booking, requested_by=requested_by, now=now
+            )
         else:
             result = self.pm.hook.on_open_door(
-                park=self.park_of(booking), booking=booking, requested_by=requested_by,
-                now=now, lock_id=lock_id)
+                park=self.park_of(booking),
+                booking=booking,
+                requested_by=requested_by,
+                now=now,
+                lock_id=lock_id,
+            )
         if result is not None and result.opened:
             booking.fields.update(result.booking_updates)
             if result.new_status:

@@ -47,12 +47,11 @@ TOKEN_WAIT = 30.0  # longest wait for another caller fetching the same token
 
 # What each OAuth error of the identity server means for an admin ({user}: the account).
 OAUTH_ERRORS: dict[str, str] = {
-    "invalid_grant": "Salto KS refused the username or password of account {user} "
-                     "(invalid_grant)",
+    "invalid_grant": "Salto KS refused the username or password of account {user} (invalid_grant)",
     "invalid_client": "Salto KS refused the platform OAuth client (invalid_client): check the "
-                      "SALTO_KS_<ENVIRONMENT>_CLIENT_ID and _CLIENT_SECRET variables",
+    "SALTO_KS_<ENVIRONMENT>_CLIENT_ID and _CLIENT_SECRET variables",
     "unauthorized_client": "The platform OAuth client may not use the password grant "
-                           "(unauthorized_client): ask Salto to enable it",
+    "(unauthorized_client): ask Salto to enable it",
 }
 
 
@@ -70,8 +69,14 @@ class Account:
     token_key: Key[Token] = field(init=False, repr=False, compare=False)  # built once
 
     def __post_init__(self) -> None:
-        parts = (self.identity_url, self.api_url, self.client.client_id,
-                 self.client.client_secret, self.username, self.password)
+        parts = (
+            self.identity_url,
+            self.api_url,
+            self.client.client_id,
+            self.client.client_secret,
+            self.username,
+            self.password,
+        )
         digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
         object.__setattr__(self, "key", digest)
         object.__setattr__(self, "api_origin", _api_origin(self.api_url))
@@ -99,8 +104,9 @@ def oauth_message(error: str, grant: str, username: str) -> str:
 
 
 class TokenSource:
-    def __init__(self, account: Account, transport: Transport, store: Store,
-                 clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self, account: Account, transport: Transport, store: Store, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.account = account
         self._transport = transport
         self._store = store
@@ -124,9 +130,14 @@ class TokenSource:
             if token is not None and self._valid(token):
                 return token.access_token
             if self._down is not None:
-                raise Unavailable(str(self._down), status=self._down.status, method="POST",
-                                  path=GRANT_PATH, retry_after=self._down.retry_after,
-                                  sent=False)
+                raise Unavailable(
+                    str(self._down),
+                    status=self._down.status,
+                    method="POST",
+                    path=GRANT_PATH,
+                    retry_after=self._down.retry_after,
+                    sent=False,
+                )
             try:
                 new, retries = None, True
                 if token and token.refresh_token:
@@ -138,8 +149,7 @@ class TokenSource:
                 self._down = exc
                 raise
             ttl = new.expires_at - self._clock.wall()
-            self._store.set(self._key, new, ttl + (REFRESH_TOKEN_KEEP if new.refresh_token
-                                                   else 0))
+            self._store.set(self._key, new, ttl + (REFRESH_TOKEN_KEEP if new.refresh_token else 0))
             return new.access_token
 
     def renew(self) -> str:
@@ -148,8 +158,7 @@ class TokenSource:
         with self._mutex():
             new = self._password_grant()
             ttl = new.expires_at - self._clock.wall()
-            self._store.set(self._key, new, ttl + (REFRESH_TOKEN_KEEP if new.refresh_token
-                                                   else 0))
+            self._store.set(self._key, new, ttl + (REFRESH_TOKEN_KEEP if new.refresh_token else 0))
             return new.access_token
 
     def stored(self) -> Token | None:
@@ -161,8 +170,11 @@ class TokenSource:
         with self._mutex():
             token = self._store.get(self._key, fresh=True)
             if token is not None and token.access_token == used:
-                self._store.set(self._key, Token(token.access_token, 0.0, token.refresh_token),
-                                REFRESH_TOKEN_KEEP)
+                self._store.set(
+                    self._key,
+                    Token(token.access_token, 0.0, token.refresh_token),
+                    REFRESH_TOKEN_KEEP,
+                )
 
     def _mutex(self, *, for_a_token: bool = False) -> AbstractContextManager[None]:
         """One token fetch at a time per account. ``for_a_token`` (a caller that needs any
@@ -171,17 +183,26 @@ class TokenSource:
         taking the mutex after every other waiter, one poll apart. ``renew`` and
         ``invalidate`` always wait for the mutex itself."""
         return self._transport.single_flight(
-            self._store, self._key, TOKEN_WAIT,
+            self._store,
+            self._key,
+            TOKEN_WAIT,
             ready=(lambda: self._valid(self._store.get(self._key, fresh=True)))
-            if for_a_token else None)
+            if for_a_token
+            else None,
+        )
 
     def _password_grant(self, *, retries: bool = True) -> Token:
         refused_key = REFUSED_PASSWORD(self.account.key)
         refused = self._store.get(refused_key)
         if refused is not None:  # never hammer the identity server with a known-bad password
-            raise AuthError(f"{refused} (not retried for {REFUSED_PASSWORD_TTL // 60:.0f} "
-                            "minutes unless the password changes)", code="invalid_grant",
-                            method="POST", path=GRANT_PATH, sent=False)
+            raise AuthError(
+                f"{refused} (not retried for {REFUSED_PASSWORD_TTL // 60:.0f} "
+                "minutes unless the password changes)",
+                code="invalid_grant",
+                method="POST",
+                path=GRANT_PATH,
+                sent=False,
+            )
         try:
             return self._password_grant_call(retries)
         except AuthError as exc:
@@ -192,8 +213,12 @@ class TokenSource:
     def _password_grant_call(self, retries: bool) -> Token:
         scope_key = SCOPE(self.account.key)
         scope = self._store.get(scope_key) or SCOPE_WITH_REFRESH
-        form = {"grant_type": "password", "username": self.account.username,
-                "password": self.account.password, "scope": scope}
+        form = {
+            "grant_type": "password",
+            "username": self.account.username,
+            "password": self.account.password,
+            "scope": scope,
+        }
         try:
             return self._token_call(form, retries)
         except AuthError as exc:
@@ -210,13 +235,16 @@ class TokenSource:
         is sent once, unretried, so one hook call asks a failing identity server at most
         three times (the README's "up to 2 retries")."""
         try:
-            fresh = self._token_call({"grant_type": "refresh_token",
-                                      "refresh_token": str(token.refresh_token)})
+            fresh = self._token_call(
+                {"grant_type": "refresh_token", "refresh_token": str(token.refresh_token)}
+            )
         except Timeout:
             raise  # the hook's time is up: no second grant
         except (AuthError, Unavailable) as exc:  # refused, or the grant's server failed
-            log.info("salto token refresh failed (%s); running the password grant instead",
-                     exc.code or exc.status or type(exc).__name__)
+            log.info(
+                "salto token refresh failed (%s); running the password grant instead",
+                exc.code or exc.status or type(exc).__name__,
+            )
             return None, isinstance(exc, AuthError)
         if fresh.refresh_token is None:  # keep using the one we have
             fresh = Token(fresh.access_token, fresh.expires_at, token.refresh_token)
@@ -226,9 +254,14 @@ class TokenSource:
         url = f"{self.account.identity_url}{GRANT_PATH}"
         grant = form["grant_type"]
         client = self.account.client
-        resp = self._transport.send("POST", url, path=GRANT_PATH, data=form,
-                                    auth=client_auth(client),
-                                    safe=grant == "password" and retries)
+        resp = self._transport.send(
+            "POST",
+            url,
+            path=GRANT_PATH,
+            data=form,
+            auth=client_auth(client),
+            safe=grant == "password" and retries,
+        )
         body = decode_json(resp, "POST", GRANT_PATH, allow_empty=True)
         status = resp.status_code
         if status == 200 and isinstance(body, dict):
@@ -237,26 +270,51 @@ class TokenSource:
             return token
         error = body.get("error") if isinstance(body, dict) else None
         if status in (400, 401) and isinstance(error, str):
-            raise AuthError(oauth_message(error[:60], grant, self.account.username),
-                            status=status, code=error[:60], method="POST", path=GRANT_PATH)
+            raise AuthError(
+                oauth_message(error[:60], grant, self.account.username),
+                status=status,
+                code=error[:60],
+                method="POST",
+                path=GRANT_PATH,
+            )
         if status == 429 or status >= 500 or status == 404:
-            raise Unavailable(f"Salto KS identity server answered HTTP {status}; try again "
-                              "later", status=status, method="POST", path=GRANT_PATH,
-                              retry_after=retry_after(resp))
-        raise AuthError(f"Salto KS identity server answered HTTP {status}", status=status,
-                        method="POST", path=GRANT_PATH)
+            raise Unavailable(
+                f"Salto KS identity server answered HTTP {status}; try again later",
+                status=status,
+                method="POST",
+                path=GRANT_PATH,
+                retry_after=retry_after(resp),
+            )
+        raise AuthError(
+            f"Salto KS identity server answered HTTP {status}",
+            status=status,
+            method="POST",
+            path=GRANT_PATH,
+        )
 
     def _token_of(self, body: dict[str, Any]) -> Token:
         access = body.get("access_token")
         expires_in = body.get("expires_in", DEFAULT_EXPIRES_IN)
         refresh = body.get("refresh_token")
-        if (isinstance(access, str) and access and isinstance(expires_in, int | float)
-                and not isinstance(expires_in, bool) and math.isfinite(expires_in)):
+        if (
+            isinstance(access, str)
+            and access
+            and isinstance(expires_in, int | float)
+            and not isinstance(expires_in, bool)
+            and math.isfinite(expires_in)
+        ):
             lifetime = min(max(float(expires_in), 0.0), MAX_EXPIRES_IN)
-            return Token(access, self._clock.wall() + lifetime,
-                         refresh if isinstance(refresh, str) and refresh else None)
-        raise Unavailable("Salto KS identity server sent a token reply without a token",
-                          status=200, method="POST", path=GRANT_PATH)
+            return Token(
+                access,
+                self._clock.wall() + lifetime,
+                refresh if isinstance(refresh, str) and refresh else None,
+            )
+        raise Unavailable(
+            "Salto KS identity server sent a token reply without a token",
+            status=200,
+            method="POST",
+            path=GRANT_PATH,
+        )
 
 
 class BearerAuth(AuthBase):
@@ -277,9 +335,12 @@ class BearerAuth(AuthBase):
         request = resp.request
         if resp.status_code != 401:  # the replay is sent by the adapter: no hook runs on it
             return resp
-        used = str(request.headers.get("Authorization", ""))[len("Bearer "):]
-        log.info("salto %s %s: 401, refreshing the token and replaying once",
-                 request.method, request.path_url.split("?")[0])
+        used = str(request.headers.get("Authorization", ""))[len("Bearer ") :]
+        log.info(
+            "salto %s %s: 401, refreshing the token and replaying once",
+            request.method,
+            request.path_url.split("?")[0],
+        )
         try:
             self.tokens.invalidate(used)
             token = self.tokens.access_token(fresh=True)

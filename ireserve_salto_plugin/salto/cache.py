@@ -79,7 +79,11 @@ def _versioned(data: Any) -> dict[str, Any]:
 # shared store is checked as strictly as Salto's answers (a lock flag "no" was taken for
 # true); a value of another type makes the entry a miss, and Salto is asked again.
 _KINDS: dict[str, tuple[type, ...]] = {
-    "str": (str,), "float": (int, float), "int": (int,), "bool": (bool,)}
+    "str": (str,),
+    "float": (int, float),
+    "int": (int,),
+    "bool": (bool,),
+}
 
 
 def _typed(hints: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
@@ -95,8 +99,7 @@ def _typed(hints: dict[str, str], data: dict[str, Any]) -> dict[str, Any]:
             row[name] = value
             continue
         allowed = tuple(t for kind in kinds for t in _KINDS.get(kind, ()))
-        if (not isinstance(value, allowed) or (isinstance(value, bool)
-                and "bool" not in kinds)):
+        if not isinstance(value, allowed) or (isinstance(value, bool) and "bool" not in kinds):
             raise TypeError(f"{name}: not a {hint}")
         row[name] = value
     return row
@@ -115,11 +118,14 @@ def _row(value: Any) -> dict[str, Any]:
 
 
 TOKEN_CODEC: Codec[Token] = Codec(
-    lambda t: {"v": FORMAT, **_row(t)}, lambda d: _by_name(Token, _versioned(d)))
+    lambda t: {"v": FORMAT, **_row(t)}, lambda d: _by_name(Token, _versioned(d))
+)
 SITE_CODEC: Codec[Site] = Codec(
-    lambda s: {"v": FORMAT, **_row(s)}, lambda d: _by_name(Site, _versioned(d)))
-LOCK_HINTS = {name: str(hint) for name, hint in Lock.__init__.__annotations__.items()
-              if name in LOCK_FIELDS}
+    lambda s: {"v": FORMAT, **_row(s)}, lambda d: _by_name(Site, _versioned(d))
+)
+LOCK_HINTS = {
+    name: str(hint) for name, hint in Lock.__init__.__annotations__.items() if name in LOCK_FIELDS
+}
 
 
 def _lock(data: dict[str, Any]) -> Lock:
@@ -127,16 +133,23 @@ def _lock(data: dict[str, Any]) -> Lock:
 
 
 LOCKS_CODEC: Codec[LockList] = Codec(
-    lambda locks: {"v": FORMAT, "locks": [lock.row() for lock in locks.locks],
-                   "iqs": [_row(iq) for iq in locks.iqs.values()], "read_at": locks.read_at,
-                   "complete": locks.complete, "paging_ignored": locks.paging_ignored},
-    lambda d: LockList.of([_lock(row) for row in _versioned(d)["locks"]],
-                          [_by_name(Iq, row) for row in d.get("iqs", [])],
-                          d.get("read_at") if isinstance(d.get("read_at"), int | float)
-                          else None,
-                          # a row from before lists said so counts as not complete
-                          complete=d.get("complete") is True,
-                          paging_ignored=d.get("paging_ignored") is True))
+    lambda locks: {
+        "v": FORMAT,
+        "locks": [lock.row() for lock in locks.locks],
+        "iqs": [_row(iq) for iq in locks.iqs.values()],
+        "read_at": locks.read_at,
+        "complete": locks.complete,
+        "paging_ignored": locks.paging_ignored,
+    },
+    lambda d: LockList.of(
+        [_lock(row) for row in _versioned(d)["locks"]],
+        [_by_name(Iq, row) for row in d.get("iqs", [])],
+        d.get("read_at") if isinstance(d.get("read_at"), int | float) else None,
+        # a row from before lists said so counts as not complete
+        complete=d.get("complete") is True,
+        paging_ignored=d.get("paging_ignored") is True,
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +159,8 @@ class ClockReading:
 
 
 CLOCK_CODEC: Codec[ClockReading] = Codec(
-    lambda r: [r.offset, r.at], lambda d: ClockReading(float(d[0]), float(d[1])))
+    lambda r: [r.offset, r.at], lambda d: ClockReading(float(d[0]), float(d[1]))
+)
 
 NUMBER: Codec[float] = checked(float, int)
 TEXT: Codec[str] = checked(str)
@@ -181,21 +195,24 @@ class Store(Protocol):
         """Set ``key`` only if it is absent; True when this call set it."""
         ...
 
-    def claim(self, key: Key[T], value: T, ttl: float,
-              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+    def claim(
+        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+    ) -> tuple[bool, list[Any]]:
         """``add(key, value, ttl)`` and ``get_many(reads)`` in one round trip (one Redis
         script): the open's duplicate guard and what the open reads next."""
         ...
 
-    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
-              deletes: Sequence[Key[Any]] = ()) -> None:
+    def write(
+        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+    ) -> None:
         """Several ``set`` and ``delete`` in one round trip (one Redis script; on a
         cluster, keys of one slot, e.g. one account's): the open's result, receipt and
         budget reset."""
         ...
 
-    def mutex(self, key: Key[Any], timeout: float,
-              ready: Callable[[], bool] | None = None) -> AbstractContextManager[None]:
+    def mutex(
+        self, key: Key[Any], timeout: float, ready: Callable[[], bool] | None = None
+    ) -> AbstractContextManager[None]:
         """Held by one caller at a time per ``key`` (single flight); raises
         ``TimeoutError`` after ``timeout`` seconds. ``ready``: what the holder fetches is
         there already; a store whose waiters poll may ask it between tries and end the wait

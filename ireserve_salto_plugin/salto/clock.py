@@ -92,12 +92,17 @@ class SaltoClock:
         except (TypeError, ValueError, OverflowError, IndexError):
             offset = None
         if offset is None or abs(offset) > MAX_CLOCK_OFFSET:
-            log.warning("Salto KS sent an impossible Date header; it is ignored, not learned "
-                        "as Salto's clock")
+            log.warning(
+                "Salto KS sent an impossible Date header; it is ignored, not learned "
+                "as Salto's clock"
+            )
             return
         if abs(offset) > CLOCK_WARN_SECONDS and (learned is None or learned.offset != offset):
-            log.warning("Salto KS clock differs from ours by %+d s; OTPs are signed with "
-                        "Salto's time. Check this server's NTP.", offset)
+            log.warning(
+                "Salto KS clock differs from ours by %+d s; OTPs are signed with "
+                "Salto's time. Check this server's NTP.",
+                offset,
+            )
         self._reading = ClockReading(float(offset), now)
         try:  # best effort: an answer already received must not be lost to the store
             self._store.set(self._key, self._reading, CLOCK_TTL)

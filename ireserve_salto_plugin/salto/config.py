@@ -61,20 +61,20 @@ class Tuning:
     set it, with its allowed range; the others are fixed caps."""
 
     open_deadline: float = field(default=15.0, metadata={"env": ("OPEN_DEADLINE", 1, 120)})
-    status_deadline: float = field(default=10.0,
-                                   metadata={"env": ("STATUS_DEADLINE", 1, 120)})
-    options_deadline: float = field(default=60.0,
-                                    metadata={"env": ("OPTIONS_DEADLINE", 1, 600)})
+    status_deadline: float = field(default=10.0, metadata={"env": ("STATUS_DEADLINE", 1, 120)})
+    options_deadline: float = field(default=60.0, metadata={"env": ("OPTIONS_DEADLINE", 1, 600)})
     admin_deadline: float = field(default=30.0, metadata={"env": ("ADMIN_DEADLINE", 1, 300)})
     dedup_seconds: float = field(default=10.0, metadata={"env": ("DEDUP_SECONDS", 0, 300)})
     failed_dedup_seconds: float = 2.0  # a failed attempt answers repeated taps this long
     dedup_margin: float = 5.0  # an in-flight claim outlives the open's deadline by this
-    otp_block_seconds: float = field(default=25 * 60.0,
-                                     metadata={"env": ("OTP_BLOCK_SECONDS", 60, 86400)})
+    otp_block_seconds: float = field(
+        default=25 * 60.0, metadata={"env": ("OTP_BLOCK_SECONDS", 60, 86400)}
+    )
     # at most two rejected codes per IQ within this sliding window (Salto blocks after as
     # few as three for about 20 minutes): never shorter than that
-    otp_window_seconds: float = field(default=20 * 60.0,
-                                      metadata={"env": ("OTP_WINDOW_SECONDS", 1200, 86400)})
+    otp_window_seconds: float = field(
+        default=20 * 60.0, metadata={"env": ("OTP_WINDOW_SECONDS", 1200, 86400)}
+    )
     connect_timeout: float = 3.05  # seconds per connection, within the deadline
     read_timeout: float = 10.0  # seconds per read, within the deadline
     get_retries: int = 2  # retries of a read on 5xx, 429 or a reset

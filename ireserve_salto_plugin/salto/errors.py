@@ -138,9 +138,11 @@ def error_for(
     needle = (message or "").lower()
     cls: type[SaltoError] | None = None
     for want_status, want_code, want_text, candidate in _TABLE:
-        if ((want_status is None or want_status == status)
-                and (want_code is None or want_code == code)
-                and (want_text is None or want_text in needle)):
+        if (
+            (want_status is None or want_status == status)
+            and (want_code is None or want_code == code)
+            and (want_text is None or want_text in needle)
+        ):
             cls = candidate
             break
     if cls is None:

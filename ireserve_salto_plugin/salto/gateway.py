@@ -97,8 +97,9 @@ class SaltoGateway:
         self._tuning = tuning = tuning or Tuning()
         self._page_size = tuning.page_size
         self._locks_ttl = tuning.locks_ttl
-        self.transport = Transport(session, tuning=tuning, clock=clock, deadline=deadline,
-                                   telemetry=telemetry)
+        self.transport = Transport(
+            session, tuning=tuning, clock=clock, deadline=deadline, telemetry=telemetry
+        )
         self.tokens = TokenSource(account, self.transport, store, clock)
         self.auth = BearerAuth(self.tokens)
         self._api = account.api_url
@@ -120,36 +121,62 @@ class SaltoGateway:
 
     # -- calls ---------------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, *, url: str | None = None,
-              side_effect: bool = False, headers: Mapping[str, str] | None = None,
-              **kwargs: Any) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        url: str | None = None,
+        side_effect: bool = False,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         """One API request with the account's token (:class:`~.auth.BearerAuth`), retried
         by the session when it is a read; an answer of 400 or more is its error."""
-        return self._answered(self.transport.send(
-            method, url or f"{self._api}{path}", path=path, auth=self.auth,
-            side_effect=side_effect, headers={**API_HEADERS, **headers} if headers
-            else API_HEADERS, **kwargs), method, path)
+        return self._answered(
+            self.transport.send(
+                method,
+                url or f"{self._api}{path}",
+                path=path,
+                auth=self.auth,
+                side_effect=side_effect,
+                headers={**API_HEADERS, **headers} if headers else API_HEADERS,
+                **kwargs,
+            ),
+            method,
+            path,
+        )
 
     def _answered(self, resp: requests.Response, method: str, path: str) -> requests.Response:
         """Salto's clock learned from the answer; an answer of 400 or more is its error."""
         self.clock.observe(resp.headers.get("Date"), resp.status_code)
         if resp.status_code >= 400:
-            raise error_for(resp.status_code, decode_json(resp, method, path), method=method,
-                            path=path, retry_after=retry_after(resp))
+            raise error_for(
+                resp.status_code,
+                decode_json(resp, method, path),
+                method=method,
+                path=path,
+                retry_after=retry_after(resp),
+            )
         return resp
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """One API call's decoded answer (a url is a next_page_link, checked same-origin)."""
         return decode_json(self._send(method, path, **kwargs), method, path)
 
-    def read(self, path: str, params: Mapping[str, Any] | None = None,
-             headers: Mapping[str, str] | None = None) -> tuple[Any, requests.Response]:
+    def read(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[Any, requests.Response]:
         """A GET of any Connect API path, with its answer (the probe looks at shapes)."""
         resp = self._send("GET", path, params=params, headers=headers)
         return decode_json(resp, "GET", path), resp
 
-    def _pages(self, path: str, *, thorough: bool = False,
-               ahead: Key[float] | None = None) -> Listing:
+    def _pages(
+        self, path: str, *, thorough: bool = False, ahead: Key[float] | None = None
+    ) -> Listing:
         """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
         the list only when ``count`` says so or one more read comes back empty. ``ahead``:
         the key that remembers, for a site whose first page was full at the last read, that
@@ -164,10 +191,17 @@ class SaltoGateway:
             return body
 
         known = self._store.get(ahead) if ahead is not None else None
-        listing = read_all(fetch, path, api=self._api, api_origin=self._api_origin,
-                         page_size=self._page_size, tuning=self._tuning,
-                         on_page=self.on_page, thorough=thorough,
-                         ahead=known is not None and known >= self._page_size)
+        listing = read_all(
+            fetch,
+            path,
+            api=self._api,
+            api_origin=self._api_origin,
+            page_size=self._page_size,
+            tuning=self._tuning,
+            on_page=self.on_page,
+            thorough=thorough,
+            ahead=known is not None and known >= self._page_size,
+        )
         if ahead is not None and first:
             full = first[0] >= self._page_size
             if full and first[0] != known:
@@ -187,35 +221,43 @@ class SaltoGateway:
             return cached
         site = None
         try:
-            site = self._match_site(self._call(
-                "GET", "/v1.1/sites", params={"$filter": f"site_uid eq '{site_uid}'"}),
-                site_uid)
+            site = self._match_site(
+                self._call("GET", "/v1.1/sites", params={"$filter": f"site_uid eq '{site_uid}'"}),
+                site_uid,
+            )
         except (Refused, NotFound) as exc:
             log.info("salto site $filter refused (%s); falling back to the site list", exc.code)
         if site is None:
             site = self._match_site(self._call("GET", "/v1.2/sites"), site_uid)
         if site is None:
-            raise SiteNotFound(f"no site with Site UID {site_uid} is visible to account "
-                               f"{self.account.username!r}", status=404, method="GET",
-                               path="/v1.2/sites")
+            raise SiteNotFound(
+                f"no site with Site UID {site_uid} is visible to account {self.account.username!r}",
+                status=404,
+                method="GET",
+                path="/v1.2/sites",
+            )
         self._store.set(key, site, SITE_TTL)
         return site
 
     @staticmethod
     def _match_site(body: Any, site_uid: str) -> Site | None:
         """``v1.2/sites`` is a bare array, ``v1.1/sites`` a ``{items}`` page."""
-        items = body if isinstance(body, list) else (
-            body.get("items") if isinstance(body, dict) else None)
+        items = (
+            body
+            if isinstance(body, list)
+            else (body.get("items") if isinstance(body, dict) else None)
+        )
         if not isinstance(items, list):
-            raise Unavailable("Salto KS sent an unexpected site list", method="GET",
-                              path="/v1.x/sites")
-        return next((site for item in items
-                     if (site := parse_site(item, site_uid)) is not None), None)
+            raise Unavailable(
+                "Salto KS sent an unexpected site list", method="GET", path="/v1.x/sites"
+            )
+        return next(
+            (site for item in items if (site := parse_site(item, site_uid)) is not None), None
+        )
 
     # -- locks and IQs -----------------------------------------------------------------------
 
-    def locks(self, site_id: str, *, refresh: bool = False, thorough: bool = False
-              ) -> LockList:
+    def locks(self, site_id: str, *, refresh: bool = False, thorough: bool = False) -> LockList:
         """The site's locks and IQs, from the store unless ``refresh`` or older than the
         TTL. Fetched together, the IQ list beside the lock list (in parallel: a cold open
         waits for one of them, not both): an IQ's ``restore_required`` is only in the IQ
@@ -238,19 +280,24 @@ class SaltoGateway:
             if self._tuning.parallel_lists:
                 with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
                     iq_read = pool.submit(self._iqs, site_id, thorough)
-                    lock_read = self._pages(path, thorough=thorough,
-                                            ahead=FIRST_PAGE(self.account.key, site_id))
+                    lock_read = self._pages(
+                        path, thorough=thorough, ahead=FIRST_PAGE(self.account.key, site_id)
+                    )
                     iqs = iq_read.result()
             else:
                 lock_read = self._pages(path, thorough=thorough)
                 iqs = self._iqs(site_id, thorough)
-            result = LockList.of([parse_lock(item) for item in lock_read.items], iqs.items,
-                                 self._wall(), complete=lock_read.complete and iqs.complete,
-                                 paging_ignored=lock_read.paging_ignored
-                                 or iqs.paging_ignored)
+            result = LockList.of(
+                [parse_lock(item) for item in lock_read.items],
+                iqs.items,
+                self._wall(),
+                complete=lock_read.complete and iqs.complete,
+                paging_ignored=lock_read.paging_ignored or iqs.paging_ignored,
+            )
             self._store.set(key, result, self._locks_ttl)
-            self._telemetry.locks_read(site_id, ((lock.battery, lock.alarm)
-                                                 for lock in result.locks))
+            self._telemetry.locks_read(
+                site_id, ((lock.battery, lock.alarm) for lock in result.locks)
+            )
             return result
 
     def forget_locks(self, site_id: str) -> None:
@@ -261,16 +308,14 @@ class SaltoGateway:
         """One lock, fresh from Salto. What it says is written into the cached lock list
         (the lock, and its IQ's online state on every lock of that IQ), so the explainer
         and readiness see what an open just learned."""
-        lock = parse_lock(self._call("GET",
-                                     f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))
+        lock = parse_lock(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))
         try:
             key = LOCKS(self.account.key, site_id)
             cached = self._store.get(key)
             if cached is not None and (updated := cached.learned(lock)) is not cached:
                 self._store.set(key, updated, self._locks_ttl)
         except StoreUnavailable:
-            log.warning("salto lock %s read, but the cached list could not be updated",
-                        lock_id)
+            log.warning("salto lock %s read, but the cached list could not be updated", lock_id)
         return lock
 
     def _iqs(self, site_id: str, thorough: bool) -> Listing:
@@ -280,8 +325,7 @@ class SaltoGateway:
     def iq(self, site_id: str, iq_id: str) -> Iq | None:
         """One IQ, fresh from Salto; ``None`` when Salto does not know it on the site."""
         try:
-            return parse_iq(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/iqs/"
-                                              f"{_seg(iq_id)}"))
+            return parse_iq(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}"))
         except NotFound:
             return None
 
@@ -304,19 +348,21 @@ class SaltoGateway:
         return secret
 
     def request_pin_email(self, site_id: str, iq_id: str) -> None:
-        """"GET PIN": Salto e-mails the IQ PIN to the account (204, no body)."""
-        self._send("GET", self._iq_path(site_id, iq_id, "pin"), params={"send_email": "true"},
-                   side_effect=True)  # a lost answer: no second e-mail
+        """ "GET PIN": Salto e-mails the IQ PIN to the account (204, no body)."""
+        self._send(
+            "GET",
+            self._iq_path(site_id, iq_id, "pin"),
+            params={"send_email": "true"},
+            side_effect=True,
+        )  # a lost answer: no second e-mail
 
     def set_pin(self, site_id: str, iq_id: str, *, otp: str, delta: str) -> None:
-        """"Set PIN": activate the account at the IQ; new PIN = current PIN - delta."""
-        self._send("PUT", self._iq_path(site_id, iq_id, "pin"),
-                   json={"otp": otp, "delta": delta})
+        """ "Set PIN": activate the account at the IQ; new PIN = current PIN - delta."""
+        self._send("PUT", self._iq_path(site_id, iq_id, "pin"), json={"otp": otp, "delta": delta})
 
     # -- remote open and entries --------------------------------------------------------------
 
-    def open_lock(self, site_id: str, lock_id: str,
-                  *, sign: Callable[[], str | None]) -> None:
+    def open_lock(self, site_id: str, lock_id: str, *, sign: Callable[[], str | None]) -> None:
         """One remote-open command, signed by ``sign()`` right before it is sent (no
         ``otp`` field when it returns ``None``: an IQ without OTP).
 
@@ -332,9 +378,18 @@ class SaltoGateway:
                 if otp is not None:
                     body["otp"] = otp
                 # sent from here (not through _send): the open's path stays short
-                self._answered(self.transport.send(
-                    "PATCH", f"{self._api}{path}", path=path, auth=self.auth,
-                    headers=API_HEADERS, json=body), "PATCH", path)
+                self._answered(
+                    self.transport.send(
+                        "PATCH",
+                        f"{self._api}{path}",
+                        path=path,
+                        auth=self.auth,
+                        headers=API_HEADERS,
+                        json=body,
+                    ),
+                    "PATCH",
+                    path,
+                )
                 return
             except Unavailable as exc:
                 if exc.sent or attempt == 2:
@@ -345,8 +400,9 @@ class SaltoGateway:
         """The newest ``top`` entries of the site's audit log, newest first."""
         return self._entries(site_id, top=top).items
 
-    def entries_since(self, site_id: str, since: datetime,
-                      max_pages: int = ENTRIES_BACK_PAGES) -> Listing:
+    def entries_since(
+        self, site_id: str, since: datetime, max_pages: int = ENTRIES_BACK_PAGES
+    ) -> Listing:
         """The site's log, newest first, read back until an entry older than ``since``
         (or the log's end); ``complete`` False when ``max_pages`` pages ended the read
         before that. No OData time filter: none is known to work on entries."""
@@ -355,12 +411,16 @@ class SaltoGateway:
             at = entry_time(entry)
             return at is not None and at < since
 
-        return self._entries(site_id, top=ENTRIES_UNBOUNDED, enough=older,
-                             max_pages=max_pages)
+        return self._entries(site_id, top=ENTRIES_UNBOUNDED, enough=older, max_pages=max_pages)
 
-    def _entries(self, site_id: str, *, top: int,
-                 enough: Callable[[dict[str, Any]], bool] | None = None,
-                 max_pages: int | None = None) -> Listing:
+    def _entries(
+        self,
+        site_id: str,
+        *,
+        top: int,
+        enough: Callable[[dict[str, Any]], bool] | None = None,
+        max_pages: int | None = None,
+    ) -> Listing:
         """Entries are not paged by ``$skip``: an answer with more to come carries
         ``continuation_token`` in its body, sent back as the ``CLP-Continuation-Token``
         request header (docs/salto-ks-api.md, "Endpoints", row 17)."""
@@ -370,9 +430,15 @@ class SaltoGateway:
             body, resp = self.read(path, params, {CONTINUATION: token} if token else None)
             return body, continuation_of(body, resp)
 
-        return read_continued(fetch, path, top=top, page=ENTRIES_PAGE,
-                              params={"$orderby": "utc_date_time desc"}, enough=enough,
-                              max_pages=max_pages or self._tuning.max_pages)
+        return read_continued(
+            fetch,
+            path,
+            top=top,
+            page=ENTRIES_PAGE,
+            params={"$orderby": "utc_date_time desc"},
+            enough=enough,
+            max_pages=max_pages or self._tuning.max_pages,
+        )
 
     def me(self, site_id: str) -> SiteUser:
         """The account as a site user: ``remote_access``, ``blocked``, subscription."""

@@ -24,9 +24,16 @@ def salto_otp(secret: str, pin: str, instant: datetime) -> str:
     t = instant if instant.tzinfo is UTC else instant.astimezone(UTC)
     # %-formatting of the six fields: a third of strftime's time, half of an f-string's
     stamp = "%04d%02d%02d%02d%02d%02d" % (  # noqa: UP031
-        t.year, t.month, t.day, t.hour, t.minute, t.second)
-    return hashlib.md5(f"{stamp}{secret}{pin}".encode(),
-                       usedforsecurity=False).hexdigest()[:OTP_LENGTH]
+        t.year,
+        t.month,
+        t.day,
+        t.hour,
+        t.minute,
+        t.second,
+    )
+    return hashlib.md5(f"{stamp}{secret}{pin}".encode(), usedforsecurity=False).hexdigest()[
+        :OTP_LENGTH
+    ]
 
 
 def pin_delta(old_pin: str, new_pin: str) -> str:

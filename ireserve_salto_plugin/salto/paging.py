@@ -62,15 +62,28 @@ def parse_page(body: Any, path: str) -> Page:
         return body, None, None
     if isinstance(body, dict) and isinstance(body.get("items"), list):
         count = body.get("count")
-        return body["items"], body.get("next_page_link"), (
-            count if isinstance(count, int) and not isinstance(count, bool) else None)
-    raise Unavailable(f"Salto KS sent an unexpected list shape for GET {path}",
-                      method="GET", path=path)
+        return (
+            body["items"],
+            body.get("next_page_link"),
+            (count if isinstance(count, int) and not isinstance(count, bool) else None),
+        )
+    raise Unavailable(
+        f"Salto KS sent an unexpected list shape for GET {path}", method="GET", path=path
+    )
 
 
-def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size: int,
-             tuning: Tuning, on_page: Callable[[int, int | None], None] | None = None,
-             thorough: bool = False, ahead: bool = False) -> Listing:
+def read_all(
+    fetch: Fetch,
+    path: str,
+    *,
+    api: str,
+    api_origin: Origin,
+    page_size: int,
+    tuning: Tuning,
+    on_page: Callable[[int, int | None], None] | None = None,
+    thorough: bool = False,
+    ahead: bool = False,
+) -> Listing:
     """Every item of the list at ``path``, in Salto's order. ``on_page(items read so far,
     count if known)`` is told after each page or batch (a progress bar).
 
@@ -91,8 +104,7 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
     spare = _Ahead(page_at, size) if ahead and tuning.max_pages > 1 else None
     while pages < tuning.max_pages:
         try:
-            page, link, count = (parse_page(fetch(None, url), path) if url
-                                 else page_at(len(items)))
+            page, link, count = parse_page(fetch(None, url), path) if url else page_at(len(items))
         except BaseException:
             if spare is not None:
                 spare.drop()  # the first page failed: the list fails, the spare is not read
@@ -107,8 +119,14 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
             else:
                 second.drop()
         skips = range(len(items) + sum(map(len, batch)), count or 0, size)  # still missing
-        if (skips and not link and len(batch[-1]) == size and count is not None
-                and count <= tuning.max_items and pages + len(skips) <= tuning.max_pages):
+        if (
+            skips
+            and not link
+            and len(batch[-1]) == size
+            and count is not None
+            and count <= tuning.max_items
+            and pages + len(skips) <= tuning.max_pages
+        ):
             batch += concurrent(page_at, skips)
             pages += len(skips)
         for page in batch:
@@ -120,8 +138,11 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
         if on_page is not None:
             on_page(len(items), count)
         if len(items) > tuning.max_items:
-            raise Unavailable(f"Salto KS listed more than {tuning.max_items} items for "
-                              f"GET {path}", method="GET", path=path)
+            raise Unavailable(
+                f"Salto KS listed more than {tuning.max_items} items for GET {path}",
+                method="GET",
+                path=path,
+            )
         if isinstance(link, str) and link:
             url = next_link(link, path, api, api_origin, seen)
             continue
@@ -131,8 +152,9 @@ def read_all(fetch: Fetch, path: str, *, api: str, api_origin: Origin, page_size
             return Listing(items, True)
         if len(batch[-1]) < size and not thorough:
             return Listing(items, False)  # maybe cut by a cap Salto does not announce
-    raise Unavailable(f"Salto KS sent more than {tuning.max_pages} pages for GET {path}",
-                      method="GET", path=path)
+    raise Unavailable(
+        f"Salto KS sent more than {tuning.max_pages} pages for GET {path}", method="GET", path=path
+    )
 
 
 class _Ahead:
@@ -157,8 +179,9 @@ class _Ahead:
 def concurrent(page_at: Callable[[int], Page], skips: range) -> list[list[Any]]:
     """The pages at ``skips``, at most :data:`PAGES_IN_FLIGHT` requests at a time, in
     order; the first error fails the list (queued reads are cancelled)."""
-    with ThreadPoolExecutor(max_workers=min(PAGES_IN_FLIGHT, len(skips)),
-                            thread_name_prefix="salto-page") as pool:
+    with ThreadPoolExecutor(
+        max_workers=min(PAGES_IN_FLIGHT, len(skips)), thread_name_prefix="salto-page"
+    ) as pool:
         futures = [pool.submit(page_at, skip) for skip in skips]
         try:
             return [future.result()[0] for future in futures]
@@ -177,11 +200,16 @@ def next_link(link: str, path: str, api: str, api_origin: Origin, seen: set[str]
     a link seen before. An ``http`` link to the API's own host is followed over https when
     the API is https (Salto's own SDK does this: links may come back as http from behind
     TLS termination)."""
+
     def refuse(why: str) -> Unavailable:
         return Unavailable(f"Salto KS sent a next_page_link {why}", method="GET", path=path)
 
-    if len(link) > MAX_LINK_CHARS or "\\" in link or not link.isprintable() or any(
-            char.isspace() for char in link):
+    if (
+        len(link) > MAX_LINK_CHARS
+        or "\\" in link
+        or not link.isprintable()
+        or any(char.isspace() for char in link)
+    ):
         raise refuse("that is malformed")
     try:
         parsed = parse_url(urljoin(f"{api}/", link))
@@ -195,13 +223,15 @@ def next_link(link: str, path: str, api: str, api_origin: Origin, seen: set[str]
         link_port = port  # an http link to the API's own host, behind TLS termination
     else:
         raise refuse("to another host")
-    if (parsed.auth is not None or (parsed.host or "").lower().strip("[]") != host.strip("[]")
-            or link_port != port):
+    if (
+        parsed.auth is not None
+        or (parsed.host or "").lower().strip("[]") != host.strip("[]")
+        or link_port != port
+    ):
         raise refuse("to another host")
     name = f"[{host}]" if ":" in host else host
     netloc = name if port == (443 if scheme == "https" else 80) else f"{name}:{port}"
-    url = f"{scheme}://{netloc}{parsed.path or '/'}" + (f"?{parsed.query}" if parsed.query
-                                                        else "")
+    url = f"{scheme}://{netloc}{parsed.path or '/'}" + (f"?{parsed.query}" if parsed.query else "")
     if url in seen:
         raise refuse("twice (the same one)")
     seen.add(url)
@@ -214,9 +244,16 @@ MAX_TOKEN_CHARS = 2000  # a longer continuation token is not sent back
 Continued = Callable[[Mapping[str, Any], str | None], tuple[Any, str | None]]
 
 
-def read_continued(fetch: Continued, path: str, *, top: int, page: int,
-                   params: Mapping[str, Any], max_pages: int,
-                   enough: Callable[[dict[str, Any]], bool] | None = None) -> Listing:
+def read_continued(
+    fetch: Continued,
+    path: str,
+    *,
+    top: int,
+    page: int,
+    params: Mapping[str, Any],
+    max_pages: int,
+    enough: Callable[[dict[str, Any]], bool] | None = None,
+) -> Listing:
     """The first ``top`` items of a list paged by a continuation token instead of
     ``$skip`` (the entries: docs/salto-ks-api.md, "Endpoints", row 17): an answer with more
     to come carries the token, sent back with the next request. ``enough(item)``: the read
@@ -231,16 +268,21 @@ def read_continued(fetch: Continued, path: str, *, top: int, page: int,
         body, token = fetch({"$top": min(top - len(items_read), page), **params}, token)
         items = body.get("items") if isinstance(body, dict) else body
         if not isinstance(items, list):
-            raise Unavailable("Salto KS sent an unexpected entry list", method="GET",
-                              path=path)
+            raise Unavailable("Salto KS sent an unexpected entry list", method="GET", path=path)
         items_read.extend(item for item in items if isinstance(item, dict))
-        done = enough is not None and any(enough(item) for item in items_read[-len(items):]
-                                          if items and isinstance(item, dict))
+        done = enough is not None and any(
+            enough(item) for item in items_read[-len(items) :] if items and isinstance(item, dict)
+        )
         if done or not items or len(items_read) >= top or not token:
             return Listing(items_read[:top], True)
-        if (token in seen or len(token) > MAX_TOKEN_CHARS or not token.isprintable()
-                or not token.isascii()):
-            raise Unavailable("Salto KS sent an unusable continuation token",
-                              method="GET", path=path)
+        if (
+            token in seen
+            or len(token) > MAX_TOKEN_CHARS
+            or not token.isprintable()
+            or not token.isascii()
+        ):
+            raise Unavailable(
+                "Salto KS sent an unusable continuation token", method="GET", path=path
+            )
         seen.add(token)
     return Listing(items_read[:top], False)

@@ -40,11 +40,15 @@ class CallGuard:
     """One call: its sockets, shut down by the watchdog when ``deadline`` passes, and what
     :class:`CallRetry` may do for it (how many retries, how to wait)."""
 
-    __slots__ = ("_lock", "_socks", "deadline", "done", "fired", "retries", "side_effect",
-                 "sleep")
+    __slots__ = ("_lock", "_socks", "deadline", "done", "fired", "retries", "side_effect", "sleep")
 
-    def __init__(self, deadline: float, retries: int = 0, side_effect: bool = False,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        deadline: float,
+        retries: int = 0,
+        side_effect: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.deadline = deadline  # time.monotonic() instant
         self.retries = retries  # for a read (or a token grant); 0 for everything else
         self.side_effect = side_effect  # a read that must not arrive twice (GET PIN)
@@ -112,8 +116,9 @@ class _Watchdog:
     def watch(self, guard: CallGuard) -> None:
         with self._cond:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="salto-deadlines",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._run, name="salto-deadlines", daemon=True
+                )
                 self._thread.start()
             earliest = not self._heap or guard.deadline < self._heap[0][0]
             heapq.heappush(self._heap, (guard.deadline, next(self._seq), guard))
@@ -148,8 +153,13 @@ class guarded:
 
     __slots__ = ("guard", "outer")
 
-    def __init__(self, deadline: float, retries: int = 0, side_effect: bool = False,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        deadline: float,
+        retries: int = 0,
+        side_effect: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.guard = CallGuard(deadline, retries, side_effect, sleep)
         self.outer: CallGuard | None = None
 
@@ -200,14 +210,26 @@ class CallRetry(Retry):
         kwargs.setdefault("respect_retry_after_header", True)
         super().__init__(**kwargs)
 
-    def increment(self, method: str | None = None, url: str | None = None,
-                  response: Any = None, error: Exception | None = None, _pool: Any = None,
-                  _stacktrace: Any = None) -> Self:
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Self:
         guard = current_guard()
-        allowed = (guard is not None and len(self.history) < guard.retries
-                   and not guard.fired and not isinstance(error, ReadTimeoutError)
-                   and not (guard.side_effect and not isinstance(
-                       error, NewConnectionError | ConnectTimeoutError)))
+        allowed = (
+            guard is not None
+            and len(self.history) < guard.retries
+            and not guard.fired
+            and not isinstance(error, ReadTimeoutError)
+            and not (
+                guard.side_effect
+                and not isinstance(error, NewConnectionError | ConnectTimeoutError)
+            )
+        )
         if allowed:
             new = super().increment(method, url, response, error, _pool, _stacktrace)
             assert guard is not None
@@ -321,8 +343,9 @@ class SaltoSession(requests.Session):
         self.headers["User-Agent"] = "ireserve-salto-plugin"
         self.headers["Accept-Encoding"] = "gzip, deflate"
         self.trust_env = False
-        self.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
-                       or os.environ.get("CURL_CA_BUNDLE") or True)
+        self.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
         # One session serves every park: a cookie one park's answer sets would go out on
         # the next park's requests (its token request included). Salto needs none: keep none.
         self.cookies = RequestsCookieJar(policy=NoCookies())
@@ -333,12 +356,25 @@ class SaltoSession(requests.Session):
         full (uncapped) to build ``resp.next`` even with ``allow_redirects=False``."""
         return None
 
-    def request(self, method: str | bytes, url: str | bytes,
-                params: Any = None, data: Any = None, headers: Any = None,
-                cookies: Any = None, files: Any = None, auth: Any = None,
-                timeout: Any = None, allow_redirects: bool = True, proxies: Any = None,
-                hooks: Any = None, stream: bool | None = None, verify: Any = None,
-                cert: Any = None, json: Any = None) -> requests.Response:
+    def request(
+        self,
+        method: str | bytes,
+        url: str | bytes,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        files: Any = None,
+        auth: Any = None,
+        timeout: Any = None,
+        allow_redirects: bool = True,
+        proxies: Any = None,
+        hooks: Any = None,
+        stream: bool | None = None,
+        verify: Any = None,
+        cert: Any = None,
+        json: Any = None,
+    ) -> requests.Response:
         """requests' own ``Session.request``, with the proxies of the URL's origin read
         from the environment once, and never a redirect."""
         text = url.decode() if isinstance(url, bytes) else url
@@ -349,10 +385,24 @@ class SaltoSession(requests.Session):
                 if len(self._proxies) >= PROXY_ORIGINS:  # bounded, whatever is asked
                     self._proxies.clear()
                 proxies = self._proxies[origin] = requests.utils.get_environ_proxies(origin)
-        return super().request(method, text, params=params, data=data, headers=headers,
-                               cookies=cookies, files=files, auth=auth, timeout=timeout,
-                               allow_redirects=False, proxies=proxies, hooks=hooks,
-                               stream=stream, verify=verify, cert=cert, json=json)
+        return super().request(
+            method,
+            text,
+            params=params,
+            data=data,
+            headers=headers,
+            cookies=cookies,
+            files=files,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=False,
+            proxies=proxies,
+            hooks=hooks,
+            stream=stream,
+            verify=verify,
+            cert=cert,
+            json=json,
+        )
 
 
 def make_session(pool: int = POOL_SIZE) -> requests.Session:

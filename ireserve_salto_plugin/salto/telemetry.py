@@ -48,10 +48,17 @@ class Telemetry:
     """The plugin's instruments. Providers may be injected (tests); by default the
     global ones of the OpenTelemetry API are used, which are no-ops without an SDK."""
 
-    def __init__(self, meter_provider: Any = None, tracer_provider: Any = None,
-                 park_label: bool | None = None) -> None:
-        self.park_label = (os.environ.get("SALTO_KS_METRICS_PARK_LABEL") == "1"
-                           if park_label is None else park_label)
+    def __init__(
+        self,
+        meter_provider: Any = None,
+        tracer_provider: Any = None,
+        park_label: bool | None = None,
+    ) -> None:
+        self.park_label = (
+            os.environ.get("SALTO_KS_METRICS_PARK_LABEL") == "1"
+            if park_label is None
+            else park_label
+        )
         try:
             from opentelemetry import metrics, trace
         except ImportError:
@@ -65,22 +72,29 @@ class Telemetry:
         self._trace_checked = float("-inf")
         self._tracer = (tracer_provider or trace.get_tracer_provider()).get_tracer(NAME)
         self._opens = meter.create_counter("salto.opens", description="Open attempts")
-        self._open_seconds = meter.create_histogram("salto.open.duration", unit="s",
-                                                    description="Open attempts, end to end")
-        self._call_seconds = meter.create_histogram("salto.call.duration", unit="s",
-                                                    description="Calls to Salto KS")
-        self._tokens = meter.create_counter("salto.token.fetches",
-                                            description="Tokens fetched from Salto KS")
-        self._refusals = meter.create_counter("salto.otp.refusals",
-                                              description="Opens the OTP budget refused")
-        self._store_errors = meter.create_counter("salto.store.errors",
-                                                  description="Shared store failures")
+        self._open_seconds = meter.create_histogram(
+            "salto.open.duration", unit="s", description="Open attempts, end to end"
+        )
+        self._call_seconds = meter.create_histogram(
+            "salto.call.duration", unit="s", description="Calls to Salto KS"
+        )
+        self._tokens = meter.create_counter(
+            "salto.token.fetches", description="Tokens fetched from Salto KS"
+        )
+        self._refusals = meter.create_counter(
+            "salto.otp.refusals", description="Opens the OTP budget refused"
+        )
+        self._store_errors = meter.create_counter(
+            "salto.store.errors", description="Shared store failures"
+        )
         # site → (battery, alarm) → locks, from the lock lists this process read last
         self._health: OrderedDict[str, Counter[tuple[str, bool]]] = OrderedDict()
         self._health_lock = threading.Lock()
         meter.create_observable_gauge(
-            "salto.locks", callbacks=[self._observe_locks],
-            description="Locks by battery state and alarm setting, as last read from Salto KS")
+            "salto.locks",
+            callbacks=[self._observe_locks],
+            description="Locks by battery state and alarm setting, as last read from Salto KS",
+        )
 
     def open_span(self) -> AbstractContextManager[Any]:
         if not self.enabled or not self._tracing():
@@ -97,8 +111,9 @@ class Telemetry:
         if now < self._trace_checked + 1.0:
             return False
         self._trace_checked = now
-        self._traced = not isinstance(self._trace.get_tracer_provider(),
-                                      self._trace.ProxyTracerProvider)
+        self._traced = not isinstance(
+            self._trace.get_tracer_provider(), self._trace.ProxyTracerProvider
+        )
         return self._traced
 
     def opened(self, span: Any, fields: dict[str, Any], seconds: float) -> None:
@@ -112,13 +127,15 @@ class Telemetry:
         if fields["reason"] in ("otp_blocked", "otp_suspended"):
             self._refusals.add(1, {"reason": fields["reason"]})
         if span is not None and hasattr(span, "set_attributes"):
-            span.set_attributes({f"salto.{k}": v for k, v in fields.items()
-                                 if v is not None and k not in PERSONAL})
+            span.set_attributes(
+                {f"salto.{k}": v for k, v in fields.items() if v is not None and k not in PERSONAL}
+            )
 
     def call(self, method: str, path: str, status: int | None, seconds: float) -> None:
         if self.enabled:
-            self._call_seconds.record(seconds, {"endpoint": endpoint(method, path),
-                                                "status": status or 0})
+            self._call_seconds.record(
+                seconds, {"endpoint": endpoint(method, path), "status": status or 0}
+            )
 
     def token(self, grant: str) -> None:
         if self.enabled:

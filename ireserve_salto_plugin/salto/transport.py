@@ -106,24 +106,35 @@ def retry_after(resp: requests.Response) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER_HEADER) if math.isfinite(seconds) else None
 
 
-def decode_json(resp: requests.Response, method: str, path: str,
-                allow_empty: bool = False) -> Any:
+def decode_json(resp: requests.Response, method: str, path: str, allow_empty: bool = False) -> Any:
     """The answer's JSON; ``None`` for an empty or unreadable error answer."""
     if not resp.content:
         if allow_empty or resp.status_code >= 400:
             return None
-        raise Unavailable(f"Salto KS sent an empty answer to {method} {path}",
-                          status=resp.status_code, method=method, path=path)
+        raise Unavailable(
+            f"Salto KS sent an empty answer to {method} {path}",
+            status=resp.status_code,
+            method=method,
+            path=path,
+        )
     try:
         return json.loads(resp.content)
     except RecursionError:
-        raise Unavailable(f"Salto KS sent JSON nested too deep to {method} {path}",
-                          status=resp.status_code, method=method, path=path) from None
+        raise Unavailable(
+            f"Salto KS sent JSON nested too deep to {method} {path}",
+            status=resp.status_code,
+            method=method,
+            path=path,
+        ) from None
     except ValueError:
         if resp.status_code >= 400:
             return None
-        raise Unavailable(f"Salto KS sent an answer that is not JSON to {method} {path}",
-                          status=resp.status_code, method=method, path=path) from None
+        raise Unavailable(
+            f"Salto KS sent an answer that is not JSON to {method} {path}",
+            status=resp.status_code,
+            method=method,
+            path=path,
+        ) from None
 
 
 class Transport:
@@ -131,9 +142,15 @@ class Transport:
     ``clock.monotonic()`` instant, or ``None``: each request then gets its connect and read
     timeouts as its whole deadline), and the tuning's caps."""
 
-    def __init__(self, session: requests.Session, *, tuning: Tuning | None = None,
-                 clock: Clock = SYSTEM_CLOCK, deadline: float | None = None,
-                 telemetry: Telemetry = NO_TELEMETRY) -> None:
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        tuning: Tuning | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        deadline: float | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
+    ) -> None:
         self.session = session
         self.telemetry = telemetry
         self.tuning = tuning = tuning or Tuning()
@@ -155,8 +172,9 @@ class Transport:
         return min(wanted, left)
 
     @contextmanager
-    def single_flight(self, store: Store, key: Key[Any], wanted: float,
-                      ready: Callable[[], bool] | None = None) -> Iterator[None]:
+    def single_flight(
+        self, store: Store, key: Key[Any], wanted: float, ready: Callable[[], bool] | None = None
+    ) -> Iterator[None]:
         """Hold ``key``'s mutex (one fetch at a time across threads and, with a shared
         store, processes), waiting for another holder at most ``wanted`` seconds and never
         past the deadline. ``ready`` (see :meth:`Store.mutex`): the wait may end without
@@ -166,8 +184,9 @@ class Transport:
             try:
                 stack.enter_context(store.mutex(key, limit, ready))
             except TimeoutError as exc:
-                raise Timeout(f"waited {limit:.0f}s for another request to Salto KS",
-                              sent=False) from exc
+                raise Timeout(
+                    f"waited {limit:.0f}s for another request to Salto KS", sent=False
+                ) from exc
             yield
 
     def _timeouts(self, method: str, path: str) -> tuple[tuple[float, float], float]:
@@ -176,12 +195,19 @@ class Transport:
             return self.timeout, now + sum(self.timeout)
         left = self.deadline - now
         if left <= MIN_CALL_TIME:
-            raise Timeout(f"no time left for {method} {path}", method=method, path=path,
-                          sent=False)
+            raise Timeout(f"no time left for {method} {path}", method=method, path=path, sent=False)
         return (min(self.timeout[0], left), min(self.timeout[1], left)), self.deadline
 
-    def send(self, method: str, url: str, *, path: str, side_effect: bool = False,
-             safe: bool = False, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        path: str,
+        side_effect: bool = False,
+        safe: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
         """One request and its whole answer, inside the deadline (retries and body reads
         included), never redirected, at most ``max_body_bytes`` long. A GET, or a request
         the caller says is ``safe`` to repeat (a token grant), is retried by the session's
@@ -191,12 +217,14 @@ class Transport:
         limit, started, status = self.tuning.max_body_bytes, time.perf_counter(), None
         # The watchdog keeps real time, whatever clock was injected.
         try:
-            with guarded(time.monotonic() + (deadline - self.clock.monotonic()),
-                         self.get_retries if method == "GET" or safe else 0, side_effect,
-                         self.clock.sleep) as guard:
+            with guarded(
+                time.monotonic() + (deadline - self.clock.monotonic()),
+                self.get_retries if method == "GET" or safe else 0,
+                side_effect,
+                self.clock.sleep,
+            ) as guard:
                 try:
-                    resp = self.session.request(method, url, timeout=timeout, stream=True,
-                                                **kwargs)
+                    resp = self.session.request(method, url, timeout=timeout, stream=True, **kwargs)
                     status = resp.status_code
                     try:
                         body = read_body(resp, limit)
@@ -204,25 +232,43 @@ class Transport:
                         if resp.raw is not None:
                             resp.close()
                 except BodyTooLarge:
-                    raise Unavailable(f"Salto KS sent an answer over {limit // 1_000_000} MB "
-                                      f"to {method} {path}", status=resp.status_code,
-                                      method=method, path=path) from None
+                    raise Unavailable(
+                        f"Salto KS sent an answer over {limit // 1_000_000} MB to {method} {path}",
+                        status=resp.status_code,
+                        method=method,
+                        path=path,
+                    ) from None
                 except BadEncoding:
-                    raise Unavailable(f"Salto KS sent an answer in an unknown encoding to "
-                                      f"{method} {path}", status=resp.status_code,
-                                      method=method, path=path) from None
+                    raise Unavailable(
+                        f"Salto KS sent an answer in an unknown encoding to {method} {path}",
+                        status=resp.status_code,
+                        method=method,
+                        path=path,
+                    ) from None
                 except (requests.RequestException, HTTPError, OSError) as exc:
                     sent = not never_sent(exc)
                     if guard.fired or isinstance(exc, requests.Timeout):
-                        raise Timeout(f"Salto KS did not answer in time ({method} {path})",
-                                      method=method, path=path, sent=sent) from exc
-                    raise Unavailable(f"could not reach Salto KS ({method} {path})",
-                                      method=method, path=path, sent=sent) from exc
+                        raise Timeout(
+                            f"Salto KS did not answer in time ({method} {path})",
+                            method=method,
+                            path=path,
+                            sent=sent,
+                        ) from exc
+                    raise Unavailable(
+                        f"could not reach Salto KS ({method} {path})",
+                        method=method,
+                        path=path,
+                        sent=sent,
+                    ) from exc
         finally:
             self.telemetry.call(method, path, status, time.perf_counter() - started)
         resp._content = body
         if 300 <= resp.status_code < 400:
-            raise Unavailable(f"Salto KS answered {method} {path} with a redirect (HTTP "
-                              f"{resp.status_code}); redirects are never followed",
-                              status=resp.status_code, method=method, path=path)
+            raise Unavailable(
+                f"Salto KS answered {method} {path} with a redirect (HTTP "
+                f"{resp.status_code}); redirects are never followed",
+                status=resp.status_code,
+                method=method,
+                path=path,
+            )
         return resp

@@ -91,17 +91,28 @@ class Lock:
     lock_type: str | None
     battery_level: str | None
 
-    def __init__(self, id: str, name: str, online: bool, iq_id: str | None,
-                 iq_online: bool | None, otp_enabled: bool | None,
-                 lock_type: str | None = None, battery_level: str | None = None,
-                 left_open_alarm: bool | None = None,
-                 intrusion_alarm: bool | None = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        online: bool,
+        iq_id: str | None,
+        iq_online: bool | None,
+        otp_enabled: bool | None,
+        lock_type: str | None = None,
+        battery_level: str | None = None,
+        left_open_alarm: bool | None = None,
+        intrusion_alarm: bool | None = None,
+    ) -> None:
         set_ = object.__setattr__
         set_(self, "id", id)
         set_(self, "name", name)
         set_(self, "iq_id", iq_id)
-        set_(self, "flags", _shared_flags(
-            (online, iq_online, otp_enabled, left_open_alarm, intrusion_alarm)))
+        set_(
+            self,
+            "flags",
+            _shared_flags((online, iq_online, otp_enabled, left_open_alarm, intrusion_alarm)),
+        )
         set_(self, "lock_type", lock_type)
         set_(self, "battery_level", battery_level)
 
@@ -135,8 +146,7 @@ class Lock:
         return Lock(**row)
 
     def __repr__(self) -> str:
-        return "Lock(" + ", ".join(f"{name}={getattr(self, name)!r}"
-                                   for name in LOCK_FIELDS) + ")"
+        return "Lock(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in LOCK_FIELDS) + ")"
 
     @property
     def battery(self) -> str:
@@ -167,12 +177,26 @@ class Lock:
 
     def option(self) -> dict[str, Any]:
         """This lock as an entry of the mapping dropdown (``hookspecs.md``)."""
-        return {"value": self.id, "label": self.name + ("" if self.reachable else " (offline)"),
-                "online": self.reachable, "iq_id": self.iq_id}
+        return {
+            "value": self.id,
+            "label": self.name + ("" if self.reachable else " (offline)"),
+            "online": self.reachable,
+            "iq_id": self.iq_id,
+        }
 
 
-LOCK_FIELDS = ("id", "name", "online", "iq_id", "iq_online", "otp_enabled", "lock_type",
-               "battery_level", "left_open_alarm", "intrusion_alarm")
+LOCK_FIELDS = (
+    "id",
+    "name",
+    "online",
+    "iq_id",
+    "iq_online",
+    "otp_enabled",
+    "lock_type",
+    "battery_level",
+    "left_open_alarm",
+    "intrusion_alarm",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,11 +231,23 @@ class LockList:
     _options: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def of(cls, locks: list[Lock] | tuple[Lock, ...], iqs: list[Iq] | tuple[Iq, ...] = (),
-           read_at: float | None = None, *, complete: bool = True,
-           paging_ignored: bool = False) -> LockList:
-        return cls(tuple(locks), {iq.id: iq for iq in iqs}, read_at, complete, paging_ignored,
-                   {lock.id: lock for lock in locks} if len(locks) >= INDEX_FROM else None)
+    def of(
+        cls,
+        locks: list[Lock] | tuple[Lock, ...],
+        iqs: list[Iq] | tuple[Iq, ...] = (),
+        read_at: float | None = None,
+        *,
+        complete: bool = True,
+        paging_ignored: bool = False,
+    ) -> LockList:
+        return cls(
+            tuple(locks),
+            {iq.id: iq for iq in iqs},
+            read_at,
+            complete,
+            paging_ignored,
+            {lock.id: lock for lock in locks} if len(locks) >= INDEX_FROM else None,
+        )
 
     def get(self, lock_id: str) -> Lock | None:
         """The lock with this id, or None."""
@@ -227,18 +263,30 @@ class LockList:
         on every lock of the IQ); ``self`` when nothing changes."""
         iq_id, iq_online = fresh.iq_id, fresh.iq_online
         locks = tuple(
-            fresh if lock.id == fresh.id else
-            lock.with_iq_online(iq_online) if (iq_id and lock.iq_id == iq_id
-                                                   and iq_online is not None
-                                                   and lock.iq_online != iq_online) else lock
-            for lock in self.locks)
+            fresh
+            if lock.id == fresh.id
+            else lock.with_iq_online(iq_online)
+            if (
+                iq_id
+                and lock.iq_id == iq_id
+                and iq_online is not None
+                and lock.iq_online != iq_online
+            )
+            else lock
+            for lock in self.locks
+        )
         if locks == self.locks:
             return self
         iqs = dict(self.iqs)
         if iq_id in iqs and iq_online is not None:
             iqs[iq_id] = replace(iqs[iq_id], online=iq_online)
-        return LockList.of(locks, tuple(iqs.values()), self.read_at, complete=self.complete,
-                           paging_ignored=self.paging_ignored)
+        return LockList.of(
+            locks,
+            tuple(iqs.values()),
+            self.read_at,
+            complete=self.complete,
+            paging_ignored=self.paging_ignored,
+        )
 
     def options(self) -> list[dict[str, Any]]:
         """The dropdown: fresh dicts per caller. Each entry says when the list was read
@@ -248,8 +296,11 @@ class LockList:
         second copy of their lock lists."""
         if self._options is not None:
             return list(map(dict.copy, self._options))  # the loop in C: ~15 % faster
-        read_at = (datetime.fromtimestamp(self.read_at, UTC).isoformat(timespec="seconds")
-                   if self.read_at is not None else None)
+        read_at = (
+            datetime.fromtimestamp(self.read_at, UTC).isoformat(timespec="seconds")
+            if self.read_at is not None
+            else None
+        )
         built = [{**lock.option(), "read_at": read_at} for lock in self.locks]
         if len(built) >= KEEP_OPTIONS_FROM:
             object.__setattr__(self, "_options", [option.copy() for option in built])
@@ -333,17 +384,21 @@ def parse_site_user(body: Any) -> SiteUser:
         value = body.get(name)
         return value if isinstance(value, bool) else None
 
-    return SiteUser(flag("remote_access"), flag("blocked"),
-                    text(body.get("subscription_state"), MAX_WORD_CHARS),
-                    entry_time({"utc_date_time": body.get("expires_at")}))
+    return SiteUser(
+        flag("remote_access"),
+        flag("blocked"),
+        text(body.get("subscription_state"), MAX_WORD_CHARS),
+        entry_time({"utc_date_time": body.get("expires_at")}),
+    )
 
 
 def parse_activated_iq(item: Any) -> ActivatedIq:
     iq_id = salto_id(item.get("iq_id")) if isinstance(item, dict) else None
     if iq_id is None:
         raise Unavailable("Salto KS sent an activation without an iq_id")
-    return ActivatedIq(iq_id, item.get("activated") is True,
-                       text(item.get("activation_date"), MAX_WORD_CHARS))
+    return ActivatedIq(
+        iq_id, item.get("activated") is True, text(item.get("activation_date"), MAX_WORD_CHARS)
+    )
 
 
 def entry_lock(entry: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -374,5 +429,6 @@ def parse_site(item: Any, site_uid: str) -> Site | None:
     if not isinstance(item, dict) or item.get("site_uid") != site_uid:
         return None
     site_id = salto_id(item.get("id"))
-    return None if site_id is None else Site(site_id, site_uid,
-                                             text(item.get("customer_reference")))
+    return (
+        None if site_id is None else Site(site_id, site_uid, text(item.get("customer_reference")))
+    )

@@ -18,8 +18,10 @@ from ireserve_salto_plugin.sandbox.view import SandboxView
 from ireserve_salto_plugin.sandbox.world import Mail, Site, User, person_json, stable_id
 
 # the roles of a working remote-open account (tests/samples/site_me.json): not an admin
-ROLES = (("site_remote_office_mode_user", "Site Remote Office Mode User"),
-         ("site_mobile_user", "Site Mobile User"))
+ROLES = (
+    ("site_remote_office_mode_user", "Site Remote Office Mode User"),
+    ("site_mobile_user", "Site Mobile User"),
+)
 PAGE_MAX = 100  # ASSUMPTION: default and largest $top (docs: "Paging" does not know it)
 
 
@@ -46,21 +48,34 @@ class ConnectApi:
             ("PATCH", re.compile(rf"/v1\.[12]{s}/locks/(?P<lock>[^/]+)/locking"), self._open),
             ("GET", re.compile(rf"/v1\.1{s}/entries"), self._entries),
             ("GET", re.compile(rf"/v1\.2{s}/entries"), self._no_method),
-            ("GET", re.compile(r"/v1\.2/me/(?P<site>[^/]+)/activated_iqs"),
-             self._activated_iqs),
+            ("GET", re.compile(r"/v1\.2/me/(?P<site>[^/]+)/activated_iqs"), self._activated_iqs),
             # sandbox control, not part of Salto's API (for benchmarks and scripts)
             ("GET", re.compile(r"/_sandbox/stats"), lambda req: box.stats()),
             ("POST", re.compile(r"/_sandbox/reset-stats"), lambda req: box.reset_stats()),
             ("POST", re.compile(r"/_sandbox/expire-tokens"), lambda req: box.expire_tokens()),
-            ("POST", re.compile(r"/_sandbox/latency"),
-             lambda req: box.set_latency(float(req.json().get("seconds", 0)))),
-            ("GET", re.compile(r"/_sandbox/round-trips"),
-             lambda req: {"in_a_row": box.round_trips_in_a_row()}),
-            ("GET", re.compile(r"/_sandbox/peak-in-flight"),
-             lambda req: {"peak": box.peak_in_flight(req.query.get("prefix", ""))}),
-            ("GET", re.compile(r"/_sandbox/outbox"), lambda req: [
-                {"to": m.to, "channel": m.channel, "iq_id": m.iq_id, "pin": m.pin}
-                for m in self.world.outbox]),
+            (
+                "POST",
+                re.compile(r"/_sandbox/latency"),
+                lambda req: box.set_latency(float(req.json().get("seconds", 0))),
+            ),
+            (
+                "GET",
+                re.compile(r"/_sandbox/round-trips"),
+                lambda req: {"in_a_row": box.round_trips_in_a_row()},
+            ),
+            (
+                "GET",
+                re.compile(r"/_sandbox/peak-in-flight"),
+                lambda req: {"peak": box.peak_in_flight(req.query.get("prefix", ""))},
+            ),
+            (
+                "GET",
+                re.compile(r"/_sandbox/outbox"),
+                lambda req: [
+                    {"to": m.to, "channel": m.channel, "iq_id": m.iq_id, "pin": m.pin}
+                    for m in self.world.outbox
+                ],
+            ),
         ]
 
     def _user(self, req: Request) -> User:
@@ -72,8 +87,14 @@ class ConnectApi:
         token = header[7:] if header.startswith("Bearer ") else ""
         entry = self.world.tokens.get(token)
         if entry is None or entry[1] <= self.sandbox.now():
-            raise Reply(401, None, {"WWW-Authenticate": 'Bearer error="invalid_token", '
-                                   'error_description="The access token is expired"'})
+            raise Reply(
+                401,
+                None,
+                {
+                    "WWW-Authenticate": 'Bearer error="invalid_token", '
+                    'error_description="The access token is expired"'
+                },
+            )
         return self.world.users[entry[0]]
 
     def _site_for(self, req: Request, user: User) -> Site:
@@ -86,8 +107,9 @@ class ConnectApi:
             raise salto_error(404, "2202", "Site not found.")
         return self.world.sites[site_id]
 
-    def _page(self, req: Request, items: list[Any],
-              as_json: Callable[[Any], Any] = lambda item: item) -> dict[str, Any]:
+    def _page(
+        self, req: Request, items: list[Any], as_json: Callable[[Any], Any] = lambda item: item
+    ) -> dict[str, Any]:
         """One page of ``items``; only the page's items are turned into JSON."""
         try:
             top = int(req.query.get("$top", PAGE_MAX))
@@ -101,7 +123,7 @@ class ConnectApi:
         top = min(top, PAGE_MAX, self.sandbox.page_cap or PAGE_MAX)
         if self.sandbox.ignore_skip:  # a Salto that pages by another means, or not at all
             skip = 0
-        page = [as_json(item) for item in items[skip: skip + top]]
+        page = [as_json(item) for item in items[skip : skip + top]]
         link = None
         # Salto sent null links in every captured sample (docs: "Paging"); links only on
         # request, for tests of link following. ASSUMPTION: their format.
@@ -137,18 +159,34 @@ class ConnectApi:
         (tests/samples/site_me.json): a plain site user with the remote-open roles."""
         user = self._user(req)
         site = self._site_for(req, user)
-        return {"ownership_state": "site_user", "member_of_pods": [], "guest_of_pods": [],
-                "id": stable_id("site-user", site.id, user.id),
-                "user": person_json(user.id, user.username),
-                "roles": [{"id": stable_id("role", code), "customer_reference": name,
-                           "code": code, "parent_id": None, "is_hierarchical": False}
-                          for code, name in ROLES],
-                "alias": None, "toggle_easy_office_mode": False,
-                "toggle_manual_office_mode": False, "remote_access": user.remote_access,
-                "blocked": user.blocked, "tag_owned_by_this_site": False,
-                "subscription_state": user.subscription_state,
-                "override_privacy_mode": False, "use_pin": True,
-                "data_removal_expires_at": None, "expires_at": user.expires_at}
+        return {
+            "ownership_state": "site_user",
+            "member_of_pods": [],
+            "guest_of_pods": [],
+            "id": stable_id("site-user", site.id, user.id),
+            "user": person_json(user.id, user.username),
+            "roles": [
+                {
+                    "id": stable_id("role", code),
+                    "customer_reference": name,
+                    "code": code,
+                    "parent_id": None,
+                    "is_hierarchical": False,
+                }
+                for code, name in ROLES
+            ],
+            "alias": None,
+            "toggle_easy_office_mode": False,
+            "toggle_manual_office_mode": False,
+            "remote_access": user.remote_access,
+            "blocked": user.blocked,
+            "tag_owned_by_this_site": False,
+            "subscription_state": user.subscription_state,
+            "override_privacy_mode": False,
+            "use_pin": True,
+            "data_removal_expires_at": None,
+            "expires_at": user.expires_at,
+        }
 
     def _locks(self, req: Request) -> Any:
         site = self._site_for(req, self._user(req))
@@ -195,11 +233,16 @@ class ConnectApi:
         if act.pin is None:
             act.pin = self.world.new_pin()
         channel = "email" if req.query.get("send_email") == "true" else "sms"
-        self.world.outbox.append(Mail(
-            to=user.username, channel=channel, iq_id=iq_id, pin=act.pin,
-            subject=f"Your PIN for {site.iqs[iq_id].name}",
-            body=f"Your Salto KS PIN for IQ {site.iqs[iq_id].name} is {act.pin}.",
-        ))
+        self.world.outbox.append(
+            Mail(
+                to=user.username,
+                channel=channel,
+                iq_id=iq_id,
+                pin=act.pin,
+                subject=f"Your PIN for {site.iqs[iq_id].name}",
+                body=f"Your Salto KS PIN for IQ {site.iqs[iq_id].name} is {act.pin}.",
+            )
+        )
         return None  # 204, no body
 
     def _set_pin(self, req: Request) -> Any:
@@ -261,14 +304,17 @@ class ConnectApi:
             raise salto_error(400, 1102, "The OData filter format is invalid.")
         if "$skip" in req.query:  # entries have no OData paging (docs: "Endpoints")
             raise salto_error(400, 1102, "The OData filter format is invalid.")
-        items = sorted(site.entries, key=lambda e: (e["utc_date_time"], e["id"]),
-                       reverse=order.endswith("desc"))
+        items = sorted(
+            site.entries,
+            key=lambda e: (e["utc_date_time"], e["id"]),
+            reverse=order.endswith("desc"),
+        )
         top = min(int(req.query.get("$top", 20) or 20), PAGE_MAX)
         token = req.headers.get("CLP-Continuation-Token")
         start = self.sandbox.continuations.get(token, -1) if token else 0
         if start < 0:
             raise salto_error(400, 1101, "Value of 'CLP-Continuation-Token' is invalid.")
-        page, following = items[start: start + top], None
+        page, following = items[start : start + top], None
         if start + top < len(items):
             # An opaque token in the body, sent back as the CLP-Continuation-Token request
             # header (docs: "Endpoints", row 17, raw sample); no next_page_link or count.
@@ -281,12 +327,20 @@ class ConnectApi:
         docs, "Lock object fields"), paged like every list."""
         user = self._user(req)
         site = self._site_for(req, user)
-        return self._page(req, [
-            {"iq_id": iq_id,
-             "activation_date": act.activation_date.strftime("%Y-%m-%dT%H:%M:%SZ")
-             if act.activation_date else None, "activated": act.activated}
-            for (user_id, iq_id), act in self.world.activations.items()
-            if user_id == user.id and iq_id in site.iqs and act.secret_taken])
+        return self._page(
+            req,
+            [
+                {
+                    "iq_id": iq_id,
+                    "activation_date": act.activation_date.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    if act.activation_date
+                    else None,
+                    "activated": act.activated,
+                }
+                for (user_id, iq_id), act in self.world.activations.items()
+                if user_id == user.id and iq_id in site.iqs and act.secret_taken
+            ],
+        )
 
     def _no_method(self, req: Request) -> Any:
         raise Reply(405, None)

@@ -26,8 +26,9 @@ Route = tuple[str, re.Pattern[str], Callable[..., Any]]
 class Reply(Exception):
     """Raised by a route to answer with ``status`` and ``body`` (dict/list, or None)."""
 
-    def __init__(self, status: int, body: Any = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, body: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.body = body
@@ -100,8 +101,7 @@ def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
             body = self.rfile.read(length) if length else b""
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            req = Request(self.command, parts.path.rstrip("/") or "/", query, self.headers,
-                           body)
+            req = Request(self.command, parts.path.rstrip("/") or "/", query, self.headers, body)
             started = time.perf_counter()
             control = req.path.startswith("/_sandbox/")
             if not control:
@@ -116,8 +116,9 @@ def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
                     waited = time.perf_counter()
                     time.sleep(sandbox.latency)
                     with sandbox.world.lock:  # inside the request, before any answer
-                        sandbox.spans.append((f"{req.method} {req.path}", waited,
-                                              time.perf_counter()))
+                        sandbox.spans.append(
+                            (f"{req.method} {req.path}", waited, time.perf_counter())
+                        )
                 if self._fault(req):
                     return
                 try:
@@ -130,7 +131,8 @@ def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
                     with sandbox.world.lock:
                         sandbox.in_flight -= 1
                         sandbox.server_seconds[f"{req.method} {req.path}"] += (
-                            time.perf_counter() - started)
+                            time.perf_counter() - started
+                        )
 
         def _route(self, req: Request) -> Reply:
             allowed = False
@@ -151,8 +153,14 @@ def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
 
         def _fault(self, req: Request) -> bool:
             with sandbox.world.lock:
-                fault = next((f for f in sandbox.faults if f.method in (req.method, "*")
-                              and f.path.search(req.path)), None)
+                fault = next(
+                    (
+                        f
+                        for f in sandbox.faults
+                        if f.method in (req.method, "*") and f.path.search(req.path)
+                    ),
+                    None,
+                )
                 if fault is None:
                     return False
                 fault.times -= 1
@@ -201,8 +209,9 @@ def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
             data = b"" if body is None else json.dumps(body).encode()
             self._send_bytes(status, data, "application/json; charset=utf-8", headers)
 
-        def _send_bytes(self, status: int, data: bytes, ctype: str,
-                        headers: dict[str, str]) -> None:
+        def _send_bytes(
+            self, status: int, data: bytes, ctype: str, headers: dict[str, str]
+        ) -> None:
             self.send_response(status)
             if data:
                 self.send_header("Content-Type", ctype)

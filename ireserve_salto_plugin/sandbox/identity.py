@@ -29,8 +29,12 @@ class IdentityServer:
         return {
             "issuer": self.sandbox.identity_url,
             "token_endpoint": f"{self.sandbox.identity_url}/connect/token",
-            "grant_types_supported": ["authorization_code", "client_credentials",
-                                      "refresh_token", "password"],
+            "grant_types_supported": [
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "password",
+            ],
             "scopes_supported": sorted(SCOPES),
         }
 
@@ -43,15 +47,18 @@ class IdentityServer:
         world = self.sandbox.world
         if grant == "password":
             scopes = set(form.get("scope", "").split())
-            if not scopes or not scopes <= SCOPES or (
-                "offline_access" in scopes and not self.sandbox.allow_offline_access
+            if (
+                not scopes
+                or not scopes <= SCOPES
+                or ("offline_access" in scopes and not self.sandbox.allow_offline_access)
             ):
                 raise Reply(400, {"error": "invalid_scope"})
             user = world.users.get(form.get("username", ""))
-            if user is None or not secrets.compare_digest(user.password,
-                                                          form.get("password", "")):
-                raise Reply(400, {"error": "invalid_grant",
-                                  "error_description": "invalid_username_or_password"})
+            if user is None or not secrets.compare_digest(user.password, form.get("password", "")):
+                raise Reply(
+                    400,
+                    {"error": "invalid_grant", "error_description": "invalid_username_or_password"},
+                )
         elif grant == "refresh_token":
             username = world.refresh_tokens.pop(form.get("refresh_token", ""), None)
             if username is None:
@@ -62,11 +69,17 @@ class IdentityServer:
             raise Reply(400, {"error": "unsupported_grant_type"})
         self.sandbox.grants[grant] += 1
         token = secrets.token_urlsafe(32)
-        world.tokens[token] = (user.username,
-                               self.sandbox.now() + timedelta(seconds=self.sandbox.token_ttl))
+        world.tokens[token] = (
+            user.username,
+            self.sandbox.now() + timedelta(seconds=self.sandbox.token_ttl),
+        )
         world.tokens_issued.append(token)
-        reply = {"access_token": token, "expires_in": self.sandbox.token_ttl,
-                 "token_type": "Bearer", "scope": " ".join(sorted(scopes))}
+        reply = {
+            "access_token": token,
+            "expires_in": self.sandbox.token_ttl,
+            "token_type": "Bearer",
+            "scope": " ".join(sorted(scopes)),
+        }
         if "offline_access" in scopes:
             refresh = secrets.token_urlsafe(32)
             world.refresh_tokens[refresh] = user.username

@@ -105,16 +105,24 @@ class SaltoSandbox:
         self.connections: set[socket.socket] = set()
         self.site: Site | None = None
         if seed:
-            self.site = seed_park(self.world, username=username, password=self.password,
-                                  iqs=iqs, locks_per_iq=locks_per_iq)
+            self.site = seed_park(
+                self.world,
+                username=username,
+                password=self.password,
+                iqs=iqs,
+                locks_per_iq=locks_per_iq,
+            )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> SaltoSandbox:
         for routes in (IdentityServer(self).routes(), ConnectApi(self).routes()):
             server = _Server((self.host, 0), make_handler(self, routes))
-            threading.Thread(target=server.serve_forever,
-                             kwargs={"poll_interval": SERVE_POLL_SECONDS}, daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": SERVE_POLL_SECONDS},
+                daemon=True,
+            ).start()
             self._servers.append(server)
         return self
 
@@ -149,8 +157,12 @@ class SaltoSandbox:
         hosts and the platform OAuth client (the names ``PlatformReader`` reads). Park
         settings never name a host."""
         prefix = f"SALTO_KS_{environment.upper()}_"
-        return {prefix + "API_URL": self.api_url, prefix + "IDENTITY_URL": self.identity_url,
-                prefix + "CLIENT_ID": self.client_id, prefix + "CLIENT_SECRET": self.client_secret}
+        return {
+            prefix + "API_URL": self.api_url,
+            prefix + "IDENTITY_URL": self.identity_url,
+            prefix + "CLIENT_ID": self.client_id,
+            prefix + "CLIENT_SECRET": self.client_secret,
+        }
 
     # -- switches and inspection -------------------------------------------------------------
 
@@ -171,9 +183,14 @@ class SaltoSandbox:
             if lock is not None:
                 lock.online = online
 
-    def set_lock_health(self, lock_id: str, *, battery_level: str | None = None,
-                        left_open_alarm: bool | None = None,
-                        intrusion_alarm: bool | None = None) -> None:
+    def set_lock_health(
+        self,
+        lock_id: str,
+        *,
+        battery_level: str | None = None,
+        left_open_alarm: bool | None = None,
+        intrusion_alarm: bool | None = None,
+    ) -> None:
         """What the lock reports: its battery (``fresh`` … ``critical``) and its alarms."""
         with self.world.lock:
             lock = self.world.find_lock(lock_id)
@@ -243,8 +260,12 @@ class SaltoSandbox:
         """The most requests starting with ``prefix`` served at once, while ``latency``
         is set."""
         with self.world.lock:
-            events = sorted(e for key, start, end in self.spans if key.startswith(prefix)
-                            for e in ((start, 1), (end, -1)))
+            events = sorted(
+                e
+                for key, start, end in self.spans
+                if key.startswith(prefix)
+                for e in ((start, 1), (end, -1))
+            )
         peak = now = 0
         for _, step in sorted(events, key=lambda e: (e[0], e[1])):
             now += step
@@ -263,5 +284,8 @@ class SaltoSandbox:
 
     def stats(self) -> dict[str, Any]:
         with self.world.lock:
-            return {"calls": dict(self.calls), "grants": dict(self.grants),
-                    "server_seconds": dict(self.server_seconds)}
+            return {
+                "calls": dict(self.calls),
+                "grants": dict(self.grants),
+                "server_seconds": dict(self.server_seconds),
+            }

@@ -25,9 +25,19 @@ OTP_BLOCK_SECONDS = 20 * 60  # (docs: "OTP blocks")
 _NEAREST_FIRST = sorted(range(-OTP_WINDOW, OTP_WINDOW + 1), key=abs)
 VENDOR_ID = "d948da26-c404-11ee-8767-000d3a46a880"  # as in tests/samples/lock.json
 EASY_OFFICE_MODE = {
-    "eom_auto_start": False, "monday": False, "tuesday": False, "wednesday": False,
-    "thursday": False, "friday": False, "saturday": False, "sunday": False,
-    "start_time": "00:00:00", "end_time": "23:59:59", "start_date": None, "end_date": None}
+    "eom_auto_start": False,
+    "monday": False,
+    "tuesday": False,
+    "wednesday": False,
+    "thursday": False,
+    "friday": False,
+    "saturday": False,
+    "sunday": False,
+    "start_time": "00:00:00",
+    "end_time": "23:59:59",
+    "start_date": None,
+    "end_date": None,
+}
 IQ_NAMES = ["Reception", "North", "South", "East", "West", "Dunes", "Forest", "Lake"]
 
 
@@ -61,11 +71,20 @@ class IqState:
     def as_json(self) -> dict[str, Any]:
         """Shaped as Salto's (tests/samples/iq.json)."""
         return {
-            "id": self.id, "customer_reference": self.name, "time_zone": "Europe/Amsterdam",
-            "mac": self.mac, "operator": "KPN", "state": "active",
-            "restore_required": self.restore_required, "reset_date": None,
-            "online": self.online, "led_enabled": True, "data_sync_state": "synced",
-            "signal_strength": 21, "revision": "2.0", "otp_enabled": self.otp_enabled,
+            "id": self.id,
+            "customer_reference": self.name,
+            "time_zone": "Europe/Amsterdam",
+            "mac": self.mac,
+            "operator": "KPN",
+            "state": "active",
+            "restore_required": self.restore_required,
+            "reset_date": None,
+            "online": self.online,
+            "led_enabled": True,
+            "data_sync_state": "synced",
+            "signal_strength": 21,
+            "revision": "2.0",
+            "otp_enabled": self.otp_enabled,
         }
 
 
@@ -85,18 +104,33 @@ class LockState:
     def as_json(self) -> dict[str, Any]:
         """Shaped as Salto's (tests/samples/lock.json)."""
         return {
-            "offline_access_keys_limit": 360, "offline_access_keys_count": 0,
-            "mac": self.mac, "floor": None, "locked_state": self.locked_state,
-            "lock_type": self.lock_type, "online": self.online, "iq_link_state": "attached",
-            "tag_registration_state": "not_started", "battery_level": self.battery_level,
-            "left_open_alarm": self.left_open_alarm, "intrusion_alarm": self.intrusion_alarm,
+            "offline_access_keys_limit": 360,
+            "offline_access_keys_count": 0,
+            "mac": self.mac,
+            "floor": None,
+            "locked_state": self.locked_state,
+            "lock_type": self.lock_type,
+            "online": self.online,
+            "iq_link_state": "attached",
+            "tag_registration_state": "not_started",
+            "battery_level": self.battery_level,
+            "left_open_alarm": self.left_open_alarm,
+            "intrusion_alarm": self.intrusion_alarm,
             "easy_office_mode_schedule": dict(EASY_OFFICE_MODE),
-            "iq": {"mac_address": self.iq.mac, "is_online": self.iq.online,
-                   "revision": "2.0", "otp_enabled": self.iq.otp_enabled,
-                   "id": self.iq.id, "customer_reference": self.iq.name},
-            "repeater": None, "privacy_mode": False, "communication_type": "blue_net",
+            "iq": {
+                "mac_address": self.iq.mac,
+                "is_online": self.iq.online,
+                "revision": "2.0",
+                "otp_enabled": self.iq.otp_enabled,
+                "id": self.iq.id,
+                "customer_reference": self.iq.name,
+            },
+            "repeater": None,
+            "privacy_mode": False,
+            "communication_type": "blue_net",
             "vendor": {"id": VENDOR_ID, "reference": "sallis", "display_name": "SALTO Sallis"},
-            "id": self.id, "customer_reference": self.name,
+            "id": self.id,
+            "customer_reference": self.name,
         }
 
 
@@ -111,14 +145,22 @@ class Site:
 
     def as_json(self) -> dict[str, Any]:
         """Shaped as Salto's (tests/samples/site.json)."""
-        return {"active_user_amount": 1, "active_iq_amount": len(self.iqs),
-                "pin_enabled": True, "site_uid": self.site_uid, "id": self.id,
-                "customer_reference": self.name, "subscribed_user_amount": 10,
-                "subscription_valid": True, "country_code": self.site_uid[:2],
-                "time_zone": "Europe/Amsterdam",
-                "owner": person_json(stable_id("owner", self.id), "owner@park.example"),
-                "installation_state": "released", "mkey_compatible": True,
-                "store_events_ttl": "90.00:00:00"}
+        return {
+            "active_user_amount": 1,
+            "active_iq_amount": len(self.iqs),
+            "pin_enabled": True,
+            "site_uid": self.site_uid,
+            "id": self.id,
+            "customer_reference": self.name,
+            "subscribed_user_amount": 10,
+            "subscription_valid": True,
+            "country_code": self.site_uid[:2],
+            "time_zone": "Europe/Amsterdam",
+            "owner": person_json(stable_id("owner", self.id), "owner@park.example"),
+            "installation_state": "released",
+            "mkey_compatible": True,
+            "store_events_ttl": "90.00:00:00",
+        }
 
 
 @dataclass
@@ -146,9 +188,16 @@ class Mail:
 
 def person_json(user_id: str, email: str) -> dict[str, Any]:
     """A platform user as Salto nests one (a site's owner, a site user's ``user``)."""
-    return {"email": email, "image_url": None, "tag_number": "01507333",
-            "is_managed_by_current_site": False, "has_profile": True, "id": user_id,
-            "first_name": "Service", "last_name": "Account"}
+    return {
+        "email": email,
+        "image_url": None,
+        "tag_number": "01507333",
+        "is_managed_by_current_site": False,
+        "has_profile": True,
+        "id": user_id,
+        "first_name": "Service",
+        "last_name": "Account",
+    }
 
 
 def random_pin() -> str:
@@ -190,21 +239,36 @@ class World:
         self.users[username] = user
         return user
 
-    def add_site(self, site_uid: str, name: str, *, iqs: int, locks_per_iq: int,
-                 users: list[User], lock_names: list[str] | None = None) -> Site:
+    def add_site(
+        self,
+        site_uid: str,
+        name: str,
+        *,
+        iqs: int,
+        locks_per_iq: int,
+        users: list[User],
+        lock_names: list[str] | None = None,
+    ) -> Site:
         site = Site(stable_id("site", site_uid), site_uid, name)
         names = iter(lock_names or [])
         number = 0
         for i in range(iqs):
-            iq = IqState(stable_id("iq", site_uid, i), f"IQ {IQ_NAMES[i % len(IQ_NAMES)]}"
-                         + (f" {i // len(IQ_NAMES) + 1}" if i >= len(IQ_NAMES) else ""),
-                         f"00:1b:{i // 256:02x}:{i % 256:02x}:00:01")
+            iq = IqState(
+                stable_id("iq", site_uid, i),
+                f"IQ {IQ_NAMES[i % len(IQ_NAMES)]}"
+                + (f" {i // len(IQ_NAMES) + 1}" if i >= len(IQ_NAMES) else ""),
+                f"00:1b:{i // 256:02x}:{i % 256:02x}:00:01",
+            )
             site.iqs[iq.id] = iq
             for _ in range(locks_per_iq):
                 number += 1
                 lock_name = next(names, None) or f"Chalet {number}"
-                lock = LockState(stable_id("lock", site_uid, number), lock_name, iq,
-                                 f"00:1c:{number // 256:02x}:{number % 256:02x}:00:02")
+                lock = LockState(
+                    stable_id("lock", site_uid, number),
+                    lock_name,
+                    iq,
+                    f"00:1c:{number // 256:02x}:{number % 256:02x}:00:02",
+                )
                 site.locks[lock.id] = lock
         self.sites[site.id] = site
         for user in users:
@@ -263,8 +327,9 @@ class World:
         ("0000" keeps the PIN), and the account is activated at the IQ."""
         assert act.pin is not None
         if self.pin_changes_apply:
-            act.pin = "".join(str((int(o) - int(d)) % 10) for o, d in zip(act.pin, delta,
-                                                                          strict=True))
+            act.pin = "".join(
+                str((int(o) - int(d)) % 10) for o, d in zip(act.pin, delta, strict=True)
+            )
         act.activated = True
         act.activation_date = now
 
@@ -274,29 +339,41 @@ class World:
         return lock.iq.online and lock.online
 
     @staticmethod
-    def record_remote_entry(site: Site, lock: LockState, user: User, state: str,
-                            now: datetime) -> None:
+    def record_remote_entry(
+        site: Site, lock: LockState, user: User, state: str, now: datetime
+    ) -> None:
         """A flat entry, as Salto's log has them (tests/samples/entries.json): the lock and
         the IQ by id and name, no nested objects. ASSUMPTION: ``access_by`` "remote" for a
         remote open (the samples hold none; docs/salto-ks-api.md, "Endpoints", row 17)."""
         local = now.astimezone(AMSTERDAM).replace(tzinfo=None)
-        site.entries.append({
-            "id": str(uuid.uuid4()),
-            "event_category": "lock_opened" if state == "unlocked" else "lock_" + state,
-            "event_detail": None,
-            "utc_date_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "local_date_time": local.strftime("%Y-%m-%dT%H:%M:%S"),
-            "lock_id": lock.id, "lock_mac_address": lock.mac,
-            "lock_customer_reference": lock.name,
-            "user_id": user.id, "user_first_name": "Service", "user_last_name": "Account",
-            "user_image_url": None, "user_alias": "",
-            "iq_id": lock.iq.id, "iq_customer_reference": lock.iq.name,
-            "iq_mac_address": lock.iq.mac, "iq_revision": "2.0",
-            "exit_requested": False, "access_by": "remote", "access_detail": "",
-            "ttl_in_seconds": ENTRY_TTL,
-            "expiration_date_time": (now + timedelta(seconds=ENTRY_TTL)).strftime(
-                "%Y-%m-%dT%H:%M:%S.000Z"),
-        })
+        site.entries.append(
+            {
+                "id": str(uuid.uuid4()),
+                "event_category": "lock_opened" if state == "unlocked" else "lock_" + state,
+                "event_detail": None,
+                "utc_date_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "local_date_time": local.strftime("%Y-%m-%dT%H:%M:%S"),
+                "lock_id": lock.id,
+                "lock_mac_address": lock.mac,
+                "lock_customer_reference": lock.name,
+                "user_id": user.id,
+                "user_first_name": "Service",
+                "user_last_name": "Account",
+                "user_image_url": None,
+                "user_alias": "",
+                "iq_id": lock.iq.id,
+                "iq_customer_reference": lock.iq.name,
+                "iq_mac_address": lock.iq.mac,
+                "iq_revision": "2.0",
+                "exit_requested": False,
+                "access_by": "remote",
+                "access_detail": "",
+                "ttl_in_seconds": ENTRY_TTL,
+                "expiration_date_time": (now + timedelta(seconds=ENTRY_TTL)).strftime(
+                    "%Y-%m-%dT%H:%M:%S.000Z"
+                ),
+            }
+        )
 
     # -- OTP ---------------------------------------------------------------------------------
 
@@ -304,13 +381,13 @@ class World:
     def otp_matches(otp: str, secret: str, pin: str, now: datetime) -> bool:
         otp = otp.lower()  # Salto codes are case-insensitive (docs: "OTP")
         return any(  # nearest seconds first: a fresh code matches after a few hashes
-            make_otp(secret, pin, now + timedelta(seconds=s)) == otp
-            for s in _NEAREST_FIRST
+            make_otp(secret, pin, now + timedelta(seconds=s)) == otp for s in _NEAREST_FIRST
         )
 
     @staticmethod
-    def pin_that_cannot_pass(act: Activation, now: datetime, *, behind: int = 60,
-                             ahead: int = 600) -> str:
+    def pin_that_cannot_pass(
+        act: Activation, now: datetime, *, behind: int = 60, ahead: int = 600
+    ) -> str:
         """A PIN other than ``act.pin`` none of whose codes signed from ``behind`` seconds
         before ``now`` to ``ahead`` after it equals a code of the real PIN within
         ``OTP_WINDOW`` of its instant. Five hex characters collide by chance (about 1 in
@@ -320,20 +397,21 @@ class World:
         span = range(-behind - OTP_WINDOW, ahead + OTP_WINDOW + 1)
         real: dict[str, list[int]] = {}
         for s in span:
-            real.setdefault(make_otp(act.secret, act.pin, now + timedelta(seconds=s)),
-                            []).append(s)
+            real.setdefault(make_otp(act.secret, act.pin, now + timedelta(seconds=s)), []).append(s)
         width = len(act.pin)
-        for step in range(1, 10 ** width):
-            pin = f"{(int(act.pin) + step) % 10 ** width:0{width}d}"
-            if not any(abs(s - t) <= OTP_WINDOW
-                       for t in range(-behind, ahead + 1)
-                       for s in real.get(make_otp(act.secret, pin,
-                                                  now + timedelta(seconds=t)), ())):
+        for step in range(1, 10**width):
+            pin = f"{(int(act.pin) + step) % 10**width:0{width}d}"
+            if not any(
+                abs(s - t) <= OTP_WINDOW
+                for t in range(-behind, ahead + 1)
+                for s in real.get(make_otp(act.secret, pin, now + timedelta(seconds=t)), ())
+            ):
                 return pin
         raise LookupError("no PIN of this length stays apart from the real one")
 
-    def check_otp(self, act: Activation, command: str, otp: str, pin: str,
-                  now: datetime) -> str | None:
+    def check_otp(
+        self, act: Activation, command: str, otp: str, pin: str, now: datetime
+    ) -> str | None:
         """None if accepted, else ``"otp_blocked"`` or ``"otp_invalid"``."""
         self.otps_seen.append(otp)
         until = act.blocked_until.get(command)
@@ -350,10 +428,23 @@ class World:
         return "otp_invalid"
 
 
-def seed_park(world: World, *, username: str, password: str, iqs: int = 3,
-              locks_per_iq: int = 12, site_uid: str = "NL6254340082") -> Site:
+def seed_park(
+    world: World,
+    *,
+    username: str,
+    password: str,
+    iqs: int = 3,
+    locks_per_iq: int = 12,
+    site_uid: str = "NL6254340082",
+) -> Site:
     """A realistic holiday park: reception and facilities, then chalets, over several IQs."""
     user = world.add_user(username, password)
     named = ["Reception", "Sanitary building", "Swimming pool", "Bike shed"]
-    return world.add_site(site_uid, "Vakantiepark De Zandloper", iqs=iqs,
-                          locks_per_iq=locks_per_iq, users=[user], lock_names=named)
+    return world.add_site(
+        site_uid,
+        "Vakantiepark De Zandloper",
+        iqs=iqs,
+        locks_per_iq=locks_per_iq,
+        users=[user],
+        lock_names=named,
+    )

@@ -58,8 +58,9 @@ class FileStore:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise StoreUnavailable(f"the state file {self.path} cannot be opened "
-                                   f"({type(exc).__name__})") from None
+            raise StoreUnavailable(
+                f"the state file {self.path} cannot be opened ({type(exc).__name__})"
+            ) from None
         with os.fdopen(fd, "r+b") as handle:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX)
@@ -75,8 +76,9 @@ class FileStore:
                     handle.flush()
                     os.fsync(handle.fileno())
             except OSError as exc:
-                raise StoreUnavailable(f"the state file {self.path} cannot be written "
-                                       f"({type(exc).__name__})") from None
+                raise StoreUnavailable(
+                    f"the state file {self.path} cannot be written ({type(exc).__name__})"
+                ) from None
 
     def _read(self, raw: bytes) -> Entries:
         now = self._wall()
@@ -87,9 +89,14 @@ class FileStore:
             data = {}
         if not isinstance(data, dict):
             return {}
-        return {name: entry for name, entry in data.items()
-                if isinstance(entry, list) and len(entry) == 2
-                and isinstance(entry[0], int | float) and entry[0] > now}
+        return {
+            name: entry
+            for name, entry in data.items()
+            if isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], int | float)
+            and entry[0] > now
+        }
 
     @staticmethod
     def _load(key: Key[T], entries: Entries) -> T | None:
@@ -130,16 +137,18 @@ class FileStore:
             self._put(entries, key, value, ttl)
             return True
 
-    def claim(self, key: Key[T], value: T, ttl: float,
-              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+    def claim(
+        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+    ) -> tuple[bool, list[Any]]:
         with self._entries() as entries:
             claimed = key.name not in entries
             if claimed:
                 self._put(entries, key, value, ttl)
             return claimed, [self._load(read, entries) for read in reads]
 
-    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
-              deletes: Sequence[Key[Any]] = ()) -> None:
+    def write(
+        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+    ) -> None:
         with self._entries() as entries:
             for key, value, ttl in sets:
                 self._put(entries, key, value, ttl)
@@ -147,8 +156,9 @@ class FileStore:
                 entries.pop(key.name, None)
 
     @contextmanager
-    def mutex(self, key: Key[Any], timeout: float,
-              ready: Callable[[], bool] | None = None) -> Iterator[None]:
+    def mutex(
+        self, key: Key[Any], timeout: float, ready: Callable[[], bool] | None = None
+    ) -> Iterator[None]:
         """Held across processes by an entry of its own (expiring after ``timeout``)."""
         give_up = time.monotonic() + timeout
         name = f"mutex:{key.name}"

@@ -129,8 +129,12 @@ class OtpBudget:
     @functools.lru_cache(maxsize=1024)  # built once per account and IQ, not per open
     def keys(account: str, iq_id: str) -> tuple[Key[float], ...]:
         """What :meth:`state_of` reads, for a caller that batches the read."""
-        return (OTP_BLOCK(account, iq_id), OTP_REJECT(account, iq_id, "1"),
-                OTP_REJECT(account, iq_id, "2"), OTP_GOOD(account, iq_id))
+        return (
+            OTP_BLOCK(account, iq_id),
+            OTP_REJECT(account, iq_id, "1"),
+            OTP_REJECT(account, iq_id, "2"),
+            OTP_GOOD(account, iq_id),
+        )
 
     def state(self, account: str, iq_id: str, mark: float | None = None) -> BudgetState:
         """The IQ's budget in one store round trip (``mark``: :func:`credentials_mark` of
@@ -147,18 +151,22 @@ class OtpBudget:
             refusal = Refusal(True, block - now)
         elif len(times) >= MAX_REJECTED:
             refusal = Refusal(False, min(times) + self.window - now)
-        return BudgetState(refusal, len(times),
-                           good is not None and (mark is None or good == mark))
+        return BudgetState(refusal, len(times), good is not None and (mark is None or good == mark))
 
     def refusal(self, account: str, iq_id: str) -> Refusal | None:
         """Why no OTP may be sent to this IQ now, or ``None``."""
         return self.state(account, iq_id).refusal
 
     @contextmanager
-    def slot(self, transport: Transport, account: str, iq_id: str, mark: float | None,
-             known: BudgetState | None = None,
-             release: Callable[[Sequence[Key[float]]], None] | None = None
-             ) -> Iterator[BudgetState]:
+    def slot(
+        self,
+        transport: Transport,
+        account: str,
+        iq_id: str,
+        mark: float | None,
+        known: BudgetState | None = None,
+        release: Callable[[Sequence[Key[float]]], None] | None = None,
+    ) -> Iterator[BudgetState]:
         """Hold a slot for one code to the IQ while the body sends it and records Salto's
         answer (:meth:`rejected`, :meth:`blocked`, :meth:`accepted`). Yields the budget as
         read once the slot was held (``known``: the budget as the caller read it just now,
@@ -186,7 +194,7 @@ class OtpBudget:
                 if alone and held and held[0] is not slots[0]:
                     self._release(held)  # both are taken in order: slot 1, then slot 2
                 got = None
-                for key in (slots[len(held):] if alone else slots):
+                for key in slots[len(held) :] if alone else slots:
                     taken, values = self.store.claim(key, self.clock.wall(), ttl, reads)
                     if taken:
                         held.append(key)
@@ -221,8 +229,16 @@ class OtpBudget:
 
     def blocked(self, account: str, iq_id: str) -> float:
         """Salto answered ``otp_blocked``: send no OTP to this IQ for ``block_seconds``."""
-        self.store.write([(OTP_BLOCK(account, iq_id), self.clock.wall() + self.block_seconds,
-                           self.block_seconds)], [OTP_GOOD(account, iq_id)])
+        self.store.write(
+            [
+                (
+                    OTP_BLOCK(account, iq_id),
+                    self.clock.wall() + self.block_seconds,
+                    self.block_seconds,
+                )
+            ],
+            [OTP_GOOD(account, iq_id)],
+        )
         return self.block_seconds
 
     def rejected(self, account: str, iq_id: str) -> Refusal | None:
@@ -235,8 +251,9 @@ class OtpBudget:
         # once); a key lives as long as the window, so a free key is one that aged out
         if not any(self.store.add(key, now, self.window) for key in rejects):
             values = self.store.get_many(rejects)  # a third (sent before the window filled)
-            self.store.set(rejects[0 if (values[0] or 0) <= (values[1] or 0) else 1], now,
-                           self.window)
+            self.store.set(
+                rejects[0 if (values[0] or 0) <= (values[1] or 0) else 1], now, self.window
+            )
         return self.refusal(account, iq_id)
 
     def accepted(self, account: str, iq_id: str, mark: float | None) -> None:
@@ -261,16 +278,29 @@ def dedup_record(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     kinds: dict[str, type | tuple[type, ...]] = {
-        "outcome": str, "reason": str, "message": str, "attempt_id": str,
-        "opened_at": (str, type(None)), "retry_after": (int, float, type(None))}
-    return (all(isinstance(value.get(name), kind) for name, kind in kinds.items())
-            and value["outcome"] in OUTCOMES and not isinstance(value["retry_after"], bool))
+        "outcome": str,
+        "reason": str,
+        "message": str,
+        "attempt_id": str,
+        "opened_at": (str, type(None)),
+        "retry_after": (int, float, type(None)),
+    }
+    return (
+        all(isinstance(value.get(name), kind) for name, kind in kinds.items())
+        and value["outcome"] in OUTCOMES
+        and not isinstance(value["retry_after"], bool)
+    )
 
 
 class Dedup:
-    def __init__(self, store: Store, *, window: float = DEFAULTS.dedup_seconds,
-                 claim_seconds: float = DEFAULTS.open_deadline + DEFAULTS.dedup_margin,
-                 clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        window: float = DEFAULTS.dedup_seconds,
+        claim_seconds: float = DEFAULTS.open_deadline + DEFAULTS.dedup_margin,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.store = store
         self.window = window
         # An in-flight claim must outlive the slowest open (its deadline plus a margin):
@@ -279,8 +309,9 @@ class Dedup:
         self.clock = clock
 
     @staticmethod
-    def key(account: str, park_id: str, booking_id: str, lock_id: str,
-            requested_by: str) -> Key[DedupValue]:
+    def key(
+        account: str, park_id: str, booking_id: str, lock_id: str, requested_by: str
+    ) -> Key[DedupValue]:
         """Taps share a result only when they come from the same requester: a guest's
         double tap is one command; staff opening for the guest is a new one. Tagged by
         the park's account, so it shares a Redis Cluster slot with the park's budget."""
@@ -291,13 +322,15 @@ class Dedup:
         """True when this caller is the first in the window and must do the open."""
         return self.store.add(key, PENDING, self.claim_seconds)
 
-    def publish(self, key: Key[DedupValue], summary: dict[str, Any],
-                ttl: float | None = None) -> None:
+    def publish(
+        self, key: Key[DedupValue], summary: dict[str, Any], ttl: float | None = None
+    ) -> None:
         """Replace the claim by the result, for ``ttl`` (at most the window)."""
         self.store.set(*self.published(key, summary, ttl))
 
-    def published(self, key: Key[DedupValue], summary: dict[str, Any],
-                  ttl: float | None = None) -> tuple[Key[DedupValue], DedupValue, float]:
+    def published(
+        self, key: Key[DedupValue], summary: dict[str, Any], ttl: float | None = None
+    ) -> tuple[Key[DedupValue], DedupValue, float]:
         """The write of :meth:`publish`, for a caller that batches it."""
         return key, summary, self.window if ttl is None else min(ttl, self.window)
 
@@ -345,11 +378,12 @@ class OpenBatch:
         if self.key is None or self.claimed:
             return self.store.get_many(reads) if reads else []
         for _ in range(2):
-            claimed, values = self.store.claim(self.key, PENDING, self.claim_seconds,
-                                               [*reads, *self.extra_reads, self.key])
+            claimed, values = self.store.claim(
+                self.key, PENDING, self.claim_seconds, [*reads, *self.extra_reads, self.key]
+            )
             if claimed:
                 self.claimed = True
-                return values[:len(reads)]
+                return values[: len(reads)]
             if values[-1] is None or values[-1] == PENDING or dedup_record(values[-1]):
                 raise Duplicate
             # not a claim nor a result this plugin writes (forged, or another version's):

@@ -31,8 +31,9 @@ class MemoryStore:
     used), which keeps each read to one dictionary lookup on the open path.
     """
 
-    def __init__(self, maxsize: int = DEFAULT_SIZE,
-                 timer: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, maxsize: int = DEFAULT_SIZE, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self._timer = timer
         self._cache: LRUCache[str, tuple[float, Any]] = LRUCache(maxsize)
         self._lock = threading.Lock()
@@ -80,8 +81,9 @@ class MemoryStore:
             self._cache[key.name] = (now + ttl, value)
             return True
 
-    def claim(self, key: Key[T], value: T, ttl: float,
-              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+    def claim(
+        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+    ) -> tuple[bool, list[Any]]:
         now = self._timer()
         with self._lock:
             claimed = self._live(key.name, now) is None
@@ -90,8 +92,9 @@ class MemoryStore:
             entries = [self._live(read.name, now) for read in reads]
         return claimed, [None if entry is None else entry[1] for entry in entries]
 
-    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
-              deletes: Sequence[Key[Any]] = ()) -> None:
+    def write(
+        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+    ) -> None:
         now = self._timer()
         with self._lock:
             for key, value, ttl in sets:
@@ -103,8 +106,9 @@ class MemoryStore:
                 self._cache.pop(key.name, None)
 
     @contextmanager
-    def mutex(self, key: Key[Any], timeout: float,
-              ready: Callable[[], bool] | None = None) -> Iterator[None]:
+    def mutex(
+        self, key: Key[Any], timeout: float, ready: Callable[[], bool] | None = None
+    ) -> Iterator[None]:
         """``ready`` is not needed here: a waiter blocks on the lock (no polling) and holds
         it for the few microseconds its check takes."""
         with self._lock:

@@ -79,8 +79,9 @@ def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
             on_error = getattr(args[0], "on_error", None) if args else None
             if callable(on_error):
                 on_error()
-            raise StoreUnavailable(f"the shared store (Redis) failed ({type(exc).__name__})",
-                                   sent=False) from exc
+            raise StoreUnavailable(
+                f"the shared store (Redis) failed ({type(exc).__name__})", sent=False
+            ) from exc
 
     return wrapper
 
@@ -114,9 +115,15 @@ def _ms(seconds: float) -> int:
 
 
 class RedisStore:
-    def __init__(self, client: Any, *, prefix: str = PREFIX, lease: float = LEASE_SECONDS,
-                 near_cache_seconds: float = NEAR_CACHE_SECONDS,
-                 timer: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        prefix: str = PREFIX,
+        lease: float = LEASE_SECONDS,
+        near_cache_seconds: float = NEAR_CACHE_SECONDS,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.prefix = prefix
         self.lease = lease
@@ -139,9 +146,11 @@ class RedisStore:
         from redis.retry import Retry
 
         # One quick retry, then StoreUnavailable: every hook answers in bounded time.
-        options: dict[str, Any] = {"socket_timeout": SOCKET_TIMEOUT,
-                                   "socket_connect_timeout": SOCKET_TIMEOUT,
-                                   "retry": Retry(NoBackoff(), 1)}
+        options: dict[str, Any] = {
+            "socket_timeout": SOCKET_TIMEOUT,
+            "socket_connect_timeout": SOCKET_TIMEOUT,
+            "retry": Retry(NoBackoff(), 1),
+        }
         scheme, sep, rest = url.partition("://")
         if sep and scheme.lower() in CLUSTER_SCHEMES:
             from redis.cluster import RedisCluster
@@ -194,8 +203,9 @@ class RedisStore:
         self._remember(key, value, raw=raw)
         return value
 
-    def _remember(self, key: Key[T], value: T | None, ttl: float | None = None,
-                  raw: bytes | None = None) -> None:
+    def _remember(
+        self, key: Key[T], value: T | None, ttl: float | None = None, raw: bytes | None = None
+    ) -> None:
         """Keep a near-cacheable value (and its bytes, when small) for the near-cache."""
         if value is not None and self._near_ok(key):
             seconds = self._near_seconds if ttl is None else min(ttl, self._near_seconds)
@@ -225,12 +235,14 @@ class RedisStore:
 
     @_store_errors
     def add(self, key: Key[T], value: T, ttl: float) -> bool:
-        return bool(self.client.set(self.prefix + key.name, self._encode(key, value),
-                                    px=_ms(ttl), nx=True))
+        return bool(
+            self.client.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl), nx=True)
+        )
 
     @_store_errors
-    def claim(self, key: Key[T], value: T, ttl: float,
-              reads: Sequence[Key[Any]]) -> tuple[bool, list[Any]]:
+    def claim(
+        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+    ) -> tuple[bool, list[Any]]:
         names = [self.prefix + k.name for k in (key, *reads)]
         out = self._script(_CLAIM)(keys=names, args=[self._encode(key, value), _ms(ttl)])
         values = []
@@ -240,8 +252,9 @@ class RedisStore:
         return bool(out[0]), values
 
     @_store_errors
-    def write(self, sets: Sequence[tuple[Key[Any], Any, float]],
-              deletes: Sequence[Key[Any]] = ()) -> None:
+    def write(
+        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+    ) -> None:
         live = [(key, value, ttl) for key, value, ttl in sets if ttl > 0]
         gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
         # a value written under two keys of one codec (a receipt, the last open) is encoded
@@ -255,9 +268,11 @@ class RedisStore:
                 encoded[memo] = self._encode(key, value)
             raws.append(encoded[memo])
             args += [encoded[memo], _ms(ttl)]
-        self._script(_WRITE)(keys=[self.prefix + key.name for key, *_ in live]
-                             + [self.prefix + key.name for key in gone],
-                             args=[*args, len(live)])
+        self._script(_WRITE)(
+            keys=[self.prefix + key.name for key, *_ in live]
+            + [self.prefix + key.name for key in gone],
+            args=[*args, len(live)],
+        )
         with self._near_lock:
             for key in gone:
                 self._near.pop(key.name, None)
@@ -268,12 +283,14 @@ class RedisStore:
     def _lock_for(self, name: str, timeout: float) -> Any:
         # redis-py polls a held lock every 0.1 s by default: a cold open whose IQ list and
         # lock list both wait for the one token fetch lost ~80 ms to that nap
-        return self.client.lock(name, timeout=self.lease, blocking_timeout=timeout,
-                                sleep=MUTEX_POLL)
+        return self.client.lock(
+            name, timeout=self.lease, blocking_timeout=timeout, sleep=MUTEX_POLL
+        )
 
     @contextmanager
-    def mutex(self, key: Key[Any], timeout: float,
-              ready: Callable[[], bool] | None = None) -> Iterator[None]:
+    def mutex(
+        self, key: Key[Any], timeout: float, ready: Callable[[], bool] | None = None
+    ) -> Iterator[None]:
         """A Redis lock (lease :attr:`lease`), tried every :data:`MUTEX_POLL` seconds for
         ``timeout``. With ``ready``, a waiter asks it between tries and, once it is true
         (the holder stored what it fetched), stops waiting without the lock: waiters for a

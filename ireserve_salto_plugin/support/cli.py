@@ -36,7 +36,8 @@ def main(verbose: bool) -> None:
     # -v raises the plugin's own loggers only: a library's INFO lines may hold what the
     # plugin never logs (vcrpy logs a recorded answer whole, tokens included)
     logging.getLogger("ireserve_salto_plugin").setLevel(
-        logging.INFO if verbose else logging.WARNING)
+        logging.INFO if verbose else logging.WARNING
+    )
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # its retry lines: see README
 
 
@@ -47,30 +48,57 @@ def demo() -> None:
 
 
 @main.command(short_help="Serve the sandbox; write how to reach it.")
-@click.option("--settings-file", type=click.Path(dir_okay=False), required=True,
-              help="Where to write the park settings and the platform variables (hosts and "
-                   "OAuth client) to set in the host's environment (mode 0600).")
+@click.option(
+    "--settings-file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Where to write the park settings and the platform variables (hosts and "
+    "OAuth client) to set in the host's environment (mode 0600).",
+)
 @click.option("--iqs", default=3, show_default=True, help="IQ gateways on the site.")
 @click.option("--locks-per-iq", default=12, show_default=True, help="Locks per IQ.")
-@click.option("--accounts", default=1, show_default=True,
-              help="Accounts with access to the site (one park each).")
-@click.option("--activate", is_flag=True,
-              help="Activate every IQ for the accounts and write secret and PIN.")
+@click.option(
+    "--accounts",
+    default=1,
+    show_default=True,
+    help="Accounts with access to the site (one park each).",
+)
+@click.option(
+    "--activate", is_flag=True, help="Activate every IQ for the accounts and write secret and PIN."
+)
 @click.option("--token-ttl", default=3600, show_default=True, help="Token lifetime (s).")
-@click.option("--page-counts", is_flag=True,
-              help="Fill 'count' in list pages (Salto sent null in every captured sample).")
-@click.option("--admin", "admin_port", type=int, default=None, metavar="PORT",
-              help="Also serve the reference host's web admin for the first park on this "
-                   "loopback port (needs the 'admin' extra), with a few bookings.")
-def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, activate: bool,
-            token_ttl: int, page_counts: bool, admin_port: int | None) -> None:
+@click.option(
+    "--page-counts",
+    is_flag=True,
+    help="Fill 'count' in list pages (Salto sent null in every captured sample).",
+)
+@click.option(
+    "--admin",
+    "admin_port",
+    type=int,
+    default=None,
+    metavar="PORT",
+    help="Also serve the reference host's web admin for the first park on this "
+    "loopback port (needs the 'admin' extra), with a few bookings.",
+)
+def sandbox(
+    settings_file: str,
+    iqs: int,
+    locks_per_iq: int,
+    accounts: int,
+    activate: bool,
+    token_ttl: int,
+    page_counts: bool,
+    admin_port: int | None,
+) -> None:
     """Serve the sandbox until stopped; write how to reach it to SETTINGS_FILE.
 
     The file holds the sandbox's throw-away credentials: keep it private.
     """
 
-    box = SaltoSandbox(iqs=iqs, locks_per_iq=locks_per_iq, token_ttl=token_ttl,
-                       page_counts=page_counts)
+    box = SaltoSandbox(
+        iqs=iqs, locks_per_iq=locks_per_iq, token_ttl=token_ttl, page_counts=page_counts
+    )
     assert box.site is not None
     users = [box.world.users[box.username]]
     for n in range(1, accounts):
@@ -79,9 +107,13 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
         users.append(user)
     parks: list[dict[str, Any]] = []
     for user in users:
-        settings: dict[str, Any] = {"environment": "acceptance", "username": user.username,
-                    "password": user.password, "site_uid": box.site.site_uid,
-                    "open_statuses": ["confirmed"]}
+        settings: dict[str, Any] = {
+            "environment": "acceptance",
+            "username": user.username,
+            "password": user.password,
+            "site_uid": box.site.site_uid,
+            "open_statuses": ["confirmed"],
+        }
         if activate:
             settings["iqs"] = box.world.preactivate(user)
         parks.append(settings)
@@ -99,8 +131,9 @@ def sandbox(settings_file: str, iqs: int, locks_per_iq: int, accounts: int, acti
         click.echo(f"Settings and platform variables written to {settings_file}. Ctrl-C stops.")
         if admin_port is not None:
             url, token = _serve_admin(box, parks[0], admin_port)
-            click.echo(f"Web admin (loopback only): {url}/login?lang=nl (nl, en, de); "
-                       f"login token: {token}")
+            click.echo(
+                f"Web admin (loopback only): {url}/login?lang=nl (nl, en, de); login token: {token}"
+            )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -117,15 +150,24 @@ def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> tuple[str, st
     host = ReferenceHost(load_entrypoints=False)
     host.objects.update({f"chalet-{n}": f"Chalet {n}" for n in range(1, 37)})  # the park's
     host.pm.register(SaltoKsPlugin(service_from_env(box.platform_env())), INTEGRATION)
-    park = host.add_park(Park("demo-park", "Europe/Amsterdam",
-                              {INTEGRATION: {**settings, "minutes_before": 30,
-                                             "checkin_status": "checked_in"}}, locale="nl"))
+    park = host.add_park(
+        Park(
+            "demo-park",
+            "Europe/Amsterdam",
+            {INTEGRATION: {**settings, "minutes_before": 30, "checkin_status": "checked_in"}},
+            locale="nl",
+        )
+    )
     now = datetime.now(UTC)
-    for n, (start, status) in enumerate(((now - timedelta(hours=1), "confirmed"),
-                                         (now + timedelta(days=1), "confirmed"),
-                                         (now - timedelta(hours=2), "option")), 1):
-        host.add_booking(Booking(f"B-{n}", "chalet-12", status, start,
-                                 start + timedelta(days=3)))
+    for n, (start, status) in enumerate(
+        (
+            (now - timedelta(hours=1), "confirmed"),
+            (now + timedelta(days=1), "confirmed"),
+            (now - timedelta(hours=2), "option"),
+        ),
+        1,
+    ):
+        host.add_booking(Booking(f"B-{n}", "chalet-12", status, start, start + timedelta(days=3)))
     app = create_app(host, park)
     server = serve(app, port=port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -133,20 +175,40 @@ def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> tuple[str, st
 
 
 @main.command(short_help="Check Salto's answers against the shapes relied on.")
-@click.option("--settings-file", type=click.Path(dir_okay=False, exists=True), required=True,
-              help="The park's salto_ks settings as the host stores them (JSON, secrets "
-                   "included), or a file written by 'ireserve-salto sandbox'.")
-@click.option("--self-test", "self_test", metavar="IQ_ID",
-              help="Also check secret, PIN and clock on this activated IQ with Salto's "
-                   "side-effect-free OTP check (PUT pin, delta 0000).")
-@click.option("--open", "open_lock", metavar="LOCK_ID",
-              help="Also send one remote open to this lock (the door opens).")
-@click.option("--cassette", type=click.Path(dir_okay=False),
-              help="Write what was seen as a scrubbed vcrpy cassette (needs the 'probe' "
-                   "extra); it is removed again if the hygiene scan finds a credential.")
+@click.option(
+    "--settings-file",
+    type=click.Path(dir_okay=False, exists=True),
+    required=True,
+    help="The park's salto_ks settings as the host stores them (JSON, secrets "
+    "included), or a file written by 'ireserve-salto sandbox'.",
+)
+@click.option(
+    "--self-test",
+    "self_test",
+    metavar="IQ_ID",
+    help="Also check secret, PIN and clock on this activated IQ with Salto's "
+    "side-effect-free OTP check (PUT pin, delta 0000).",
+)
+@click.option(
+    "--open",
+    "open_lock",
+    metavar="LOCK_ID",
+    help="Also send one remote open to this lock (the door opens).",
+)
+@click.option(
+    "--cassette",
+    type=click.Path(dir_okay=False),
+    help="Write what was seen as a scrubbed vcrpy cassette (needs the 'probe' "
+    "extra); it is removed again if the hygiene scan finds a credential.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def probe(settings_file: str, self_test: str | None, open_lock: str | None,
-          cassette: str | None, as_json: bool) -> None:
+def probe(
+    settings_file: str,
+    self_test: str | None,
+    open_lock: str | None,
+    cassette: str | None,
+    as_json: bool,
+) -> None:
     """Check Salto's answers against the shapes the plugin relies on, call by call.
 
     Read-only unless --self-test or --open is given: no OTP is sent and nothing opens.
@@ -155,9 +217,16 @@ def probe(settings_file: str, self_test: str | None, open_lock: str | None,
     hosts). The hosts used are printed first. Exit code: 0 all as expected,
     1 something differs, 2 the settings or platform variables are not usable.
     """
-    sys.exit(run_probe(settings_file, self_test=self_test, open_lock=open_lock,
-                       cassette=cassette, as_json=as_json, echo=click.echo))
-
+    sys.exit(
+        run_probe(
+            settings_file,
+            self_test=self_test,
+            open_lock=open_lock,
+            cassette=cassette,
+            as_json=as_json,
+            echo=click.echo,
+        )
+    )
 
 
 register(main)

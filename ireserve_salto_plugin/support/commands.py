@@ -22,9 +22,12 @@ from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.support.files import OK, PROBLEM, UNUSABLE, Desk, Unusable, table
 
 SETTINGS = click.option(
-    "--settings-file", required=True, type=click.Path(dir_okay=False, exists=True),
+    "--settings-file",
+    required=True,
+    type=click.Path(dir_okay=False, exists=True),
     help="The park's salto_ks settings as the host stores them (JSON, secrets included), "
-         "or a file written by 'ireserve-salto sandbox'. Keep it private (mode 600).")
+    "or a file written by 'ireserve-salto sandbox'. Keep it private (mode 600).",
+)
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
@@ -57,8 +60,9 @@ def failed(text: str, error: str, as_json: bool, code: int) -> int:
     return code
 
 
-def show(result: AdminResult, as_json: bool, rows: str | None = None,
-         columns: list[str] | None = None) -> int:
+def show(
+    result: AdminResult, as_json: bool, rows: str | None = None, columns: list[str] | None = None
+) -> int:
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -77,19 +81,37 @@ def register(main: click.Group) -> None:
         """Integration status: login, site, each IQ (activation, online, locks, OTP
         budget), clock, last opens. Exit 1 when something needs a look."""
         result = desk.admin("status")
-        code = show(result, as_json, "iqs", ["name", "id", "activated", "salto_activated",
-                                              "online", "locks_online", "locks_offline",
-                                              "budget"])
+        code = show(
+            result,
+            as_json,
+            "iqs",
+            [
+                "name",
+                "id",
+                "activated",
+                "salto_activated",
+                "online",
+                "locks_online",
+                "locks_offline",
+                "budget",
+            ],
+        )
         if result.ok and not as_json:
             data = result.data
 
             def last(kind: str) -> str:
                 found = data.get(f"last_{kind}")
-                return (f"{found.get('at')} ({found.get('reason')}, lock {found.get('lock_id')})"
-                        if isinstance(found, dict) else "none kept")
-            click.echo(f"clock offset to Salto: {data.get('clock_offset', 0):+.0f} s; "
-                       f"last open: {printable(last('success'))}; "
-                       f"last failure: {printable(last('failure'))}")
+                return (
+                    f"{found.get('at')} ({found.get('reason')}, lock {found.get('lock_id')})"
+                    if isinstance(found, dict)
+                    else "none kept"
+                )
+
+            click.echo(
+                f"clock offset to Salto: {data.get('clock_offset', 0):+.0f} s; "
+                f"last open: {printable(last('success'))}; "
+                f"last failure: {printable(last('failure'))}"
+            )
         healthy = result.ok and not result.data.get("problems")
         return code if code != OK or healthy else PROBLEM
 
@@ -99,9 +121,12 @@ def register(main: click.Group) -> None:
     @desk_command
     def iqs(desk: Desk, as_json: bool) -> int:
         """The site's IQ gateways and their activation here and at Salto."""
-        return show(desk.admin("list_iqs"), as_json, "iqs",
-                    ["name", "id", "online", "activated", "salto_activated",
-                     "restore_required"])
+        return show(
+            desk.admin("list_iqs"),
+            as_json,
+            "iqs",
+            ["name", "id", "online", "activated", "salto_activated", "restore_required"],
+        )
 
     @main.command(short_help="The site's locks, read fresh.")
     @SETTINGS
@@ -116,12 +141,19 @@ def register(main: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(rows, indent=2))
         else:
-            click.echo(table(rows, ["name", "id", "online", "iq", "battery",
-                                    "left-open alarm", "intrusion alarm"]))
+            click.echo(
+                table(
+                    rows,
+                    ["name", "id", "online", "iq", "battery", "left-open alarm", "intrusion alarm"],
+                )
+            )
             offline = sum(1 for row in rows if not row["online"])
-            click.echo(click.style(f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, "
-                                   f"{offline} offline",
-                                   fg="yellow" if offline else "green"))
+            click.echo(
+                click.style(
+                    f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, {offline} offline",
+                    fg="yellow" if offline else "green",
+                )
+            )
         return OK
 
     @main.command(short_help="GET PIN, then Set PIN; writes the secret back.")
@@ -140,17 +172,27 @@ def register(main: click.Group) -> None:
             # running `activate` for this IQ is the confirmation an activated IQ needs
             done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
             if done.settings_update and (rescued := desk.save(done.settings_update)):
-                return failed(f"The activation is saved in {rescued} (mode 600): import it "
-                              "into the host's settings.", "not_saved", as_json, UNUSABLE)
+                return failed(
+                    f"The activation is saved in {rescued} (mode 600): import it "
+                    "into the host's settings.",
+                    "not_saved",
+                    as_json,
+                    UNUSABLE,
+                )
             return show(done, as_json)
         asked = desk.admin("get_pin", iq_id=iq_id)
         if asked.settings_update:  # the secret: Salto hands it out once
             rescued = desk.save(asked.settings_update)
             if rescued is not None:
-                click.echo(click.style(
-                    f"The IQ secret Salto handed out is saved in {rescued} (mode 600): "
-                    "import it into the host's settings before anything else. Set PIN was "
-                    "not run.", fg="red"), err=True)
+                click.echo(
+                    click.style(
+                        f"The IQ secret Salto handed out is saved in {rescued} (mode 600): "
+                        "import it into the host's settings before anything else. Set PIN was "
+                        "not run.",
+                        fg="red",
+                    ),
+                    err=True,
+                )
                 return UNUSABLE
         if not asked.ok:
             return show(asked, as_json)
@@ -160,8 +202,14 @@ def register(main: click.Group) -> None:
             pin = click.prompt("PIN from the e-mail", hide_input=True, err=True)
         done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
         if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
-            click.echo(click.style(f"The activation is saved in {rescued} (mode 600): import "
-                                   "it into the host's settings.", fg="red"), err=True)
+            click.echo(
+                click.style(
+                    f"The activation is saved in {rescued} (mode 600): import "
+                    "it into the host's settings.",
+                    fg="red",
+                ),
+                err=True,
+            )
             return UNUSABLE
         return show(done, as_json)
 
@@ -177,38 +225,49 @@ def register(main: click.Group) -> None:
     @main.command("test-open", short_help="Really open one lock, audited.")
     @SETTINGS
     @click.argument("lock_id")
-    @click.option("--by", "requested_by", required=True,
-                  help="Who asks for it (written to the log and the receipt).")
+    @click.option(
+        "--by",
+        "requested_by",
+        required=True,
+        help="Who asks for it (written to the log and the receipt).",
+    )
     @click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
     @AS_JSON
     @desk_command
-    def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool,
-                  as_json: bool) -> int:
+    def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool, as_json: bool) -> int:
         """Really open one lock, audited: the proof that its IQ takes the codes."""
         if not yes and not click.confirm(f"Open lock {lock_id} now?", err=True):
             return PROBLEM
-        return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by),
-                    as_json)
+        return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by), as_json)
 
     @main.command("open", short_help="Open a lock for staff, with a reason.")
     @SETTINGS
     @click.argument("lock")
-    @click.option("--reason", required=True,
-                  help="Why (housekeeping, maintenance, ...): written to the log.")
-    @click.option("--by", "requested_by", default="staff:support-desk", show_default=True,
-                  help="Who asks for it (written to the log and the receipt).")
+    @click.option(
+        "--reason", required=True, help="Why (housekeeping, maintenance, ...): written to the log."
+    )
+    @click.option(
+        "--by",
+        "requested_by",
+        default="staff:support-desk",
+        show_default=True,
+        help="Who asks for it (written to the log and the receipt).",
+    )
     @click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
     @AS_JSON
     @desk_command
-    def staff_open(desk: Desk, lock: str, reason: str, requested_by: str, yes: bool,
-                   as_json: bool) -> int:
+    def staff_open(
+        desk: Desk, lock: str, reason: str, requested_by: str, yes: bool, as_json: bool
+    ) -> int:
         """Open a lock of the site without a booking (housekeeping, maintenance), with a
         reason; logged as a staff open. LOCK is the lock's id or its name."""
         lock_id = desk.lock_id(lock)
         if not yes and not click.confirm(f"Open lock {printable(lock)} now?", err=True):
             return PROBLEM
-        return show(desk.admin("staff_open", lock_id=lock_id, reason=reason,
-                               requested_by=requested_by), as_json)
+        return show(
+            desk.admin("staff_open", lock_id=lock_id, reason=reason, requested_by=requested_by),
+            as_json,
+        )
 
     @main.command(short_help="Salto's latest entries, newest first.")
     @SETTINGS
@@ -226,24 +285,38 @@ def register(main: click.Group) -> None:
         if as_json or not result.ok:
             return show(result, as_json)
         click.echo(click.style(printable(result.message), fg="green"))
-        click.echo(table(desk.entry_rows(result.data.get("entries", [])),
-                         ["time", "event", "by", "lock", "requested by"]))
+        click.echo(
+            table(
+                desk.entry_rows(result.data.get("entries", [])),
+                ["time", "event", "by", "lock", "requested by"],
+            )
+        )
         return OK
 
     @main.command(short_help="Why a booking can or cannot open.")
     @SETTINGS
-    @click.argument("booking_file", required=False,
-                    type=click.Path(dir_okay=False, exists=True))
+    @click.argument("booking_file", required=False, type=click.Path(dir_okay=False, exists=True))
     @click.option("--object", "object_id", help="The object booked (instead of a file).")
     @click.option("--arrival", help="ISO 8601; naive means park-local.")
     @click.option("--departure", help="ISO 8601; naive means park-local.")
-    @click.option("--status", default=None, help="The booking's status (default: the first "
-                  "opening status of the settings).")
+    @click.option(
+        "--status",
+        default=None,
+        help="The booking's status (default: the first opening status of the settings).",
+    )
     @click.option("--at", "at", default=None, help="Judge at this time (ISO 8601; default now).")
     @AS_JSON
     @desk_command
-    def why(desk: Desk, booking_file: str | None, object_id: str | None, arrival: str | None,
-            departure: str | None, status: str | None, at: str | None, as_json: bool) -> int:
+    def why(
+        desk: Desk,
+        booking_file: str | None,
+        object_id: str | None,
+        arrival: str | None,
+        departure: str | None,
+        status: str | None,
+        at: str | None,
+        as_json: bool,
+    ) -> int:
         """Why a booking can or cannot open: every step, in the open's order. Give a
         booking file (JSON: id, object_id, status, arrival, departure) or --object,
         --arrival and --departure. Sends nothing to any lock."""
@@ -255,16 +328,22 @@ def register(main: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(found.to_dict(), indent=2))
         else:
-            click.echo(f"booking {booking.id}: {booking.object_id} -> lock "
-                       f"{found.lock_id or '-'}, judged at {now or 'now'}")
+            click.echo(
+                f"booking {booking.id}: {booking.object_id} -> lock "
+                f"{found.lock_id or '-'}, judged at {now or 'now'}"
+            )
             colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
             for step in found.steps:
-                click.echo(click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
-                           + f"  {step.step:<14} {printable(step.message)}")
+                click.echo(
+                    click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
+                    + f"  {step.step:<14} {printable(step.message)}"
+                )
             click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
             for door in found.doors:  # a booking with several doors: each one's verdict
-                click.echo(f"door {door.kind.value:6} {printable(door.name):20} "
-                           f"{door.verdict.value}: {printable(door.message)}")
+                click.echo(
+                    f"door {door.kind.value:6} {printable(door.name):20} "
+                    f"{door.verdict.value}: {printable(door.message)}"
+                )
         return OK if found.verdict.value == "opened" else PROBLEM
 
     @main.command(short_help="Each booking judged at its arrival.")
@@ -274,8 +353,9 @@ def register(main: click.Group) -> None:
     @desk_command
     def readiness(desk: Desk, bookings_file: str, as_json: bool) -> int:
         """Each booking of a JSON list judged at its arrival; counts per verdict."""
-        found = desk.host.pm.hook.readiness(park=desk.park,
-                                            bookings=desk.bookings(bookings_file), now=None)
+        found = desk.host.pm.hook.readiness(
+            park=desk.park, bookings=desk.bookings(bookings_file), now=None
+        )
         if found is None:
             raise Unusable("the plugin is not enabled in these settings")
         if as_json:

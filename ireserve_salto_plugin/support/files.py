@@ -59,8 +59,9 @@ def write_private(path: Path, data: Any) -> None:
             raise WriteRefused(f"{path} belongs to another user; nothing was written")
     folder = path.parent
     partial = folder / f".{path.name}.{secrets.token_hex(8)}.partial"
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 0o600)
+    fd = os.open(
+        partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+    )
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2)
@@ -94,14 +95,19 @@ class Unusable(Exception):
 
 
 class Desk:
-    def __init__(self, settings_file: str, environ: Mapping[str, str] | None = None,
-                 warn: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        settings_file: str,
+        environ: Mapping[str, str] | None = None,
+        warn: Callable[[str], None] = print,
+    ) -> None:
         self.path = Path(settings_file)
         self.warn = warn
         try:
             if self.path.stat().st_mode & 0o077:
-                warn(f"warning: {self.path} is readable by other users; it holds secrets "
-                     "(chmod 600)")
+                warn(
+                    f"warning: {self.path} is readable by other users; it holds secrets (chmod 600)"
+                )
         except OSError as exc:
             raise Unusable(f"{self.path}: unreadable ({type(exc).__name__})") from None
         self.data = read_json(self.path)
@@ -110,8 +116,7 @@ class Desk:
         self.wrapped = isinstance(self.data.get(INTEGRATION), dict)
         raw = self.data[INTEGRATION] if self.wrapped else self.data
         try:
-            env = settings_file_environment(self.data, os.environ if environ is None
-                                            else environ)
+            env = settings_file_environment(self.data, os.environ if environ is None else environ)
         except SettingsError as exc:
             raise Unusable(f"{self.path}: {exc}") from None
         try:
@@ -120,16 +125,22 @@ class Desk:
             raise Unusable(str(exc)) from None
         self.host = ReferenceHost(load_entrypoints=False)
         self.host.pm.register(SaltoKsPlugin(self.service), INTEGRATION)
-        self.park = self.host.add_park(Park(
-            str(self.data.get("park_id", "support")),
-            str(self.data.get("timezone", "Europe/Amsterdam")), {INTEGRATION: raw},
-            locale=self.data.get("locale")))
+        self.park = self.host.add_park(
+            Park(
+                str(self.data.get("park_id", "support")),
+                str(self.data.get("timezone", "Europe/Amsterdam")),
+                {INTEGRATION: raw},
+                locale=self.data.get("locale"),
+            )
+        )
         try:
             ctx = self.service.context(self.park, partial=True)
         except SettingsError as exc:
             raise Unusable(f"{self.path}: {exc}") from None
-        warn(f"Salto KS {ctx.settings.environment}: identity {ctx.account.identity_url}, "
-             f"API {ctx.account.api_url}")  # where the password and client secret go
+        warn(
+            f"Salto KS {ctx.settings.environment}: identity {ctx.account.identity_url}, "
+            f"API {ctx.account.api_url}"
+        )  # where the password and client secret go
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -149,27 +160,33 @@ class Desk:
         try:
             write_private(self.path, data)
         except OSError as exc:
-            self.warn(f"{self.path} could not be written ({exc}); the settings are kept "
-                      "elsewhere")
+            self.warn(f"{self.path} could not be written ({exc}); the settings are kept elsewhere")
             return rescue_private(data, "settings")
         self.data = data
         return None
 
-    def locks(self, on_page: Callable[[int, int | None], None] | None = None
-              ) -> list[dict[str, Any]]:
+    def locks(
+        self, on_page: Callable[[int, int | None], None] | None = None
+    ) -> list[dict[str, Any]]:
         """The site's locks read fresh from Salto, with their IQs' names and state."""
         ctx = self.service.context(self.park, partial=True)
         gateway = ctx.gateway(self.service.tuning.options_deadline)
         gateway.on_page = on_page
         locks = gateway.locks(ctx.site_id(gateway), refresh=True, thorough=True)
-        return [{"id": lock.id, "name": lock.name, "online": lock.reachable,
-                 "iq_id": lock.iq_id,
-                 "iq": iq.name if (iq := locks.iqs.get(lock.iq_id or "")) else None,
-                 "battery": lock.battery_level,
-                 # settings of the lock (Salto's SDK: "...AlarmEnabled"), not alarms going off
-                 "left-open alarm": _on(lock.left_open_alarm),
-                 "intrusion alarm": _on(lock.intrusion_alarm)}
-                for lock in locks.locks]
+        return [
+            {
+                "id": lock.id,
+                "name": lock.name,
+                "online": lock.reachable,
+                "iq_id": lock.iq_id,
+                "iq": iq.name if (iq := locks.iqs.get(lock.iq_id or "")) else None,
+                "battery": lock.battery_level,
+                # settings of the lock (Salto's SDK: "...AlarmEnabled"), not alarms going off
+                "left-open alarm": _on(lock.left_open_alarm),
+                "intrusion alarm": _on(lock.intrusion_alarm),
+            }
+            for lock in locks.locks
+        ]
 
     def lock_id(self, given: str) -> str:
         """A lock's UUID, or its name as Salto lists it (``Chalet 12``); anything else is
@@ -178,11 +195,11 @@ class Desk:
             return canonical_uuid(given)
         except ValueError:
             pass
-        named = [lock["id"] for lock in self.locks() if lock["name"].casefold() ==
-                 given.casefold()]
+        named = [lock["id"] for lock in self.locks() if lock["name"].casefold() == given.casefold()]
         if len(named) != 1:
-            raise Unusable(f"no single lock with id or name {given!r} on the site: see "
-                           "'ireserve-salto locks'")
+            raise Unusable(
+                f"no single lock with id or name {given!r} on the site: see 'ireserve-salto locks'"
+            )
         return str(named[0])
 
     def entry_rows(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -195,17 +212,27 @@ class Desk:
         if not isinstance(raw, dict):
             raise Unusable("a booking must be a JSON object")
         try:
-            return Booking(str(raw["id"]), str(raw["object_id"]), str(raw["status"]),
-                           datetime.fromisoformat(str(raw["arrival"])),
-                           datetime.fromisoformat(str(raw["departure"])),
-                           locale=raw.get("locale"))
+            return Booking(
+                str(raw["id"]),
+                str(raw["object_id"]),
+                str(raw["status"]),
+                datetime.fromisoformat(str(raw["arrival"])),
+                datetime.fromisoformat(str(raw["departure"])),
+                locale=raw.get("locale"),
+            )
         except KeyError as exc:
             raise Unusable(f"a booking needs {exc.args[0]!r}") from None
         except ValueError:
             raise Unusable("arrival and departure must be ISO 8601 times") from None
 
-    def booking_from(self, file: str | None, object_id: str | None, arrival: str | None,
-                     departure: str | None, status: str | None) -> Booking:
+    def booking_from(
+        self,
+        file: str | None,
+        object_id: str | None,
+        arrival: str | None,
+        departure: str | None,
+        status: str | None,
+    ) -> Booking:
         """The booking of a file, or one described by options (no JSON to write)."""
         if file is not None:
             found = next(iter(self.bookings(file)), None)
@@ -215,9 +242,15 @@ class Desk:
         if not object_id or not arrival or not departure:
             raise Unusable("give a booking file, or --object, --arrival and --departure")
         statuses = self.settings.get("open_statuses") or ["confirmed"]
-        return self.booking({"id": "cli", "object_id": object_id, "arrival": arrival,
-                             "departure": departure,
-                             "status": status or str(statuses[0])})
+        return self.booking(
+            {
+                "id": "cli",
+                "object_id": object_id,
+                "arrival": arrival,
+                "departure": departure,
+                "status": status or str(statuses[0]),
+            }
+        )
 
     def instant(self, text: str | None) -> datetime | None:
         """``--at``: a time to judge at (naive: park-local), or ``None`` for now."""
@@ -239,8 +272,7 @@ class Desk:
             return str(named[0])
         if not listed.ok:
             return given  # the action will say what is wrong
-        raise Unusable(f"no IQ with id or name {given!r} on the site: see "
-                       "'ireserve-salto iqs'")
+        raise Unusable(f"no IQ with id or name {given!r} on the site: see 'ireserve-salto iqs'")
 
     def bookings(self, file: str) -> list[Booking]:
         raw = read_json(Path(file))
@@ -254,8 +286,9 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise Unusable(f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column "
-                       f"{exc.colno}") from None
+        raise Unusable(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
     except RecursionError:
         raise Unusable(f"{path}: JSON nested too deeply to read") from None
     except (OSError, ValueError) as exc:
@@ -265,11 +298,11 @@ def read_json(path: Path) -> Any:
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """Rows as an aligned text table (cells cut at 40 characters)."""
     cells = [[_cell(row.get(col)) for col in columns] for row in rows]
-    widths = [max([len(col), *(len(line[i]) for line in cells)]) for i, col in
-              enumerate(columns)]
+    widths = [max([len(col), *(len(line[i]) for line in cells)]) for i, col in enumerate(columns)]
     lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-              for line in cells]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells
+    ]
     return "\n".join(lines)
 
 
@@ -305,14 +338,18 @@ def entry_rows(entries: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, An
     for entry in entries:
         lock_id, lock_name = entry_lock(entry)
         try:
-            at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace(
-                "Z", "+00:00"))
+            at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
             when = local_time(at if at.tzinfo else at.replace(tzinfo=UTC), zone)
         except ValueError:
             when = str(entry.get("utc_date_time"))
-        rows.append({"time": when, "event": entry.get("event_category"),
-                     "by": entry.get("access_by"),
-                     "lock": lock_name or lock_id,
-                     # who asked the plugin for its own opens: guest, staff (and why), test
-                     "requested by": _requested_by(entry)})
+        rows.append(
+            {
+                "time": when,
+                "event": entry.get("event_category"),
+                "by": entry.get("access_by"),
+                "lock": lock_name or lock_id,
+                # who asked the plugin for its own opens: guest, staff (and why), test
+                "requested by": _requested_by(entry),
+            }
+        )
     return rows

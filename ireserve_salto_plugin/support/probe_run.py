@@ -37,23 +37,32 @@ from ireserve_salto_plugin.support.state import NoBudget, budget_store
 
 def table(checks: list[Check]) -> str:
     rows = [("check", "expected", "", "seen")] + [
-        (c.name, c.expected, c.mark, printable(c.seen)) for c in checks]
+        (c.name, c.expected, c.mark, printable(c.seen)) for c in checks
+    ]
     widths = [min(COLUMN, max(len(row[i]) for row in rows)) for i in range(3)]
     lines = []
     for row in rows:  # nothing is cut: long cells wrap, what was seen is printed whole
         parts = [textwrap.wrap(row[i], widths[i]) or [""] for i in range(2)]
         for n in range(max(len(part) for part in parts)):
-            cells = [(part[n] if n < len(part) else "").ljust(width)
-                     for part, width in zip(parts, widths, strict=False)]
+            cells = [
+                (part[n] if n < len(part) else "").ljust(width)
+                for part, width in zip(parts, widths, strict=False)
+            ]
             tail = [row[2].ljust(widths[2]), row[3]] if n == 0 else []
             lines.append("  ".join([*cells, *tail]).rstrip())
     return "\n".join(lines)
 
 
-def run_probe(settings_file: str, *, self_test: str | None = None,
-              open_lock: str | None = None, cassette: str | None = None,
-              as_json: bool = False, echo: Callable[[str], None] = print,
-              environ: Mapping[str, str] | None = None) -> int:
+def run_probe(
+    settings_file: str,
+    *,
+    self_test: str | None = None,
+    open_lock: str | None = None,
+    cassette: str | None = None,
+    as_json: bool = False,
+    echo: Callable[[str], None] = print,
+    environ: Mapping[str, str] | None = None,
+) -> int:
     """The ``ireserve-salto probe`` command; returns its exit code."""
     path = Path(settings_file)
     if path.stat().st_mode & 0o077:
@@ -65,14 +74,21 @@ def run_probe(settings_file: str, *, self_test: str | None = None,
         settings = SettingsSchema(partial=("open_statuses",)).load(raw)
         platform = PlatformReader(env)(settings.environment)
         if not as_json:  # the JSON answer stays one document
-            echo(f"Salto KS {settings.environment}: identity {platform.identity_url}, "
-                 f"API {platform.api_url}")
+            echo(
+                f"Salto KS {settings.environment}: identity {platform.identity_url}, "
+                f"API {platform.api_url}"
+            )
     except Unusable as exc:  # not JSON, or nested too deeply to read: said plainly
         echo(str(exc))
         return 2
     except (OSError, ValueError, ValidationError, SettingsError) as exc:
-        message = describe_errors(exc.messages) if isinstance(exc, ValidationError) else str(
-            exc) if isinstance(exc, SettingsError) else f"unreadable ({type(exc).__name__})"
+        message = (
+            describe_errors(exc.messages)
+            if isinstance(exc, ValidationError)
+            else str(exc)
+            if isinstance(exc, SettingsError)
+            else f"unreadable ({type(exc).__name__})"
+        )
         echo(f"{path}: {message}")
         return 2
     try:
@@ -92,11 +108,18 @@ def run_probe(settings_file: str, *, self_test: str | None = None,
     return 1 if any(check.ok is False for check in checks) else 0
 
 
-def _recorded(run: Probe, target: Path, platform: Platform, settings: Settings,
-              self_test: str | None, open_lock: str | None,
-              echo: Callable[[str], None]) -> list[Check]:
-    recorder = make_vcr(Rewriter({platform.identity_url: IDENTITY, platform.api_url: API}),
-                        "all", target.parent)
+def _recorded(
+    run: Probe,
+    target: Path,
+    platform: Platform,
+    settings: Settings,
+    self_test: str | None,
+    open_lock: str | None,
+    echo: Callable[[str], None],
+) -> list[Check]:
+    recorder = make_vcr(
+        Rewriter({platform.identity_url: IDENTITY, platform.api_url: API}), "all", target.parent
+    )
     with recorder.use_cassette(target.name):
         checks = run.run(self_test_iq=self_test, open_lock=open_lock)
     known = [settings.password, platform.client.client_secret]

@@ -54,7 +54,7 @@ class Rewriter:
     def url(self, value: str) -> str:
         for real, canonical in self.bases.items():
             if value.startswith(real):
-                return canonical + value[len(real):]
+                return canonical + value[len(real) :]
         return value
 
     def text(self, value: str) -> str:
@@ -65,8 +65,10 @@ class Rewriter:
 
 def _scrub_json(data: Any, keys: tuple[str, ...]) -> Any:
     if isinstance(data, dict):
-        return {k: (REDACTED[k] if k in keys and isinstance(v, str) else _scrub_json(v, keys))
-                for k, v in data.items()}
+        return {
+            k: (REDACTED[k] if k in keys and isinstance(v, str) else _scrub_json(v, keys))
+            for k, v in data.items()
+        }
     if isinstance(data, list):
         return [_scrub_json(item, keys) for item in data]
     return data
@@ -85,21 +87,26 @@ def scrub_request(rewriter: Rewriter) -> Callable[[Any], Any]:
         request.uri = rewriter.url(request.uri)
         parts = urlsplit(request.uri)
         if parts.query:
-            query = [(k, REDACTED[k] if k in REQUEST_JSON_SECRETS else v)
-                     for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+            query = [
+                (k, REDACTED[k] if k in REQUEST_JSON_SECRETS else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ]
             request.uri = urlunsplit(parts._replace(query=urlencode(query, safe="$'")))
         auth = request.headers.get("Authorization")
         if auth:
             request.headers["Authorization"] = REDACTED[
-                "bearer" if auth.startswith("Bearer") else "basic"]
+                "bearer" if auth.startswith("Bearer") else "basic"
+            ]
         for name in ("Cookie", "Content-Length"):  # length varies with scrubbed values
             request.headers.pop(name, None)
         text = _body_text(request.body)
         if text:
             ctype = request.headers.get("Content-Type", "")
             if "x-www-form-urlencoded" in ctype:
-                form = [(k, REDACTED[k] if k in FORM_SECRETS else v)
-                        for k, v in parse_qsl(text, keep_blank_values=True)]
+                form = [
+                    (k, REDACTED[k] if k in FORM_SECRETS else v)
+                    for k, v in parse_qsl(text, keep_blank_values=True)
+                ]
                 request.body = urlencode(form).encode()
             elif text.lstrip().startswith(("{", "[")):
                 try:
@@ -107,8 +114,9 @@ def scrub_request(rewriter: Rewriter) -> Callable[[Any], Any]:
                 except ValueError:
                     pass
                 else:
-                    request.body = json.dumps(_scrub_json(data, REQUEST_JSON_SECRETS),
-                                              sort_keys=True).encode()
+                    request.body = json.dumps(
+                        _scrub_json(data, REQUEST_JSON_SECRETS), sort_keys=True
+                    ).encode()
         return request
 
     return scrub
@@ -172,8 +180,7 @@ def _structural_leaks(data: Any) -> Iterator[str]:
         for name, values in request.get("headers", {}).items():
             if name.lower() == "cookie":
                 yield f"interaction {n}: request cookie"
-            if name.lower() == "authorization" and any(
-                    "REDACTED" not in value for value in values):
+            if name.lower() == "authorization" and any("REDACTED" not in value for value in values):
                 yield f"interaction {n}: Authorization header"
         body = _body_text(request.get("body"))
         if body:
@@ -214,7 +221,8 @@ _NOISE = re.compile(
     r"|\b[0-9a-f]{32}\b"  # attempt ids
     r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?"  # ISO times
     r"|\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}"  # HTTP dates
-    r"|(?i:content-length)\W+\d+")  # sizes
+    r"|(?i:content-length)\W+\d+"
+)  # sizes
 
 
 def _mentions(text: str, scrubbed: str, secret: str) -> bool:
@@ -223,22 +231,25 @@ def _mentions(text: str, scrubbed: str, secret: str) -> bool:
     flaky "NOT written" once in 30 runs)."""
     if len(secret) >= SHORT_SECRET:
         return secret in text
-    return re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])",
-                     scrubbed) is not None
+    return re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", scrubbed) is not None
 
 
 def hygiene_problems(path: Path, known_secrets: tuple[str, ...] = ()) -> list[str]:
     """Every way ``path`` may hold a credential; empty when it is clean."""
     text = path.read_text()
     scrubbed = _NOISE.sub(" ", text)
-    problems = [f"{path.name}: a secret used in the recording" for s in known_secrets
-                if s and _mentions(text, scrubbed, s)]
+    problems = [
+        f"{path.name}: a secret used in the recording"
+        for s in known_secrets
+        if s and _mentions(text, scrubbed, s)
+    ]
     for shape in TOKEN_SHAPES:
         for match in shape.finditer(text):
             problems.append(f"{path.name}: token-shaped string {match.group()[:6]}…")
     if path.suffix == ".yaml":
         import yaml
 
-        problems += [f"{path.name}: {leak}" for leak in
-                     _structural_leaks(yaml.safe_load(text) or {})]
+        problems += [
+            f"{path.name}: {leak}" for leak in _structural_leaks(yaml.safe_load(text) or {})
+        ]
     return problems

@@ -26,6 +26,8 @@ def budget_store(env: Mapping[str, str]) -> Store | None:
     try:
         return FileStore.at(folder)
     except (OSError, StoreUnavailable) as exc:
-        raise NoBudget(f"the OTP budget cannot be kept in {folder} ({type(exc).__name__}): "
-                       f"set {STATE_DIR} to a folder of your own, or SALTO_KS_REDIS_URL to "
-                       "the host's Redis") from None
+        raise NoBudget(
+            f"the OTP budget cannot be kept in {folder} ({type(exc).__name__}): "
+            f"set {STATE_DIR} to a folder of your own, or SALTO_KS_REDIS_URL to "
+            "the host's Redis"
+        ) from None

@@ -20,5 +20,6 @@ if _days:
     import time_machine
 
     _travel = time_machine.travel(
-        _dt.datetime.now(_dt.UTC) + _dt.timedelta(days=float(_days)), tick=True)
+        _dt.datetime.now(_dt.UTC) + _dt.timedelta(days=float(_days)), tick=True
+    )
     _travel.start()
