@@ -1,7 +1,7 @@
 """``./dev bench`` (``python -m benchmarks``): the open path measured side by side.
 
 Prints one table. Timings are medians over repeated runs; nothing here asserts a timing
-(the exact call counts are also asserted in tests/test_performance.py).
+(the exact call counts are also asserted in tests/e2e/test_performance.py).
 """
 
 from __future__ import annotations

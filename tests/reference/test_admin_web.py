@@ -1,0 +1,513 @@
+"""The reference host's web admin, driven in headless Chromium (Debian's chromium and
+chromium-driver, through Selenium): the whole activation, a mapping and an open, in Dutch,
+with a screenshot of each tab in build/screenshots/."""
+
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.reference.host import Booking
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from tests.conftest import first_lock
+
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+TOKEN = "test-login-token"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromium-driver are not installed (./dev test does it)")
+        pytest.skip("chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,900",
+        "--disable-dev-shm-usage",
+    ):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(driver), options=options)
+    browser.implicitly_wait(5)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+@pytest.fixture
+def admin_url(host: ReferenceHost, park: Park) -> Iterator[str]:
+    from ireserve_salto_plugin.reference.admin_web import create_app, serve
+
+    server = serve(create_app(host, park, token=TOKEN))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+class _Enter:
+    """The Enter key in a field, as something ``through`` can click."""
+
+    def __init__(self, element: Any) -> None:
+        self.element = element
+
+    def click(self) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        self.element.send_keys(Keys.ENTER)
+
+
+def through(browser: Any, element: Any) -> None:
+    """Click what submits a form or follows a link, and wait until the next page has
+    replaced this one (reading the old page's message was a race)."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    browser.execute_script("window.__before_click = true")  # a new page has a new window
+    element.click()
+    WebDriverWait(browser, 10).until(
+        lambda b: b.execute_script(
+            "return window.__before_click === undefined && document.readyState === 'complete'"
+        )
+    )
+
+
+def test_activation_mapping_and_an_open_in_a_real_browser(
+    browser: Any, admin_url: str, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    find = browser.find_element
+    lock = first_lock(sandbox)
+
+    browser.get(f"{admin_url}/?lang=nl&tab=authentication")  # not logged in: the login page
+    find(By.ID, "token").send_keys(TOKEN)
+    through(browser, find(By.ID, "login"))
+    browser.get(f"{admin_url}/?lang=nl&tab=authentication")
+    assert find(By.ID, "tab-authentication").text == "Authenticatie"
+    assert find(By.ID, "field-password").get_attribute("value") == ""  # never sent back
+    through(browser, find(By.ID, "action-resolve_site"))
+    assert "site" in find(By.ID, "message").text.lower()
+    assert park.integrations[INTEGRATION]["site_id"] == sandbox.site.id  # type: ignore[union-attr]
+    browser.save_screenshot(str(SHOTS / "1-authentication-nl.png"))
+
+    through(browser, find(By.ID, "tab-iq_otp"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#iqs tr")
+    index = next(n for n, row in enumerate(rows[1:], 1) if lock.iq.id in row.text)
+    through(browser, find(By.ID, f"get-pin-{index}"))
+    assert "PIN" in find(By.ID, "message").text
+    mails = len(sandbox.mails())
+    # Enter in the PIN box presses this row's Set PIN (it used to press the page's first
+    # button: GET PIN of the first IQ, a second e-mail, the typed PIN lost)
+    pin_box = find(By.ID, f"pin-{index}")
+    pin_box.send_keys(sandbox.last_pin(lock.iq.id))
+    through(browser, _Enter(pin_box))
+    assert len(sandbox.mails()) == mails
+    assert find(By.CSS_SELECTOR, "b.activated").text == "IQ is geactiveerd"
+    assert find(By.ID, "message").text.startswith("IQ is geactiveerd: openingen")
+    assert park.integrations[INTEGRATION]["iqs"][lock.iq.id]["secret"]
+    through(browser, find(By.ID, f"self-test-{index}"))
+    assert find(By.ID, "message").text.startswith("Cloudcontrole geslaagd")
+    assert "niet genoeg" in find(By.ID, "message").text  # necessary, not sufficient
+    assert find(By.ID, f"forget-iq-{index}").text == "IQ vergeten"  # the way back
+    browser.save_screenshot(str(SHOTS / "2-iq-otp-nl.png"))
+
+    through(browser, find(By.ID, "tab-details"))
+    assert "Minuten vooraf" in browser.page_source
+    minutes = find(By.NAME, "minutes_before")
+    minutes.clear()
+    minutes.send_keys("-5")
+    field = find(By.NAME, "open_field")
+    field.clear()
+    field.send_keys("geopend_op")
+    through(browser, find(By.ID, "save"))
+    assert (
+        "Minuten vooraf (minutes_before): Moet een geheel getal van 0 tot 1440 zijn."
+        in find(By.ID, "message").text
+    )
+    # the edits are still there to correct, not thrown away
+    assert find(By.NAME, "open_field").get_attribute("value") == "geopend_op"
+    assert find(By.NAME, "minutes_before").get_attribute("value") == "-5"
+    browser.save_screenshot(str(SHOTS / "3-details-nl.png"))
+
+    host.objects.update({"chalet-12": "Chalet 12", "chalet-13": "Chalet 13", "pool": "Zwembad"})
+    through(browser, find(By.ID, "tab-mapping"))
+    assert find(By.ID, "read-at").text  # when the lock list was read from Salto
+    row = Select(find(By.ID, "lock-chalet-12"))  # a dropdown per object of the host
+    assert len(row.options) == 37  # "—" and the site's 36 locks
+    assert "voorstel: Chalet 12" in find(By.ID, "row-chalet-12").text
+    row.select_by_value(lock.id)
+    through(browser, find(By.ID, "save"))
+    assert find(By.ID, "message").text == "Opgeslagen."
+    assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": lock.id}
+    assert park.integrations[INTEGRATION]["password"] == sandbox.password  # kept by merge
+    assert "IQ is geactiveerd" in find(By.ID, "row-chalet-12").text
+    browser.save_screenshot(str(SHOTS / "4-mapping-nl.png"))
+
+    start = datetime.now(UTC) - timedelta(hours=1)
+    host.add_booking(Booking("B-100", "chalet-12", "confirmed", start, start + timedelta(days=2)))
+    browser.get(f"{admin_url}/bookings?lang=nl")
+    through(browser, find(By.ID, "booking-B-100"))
+    assert find(By.ID, "verdict").get_attribute("data-verdict") == "opened"
+    assert find(By.ID, "verdict").text.startswith("Nu openen zou lukken")
+    assert (
+        "in orde" in find(By.ID, "explainer").text
+        and "ok" not in find(By.ID, "explainer").text.split()
+    )  # states in Dutch, not codes
+    through(browser, find(By.ID, "open"))
+    assert "Chalet 12" in find(By.ID, "confirm-question").text  # a staff open asks first
+    assert sandbox.call_count("PATCH") == 0
+    through(browser, find(By.ID, "confirm-open"))
+    assert find(By.ID, "guest-message").text == "Het slot is ontgrendeld – duw de deur nu open."
+    assert find(By.ID, "staff-message").text.startswith("Slot ")
+    assert sandbox.call_count("PATCH") == 1
+    browser.save_screenshot(str(SHOTS / "5-booking-nl.png"))
+    through(browser, find(By.ID, "lang-en"))  # after the POST: was 405
+    assert "B-100" in find(By.TAG_NAME, "h2").text and sandbox.call_count("PATCH") == 1
+
+    browser.get(f"{admin_url}/?lang=de&tab=details")
+    assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in browser.page_source
+    browser.save_screenshot(str(SHOTS / "7-details-de.png"))
+    browser.get(f"{admin_url}/?lang=de&tab=mapping")
+    assert (
+        find(By.ID, "tab-mapping").text == "Schloss pro Objekt"
+        or find(By.ID, "suggest").text == "Vorschläge übernehmen"
+    )
+    browser.save_screenshot(str(SHOTS / "8-mapping-de.png"))
+    browser.get(f"{admin_url}/?lang=en&tab=iq_otp")
+    assert find(By.ID, "tab-iq_otp").text == "Activate IQs"
+    browser.save_screenshot(str(SHOTS / "6-iq-otp-en.png"))
+    browser.get(f"{admin_url}/?lang=en&tab=mapping")
+    browser.save_screenshot(str(SHOTS / "9-mapping-en.png"))
+
+    sandbox.stop()  # Salto down: said on the page, not an empty table
+    browser.get(f"{admin_url}/?lang=nl&tab=iq_otp")
+    assert "Salto KS" in find(By.CLASS_NAME, "trouble").text
+    browser.get(f"{admin_url}/?lang=nl&tab=mapping")  # the list is cached: said so, and when
+    trouble = find(By.CLASS_NAME, "trouble").text
+    assert "Salto KS" in trouble and "De sloten hieronder zijn de lijst van" in trouble
+    assert find(By.ID, "read-at").text in trouble
+    browser.save_screenshot(str(SHOTS / "10-salto-down-nl.png"))
+
+
+# -- what the web admin protects (the Flask test client) -----------------------------------------
+
+
+@pytest.fixture
+def client(host: ReferenceHost, park: Park) -> Any:
+    from ireserve_salto_plugin.reference.admin_web import create_app
+
+    app = create_app(host, park, token=TOKEN)
+    return app.test_client()
+
+
+def csrf_of(page: bytes) -> str:
+    import re
+
+    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert match is not None
+    return match.group(1).decode()
+
+
+def logged_in(client: Any) -> Any:
+    token = csrf_of(client.get("/login").data)
+    assert client.post("/login", data={"token": TOKEN, "csrf_token": token}).status_code == 302
+    return client
+
+
+def test_every_page_needs_the_login(client: Any) -> None:
+    assert client.get("/?tab=mapping").status_code == 302
+    assert client.get("/bookings").headers["Location"].startswith("/login")
+    wrong = client.post(
+        "/login", data={"token": "guess", "csrf_token": csrf_of(client.get("/login").data)}
+    )
+    assert wrong.status_code == 400 and b'id="token"' in wrong.data
+    assert b"Wrong login token" in wrong.data
+
+
+def test_a_post_without_its_csrf_token_is_refused(
+    client: Any, park: Park, sandbox: SaltoSandbox
+) -> None:
+    """Another web page the admin visits cannot remap a chalet or send Set PINs."""
+    logged_in(client)
+    before = dict(park.integrations["salto_ks"])
+    forged = client.post(
+        "/save?tab=mapping", data={"action": "save", "map_object": "x", "map_lock": "y"}
+    )
+    assert forged.status_code == 400 and park.integrations["salto_ks"] == before
+    pin = client.post("/save?tab=iq_otp", data={"action": f"set_pin:{first_lock(sandbox).iq.id}"})
+    assert pin.status_code == 400 and sandbox.call_count("PUT") == 0
+
+
+def test_a_rebound_host_name_is_refused(client: Any) -> None:
+    assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/login", headers={"Host": "localhost:8080"}).status_code == 200
+
+
+def test_the_session_cookie_is_strict_and_messages_never_come_from_the_url(client: Any) -> None:
+    logged_in(client)
+    page = client.get("/?tab=authentication&message=Call+0900-SCAM+now")
+    assert page.status_code == 200 and b"0900-SCAM" not in page.data
+    cookie = client.get_cookie(client.application.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None and cookie.same_site == "Strict" and cookie.http_only
+
+
+def test_unknown_pages_are_404_not_500(client: Any, host: ReferenceHost) -> None:
+    logged_in(client)
+    assert client.get("/?tab=nope").status_code == 404
+    assert client.get("/booking/unknown").status_code == 404
+    start = datetime.now(UTC)
+    host.add_booking(Booking("B/7", "chalet-12", "confirmed", start, start + timedelta(days=1)))
+    assert client.get("/booking/B/7").status_code == 200  # an id with a slash
+
+
+def test_the_default_lock_is_a_dropdown_and_is_saved(
+    client: Any, park: Park, sandbox: SaltoSandbox
+) -> None:
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert '<select name="default_lock_id"' in page
+    reception = next(
+        lock
+        for lock in sandbox.site.locks.values()  # type: ignore[union-attr]
+        if lock.name == "Reception"
+    )
+    saved = client.post(
+        "/save?tab=mapping&lang=nl",
+        data={
+            "action": "save",
+            "default_lock_id": reception.id,
+            "csrf_token": csrf_of(page.encode()),
+        },
+    )
+    assert saved.status_code == 302
+    assert park.integrations["salto_ks"]["default_lock_id"] == reception.id
+
+
+def test_salto_down_is_said_on_the_page(client: Any, sandbox: SaltoSandbox) -> None:
+    logged_in(client)
+    sandbox.stop()
+    iqs = client.get("/?tab=iq_otp&lang=nl").data.decode()
+    assert "trouble" in iqs and "Salto KS" in iqs
+    mapping = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert "Er konden geen sloten van Salto KS worden gelezen" in mapping
+
+
+# -- the mapping table ---------------------------------------------------------------------------
+
+
+def _post(client: Any, page: str, **data: str) -> Any:
+    return client.post(
+        "/save?tab=mapping&lang=nl", data={"csrf_token": csrf_of(page.encode()), **data}
+    )
+
+
+def test_every_object_of_the_host_gets_a_lock_dropdown_and_a_suggestion(
+    client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    """36 chalets are one page, not 36 saves: a row per object, a dropdown each, the lock
+    whose name matches suggested ("chalet-12" ↔ "Chalet 12") and used only on request."""
+    host.objects.update({f"chalet-{n}": f"Chalet {n}" for n in range(1, 37)})
+    host.objects["pool"] = "Zwembad"  # no lock is called so: no suggestion
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert page.count('<select name="lock:') == 37
+    assert "voorstel:" in page and "Slotenlijst gelezen van Salto KS om" in page
+    assert "mapping" not in park.integrations[INTEGRATION]  # a suggestion is not saved
+    filled = _post(client, page, action="suggest").data.decode()
+    names = {lock.name for lock in sandbox.site.locks.values()}  # type: ignore[union-attr]
+    matching = sum(f"Chalet {n}" in names for n in range(1, 37))
+    assert 30 <= matching < 36 and f"{matching} voorgesteld" in filled
+    chalet12 = first_lock(sandbox)
+    form = {key: value for key, value in _selected(filled).items()}
+    assert form["lock:chalet-12"] == chalet12.id and form["lock:pool"] == ""
+    saved = _post(client, filled, action="save", **form)
+    assert saved.status_code == 302
+    mapping = park.integrations[INTEGRATION]["mapping"]
+    assert len(mapping) == matching and mapping["chalet-12"] == chalet12.id
+    assert "pool" not in mapping
+
+
+def _selected(page: str) -> dict[str, str]:
+    """The value each ``lock:`` dropdown of a page has selected ("" for none)."""
+    import re
+
+    found = {}
+    for name, body in re.findall(r'<select name="(lock:[^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*\bselected\b', body)
+        found[name] = chosen.group(1) if chosen else ""
+    return found
+
+
+def test_a_row_is_deleted_and_a_paste_is_imported_by_lock_name(
+    client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert _post(client, page, action="unmap:chalet-12").status_code == 302
+    assert park.integrations[INTEGRATION]["mapping"] == {}
+    pasted = "object;lock\nchalet-12;chalet 12\nchalet-13\tChalet 13\nchalet-99,Chalet 99\n"
+    refused = html.unescape(
+        _post(client, page, action="import", mapping_import=pasted).data.decode()
+    )
+    assert "Regel 4: geen slot van de site heet 'Chalet 99'." in refused
+    assert park.integrations[INTEGRATION]["mapping"] == {}  # nothing of a bad paste is kept
+    assert "chalet-13\tChalet 13" in refused  # the pasted text stays, to correct
+    ok = _post(
+        client, page, action="import", mapping_import=pasted.replace("chalet-99,Chalet 99\n", "")
+    )
+    assert ok.status_code == 302
+    assert park.integrations[INTEGRATION]["mapping"] == {
+        "chalet-12": mapped.id,
+        "chalet-13": first_lock(sandbox, "Chalet 13").id,
+    }
+
+
+def test_mapping_a_lock_on_an_idle_iq_warns_at_once(
+    client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    """Chalet 12's IQ is not activated: the admin hears it when saving, with the IQ shown
+    in the row, not from the first guest at the door."""
+    host.objects["chalet-12"] = "Chalet 12"
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    lock = first_lock(sandbox)
+    _post(client, page, action="save", **{"lock:chalet-12": lock.id})
+    after = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert 'id="warning"' in after and "Nog niet geactiveerd: Chalet 12" in after
+    assert f"{lock.iq.name}: niet geactiveerd" in after
+
+
+def test_saving_the_mapping_tab_keeps_an_objects_further_doors(
+    client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
+    """An object mapped to its doors (the chalet, then its shed) shows its own lock in the
+    row; saving the tab changes that first lock only, never drops the shed."""
+    assert sandbox.site is not None
+    shed = next(lock for lock in sandbox.site.locks.values() if lock.name == "Bike shed")
+    other = first_lock(sandbox, "Chalet 13")
+    park.integrations[INTEGRATION]["mapping"] = {"chalet-12": [mapped.id, shed.id]}
+    host.objects["chalet-12"] = "Chalet 12"
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    assert _selected(page)["lock:chalet-12"] == mapped.id
+    _post(client, page, action="save", **{"lock:chalet-12": other.id})
+    assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": [other.id, shed.id]}
+
+
+def test_forget_iq_asks_first_naming_the_iq_and_what_follows(
+    client: Any, park: Park, mapped: Any
+) -> None:
+    """ "Forget IQ" was one click: the IQ's secret and PIN were gone. The page asks first,
+    names the IQ and says that GET PIN is not possible afterwards; only "yes" forgets."""
+    web = logged_in(client)
+    page = web.get("/?tab=iq_otp&lang=en")
+    token = csrf_of(page.data)
+    asked = web.post(
+        "/save?tab=iq_otp&lang=en",
+        data={"csrf_token": token, "action": f"forget_iq:{mapped.iq.id}"},
+    )
+    assert asked.status_code == 200 and b'id="forget-question"' in asked.data
+    assert mapped.iq.name.encode() in asked.data and b"GET PIN is then no longer" in asked.data
+    assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id]["secret"]  # not yet
+    done = web.post(
+        "/save?tab=iq_otp&lang=en",
+        data={
+            "csrf_token": csrf_of(asked.data),
+            "action": f"forget_iq:{mapped.iq.id}",
+            "confirmed": "yes",
+        },
+    )
+    assert done.status_code == 302
+    assert park.integrations[INTEGRATION]["iqs"][mapped.iq.id] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("minutes_before", "²"),  # a digit to str.isdigit, not to int()
+        ("minutes_after", "9" * 5000),  # more digits than int() takes
+    ],
+)
+def test_a_number_that_is_no_number_is_a_400_naming_the_field(
+    client: Any, park: Park, field: str, value: str
+) -> None:
+    """They were 500s."""
+    web = logged_in(client)
+    token = csrf_of(web.get("/?tab=details&lang=en").data)
+    answer = web.post(
+        "/save?tab=details&lang=en", data={"csrf_token": token, "action": "save", field: value}
+    )
+    assert answer.status_code == 400
+    assert b"minutes" in answer.data.lower()
+    assert park.integrations[INTEGRATION].get(field) != value
+
+
+def test_a_login_token_outside_ascii_is_a_wrong_token_not_a_500(client: Any) -> None:
+    answer = client.post(
+        "/login", data={"token": "tökén", "csrf_token": csrf_of(client.get("/login").data)}
+    )
+    assert answer.status_code == 400 and b"Wrong login token" in answer.data
+
+
+def test_the_session_ends_when_idle_on_logout_and_is_bound_to_its_port(
+    host: ReferenceHost, park: Park
+) -> None:
+    """A session had no end and no logout, and a cookie that reached a listener on another
+    loopback port opened a door through /open-a-door when replayed from there. Now: idle
+    for 30 minutes, "Log out", or the cookie presented at another port: log in again; and
+    the cookie's name holds a secret of this start."""
+    from ireserve_salto_plugin.reference.admin_web import create_app
+
+    now = [1_000.0]
+    app = create_app(host, park, token=TOKEN, clock=lambda: now[0])
+    assert app.config["SESSION_COOKIE_NAME"].startswith("salto-admin-")
+    other = create_app(host, park, token=TOKEN)
+    assert other.config["SESSION_COOKIE_NAME"] != app.config["SESSION_COOKIE_NAME"]
+    web = app.test_client()
+    port = {"base_url": "http://127.0.0.1:8123"}
+    token = csrf_of(web.get("/login", **port).data)
+    assert web.post("/login", data={"token": TOKEN, "csrf_token": token}, **port).status_code == 302
+    assert web.get("/open-a-door", **port).status_code == 200
+    elsewhere = web.get("/open-a-door", base_url="http://127.0.0.1:9999")  # another port
+    assert elsewhere.status_code == 302 and "/login" in elsewhere.headers["Location"]
+    assert web.get("/open-a-door", **port).status_code == 302  # that session is over
+    token = csrf_of(web.get("/login", **port).data)
+    web.post("/login", data={"token": TOKEN, "csrf_token": token}, **port)
+    now[0] += 29 * 60
+    assert web.get("/open-a-door", **port).status_code == 200  # a request: not idle
+    now[0] += 31 * 60
+    assert web.get("/open-a-door", **port).status_code == 302  # idle for 31 minutes
+    token = csrf_of(web.get("/login", **port).data)
+    web.post("/login", data={"token": TOKEN, "csrf_token": token}, **port)
+    page = web.get("/?tab=details&lang=en", **port)
+    assert b'id="logout"' in page.data
+    assert web.post("/logout", data={"csrf_token": csrf_of(page.data)}, **port).status_code == 302
+    assert web.get("/open-a-door", **port).status_code == 302
