@@ -19,6 +19,7 @@ import threading
 import time
 import tracemalloc
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,8 @@ def overhead(box: Sandbox, redis_url: str | None, label: str, rounds: int, runs:
     headers = {"Authorization": f"Bearer {bench.token()}"}
     run_medians = []
     for _ in range(runs):
-        plugin_t, bare_t = [], []
+        plugin_t: list[float] = []
+        bare_t: list[float] = []
         for n in range(rounds):
             otp = fresh_otp(box)
 
@@ -188,11 +190,9 @@ def overhead(box: Sandbox, redis_url: str | None, label: str, rounds: int, runs:
             body = {"locked_state": "unlocked", "otp": otp}
             open_t.append(timed(bench.open))
             call_t.append(
-                timed(lambda body=body: session.patch(url, json=body, headers=headers, timeout=10))
+                timed(partial(session.patch, url, json=body, headers=headers, timeout=10))
             )
-            bare_t.append(
-                timed(lambda body=body: bare.patch(url, json=body, headers=headers, timeout=10))
-            )
+            bare_t.append(timed(partial(bare.patch, url, json=body, headers=headers, timeout=10)))
         own.append(median_us(open_t) - median_us(call_t))
         http_plugin.append(median_us(call_t))
         http_bare.append(median_us(bare_t))
@@ -246,6 +246,7 @@ def single_flight(box: Sandbox, redis_url: str | None, label: str) -> None:
     store = bench.service.store
     key = next(k for k in _token_keys(bench))
     token = store.get(key)
+    assert token is not None
     store.set(key, Token(token.access_token, 0.0, token.refresh_token), 3600)  # expired
     box.expire_tokens()
     box.reset()
@@ -660,7 +661,7 @@ def versions(rev: str, rounds: int, runs: int, parks: int) -> None:
                 "iq": box.data["salto_ks"]["iqs"][lock["iq_id"]],
                 "mode": "open",
             }
-            stores = [("in-process store", None)] + (
+            stores: list[tuple[str, str | None]] = [("in-process store", None)] + (
                 [("Redis store", redis_url)] if redis_url else []
             )
             for label, url in stores:
@@ -730,7 +731,7 @@ def main() -> None:
     print("Salto KS plugin benchmarks (sandbox in its own process, loopback HTTP)\n")
     with redis_process() as redis_url:
         with sandbox_process("--iqs", "10", "--locks-per-iq", "10", "--activate") as box:
-            stores = [("in-process store", None)]
+            stores: list[tuple[str, str | None]] = [("in-process store", None)]
             if redis_url:
                 stores.append(("Redis store", redis_url))
             for label, url in stores:

@@ -194,7 +194,7 @@ def counting_store(redis_url: str) -> Any:
     class Connection(redis.Connection):
         def send_packed_command(self, command: Any, check_health: bool = True) -> None:
             Pool.sends += 1
-            super().send_packed_command(command, check_health)
+            super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
 
     pool = Pool.from_url(redis_url, connection_class=Connection)
     store = RedisStore(redis.Redis(connection_pool=pool))

@@ -52,7 +52,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
         os.environ["SALTO_KS_REDIS_URL"] = spec["redis"]
     import pluggy
     import requests
-    from instant import InstantAdapter  # this file's folder: imports no plugin code
+    from instant import InstantAdapter  # type: ignore[import-not-found]  # this file's folder: imports no plugin code
 
     from ireserve_salto_plugin import INTEGRATION, hookspecs
     from ireserve_salto_plugin.plugin import plugin
@@ -89,7 +89,9 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         from ireserve_salto_plugin.salto.otp import salto_otp
     except ImportError:  # before the layout of the package changed
-        from ireserve_salto_plugin.otp import salto_otp  # type: ignore[no-redef]
+        from ireserve_salto_plugin.otp import (  # type: ignore[import-not-found,no-redef]
+            salto_otp,
+        )
 
     def otp() -> str:
         return str(salto_otp(spec["iq"]["secret"], spec["iq"]["pin"], datetime.now(UTC)))
@@ -100,7 +102,8 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     bare = requests.Session()
     token = spec["token"]
     figures: dict[str, Any] = {}
-    plugin_t, bare_t = [], []
+    plugin_t: list[float] = []
+    bare_t: list[float] = []
     for n in range(rounds):
 
         def send_bare() -> None:

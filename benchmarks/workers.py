@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["mode"] == "bare":
         session = requests.Session()
         iq = spec["iq"]
-        send = lambda: session.patch(  # noqa: E731
+        send: Callable[[], Any] = lambda: session.patch(  # noqa: E731
             spec["url"],
             json={
                 "locked_state": "unlocked",

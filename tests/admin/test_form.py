@@ -141,7 +141,7 @@ STORED = {
 
 @pytest.mark.parametrize("empty", ["", None, "missing"])
 def test_saving_the_form_without_retyping_secrets_keeps_them(empty: Any) -> None:
-    submitted = {k: v for k, v in STORED.items() if k not in ("iqs", "password")}
+    submitted: dict[str, Any] = {k: v for k, v in STORED.items() if k not in ("iqs", "password")}
     if empty != "missing":
         submitted["password"] = empty
     submitted["minutes_before"] = 15

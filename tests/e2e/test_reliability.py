@@ -185,7 +185,8 @@ class RefuseFirstPatch(requests.adapters.HTTPAdapter):
             self.refused += 1
             reason = NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
             raise requests.ConnectionError(
-                MaxRetryError(None, request.url, reason), request=request
+                MaxRetryError(None, request.url, reason),  # type: ignore[arg-type]
+                request=request,
             )
         return super().send(request, *args, **kwargs)
 
@@ -205,7 +206,7 @@ def test_open_resent_once_with_a_fresh_otp_when_it_never_left(
     from ireserve_salto_plugin.flow import service as service_module
 
     signed: list[str] = []
-    real = service_module.salto_otp
+    real = service_module.salto_otp  # type: ignore[attr-defined]
 
     def spy(*args: Any) -> str:
         signed.append(real(*args))
@@ -551,7 +552,7 @@ def test_same_booking_id_in_two_parks_is_not_a_duplicate(
                 "B-1", "chalet-12", "confirmed", datetime.now(UTC), datetime(2099, 1, 1, tzinfo=UTC)
             )
             results.append(host.open(booking, "guest"))
-        assert [r.reason for r in results] == [Reason.OPENED, Reason.OPENED]
+        assert [r and r.reason for r in results] == [Reason.OPENED, Reason.OPENED]
         assert box.call_count("PATCH") == 2
 
 

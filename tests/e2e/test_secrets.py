@@ -8,7 +8,7 @@ import itertools
 import logging
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -144,7 +144,7 @@ def test_fault_paths_leak_nothing(
         )
     )
     seen.append(host.admin(park, INTEGRATION, "test_connection"))
-    service = dict(host.pm.list_name_plugin())[INTEGRATION].service
+    service = cast(Any, dict(host.pm.list_name_plugin())[INTEGRATION]).service
     ctx = service.context(park)
     texts = [
         debug_log.text,

@@ -279,15 +279,15 @@ class FailsAfterTheCommand(MemoryStore):
         if self.box.call_count("PATCH"):
             raise StoreUnavailable("the shared store (Redis) failed (ConnectionError)")
 
-    def set(self, key: str, value: Any, ttl: float) -> None:
+    def set(self, key: Any, value: Any, ttl: float) -> None:
         self._check()
         super().set(key, value, ttl)
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: Any) -> None:
         self._check()
         super().delete(key)
 
-    def get(self, key: str, *, fresh: bool = False) -> Any | None:
+    def get(self, key: Any, *, fresh: bool = False) -> Any | None:
         self._check()
         return super().get(key, fresh=fresh)
 

@@ -101,6 +101,7 @@ def test_a_grace_after_departure(
     gone = now - timedelta(minutes=40)
     late = host.open(make_booking(arrival=gone - timedelta(days=3), departure=gone), "guest")
     assert late is not None and late.reason is Reason.TOO_LATE
+    assert late.closes_at is not None
     assert late.closes_at == gone.replace(microsecond=late.closes_at.microsecond) + timedelta(
         minutes=30
     )
@@ -205,6 +206,7 @@ def test_door_settings_are_checked(sandbox: SaltoSandbox) -> None:
     )
     assert loaded.object_locks == {"chalet-12": (lock.id,)} and loaded.minutes_after == 15
     assert loaded.mapping == {"chalet-12": lock.id}
+    bad: dict[str, Any]
     for bad in (
         {"mapping": {"chalet-12": []}},
         {"mapping": {"x": ["nope"]}},

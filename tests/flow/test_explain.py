@@ -48,7 +48,7 @@ def forget_iq(park: Park, sandbox: SaltoSandbox, lock: Any, host: ReferenceHost)
 
 
 def blocked(park: Park, sandbox: SaltoSandbox, lock: Any, host: ReferenceHost) -> None:
-    plugin = host.pm.get_plugin(INTEGRATION)
+    plugin: Any = host.pm.get_plugin(INTEGRATION)
     plugin.service.budget.blocked(plugin.service.context(park).account.key, lock.iq.id)
 
 

@@ -3,7 +3,7 @@ first finding for an open, all findings for a status change."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -70,9 +70,9 @@ def run(
 ) -> Any:
     return preflight(
         settings(activated),
-        gateway,
+        cast(Any, gateway),
         "site",
-        LOCK,  # type: ignore[arg-type]
+        LOCK,
         budget or OtpBudget(MemoryStore()),
         for_open=for_open,
     )

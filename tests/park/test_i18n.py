@@ -45,7 +45,7 @@ def entries(lang: str) -> dict[tuple[str | None, str], tuple[str, ...]]:
     return {
         (m.context, m.id if isinstance(m.id, str) else m.id[0]): (m.string,)
         if isinstance(m.string, str)
-        else tuple(m.string)
+        else tuple(m.string or ())
         for m in po(lang)
         if m.id
     }
@@ -94,7 +94,7 @@ def used_message_ids() -> set[str]:
                 if isinstance(
                     check, validate.Length | validate.Range | validate.Regexp | validate.OneOf
                 ):
-                    ids.add(check.error)
+                    ids.add(str(check.error))
             ids |= {
                 str(m)
                 for m in field.error_messages.values()
@@ -139,7 +139,9 @@ def test_each_compiled_catalog_matches_its_po(lang: str) -> None:
 def test_translations_keep_every_placeholder(lang: str) -> None:
     for message in po(lang):  # nl and de have two forms, as English: one by one
         ids = [message.id] if isinstance(message.id, str) else list(message.id)
-        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        strings = (
+            [message.string] if isinstance(message.string, str) else list(message.string or ())
+        )
         assert len(ids) == len(strings), message.id
         for msgid, string in zip(ids, strings, strict=True):
             assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(string)), msgid

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from marshmallow import ValidationError
@@ -137,7 +137,7 @@ def test_uuid_fields() -> None:
 def test_secret_fields_are_marked_and_never_shown() -> None:
     schema = SettingsSchema()
     assert schema.fields["password"].metadata["secret"] is True
-    iq_fields = schema.fields["iqs"].value_field.schema.fields  # type: ignore[union-attr]
+    iq_fields = cast(Any, schema.fields["iqs"]).value_field.schema.fields
     assert iq_fields["secret"].metadata["secret"] and iq_fields["pin"].metadata["secret"]
     settings = schema.load(valid(iqs={IQ: {"secret": "0123456789ABCDEF", "pin": "0042"}}))
     text = repr(settings)

@@ -556,7 +556,7 @@ def test_session_reads_proxies_from_the_environment_once(monkeypatch: pytest.Mon
     seen: list[Any] = []
 
     class Capture(requests.adapters.HTTPAdapter):
-        def send(self, request: Any, **kwargs: Any) -> Any:
+        def send(self, request: Any, **kwargs: Any) -> Any:  # type: ignore[override]
             seen.append(kwargs.get("proxies"))
             raise requests.ConnectionError("captured")
 

@@ -27,7 +27,10 @@ from ireserve_salto_plugin.sandbox import SaltoSandbox
 from tests.conftest import SkipClock
 
 
-def response(body: bytes, status: int = 200, **headers: str) -> requests.Response:
+def response(
+    body: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> requests.Response:
+    headers = headers or {}
     resp = requests.Response()
     resp.status_code = status
     resp.headers.update(headers)
@@ -40,17 +43,19 @@ def response(body: bytes, status: int = 200, **headers: str) -> requests.Respons
 def test_read_body_plain_and_compressed() -> None:
     assert read_body(response(b'{"a": 1}'), 100) == b'{"a": 1}'
     packed = gzip.compress(b"x" * 500)
-    assert read_body(response(packed, **{"Content-Encoding": "gzip"}), 1000) == b"x" * 500
+    assert read_body(response(packed, headers={"Content-Encoding": "gzip"}), 1000) == b"x" * 500
     deflated = zlib.compress(b"y" * 500)
-    assert read_body(response(deflated, **{"Content-Encoding": "deflate"}), 1000) == b"y" * 500
+    assert (
+        read_body(response(deflated, headers={"Content-Encoding": "deflate"}), 1000) == b"y" * 500
+    )
 
 
 @pytest.mark.parametrize(
     "resp",
     [
         lambda: response(b"x" * 101),
-        lambda: response(b"", **{"Content-Length": "5000000000"}),
-        lambda: response(gzip.compress(b"\0" * 10_000_000), **{"Content-Encoding": "gzip"}),
+        lambda: response(b"", headers={"Content-Length": "5000000000"}),
+        lambda: response(gzip.compress(b"\0" * 10_000_000), headers={"Content-Encoding": "gzip"}),
     ],
 )
 def test_read_body_caps_what_it_keeps(resp: Any) -> None:
@@ -68,9 +73,9 @@ def test_an_answer_from_memory_is_capped_too() -> None:
 
 def test_an_unknown_or_broken_encoding_is_refused() -> None:
     with pytest.raises(BadEncoding):
-        read_body(response(b"abc", **{"Content-Encoding": "br"}), 100)
+        read_body(response(b"abc", headers={"Content-Encoding": "br"}), 100)
     with pytest.raises(BadEncoding):
-        read_body(response(b"not gzip", **{"Content-Encoding": "gzip"}), 100)
+        read_body(response(b"not gzip", headers={"Content-Encoding": "gzip"}), 100)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +92,7 @@ def test_an_unknown_or_broken_encoding_is_refused() -> None:
     ],
 )
 def test_retry_after_is_bounded(value: str, expected: float | None) -> None:
-    assert retry_after(response(b"", 429, **{"Retry-After": value})) == expected
+    assert retry_after(response(b"", 429, headers={"Retry-After": value})) == expected
 
 
 def test_decode_json_treats_answers_as_untrusted() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
 from ireserve_salto_plugin.salto.errors import Unavailable
@@ -99,14 +101,10 @@ def test_locks_share_their_flags_and_compare_by_every_field() -> None:
 def test_flags_read_back_wrong_are_kept_but_never_shared() -> None:
     from ireserve_salto_plugin.salto import types
 
-    odd = Lock("l", "n", 1, None, 0.0, [True])  # type: ignore[arg-type]
+    wrong: list[Any] = ["l", "n", 1, None, 0.0]
+    odd = cast(Any, Lock)(*wrong, [True])
     assert odd.online == 1 and odd.iq_online == 0.0 and odd.otp_enabled == [True]
-    assert (
-        Lock("l", "n", 1, None, 0.0, None).flags
-        is not Lock(  # type: ignore[arg-type]
-            "l", "n", 1, None, 0.0, None
-        ).flags
-    )  # type: ignore[arg-type]
+    assert cast(Any, Lock)(*wrong, None).flags is not cast(Any, Lock)(*wrong, None).flags
     assert all(
         value is None or isinstance(value, bool) for flags in types._FLAGS for value in flags
     )

@@ -53,7 +53,8 @@ def kind(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}[type(value)]
+    names: dict[type, str] = {str: "string", list: "array", dict: "object"}
+    return names[type(value)]
 
 
 def differences(real: Any, ours: Any, path: str = "$") -> list[str]:
@@ -242,7 +243,7 @@ def test_the_sandbox_s_errors_are_salto_s(box: SaltoSandbox) -> None:
 def test_the_parsers_read_every_real_sample() -> None:
     site = sample("site.json")
     for body in ([site], {"items": [site], "next_page_link": None, "count": None}):
-        items = body if isinstance(body, list) else body["items"]
+        items: Any = body if isinstance(body, list) else body["items"]
         parsed = parse_site(items[0], site["site_uid"])
         assert parsed is not None and parsed.id == site["id"] and parsed.name
     items, link, count = parse_page(sample("locks.json"), "/locks")

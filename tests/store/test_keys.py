@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -55,7 +55,7 @@ def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
         LAST_OPEN(account, "success"),
         Dedup.key(account, "park", "B-1", "lock", "guest"),
     ]
-    slots = {key_slot((PREFIX + key.name).encode()) for key in keys}
+    slots = {key_slot((PREFIX + cast(Any, key).name).encode()) for key in keys}
     assert len(slots) == 1
     other = key_slot((PREFIX + TOKEN("another-account").name).encode())
     assert other not in slots  # parks spread over the cluster

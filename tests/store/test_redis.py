@@ -282,7 +282,7 @@ class Counting:
             def send_packed_command(self, command: Any, check_health: bool = True) -> None:
                 cls.sends += 1
                 cls.log.append(command)
-                super().send_packed_command(command, check_health)
+                super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
 
         return Connection
 
