@@ -29,6 +29,7 @@ from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.salto.cache import TOKEN, Store
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.store.memory import MemoryStore
 
 CLIENT_CPU, SERVER_CPU = 0, 1
@@ -239,7 +240,7 @@ def make_bench(
 ) -> Bench:
     """A reference host (real PluginManager with the contract's hookspecs) with a fresh
     plugin on ``store``; objects ``obj-N`` map to the site's first ``locks`` locks."""
-    service = SaltoKsService(store=store, session=session)
+    service = SaltoKsService(store=store, session=session or make_session())
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(SaltoKsPlugin(service), INTEGRATION)
     settings = dict(box.data["parks"][park_index])

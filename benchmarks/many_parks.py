@@ -34,13 +34,16 @@ def main() -> None:
     from ireserve_salto_plugin.flow.service import SaltoKsService
     from ireserve_salto_plugin.plugin import SaltoKsPlugin
     from ireserve_salto_plugin.reference.host import Park, ReferenceHost
+    from ireserve_salto_plugin.salto.session import make_session
     from ireserve_salto_plugin.store.memory import MemoryStore
 
     data = json.loads(open(path).read())
     os.environ.update(data["env"])
     store = MemoryStore() if mode == "default" else MemoryStore(maxsize=1000)
     host = ReferenceHost(load_entrypoints=False)
-    host.pm.register(SaltoKsPlugin(SaltoKsService(store=store)), INTEGRATION)
+    host.pm.register(
+        SaltoKsPlugin(SaltoKsService(session=make_session(), store=store)), INTEGRATION
+    )
     all_parks = [
         host.add_park(Park(f"park-{n}", "Europe/Amsterdam", {INTEGRATION: settings}))
         for n, settings in enumerate(data["parks"][:parks])

@@ -28,6 +28,7 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     from ireserve_salto_plugin.plugin import SaltoKsPlugin
     from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
     from ireserve_salto_plugin.salto.otp import salto_otp
+    from ireserve_salto_plugin.salto.session import make_session
     from ireserve_salto_plugin.store.redis import RedisStore
 
     reasons: Counter[str] = Counter()
@@ -48,7 +49,10 @@ def main(spec: dict[str, Any]) -> dict[str, Any]:
     else:
         host = ReferenceHost(load_entrypoints=False)
         host.pm.register(
-            SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(spec["redis"]))), INTEGRATION
+            SaltoKsPlugin(
+                SaltoKsService(session=make_session(), store=RedisStore.from_url(spec["redis"]))
+            ),
+            INTEGRATION,
         )
         park = host.add_park(Park("park-0", "Europe/Amsterdam", {INTEGRATION: spec["settings"]}))
         host.lock_options(park, INTEGRATION)  # warm: token, lock list, connection

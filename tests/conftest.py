@@ -13,6 +13,7 @@ from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.salto.clock import Clock
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.store.memory import MemoryStore
 
@@ -78,7 +79,7 @@ def settings_for(box: SaltoSandbox, **overrides: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def service() -> SaltoKsService:
-    return SaltoKsService(store=MemoryStore(), clock=NO_SLEEP)
+    return SaltoKsService(session=make_session(), store=MemoryStore(), clock=NO_SLEEP)
 
 
 def install(host: ReferenceHost, service: SaltoKsService) -> SaltoKsService:
@@ -96,6 +97,7 @@ def make_service(**options: Any) -> SaltoKsService:
         options["tuning"] = Tuning(**tuned)
     options.setdefault("store", MemoryStore())
     options.setdefault("clock", NO_SLEEP)
+    options.setdefault("session", make_session())
     return SaltoKsService(**options)
 
 

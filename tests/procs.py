@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.store.redis import RedisStore
 
 
@@ -23,7 +24,10 @@ def main(spec: dict) -> list[str]:  # type: ignore[type-arg]
     os.environ.update(spec["env"])
     host = ReferenceHost(load_entrypoints=False)
     host.pm.register(
-        SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(spec["redis"]))), "salto_ks"
+        SaltoKsPlugin(
+            SaltoKsService(session=make_session(), store=RedisStore.from_url(spec["redis"]))
+        ),
+        "salto_ks",
     )
     host.add_park(Park(spec["park"], "Europe/Amsterdam", {"salto_ks": spec["settings"]}))
     arrival = datetime.now(UTC) - timedelta(hours=1)

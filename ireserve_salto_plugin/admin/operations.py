@@ -186,7 +186,7 @@ class Operations:
         what to do. ``rejected``: the message key of a rejected code."""
         lang, account = _lang(ctx), gateway.account.key
         try:
-            with self.budget.slot(gateway.transport, account, iq_id, mark):
+            with self.budget.slot(gateway.transport.deadline, account, iq_id, mark):
                 try:
                     send()
                 except OtpBlocked:

@@ -16,13 +16,7 @@ from typing import Any
 
 from ireserve_salto_plugin.models import DENIED_REASONS, OpenResult, Outcome, Reason
 from ireserve_salto_plugin.park.i18n import DEFAULT, when
-from ireserve_salto_plugin.park.messages import (
-    MAY_HAVE_OPENED,
-    STILL_RUNNING,
-    guest_message,
-    retry_advice,
-    staff_message,
-)
+from ireserve_salto_plugin.park.messages import guest_message, retry_advice, staff_message
 from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.cache import Key
 from ireserve_salto_plugin.store.keys import (
@@ -69,6 +63,7 @@ class Attempt:
         "lang",
         "lock_id",
         "lock_name",
+        "maybe_opened",
         "outcome",
         "park_id",
         "park_key",
@@ -77,6 +72,7 @@ class Attempt:
         "result",
         "salto_at",
         "started",
+        "waiting",
         "way_out",
         "why",
         "window",
@@ -91,6 +87,8 @@ class Attempt:
         self.lock_id: str | None = None
         self.lock_name: str | None = None
         self.command_sent = False  # the open command may have reached Salto
+        self.maybe_opened = False  # no answer came after the command: the door may be open
+        self.waiting = False  # a repeat tap while the first attempt is still running
         self.salto_at: datetime | None = None  # Salto's time when it accepted the open
         self.kind = "guest"  # "guest" (a booking's open), "staff" or "test"
         self.why = ""  # a staff open's reason, as given
@@ -148,8 +146,7 @@ class Attempt:
                 fill[name] = local_time(moment, self.zone)
                 guest[name] = when(moment, self.zone, self.guest_lang)
         message = staff_message(reason, self.lang, fill)
-        maybe_opened = fill["detail"] == MAY_HAVE_OPENED
-        waiting = fill.get("first") == STILL_RUNNING
+        maybe_opened, waiting = self.maybe_opened, self.waiting
         guest_text = guest_message(
             reason,
             outcome,

@@ -29,6 +29,7 @@ from ireserve_salto_plugin.salto.auth import Account
 from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.clock import Clock
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.deadline import Deadline
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
 from ireserve_salto_plugin.store.keys import park_tag
@@ -94,7 +95,7 @@ class ParkContext:
             store=parks.store,
             tuning=parks.tuning,
             clock=parks.clock,
-            deadline=parks.clock.monotonic() + seconds,
+            deadline=Deadline.within(seconds, parks.clock),
             telemetry=parks.telemetry,
         )
 

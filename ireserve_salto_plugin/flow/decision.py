@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ireserve_salto_plugin.models import DoorKind, Reason
@@ -61,7 +62,30 @@ def open_window(
 
 @dataclass(frozen=True, slots=True)
 class BookingFacts:
-    """What the decision needs of a host booking, checked once for both hooks."""
+    """A host booking read once, as the host passed each field (a getter that raises counts
+    as none): the open carries this, never the host's object, past its first line."""
+
+    id: Any
+    status: Any
+    object_id: Any
+    arrival: Any
+    departure: Any
+    locale: Any
+
+    @classmethod
+    def read(cls, booking: object) -> BookingFacts:
+        values = []
+        for name in ("id", "status", "object_id", "arrival", "departure", "locale"):
+            try:
+                values.append(getattr(booking, name, None))
+            except Exception:  # a host property that raises
+                values.append(None)
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """What the decision needs of a booking, checked once for both hooks."""
 
     status: str
     object_id: str
@@ -70,7 +94,7 @@ class BookingFacts:
 
 def read_booking(
     booking: object, zone: ZoneInfo, minutes_before: int, minutes_after: int = 0
-) -> BookingFacts:
+) -> Stay:
     """The booking's status, object and window; ``BookingError`` names what is unusable."""
     window = open_window(
         getattr(booking, "arrival", None),
@@ -83,7 +107,7 @@ def read_booking(
     object_id = getattr(booking, "object_id", None)
     if not isinstance(status, str) or not isinstance(object_id, str):
         raise BookingError("booking.status and booking.object_id must be strings")
-    return BookingFacts(status, object_id, window)
+    return Stay(status, object_id, window)
 
 
 def resolve_lock(

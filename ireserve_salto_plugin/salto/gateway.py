@@ -22,6 +22,7 @@ from ireserve_salto_plugin.salto.auth import Account, BearerAuth, TokenSource
 from ireserve_salto_plugin.salto.cache import FIRST_PAGE, LOCKS, SITE, Key, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock, SaltoClock
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.deadline import NO_DEADLINE, Deadline
 from ireserve_salto_plugin.salto.errors import (
     NotFound,
     Refused,
@@ -89,7 +90,7 @@ class SaltoGateway:
         store: Store,
         tuning: Tuning | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        deadline: float | None = None,
+        deadline: Deadline = NO_DEADLINE,
         telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.account = account
@@ -377,19 +378,7 @@ class SaltoGateway:
                 otp = sign()
                 if otp is not None:
                     body["otp"] = otp
-                # sent from here (not through _send): the open's path stays short
-                self._answered(
-                    self.transport.send(
-                        "PATCH",
-                        f"{self._api}{path}",
-                        path=path,
-                        auth=self.auth,
-                        headers=API_HEADERS,
-                        json=body,
-                    ),
-                    "PATCH",
-                    path,
-                )
+                self._send("PATCH", path, json=body)
                 return
             except Unavailable as exc:
                 if exc.sent or attempt == 2:

@@ -2,9 +2,9 @@
 
 ``next_page_link`` is followed when there is one (on the API's origin only). Salto sends it
 null (docs/salto-ks-api.md, "Paging"), so without one the next page is asked by ``$skip``
-while pages come back full, until a short page or ``count``. When a page gives ``count``
-(within the caps), the pages still missing are read :data:`PAGES_IN_FLIGHT` at a time: a
-site of 5,000 locks is 50 pages. A ``count`` below what was read is wrong and ignored.
+while pages come back full, until a short page or ``count``, one page after the other
+(Salto sends ``count`` null, so nothing can be read ahead of it): a site of 5,000 locks is
+50 pages. A ``count`` below what was read is wrong and ignored.
 More than ``max_pages`` pages or ``max_items`` items, or a link seen before, is an error:
 never a silently short list, never an endless loop. A page whose ids repeat those read
 before (a Salto that ignores ``$skip``) ends the read at once: the list is then marked
@@ -34,7 +34,6 @@ from urllib3.util import parse_url
 from ireserve_salto_plugin.salto.config import Origin, Tuning
 from ireserve_salto_plugin.salto.errors import Unavailable
 
-PAGES_IN_FLIGHT = 4  # concurrent page reads once a list's count is known
 MAX_LINK_CHARS = 2000
 
 # (params, url) -> the decoded answer: ``params`` for a ``$skip`` page, ``url`` for a link
@@ -118,17 +117,6 @@ def read_all(
                 pages += 1
             else:
                 second.drop()
-        skips = range(len(items) + sum(map(len, batch)), count or 0, size)  # still missing
-        if (
-            skips
-            and not link
-            and len(batch[-1]) == size
-            and count is not None
-            and count <= tuning.max_items
-            and pages + len(skips) <= tuning.max_pages
-        ):
-            batch += concurrent(page_at, skips)
-            pages += len(skips)
         for page in batch:
             found = {item_id(item) for item in page} - {None}
             if found & ids:  # the same items again: Salto ignores $skip
@@ -174,21 +162,6 @@ class _Ahead:
         """Not needed: its answer (or error) is dropped without waiting for it."""
         self._future.add_done_callback(lambda future: future.exception())
         self._pool.shutdown(wait=False)
-
-
-def concurrent(page_at: Callable[[int], Page], skips: range) -> list[list[Any]]:
-    """The pages at ``skips``, at most :data:`PAGES_IN_FLIGHT` requests at a time, in
-    order; the first error fails the list (queued reads are cancelled)."""
-    with ThreadPoolExecutor(
-        max_workers=min(PAGES_IN_FLIGHT, len(skips)), thread_name_prefix="salto-page"
-    ) as pool:
-        futures = [pool.submit(page_at, skip) for skip in skips]
-        try:
-            return [future.result()[0] for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
 
 
 def next_link(link: str, path: str, api: str, api_origin: Origin, seen: set[str]) -> str:

@@ -24,6 +24,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 from ireserve_salto_plugin.salto.cache import Key, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.deadline import NO_DEADLINE, Deadline
 from ireserve_salto_plugin.salto.errors import Timeout, Unavailable
 from ireserve_salto_plugin.salto.session import MIN_CALL_TIME, guarded
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
@@ -138,9 +139,9 @@ def decode_json(resp: requests.Response, method: str, path: str, allow_empty: bo
 
 
 class Transport:
-    """Requests for one hook call: the shared session, the call's deadline (a
-    ``clock.monotonic()`` instant, or ``None``: each request then gets its connect and read
-    timeouts as its whole deadline), and the tuning's caps."""
+    """Requests for one hook call: the shared session, the call's :class:`Deadline` (without
+    one each request gets its connect and read timeouts as its whole deadline), and the
+    tuning's caps."""
 
     def __init__(
         self,
@@ -148,7 +149,7 @@ class Transport:
         *,
         tuning: Tuning | None = None,
         clock: Clock = SYSTEM_CLOCK,
-        deadline: float | None = None,
+        deadline: Deadline = NO_DEADLINE,
         telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.session = session
@@ -159,12 +160,9 @@ class Transport:
         self.timeout = (tuning.connect_timeout, tuning.read_timeout)
         self.get_retries = tuning.get_retries
 
-    def time_left(self) -> float | None:
-        return None if self.deadline is None else self.deadline - self.clock.monotonic()
-
     def wait_limit(self, wanted: float, what: str) -> float:
         """How long a wait (for another caller's fetch) may last: never past the deadline."""
-        left = self.time_left()
+        left = self.deadline.left()
         if left is None:
             return wanted
         if left <= MIN_CALL_TIME:
@@ -189,14 +187,13 @@ class Transport:
                 ) from exc
             yield
 
-    def _timeouts(self, method: str, path: str) -> tuple[tuple[float, float], float]:
-        now = self.clock.monotonic()
-        if self.deadline is None:
-            return self.timeout, now + sum(self.timeout)
-        left = self.deadline - now
+    def _timeouts(self, method: str, path: str) -> tuple[float, float]:
+        left = self.deadline.left()
+        if left is None:
+            return self.timeout
         if left <= MIN_CALL_TIME:
             raise Timeout(f"no time left for {method} {path}", method=method, path=path, sent=False)
-        return (min(self.timeout[0], left), min(self.timeout[1], left)), self.deadline
+        return min(self.timeout[0], left), min(self.timeout[1], left)
 
     def send(
         self,
@@ -213,12 +210,11 @@ class Transport:
         the caller says is ``safe`` to repeat (a token grant), is retried by the session's
         :class:`~.session.CallRetry` up to ``get_retries`` times (one with a
         ``side_effect`` only when it provably never left); nothing else is retried."""
-        timeout, deadline = self._timeouts(method, path)
+        timeout = self._timeouts(method, path)
         limit, started, status = self.tuning.max_body_bytes, time.perf_counter(), None
-        # The watchdog keeps real time, whatever clock was injected.
         try:
             with guarded(
-                time.monotonic() + (deadline - self.clock.monotonic()),
+                self.deadline.real(fallback=sum(self.timeout)),
                 self.get_retries if method == "GET" or safe else 0,
                 side_effect,
                 self.clock.sleep,

@@ -23,8 +23,8 @@ from typing import Any
 from ireserve_salto_plugin.salto.cache import Key, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.deadline import Deadline
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
-from ireserve_salto_plugin.salto.transport import Transport
 from ireserve_salto_plugin.store.keys import (
     DUPLICATE,
     OTP_BLOCK,
@@ -160,7 +160,7 @@ class OtpBudget:
     @contextmanager
     def slot(
         self,
-        transport: Transport,
+        deadline: Deadline,
         account: str,
         iq_id: str,
         mark: float | None,
@@ -177,7 +177,7 @@ class OtpBudget:
         both slots (one at a time) takes them in order, so two such never hold one each."""
         slots = (OTP_SLOT(account, iq_id, "1"), OTP_SLOT(account, iq_id, "2"))
         reads = self.keys(account, iq_id)
-        left = transport.time_left()
+        left = deadline.left()
         wait = SLOT_WAIT if left is None else max(0.0, left - min(SEND_RESERVE, left / 4))
         give_up = self.clock.monotonic() + wait
         ttl = (SLOT_WAIT if left is None else max(left, 0.0)) + SLOT_MARGIN
@@ -337,7 +337,7 @@ class Dedup:
     def release(self, key: Key[DedupValue]) -> None:
         self.store.delete(key)
 
-    def wait(self, key: Key[DedupValue], deadline: float) -> dict[str, Any] | None:
+    def wait(self, key: Key[DedupValue], deadline: Deadline) -> dict[str, Any] | None:
         """The first attempt's published result; ``None`` if it vanished, is not a result
         this plugin writes, or time ran out."""
         delay = FIRST_POLL
@@ -347,7 +347,7 @@ class Dedup:
                 return None
             if isinstance(value, dict):
                 return value if dedup_record(value) else None
-            if self.clock.monotonic() + delay > deadline:
+            if deadline.at is None or deadline.passes_within(delay):
                 return None
             self.clock.sleep(delay)
             delay = min(delay * 2, MAX_POLL)

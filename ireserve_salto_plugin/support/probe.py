@@ -23,6 +23,7 @@ from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.salto.auth import Account
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.deadline import Deadline
 from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, SaltoError
 from ireserve_salto_plugin.salto.gateway import CONTINUATION, SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
@@ -87,7 +88,7 @@ class Probe:
             store=MemoryStore(),
             tuning=Tuning(),
             clock=clock,
-            deadline=clock.monotonic() + PROBE_DEADLINE,
+            deadline=Deadline.within(PROBE_DEADLINE, clock),
         )
         self.checks: list[Check] = []
         self.site_id: str | None = settings.site_id
@@ -409,7 +410,7 @@ class Probe:
         Salto's refusal is counted, then raised as any answer of Salto's."""
         budget, account = self.budget, self.gateway.account.key
         try:
-            with budget.slot(self.gateway.transport, account, iq_id, mark):
+            with budget.slot(self.gateway.transport.deadline, account, iq_id, mark):
                 try:
                     send()
                 except OtpBlocked:

@@ -31,6 +31,7 @@ from ireserve_salto_plugin.models import (
 from ireserve_salto_plugin.park.settings import Settings, SettingsSchema
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.store.memory import MemoryStore
 from tests.conftest import NO_SLEEP
 
@@ -112,6 +113,7 @@ bookings = st.builds(
 
 plugin = SaltoKsPlugin(
     SaltoKsService(
+        session=make_session(),
         store=MemoryStore(),
         environ={
             "SALTO_KS_ACCEPTANCE_CLIENT_ID": "id",

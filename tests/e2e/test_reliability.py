@@ -203,16 +203,16 @@ def test_open_resent_once_with_a_fresh_otp_when_it_never_left(
     service = use_service()
     adapter = RefuseFirstPatch()
     service.session.mount("http://", adapter)
-    from ireserve_salto_plugin.flow import service as service_module
+    from ireserve_salto_plugin.flow import sending
 
     signed: list[str] = []
-    real = service_module.salto_otp  # type: ignore[attr-defined]
+    real = sending.salto_otp  # type: ignore[attr-defined]
 
     def spy(*args: Any) -> str:
         signed.append(real(*args))
         return signed[-1]
 
-    monkeypatch.setattr(service_module, "salto_otp", spy)
+    monkeypatch.setattr(sending, "salto_otp", spy)
     assert opened(host.open(make_booking(), "guest"))
     assert adapter.refused == 1 and sandbox.call_count("PATCH") == 1 and len(signed) == 2
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ireserve_salto_plugin.flow import opening, sending
 from ireserve_salto_plugin.flow import service as service_module
 from ireserve_salto_plugin.models import Outcome, Reason
 from ireserve_salto_plugin.reference import Booking, ReferenceHost
@@ -27,7 +28,7 @@ def test_a_failure_after_the_command_keeps_the_open(
     def broken(instant: Any) -> str:
         raise RuntimeError("a bug in the bookkeeping")
 
-    monkeypatch.setattr(service_module, "iso_utc", broken)
+    monkeypatch.setattr(sending, "iso_utc", broken)
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.OPENED
     assert result.opened_at is not None and result.booking_updates == {}
@@ -44,7 +45,7 @@ def test_a_bug_before_the_command_is_an_internal_error(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug in the preflight")
 
-    monkeypatch.setattr(service_module, "preflight", broken)
+    monkeypatch.setattr(opening, "preflight", broken)
     result = host.open(make_booking(), "guest")
     assert result is not None and result.reason is Reason.INTERNAL_ERROR
     assert result.outcome is Outcome.FAILED and result.attempt_id in result.message

@@ -17,6 +17,7 @@ from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.salto.clock import CLOCK_RECHECK, SaltoClock
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.store.memory import MemoryStore
 from tests.conftest import ZONE, SkipClock, activate, first_lock, settings_for
@@ -112,7 +113,10 @@ def test_the_sandbox_and_the_plugin_move_on_one_clock(monkeypatch: pytest.Monkey
             monkeypatch.setenv(name, value)
         host = ReferenceHost(load_entrypoints=False)
         host.pm.register(
-            SaltoKsPlugin(SaltoKsService(store=clock.store(), clock=clock.clock())), INTEGRATION
+            SaltoKsPlugin(
+                SaltoKsService(session=make_session(), store=clock.store(), clock=clock.clock())
+            ),
+            INTEGRATION,
         )
         park = host.add_park(Park("zandloper", ZONE))
         lock = first_lock(box)

@@ -225,15 +225,17 @@ def test_a_site_of_full_pages_reads_its_second_page_beside_the_first() -> None:
         assert gw._store.get(FIRST_PAGE(gw.account.key, small.site.id)) is None
 
 
-def test_with_a_count_the_missing_pages_are_read_four_at_a_time() -> None:
+def test_with_a_count_the_pages_are_read_in_order_and_end_at_the_count() -> None:
+    """Salto sends ``count`` null; where a server sends it, it ends the list (no extra
+    empty page) and nothing is read ahead of it beyond the one spare page of the lock list."""
     with SaltoSandbox(iqs=4, locks_per_iq=9, page_counts=True) as box:
         assert box.site is not None
-        box.latency = 0.5  # so that the page reads overlap even on a loaded machine
         gw = gateway_for(box, page_size=5)
         locks = gw.locks(box.site.id)
         assert [lock.id for lock in locks.locks] == list(box.site.locks)  # in order
+        assert locks.complete
         assert box.call_count(f"GET /v1.2/sites/{box.site.id}/locks") == 8  # no extra page
-        assert box.peak_in_flight(f"GET /v1.2/sites/{box.site.id}/locks") == 4
+        assert box.peak_in_flight(f"GET /v1.2/sites/{box.site.id}/locks") <= 2
 
 
 def test_a_count_that_lies_costs_no_lock_and_no_endless_read() -> None:

@@ -13,6 +13,7 @@ import requests
 from urllib3 import HTTPResponse
 
 from ireserve_salto_plugin.salto.config import Tuning
+from ireserve_salto_plugin.salto.deadline import Deadline
 from ireserve_salto_plugin.salto.errors import Timeout, Unavailable
 from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.salto.transport import (
@@ -115,7 +116,7 @@ def transport(
     return Transport(
         session or requests.Session(),
         clock=clock.clock(),
-        deadline=deadline,
+        deadline=Deadline(deadline, clock.clock()),
         tuning=Tuning(**tuning),
     )
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-import requests
 
-from ireserve_salto_plugin.salto.transport import Transport
+from ireserve_salto_plugin.salto.deadline import Deadline
 from ireserve_salto_plugin.store.guards import (
     PENDING,
     BudgetRefused,
@@ -27,8 +25,8 @@ def budget(clock: SkipClock, store: MemoryStore | None = None) -> OtpBudget:
     return OtpBudget(store or clock.store(), block_seconds=60, window=1200, clock=clock.clock())
 
 
-def transport(clock: SkipClock, seconds: float = 10.0) -> Transport:
-    return Transport(requests.Session(), clock=clock.clock(), deadline=clock.monotonic() + seconds)
+def deadline(clock: SkipClock, seconds: float = 10.0) -> Deadline:
+    return Deadline.within(seconds, clock.clock())
 
 
 def test_a_block_refuses_every_code_to_the_iq_until_it_ends() -> None:
@@ -88,7 +86,7 @@ def test_a_slot_refuses_before_anything_when_the_budget_does() -> None:
     guard = budget(clock)
     guard.rejected(ACCOUNT, IQ)
     guard.rejected(ACCOUNT, IQ)
-    with pytest.raises(BudgetRefused) as refused, guard.slot(transport(clock), ACCOUNT, IQ, 1.0):
+    with pytest.raises(BudgetRefused) as refused, guard.slot(deadline(clock), ACCOUNT, IQ, 1.0):
         raise AssertionError("no code may be sent")
     assert not refused.value.refusal.blocked
 
@@ -99,20 +97,20 @@ def test_two_slots_when_a_code_is_known_good_one_when_not_and_busy_before_the_de
     guard = budget(clock, store)
     guard.accepted(ACCOUNT, IQ, 1.0)
     with (
-        guard.slot(transport(clock), ACCOUNT, IQ, 1.0) as first,
-        guard.slot(transport(clock), ACCOUNT, IQ, 1.0) as second,
+        guard.slot(deadline(clock), ACCOUNT, IQ, 1.0) as first,
+        guard.slot(deadline(clock), ACCOUNT, IQ, 1.0) as second,
     ):
         assert first.known_good and second.known_good
         before = clock.monotonic()
-        with pytest.raises(IqBusy), guard.slot(transport(clock, 8.0), ACCOUNT, IQ, 1.0):
+        with pytest.raises(IqBusy), guard.slot(deadline(clock, 8.0), ACCOUNT, IQ, 1.0):
             raise AssertionError("a third code in flight")
         # it waited until the deadline was nearly spent (skipped, not slept), no longer
         assert 5.0 - 0.2 <= clock.monotonic() - before <= 8.0
-    with guard.slot(transport(clock), ACCOUNT, IQ, 2.0) as alone:  # other credentials
+    with guard.slot(deadline(clock), ACCOUNT, IQ, 2.0) as alone:  # other credentials
         assert alone.in_flight == 1
-        with pytest.raises(IqBusy), guard.slot(transport(clock, 1.0), ACCOUNT, IQ, 1.0):
+        with pytest.raises(IqBusy), guard.slot(deadline(clock, 1.0), ACCOUNT, IQ, 1.0):
             raise AssertionError("one at a time while nothing is known of these")
-    with guard.slot(transport(clock), ACCOUNT, IQ, 1.0):  # both slots were given back
+    with guard.slot(deadline(clock), ACCOUNT, IQ, 1.0):  # both slots were given back
         pass
 
 
@@ -123,8 +121,8 @@ def test_a_waiter_reads_the_budget_again_once_it_holds_its_slot() -> None:
     guard.accepted(ACCOUNT, IQ, 1.0)
     waiting, sent = threading.Event(), []
 
-    def in_flight() -> Transport:
-        return Transport(requests.Session(), deadline=time.monotonic() + 10)
+    def in_flight() -> Deadline:
+        return Deadline.within(10)
 
     def tap() -> None:
         waiting.set()
@@ -161,9 +159,9 @@ def test_dedup_claim_publish_and_wait() -> None:
         "retry_after": None,
     }
     dedup.publish(key, record)
-    assert dedup.wait(key, deadline=clock.monotonic() + 1) == record
+    assert dedup.wait(key, Deadline.within(1, clock.clock())) == record
     clock.sleep(11)
-    assert dedup.wait(key, deadline=clock.monotonic() + 1) is None  # gone: not a repeat
+    assert dedup.wait(key, Deadline.within(1, clock.clock())) is None  # gone: not a repeat
 
 
 def test_a_wait_for_a_running_attempt_ends_at_the_deadline() -> None:
@@ -172,7 +170,7 @@ def test_a_wait_for_a_running_attempt_ends_at_the_deadline() -> None:
     key = Dedup.key("acct", "park", "B-1", "lock", "guest")
     dedup.claim(key)
     started = clock.monotonic()
-    assert dedup.wait(key, deadline=started + 2) is None
+    assert dedup.wait(key, Deadline(started + 2, clock.clock())) is None
     assert 1.5 < clock.monotonic() - started <= 2  # slept (skipped) in growing steps
 
 

@@ -16,6 +16,7 @@ from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.flow.wiring import service_from_env
 from ireserve_salto_plugin.reference import Park, ReferenceHost
 from ireserve_salto_plugin.salto.cache import CLOCK, LOCKS, SITE, TOKEN, ClockReading, Key
+from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.salto.types import Lock, LockList, Site, Token
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.store.keys import (
@@ -243,7 +244,10 @@ def test_stale_near_cached_token_recovers_without_a_second_refresh(
     def worker() -> ReferenceHost:  # a worker process: own plugin, own near-cache
         other = ReferenceHost(load_entrypoints=False)
         other.pm.register(
-            SaltoKsPlugin(SaltoKsService(store=RedisStore.from_url(redis_url))), INTEGRATION
+            SaltoKsPlugin(
+                SaltoKsService(session=make_session(), store=RedisStore.from_url(redis_url))
+            ),
+            INTEGRATION,
         )
         other.add_park(park)
         return other

@@ -462,6 +462,7 @@ def _host(target: Target) -> tuple[ReferenceHost, Park]:
     host.pm.register(
         SaltoKsPlugin(
             SaltoKsService(
+                session=make_session(),
                 store=MemoryStore(),
                 environ=target.platform_env(),
                 tuning=Tuning(page_size=PAGE_SIZE, parallel_lists=False),
