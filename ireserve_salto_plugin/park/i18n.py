@@ -38,7 +38,6 @@ def language(value: Any) -> str:
     return _language(value[:16])
 
 
-@functools.lru_cache(maxsize=256)  # five per open, of the few locales a host uses
 def _language(value: str) -> str:
     code = value.replace("-", "_").split("_", 1)[0].strip().lower()
     return code if code in LANGUAGES else DEFAULT

@@ -8,7 +8,6 @@ redact them, are ``load_only`` and are left out of every ``repr``.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,13 +46,6 @@ class Uuid(fields.String):
             return canonical_uuid(text)
         except ValueError:
             raise ValidationError(N_("Must be a UUID.")) from None
-
-
-class IqId(Uuid):
-    """An IQ's id: one string shared with the cached lock list's (``sys.intern``)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return sys.intern(super()._deserialize(value, attr, data, **kwargs))
 
 
 MAX_TEXT_CHARS = 200  # a status, a field name, an object id, an IQ secret
@@ -228,7 +220,7 @@ class SettingsSchema(_Base):
     )
     site_id = Uuid(load_default=None, allow_none=True, metadata=field_metadata("site_id"))
     iqs = fields.Dict(  # null for an IQ: forgotten (``forget_iq``), i.e. not activated
-        keys=IqId(),
+        keys=Uuid(),
         values=fields.Nested(IqSchema, allow_none=True),
         load_default=dict,
         metadata=field_metadata("iqs"),

@@ -13,7 +13,6 @@ OAuth 2.0 password grant: docs/salto-ks-api.md, "Authentication".
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import math
@@ -79,13 +78,8 @@ class Account:
         )
         digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
         object.__setattr__(self, "key", digest)
-        object.__setattr__(self, "api_origin", _api_origin(self.api_url))
+        object.__setattr__(self, "api_origin", origin(self.api_url))
         object.__setattr__(self, "token_key", TOKEN(digest))
-
-
-@functools.lru_cache(maxsize=16)  # the platform's few API hosts: one tuple for every park
-def _api_origin(api_url: str) -> Origin:
-    return origin(api_url)
 
 
 def client_auth(client: ClientCredentials) -> tuple[str, str]:

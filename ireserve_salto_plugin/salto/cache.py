@@ -24,7 +24,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from ireserve_salto_plugin.salto.types import LOCK_FIELDS, Iq, Lock, LockList, Site, Token
+from ireserve_salto_plugin.salto.types import Iq, Lock, LockList, Site, Token, site_iq_id
 
 T = TypeVar("T")
 FORMAT = 1  # bump when a codec's JSON changes incompatibly
@@ -123,32 +123,36 @@ TOKEN_CODEC: Codec[Token] = Codec(
 SITE_CODEC: Codec[Site] = Codec(
     lambda s: {"v": FORMAT, **_row(s)}, lambda d: _by_name(Site, _versioned(d))
 )
-LOCK_HINTS = {
-    name: str(hint) for name, hint in Lock.__init__.__annotations__.items() if name in LOCK_FIELDS
-}
 
 
-def _lock(data: dict[str, Any]) -> Lock:
-    return Lock(**_typed(LOCK_HINTS, data))
+def _locks(data: dict[str, Any]) -> LockList:
+    """A cached lock list; its locks refer to its IQs' ids, as when read from Salto."""
+    iqs = {iq.id: iq for iq in (_by_name(Iq, row) for row in data.get("iqs", []))}
+    locks = []
+    for row in data["locks"]:
+        lock = _typed(_hints(Lock), row)
+        lock["iq_id"] = site_iq_id(lock.get("iq_id"), iqs)
+        locks.append(Lock(**lock))
+    return LockList.of(
+        locks,
+        tuple(iqs.values()),
+        data.get("read_at") if isinstance(data.get("read_at"), int | float) else None,
+        # a row from before lists said so counts as not complete
+        complete=data.get("complete") is True,
+        paging_ignored=data.get("paging_ignored") is True,
+    )
 
 
 LOCKS_CODEC: Codec[LockList] = Codec(
     lambda locks: {
         "v": FORMAT,
-        "locks": [lock.row() for lock in locks.locks],
+        "locks": [_row(lock) for lock in locks.locks],
         "iqs": [_row(iq) for iq in locks.iqs.values()],
         "read_at": locks.read_at,
         "complete": locks.complete,
         "paging_ignored": locks.paging_ignored,
     },
-    lambda d: LockList.of(
-        [_lock(row) for row in _versioned(d)["locks"]],
-        [_by_name(Iq, row) for row in d.get("iqs", [])],
-        d.get("read_at") if isinstance(d.get("read_at"), int | float) else None,
-        # a row from before lists said so counts as not complete
-        complete=d.get("complete") is True,
-        paging_ignored=d.get("paging_ignored") is True,
-    ),
+    lambda d: _locks(_versioned(d)),
 )
 
 

@@ -7,7 +7,6 @@ offset is kept per Connect API origin in the store, shared by every park on that
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -45,7 +44,6 @@ class Clock:
 SYSTEM_CLOCK = Clock()
 
 
-@functools.lru_cache(maxsize=64)  # one per Connect API origin
 def clock_key(api: Origin) -> Key[ClockReading]:
     return CLOCK("{}://{}:{}".format(*api))
 

@@ -8,7 +8,6 @@ site and the lock list in the store. Endpoints: docs/salto-ks-api.md, "Endpoints
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -75,7 +74,6 @@ def continuation_of(body: Any, resp: requests.Response | None) -> str | None:
     return token if isinstance(token, str) and token else None
 
 
-@functools.lru_cache(maxsize=4096)  # the same site and lock ids on every open
 def _seg(value: str) -> str:
     """One path segment: every id put into a path is quoted, ``/`` and ``?`` included."""
     return quote(value, safe="")
@@ -288,8 +286,9 @@ class SaltoGateway:
             else:
                 lock_read = self._pages(path, thorough=thorough)
                 iqs = self._iqs(site_id, thorough)
+            listed = {iq.id: iq for iq in iqs.items}
             result = LockList.of(
-                [parse_lock(item) for item in lock_read.items],
+                [parse_lock(item, listed) for item in lock_read.items],
                 iqs.items,
                 self._wall(),
                 complete=lock_read.complete and iqs.complete,

@@ -22,7 +22,6 @@ at 2,500 parks, so it is added only with ``SALTO_KS_METRICS_PARK_LABEL=1`` (or
 
 from __future__ import annotations
 
-import functools
 import os
 import re
 import threading
@@ -38,7 +37,6 @@ PERSONAL = frozenset({"requested_by"})  # never a span attribute or a metric lab
 _IDS = re.compile(r"/(sites|locks|iqs|me|pin)/[^/]+")
 
 
-@functools.lru_cache(maxsize=1024)  # the same few paths on every call
 def endpoint(method: str, path: str) -> str:
     """``GET /v1.2/sites/{id}/locks``: a path with its ids replaced, for low cardinality."""
     return f"{method} {_IDS.sub(lambda m: f'/{m.group(1)}/{{id}}', path)}"

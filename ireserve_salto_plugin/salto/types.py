@@ -7,7 +7,6 @@ names follow docs/salto-ks-api.md, "Lock and IQ fields".
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -61,92 +60,23 @@ class Site:
     name: str | None
 
 
-Flags = tuple[bool, bool | None, bool | None, bool | None, bool | None]
-# The distinct tuples, shared by every lock: only booleans and None are kept (a value read
-# back from a store is not trusted), so there are at most 3 ** 5 of them.
-_FLAGS: dict[Flags, Flags] = {}
-
-
-def _shared_flags(flags: Flags) -> Flags:
-    try:
-        return _FLAGS[flags]
-    except (KeyError, TypeError):  # new, or not hashable (read back from a store)
-        pass
-    if all(value is None or value is True or value is False for value in flags):
-        _FLAGS[flags] = flags
-    return flags
-
-
-@dataclass(frozen=True, slots=True, init=False, repr=False)
+@dataclass(frozen=True, slots=True)
 class Lock:
-    """A lock as the plugin uses it. Its five flags (``online``, ``iq_online``,
-    ``otp_enabled``, ``left_open_alarm``, ``intrusion_alarm``) are one shared tuple: a
-    thousand cached parks hold tens of thousands of locks, and five slots of their own
-    would cost ~32 bytes a lock."""
+    """A lock as the plugin uses it: what it reads of Salto's lock, nothing more (a
+    thousand cached parks hold tens of thousands of locks; ``lock_type`` is not read)."""
 
     id: str
     name: str
-    iq_id: str | None
-    flags: Flags
-    lock_type: str | None
-    battery_level: str | None
-
-    def __init__(
-        self,
-        id: str,
-        name: str,
-        online: bool,
-        iq_id: str | None,
-        iq_online: bool | None,
-        otp_enabled: bool | None,
-        lock_type: str | None = None,
-        battery_level: str | None = None,
-        left_open_alarm: bool | None = None,
-        intrusion_alarm: bool | None = None,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "id", id)
-        set_(self, "name", name)
-        set_(self, "iq_id", iq_id)
-        set_(
-            self,
-            "flags",
-            _shared_flags((online, iq_online, otp_enabled, left_open_alarm, intrusion_alarm)),
-        )
-        set_(self, "lock_type", lock_type)
-        set_(self, "battery_level", battery_level)
-
-    @property
-    def online(self) -> bool:
-        return self.flags[0]
-
-    @property
-    def iq_online(self) -> bool | None:
-        return self.flags[1]
-
-    @property
-    def otp_enabled(self) -> bool | None:
-        return self.flags[2]
-
-    @property
-    def left_open_alarm(self) -> bool | None:
-        return self.flags[3]
-
-    @property
-    def intrusion_alarm(self) -> bool | None:
-        return self.flags[4]
-
-    def row(self) -> dict[str, Any]:
-        """The lock by field name, as its constructor takes it (the cache's JSON row)."""
-        return {name: getattr(self, name) for name in LOCK_FIELDS}
+    online: bool
+    iq_id: str | None  # the site's IQ's own id (str) when the IQ is listed: one per IQ
+    iq_online: bool | None
+    otp_enabled: bool | None
+    battery_level: str | None = None
+    left_open_alarm: bool | None = None
+    intrusion_alarm: bool | None = None
 
     def with_iq_online(self, iq_online: bool | None) -> Lock:
-        row = self.row()
-        row["iq_online"] = iq_online
-        return Lock(**row)
-
-    def __repr__(self) -> str:
-        return "Lock(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in LOCK_FIELDS) + ")"
+        return replace(self, iq_online=iq_online)
 
     @property
     def battery(self) -> str:
@@ -185,20 +115,6 @@ class Lock:
         }
 
 
-LOCK_FIELDS = (
-    "id",
-    "name",
-    "online",
-    "iq_id",
-    "iq_online",
-    "otp_enabled",
-    "lock_type",
-    "battery_level",
-    "left_open_alarm",
-    "intrusion_alarm",
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Iq:
     id: str
@@ -209,16 +125,13 @@ class Iq:
     state: str | None = None
 
 
-KEEP_OPTIONS_FROM = 500  # locks: a dropdown this big is kept built (see LockList.options)
-# locks: a list this big keeps an index by id; a smaller one is searched (36 locks: ~1 µs
-# per look-up, against ~0.8 KB per cached list for the index)
-INDEX_FROM = 64
+KEEP_OPTIONS_FROM = 500  # locks: a dropdown this big is built with the list
 
 
 @dataclass(frozen=True, slots=True)
 class LockList:
-    """A site's locks, in Salto's order (a big site's with an index by id), the dropdown
-    of a big site built once, and the site's IQs (their ``restore_required`` is not in the
+    """A site's locks, in Salto's order, with an index by id, the dropdown of a big site
+    built with the list, and the site's IQs (their ``restore_required`` is not in the
     lock's nested ``iq``)."""
 
     locks: tuple[Lock, ...]
@@ -227,8 +140,8 @@ class LockList:
     # read to its end (salto.paging.Listing): what people see and "not found" need that
     complete: bool = True
     paging_ignored: bool = False  # Salto repeated a page: only the first page is known
-    _index: Mapping[str, Lock] | None = field(default=None, repr=False, compare=False)
-    _options: list[dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    index: Mapping[str, Lock] = field(default_factory=dict, repr=False, compare=False)
+    built: tuple[dict[str, Any], ...] = field(default=(), repr=False, compare=False)
 
     @classmethod
     def of(
@@ -240,23 +153,21 @@ class LockList:
         complete: bool = True,
         paging_ignored: bool = False,
     ) -> LockList:
+        locks = tuple(locks)
+        built = tuple(_options(locks, read_at)) if len(locks) >= KEEP_OPTIONS_FROM else ()
         return cls(
-            tuple(locks),
+            locks,
             {iq.id: iq for iq in iqs},
             read_at,
             complete,
             paging_ignored,
-            {lock.id: lock for lock in locks} if len(locks) >= INDEX_FROM else None,
+            {lock.id: lock for lock in locks},
+            built,
         )
 
     def get(self, lock_id: str) -> Lock | None:
         """The lock with this id, or None."""
-        if self._index is not None:
-            return self._index.get(lock_id)
-        for lock in self.locks:
-            if lock.id == lock_id:
-                return lock
-        return None
+        return self.index.get(lock_id)
 
     def learned(self, fresh: Lock) -> LockList:
         """This list with a fresh read of one lock in it (and that lock's IQ online state
@@ -291,23 +202,23 @@ class LockList:
     def options(self) -> list[dict[str, Any]]:
         """The dropdown: fresh dicts per caller. Each entry says when the list was read
         (``read_at``, ISO UTC), so a page can say how old it is. A big site's dropdown is
-        built once and copied per caller (copying 5,000 entries is faster than building
-        them); a small one is built on demand, so a thousand small parks do not keep a
-        second copy of their lock lists."""
-        if self._options is not None:
-            return list(map(dict.copy, self._options))  # the loop in C: ~15 % faster
-        read_at = (
-            datetime.fromtimestamp(self.read_at, UTC).isoformat(timespec="seconds")
-            if self.read_at is not None
-            else None
-        )
-        built = [{**lock.option(), "read_at": read_at} for lock in self.locks]
-        if len(built) >= KEEP_OPTIONS_FROM:
-            object.__setattr__(self, "_options", [option.copy() for option in built])
-        return built
+        built with the list and copied per caller (copying 5,000 entries is faster than
+        building them); a small one is built on demand."""
+        if self.built:
+            return [dict(option) for option in self.built]
+        return _options(self.locks, self.read_at)
 
 
-def parse_lock(item: Any) -> Lock:
+def _options(locks: tuple[Lock, ...], read_at: float | None) -> list[dict[str, Any]]:
+    when = None
+    if read_at is not None:
+        when = datetime.fromtimestamp(read_at, UTC).isoformat(timespec="seconds")
+    return [{**lock.option(), "read_at": when} for lock in locks]
+
+
+def parse_lock(item: Any, iqs: Mapping[str, Iq] | None = None) -> Lock:
+    """A lock of Salto's; ``iqs``: the site's IQs, whose ids its ``iq_id`` then refers to
+    (a lock names its IQ, it does not keep a copy of the IQ's id)."""
     lock_id = salto_id(item.get("id")) if isinstance(item, dict) else None
     if lock_id is None:
         raise Unavailable("Salto KS sent a lock without an id")
@@ -316,21 +227,19 @@ def parse_lock(item: Any) -> Lock:
         id=lock_id,
         name=text(item.get("customer_reference")) or lock_id,
         online=item.get("online") is not False,
-        iq_id=_shared(salto_id(iq.get("id"))),
+        iq_id=site_iq_id(salto_id(iq.get("id")), iqs),
         iq_online=flag(iq.get("is_online")),
         otp_enabled=flag(iq.get("otp_enabled")),
-        lock_type=_shared(text(item.get("lock_type"), MAX_WORD_CHARS)),
-        battery_level=_shared(text(item.get("battery_level"), MAX_WORD_CHARS)),
+        battery_level=text(item.get("battery_level"), MAX_WORD_CHARS),
         left_open_alarm=flag(item.get("left_open_alarm")),
         intrusion_alarm=flag(item.get("intrusion_alarm")),
     )
 
 
-def _shared(value: str | None) -> str | None:
-    """One copy of a value many locks repeat (their IQ's id, a lock type, a battery
-    level), instead of one per lock: a thousand cached parks hold tens of thousands of
-    locks."""
-    return sys.intern(value) if value is not None else None
+def site_iq_id(iq_id: str | None, iqs: Mapping[str, Iq] | None) -> str | None:
+    """``iq_id`` as the listed IQ's own id, when the site lists that IQ."""
+    iq = iqs.get(iq_id) if iqs and iq_id is not None else None
+    return iq.id if iq is not None else iq_id
 
 
 def parse_iq(item: Any) -> Iq:
@@ -338,7 +247,7 @@ def parse_iq(item: Any) -> Iq:
     if iq_id is None:
         raise Unavailable("Salto KS sent an IQ without an id")
     return Iq(
-        id=sys.intern(iq_id),  # the same string as its locks' ``iq_id``
+        id=iq_id,
         name=text(item.get("customer_reference")) or iq_id,
         online=item.get("online") is not False,
         restore_required=item.get("restore_required") is True,

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
@@ -48,7 +47,6 @@ SLOT_POLL = 0.05  # the longest pause between two tries for a slot
 BUSY_RETRY = 5.0  # seconds a caller that found no slot is told to wait
 
 
-@functools.lru_cache(maxsize=1024)  # two per open, of the few credentials a process has
 def credentials_mark(secret: str | None, pin: str | None) -> float:
     """A number that changes with the IQ's secret or PIN (and reveals neither): an accepted
     code vouches only for the credentials that signed it."""
@@ -126,7 +124,6 @@ class OtpBudget:
         self.clock = clock
 
     @staticmethod
-    @functools.lru_cache(maxsize=1024)  # built once per account and IQ, not per open
     def keys(account: str, iq_id: str) -> tuple[Key[float], ...]:
         """What :meth:`state_of` reads, for a caller that batches the read."""
         return (

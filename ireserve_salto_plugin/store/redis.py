@@ -39,7 +39,6 @@ T = TypeVar("T")
 PREFIX = "ireserve-salto:"
 NEAR_CACHE_SECONDS = 5.0
 NEAR_CACHE_SIZE = 256  # entries
-DECODED_MAX_BYTES = 4096  # a value read again as the same bytes is not decoded again
 SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
 LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
 # The open's second round trip: SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for the first ARGV[#]
@@ -129,9 +128,8 @@ class RedisStore:
         self.lease = lease
         self._scripts: dict[str, Any] = {}
         self._near_seconds = near_cache_seconds
-        # name -> (served until, its bytes if small, value): served from memory until then;
-        # read again as the same bytes (the token on every open), not decoded again
-        self._near: LRUCache[str, tuple[float, bytes | None, Any]] = LRUCache(NEAR_CACHE_SIZE)
+        # name -> (served until, value): served from memory until then
+        self._near: LRUCache[str, tuple[float, Any]] = LRUCache(NEAR_CACHE_SIZE)
         self._near_lock = threading.Lock()
         self._timer = timer
         self.on_error: Callable[[], None] | None = None  # e.g. a metrics counter
@@ -177,12 +175,6 @@ class RedisStore:
     def _decode(self, key: Key[T], raw: bytes | None) -> T | None:
         if raw is None:
             return None
-        if self._near_ok(key):
-            with self._near_lock:
-                seen = self._near.get(key.name)
-            if seen is not None and seen[1] == raw:
-                value: T = seen[2]  # values are immutable: the same bytes, the same value
-                return value
         try:
             return key.spec.codec.load(json.loads(raw))
         except (KeyError, IndexError, TypeError, ValueError):
@@ -196,22 +188,18 @@ class RedisStore:
             with self._near_lock:
                 hit = self._near.get(key.name)
             if hit is not None and hit[0] > self._timer():
-                cached: T = hit[2]
+                cached: T = hit[1]
                 return cached
-        raw = self.client.get(self.prefix + key.name)
-        value = self._decode(key, raw)
-        self._remember(key, value, raw=raw)
+        value = self._decode(key, self.client.get(self.prefix + key.name))
+        self._remember(key, value)
         return value
 
-    def _remember(
-        self, key: Key[T], value: T | None, ttl: float | None = None, raw: bytes | None = None
-    ) -> None:
-        """Keep a near-cacheable value (and its bytes, when small) for the near-cache."""
+    def _remember(self, key: Key[T], value: T | None, ttl: float | None = None) -> None:
+        """Keep a near-cacheable value for the near-cache."""
         if value is not None and self._near_ok(key):
             seconds = self._near_seconds if ttl is None else min(ttl, self._near_seconds)
-            small = raw if raw is not None and len(raw) <= DECODED_MAX_BYTES else None
             with self._near_lock:
-                self._near[key.name] = (self._timer() + seconds, small, value)
+                self._near[key.name] = (self._timer() + seconds, value)
 
     @_store_errors
     def get_many(self, keys: Sequence[Key[T]]) -> list[T | None]:
@@ -223,9 +211,8 @@ class RedisStore:
         if ttl <= 0:
             self.delete(key)
             return
-        raw = self._encode(key, value)
-        self.client.set(self.prefix + key.name, raw, px=_ms(ttl))
-        self._remember(key, value, ttl, raw)
+        self.client.set(self.prefix + key.name, self._encode(key, value), px=_ms(ttl))
+        self._remember(key, value, ttl)
 
     @_store_errors
     def delete(self, key: Key[Any]) -> None:
@@ -248,7 +235,7 @@ class RedisStore:
         values = []
         for read, raw in zip(reads, out[1:], strict=True):
             values.append(got := self._decode(read, raw))
-            self._remember(read, got, raw=raw)  # e.g. the token: the open reads it next
+            self._remember(read, got)  # e.g. the token: the open reads it next
         return bool(out[0]), values
 
     @_store_errors
@@ -257,17 +244,9 @@ class RedisStore:
     ) -> None:
         live = [(key, value, ttl) for key, value, ttl in sets if ttl > 0]
         gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
-        # a value written under two keys of one codec (a receipt, the last open) is encoded
-        # once; ``sets`` holds every value, so no id is reused during this call
-        encoded: dict[tuple[int, int], bytes] = {}
-        raws: list[bytes] = []
         args: list[Any] = []
         for key, value, ttl in live:
-            memo = id(value), id(key.spec.codec)
-            if memo not in encoded:
-                encoded[memo] = self._encode(key, value)
-            raws.append(encoded[memo])
-            args += [encoded[memo], _ms(ttl)]
+            args += [self._encode(key, value), _ms(ttl)]
         self._script(_WRITE)(
             keys=[self.prefix + key.name for key, *_ in live]
             + [self.prefix + key.name for key in gone],
@@ -276,8 +255,8 @@ class RedisStore:
         with self._near_lock:
             for key in gone:
                 self._near.pop(key.name, None)
-        for raw, (key, value, ttl) in zip(raws, live, strict=True):
-            self._remember(key, value, ttl, raw)
+        for key, value, ttl in live:
+            self._remember(key, value, ttl)
 
     @_store_errors
     def _lock_for(self, name: str, timeout: float) -> Any:

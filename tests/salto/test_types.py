@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from dataclasses import replace
 
 import pytest
 
 from ireserve_salto_plugin.salto.errors import Unavailable
 from ireserve_salto_plugin.salto.types import (
-    INDEX_FROM,
     Lock,
     LockList,
     parse_iq,
@@ -50,7 +49,7 @@ def test_wrong_types_become_none_and_long_names_are_cut() -> None:
             "iq": "not an object",
         }
     )
-    assert len(lock.name) == 200 and lock.online and lock.lock_type is None
+    assert len(lock.name) == 200 and lock.online and not hasattr(lock, "lock_type")
     assert lock.iq_id is None and lock.iq_online is None
     iq = parse_iq({"id": "i", "restore_required": "true", "otp_enabled": 1})
     assert iq.name == "i" and iq.restore_required is False and iq.otp_enabled is None
@@ -78,10 +77,9 @@ def test_the_dropdown_is_built_once_and_copied_per_caller() -> None:
     assert locks.options()[0]["label"] == "Reception"
 
 
-def test_locks_share_their_flags_and_compare_by_every_field() -> None:
-    a = Lock("l1", "Chalet 1", True, "iq", None, True, None, "low")
-    b = Lock("l2", "Chalet 2", True, "iq", None, True, None, "low")
-    assert a.flags is b.flags  # one tuple for every lock with the same five flags
+def test_locks_compare_by_every_field() -> None:
+    a = Lock("l1", "Chalet 1", True, "iq", None, True, "low")
+    b = Lock("l2", "Chalet 2", True, "iq", None, True, "low")
     assert (a.online, a.iq_online, a.otp_enabled, a.left_open_alarm, a.intrusion_alarm) == (
         True,
         None,
@@ -89,8 +87,8 @@ def test_locks_share_their_flags_and_compare_by_every_field() -> None:
         None,
         None,
     )
-    assert a == Lock(**a.row()) and hash(a) == hash(Lock(**a.row())) and a != b
-    assert a != Lock(**{**a.row(), "intrusion_alarm": True})
+    assert a == replace(a) and hash(a) == hash(replace(a)) and a != b
+    assert a != replace(a, intrusion_alarm=True)
     offline = a.with_iq_online(False)
     assert offline.iq_online is False and not offline.reachable and a.iq_online is None
     assert "Chalet 1" in repr(a) and "iq_online=None" in repr(a)
@@ -98,21 +96,17 @@ def test_locks_share_their_flags_and_compare_by_every_field() -> None:
         a.name = "changed"  # type: ignore[misc]
 
 
-def test_flags_read_back_wrong_are_kept_but_never_shared() -> None:
-    from ireserve_salto_plugin.salto import types
-
-    wrong: list[Any] = ["l", "n", 1, None, 0.0]
-    odd = cast(Any, Lock)(*wrong, [True])
-    assert odd.online == 1 and odd.iq_online == 0.0 and odd.otp_enabled == [True]
-    assert cast(Any, Lock)(*wrong, None).flags is not cast(Any, Lock)(*wrong, None).flags
-    assert all(
-        value is None or isinstance(value, bool) for flags in types._FLAGS for value in flags
-    )
+def test_a_lock_refers_to_its_listed_iq_by_the_iq_s_own_id() -> None:
+    iq = parse_iq({"id": "9F1E6B62-0C6A-4E52-8C3B-6C1A0F0D2E11"})
+    item = {"id": "l", "iq": {"id": "9f1e6b62-0c6a-4e52-8c3b-6c1a0f0d2e11"}}
+    assert parse_lock(item, {iq.id: iq}).iq_id is iq.id  # one id per IQ, not one per lock
+    assert parse_lock(item).iq_id == iq.id  # unlisted: its own copy
 
 
-@pytest.mark.parametrize("size", [3, INDEX_FROM])
+@pytest.mark.parametrize("size", [3, 600])
 def test_a_lock_is_found_by_id_in_a_small_list_and_a_big_one(size: int) -> None:
     locks = LockList.of([Lock(f"l{n}", f"Chalet {n}", True, "iq", True, True) for n in range(size)])
     assert locks.get(f"l{size - 1}") is locks.locks[-1] and locks.get("l0") is locks.locks[0]
     assert locks.get("missing") is None
-    assert (locks._index is None) == (size < INDEX_FROM)  # a small list keeps no index
+    assert len(locks.index) == size
+    assert bool(locks.built) == (size >= 500)  # a big site's dropdown is built with the list

@@ -69,7 +69,7 @@ def test_values_read_on_every_open_may_be_near_cached_guards_never() -> None:
 
 
 def test_codecs_round_trip() -> None:
-    lock = Lock("l", "Chalet", True, "iq", None, True, None, "low")
+    lock = Lock("l", "Chalet", True, "iq", None, True, "low")
     assert through_json(TOKEN("a"), Token("t", 1.5, "r")) == Token("t", 1.5, "r")
     assert through_json(SITE("a", "u"), Site("s", "u", None)) == Site("s", "u", None)
     assert through_json(LOCKS("a", "s"), LockList.of([lock])).locks == (lock,)
