@@ -40,7 +40,8 @@ from ireserve_salto_plugin.park.text import host_text
 from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.types import canonical_uuid
-from ireserve_salto_plugin.store.guards import Dedup, Duplicate, OpenBatch, OtpBudget
+from ireserve_salto_plugin.store.dedup import Dedup, Duplicate, OpenBatch
+from ireserve_salto_plugin.store.guards import OtpBudget
 
 log = logging.getLogger("ireserve_salto_plugin.flow.service")
 

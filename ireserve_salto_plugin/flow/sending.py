@@ -40,10 +40,10 @@ from ireserve_salto_plugin.salto.errors import (
 )
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
+from ireserve_salto_plugin.store.dedup import OpenBatch
 from ireserve_salto_plugin.store.guards import (
     BudgetRefused,
     IqBusy,
-    OpenBatch,
     OtpBudget,
     Refusal,
     credentials_mark,

@@ -41,7 +41,8 @@ from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 from ireserve_salto_plugin.salto.telemetry import Telemetry
-from ireserve_salto_plugin.store.guards import Dedup, OtpBudget
+from ireserve_salto_plugin.store.dedup import Dedup
+from ireserve_salto_plugin.store.guards import OtpBudget
 from ireserve_salto_plugin.store.memory import MemoryStore
 
 __all__ = ["OWN_LOCK", "SaltoKsService"]

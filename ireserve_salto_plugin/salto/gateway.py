@@ -1,9 +1,9 @@
-"""The Salto KS Connect API endpoints the plugin uses, and list paging.
+"""The Salto KS Connect API endpoints the plugin uses: sites, locks, IQs, the remote open,
+the log, the account's site user and IQ activations (docs/salto-ks-api.md, "Endpoints").
 
-One :class:`SaltoGateway` per account and hook call (cheap to build): it signs each call
-with the account's token (:mod:`.auth`), replays once after a 401, retries reads
-(:mod:`.transport`), learns Salto's clock from its answers (:mod:`.clock`) and caches the
-site and the lock list in the store. Endpoints: docs/salto-ks-api.md, "Endpoints".
+One :class:`SaltoGateway` per account and hook call (cheap to build); its calls go through
+:class:`~.api.SaltoApi` (token, retries, Salto's clock, errors, paging). The site and the
+lock list are cached in the store.
 """
 
 from __future__ import annotations
@@ -13,26 +13,18 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
-import requests
-
-from ireserve_salto_plugin.salto.auth import Account, BearerAuth, TokenSource
-from ireserve_salto_plugin.salto.cache import FIRST_PAGE, LOCKS, SITE, Key, Store
-from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock, SaltoClock
-from ireserve_salto_plugin.salto.config import Tuning
-from ireserve_salto_plugin.salto.deadline import NO_DEADLINE, Deadline
+from ireserve_salto_plugin.salto.api import CONTINUATION, SaltoApi, continuation_of, seg
+from ireserve_salto_plugin.salto.auth import Account
+from ireserve_salto_plugin.salto.cache import FIRST_PAGE, LOCKS, SITE
 from ireserve_salto_plugin.salto.errors import (
     NotFound,
     Refused,
     SiteNotFound,
     StoreUnavailable,
     Unavailable,
-    error_for,
 )
-from ireserve_salto_plugin.salto.paging import Listing, parse_page, read_all, read_continued
-from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
-from ireserve_salto_plugin.salto.transport import Transport, decode_json, retry_after
+from ireserve_salto_plugin.salto.paging import Listing, read_continued
 from ireserve_salto_plugin.salto.types import (
     ActivatedIq,
     Iq,
@@ -53,161 +45,16 @@ __all__ = ["Account", "SaltoGateway"]
 log = logging.getLogger(__name__)
 
 SITE_TTL = 24 * 3600.0  # seconds a Site UID → site id answer is kept
-FIRST_PAGE_TTL = 30 * 24 * 3600.0  # seconds the length of a lock list's first page is kept
 LOCKS_WAIT = 60.0  # longest wait for another caller fetching the same lock list
 ENTRIES_TOP = 20
 ENTRIES_PAGE = 100  # $top per page of entries
 ENTRIES_BACK_PAGES = 10  # pages of the log read back to find one open (1,000 entries)
 ENTRIES_UNBOUNDED = 10**9  # no count asked: the page limit ends such a read
-# Sent by Salto's own web app and a working production integration on every Connect API
-# call (docs/salto-ks-api.md, "Paging"): OData v4 syntax is not rewritten as v3.
-ODATA_HEADER = "CLP-disable-odata-v3-conversion"
-API_HEADERS = {"Accept": "application/json", ODATA_HEADER: "true"}
-CONTINUATION = "CLP-Continuation-Token"  # entries are paged by this header, not $skip
 
 
-def continuation_of(body: Any, resp: requests.Response | None) -> str | None:
-    """The entries' continuation token: in the body (as Salto sends it), else a header."""
-    token = body.get("continuation_token") if isinstance(body, dict) else None
-    if token is None and resp is not None:
-        token = resp.headers.get(CONTINUATION)
-    return token if isinstance(token, str) and token else None
-
-
-def _seg(value: str) -> str:
-    """One path segment: every id put into a path is quoted, ``/`` and ``?`` included."""
-    return quote(value, safe="")
-
-
-class SaltoGateway:
-    def __init__(
-        self,
-        account: Account,
-        *,
-        session: requests.Session,
-        store: Store,
-        tuning: Tuning | None = None,
-        clock: Clock = SYSTEM_CLOCK,
-        deadline: Deadline = NO_DEADLINE,
-        telemetry: Telemetry = NO_TELEMETRY,
-    ) -> None:
-        self.account = account
-        self._store = store
-        self._tuning = tuning = tuning or Tuning()
-        self._page_size = tuning.page_size
-        self._locks_ttl = tuning.locks_ttl
-        self.transport = Transport(
-            session, tuning=tuning, clock=clock, deadline=deadline, telemetry=telemetry
-        )
-        self.tokens = TokenSource(account, self.transport, store, clock)
-        self.auth = BearerAuth(self.tokens)
-        self._api = account.api_url
-        self._api_origin = account.api_origin
-        # told (items read, count if known) after each page of a list: a progress bar
-        self.on_page: Callable[[int, int | None], None] | None = None
-        self.clock = SaltoClock(store, self._api_origin, clock)
-        self._telemetry = telemetry
-        self._wall = clock.wall
-
-    def access_token(self, fresh: bool = False) -> str:
-        return self.tokens.access_token(fresh)
-
-    def clock_offset(self) -> float:
-        return self.clock.offset()
-
-    def salto_now(self) -> datetime:
-        return self.clock.now()
-
-    # -- calls ---------------------------------------------------------------------------------
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        url: str | None = None,
-        side_effect: bool = False,
-        headers: Mapping[str, str] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
-        """One API request with the account's token (:class:`~.auth.BearerAuth`), retried
-        by the session when it is a read; an answer of 400 or more is its error."""
-        return self._answered(
-            self.transport.send(
-                method,
-                url or f"{self._api}{path}",
-                path=path,
-                auth=self.auth,
-                side_effect=side_effect,
-                headers={**API_HEADERS, **headers} if headers else API_HEADERS,
-                **kwargs,
-            ),
-            method,
-            path,
-        )
-
-    def _answered(self, resp: requests.Response, method: str, path: str) -> requests.Response:
-        """Salto's clock learned from the answer; an answer of 400 or more is its error."""
-        self.clock.observe(resp.headers.get("Date"), resp.status_code)
-        if resp.status_code >= 400:
-            raise error_for(
-                resp.status_code,
-                decode_json(resp, method, path),
-                method=method,
-                path=path,
-                retry_after=retry_after(resp),
-            )
-        return resp
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One API call's decoded answer (a url is a next_page_link, checked same-origin)."""
-        return decode_json(self._send(method, path, **kwargs), method, path)
-
-    def read(
-        self,
-        path: str,
-        params: Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> tuple[Any, requests.Response]:
-        """A GET of any Connect API path, with its answer (the probe looks at shapes)."""
-        resp = self._send("GET", path, params=params, headers=headers)
-        return decode_json(resp, "GET", path), resp
-
-    def _pages(
-        self, path: str, *, thorough: bool = False, ahead: Key[float] | None = None
-    ) -> Listing:
-        """All items of a list endpoint (:mod:`.paging`); ``thorough``: a short page ends
-        the list only when ``count`` says so or one more read comes back empty. ``ahead``:
-        the key that remembers, for a site whose first page was full at the last read, that
-        page's length: the second page is then asked together with the first (a site of
-        fewer locks has no such key)."""
-        first: list[int] = []
-
-        def fetch(params: Mapping[str, Any] | None, url: str | None) -> Any:
-            body = self._call("GET", path, params=params, url=url)
-            if params is not None and params.get("$skip") == 0:
-                first.append(len(parse_page(body, path)[0]))
-            return body
-
-        known = self._store.get(ahead) if ahead is not None else None
-        listing = read_all(
-            fetch,
-            path,
-            api=self._api,
-            api_origin=self._api_origin,
-            page_size=self._page_size,
-            tuning=self._tuning,
-            on_page=self.on_page,
-            thorough=thorough,
-            ahead=known is not None and known >= self._page_size,
-        )
-        if ahead is not None and first:
-            full = first[0] >= self._page_size
-            if full and first[0] != known:
-                self._store.set(ahead, first[0], FIRST_PAGE_TTL)
-            elif not full and known is not None:  # kept only for sites of full pages
-                self._store.delete(ahead)
-        return listing
+class SaltoGateway(SaltoApi):
+    """The endpoints the plugin uses (docs/salto-ks-api.md, "Endpoints"), for one account
+    and hook call: the site and the lock list are cached in the store."""
 
     # -- sites -------------------------------------------------------------------------------
 
@@ -275,7 +122,7 @@ class SaltoGateway:
             if not refresh and usable(cached := self._store.get(key)):
                 assert cached is not None
                 return cached
-            path = f"/v1.2/sites/{_seg(site_id)}/locks"
+            path = f"/v1.2/sites/{seg(site_id)}/locks"
             if self._tuning.parallel_lists:
                 with ThreadPoolExecutor(1, thread_name_prefix="salto-iqs") as pool:
                     iq_read = pool.submit(self._iqs, site_id, thorough)
@@ -308,7 +155,7 @@ class SaltoGateway:
         """One lock, fresh from Salto. What it says is written into the cached lock list
         (the lock, and its IQ's online state on every lock of that IQ), so the explainer
         and readiness see what an open just learned."""
-        lock = parse_lock(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}"))
+        lock = parse_lock(self._call("GET", f"/v1.2/sites/{seg(site_id)}/locks/{seg(lock_id)}"))
         try:
             key = LOCKS(self.account.key, site_id)
             cached = self._store.get(key)
@@ -319,13 +166,13 @@ class SaltoGateway:
         return lock
 
     def _iqs(self, site_id: str, thorough: bool) -> Listing:
-        listing = self._pages(f"/v1.2/sites/{_seg(site_id)}/iqs", thorough=thorough)
+        listing = self._pages(f"/v1.2/sites/{seg(site_id)}/iqs", thorough=thorough)
         return listing._replace(items=[parse_iq(item) for item in listing.items])
 
     def iq(self, site_id: str, iq_id: str) -> Iq | None:
         """One IQ, fresh from Salto; ``None`` when Salto does not know it on the site."""
         try:
-            return parse_iq(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}"))
+            return parse_iq(self._call("GET", f"/v1.2/sites/{seg(site_id)}/iqs/{seg(iq_id)}"))
         except NotFound:
             return None
 
@@ -336,7 +183,7 @@ class SaltoGateway:
     # -- IQ activation ------------------------------------------------------------------------
 
     def _iq_path(self, site_id: str, iq_id: str, what: str) -> str:
-        return f"/v1.2/sites/{_seg(site_id)}/iqs/{_seg(iq_id)}/{what}"
+        return f"/v1.2/sites/{seg(site_id)}/iqs/{seg(iq_id)}/{what}"
 
     def iq_secret(self, site_id: str, iq_id: str) -> str:
         """The account's IQ secret. Salto hands it out once: store it at once."""
@@ -370,7 +217,7 @@ class SaltoGateway:
         the deadline, only when the request provably never left this machine (connection
         refused or not established).
         """
-        path = f"/v1.2/sites/{_seg(site_id)}/locks/{_seg(lock_id)}/locking"
+        path = f"/v1.2/sites/{seg(site_id)}/locks/{seg(lock_id)}/locking"
         for attempt in (1, 2):
             try:
                 body = {"locked_state": "unlocked"}
@@ -412,7 +259,7 @@ class SaltoGateway:
         """Entries are not paged by ``$skip``: an answer with more to come carries
         ``continuation_token`` in its body, sent back as the ``CLP-Continuation-Token``
         request header (docs/salto-ks-api.md, "Endpoints", row 17)."""
-        path = f"/v1.1/sites/{_seg(site_id)}/entries"
+        path = f"/v1.1/sites/{seg(site_id)}/entries"
 
         def fetch(params: Mapping[str, Any], token: str | None) -> tuple[Any, str | None]:
             body, resp = self.read(path, params, {CONTINUATION: token} if token else None)
@@ -430,10 +277,10 @@ class SaltoGateway:
 
     def me(self, site_id: str) -> SiteUser:
         """The account as a site user: ``remote_access``, ``blocked``, subscription."""
-        return parse_site_user(self._call("GET", f"/v1.2/sites/{_seg(site_id)}/me"))
+        return parse_site_user(self._call("GET", f"/v1.2/sites/{seg(site_id)}/me"))
 
     def activated_iqs(self, site_id: str) -> list[ActivatedIq]:
         """Salto's own view of this account's IQ activations on the site, paged like the
         other lists (a big park's later IQs are on later pages)."""
-        listing = self._pages(f"/v1.2/me/{_seg(site_id)}/activated_iqs", thorough=True)
+        listing = self._pages(f"/v1.2/me/{seg(site_id)}/activated_iqs", thorough=True)
         return [parse_activated_iq(item) for item in listing.items]

@@ -26,8 +26,9 @@ from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.deadline import NO_DEADLINE, Deadline
 from ireserve_salto_plugin.salto.errors import Timeout, Unavailable
-from ireserve_salto_plugin.salto.session import MIN_CALL_TIME, guarded
+from ireserve_salto_plugin.salto.session import MIN_CALL_TIME
 from ireserve_salto_plugin.salto.telemetry import NO_TELEMETRY, Telemetry
+from ireserve_salto_plugin.salto.watchdog import guarded
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,13 @@ from ireserve_salto_plugin.park.platform import (
     Platform,
 )
 from ireserve_salto_plugin.park.settings import Settings
+from ireserve_salto_plugin.salto.api import CONTINUATION
 from ireserve_salto_plugin.salto.auth import Account
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.deadline import Deadline
 from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, SaltoError
-from ireserve_salto_plugin.salto.gateway import CONTINUATION, SaltoGateway
+from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
 from ireserve_salto_plugin.salto.paging import item_id
 from ireserve_salto_plugin.salto.session import make_session

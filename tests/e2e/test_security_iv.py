@@ -292,7 +292,7 @@ def test_a_duplicate_record_that_is_not_ours_is_a_miss(
     """A record without ``outcome`` gave ``internal_error``, a forged one a false
     ``duplicate``: both are misses now, and the open goes through once."""
     from ireserve_salto_plugin.flow.attempt import exact_key
-    from ireserve_salto_plugin.store.guards import Dedup
+    from ireserve_salto_plugin.store.dedup import Dedup
     from ireserve_salto_plugin.store.keys import DUPLICATE
 
     service = use_service(store=redis_store)

@@ -178,7 +178,7 @@ def test_the_watchdog_holds_only_the_calls_in_flight() -> None:
     now released when its call ends."""
     import time
 
-    from ireserve_salto_plugin.salto import session
+    from ireserve_salto_plugin.salto import watchdog as session
 
     far = time.monotonic() + 3600
     for _ in range(20_000):

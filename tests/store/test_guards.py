@@ -7,14 +7,8 @@ import threading
 import pytest
 
 from ireserve_salto_plugin.salto.deadline import Deadline
-from ireserve_salto_plugin.store.guards import (
-    PENDING,
-    BudgetRefused,
-    Dedup,
-    IqBusy,
-    OtpBudget,
-    credentials_mark,
-)
+from ireserve_salto_plugin.store.dedup import PENDING, Dedup
+from ireserve_salto_plugin.store.guards import BudgetRefused, IqBusy, OtpBudget, credentials_mark
 from ireserve_salto_plugin.store.memory import MemoryStore
 from tests.conftest import SkipClock
 

@@ -37,7 +37,7 @@ def test_every_key_of_one_account_lies_in_one_cluster_slot() -> None:
     (dedup, budget, token) and its result (dedup, receipt, last open, budget reset)."""
     from redis.crc import key_slot
 
-    from ireserve_salto_plugin.store.guards import Dedup
+    from ireserve_salto_plugin.store.dedup import Dedup
     from ireserve_salto_plugin.store.keys import LAST_OPEN, RECEIPT
     from ireserve_salto_plugin.store.redis import PREFIX
 
