@@ -162,10 +162,10 @@ def test_settings_are_validated_once_until_they_change(
 
 def test_a_warm_open_goes_down_the_pipeline_in_one_direction(site: Any) -> None:
     """From the hook to the session, one direction: hook → façade → the open's pipeline →
-    its send step → the endpoint → the account's calls → transport, each module entered once (no closure back into the
-    gateway, no transport → gateway → transport). Read from ``on_open_request`` to the
-    frame that calls the session (the session's own frame and those below it are not the
-    plugin's path: auth, retries and the watchdog run there)."""
+    its send step → the endpoint → the account's calls → transport, each module entered
+    once (no closure back into the gateway, no transport → gateway → transport). Read from
+    ``on_open_request`` to the frame that calls the session (the session's own frame and
+    those below it are not the plugin's path: auth, retries and the watchdog run there)."""
     _box, raw = site
     host, _ = make_host(raw, MemoryStore())
     assert host.open(booking(0, "obj-0"), "warm").opened  # type: ignore[union-attr]
