@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.flow import access, explain
+from ireserve_salto_plugin.flow import access, explain, readiness
 from ireserve_salto_plugin.flow.attempt import Attempt
 from ireserve_salto_plugin.flow.boundary import never_raises
 from ireserve_salto_plugin.flow.context import ParkContext, Parks, raw_settings
@@ -139,7 +139,7 @@ class SaltoKsService:
     @never_raises("readiness", lambda: Readiness(INTEGRATION, [], {Reason.INTERNAL_ERROR.value: 1}))
     def readiness(self, park: Park, bookings: Any, now: datetime | None) -> Readiness | None:
         items = list(bookings) if isinstance(bookings, list | tuple) else []
-        return explain.readiness(self.parks, self.budget, self.clock, park, items, now)
+        return readiness.readiness(self.parks, self.budget, self.clock, park, items, now)
 
     # -- on_open_request, on_open_door, test and staff opens -------------------------------
 

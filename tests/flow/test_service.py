@@ -122,7 +122,7 @@ def test_a_store_that_fails_once_the_command_was_sent_keeps_the_open(
         ),
         ("explain", "doors", lambda s, p, b: s.doors(p, b, None), lambda r: r == []),
         (
-            "explain",
+            "readiness",
             "readiness",
             lambda s, p, b: s.readiness(p, [b], None),
             lambda r: r.summary == {"internal_error": 1},
