@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ireserve_salto_plugin.park.messages import say
+from ireserve_salto_plugin.park.answers import say
 from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.salto.errors import NotFound, PermissionDenied, Refused
 from ireserve_salto_plugin.salto.gateway import SaltoGateway

@@ -20,7 +20,7 @@ from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.admin.actions import ACTIONS
 from ireserve_salto_plugin.flow.preflight import RESTORE_REQUIRED
 from ireserve_salto_plugin.models import Reason
-from ireserve_salto_plugin.park import i18n, messages
+from ireserve_salto_plugin.park import answers, i18n, messages
 from ireserve_salto_plugin.park.fields import FORM, TABS, describe_errors
 from ireserve_salto_plugin.park.i18n import catalog as i18n_catalog
 from ireserve_salto_plugin.park.i18n import language, translate, when
@@ -68,8 +68,8 @@ def used_message_ids() -> set[str]:
     """Every message id the code can show, read from where it is used (not from the
     marks): staff, guest and admin messages, fixed details, the form, the buttons and the
     validation errors the settings schema can give."""
-    ids = set(messages.STAFF_MESSAGES.values()) | set(messages.ADMIN_MESSAGES.values())
-    ids |= {forms[0] for forms, _ in messages.PLURALS.values()}
+    ids = set(messages.STAFF_MESSAGES.values()) | set(answers.ADMIN_MESSAGES.values())
+    ids |= {forms[0] for forms, _ in answers.PLURALS.values()}
     ids |= {
         value
         for name, value in vars(messages).items()
@@ -290,7 +290,7 @@ def test_a_park_may_address_dutch_guests_as_u(
 
 
 def test_counts_take_their_plural_forms() -> None:
-    from ireserve_salto_plugin.park.messages import say
+    from ireserve_salto_plugin.park.answers import say
 
     assert say("en", "n_iqs", count=1) == "1 IQ" and say("en", "n_iqs", count=3) == "3 IQs"
     assert say("nl", "n_iqs", count=3) == "3 IQ's" and say("nl", "n_locks", count=1) == "1 slot"
