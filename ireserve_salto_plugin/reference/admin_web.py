@@ -22,9 +22,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Flask,
@@ -44,87 +42,18 @@ from werkzeug.wrappers import Response
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.park import i18n
 from ireserve_salto_plugin.park.fields import describe_errors
-from ireserve_salto_plugin.park.i18n import NP_, language
-from ireserve_salto_plugin.park.text import local_time
-from ireserve_salto_plugin.reference.host import Park, ReferenceHost
-
-WEB_ADMIN = "web admin"  # the catalogs' context of the page's own words
-# The page's own words (not the plugin's), in the catalogs under the context "web admin";
-# templates show them with t(word). A test checks every t(...) of a template is here.
-WORDS = frozenset(
-    {
-        NP_("web admin", "Save"),
-        NP_("web admin", "IQ is activated"),
-        NP_("web admin", "Open the door"),
-        NP_("web admin", "Why"),
-        NP_("web admin", "Saved."),
-        NP_("web admin", "Open lock"),
-        NP_("web admin", "Yes, open it now"),
-        NP_("web admin", "Forget IQ"),
-        NP_(
-            "web admin",
-            "Its secret and PIN are deleted here. GET PIN is then no longer possible "
-            "until the IQ's PIN is reset in Salto KS.",
-        ),
-        NP_("web admin", "Yes, forget it"),
-        NP_("web admin", "Log out"),
-        NP_("web admin", "Wrong login token: use the one the admin was started with."),
-        NP_("web admin", "Cancel"),
-        NP_("web admin", "No locks could be read from Salto KS"),
-        NP_("web admin", "Log in"),
-        NP_("web admin", "Bookings"),
-        NP_("web admin", "online"),
-        NP_("web admin", "yes"),
-        NP_("web admin", "no"),
-        NP_("web admin", "object"),
-        NP_("web admin", "lock"),
-        NP_("web admin", "object id"),
-        NP_("web admin", "Guest sees:"),
-        NP_("web admin", "For staff:"),
-        NP_("web admin", "Details"),
-        NP_("web admin", "ok"),
-        NP_("web admin", "fail"),
-        NP_("web admin", "unknown"),
-        NP_("web admin", "settings"),
-        NP_("web admin", "enabled"),
-        NP_("web admin", "booking"),
-        NP_("web admin", "lock_mapped"),
-        NP_("web admin", "lock_exists"),
-        NP_("web admin", "iq_activated"),
-        NP_("web admin", "status"),
-        NP_("web admin", "window"),
-        NP_("web admin", "salto"),
-        NP_("web admin", "otp_budget"),
-        NP_("web admin", "iq_online"),
-        NP_("web admin", "lock_online"),
-        NP_("web admin", "clock"),
-        NP_("web admin", "Login token (printed when the web admin started)"),
-        NP_("web admin", "Lock list read from Salto KS at"),
-        NP_("web admin", "suggested:"),
-        NP_("web admin", "not activated"),
-        NP_("web admin", "Delete"),
-        NP_("web admin", "Use suggestions"),
-        NP_("web admin", "Paste rows: object;lock (the lock's name or id), one per line"),
-        NP_("web admin", "Import"),
-        NP_("web admin", "{count} suggested: check them, then press Save."),
-        NP_("web admin", "Line {line}: write an object and a lock."),
-        NP_("web admin", "Line {line}: no lock of the site is called {lock}."),
-        NP_("web admin", "Line {line}: {lock} names more than one lock; use its id."),
-        NP_(
-            "web admin",
-            "Not activated yet: {locks} are on an IQ that is not activated, so they "
-            'cannot open (tab "Activate IQs").',
-        ),
-        NP_("web admin", "The locks below are the list read at {time}."),
-        NP_("web admin", "Open a door"),
-        NP_("web admin", "Reason (housekeeping, maintenance, ...)"),
-        NP_("web admin", "label"),
-        NP_("web admin", "Doors"),
-        NP_("web admin", "own"),
-        NP_("web admin", "common"),
-    }
+from ireserve_salto_plugin.park.i18n import language
+from ireserve_salto_plugin.reference.admin_bookings import booking_pages
+from ireserve_salto_plugin.reference.admin_forms import (
+    mapping_rows,
+    on_idle_iqs,
+    parse_import,
+    read_at_text,
+    submitted_settings,
+    suggestions,
 )
-
+from ireserve_salto_plugin.reference.host import Park, ReferenceHost
+from ireserve_salto_plugin.reference.web_words import WEB_ADMIN
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 IDLE_SECONDS = 30 * 60  # a session without a request this long is over
@@ -258,7 +187,7 @@ def create_app(
                     + " (Salto KS, mapping_options)."
                 )
             else:
-                read_at = _read_at(options, park)
+                read_at = read_at_text(options, park)
             listed = host.admin(park, INTEGRATION, "list_iqs")
             if not listed.ok:  # Salto is not answering now: the list below is older
                 trouble.append(
@@ -278,7 +207,7 @@ def create_app(
                 options,
                 listed.data.get("iqs", []) if listed.ok else [],
             )
-            idle = _on_idle_iqs(rows, options)
+            idle = on_idle_iqs(rows, options)
             if idle:  # said on the page at once, not at the first guest's open
                 warnings.append(
                     i18n.word(
@@ -325,7 +254,7 @@ def create_app(
                 params["confirm"] = True
             result = host.admin(park, INTEGRATION, name, **params)
             return _back(tab, code, result.message, not result.ok)
-        submitted = _submitted(park, tab, request.form)
+        submitted = submitted_settings(park, tab, request.form)
         try:
             host.save_form(park, INTEGRATION, submitted)
         except ValidationError as exc:  # shown on the page as typed: no edit is lost
@@ -364,75 +293,7 @@ def create_app(
             return page("mapping", stored), 400
         return _back("mapping", code, i18n.word(WEB_ADMIN, "Saved.", code), False)
 
-    @app.get("/bookings")
-    def bookings() -> str:
-        return render("bookings.html", tab="", bookings=list(host.bookings.values()))
-
-    def found_booking(booking_id: str) -> Any:
-        found = host.bookings.get(booking_id)
-        if found is None:
-            abort(404)
-        return found
-
-    @app.get("/booking/<path:booking_id>")
-    def booking(booking_id: str, result: Any = None, confirm: str | None = None) -> str:
-        found = found_booking(booking_id)
-        why = host.pm.hook.explain_access(park=park, booking=found, now=None)
-        return render(
-            "booking.html",
-            tab="",
-            booking=found,
-            why=why,
-            result=result,
-            confirm=confirm,
-            here=url_for("booking", booking_id=booking_id),
-        )
-
-    @app.post("/open/<path:booking_id>")
-    def open_door(booking_id: str) -> str:
-        found = found_booking(booking_id)
-        park.locale = lang()
-        found.locale = lang()
-        if request.form.get("confirmed") != "yes":  # first ask, naming the lock
-            why = host.pm.hook.explain_access(park=park, booking=found, now=None)
-            names = {o["value"]: o["label"] for o in host.lock_options(park, INTEGRATION)}
-            lock = names.get(why.lock_id or "", why.lock_id or "?")
-            return booking(booking_id, confirm=lock)
-        return booking(booking_id, host.open(found, "staff:web-admin"))
-
-    @app.route("/open-a-door", methods=["GET", "POST"])
-    def open_a_door() -> str:
-        """Reception opens a lock without a booking (housekeeping, maintenance): a lock, a
-        reason, then a confirmation naming the lock; the staff_open action does the rest."""
-        code = lang()
-        if request.method == "POST":  # a GET (a link, a reload) never changes the park's
-            park.locale = code  # language: only what the admin submits in one does
-        options = host.lock_options(park, INTEGRATION)
-        names = {o["value"]: _lock_name(o) for o in options}
-        lock, why = request.form.get("lock_id", ""), request.form.get("reason", "").strip()
-        result, confirm = None, None
-        if request.method == "POST":
-            if request.form.get("confirmed") != "yes":
-                confirm = names.get(lock, lock)
-            else:
-                result = host.admin(
-                    park,
-                    INTEGRATION,
-                    "staff_open",
-                    lock_id=lock,
-                    reason=why,
-                    requested_by="staff:web-admin",
-                )
-        return render(
-            "open_a_door.html",
-            tab="",
-            options=options,
-            lock=lock,
-            why=why,
-            confirm=confirm,
-            result=result,
-            here=url_for("open_a_door"),
-        )
+    booking_pages(app, host, park, lang, render)
 
     @app.errorhandler(404)
     def not_found(_: Any) -> tuple[str, int]:
@@ -441,206 +302,9 @@ def create_app(
     return app
 
 
-def _norm(text: str) -> str:
-    """``"chalet-12"``, ``"Chalet 12"`` → ``"chalet12"``: how names are matched."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
-
-
-def _lock_name(option: dict[str, Any]) -> str:
-    return str(option["label"]).removesuffix(" (offline)")
-
-
-def suggestions(
-    objects: dict[str, str], mapping: dict[str, str], options: list[dict[str, Any]]
-) -> dict[str, str]:
-    """Unmapped objects whose id or name is one lock's name but for case, spaces and
-    punctuation ("chalet-12" ↔ "Chalet 12"); a name two locks share suggests nothing."""
-    by_name: dict[str, list[str]] = {}
-    for option in options:
-        by_name.setdefault(_norm(_lock_name(option)), []).append(option["value"])
-    found: dict[str, str] = {}
-    for object_id, name in objects.items():
-        if object_id in mapping:
-            continue
-        for key in (_norm(object_id), _norm(name)):
-            locks = by_name.get(key, [])
-            if len(locks) == 1:
-                found[object_id] = locks[0]
-                break
-    return found
-
-
-def parse_import(
-    text: str, options: list[dict[str, Any]], lang: str
-) -> tuple[dict[str, str], list[str]]:
-    """Pasted rows ``object;lock`` (or ``,`` or a tab, as a spreadsheet copies them), the
-    lock by its id or its name in any case; a first row ``object;lock`` is a header. The
-    errors name the line, in ``lang``."""
-    by_id = {option["value"].lower(): option["value"] for option in options}
-    by_name: dict[str, list[str]] = {}
-    for option in options:
-        by_name.setdefault(_lock_name(option).casefold(), []).append(option["value"])
-    mapping: dict[str, str] = {}
-    errors: list[str] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = [part.strip() for part in line.replace("\t", ";").replace(",", ";").split(";")]
-        if len(parts) != 2 or not all(parts):
-            errors.append(
-                i18n.word(WEB_ADMIN, "Line {line}: write an object and a lock.", lang).format(
-                    line=number
-                )
-            )
-            continue
-        object_id, lock = parts
-        if number == 1 and (object_id.casefold(), lock.casefold()) == ("object", "lock"):
-            continue
-        found = by_id.get(lock.strip("{}").lower())
-        names = by_name.get(lock.casefold(), [])
-        if found is None and len(names) == 1:
-            found = names[0]
-        if found is None:
-            errors.append(
-                i18n.word(
-                    WEB_ADMIN,
-                    "Line {line}: no lock of the site is called {lock}."
-                    if not names
-                    else "Line {line}: {lock} names more than one lock; use its id.",
-                    lang,
-                ).format(line=number, lock=repr(lock[:60]))
-            )
-            continue
-        mapping[object_id] = found
-    return mapping, errors
-
-
-def _own(value: Any) -> Any:
-    """A mapping's value is a lock, or an object's doors (the first its own lock)."""
-    return value[0] if isinstance(value, list) and value else value
-
-
-def mapping_rows(
-    objects: dict[str, str],
-    mapping: dict[str, str],
-    options: list[dict[str, Any]],
-    iqs: list[dict[str, Any]],
-) -> list[dict[str, Any]]:
-    """One row per object the host has (and per mapped object it no longer has): its lock,
-    a suggestion when unmapped, and the IQ of its lock with its activation here."""
-    suggested = suggestions(objects, mapping, options)
-    locks = {option["value"]: option for option in options}
-    by_iq = {iq["id"]: iq for iq in iqs}
-    rows = []
-    for object_id in [*objects, *(o for o in mapping if o not in objects)]:
-        lock = _own(mapping.get(object_id))
-        iq = by_iq.get((locks.get(lock or "") or {}).get("iq_id") or "")
-        rows.append(
-            {
-                "id": object_id,
-                "name": objects.get(object_id, object_id),
-                "lock": lock,
-                "suggested": suggested.get(object_id),
-                "iq": iq,
-            }
-        )
-    return rows
-
-
-def _on_idle_iqs(rows: list[dict[str, Any]], options: list[dict[str, Any]]) -> list[str]:
-    """The names of the mapped locks whose IQ is not activated here (and needs a code)."""
-    names = {option["value"]: _lock_name(option) for option in options}
-    return sorted(
-        {
-            names.get(row["lock"], row["lock"])
-            for row in rows
-            if row["lock"]
-            and row["iq"] is not None
-            and not row["iq"]["activated"]
-            and row["iq"].get("otp_enabled") is not False
-        }
-    )
-
-
-def _read_at(options: list[dict[str, Any]], park: Park) -> str:
-    """When the lock list was read from Salto, in the park's time."""
-    stamp = str(options[0].get("read_at") or "") if options else ""
-    if not stamp:
-        return ""
-    try:
-        return local_time(datetime.fromisoformat(stamp), ZoneInfo(park.timezone))
-    except (ValueError, KeyError):
-        return stamp
-
-
 def _back(tab: str, lang: str, message: str, bad: bool) -> Response:
     flash(message, "bad" if bad else "ok")  # in the session: no page shows text from a URL
     return redirect(url_for("page", tab=tab, lang=lang))
-
-
-MAX_DIGITS = 9  # a number typed in the form (minutes): longer is no number of minutes
-
-
-def _submitted(park: Park, tab: str, form: Any) -> dict[str, Any]:
-    """The stored settings with this tab's inputs applied (as the browser sent them)."""
-    new = dict(park.integrations.get(INTEGRATION, {}))
-    if tab == "details":
-        new["enabled"] = form.get("enabled") == "1"
-        new["staff_open_enabled"] = form.get("staff_open_enabled") == "1"
-        texts = {lang: form.get(f"fallback:{lang}", "").strip() for lang in ("nl", "en", "de")}
-        new["guest_fallback_text"] = {lang: text for lang, text in texts.items() if text}
-    for key in (
-        "environment",
-        "username",
-        "password",
-        "site_uid",
-        "open_field",
-        "checkin_status",
-        "guest_address",
-        "reception_phone",
-    ):
-        if key in form:
-            new[key] = form[key] or (
-                None if key in ("open_field", "checkin_status", "reception_phone") else ""
-            )
-    for key in ("minutes_before", "minutes_after"):
-        if key in form:
-            text = form[key].strip()
-            digits = text.removeprefix("-")
-            # ASCII digits only ("²" is a digit to str.isdigit, not to int), and few of them
-            # (int() refuses 5,000): anything else goes to the schema, which names the field
-            new[key] = (
-                int(text)
-                if digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS
-                else text
-            )
-    if "open_statuses" in form:
-        new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
-    if "default_lock_id" in form:
-        new["default_lock_id"] = form["default_lock_id"] or None
-    if tab == "mapping":  # one dropdown per object; "—" leaves it unmapped
-        mapping = dict(new.get("mapping") or {})
-        for key in form:
-            if key.startswith("lock:"):
-                if form[key]:  # its own lock; an object's further doors stay as they are
-                    old = mapping.get(key[5:])
-                    rest = (
-                        [lock for lock in old[1:] if lock != form[key]]
-                        if isinstance(old, list)
-                        else []
-                    )
-                    mapping[key[5:]] = [form[key], *rest] if rest else form[key]
-                else:
-                    mapping.pop(key[5:], None)
-        if form.get("map_object"):  # an object the host does not list, by its id
-            mapping[form["map_object"]] = form["map_lock"]
-        new["mapping"] = mapping
-        common: dict[str, str] = {}  # rows of a lock and its label; "—" drops the row
-        for key in form:
-            if key.startswith("common:") and form[key]:
-                common[form[key]] = form.get(f"common_label:{key[7:]}", "").strip()
-        new["common_locks"] = common
-    return new
 
 
 def serve(app: Flask, host: str = "127.0.0.1", port: int = 0) -> Any:

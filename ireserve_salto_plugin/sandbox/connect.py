@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from ireserve_salto_plugin.sandbox.http import Reply, Request, Route, salto_error
+from ireserve_salto_plugin.sandbox.records import Mail, Site, User, person_json, stable_id
 from ireserve_salto_plugin.sandbox.view import SandboxView
-from ireserve_salto_plugin.sandbox.world import Mail, Site, User, person_json, stable_id
 
 # the roles of a working remote-open account (tests/samples/site_me.json): not an admin
 ROLES = (

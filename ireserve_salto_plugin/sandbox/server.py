@@ -25,8 +25,9 @@ from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.sandbox.connect import ConnectApi
 from ireserve_salto_plugin.sandbox.http import make_handler
 from ireserve_salto_plugin.sandbox.identity import IdentityServer
+from ireserve_salto_plugin.sandbox.records import Mail, Site
 from ireserve_salto_plugin.sandbox.view import Fault
-from ireserve_salto_plugin.sandbox.world import Mail, Site, World, seed_park
+from ireserve_salto_plugin.sandbox.world import World, seed_park
 
 __all__ = ["Fault", "SaltoSandbox"]
 

@@ -25,6 +25,7 @@ from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.commands import register
 from ireserve_salto_plugin.support.files import write_private
 from ireserve_salto_plugin.support.probe_run import run_probe
+from ireserve_salto_plugin.support.reading import register_reads
 
 
 @click.group()
@@ -230,6 +231,7 @@ def probe(
 
 
 register(main)
+register_reads(main)
 
 if __name__ == "__main__":
     main()

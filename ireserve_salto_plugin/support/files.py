@@ -16,7 +16,7 @@ import secrets
 import stat
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,11 @@ from ireserve_salto_plugin.flow.wiring import service_from_env
 from ireserve_salto_plugin.models import AdminResult
 from ireserve_salto_plugin.park.fields import SettingsError
 from ireserve_salto_plugin.park.platform import settings_file_environment
-from ireserve_salto_plugin.park.text import local_time, printable
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost, deep_merge
-from ireserve_salto_plugin.salto.types import canonical_uuid, entry_lock
+from ireserve_salto_plugin.salto.types import canonical_uuid
 from ireserve_salto_plugin.support.state import NoBudget, budget_store
+from ireserve_salto_plugin.support.tables import _on, entry_rows
 
 OK, PROBLEM, UNUSABLE = 0, 1, 2
 
@@ -293,63 +293,3 @@ def read_json(path: Path) -> Any:
         raise Unusable(f"{path}: JSON nested too deeply to read") from None
     except (OSError, ValueError) as exc:
         raise Unusable(f"{path}: unreadable ({type(exc).__name__})") from None
-
-
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Rows as an aligned text table (cells cut at 40 characters)."""
-    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
-    widths = [max([len(col), *(len(line[i]) for line in cells)]) for i, col in enumerate(columns)]
-    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells
-    ]
-    return "\n".join(lines)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict):
-        value = value.get("state") or value.get("name") or json.dumps(value)
-    text = printable(str(value)).replace("\n", " ")
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _requested_by(entry: dict[str, Any]) -> str:
-    who = entry.get("requested_by")
-    if not who:
-        return ""
-    kind, why = entry.get("open_kind"), entry.get("open_reason")
-    text = f"{who}" if kind in (None, "guest") else f"{kind}: {who}"
-    return f"{text} ({why})" if why else text
-
-
-def _on(flag: bool | None) -> str:
-    return {True: "on", False: "off", None: "?"}[flag]
-
-
-def entry_rows(entries: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, Any]]:
-    """Salto's log entries for people: local time in ``zone``, what, how, which lock (its
-    name: entries are flat, ``lock_customer_reference``), and who asked the plugin for it
-    when the open was the plugin's."""
-    rows = []
-    for entry in entries:
-        lock_id, lock_name = entry_lock(entry)
-        try:
-            at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
-            when = local_time(at if at.tzinfo else at.replace(tzinfo=UTC), zone)
-        except ValueError:
-            when = str(entry.get("utc_date_time"))
-        rows.append(
-            {
-                "time": when,
-                "event": entry.get("event_category"),
-                "by": entry.get("access_by"),
-                "lock": lock_name or lock_id,
-                # who asked the plugin for its own opens: guest, staff (and why), test
-                "requested by": _requested_by(entry),
-            }
-        )
-    return rows

@@ -10,90 +10,31 @@ remote open of one named lock. A different answer is a row that is not ok, never
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
-
-from ireserve_salto_plugin.park.platform import (
-    Platform,
-)
-from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.salto.api import CONTINUATION
-from ireserve_salto_plugin.salto.auth import Account
-from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, SYSTEM_CLOCK, Clock
+from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS
 from ireserve_salto_plugin.salto.config import Tuning
-from ireserve_salto_plugin.salto.deadline import Deadline
-from ireserve_salto_plugin.salto.errors import OtpBlocked, OtpRejected, SaltoError
-from ireserve_salto_plugin.salto.gateway import SaltoGateway
+from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.salto.otp import salto_otp
 from ireserve_salto_plugin.salto.paging import item_id
-from ireserve_salto_plugin.salto.session import make_session
-from ireserve_salto_plugin.store.guards import BudgetRefused, IqBusy, OtpBudget, credentials_mark
-from ireserve_salto_plugin.store.memory import MemoryStore
-
-PROBE_DEADLINE = 120.0  # seconds for the whole probe
-LOCK_FIELDS = ("id", "customer_reference", "online")
-LOCK_IQ_FIELDS = ("id", "is_online", "otp_enabled")
-IQ_FIELDS = ("id", "customer_reference", "online", "restore_required", "otp_enabled")
-PAGE_KEYS = ("items", "next_page_link", "count")
-PAGE_ASKED = 100
-COLUMN = 40  # the check and expected columns wrap at this width
-MADE_UP_LOCK = "00000000-0000-4000-8000-00000000dead"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    name: str
-    expected: str
-    seen: str
-    ok: bool | None  # None: information only
-
-    @property
-    def mark(self) -> str:
-        return {True: "ok", False: "DIFFERS", None: "info"}[self.ok]
+from ireserve_salto_plugin.store.guards import credentials_mark
+from ireserve_salto_plugin.support.probe_base import (
+    IQ_FIELDS,
+    LOCK_FIELDS,
+    LOCK_IQ_FIELDS,
+    MADE_UP_LOCK,
+    PAGE_ASKED,
+    PAGE_KEYS,
+    Check,
+    ProbeBase,
+    keys_of,
+    missing_of,
+)
 
 
-def _keys(value: Any) -> str:
-    return ", ".join(sorted(value)) if isinstance(value, dict) else type(value).__name__
-
-
-def _missing(value: Any, names: tuple[str, ...]) -> list[str]:
-    return [name for name in names if not isinstance(value, dict) or name not in value]
-
-
-class Probe:
-    def __init__(
-        self,
-        settings: Settings,
-        platform: Platform,
-        *,
-        session: requests.Session | None = None,
-        clock: Clock = SYSTEM_CLOCK,
-        budget: OtpBudget | None = None,
-    ) -> None:
-        self.settings = settings
-        # the codes it sends count with the host's and the CLI's (support.state)
-        self.budget = budget or OtpBudget(MemoryStore(), clock=clock)
-        account = Account(
-            platform.identity_url,
-            platform.api_url,
-            platform.client,
-            settings.username,
-            settings.password,
-        )
-        self.gateway = SaltoGateway(
-            account,
-            session=session or make_session(),
-            store=MemoryStore(),
-            tuning=Tuning(),
-            clock=clock,
-            deadline=Deadline.within(PROBE_DEADLINE, clock),
-        )
-        self.checks: list[Check] = []
-        self.site_id: str | None = settings.site_id
-
+class Probe(ProbeBase):
     def run(self, *, self_test_iq: str | None = None, open_lock: str | None = None) -> list[Check]:
         steps: list[tuple[str, Callable[[], None]]] = [
             ("token", self._token),
@@ -122,19 +63,6 @@ class Probe:
                 self.add(name, "an answer", f"{exc} ({exc.reason})", False)
         return self.checks
 
-    def add(self, name: str, expected: str, seen: str, ok: bool | None) -> None:
-        self.checks.append(Check(name, expected, seen, ok))
-
-    def _read(
-        self, path: str, params: dict[str, Any] | None = None
-    ) -> tuple[Any, requests.Response]:
-        return self.gateway.read(path, params)
-
-    def _site(self) -> str:
-        if self.site_id is None:
-            self.site_id = self.gateway.resolve_site(self.settings.site_uid).id
-        return self.site_id
-
     # -- the checks ----------------------------------------------------------------------------
 
     def _token(self) -> None:
@@ -162,7 +90,7 @@ class Probe:
         self.add(
             "site by $filter",
             "{items: [{id, site_uid}]}",
-            f"{{{_keys(body)}}}, {len(found)} match",
+            f"{{{keys_of(body)}}}, {len(found)} match",
             bool(found),
         )
         if found and self.site_id is None:
@@ -188,9 +116,12 @@ class Probe:
         nested: tuple[str, tuple[str, ...]] | None = None,
     ) -> None:
         body, _ = self._read(f"/v1.2/sites/{self._site()}/{what}", {"$top": 100, "$skip": 0})
-        missing = _missing(body, PAGE_KEYS)
+        missing = missing_of(body, PAGE_KEYS)
         self.add(
-            f"{name} shape", "{" + ", ".join(PAGE_KEYS) + "}", "{" + _keys(body) + "}", not missing
+            f"{name} shape",
+            "{" + ", ".join(PAGE_KEYS) + "}",
+            "{" + keys_of(body) + "}",
+            not missing,
         )
         items = body.get("items") if isinstance(body, dict) else body
         if isinstance(body, dict):
@@ -204,12 +135,12 @@ class Probe:
             self.add(f"{name} fields", ", ".join(fields), "no items to check", None)
             return
         first = items[0]
-        gaps = _missing(first, fields)
+        gaps = missing_of(first, fields)
         if nested is not None:
             key, inner = nested
             gaps += [
                 f"{key}.{name}"
-                for name in _missing(first.get(key) if isinstance(first, dict) else None, inner)
+                for name in missing_of(first.get(key) if isinstance(first, dict) else None, inner)
             ]
         self.add(
             f"{name} fields",
@@ -303,7 +234,7 @@ class Probe:
             f"/v1.1/sites/{self._site()}/entries", {"$top": 20, "$orderby": "utc_date_time desc"}
         )
         items = body.get("items") if isinstance(body, dict) else body
-        self.add("entries", "{items} newest first", f"{{{_keys(body)}}}", isinstance(items, list))
+        self.add("entries", "{items} newest first", f"{{{keys_of(body)}}}", isinstance(items, list))
         in_body = isinstance(body, dict) and bool(body.get("continuation_token"))
         self.add(
             "entries continuation",
@@ -321,7 +252,9 @@ class Probe:
         body, _ = self._read(f"/v1.2/me/{self._site()}/activated_iqs")
         items = body.get("items") if isinstance(body, dict) else body
         gaps = (
-            _missing(items[0], ("iq_id", "activated")) if isinstance(items, list) and items else []
+            missing_of(items[0], ("iq_id", "activated"))
+            if isinstance(items, list) and items
+            else []
         )
         in_app = [
             item.get("iq_id")
@@ -344,10 +277,6 @@ class Probe:
             + (f", missing: {', '.join(gaps)}" if gaps else ""),
             isinstance(items, list) and not gaps,
         )
-
-    def _secret_here(self, iq_id: Any) -> bool:
-        stored = self.settings.iqs.get(iq_id) if isinstance(iq_id, str) else None
-        return bool(stored and stored.secret)
 
     def _clock(self) -> None:
         _, resp = self._read("/v1.2/sites")
@@ -405,29 +334,3 @@ class Probe:
             ):
                 return
         self.add("remote open", f"200: {lock.name} opens", "accepted", True)
-
-    def _signed(self, name: str, iq_id: str, mark: float, send: Callable[[], None]) -> bool:
-        """One code inside the IQ's OTP budget: False (and a row) when none may go now;
-        Salto's refusal is counted, then raised as any answer of Salto's."""
-        budget, account = self.budget, self.gateway.account.key
-        try:
-            with budget.slot(self.gateway.transport.deadline, account, iq_id, mark):
-                try:
-                    send()
-                except OtpBlocked:
-                    budget.blocked(account, iq_id)
-                    raise
-                except OtpRejected:
-                    budget.rejected(account, iq_id)
-                    raise
-                budget.accepted(account, iq_id, mark)
-            return True
-        except (BudgetRefused, IqBusy) as exc:
-            wait = exc.refusal.retry_after if isinstance(exc, BudgetRefused) else exc.retry_after
-            self.add(
-                name,
-                "a code may go to the IQ (its OTP budget)",
-                f"not sent: no code may go to this IQ for {round(wait)} s",
-                False,
-            )
-            return False

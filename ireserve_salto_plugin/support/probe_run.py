@@ -24,7 +24,8 @@ from ireserve_salto_plugin.park.text import printable
 from ireserve_salto_plugin.store.guards import OtpBudget
 from ireserve_salto_plugin.store.redis import RedisStore
 from ireserve_salto_plugin.support.files import Unusable, read_json
-from ireserve_salto_plugin.support.probe import COLUMN, Check, Probe
+from ireserve_salto_plugin.support.probe import Probe
+from ireserve_salto_plugin.support.probe_base import COLUMN, Check
 from ireserve_salto_plugin.support.recording import (
     API,
     IDENTITY,

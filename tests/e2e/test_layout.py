@@ -194,3 +194,13 @@ def test_the_tests_mirror_the_package() -> None:
     folders = {p.parent.relative_to(tests).parts[0] for p in tests.rglob("test_*.py")}
     assert folders <= layers | {"e2e"}, folders - layers
     assert {"salto", "store", "park", "flow", "admin", "e2e"} <= folders
+
+
+def test_no_module_of_the_package_is_over_350_lines() -> None:
+    """A module that grows past this is split along its seams (issue 31)."""
+    long = {
+        name: lines
+        for name, path in _modules().items()
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 350
+    }
+    assert not long, long

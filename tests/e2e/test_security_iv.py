@@ -397,7 +397,7 @@ def test_a_staff_or_test_open_s_receipt_says_what_it_was(
     )
     from zoneinfo import ZoneInfo
 
-    from ireserve_salto_plugin.support.files import entry_rows
+    from ireserve_salto_plugin.support.tables import entry_rows
 
     [row] = entry_rows([entry], ZoneInfo("Europe/Amsterdam"))
     assert row["requested by"] == "staff: staff:anna (housekeeping)"

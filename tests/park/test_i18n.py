@@ -300,7 +300,7 @@ def test_counts_take_their_plural_forms() -> None:
 
 
 def test_every_word_a_web_admin_page_shows_is_in_the_catalogs() -> None:
-    from ireserve_salto_plugin.reference.admin_web import WORDS
+    from ireserve_salto_plugin.reference.web_words import WORDS
 
     templates = ROOT / "ireserve_salto_plugin/reference/templates"
     shown = {

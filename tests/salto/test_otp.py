@@ -58,7 +58,8 @@ def test_delta_rejects_bad_pins(old: str, new: str) -> None:
 def test_a_wrong_pin_can_pass_by_chance_so_tests_take_one_that_cannot() -> None:
     """Seen in CI: PIN 4328 signed a code that Salto's window accepts for PIN 4327 (five hex
     characters, +-180 s). The sandbox's wrong PIN for tests is never such a PIN."""
-    from ireserve_salto_plugin.sandbox.world import OTP_WINDOW, Activation, World
+    from ireserve_salto_plugin.sandbox.records import Activation
+    from ireserve_salto_plugin.sandbox.world import OTP_WINDOW, World
 
     secret, at = "5BFA1E53814B9A43", datetime(2027, 12, 1, 14, 17, 43, tzinfo=UTC)
     assert World.otp_matches(make_otp(secret, "4328", at), secret, "4327", at)

@@ -288,7 +288,7 @@ def test_the_cli_s_entries_show_the_lock_names_of_real_entries() -> None:
     """Flat entries as Salto sends them: the lock column is the lock's name."""
     from zoneinfo import ZoneInfo
 
-    from ireserve_salto_plugin.support.files import entry_rows
+    from ireserve_salto_plugin.support.tables import entry_rows
 
     rows = entry_rows(sample("entries.json")["items"], ZoneInfo("Europe/Berlin"))
     assert {row["lock"] for row in rows} == {"Tür 01"}

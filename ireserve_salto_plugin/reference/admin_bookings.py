@@ -1,0 +1,104 @@
+"""The web admin's booking pages: the bookings, one booking with why it can or cannot open
+(and an open by staff after a confirmation naming the lock), and "open a door" without a
+booking (a lock, a reason, a confirmation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import (
+    Flask,
+    abort,
+    request,
+    url_for,
+)
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.reference.admin_forms import (
+    lock_name,
+)
+from ireserve_salto_plugin.reference.host import Park, ReferenceHost
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+IDLE_SECONDS = 30 * 60  # a session without a request this long is over
+
+
+def booking_pages(
+    app: Flask,
+    host: ReferenceHost,
+    park: Park,
+    lang: Callable[[], str],
+    render: Callable[..., str],
+) -> None:
+    """Adds the booking pages to ``app`` (one park's web admin)."""
+
+    @app.get("/bookings")
+    def bookings() -> str:
+        return render("bookings.html", tab="", bookings=list(host.bookings.values()))
+
+    def found_booking(booking_id: str) -> Any:
+        found = host.bookings.get(booking_id)
+        if found is None:
+            abort(404)
+        return found
+
+    @app.get("/booking/<path:booking_id>")
+    def booking(booking_id: str, result: Any = None, confirm: str | None = None) -> str:
+        found = found_booking(booking_id)
+        why = host.pm.hook.explain_access(park=park, booking=found, now=None)
+        return render(
+            "booking.html",
+            tab="",
+            booking=found,
+            why=why,
+            result=result,
+            confirm=confirm,
+            here=url_for("booking", booking_id=booking_id),
+        )
+
+    @app.post("/open/<path:booking_id>")
+    def open_door(booking_id: str) -> str:
+        found = found_booking(booking_id)
+        park.locale = lang()
+        found.locale = lang()
+        if request.form.get("confirmed") != "yes":  # first ask, naming the lock
+            why = host.pm.hook.explain_access(park=park, booking=found, now=None)
+            names = {o["value"]: o["label"] for o in host.lock_options(park, INTEGRATION)}
+            lock = names.get(why.lock_id or "", why.lock_id or "?")
+            return booking(booking_id, confirm=lock)
+        return booking(booking_id, host.open(found, "staff:web-admin"))
+
+    @app.route("/open-a-door", methods=["GET", "POST"])
+    def open_a_door() -> str:
+        """Reception opens a lock without a booking (housekeeping, maintenance): a lock, a
+        reason, then a confirmation naming the lock; the staff_open action does the rest."""
+        code = lang()
+        if request.method == "POST":  # a GET (a link, a reload) never changes the park's
+            park.locale = code  # language: only what the admin submits in one does
+        options = host.lock_options(park, INTEGRATION)
+        names = {o["value"]: lock_name(o) for o in options}
+        lock, why = request.form.get("lock_id", ""), request.form.get("reason", "").strip()
+        result, confirm = None, None
+        if request.method == "POST":
+            if request.form.get("confirmed") != "yes":
+                confirm = names.get(lock, lock)
+            else:
+                result = host.admin(
+                    park,
+                    INTEGRATION,
+                    "staff_open",
+                    lock_id=lock,
+                    reason=why,
+                    requested_by="staff:web-admin",
+                )
+        return render(
+            "open_a_door.html",
+            tab="",
+            options=options,
+            lock=lock,
+            why=why,
+            confirm=confirm,
+            result=result,
+            here=url_for("open_a_door"),
+        )
