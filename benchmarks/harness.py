@@ -10,27 +10,17 @@ import json
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import requests
-
-from ireserve_salto_plugin import INTEGRATION
-from ireserve_salto_plugin.flow.service import SaltoKsService
-from ireserve_salto_plugin.plugin import SaltoKsPlugin
-from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
-from ireserve_salto_plugin.salto.cache import TOKEN, Store
-from ireserve_salto_plugin.salto.session import make_session
-from ireserve_salto_plugin.store.memory import MemoryStore
 
 CLIENT_CPU, SERVER_CPU = 0, 1
 
@@ -170,94 +160,3 @@ def redis_process() -> Iterator[str | None]:
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def make_store(redis_url: str | None) -> Store:
-    if redis_url is None:
-        return MemoryStore()
-    from ireserve_salto_plugin.store.redis import RedisStore
-
-    store = RedisStore.from_url(redis_url)
-    store.client.flushdb()
-    return store
-
-
-def counting_store(redis_url: str) -> Any:
-    """A Redis store whose connection pool counts round trips (one per packed send: a
-    pipeline or a script is one)."""
-    import redis
-
-    from ireserve_salto_plugin.store.redis import RedisStore
-
-    class Pool(redis.ConnectionPool):
-        sends = 0
-
-    class Connection(redis.Connection):
-        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-            Pool.sends += 1
-            super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
-
-    pool = Pool.from_url(redis_url, connection_class=Connection)
-    store = RedisStore(redis.Redis(connection_pool=pool))
-    store.client.flushdb()
-    return store
-
-
-@dataclass
-class Bench:
-    host: ReferenceHost
-    park: Park
-    service: SaltoKsService
-    counter: Iterator[int]
-
-    def booking(self, object_id: str = "obj-0") -> Booking:
-        arrival = datetime.now(UTC) - timedelta(hours=1)
-        return Booking(
-            f"B{next(self.counter)}", object_id, "confirmed", arrival, arrival + timedelta(days=2)
-        )
-
-    def open(self, object_id: str = "obj-0") -> Any:
-        result = self.host.open(self.booking(object_id), "bench")
-        if result is None or not result.opened:
-            raise RuntimeError(f"open failed: {result}")
-        return result
-
-    def token(self) -> str:
-        key = TOKEN(self.service.context(self.park).account.key)
-        token = self.service.store.get(key)
-        assert token is not None
-        return token.access_token
-
-
-def make_bench(
-    box: Sandbox,
-    store: Store,
-    *,
-    with_site_id: bool = True,
-    locks: int = 1,
-    session: requests.Session | None = None,
-    park_index: int = 0,
-) -> Bench:
-    """A reference host (real PluginManager with the contract's hookspecs) with a fresh
-    plugin on ``store``; objects ``obj-N`` map to the site's first ``locks`` locks."""
-    service = SaltoKsService(store=store, session=session or make_session())
-    host = ReferenceHost(load_entrypoints=False)
-    host.pm.register(SaltoKsPlugin(service), INTEGRATION)
-    settings = dict(box.data["parks"][park_index])
-    settings["mapping"] = {
-        f"obj-{n}": lock["id"] for n, lock in enumerate(box.data["locks"][:locks])
-    }
-    if with_site_id:
-        settings["site_id"] = box.data["site_id"]
-    park = host.add_park(Park(f"park-{park_index}", "Europe/Amsterdam", {INTEGRATION: settings}))
-    return Bench(host, park, service, iter(range(10**9)))
-
-
-def median_us(samples: list[float]) -> float:
-    return statistics.median(samples) * 1e6
-
-
-def timed(func: Callable[[], Any]) -> float:
-    started = time.perf_counter()
-    func()
-    return time.perf_counter() - started

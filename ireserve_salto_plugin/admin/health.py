@@ -124,14 +124,7 @@ def door_findings(
     reset, IQ and lock online. Nothing mapped at all is a finding too: no door can open.
     When the list is not complete (Salto ignored paging), a mapped lock missing from it is
     read directly (``read``, up to :data:`DIRECT_READS`), never called missing unread."""
-    mapped: dict[str, list[str]] = defaultdict(list)
-    for object_id, own in settings.object_locks.items():
-        for lock_id in own:
-            mapped[lock_id].append(object_id)
-    for lock_id, label in settings.common_locks.items():
-        mapped[lock_id].append(label or lock_id)
-    if settings.default_lock_id:
-        mapped[settings.default_lock_id].append("*")
+    mapped = _mapped(settings)
     if not mapped:
         return [Finding("nothing_mapped", say(lang, "nothing_mapped"))]
     found: list[Finding] = []
@@ -147,43 +140,51 @@ def door_findings(
             reads -= 1
             lock = read(lock_id)
         if lock is None:
-            found.append(
-                Finding(
-                    "lock_not_found",
-                    say(
-                        lang,
-                        "mapped_lock_missing",
-                        lock=lock_id,
-                        site_uid=settings.site_uid,
-                        objects=", ".join(objects[:GROUP_NAMES]),
-                    ),
-                    lock_id,
-                )
+            names = ", ".join(objects[:GROUP_NAMES])
+            text = say(
+                lang, "mapped_lock_missing", lock=lock_id, site_uid=settings.site_uid, objects=names
             )
+            found.append(Finding("lock_not_found", text, lock_id))
             continue
         if lock.iq_id:
             per_iq[lock.iq_id] += 1
         if lock.iq_online is not False and not lock.online:
-            found.append(
-                Finding("lock_offline", say(lang, "mapped_lock_offline", lock=lock.name), lock.name)
-            )
+            text = say(lang, "mapped_lock_offline", lock=lock.name)
+            found.append(Finding("lock_offline", text, lock.name))
     for iq_id, count in per_iq.items():
-        iq = locks.iqs.get(iq_id)
-        name = iq.name if iq is not None else iq_id
-        if iq is not None and iq.restore_required:
-            found.append(Finding("iq_reset", say(lang, "mapped_iq_reset", iq=name), name))
-        elif not _activated_here(settings, iq_id) and (iq is None or iq.otp_enabled is not False):
-            found.append(
-                Finding(
-                    "iq_not_activated",
-                    say(lang, "mapped_iq_not_activated", iq=name, count=count),
-                    name,
-                )
-            )
-        if iq is not None and not iq.online:
-            found.append(Finding("iq_offline", say(lang, "iq_offline", iq=name), name))
+        found.extend(_iq_findings(settings, locks, iq_id, count, lang))
     if unchecked:
         found.append(Finding("locks_unchecked", say(lang, "locks_unchecked", count=unchecked)))
+    return found
+
+
+def _mapped(settings: Settings) -> dict[str, list[str]]:
+    """Each mapped lock (own locks, common doors, the default lock) with what maps to it."""
+    mapped: dict[str, list[str]] = defaultdict(list)
+    for object_id, own in settings.object_locks.items():
+        for lock_id in own:
+            mapped[lock_id].append(object_id)
+    for lock_id, label in settings.common_locks.items():
+        mapped[lock_id].append(label or lock_id)
+    if settings.default_lock_id:
+        mapped[settings.default_lock_id].append("*")
+    return mapped
+
+
+def _iq_findings(
+    settings: Settings, locks: LockList, iq_id: str, count: int, lang: str
+) -> list[Finding]:
+    """The IQ of ``count`` mapped locks: reset, not activated here, offline."""
+    iq = locks.iqs.get(iq_id)
+    name = iq.name if iq is not None else iq_id
+    found = []
+    if iq is not None and iq.restore_required:
+        found.append(Finding("iq_reset", say(lang, "mapped_iq_reset", iq=name), name))
+    elif not _activated_here(settings, iq_id) and (iq is None or iq.otp_enabled is not False):
+        text = say(lang, "mapped_iq_not_activated", iq=name, count=count)
+        found.append(Finding("iq_not_activated", text, name))
+    if iq is not None and not iq.online:
+        found.append(Finding("iq_offline", say(lang, "iq_offline", iq=name), name))
     return found
 
 

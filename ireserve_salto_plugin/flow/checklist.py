@@ -31,7 +31,7 @@ from ireserve_salto_plugin.models import (
 from ireserve_salto_plugin.park.i18n import N_, translate
 from ireserve_salto_plugin.park.messages import Fill
 from ireserve_salto_plugin.park.text import host_text, local_time
-from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
+from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS
 from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.store.guards import OtpBudget
@@ -79,7 +79,6 @@ def checked_steps(
     ctx: ParkContext,
     gateway: SaltoGateway,
     budget: OtpBudget,
-    clock: Clock,
     steps: Steps,
     booking: Booking,
     now: datetime | None,
@@ -90,7 +89,7 @@ def checked_steps(
     """The checklist in the open's order: what staff must fix (settings, enabled, booking,
     mapping, lock on the site, IQ activated) before status and window, then what is
     checked when the command is sent (Salto reachable, OTP budget, online, clock)."""
-    settings, zone = ctx.settings, ctx.zone
+    settings, zone, clock = ctx.settings, ctx.zone, ctx.parks.clock
     steps.add("settings", True, N_("The park's settings are valid."), Reason.SETTINGS_INVALID)
     steps.add(
         "enabled",

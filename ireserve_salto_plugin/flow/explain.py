@@ -60,7 +60,7 @@ def explain(
         )
         return finish(steps, None, None)
     gateway = ctx.gateway(parks.tuning.status_deadline)
-    found = checked_steps(ctx, gateway, budget, clock, steps, booking, now, confirm_offline=True)
+    found = checked_steps(ctx, gateway, budget, steps, booking, now, confirm_offline=True)
     object_id = getattr(booking, "object_id", None)
     every = (
         booking_doors(ctx.settings.own_locks(object_id), ctx.settings.common_locks)
@@ -127,7 +127,6 @@ def _doors(
             ctx,
             gateway,
             budget,
-            clock,
             Steps(lang),
             booking,
             now,

@@ -82,7 +82,6 @@ def readiness(
                 ctx,
                 gateway,
                 budget,
-                clock,
                 Steps(host_language(park)),
                 booking,
                 _judged_at(booking, now, ctx, clock),

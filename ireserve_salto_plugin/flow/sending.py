@@ -40,6 +40,7 @@ from ireserve_salto_plugin.salto.errors import (
 )
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
+from ireserve_salto_plugin.salto.types import Lock
 from ireserve_salto_plugin.store.dedup import OpenBatch
 from ireserve_salto_plugin.store.guards import (
     BudgetRefused,
@@ -86,10 +87,7 @@ class Sender:
             attempt.command_sent = True
             gateway.open_lock(site_id, lock.id, sign=sign)
         else:
-            mark = credentials_mark(iq.secret, iq.pin)
-            failed = self._within_budget(
-                gateway, site_id, lock.id, lock.iq_id or "", sign, attempt, mark, checked, claim
-            )
+            failed = self._within_budget(gateway, site_id, lock, sign, attempt, checked, claim)
             if failed is not None:
                 return failed
         return self._opened(ctx.settings, gateway, stay, attempt)
@@ -98,11 +96,9 @@ class Sender:
         self,
         gateway: SaltoGateway,
         site_id: str,
-        lock_id: str,
-        iq_id: str,
+        lock: Lock,
         sign: Callable[[], str | None],
         attempt: Attempt,
-        mark: float,
         checked: Checked,
         claim: OpenBatch,
     ) -> OpenResult | None:
@@ -110,7 +106,9 @@ class Sender:
         result (refused or busy before anything was sent, or Salto's rejection or block).
         The slot is given back with the open's result script (``claim``), not in a round
         trip of its own."""
-        account, budget = gateway.account.key, self.budget
+        account, budget, iq_id = gateway.account.key, self.budget, lock.iq_id or ""
+        assert checked.iq is not None
+        mark = credentials_mark(checked.iq.secret, checked.iq.pin)
         deadline = gateway.transport.deadline
         try:
             with budget.slot(
@@ -118,7 +116,7 @@ class Sender:
             ) as state:
                 attempt.command_sent = True
                 try:
-                    gateway.open_lock(site_id, lock_id, sign=sign)
+                    gateway.open_lock(site_id, lock.id, sign=sign)
                 except OtpBlocked:
                     return self.refused(attempt, Refusal(True, budget.blocked(account, iq_id)))
                 except OtpRejected:

@@ -149,6 +149,19 @@ def read_at_text(options: list[dict[str, Any]], park: Park) -> str:
 MAX_DIGITS = 9  # a number typed in the form (minutes): longer is no number of minutes
 
 
+TEXT_FIELDS = (
+    "environment",
+    "username",
+    "password",
+    "site_uid",
+    "open_field",
+    "checkin_status",
+    "guest_address",
+    "reception_phone",
+)
+OPTIONAL_FIELDS = ("open_field", "checkin_status", "reception_phone")  # empty: None
+
+
 def submitted_settings(park: Park, tab: str, form: Any) -> dict[str, Any]:
     """The stored settings with this tab's inputs applied (as the browser sent them)."""
     new = dict(park.integrations.get(INTEGRATION, {}))
@@ -157,55 +170,50 @@ def submitted_settings(park: Park, tab: str, form: Any) -> dict[str, Any]:
         new["staff_open_enabled"] = form.get("staff_open_enabled") == "1"
         texts = {lang: form.get(f"fallback:{lang}", "").strip() for lang in ("nl", "en", "de")}
         new["guest_fallback_text"] = {lang: text for lang, text in texts.items() if text}
-    for key in (
-        "environment",
-        "username",
-        "password",
-        "site_uid",
-        "open_field",
-        "checkin_status",
-        "guest_address",
-        "reception_phone",
-    ):
+    for key in TEXT_FIELDS:
         if key in form:
-            new[key] = form[key] or (
-                None if key in ("open_field", "checkin_status", "reception_phone") else ""
-            )
+            new[key] = form[key] or (None if key in OPTIONAL_FIELDS else "")
     for key in ("minutes_before", "minutes_after"):
         if key in form:
-            text = form[key].strip()
-            digits = text.removeprefix("-")
-            # ASCII digits only ("²" is a digit to str.isdigit, not to int), and few of them
-            # (int() refuses 5,000): anything else goes to the schema, which names the field
-            new[key] = (
-                int(text)
-                if digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS
-                else text
-            )
+            new[key] = _minutes(form[key])
     if "open_statuses" in form:
         new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
     if "default_lock_id" in form:
         new["default_lock_id"] = form["default_lock_id"] or None
-    if tab == "mapping":  # one dropdown per object; "—" leaves it unmapped
-        mapping = dict(new.get("mapping") or {})
-        for key in form:
-            if key.startswith("lock:"):
-                if form[key]:  # its own lock; an object's further doors stay as they are
-                    old = mapping.get(key[5:])
-                    rest = (
-                        [lock for lock in old[1:] if lock != form[key]]
-                        if isinstance(old, list)
-                        else []
-                    )
-                    mapping[key[5:]] = [form[key], *rest] if rest else form[key]
-                else:
-                    mapping.pop(key[5:], None)
-        if form.get("map_object"):  # an object the host does not list, by its id
-            mapping[form["map_object"]] = form["map_lock"]
-        new["mapping"] = mapping
+    if tab == "mapping":
+        new["mapping"] = _mapping(dict(new.get("mapping") or {}), form)
         common: dict[str, str] = {}  # rows of a lock and its label; "—" drops the row
         for key in form:
             if key.startswith("common:") and form[key]:
                 common[form[key]] = form.get(f"common_label:{key[7:]}", "").strip()
         new["common_locks"] = common
     return new
+
+
+def _minutes(text: str) -> int | str:
+    """A number of minutes as typed: ASCII digits only ("²" is a digit to str.isdigit, not
+    to int), and few of them (int() refuses 5,000); anything else goes to the schema as
+    typed, which names the field."""
+    text = text.strip()
+    digits = text.removeprefix("-")
+    if digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS:
+        return int(text)
+    return text
+
+
+def _mapping(mapping: dict[str, Any], form: Any) -> dict[str, Any]:
+    """One dropdown per object; "—" leaves it unmapped. An object's further doors stay as
+    they are; an object the host does not list is mapped by its id."""
+    for key in form:
+        if not key.startswith("lock:"):
+            continue
+        object_id, lock_id = key[5:], form[key]
+        if not lock_id:
+            mapping.pop(object_id, None)
+            continue
+        old = mapping.get(object_id)
+        rest = [lock for lock in old[1:] if lock != lock_id] if isinstance(old, list) else []
+        mapping[object_id] = [lock_id, *rest] if rest else lock_id
+    if form.get("map_object"):
+        mapping[form["map_object"]] = form["map_lock"]
+    return mapping

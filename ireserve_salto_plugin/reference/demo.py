@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.flow.wiring import service_from_env
+from ireserve_salto_plugin.models import OpenResult
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.demo_park import _holiday_park
 from ireserve_salto_plugin.reference.demo_steps import PARK_ZONE, DemoFailed, Steps
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.sandbox.records import LockState
 from ireserve_salto_plugin.sandbox.server import SaltoSandbox
 
 
@@ -47,6 +49,16 @@ def run_demo(
 
 
 def _flow(out: Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
+    host, park, chalet = _set_up(out, sandbox, service)
+    opened, counts = _guest_opens(out, sandbox, host, park)
+    _support(out, sandbox, service, host, park, chalet, opened, counts)
+    _holiday_park(out, sandbox, host, park, chalet)
+
+
+def _set_up(
+    out: Steps, sandbox: SaltoSandbox, service: SaltoKsService
+) -> tuple[ReferenceHost, Park, LockState]:
+    """The park admin's part: plugin loaded, settings, access, site, IQ activated, mapping."""
     assert sandbox.site is not None
     out.step("Start the embedded Salto KS sandbox")
     out.say(f"identity server {sandbox.identity_url}, Connect API {sandbox.api_url}")
@@ -128,7 +140,14 @@ def _flow(out: Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
         },
     )
     out.check(True, "mapping saved")
+    return host, park, chalet
 
+
+def _guest_opens(
+    out: Steps, sandbox: SaltoSandbox, host: ReferenceHost, park: Park
+) -> tuple[OpenResult, tuple[int, int]]:
+    """A booking confirmed, a tap before the window, why, a tap inside it: the door opens.
+    Also the PATCHes and entries there were before the taps."""
     zone = ZoneInfo(PARK_ZONE)
     local_now = (
         sandbox.clock.utcnow().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
@@ -194,6 +213,22 @@ def _flow(out: Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
         "open time recorded and booking checked in",
     )
 
+    return opened, (patches, before)
+
+
+def _support(
+    out: Steps,
+    sandbox: SaltoSandbox,
+    service: SaltoKsService,
+    host: ReferenceHost,
+    park: Park,
+    chalet: LockState,
+    opened: OpenResult,
+    counts: tuple[int, int],
+) -> None:
+    """What support sees after the open: its receipt, the cloud check, status, the log."""
+    patches, before = counts
+    assert sandbox.site is not None
     out.step("Confirm the open from Salto's entry log (confirm_open)")
     receipt = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
     out.say(f"receipt: {receipt.data.get('receipt')}: {receipt.message}")
@@ -243,4 +278,3 @@ def _flow(out: Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
         and entries[0]["lock_id"] == chalet.id,
         "one remote open of Chalet 12 is in the log",
     )
-    _holiday_park(out, sandbox, host, park, chalet)

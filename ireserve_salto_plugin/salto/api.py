@@ -166,7 +166,6 @@ class SaltoApi:
             fetch,
             path,
             api=self._api,
-            api_origin=self._api_origin,
             page_size=self._page_size,
             tuning=self._tuning,
             on_page=self.on_page,

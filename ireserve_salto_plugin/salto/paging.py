@@ -31,7 +31,7 @@ from urllib.parse import urljoin
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
-from ireserve_salto_plugin.salto.config import Origin, Tuning
+from ireserve_salto_plugin.salto.config import Origin, Tuning, origin
 from ireserve_salto_plugin.salto.errors import Unavailable
 
 MAX_LINK_CHARS = 2000
@@ -76,7 +76,6 @@ def read_all(
     path: str,
     *,
     api: str,
-    api_origin: Origin,
     page_size: int,
     tuning: Tuning,
     on_page: Callable[[int, int | None], None] | None = None,
@@ -90,7 +89,7 @@ def read_all(
     probe): a page shorter than asked may be a server-side cap, not the end (the size
     Salto honours is unmeasured), so it ends the list only when ``count`` says the list is
     complete or one more read comes back empty."""
-    size = page_size
+    size, api_origin = page_size, origin(api)
 
     def page_at(skip: int) -> Page:
         return parse_page(fetch({"$top": size, "$skip": skip}, None), path)
@@ -117,12 +116,8 @@ def read_all(
                 pages += 1
             else:
                 second.drop()
-        for page in batch:
-            found = {item_id(item) for item in page} - {None}
-            if found & ids:  # the same items again: Salto ignores $skip
-                return Listing(items, False, True)
-            ids |= found
-            items.extend(page)
+        if not _extend(items, ids, batch):  # the same items again: Salto ignores $skip
+            return Listing(items, False, True)
         if on_page is not None:
             on_page(len(items), count)
         if len(items) > tuning.max_items:
@@ -134,15 +129,37 @@ def read_all(
         if isinstance(link, str) and link:
             url = next_link(link, path, api, api_origin, seen)
             continue
-        if url is not None or not batch[-1]:  # a null link after links, or an empty page
-            return Listing(items, True)
-        if count is not None and len(items) == count:  # more than count: count is wrong
-            return Listing(items, True)
-        if len(batch[-1]) < size and not thorough:
-            return Listing(items, False)  # maybe cut by a cap Salto does not announce
+        ended = _ended(items, batch[-1], count, size, after_link=url is not None)
+        if ended is not None and (ended.complete or not thorough):
+            return ended
     raise Unavailable(
         f"Salto KS sent more than {tuning.max_pages} pages for GET {path}", method="GET", path=path
     )
+
+
+def _extend(items: list[Any], ids: set[Any], batch: list[list[Any]]) -> bool:
+    """Adds the batch's pages to ``items``; False (adding nothing more) when a page repeats
+    ids read before."""
+    for page in batch:
+        found = {item_id(item) for item in page} - {None}
+        if found & ids:
+            return False
+        ids |= found
+        items.extend(page)
+    return True
+
+
+def _ended(
+    items: list[Any], last: list[Any], count: int | None, size: int, *, after_link: bool
+) -> Listing | None:
+    """The list as read so far when the last page ends it: complete after a null link that
+    followed links, an empty page or ``count`` items (more than ``count``: it is wrong);
+    not complete after a short page (maybe cut by a cap Salto does not announce)."""
+    if after_link or not last or (count is not None and len(items) == count):
+        return Listing(items, True)
+    if len(last) < size:
+        return Listing(items, False)
+    return None
 
 
 class _Ahead:

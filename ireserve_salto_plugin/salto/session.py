@@ -157,7 +157,7 @@ class SaltoSession(requests.Session):
         full (uncapped) to build ``resp.next`` even with ``allow_redirects=False``."""
         return None
 
-    def request(
+    def request(  # noqa: PLR0913 (requests.Session.request's own signature)
         self,
         method: str | bytes,
         url: str | bytes,

@@ -58,14 +58,7 @@ def read_body(resp: requests.Response, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     encoding = resp.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        inflate = None
-    elif encoding in ("gzip", "x-gzip"):
-        inflate = zlib.decompressobj(GZIP_WBITS)
-    elif encoding == "deflate":
-        inflate = zlib.decompressobj()
-    else:
-        raise BadEncoding(encoding[:20])
+    inflate = _inflater(encoding)
     out = bytearray()
     try:
         for chunk in resp.raw.stream(CHUNK, decode_content=False):
@@ -83,6 +76,18 @@ def read_body(resp: requests.Response, limit: int) -> bytes:
     except zlib.error:
         raise BadEncoding(encoding[:20]) from None
     return bytes(out)
+
+
+def _inflater(encoding: str) -> Any:
+    """A decompressor for ``Content-Encoding`` (None: identity); :class:`BadEncoding` for
+    one this client does not read."""
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(GZIP_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise BadEncoding(encoding[:20])
 
 
 def never_sent(exc: BaseException) -> bool:

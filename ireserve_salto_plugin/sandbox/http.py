@@ -72,156 +72,160 @@ def basic_auth(header: str) -> tuple[str, str] | None:
     return unquote_plus(user), unquote_plus(password)
 
 
-def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "SaltoKsSandbox/1.0"
-        sys_version = ""
+class SandboxHandler(BaseHTTPRequestHandler):
+    """One request to the sandbox: faults first, then the route; counted and timed."""
 
-        def setup(self) -> None:
-            super().setup()
-            with sandbox.world.lock:
-                sandbox.connections.add(self.connection)
+    sandbox: SandboxView
+    routes: list[Route]
+    protocol_version = "HTTP/1.1"
+    server_version = "SaltoKsSandbox/1.0"
+    sys_version = ""
 
-        def finish(self) -> None:
-            with sandbox.world.lock:
-                sandbox.connections.discard(self.connection)
-            super().finish()
+    def setup(self) -> None:
+        super().setup()
+        with self.sandbox.world.lock:
+            self.sandbox.connections.add(self.connection)
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    def finish(self) -> None:
+        with self.sandbox.world.lock:
+            self.sandbox.connections.discard(self.connection)
+        super().finish()
 
-        def date_time_string(self, timestamp: float | None = None) -> str:
-            if sandbox.date_header is not None:
-                return sandbox.date_header
-            return formatdate(sandbox.now().timestamp(), usegmt=True)
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            parts = urlsplit(self.path)
-            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            req = Request(self.command, parts.path.rstrip("/") or "/", query, self.headers, body)
-            started = time.perf_counter()
-            control = req.path.startswith("/_sandbox/")
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        if self.sandbox.date_header is not None:
+            return self.sandbox.date_header
+        return formatdate(self.sandbox.now().timestamp(), usegmt=True)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        req = Request(self.command, parts.path.rstrip("/") or "/", query, self.headers, body)
+        started = time.perf_counter()
+        control = req.path.startswith("/_sandbox/")
+        if not control:
+            with self.sandbox.world.lock:
+                self.sandbox.calls[f"{req.method} {req.path}"] += 1
+                if req.headers.get("Cookie"):  # a client that keeps cookies (tests)
+                    self.sandbox.cookies_seen.append(f"{req.method} {req.path}")
+                self.sandbox.in_flight += 1
+                self.sandbox.max_in_flight = max(self.sandbox.max_in_flight, self.sandbox.in_flight)
+        try:
+            if not control and self.sandbox.latency:
+                waited = time.perf_counter()
+                time.sleep(self.sandbox.latency)
+                with self.sandbox.world.lock:  # inside the request, before any answer
+                    self.sandbox.spans.append(
+                        (f"{req.method} {req.path}", waited, time.perf_counter())
+                    )
+            if self._fault(req):
+                return
+            try:
+                reply = self._route(req)
+            except Reply as exc:
+                reply = exc
+            self._send(reply.status, reply.body, reply.headers)
+        finally:
             if not control:
-                with sandbox.world.lock:
-                    sandbox.calls[f"{req.method} {req.path}"] += 1
-                    if req.headers.get("Cookie"):  # a client that keeps cookies (tests)
-                        sandbox.cookies_seen.append(f"{req.method} {req.path}")
-                    sandbox.in_flight += 1
-                    sandbox.max_in_flight = max(sandbox.max_in_flight, sandbox.in_flight)
-            try:
-                if not control and sandbox.latency:
-                    waited = time.perf_counter()
-                    time.sleep(sandbox.latency)
-                    with sandbox.world.lock:  # inside the request, before any answer
-                        sandbox.spans.append(
-                            (f"{req.method} {req.path}", waited, time.perf_counter())
-                        )
-                if self._fault(req):
-                    return
-                try:
-                    reply = self._route(req)
-                except Reply as exc:
-                    reply = exc
-                self._send(reply.status, reply.body, reply.headers)
-            finally:
-                if not control:
-                    with sandbox.world.lock:
-                        sandbox.in_flight -= 1
-                        sandbox.server_seconds[f"{req.method} {req.path}"] += (
-                            time.perf_counter() - started
-                        )
+                with self.sandbox.world.lock:
+                    self.sandbox.in_flight -= 1
+                    self.sandbox.server_seconds[f"{req.method} {req.path}"] += (
+                        time.perf_counter() - started
+                    )
 
-        def _route(self, req: Request) -> Reply:
-            allowed = False
-            for method, pattern, func in routes:
-                match = pattern.fullmatch(req.path)
-                if match is None:
-                    continue
-                allowed = True
-                if method != req.method:
-                    continue
-                req.match = match
-                with sandbox.world.lock:
-                    result = func(req)
-                if isinstance(result, Reply):
-                    return result
-                return Reply(204 if result is None else 200, result)
-            return Reply(405 if allowed else 404, None)
+    def _route(self, req: Request) -> Reply:
+        allowed = False
+        for method, pattern, func in self.routes:
+            match = pattern.fullmatch(req.path)
+            if match is None:
+                continue
+            allowed = True
+            if method != req.method:
+                continue
+            req.match = match
+            with self.sandbox.world.lock:
+                result = func(req)
+            if isinstance(result, Reply):
+                return result
+            return Reply(204 if result is None else 200, result)
+        return Reply(405 if allowed else 404, None)
 
-        def _fault(self, req: Request) -> bool:
-            with sandbox.world.lock:
-                fault = next(
-                    (
-                        f
-                        for f in sandbox.faults
-                        if f.method in (req.method, "*") and f.path.search(req.path)
-                    ),
-                    None,
-                )
-                if fault is None:
-                    return False
-                fault.times -= 1
-                if fault.times <= 0:
-                    sandbox.faults.remove(fault)
-            fault.arrived.set()
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.reset:
-                self.close_connection = True
-                self.connection.close()
-                return True
-            if fault.drip or fault.endless:
-                self._stream(fault)
-            elif fault.raw is not None:
-                self._send_bytes(fault.status, fault.raw, "text/html", fault.headers or {})
-            else:
-                self._send(fault.status, fault.body, fault.headers or {})
-            return True
-
-        def _stream(self, fault: Fault) -> None:
-            """A body that drips or never ends; stops when the client hangs up."""
-            data = fault.raw if fault.raw is not None else json.dumps(fault.body).encode()
-            length = fault.endless or len(data)
-            self.send_response(fault.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(length))
-            for key, value in (fault.headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
+    def _fault(self, req: Request) -> bool:
+        with self.sandbox.world.lock:
+            fault = next(
+                (
+                    f
+                    for f in self.sandbox.faults
+                    if f.method in (req.method, "*") and f.path.search(req.path)
+                ),
+                None,
+            )
+            if fault is None:
+                return False
+            fault.times -= 1
+            if fault.times <= 0:
+                self.sandbox.faults.remove(fault)
+        fault.arrived.set()
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.reset:
             self.close_connection = True
-            try:
-                if fault.endless:
-                    block = b"[" * 65536
-                    for _ in range(0, length, len(block)):
-                        self.wfile.write(block)
-                    return
-                for byte in data:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                    time.sleep(fault.drip)
-            except OSError:
-                pass  # the client gave up: what a deadline is for
+            self.connection.close()
+            return True
+        if fault.drip or fault.endless:
+            self._stream(fault)
+        elif fault.raw is not None:
+            self._send_bytes(fault.status, fault.raw, "text/html", fault.headers or {})
+        else:
+            self._send(fault.status, fault.body, fault.headers or {})
+        return True
 
-        def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            self._send_bytes(status, data, "application/json; charset=utf-8", headers)
+    def _stream(self, fault: Fault) -> None:
+        """A body that drips or never ends; stops when the client hangs up."""
+        data = fault.raw if fault.raw is not None else json.dumps(fault.body).encode()
+        length = fault.endless or len(data)
+        self.send_response(fault.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(length))
+        for key, value in (fault.headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.close_connection = True
+        try:
+            if fault.endless:
+                block = b"[" * 65536
+                for _ in range(0, length, len(block)):
+                    self.wfile.write(block)
+                return
+            for byte in data:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(fault.drip)
+        except OSError:
+            pass  # the client gave up: what a deadline is for
 
-        def _send_bytes(
-            self, status: int, data: bytes, ctype: str, headers: dict[str, str]
-        ) -> None:
-            self.send_response(status)
-            if data:
-                self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            if data:
-                self.wfile.write(data)
+    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        data = b"" if body is None else json.dumps(body).encode()
+        self._send_bytes(status, data, "application/json; charset=utf-8", headers)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+    def _send_bytes(self, status: int, data: bytes, ctype: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        if data:
+            self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if data:
+            self.wfile.write(data)
 
-    return Handler
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+
+def make_handler(sandbox: SandboxView, routes: list[Route]) -> type:
+    """The request handler class of one sandbox."""
+    return type("Handler", (SandboxHandler,), {"sandbox": sandbox, "routes": routes})

@@ -53,7 +53,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class SaltoSandbox:
-    def __init__(
+    def __init__(  # noqa: PLR0913 (keyword-only options of a test double, each defaulted)
         self,
         *,
         host: str = "127.0.0.1",

@@ -40,6 +40,8 @@ PREFIX = "ireserve-salto:"
 NEAR_CACHE_SECONDS = 5.0
 NEAR_CACHE_SIZE = 256  # entries
 SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answers in < 1 ms
+POOL_CONNECTIONS = 100  # connections per worker process (redis-py's default cap)
+POOL_WAIT = 5.0  # seconds a thread waits for a free connection before StoreUnavailable
 LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
 # The open's second round trip: SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for the first ARGV[#]
 # keys, DEL the rest. One script, not a pipeline: one reply to parse, not one per command.
@@ -156,7 +158,12 @@ class RedisStore:
             target = f"{CLUSTER_SCHEMES[scheme.lower()]}://{rest}"
             client: Any = _Lazy(lambda: RedisCluster.from_url(target, **options))
         else:
-            client = redis.Redis.from_url(url, **options)
+            # More threads than connections wait for one (redis-py's default pool raises
+            # MaxConnectionsError at 100: 200 opens at once in one worker lost 83 of them)
+            pool = redis.BlockingConnectionPool.from_url(
+                url, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT, **options
+            )
+            client = redis.Redis(connection_pool=pool)
         return cls(client, **kwargs)
 
     def _script(self, text: str) -> Any:

@@ -73,202 +73,221 @@ def show(
     return OK if result.ok else PROBLEM
 
 
-def register(main: click.Group) -> None:
-    @main.command(short_help="Integration status; exit 1 while a door cannot open.")
-    @SETTINGS
-    @AS_JSON
-    @desk_command
-    def check(desk: Desk, as_json: bool) -> int:
-        """Integration status: login, site, each IQ (activation, online, locks, OTP
-        budget), clock, last opens. Exit 1 when something needs a look."""
-        result = desk.admin("status")
-        code = show(
-            result,
-            as_json,
-            "iqs",
-            [
-                "name",
-                "id",
-                "activated",
-                "salto_activated",
-                "online",
-                "locks_online",
-                "locks_offline",
-                "budget",
-            ],
+@click.command(short_help="Integration status; exit 1 while a door cannot open.")
+@SETTINGS
+@AS_JSON
+@desk_command
+def check(desk: Desk, as_json: bool) -> int:
+    """Integration status: login, site, each IQ (activation, online, locks, OTP
+    budget), clock, last opens. Exit 1 when something needs a look."""
+    result = desk.admin("status")
+    code = show(
+        result,
+        as_json,
+        "iqs",
+        [
+            "name",
+            "id",
+            "activated",
+            "salto_activated",
+            "online",
+            "locks_online",
+            "locks_offline",
+            "budget",
+        ],
+    )
+    if result.ok and not as_json:
+        data = result.data
+
+        def last(kind: str) -> str:
+            found = data.get(f"last_{kind}")
+            return (
+                f"{found.get('at')} ({found.get('reason')}, lock {found.get('lock_id')})"
+                if isinstance(found, dict)
+                else "none kept"
+            )
+
+        click.echo(
+            f"clock offset to Salto: {data.get('clock_offset', 0):+.0f} s; "
+            f"last open: {printable(last('success'))}; "
+            f"last failure: {printable(last('failure'))}"
         )
-        if result.ok and not as_json:
-            data = result.data
+    healthy = result.ok and not result.data.get("problems")
+    return code if code != OK or healthy else PROBLEM
 
-            def last(kind: str) -> str:
-                found = data.get(f"last_{kind}")
-                return (
-                    f"{found.get('at')} ({found.get('reason')}, lock {found.get('lock_id')})"
-                    if isinstance(found, dict)
-                    else "none kept"
-                )
 
-            click.echo(
-                f"clock offset to Salto: {data.get('clock_offset', 0):+.0f} s; "
-                f"last open: {printable(last('success'))}; "
-                f"last failure: {printable(last('failure'))}"
+@click.command(short_help="The site's IQs, activated here and at Salto.")
+@SETTINGS
+@AS_JSON
+@desk_command
+def iqs(desk: Desk, as_json: bool) -> int:
+    """The site's IQ gateways and their activation here and at Salto."""
+    return show(
+        desk.admin("list_iqs"),
+        as_json,
+        "iqs",
+        ["name", "id", "online", "activated", "salto_activated", "restore_required"],
+    )
+
+
+@click.command(short_help="The site's locks, read fresh.")
+@SETTINGS
+@AS_JSON
+@desk_command
+def locks(desk: Desk, as_json: bool) -> int:
+    """The site's locks, read fresh (a progress bar on a terminal)."""
+    bar = _progress() if sys.stderr.isatty() and not as_json else None
+    rows = desk.locks(on_page=bar)
+    if bar is not None:
+        click.echo("", err=True)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(
+            table(
+                rows,
+                ["name", "id", "online", "iq", "battery", "left-open alarm", "intrusion alarm"],
             )
-        healthy = result.ok and not result.data.get("problems")
-        return code if code != OK or healthy else PROBLEM
-
-    @main.command(short_help="The site's IQs, activated here and at Salto.")
-    @SETTINGS
-    @AS_JSON
-    @desk_command
-    def iqs(desk: Desk, as_json: bool) -> int:
-        """The site's IQ gateways and their activation here and at Salto."""
-        return show(
-            desk.admin("list_iqs"),
-            as_json,
-            "iqs",
-            ["name", "id", "online", "activated", "salto_activated", "restore_required"],
         )
-
-    @main.command(short_help="The site's locks, read fresh.")
-    @SETTINGS
-    @AS_JSON
-    @desk_command
-    def locks(desk: Desk, as_json: bool) -> int:
-        """The site's locks, read fresh (a progress bar on a terminal)."""
-        bar = _progress() if sys.stderr.isatty() and not as_json else None
-        rows = desk.locks(on_page=bar)
-        if bar is not None:
-            click.echo("", err=True)
-        if as_json:
-            click.echo(json.dumps(rows, indent=2))
-        else:
-            click.echo(
-                table(
-                    rows,
-                    ["name", "id", "online", "iq", "battery", "left-open alarm", "intrusion alarm"],
-                )
+        offline = sum(1 for row in rows if not row["online"])
+        click.echo(
+            click.style(
+                f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, {offline} offline",
+                fg="yellow" if offline else "green",
             )
-            offline = sum(1 for row in rows if not row["online"])
-            click.echo(
-                click.style(
-                    f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, {offline} offline",
-                    fg="yellow" if offline else "green",
-                )
-            )
-        return OK
+        )
+    return OK
 
-    @main.command(short_help="GET PIN, then Set PIN; writes the secret back.")
-    @SETTINGS
-    @click.argument("iq_id")
-    @click.option("--pin", help="The PIN from Salto's e-mail (asked for when not given).")
-    @AS_JSON
-    @desk_command
-    def activate(desk: Desk, iq_id: str, pin: str | None, as_json: bool) -> int:
-        """GET PIN (Salto e-mails the PIN), then Set PIN with it; the new secret and PIN
-        are written back to the settings file. IQ_ID may be the IQ's name. With --pin and a
-        secret already stored, no second GET PIN e-mail is asked for."""
-        iq_id = desk.iq_id(iq_id)
-        stored = (desk.settings.get("iqs") or {}).get(iq_id) or {}
-        if pin is not None and stored.get("secret"):
-            # running `activate` for this IQ is the confirmation an activated IQ needs
-            done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
-            if done.settings_update and (rescued := desk.save(done.settings_update)):
-                return failed(
-                    f"The activation is saved in {rescued} (mode 600): import it "
-                    "into the host's settings.",
-                    "not_saved",
-                    as_json,
-                    UNUSABLE,
-                )
-            return show(done, as_json)
-        asked = desk.admin("get_pin", iq_id=iq_id)
-        if asked.settings_update:  # the secret: Salto hands it out once
-            rescued = desk.save(asked.settings_update)
-            if rescued is not None:
-                click.echo(
-                    click.style(
-                        f"The IQ secret Salto handed out is saved in {rescued} (mode 600): "
-                        "import it into the host's settings before anything else. Set PIN was "
-                        "not run.",
-                        fg="red",
-                    ),
-                    err=True,
-                )
-                return UNUSABLE
-        if not asked.ok:
-            return show(asked, as_json)
-        if not as_json:
-            click.echo(printable(asked.message))
-        if pin is None:
-            pin = click.prompt("PIN from the e-mail", hide_input=True, err=True)
+
+@click.command(short_help="GET PIN, then Set PIN; writes the secret back.")
+@SETTINGS
+@click.argument("iq_id")
+@click.option("--pin", help="The PIN from Salto's e-mail (asked for when not given).")
+@AS_JSON
+@desk_command
+def activate(desk: Desk, iq_id: str, pin: str | None, as_json: bool) -> int:
+    """GET PIN (Salto e-mails the PIN), then Set PIN with it; the new secret and PIN
+    are written back to the settings file. IQ_ID may be the IQ's name. With --pin and a
+    secret already stored, no second GET PIN e-mail is asked for."""
+    iq_id = desk.iq_id(iq_id)
+    stored = (desk.settings.get("iqs") or {}).get(iq_id) or {}
+    if pin is not None and stored.get("secret"):
+        # running `activate` for this IQ is the confirmation an activated IQ needs
         done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
-        if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
+        if done.settings_update and (rescued := desk.save(done.settings_update)):
+            return failed(
+                f"The activation is saved in {rescued} (mode 600): import it "
+                "into the host's settings.",
+                "not_saved",
+                as_json,
+                UNUSABLE,
+            )
+        return show(done, as_json)
+    asked = desk.admin("get_pin", iq_id=iq_id)
+    if asked.settings_update:  # the secret: Salto hands it out once
+        rescued = desk.save(asked.settings_update)
+        if rescued is not None:
             click.echo(
                 click.style(
-                    f"The activation is saved in {rescued} (mode 600): import "
-                    "it into the host's settings.",
+                    f"The IQ secret Salto handed out is saved in {rescued} (mode 600): "
+                    "import it into the host's settings before anything else. Set PIN was "
+                    "not run.",
                     fg="red",
                 ),
                 err=True,
             )
             return UNUSABLE
-        return show(done, as_json)
-
-    @main.command("self-test", short_help="Cloud check of an IQ's codes (opens nothing).")
-    @SETTINGS
-    @click.argument("iq_id")
-    @AS_JSON
-    @desk_command
-    def self_test(desk: Desk, iq_id: str, as_json: bool) -> int:
-        """Cloud check of an IQ's codes (opens nothing): necessary, not sufficient."""
-        return show(desk.admin("self_test", iq_id=desk.iq_id(iq_id)), as_json)
-
-    @main.command("test-open", short_help="Really open one lock, audited.")
-    @SETTINGS
-    @click.argument("lock_id")
-    @click.option(
-        "--by",
-        "requested_by",
-        required=True,
-        help="Who asks for it (written to the log and the receipt).",
-    )
-    @click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
-    @AS_JSON
-    @desk_command
-    def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool, as_json: bool) -> int:
-        """Really open one lock, audited: the proof that its IQ takes the codes."""
-        if not yes and not click.confirm(f"Open lock {lock_id} now?", err=True):
-            return PROBLEM
-        return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by), as_json)
-
-    @main.command("open", short_help="Open a lock for staff, with a reason.")
-    @SETTINGS
-    @click.argument("lock")
-    @click.option(
-        "--reason", required=True, help="Why (housekeeping, maintenance, ...): written to the log."
-    )
-    @click.option(
-        "--by",
-        "requested_by",
-        default="staff:support-desk",
-        show_default=True,
-        help="Who asks for it (written to the log and the receipt).",
-    )
-    @click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
-    @AS_JSON
-    @desk_command
-    def staff_open(
-        desk: Desk, lock: str, reason: str, requested_by: str, yes: bool, as_json: bool
-    ) -> int:
-        """Open a lock of the site without a booking (housekeeping, maintenance), with a
-        reason; logged as a staff open. LOCK is the lock's id or its name."""
-        lock_id = desk.lock_id(lock)
-        if not yes and not click.confirm(f"Open lock {printable(lock)} now?", err=True):
-            return PROBLEM
-        return show(
-            desk.admin("staff_open", lock_id=lock_id, reason=reason, requested_by=requested_by),
-            as_json,
+    if not asked.ok:
+        return show(asked, as_json)
+    if not as_json:
+        click.echo(printable(asked.message))
+    if pin is None:
+        pin = click.prompt("PIN from the e-mail", hide_input=True, err=True)
+    done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
+    if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
+        click.echo(
+            click.style(
+                f"The activation is saved in {rescued} (mode 600): import "
+                "it into the host's settings.",
+                fg="red",
+            ),
+            err=True,
         )
+        return UNUSABLE
+    return show(done, as_json)
+
+
+@click.command("self-test", short_help="Cloud check of an IQ's codes (opens nothing).")
+@SETTINGS
+@click.argument("iq_id")
+@AS_JSON
+@desk_command
+def self_test(desk: Desk, iq_id: str, as_json: bool) -> int:
+    """Cloud check of an IQ's codes (opens nothing): necessary, not sufficient."""
+    return show(desk.admin("self_test", iq_id=desk.iq_id(iq_id)), as_json)
+
+
+@click.command("test-open", short_help="Really open one lock, audited.")
+@SETTINGS
+@click.argument("lock_id")
+@click.option(
+    "--by",
+    "requested_by",
+    required=True,
+    help="Who asks for it (written to the log and the receipt).",
+)
+@click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
+@AS_JSON
+@desk_command
+def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool, as_json: bool) -> int:
+    """Really open one lock, audited: the proof that its IQ takes the codes."""
+    if not yes and not click.confirm(f"Open lock {lock_id} now?", err=True):
+        return PROBLEM
+    return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by), as_json)
+
+
+@click.command("open", short_help="Open a lock for staff, with a reason.")
+@SETTINGS
+@click.argument("lock")
+@click.option(
+    "--reason", required=True, help="Why (housekeeping, maintenance, ...): written to the log."
+)
+@click.option(
+    "--by",
+    "requested_by",
+    default="staff:support-desk",
+    show_default=True,
+    help="Who asks for it (written to the log and the receipt).",
+)
+@click.option("--yes", is_flag=True, help="Open without asking for confirmation.")
+@AS_JSON
+@desk_command
+def staff_open(
+    desk: Desk, lock: str, reason: str, requested_by: str, yes: bool, as_json: bool
+) -> int:
+    """Open a lock of the site without a booking (housekeeping, maintenance), with a
+    reason; logged as a staff open. LOCK is the lock's id or its name."""
+    lock_id = desk.lock_id(lock)
+    if not yes and not click.confirm(f"Open lock {printable(lock)} now?", err=True):
+        return PROBLEM
+    return show(
+        desk.admin("staff_open", lock_id=lock_id, reason=reason, requested_by=requested_by),
+        as_json,
+    )
+
+
+def register(main: click.Group) -> None:
+    """Adds these commands to ``main``."""
+    for command in (
+        check,
+        iqs,
+        locks,
+        activate,
+        self_test,
+        test_open,
+        staff_open,
+    ):
+        main.add_command(command)
 
 
 def _progress() -> Callable[[int, int | None], None]:

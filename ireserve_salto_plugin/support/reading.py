@@ -14,100 +14,111 @@ from ireserve_salto_plugin.support.files import OK, PROBLEM, Desk, Unusable
 from ireserve_salto_plugin.support.tables import table
 
 
-def register_reads(main: click.Group) -> None:
-    @main.command(short_help="Salto's latest entries, newest first.")
-    @SETTINGS
-    @click.option("--count", default=20, show_default=True, help="How many entries.")
-    @click.option("--lock", "lock_id", help="Only this lock's entries.")
-    @AS_JSON
-    @desk_command
-    def entries(desk: Desk, count: int, lock_id: str | None, as_json: bool) -> int:
-        """Salto's latest entries (who opened what, when), newest first, in park-local
-        time. --lock takes the lock's id or its name."""
-        params: dict[str, Any] = {"count": count}
-        if lock_id:
-            params["lock_id"] = desk.lock_id(lock_id)
-        result = desk.admin("recent_opens", **params)
-        if as_json or not result.ok:
-            return show(result, as_json)
-        click.echo(click.style(printable(result.message), fg="green"))
-        click.echo(
-            table(
-                desk.entry_rows(result.data.get("entries", [])),
-                ["time", "event", "by", "lock", "requested by"],
-            )
+@click.command(short_help="Salto's latest entries, newest first.")
+@SETTINGS
+@click.option("--count", default=20, show_default=True, help="How many entries.")
+@click.option("--lock", "lock_id", help="Only this lock's entries.")
+@AS_JSON
+@desk_command
+def entries(desk: Desk, count: int, lock_id: str | None, as_json: bool) -> int:
+    """Salto's latest entries (who opened what, when), newest first, in park-local
+    time. --lock takes the lock's id or its name."""
+    params: dict[str, Any] = {"count": count}
+    if lock_id:
+        params["lock_id"] = desk.lock_id(lock_id)
+    result = desk.admin("recent_opens", **params)
+    if as_json or not result.ok:
+        return show(result, as_json)
+    click.echo(click.style(printable(result.message), fg="green"))
+    click.echo(
+        table(
+            desk.entry_rows(result.data.get("entries", [])),
+            ["time", "event", "by", "lock", "requested by"],
         )
-        return OK
-
-    @main.command(short_help="Why a booking can or cannot open.")
-    @SETTINGS
-    @click.argument("booking_file", required=False, type=click.Path(dir_okay=False, exists=True))
-    @click.option("--object", "object_id", help="The object booked (instead of a file).")
-    @click.option("--arrival", help="ISO 8601; naive means park-local.")
-    @click.option("--departure", help="ISO 8601; naive means park-local.")
-    @click.option(
-        "--status",
-        default=None,
-        help="The booking's status (default: the first opening status of the settings).",
     )
-    @click.option("--at", "at", default=None, help="Judge at this time (ISO 8601; default now).")
-    @AS_JSON
-    @desk_command
-    def why(
-        desk: Desk,
-        booking_file: str | None,
-        object_id: str | None,
-        arrival: str | None,
-        departure: str | None,
-        status: str | None,
-        at: str | None,
-        as_json: bool,
-    ) -> int:
-        """Why a booking can or cannot open: every step, in the open's order. Give a
-        booking file (JSON: id, object_id, status, arrival, departure) or --object,
-        --arrival and --departure. Sends nothing to any lock."""
-        booking = desk.booking_from(booking_file, object_id, arrival, departure, status)
-        now = desk.instant(at)
-        found = desk.host.pm.hook.explain_access(park=desk.park, booking=booking, now=now)
-        if found is None:
-            raise Unusable("the plugin is not enabled in these settings")
-        if as_json:
-            click.echo(json.dumps(found.to_dict(), indent=2))
-        else:
-            click.echo(
-                f"booking {booking.id}: {booking.object_id} -> lock "
-                f"{found.lock_id or '-'}, judged at {now or 'now'}"
-            )
-            colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
-            for step in found.steps:
-                click.echo(
-                    click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
-                    + f"  {step.step:<14} {printable(step.message)}"
-                )
-            click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
-            for door in found.doors:  # a booking with several doors: each one's verdict
-                click.echo(
-                    f"door {door.kind.value:6} {printable(door.name):20} "
-                    f"{door.verdict.value}: {printable(door.message)}"
-                )
-        return OK if found.verdict.value == "opened" else PROBLEM
+    return OK
 
-    @main.command(short_help="Each booking judged at its arrival.")
-    @SETTINGS
-    @click.argument("bookings_file", type=click.Path(dir_okay=False, exists=True))
-    @AS_JSON
-    @desk_command
-    def readiness(desk: Desk, bookings_file: str, as_json: bool) -> int:
-        """Each booking of a JSON list judged at its arrival; counts per verdict."""
-        found = desk.host.pm.hook.readiness(
-            park=desk.park, bookings=desk.bookings(bookings_file), now=None
+
+@click.command(short_help="Why a booking can or cannot open.")
+@SETTINGS
+@click.argument("booking_file", required=False, type=click.Path(dir_okay=False, exists=True))
+@click.option("--object", "object_id", help="The object booked (instead of a file).")
+@click.option("--arrival", help="ISO 8601; naive means park-local.")
+@click.option("--departure", help="ISO 8601; naive means park-local.")
+@click.option(
+    "--status",
+    default=None,
+    help="The booking's status (default: the first opening status of the settings).",
+)
+@click.option("--at", "at", default=None, help="Judge at this time (ISO 8601; default now).")
+@AS_JSON
+@desk_command
+def why(
+    desk: Desk,
+    booking_file: str | None,
+    object_id: str | None,
+    arrival: str | None,
+    departure: str | None,
+    status: str | None,
+    at: str | None,
+    as_json: bool,
+) -> int:
+    """Why a booking can or cannot open: every step, in the open's order. Give a
+    booking file (JSON: id, object_id, status, arrival, departure) or --object,
+    --arrival and --departure. Sends nothing to any lock."""
+    booking = desk.booking_from(booking_file, object_id, arrival, departure, status)
+    now = desk.instant(at)
+    found = desk.host.pm.hook.explain_access(park=desk.park, booking=booking, now=now)
+    if found is None:
+        raise Unusable("the plugin is not enabled in these settings")
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), indent=2))
+    else:
+        click.echo(
+            f"booking {booking.id}: {booking.object_id} -> lock "
+            f"{found.lock_id or '-'}, judged at {now or 'now'}"
         )
-        if found is None:
-            raise Unusable("the plugin is not enabled in these settings")
-        if as_json:
-            click.echo(json.dumps(found.to_dict(), indent=2))
-        else:
-            click.echo(table(found.bookings, ["booking_id", "verdict", "message"]))
-            click.echo(", ".join(f"{k}: {v}" for k, v in sorted(found.summary.items())))
-        ready = set(found.summary) <= {"opened"}
-        return OK if ready else PROBLEM
+        colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
+        for step in found.steps:
+            click.echo(
+                click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
+                + f"  {step.step:<14} {printable(step.message)}"
+            )
+        click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
+        for door in found.doors:  # a booking with several doors: each one's verdict
+            click.echo(
+                f"door {door.kind.value:6} {printable(door.name):20} "
+                f"{door.verdict.value}: {printable(door.message)}"
+            )
+    return OK if found.verdict.value == "opened" else PROBLEM
+
+
+@click.command(short_help="Each booking judged at its arrival.")
+@SETTINGS
+@click.argument("bookings_file", type=click.Path(dir_okay=False, exists=True))
+@AS_JSON
+@desk_command
+def readiness(desk: Desk, bookings_file: str, as_json: bool) -> int:
+    """Each booking of a JSON list judged at its arrival; counts per verdict."""
+    found = desk.host.pm.hook.readiness(
+        park=desk.park, bookings=desk.bookings(bookings_file), now=None
+    )
+    if found is None:
+        raise Unusable("the plugin is not enabled in these settings")
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), indent=2))
+    else:
+        click.echo(table(found.bookings, ["booking_id", "verdict", "message"]))
+        click.echo(", ".join(f"{k}: {v}" for k, v in sorted(found.summary.items())))
+    ready = set(found.summary) <= {"opened"}
+    return OK if ready else PROBLEM
+
+
+def register_reads(main: click.Group) -> None:
+    """Adds these commands to ``main``."""
+    for command in (
+        entries,
+        why,
+        readiness,
+    ):
+        main.add_command(command)

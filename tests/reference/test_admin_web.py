@@ -100,13 +100,20 @@ def through(browser: Any, element: Any) -> None:
 def test_activation_mapping_and_an_open_in_a_real_browser(
     browser: Any, admin_url: str, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
 ) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.select import Select
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    find = browser.find_element
     lock = first_lock(sandbox)
+    _log_in_and_activate(browser, admin_url, park, sandbox, lock)
+    _details_and_mapping(browser, host, park, sandbox, lock)
+    _a_staff_open(browser, admin_url, host, sandbox)
+    _other_languages_and_salto_down(browser, admin_url, sandbox)
 
+
+def _log_in_and_activate(
+    browser: Any, admin_url: str, park: Park, sandbox: SaltoSandbox, lock: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    find = browser.find_element
     browser.get(f"{admin_url}/?lang=nl&tab=authentication")  # not logged in: the login page
     find(By.ID, "token").send_keys(TOKEN)
     through(browser, find(By.ID, "login"))
@@ -139,6 +146,14 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert find(By.ID, f"forget-iq-{index}").text == "IQ vergeten"  # the way back
     browser.save_screenshot(str(SHOTS / "2-iq-otp-nl.png"))
 
+
+def _details_and_mapping(
+    browser: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox, lock: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+
+    find = browser.find_element
     through(browser, find(By.ID, "tab-details"))
     assert "Minuten vooraf" in browser.page_source
     minutes = find(By.NAME, "minutes_before")
@@ -171,7 +186,12 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     assert "IQ is geactiveerd" in find(By.ID, "row-chalet-12").text
     browser.save_screenshot(str(SHOTS / "4-mapping-nl.png"))
 
-    start = datetime.now(UTC) - timedelta(hours=1)
+
+def _a_staff_open(browser: Any, admin_url: str, host: ReferenceHost, sandbox: SaltoSandbox) -> None:
+    from selenium.webdriver.common.by import By
+
+    find = browser.find_element
+    start = sandbox.clock.utcnow() - timedelta(hours=1)
     host.add_booking(Booking("B-100", "chalet-12", "confirmed", start, start + timedelta(days=2)))
     browser.get(f"{admin_url}/bookings?lang=nl")
     through(browser, find(By.ID, "booking-B-100"))
@@ -192,6 +212,11 @@ def test_activation_mapping_and_an_open_in_a_real_browser(
     through(browser, find(By.ID, "lang-en"))  # after the POST: was 405
     assert "B-100" in find(By.TAG_NAME, "h2").text and sandbox.call_count("PATCH") == 1
 
+
+def _other_languages_and_salto_down(browser: Any, admin_url: str, sandbox: SaltoSandbox) -> None:
+    from selenium.webdriver.common.by import By
+
+    find = browser.find_element
     browser.get(f"{admin_url}/?lang=de&tab=details")
     assert find(By.ID, "tab-details").text == "Details" and "Minuten vorher" in browser.page_source
     browser.save_screenshot(str(SHOTS / "7-details-de.png"))

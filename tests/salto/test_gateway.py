@@ -601,7 +601,6 @@ def test_a_failing_page_read_ahead_fails_the_list_and_a_failing_first_page_too()
             fetch,
             "/locks",
             api="https://api.test",
-            api_origin=("https", "api.test", 443),
             page_size=100,
             tuning=Tuning(),
             ahead=True,

@@ -464,3 +464,31 @@ def test_a_cluster_that_is_down_is_store_unavailable_not_a_crash(
     other.add_park(park)
     result = other.open(make_booking(), "guest")
     assert result is not None and result.reason.value == "store_unavailable"
+
+
+def test_more_threads_than_connections_wait_for_one_instead_of_failing(redis_url: str) -> None:
+    """redis-py's default pool raises MaxConnectionsError past 100 connections: 200 opens at
+    once in one worker lost 83 of them to store_unavailable (the benchmark's burst row)."""
+    import threading
+
+    from ireserve_salto_plugin.store.redis import POOL_CONNECTIONS, RedisStore
+
+    store = RedisStore.from_url(redis_url)
+    store.set(TOKEN("burst"), Token("t", 1e12, None), 300)
+    threads = POOL_CONNECTIONS * 2
+    barrier, failures = threading.Barrier(threads), []
+
+    def read() -> None:
+        barrier.wait()
+        try:
+            for _ in range(5):
+                store.get_many([TOKEN("burst"), TOKEN("other")])
+        except Exception as exc:
+            failures.append(type(exc).__name__)
+
+    workers = [threading.Thread(target=read) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert failures == []
