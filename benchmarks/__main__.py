@@ -372,6 +372,9 @@ def judged(
     """One row: this checkout's value judged against the target, the other beside it."""
     this, *others = SUBJECTS
     value = values[this]
+    said = note(this) if note else ""
+    if note and others and note(others[0]):
+        said += f"; previous landing: {note(others[0])}"
     report(
         Row(
             name,
@@ -380,9 +383,7 @@ def judged(
             target,
             passes(value) and (also is None or also[this]),
             round(values[others[0]], 3) if others else None,
-            note(this) + (f"; previous landing: {note(others[0])}" if others else "")
-            if note
-            else "",
+            said.strip("; "),
         )
     )
 

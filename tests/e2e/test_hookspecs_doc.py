@@ -6,8 +6,10 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
+from typing import Any
 
 import pluggy
+import pytest
 
 from ireserve_salto_plugin import hookspecs
 from ireserve_salto_plugin.models import Reason
@@ -92,3 +94,18 @@ def test_every_action_the_readme_names_is_registered() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     named = set(re.findall(r'on_admin_action\("(\w+)"', readme + DOC))
     assert named and named <= {action.name for action in ACTIONS}
+
+
+def test_the_reference_tables_are_written_from_the_code() -> None:
+    """hookspecs.md's generated tables equal what ``./dev docs`` writes now."""
+    from ireserve_salto_plugin.support import docs
+
+    assert docs.render(DOC) == DOC
+
+
+def test_an_item_without_a_sentence_is_refused(monkeypatch: Any) -> None:
+    from ireserve_salto_plugin.support import docs, texts_reasons
+
+    monkeypatch.delitem(texts_reasons.REASONS, "iq_busy")
+    with pytest.raises(docs.Missing, match="iq_busy"):
+        docs.render(DOC)
