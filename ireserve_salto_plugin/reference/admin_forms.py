@@ -3,6 +3,7 @@ submitted tab means for the park's settings (numbers checked, secrets never rend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,15 +45,15 @@ def suggestions(
 
 
 def parse_import(
-    text: str, options: list[dict[str, Any]], lang: str
+    text: str, options: list[dict[str, Any]], lang: str, objects: dict[str, str] | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """Pasted rows ``object;lock`` (or ``,`` or a tab, as a spreadsheet copies them), the
-    lock by its id or its name in any case; a first row ``object;lock`` is a header. The
-    errors name the line, in ``lang``."""
-    by_id = {option["value"].lower(): option["value"] for option in options}
-    by_name: dict[str, list[str]] = {}
-    for option in options:
-        by_name.setdefault(lock_name(option).casefold(), []).append(option["value"])
+    """Pasted rows ``object;lock`` (or ``,`` or a tab, as a spreadsheet copies them): the
+    object by its id or its name as the suggestions match them (``objects``: the host's,
+    id → name; an object the host does not list is refused), the lock by its id or its
+    name in any case; a first row ``object;lock`` is a header. The errors name the line,
+    in ``lang``."""
+    locks = _LockNames(options)
+    find_object = _object_finder(objects)
     mapping: dict[str, str] = {}
     errors: list[str] = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -60,32 +61,86 @@ def parse_import(
             continue
         parts = [part.strip() for part in line.replace("\t", ";").replace(",", ";").split(";")]
         if len(parts) != 2 or not all(parts):
+            errors.append(_said("Line {line}: write an object and a lock.", lang, line=number))
+            continue
+        typed, lock = parts
+        if number == 1 and (typed.casefold(), lock.casefold()) == ("object", "lock"):
+            continue
+        object_id = find_object(typed)
+        if object_id is None:
             errors.append(
-                i18n.word(WEB_ADMIN, "Line {line}: write an object and a lock.", lang).format(
-                    line=number
-                )
-            )
+                _said("Line {line}: no object here is called {object}.", lang, line=number,
+                      object=repr(typed[:60]))
+            )  # fmt: skip
             continue
-        object_id, lock = parts
-        if number == 1 and (object_id.casefold(), lock.casefold()) == ("object", "lock"):
-            continue
-        found = by_id.get(lock.strip("{}").lower())
-        names = by_name.get(lock.casefold(), [])
-        if found is None and len(names) == 1:
-            found = names[0]
+        found, many = locks.find(lock)
         if found is None:
-            errors.append(
-                i18n.word(
-                    WEB_ADMIN,
-                    "Line {line}: no lock of the site is called {lock}."
-                    if not names
-                    else "Line {line}: {lock} names more than one lock; use its id.",
-                    lang,
-                ).format(line=number, lock=repr(lock[:60]))
+            message = (
+                "Line {line}: {lock} names more than one lock; use its id."
+                if many
+                else "Line {line}: no lock of the site is called {lock}."
             )
+            errors.append(_said(message, lang, line=number, lock=repr(lock[:60])))
             continue
         mapping[object_id] = found
     return mapping, errors
+
+
+class _LockNames:
+    """The site's locks by id and by name (any case)."""
+
+    def __init__(self, options: list[dict[str, Any]]) -> None:
+        self.by_id = {option["value"].lower(): option["value"] for option in options}
+        self.by_name: dict[str, list[str]] = {}
+        for option in options:
+            self.by_name.setdefault(lock_name(option).casefold(), []).append(option["value"])
+
+    def find(self, lock: str) -> tuple[str | None, bool]:
+        """(the lock's id or None, whether the name is more than one lock's)."""
+        found = self.by_id.get(lock.strip("{}").lower())
+        names = self.by_name.get(lock.casefold(), [])
+        if found is None and len(names) == 1:
+            found = names[0]
+        return found, len(names) > 1
+
+
+def _object_finder(objects: dict[str, str] | None) -> Callable[[str], str | None]:
+    """An object by its id, else by its id or name as the suggestions match them (case,
+    spaces and punctuation aside, one object only); without the host's list, as typed."""
+    if not objects:
+        return lambda typed: typed
+    by_key: dict[str, list[str]] = {}
+    for object_id, name in objects.items():
+        for key in {_norm(object_id), _norm(name)}:
+            by_key.setdefault(key, []).append(object_id)
+
+    def find(typed: str) -> str | None:
+        if typed in objects:
+            return typed
+        found = by_key.get(_norm(typed), [])
+        return found[0] if len(set(found)) == 1 else None
+
+    return find
+
+
+def shared_locks(mapping: dict[str, Any], options: list[dict[str, Any]]) -> list[str]:
+    """Each lock that is the own lock of more than one object: ``"Chalet 12: chalet-12,
+    chalet-13"``."""
+    names = {option["value"]: lock_name(option) for option in options}
+    by_lock: dict[str, list[str]] = {}
+    for object_id, value in mapping.items():
+        lock = value[0] if isinstance(value, list) and value else value
+        if isinstance(lock, str):
+            by_lock.setdefault(lock, []).append(object_id)
+    return [
+        f"{names.get(lock, lock)}: {', '.join(sorted(objects))}"
+        for lock, objects in by_lock.items()
+        if len(objects) > 1
+    ]
+
+
+def _said(message: str, lang: str, **fill: Any) -> str:
+    return i18n.word(WEB_ADMIN, message, lang).format(**fill)
 
 
 def _own(value: Any) -> Any:
@@ -174,14 +229,16 @@ def submitted_settings(park: Park, tab: str, form: Any) -> dict[str, Any]:
         if key in form:
             new[key] = form[key] or (None if key in OPTIONAL_FIELDS else "")
     for key in ("minutes_before", "minutes_after"):
-        if key in form:
+        if key in form and not form[key].strip():
+            new.pop(key, None)  # an empty box: the setting's default, not "no number"
+        elif key in form:
             new[key] = _minutes(form[key])
     if "open_statuses" in form:
         new["open_statuses"] = [s.strip() for s in form["open_statuses"].split(",") if s.strip()]
     if "default_lock_id" in form:
         new["default_lock_id"] = form["default_lock_id"] or None
     if tab == "mapping":
-        new["mapping"] = _mapping(dict(new.get("mapping") or {}), form)
+        new["mapping"] = form_mapping(dict(new.get("mapping") or {}), form)
         common: dict[str, str] = {}  # rows of a lock and its label; "—" drops the row
         for key in form:
             if key.startswith("common:") and form[key]:
@@ -201,7 +258,7 @@ def _minutes(text: str) -> int | str:
     return text
 
 
-def _mapping(mapping: dict[str, Any], form: Any) -> dict[str, Any]:
+def form_mapping(mapping: dict[str, Any], form: Any) -> dict[str, Any]:
     """One dropdown per object; "—" leaves it unmapped. An object's further doors stay as
     they are; an object the host does not list is mapped by its id."""
     for key in form:

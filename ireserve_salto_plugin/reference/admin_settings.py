@@ -20,10 +20,12 @@ from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.park import i18n
 from ireserve_salto_plugin.park.fields import describe_errors
 from ireserve_salto_plugin.reference.admin_forms import (
+    form_mapping,
     mapping_rows,
     on_idle_iqs,
     parse_import,
     read_at_text,
+    shared_locks,
     submitted_settings,
     suggestions,
 )
@@ -152,28 +154,38 @@ class SettingsPages:
         return back(tab, code, result.message, not result.ok)
 
     def mapping_action(self, action: str, code: str) -> Response | str | tuple[str, int]:
-        """Delete one row, fill in the suggestions (not saved), or import pasted rows."""
+        """Delete one row, fill in the suggestions (not saved), or import pasted rows. Each
+        starts from the mapping as the form shows it (the dropdowns, suggestions included),
+        so no button drops what the admin sees; a failed import keeps it on the page."""
         view = self.view
         name, _, object_id = action.partition(":")
         stored = dict(view.park.integrations.get(INTEGRATION, {}))
-        mapping = dict(stored.get("mapping") or {})
+        shown = form_mapping(dict(stored.get("mapping") or {}), request.form)
         options = view.host.lock_options(view.park, INTEGRATION)
         if name == "suggest":
-            found = suggestions(view.host.objects, mapping, options)
+            found = suggestions(view.host.objects, shown, options)
             said = i18n.word(WEB_ADMIN, "{count} suggested: check them, then press Save.", code)
             flash(said.format(count=len(found)), "ok")
-            return self.page("mapping", {**stored, "mapping": {**mapping, **found}})
+            return self.page("mapping", {**stored, "mapping": {**shown, **found}})
+        saved = i18n.word(WEB_ADMIN, "Saved.", code)
         if name == "unmap":
-            mapping.pop(object_id, None)
+            shown.pop(object_id, None)
         else:
-            imported, errors = parse_import(request.form.get("mapping_import", ""), options, code)
-            if errors:  # nothing saved; the pasted text stays in the box to correct
+            text = request.form.get("mapping_import", "")
+            imported, errors = parse_import(text, options, code, view.host.objects)
+            if errors:  # nothing saved; the pasted text and the form's rows stay to correct
                 flash(" ".join(errors), "bad")
-                return self.page("mapping", stored)
-            mapping.update(imported)
+                return self.page("mapping", {**stored, "mapping": shown})
+            said = "Saved: {imported} pasted rows, with the other rows as the form showed them."
+            saved = i18n.word(WEB_ADMIN, said, code).format(imported=len(imported))
+            shown.update(imported)
         try:
-            view.host.save_form(view.park, INTEGRATION, {**stored, "mapping": mapping})
+            view.host.save_form(view.park, INTEGRATION, {**stored, "mapping": shown})
         except ValidationError as exc:
             flash(describe_errors(exc.messages, lang=code), "bad")
-            return self.page("mapping", stored), 400
-        return back("mapping", code, i18n.word(WEB_ADMIN, "Saved.", code), False)
+            return self.page("mapping", {**stored, "mapping": shown}), 400
+        shared = shared_locks(shown, options)
+        if shared:
+            note = i18n.word(WEB_ADMIN, "One lock for more than one object: {locks}.", code)
+            saved += " " + note.format(locks="; ".join(shared))
+        return back("mapping", code, saved, False)

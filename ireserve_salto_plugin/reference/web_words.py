@@ -27,6 +27,12 @@ WORDS = frozenset(
         ),
         NP_("web admin", "Yes, forget it"),
         NP_("web admin", "Log out"),
+        NP_("web admin", "Line {line}: no object here is called {object}."),
+        NP_(
+            "web admin",
+            "Saved: {imported} pasted rows, with the other rows as the form showed them.",
+        ),
+        NP_("web admin", "One lock for more than one object: {locks}."),
         NP_("web admin", "Wrong login token: use the one the admin was started with."),
         NP_("web admin", "Cancel"),
         NP_("web admin", "No locks could be read from Salto KS"),

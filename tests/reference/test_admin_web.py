@@ -242,6 +242,47 @@ def _other_languages_and_salto_down(browser: Any, admin_url: str, sandbox: Salto
     browser.save_screenshot(str(SHOTS / "10-salto-down-nl.png"))
 
 
+def test_enter_means_save_on_every_tab(
+    browser: Any,
+    admin_url: str,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+) -> None:
+    """Enter in a text box pressed the form's first button: on Mapping the first row's
+    "Delete" (chalet-12's mapping gone, "Saved." said), on Authentication the test of the
+    stored password (the new one dropped), on Details the status check. Enter is Save."""
+    from selenium.webdriver.common.by import By
+
+    find = browser.find_element
+    browser.get(f"{admin_url}/login?lang=nl")
+    find(By.ID, "token").send_keys(TOKEN)
+    through(browser, find(By.ID, "login"))
+
+    browser.get(f"{admin_url}/?lang=nl&tab=mapping")
+    label = find(By.ID, "common-label-1")
+    label.send_keys("Slagboom")
+    through(browser, _Enter(label))
+    assert find(By.ID, "message").text == "Opgeslagen."
+    assert park.integrations[INTEGRATION]["mapping"] == {"chalet-12": mapped.id}  # not deleted
+
+    browser.get(f"{admin_url}/?lang=nl&tab=details")
+    minutes = find(By.NAME, "minutes_before")
+    minutes.clear()
+    minutes.send_keys("45")
+    through(browser, _Enter(minutes))
+    assert find(By.ID, "message").text == "Opgeslagen."
+    assert park.integrations[INTEGRATION]["minutes_before"] == 45
+
+    browser.get(f"{admin_url}/?lang=nl&tab=authentication")
+    password = find(By.ID, "field-password")
+    password.send_keys("a-new-password")
+    through(browser, _Enter(password))
+    assert find(By.ID, "message").text == "Opgeslagen."  # not "Verbonden" with the old one
+    assert park.integrations[INTEGRATION]["password"] == "a-new-password"
+
+
 # -- what the web admin protects (the Flask test client) -----------------------------------------
 
 
@@ -413,6 +454,55 @@ def test_a_row_is_deleted_and_a_paste_is_imported_by_lock_name(
         "chalet-12": mapped.id,
         "chalet-13": first_lock(sandbox, "Chalet 13").id,
     }
+
+
+def test_import_saves_the_rows_the_form_shows_and_a_failed_paste_keeps_them(
+    client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    """After "Use suggestions" and a paste, Import saved only the pasted rows and said
+    "Saved."; a failed paste also reset the suggestions. Now the form's rows are saved with
+    the pasted ones, the answer says so, and a failed paste keeps the suggestions shown."""
+    host.objects.update({f"chalet-{n}": f"Chalet {n}" for n in range(1, 37)})
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    filled = _post(client, page, action="suggest").data.decode()
+    shown = {name: value for name, value in _selected(filled).items() if value}
+    assert len(shown) >= 30 and "mapping" not in park.integrations[INTEGRATION]
+    bad = _post(client, filled, action="import", mapping_import="chalet-99;Chalet 1", **shown)
+    refused = html.unescape(bad.data.decode())
+    assert "Regel 1: hier heet geen accommodatie 'chalet-99'." in refused
+    assert {k: v for k, v in _selected(refused).items() if v} == shown  # suggestions kept
+    assert "mapping" not in park.integrations[INTEGRATION]
+    pool = first_lock(sandbox, "Chalet 20").id
+    host.objects["pool"] = "Zwembad"
+    saved = _post(client, filled, action="import", mapping_import="Zwembad;Chalet 20", **shown)
+    assert saved.status_code == 302
+    mapping = park.integrations[INTEGRATION]["mapping"]
+    assert mapping == {**{k.removeprefix("lock:"): v for k, v in shown.items()}, "pool": pool}
+    said = html.unescape(client.get(saved.headers["Location"]).data.decode())
+    assert "Opgeslagen: 1 geplakte regels, en de andere regels zoals het formulier ze toonde." in (
+        said
+    )
+    assert "Eén slot voor meer dan één accommodatie: Chalet 20: chalet-20, pool." in said
+
+
+def test_a_paste_finds_objects_by_id_or_name_and_refuses_one_the_host_lacks(
+    client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    host.objects.update({"chalet-4": "Chalet 4"})
+    logged_in(client)
+    page = client.get("/?tab=mapping&lang=nl").data.decode()
+    refused = html.unescape(
+        _post(
+            client, page, action="import", mapping_import="chalet 4;Chalet 12\nchalet-99;Chalet 13"
+        ).data.decode()
+    )
+    assert "Regel 2: hier heet geen accommodatie 'chalet-99'." in refused
+    assert "mapping" not in park.integrations[INTEGRATION]  # a new key is never made up
+    assert _post(
+        client, page, action="import", mapping_import="Chalet 4;Chalet 12"
+    ).status_code == (302)
+    assert park.integrations[INTEGRATION]["mapping"] == {"chalet-4": first_lock(sandbox).id}
 
 
 def test_mapping_a_lock_on_an_idle_iq_warns_at_once(
