@@ -22,13 +22,33 @@ from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.demo import run_demo
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.sandbox import SaltoSandbox
-from ireserve_salto_plugin.support.commands import register
+from ireserve_salto_plugin.support.commands import failure, register
 from ireserve_salto_plugin.support.files import write_private
 from ireserve_salto_plugin.support.probe_run import run_probe
 from ireserve_salto_plugin.support.reading import register_reads
 
 
-@click.group()
+class DeskGroup(click.Group):
+    """The CLI's group: with ``--json`` even click's own usage errors (a missing option, a
+    file that does not exist) are the one JSON failure shape on stdout, exit 2."""
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(argv, *rest, **kwargs)
+        except click.ClickException as exc:
+            if "--json" in argv:
+                click.echo(failure("usage", exc.format_message()))
+            else:
+                exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=DeskGroup)
 @click.version_option(package_name="ireserve-salto-plugin")
 @click.option("-v", "--verbose", is_flag=True, help="Show the plugin's own log lines.")
 def main(verbose: bool) -> None:

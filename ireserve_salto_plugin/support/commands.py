@@ -51,11 +51,19 @@ def desk_command(func: Callable[..., int]) -> Callable[..., None]:
     return run
 
 
+def failure(error: str, message: str, data: dict[str, Any] | None = None) -> str:
+    """The one shape of every ``--json`` failure, whatever failed: ``{"ok": false,
+    "error": <code>, "message": <text>, "data": {...}}``."""
+    return json.dumps(
+        {"ok": False, "error": error, "message": message, "data": data or {}}, indent=2
+    )
+
+
 def failed(text: str, error: str, as_json: bool, code: int) -> int:
-    """A failure in plain words; with ``--json`` a JSON object on stdout as well
-    (``ok: false``, ``error``), so a script always reads one document."""
+    """A failure in plain words; with ``--json`` one JSON object on stdout (:func:`failure`),
+    so a script always reads one document."""
     if as_json:
-        click.echo(json.dumps({"ok": False, "error": error, "message": text}, indent=2))
+        click.echo(failure(error, text))
     else:
         click.echo(click.style(printable(text), fg="red"), err=True)
     return code
@@ -65,7 +73,11 @@ def show(
     result: AdminResult, as_json: bool, rows: str | None = None, columns: list[str] | None = None
 ) -> int:
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        answer = result.to_dict()
+        if not result.ok:  # the one failure shape: its code first
+            reason = result.data.get("reason") or result.data.get("receipt") or "failed"
+            answer = {"ok": False, "error": str(reason), **answer}
+        click.echo(json.dumps(answer, indent=2))
     else:
         click.echo(click.style(printable(result.message), fg="green" if result.ok else "red"))
         if rows and columns and result.data.get(rows):

@@ -358,10 +358,21 @@ def test_with_json_every_outcome_is_one_json_object_on_stdout(
         "ok": False,
         "error": "unusable",
         "message": json.loads(bad.stdout)["message"],
+        "data": {},
     }
-    sandbox.stop()  # Salto away
-    away = run("locks", "--settings-file", str(settings_file), "--json")
-    assert away.exit_code == 1 and json.loads(away.stdout)["error"] == "salto_unavailable"
+    # click's own usage errors too (a missing file printed click's usage text)
+    missing = run("check", "--settings-file", str(tmp_path / "nowhere.json"), "--json")
+    assert missing.exit_code == 2
+    answer = json.loads(missing.stdout)
+    assert answer["ok"] is False and answer["error"] == "usage" and answer["data"] == {}
+    assert "nowhere.json" in answer["message"] and "does not exist" in answer["message"]
+    sandbox.stop()  # Salto away: every command's failure has the same four keys
+    for command in ("locks", "check", "iqs", "entries"):
+        away = run(command, "--settings-file", str(settings_file), "--json")
+        assert away.exit_code == 1, command
+        answer = json.loads(away.stdout)
+        assert answer["ok"] is False and answer["error"], (command, answer)
+        assert {"ok", "error", "message", "data"} <= set(answer), (command, answer)
 
 
 def test_why_takes_a_booking_from_options(settings_file: Path, sandbox: SaltoSandbox) -> None:
