@@ -99,7 +99,8 @@ def _texts(
 ) -> tuple[list[str], str]:
     """The warnings' texts for staff, and the guest's sentence for the confirmation mail
     (no time is promised while a warning stands that staff must fix)."""
-    staff, guest_lang = host_language(park), guest_language(booking, str(address))
+    staff = host_language(park)
+    guest_lang = guest_language(booking, str(address), staff)
     try:
         zone: Any = park_zone(park)
     except SettingsError:

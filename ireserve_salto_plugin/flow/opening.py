@@ -74,7 +74,7 @@ class Opening:
         ctx = self.parks.context(park, raw)
         settings = ctx.settings
         attempt.zone = ctx.zone
-        attempt.guest_lang = guest_language(booking, settings.guest_address)
+        attempt.guest_lang = guest_language(booking, settings.guest_address, attempt.lang)
         attempt.way_out = way_out(settings, attempt.guest_lang)
         if not settings.enabled:
             return attempt.done(Reason.INTEGRATION_INACTIVE)

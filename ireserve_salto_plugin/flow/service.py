@@ -33,7 +33,7 @@ from ireserve_salto_plugin.models import (
     Reason,
 )
 from ireserve_salto_plugin.park.fields import SettingsError
-from ireserve_salto_plugin.park.i18n import host_language
+from ireserve_salto_plugin.park.i18n import guest_language, host_language
 from ireserve_salto_plugin.park.platform import PlatformReader
 from ireserve_salto_plugin.park.text import host_attr, host_text
 from ireserve_salto_plugin.salto.cache import Store
@@ -159,7 +159,8 @@ class SaltoKsService:
             return None
         facts = BookingFacts.read(booking)  # the only read of the host's booking
         attempt = Attempt(attempt_id(), host_attr(park, "id"), facts.id, requested_by)
-        attempt.lang, attempt.guest_lang = host_language(park), host_language(facts)
+        attempt.lang = host_language(park)
+        attempt.guest_lang = guest_language(facts, "je", attempt.lang)
         with self.telemetry.open_span() as span:
             result = settled(attempt, self.opening.guest, park, raw, facts, now, lock_id)
             try:

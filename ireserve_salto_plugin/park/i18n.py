@@ -93,9 +93,15 @@ DUTCH_U = {
 }
 
 
-def guest_language(booking: Any, address: str) -> str:
-    """The guest's language: the booking's ``locale``; Dutch with "u" when the park asks."""
-    lang = host_language(booking)
+def guest_language(booking: Any, address: str, park_lang: str = DEFAULT) -> str:
+    """The guest's language: the booking's ``locale``, else the park's (``park_lang``: a
+    booking the host sends without one is the park's guest); Dutch with "u" when the park
+    asks."""
+    try:
+        given = getattr(booking, "locale", None)
+    except Exception:  # a host property that raises counts as none
+        given = None
+    lang = host_language(booking) if given else language(park_lang)
     return FORMAL_DUTCH if lang == "nl" and address == "u" else lang
 
 

@@ -216,14 +216,12 @@ class Desk:
                 str(raw["id"]),
                 str(raw["object_id"]),
                 str(raw["status"]),
-                datetime.fromisoformat(str(raw["arrival"])),
-                datetime.fromisoformat(str(raw["departure"])),
+                _moment("arrival", str(raw["arrival"])),
+                _moment("departure", str(raw["departure"])),
                 locale=raw.get("locale"),
             )
         except KeyError as exc:
             raise Unusable(f"a booking needs {exc.args[0]!r}") from None
-        except ValueError:
-            raise Unusable("arrival and departure must be ISO 8601 times") from None
 
     def booking_from(
         self,
@@ -278,6 +276,21 @@ class Desk:
         raw = read_json(Path(file))
         items = raw if isinstance(raw, list) else [raw]
         return [self.booking(item) for item in items]
+
+
+def _moment(name: str, text: str) -> datetime:
+    """An ISO 8601 time of a booking; a date alone is refused: it reads as 00:00, and a
+    departure at 00:00 locks the guest out from the night before."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Unusable(f"{name} must be an ISO 8601 time, e.g. 2026-12-09T10:00") from None
+    if ":" not in text:
+        raise Unusable(
+            f"{name} {text!r} has no time: give the park's check-in or check-out time too, "
+            f"e.g. {moment:%Y-%m-%d}T10:00 (a date alone is 00:00)"
+        )
+    return moment
 
 
 def read_json(path: Path) -> Any:

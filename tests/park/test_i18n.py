@@ -198,6 +198,20 @@ def test_staff_and_guest_get_their_own_language(
     assert again.guest_message == "The door is unlocked – push it open now."
 
 
+def test_a_booking_without_a_locale_gets_the_park_s_language(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: Any
+) -> None:
+    """A host that sends no ``booking.locale`` gave a Dutch park's guests English."""
+    park.locale = "nl"
+    booking = make_booking()
+    booking.locale = None
+    opened = host.open(booking, "guest")
+    assert opened is not None and opened.opened
+    assert opened.guest_message == "Het slot is ontgrendeld – duw de deur nu open."
+    [info] = host.change_status(make_booking(), "confirmed")
+    assert info.guest_text is not None and "Vanaf" in info.guest_text
+
+
 def test_a_guest_never_sees_internals(
     host: ReferenceHost, park: Park, mapped: Any, make_booking: Any
 ) -> None:

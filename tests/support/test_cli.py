@@ -397,6 +397,27 @@ def test_why_takes_a_booking_from_options(settings_file: Path, sandbox: SaltoSan
     assert missing.exit_code == 2 and "--arrival and --departure" in missing.output
 
 
+def test_why_refuses_a_date_without_a_time(settings_file: Path, sandbox: SaltoSandbox) -> None:
+    """``--departure 2026-12-09`` read as 00:00 locked the guest out from 00:30 on the
+    night before departure day; a date alone is refused, naming the field."""
+    day = sandbox.clock.utcnow().date()
+    departure = (day + timedelta(days=3)).isoformat()
+    result = run(
+        "why",
+        "--settings-file",
+        str(settings_file),
+        "--object",
+        "chalet-12",
+        "--arrival",
+        f"{day.isoformat()}T15:00",
+        "--departure",
+        departure,
+    )
+    assert result.exit_code == 2
+    assert f"departure '{departure}' has no time" in result.output
+    assert f"{departure}T10:00" in result.output
+
+
 def test_activate_by_the_iq_s_name_and_with_the_pin_already_mailed(
     settings_file: Path, sandbox: SaltoSandbox
 ) -> None:
