@@ -53,6 +53,7 @@ class Attempt:
     """Builds the result and logs it once, without secrets."""
 
     __slots__ = (
+        "answered_error",
         "attempt_id",
         "booking_id",
         "booking_key",
@@ -88,6 +89,9 @@ class Attempt:
         self.lock_name: str | None = None
         self.command_sent = False  # the open command may have reached Salto
         self.maybe_opened = False  # no answer came after the command: the door may be open
+        # Salto answered the command itself with a 5xx: it may have opened (said so), and a
+        # retry stays as hookspecs.md documents salto_unavailable (retryable)
+        self.answered_error = False
         self.waiting = False  # a repeat tap while the first attempt is still running
         self.salto_at: datetime | None = None  # Salto's time when it accepted the open
         self.kind = "guest"  # "guest" (a booking's open), "staff" or "test"
@@ -145,8 +149,9 @@ class Attempt:
             if moment is not None and reason in WINDOW_REASONS:  # only they show times
                 fill[name] = local_time(moment, self.zone)
                 guest[name] = when(moment, self.zone, self.guest_lang)
-        message = staff_message(reason, self.lang, fill)
-        maybe_opened, waiting = self.maybe_opened, self.waiting
+        waiting = self.waiting
+        maybe_opened = self.maybe_opened or self.answered_error  # the words
+        message = staff_message(reason, self.lang, fill, maybe_opened=maybe_opened)
         guest_text = guest_message(
             reason,
             outcome,
@@ -157,7 +162,7 @@ class Attempt:
             way_out=self.way_out,
         )
         retryable, call_reception = retry_advice(
-            reason, outcome, waiting=waiting, maybe_opened=maybe_opened
+            reason, outcome, waiting=waiting, maybe_opened=self.maybe_opened
         )
         self.outcome, self.reason = outcome, reason
         if log.isEnabledFor(logging.INFO):  # the fields are built only when logged

@@ -37,6 +37,7 @@ from ireserve_salto_plugin.salto.errors import (
     SaltoError,
     StoreUnavailable,
     Timeout,
+    Unavailable,
 )
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
@@ -184,6 +185,9 @@ class Sender:
             detail = MAY_HAVE_OPENED if attempt.maybe_opened else NOT_SENT
             return attempt.done(Reason.TIMEOUT, detail=detail)
         reason = Reason(exc.reason)
+        if attempt.command_sent and _answered_with_an_error(exc):
+            attempt.answered_error = True  # Salto had the command: never "simply retry"
+            return attempt.done(reason, details=str(exc), retry_after=exc.retry_after)
         if site_id is not None and reason in DIAGNOSE:
             reason = _diagnose(gateway, site_id, lock_id) or reason
         if reason is Reason.SALTO_REJECTED and isinstance(exc, NotFound):
@@ -203,6 +207,17 @@ class Sender:
             account=repr(account),
             site_uid=settings.site_uid,
         )
+
+
+def _answered_with_an_error(exc: SaltoError) -> bool:
+    """Salto answered the open command itself with a 5xx: it had the command."""
+    return (
+        isinstance(exc, Unavailable)
+        and exc.sent
+        and exc.method == "PATCH"
+        and exc.status is not None
+        and exc.status >= 500
+    )
 
 
 def _diagnose(gateway: SaltoGateway, site_id: str, lock_id: str) -> Reason | None:

@@ -103,6 +103,12 @@ NOW_SUSPENDED = N_(
     "this IQ until {until}. Check the IQ's PIN (GET PIN, Set PIN) or wait."
 )
 OTP_MISSING = N_(" (Salto KS asks for a one-time code at this IQ)")
+# A 5xx answer to the open command itself: Salto had it, so the door may have opened.
+ANSWERED_WITH_AN_ERROR = N_(
+    "Salto KS answered the open of lock {lock} with an error: it may or may not have "
+    "opened. Check Salto's log (confirm_open, or 'ireserve-salto entries') before trying "
+    "again (attempt {attempt})."
+)
 FILLED_DETAILS = frozenset({NOW_SUSPENDED})
 
 GUEST_OPEN = N_("The door is unlocked – push it open now.")  # it relocks in seconds
@@ -197,7 +203,11 @@ def auth_cause(code: str | None, user: str, lang: str) -> str:
     return translate(text, lang).format_map(Fill({"user": repr(user)}))
 
 
-def staff_message(reason: Reason, lang: str, fill: dict[str, Any]) -> str:
+def staff_message(
+    reason: Reason, lang: str, fill: dict[str, Any], *, maybe_opened: bool = False
+) -> str:
+    if maybe_opened and reason is Reason.SALTO_UNAVAILABLE:
+        return translate(ANSWERED_WITH_AN_ERROR, lang).format_map(Fill(fill))
     detail = translate(fill.get("detail", ""), lang)
     if fill.get("detail") in FILLED_DETAILS:  # fixed texts with parts of their own
         detail = detail.format_map(Fill(fill))

@@ -532,6 +532,9 @@ def test_results_say_whether_the_guest_may_try_again(
     away = host.open(make_booking(), "guest")
     assert away is not None and away.reason is Reason.SALTO_UNAVAILABLE
     assert away.retryable and not away.call_reception and away.to_dict()["retryable"]
+    # Salto had the command: the words never say "simply retry" (the door may be open)
+    assert "may or may not have opened" in away.message and "log" in away.message
+    assert away.guest_message == "The door may have opened; please check it before trying again."
     sandbox.set_iq_online(mapped.iq.id, False)
     offline = host.open(make_booking(), "guest")
     assert offline is not None and offline.reason is Reason.IQ_OFFLINE
