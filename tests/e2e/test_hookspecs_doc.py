@@ -109,3 +109,42 @@ def test_an_item_without_a_sentence_is_refused(monkeypatch: Any) -> None:
     monkeypatch.delitem(texts_reasons.REASONS, "iq_busy")
     with pytest.raises(docs.Missing, match="iq_busy"):
         docs.render(DOC)
+
+
+def _host_rows(name: str) -> dict[str, tuple[str, str]]:
+    part = DOC.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
+    rows = {}
+    for line in part.splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            for attribute in re.findall(r"`(\w+)`", cells[0]):
+                rows[attribute] = (cells[1], cells[2])
+    return rows
+
+
+@pytest.mark.parametrize("name", ["park", "booking"])
+def test_the_host_object_rows_say_what_the_contract_types_say(name: str) -> None:
+    """Types and meanings, not only names: booking.status once held the text of the status
+    admin action (what a type check and a length check would have caught)."""
+    from typing import get_type_hints
+
+    from ireserve_salto_plugin import models
+
+    protocol = {"park": models.Park, "booking": models.Booking}[name]
+    rows = _host_rows(name)
+    kinds = {"str": "`str`", "datetime": "`datetime`", "Mapping": "mapping"}
+    for attribute, value in vars(protocol).items():
+        if isinstance(value, property) and value.fget is not None:
+            hint = get_type_hints(value.fget)["return"]
+            kind = getattr(hint, "__name__", None) or str(hint).split("[")[0].split(".")[-1]
+            assert rows[attribute][0].startswith(kinds[kind]), (attribute, rows[attribute])
+    assert all(len(meaning) < 400 for _, meaning in rows.values()), rows
+    if name == "booking":
+        assert "open_statuses" in rows["status"][1]
+
+
+def test_the_widgets_are_documented() -> None:
+    from ireserve_salto_plugin.park.fields import WIDGETS
+
+    listed = DOC.split("`x-widget` (", 1)[1].split(")", 1)[0]
+    assert set(re.findall(r"`(\w+)`", listed)) == set(WIDGETS)
