@@ -120,10 +120,12 @@ ADMIN_MESSAGES: dict[str, str] = {
         "Account {username} is blocked on this site: unblock it in the Salto KS web app."
     ),
     "account_in_app": N_(
-        "Account {username} is activated at {iqs} in Salto KS, but no IQ "
-        "secret is stored here: it was probably used in the Salto KS app, which "
-        "changes the secret, and Salto will not hand it out again. Use a "
-        "dedicated service account that is never used in the app."
+        "Account {username} is activated at {iqs} in Salto KS, but no IQ secret is stored "
+        "in these settings. Either the secret lives in another copy of them (the i-Reserve "
+        "integration page, another settings file of the CLI): copy its IQ entry here; or "
+        "the account was used in the Salto KS app, which changes the secret, and Salto will "
+        "not hand it out again: then use a dedicated service account that is never used in "
+        "the app."
     ),
     "paging_ignored": N_(
         "Salto KS ignores paging: only the first {count} locks are known (a "

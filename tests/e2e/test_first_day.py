@@ -203,6 +203,8 @@ def test_an_account_used_in_the_salto_app_is_named_as_the_cause(
     assert not result.ok
     assert [f["code"] for f in result.data["findings"]] == ["account_used_in_app"]
     assert "never used in the app" in result.message and lock.iq.name in result.message
+    # the likelier cause first: the secret in another copy of these settings
+    assert "another copy" in result.message and "another settings file" in result.message
     status = host.admin(park, INTEGRATION, "status")
     assert "account_used_in_app" in [f["code"] for f in status.data["findings"]]
     pin = host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id)  # 403 2203 at Salto
