@@ -252,10 +252,12 @@ def self_test(desk: Desk, iq_id: str, as_json: bool) -> int:
 @AS_JSON
 @desk_command
 def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool, as_json: bool) -> int:
-    """Really open one lock, audited: the proof that its IQ takes the codes."""
-    if not yes and not click.confirm(f"Open lock {lock_id} now?", err=True):
+    """Really open one lock, audited: the proof that its IQ takes the codes. LOCK_ID is the
+    lock's id or its name, as for ``open``."""
+    lock = desk.lock_id(lock_id)
+    if not yes and not click.confirm(f"Open lock {printable(lock_id)} now?", err=True):
         return PROBLEM
-    return show(desk.admin("test_open", lock_id=lock_id, requested_by=requested_by), as_json)
+    return show(desk.admin("test_open", lock_id=lock, requested_by=requested_by), as_json)
 
 
 @click.command("open", short_help="Open a lock for staff, with a reason.")

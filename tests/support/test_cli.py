@@ -212,6 +212,7 @@ def test_salto_being_away_is_exit_code_1(settings_file: Path, sandbox: SaltoSand
     sandbox.inject("*", "/", status=503, times=50)
     result = CliRunner().invoke(main, ["locks", "--settings-file", str(settings_file)])
     assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Retrying" not in result.output and "total=" not in result.output  # quiet
 
 
 # -- a settings file never chooses a host, a client or a store --------------------------------
@@ -416,6 +417,22 @@ def test_why_refuses_a_date_without_a_time(settings_file: Path, sandbox: SaltoSa
     assert result.exit_code == 2
     assert f"departure '{departure}' has no time" in result.output
     assert f"{departure}T10:00" in result.output
+
+
+def test_test_open_takes_a_lock_name_and_an_unknown_one_is_exit_2(
+    settings_file: Path, sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = first_lock(sandbox)
+    assert activate(settings_file, sandbox, lock.iq.id, monkeypatch).exit_code == 0
+    opened = run(
+        "test-open", "Chalet 12", "--by", "desk", "--yes", "--settings-file", str(settings_file)
+    )
+    assert opened.exit_code == 0 and sandbox.call_count("PATCH") == 1
+    unknown = run(
+        "test-open", "Chalet 99", "--by", "desk", "--yes", "--settings-file", str(settings_file)
+    )
+    assert unknown.exit_code == 2 and "ireserve-salto locks" in unknown.output
+    assert sandbox.call_count("PATCH") == 1
 
 
 def test_activate_by_the_iq_s_name_and_with_the_pin_already_mailed(
