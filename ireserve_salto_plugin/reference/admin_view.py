@@ -26,8 +26,9 @@ class View:
     """One park's pages: the language a request reads them in, and a template rendered with
     the exported form, its labels and the flashed messages."""
 
-    def __init__(self, host: ReferenceHost, park: Park) -> None:
+    def __init__(self, host: ReferenceHost, park: Park, mailbox: str | None = None) -> None:
         self.host, self.park = host, park
+        self.mailbox = mailbox  # on the sandbox: where Salto's PIN e-mails are read
 
     def lang(self) -> str:
         return language(request.args.get("lang") or self.park.locale)
@@ -49,6 +50,7 @@ class View:
             t=lambda text: i18n.word(WEB_ADMIN, text, code),
             action_label=lambda name: labels[name][code],
             messages=get_flashed_messages(with_categories=True),
+            mailbox=self.mailbox,
             **context,
         )
 

@@ -44,6 +44,7 @@ def create_app(
     token: str | None = None,
     allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
     clock: Callable[[], float] = time.time,
+    mailbox: str | None = None,
 ) -> Flask:
     """The app; ``token`` (random when not given, read back as ``app.config["LOGIN_TOKEN"]``)
     is what the admin types once at ``/login``.
@@ -66,7 +67,7 @@ def create_app(
         SESSION_COOKIE_NAME=f"salto-admin-{secrets.token_hex(8)}",
     )
     CSRFProtect(app)
-    view = View(host, park)
+    view = View(host, park, mailbox)
     login_pages(app, frozenset(allowed_hosts), clock, view)
     settings_pages(app, view)
     booking_pages(app, host, park, view.lang, view.render)

@@ -150,6 +150,7 @@ def sandbox(
         write_private(Path(settings_file), data)
         click.echo(f"Salto KS sandbox: identity {box.identity_url}, API {box.api_url}")
         click.echo(f"Settings and platform variables written to {settings_file}. Ctrl-C stops.")
+        click.echo(f"Salto's e-mails (the IQ PINs of GET PIN): {box.api_url}/_sandbox/outbox")
         if admin_port is not None:
             url, token = _serve_admin(box, parks[0], admin_port)
             click.echo(
@@ -189,7 +190,7 @@ def _serve_admin(box: Any, settings: dict[str, Any], port: int) -> tuple[str, st
         1,
     ):
         host.add_booking(Booking(f"B-{n}", "chalet-12", status, start, start + timedelta(days=3)))
-    app = create_app(host, park)
+    app = create_app(host, park, mailbox=f"{box.api_url}/_sandbox/outbox")
     server = serve(app, port=port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}", app.config["LOGIN_TOKEN"]

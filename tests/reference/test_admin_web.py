@@ -626,3 +626,21 @@ def test_the_session_ends_when_idle_on_logout_and_is_bound_to_its_port(
     assert b'id="logout"' in page.data
     assert web.post("/logout", data={"csrf_token": csrf_of(page.data)}, **port).status_code == 302
     assert web.get("/open-a-door", **port).status_code == 302
+
+
+def test_on_the_sandbox_the_page_says_where_the_pin_e_mail_is(
+    host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    """GET PIN sends Salto's e-mail to the sandbox's outbox: the page links to it."""
+    import requests
+
+    from ireserve_salto_plugin.reference.admin_web import create_app
+
+    outbox = f"{sandbox.api_url}/_sandbox/outbox"
+    client = logged_in(create_app(host, park, token=TOKEN, mailbox=outbox).test_client())
+    page = client.get("/?tab=iq_otp&lang=nl").data.decode()
+    assert f'href="{outbox}"' in page and "Sandbox-postvak (PIN-e-mails)" in page
+    lock = first_lock(sandbox)
+    assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
+    mails = requests.get(outbox, timeout=10).json()
+    assert [mail["iq_id"] for mail in mails] == [lock.iq.id]
