@@ -5,6 +5,7 @@ booking (a lock, a reason, a confirmation)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import (
@@ -19,9 +20,7 @@ from ireserve_salto_plugin.reference.admin_forms import (
     lock_name,
 )
 from ireserve_salto_plugin.reference.host import Park, ReferenceHost
-
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-IDLE_SECONDS = 30 * 60  # a session without a request this long is over
+from ireserve_salto_plugin.reference.web_words import STEP_LABELS
 
 
 def booking_pages(
@@ -46,12 +45,16 @@ def booking_pages(
     @app.get("/booking/<path:booking_id>")
     def booking(booking_id: str, result: Any = None, confirm: str | None = None) -> str:
         found = found_booking(booking_id)
-        why = host.pm.hook.explain_access(park=park, booking=found, now=None)
+        # in the language this page is read in (a GET never changes the park's)
+        why = host.pm.hook.explain_access(
+            park=replace(park, locale=lang()), booking=found, now=None
+        )
         return render(
             "booking.html",
             tab="",
             booking=found,
             why=why,
+            step_labels=STEP_LABELS,
             result=result,
             confirm=confirm,
             here=url_for("booking", booking_id=booking_id),

@@ -644,3 +644,31 @@ def test_on_the_sandbox_the_page_says_where_the_pin_e_mail_is(
     assert host.admin(park, INTEGRATION, "get_pin", iq_id=lock.iq.id).ok
     mails = requests.get(outbox, timeout=10).json()
     assert [mail["iq_id"] for mail in mails] == [lock.iq.id]
+
+
+def test_the_booking_page_explains_in_the_page_s_language_with_words_not_codes(
+    client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
+    """The explainer came in the language of the last POST (en and de pages in Dutch), its
+    steps labelled with raw codes (``lock_exists``); Salto's own words go behind a toggle."""
+    park.locale = "nl"
+    start = sandbox.clock.utcnow() - timedelta(hours=1)
+    host.add_booking(Booking("B-7", "chalet-12", "confirmed", start, start + timedelta(days=2)))
+    logged_in(client)
+    page = html.unescape(client.get("/booking/B-7?lang=en").data.decode())
+    assert "Lock at Salto" in page and "lock_exists" not in page.split('id="explainer"')[1]
+    assert "Nu openen zou lukken" not in page and park.locale == "nl"  # a GET changes nothing
+    german = html.unescape(client.get("/booking/B-7?lang=de").data.decode())
+    from ireserve_salto_plugin.park.i18n import word
+
+    label = word("web admin", "Lock at Salto", "de")
+    assert label != "Lock at Salto" and label in german.split('id="explainer"')[1]
+    sandbox.inject("PATCH", "/locking$", status=503)
+    token = csrf_of(client.get("/booking/B-7?lang=nl").data)
+    opened = html.unescape(
+        client.post(
+            "/open/B-7?lang=nl", data={"csrf_token": token, "confirmed": "yes"}
+        ).data.decode()
+    )
+    assert 'id="technical"' in opened and "technische details" in opened
+    assert "Details:" not in opened
