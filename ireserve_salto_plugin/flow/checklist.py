@@ -29,10 +29,10 @@ from ireserve_salto_plugin.models import (
     StepState,
 )
 from ireserve_salto_plugin.park.i18n import N_, translate
-from ireserve_salto_plugin.park.messages import Fill
+from ireserve_salto_plugin.park.messages import Fill, auth_cause, staff_message
 from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS
-from ireserve_salto_plugin.salto.errors import SaltoError
+from ireserve_salto_plugin.salto.errors import AuthError, SaltoError
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.store.guards import OtpBudget
 
@@ -51,6 +51,11 @@ class Steps:
         text = translate(message, self.lang).format_map(Fill(fill))
         self.steps.append(Step(step, state, text, reason))
         return ok is True
+
+    def salto_failed(self, reason: Reason, text: str) -> None:
+        """Salto could not be asked: said in the staff's words (Salto's own, English, with
+        the request's path, are for the log, never in this sentence)."""
+        self.steps.append(Step("salto", StepState.FAIL, text, reason))
 
     def unknown(self, *names: tuple[str, Reason]) -> None:
         for step, reason in names:
@@ -73,6 +78,16 @@ SALTO_STEPS = (
     ("lock_online", Reason.LOCK_OFFLINE),
     ("clock", Reason.CLOCK_SKEW),
 )
+
+
+def salto_words(failure: SaltoError, reason: Reason, ctx: ParkContext, lang: str) -> str:
+    """Why Salto could not be asked, as the open would say it to staff, in ``lang``."""
+    if reason is Reason.TIMEOUT:
+        reason = Reason.SALTO_UNAVAILABLE  # nothing was sent: only "not reachable" is true
+    account = ctx.settings.username
+    detail = auth_cause(failure.code, account, lang) if isinstance(failure, AuthError) else ""
+    fill = {"detail": detail, "site_uid": ctx.settings.site_uid, "account": repr(account)}
+    return staff_message(reason, lang, fill)
 
 
 def checked_steps(
@@ -149,13 +164,8 @@ def checked_steps(
         steps.unknown(*SALTO_STEPS[:2])
     _timing_steps(steps, facts.status, settings.opening_statuses, window, instant, zone)
     if failure is not None:
-        steps.add(
-            "salto",
-            False,
-            N_("Salto KS could not be asked: {detail}"),
-            Reason(failure.reason),
-            detail=failure,
-        )
+        reason = Reason(failure.reason)
+        steps.salto_failed(reason, salto_words(failure, reason, ctx, steps.lang))
     if checked is not None and checked.lock is not None:
         _send_steps(
             steps,

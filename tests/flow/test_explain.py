@@ -145,6 +145,12 @@ def test_salto_away_leaves_its_steps_unknown(
     states = {s.step: s.state for s in found.steps}
     assert states["window"] is StepState.OK and states["salto"] is StepState.FAIL
     assert states["iq_online"] is StepState.UNKNOWN
+    # one language: no English of Salto's or request path inside the staff's sentence
+    park = next(iter(host.parks.values()))
+    park.locale = "nl"
+    dutch = {s.step: s.message for s in explain(host, make_booking()).steps}["salto"]
+    assert dutch == "Salto KS is nu niet bereikbaar; probeer het zo opnieuw.", dutch
+    assert "/v1.2" not in found.message and "could not reach" not in found.message
 
 
 def test_readiness_sweeps_with_one_lock_list_read(
