@@ -122,7 +122,9 @@ class AdminActions(Activation):
             name=name,
         )
         if user is not None and user.subscription_state:
-            message += say(lang, "subscription", state=user.subscription_state)
+            state = user.subscription_state
+            words = say(lang, state) if state in ("subscribed", "suspended") else repr(state)
+            message += say(lang, "subscription", state=words)
         return AdminResult(
             not findings,
             message + "".join(" " + finding.message for finding in findings),

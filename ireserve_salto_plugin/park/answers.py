@@ -101,6 +101,9 @@ ADMIN_MESSAGES: dict[str, str] = {
         "{locks}, {verdict}"
     ),
     "subscription": N_(" Subscription state at Salto: {state}."),
+    # Salto's subscription_state values (tests/samples): said in words; others as sent
+    "subscribed": N_("subscribed"),
+    "suspended": N_("suspended (its seats are used up)"),
     "account_no_remote": N_(
         "Account {username} has no remote-open right on this site "
         "(remote_access is false): grant it in the Salto KS web app."
@@ -179,8 +182,8 @@ ADMIN_MESSAGES: dict[str, str] = {
     ),
     "test_passed": N_(
         "Cloud check passed: Salto KS's cloud accepted a code signed with the "
-        "stored secret and PIN at Salto's time (PUT pin with delta 0000, which "
-        "changes nothing). This is necessary, not sufficient: the IQ itself was not "
+        "stored secret and PIN at Salto's time (a check that changes nothing). "
+        "This is necessary, not sufficient: the IQ itself was not "
         "asked, and nothing says a lock is online. Only a test open of one lock "
         "proves the IQ takes these codes."
     ),

@@ -84,7 +84,7 @@ STAFF_MESSAGES: dict[Reason, str] = {
             "the host's operators must check it."
         )
     ),
-    Reason.DUPLICATE: N_("Already handled a moment ago: {first}"),
+    Reason.DUPLICATE: N_("The same request came a moment ago: {first}"),
     Reason.CLOCK_SKEW: N_("This server's clock differs from Salto's by more than a minute."),
     Reason.LOCK_BATTERY_LOW: N_(
         "The battery of lock {lock} is low: replace it before the guest arrives."

@@ -26,6 +26,7 @@ from ireserve_salto_plugin.park.i18n import catalog as i18n_catalog
 from ireserve_salto_plugin.park.i18n import language, translate, when
 from ireserve_salto_plugin.park.settings import IqSchema, SettingsSchema
 from ireserve_salto_plugin.reference import Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
 
 PLACEHOLDER = re.compile(r"\{[^}]*\}")
 
@@ -324,3 +325,18 @@ def test_every_word_a_web_admin_page_shows_is_in_the_catalogs() -> None:
     }
     assert shown and shown <= WORDS
     assert {("web admin", word) for word in WORDS} <= set(entries("nl"))
+
+
+def test_no_english_value_inside_a_dutch_or_german_sentence(
+    host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
+    """ "Abonnementsstatus bij Salto: subscribed", "PUT pin met delta 0000" to a park admin:
+    Salto's values and the API's words said in the park's language."""
+    park.locale = "nl"
+    connected = host.admin(park, INTEGRATION, "test_connection")
+    assert "Abonnementsstatus bij Salto: geabonneerd." in connected.message
+    checked = host.admin(park, INTEGRATION, "self_test", iq_id=mapped.iq.id)
+    assert checked.ok and "PUT" not in checked.message and "0000" not in checked.message
+    park.locale = "de"
+    again = host.admin(park, INTEGRATION, "test_connection")
+    assert "abonniert" in again.message and "subscribed" not in again.message
