@@ -219,6 +219,8 @@ def receipt_writes(
         "lock_id": result.lock_id,
         "site_id": site_id,
         "at": at.isoformat(),
+        "booking": attempt.booking_id,
+        "maybe_opened": attempt.maybe_opened or attempt.answered_error,
         **who,
     }
     if result.opened and result.reason is Reason.OPENED:

@@ -26,13 +26,18 @@ from ireserve_salto_plugin.models import (
     Explanation,
     Park,
     Reason,
+    Step,
+    StepState,
 )
 from ireserve_salto_plugin.park.fields import SettingsError
-from ireserve_salto_plugin.park.i18n import N_, host_language
+from ireserve_salto_plugin.park.i18n import N_, host_language, translate
+from ireserve_salto_plugin.park.messages import staff_message
+from ireserve_salto_plugin.park.text import host_text
 from ireserve_salto_plugin.salto.clock import Clock
-from ireserve_salto_plugin.salto.errors import SaltoError
+from ireserve_salto_plugin.salto.errors import SaltoError, StoreUnavailable
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.store.guards import OtpBudget
+from ireserve_salto_plugin.store.keys import LAST_OPEN
 
 
 def explain(
@@ -61,6 +66,7 @@ def explain(
         return finish(steps, None, None)
     gateway = ctx.gateway(parks.tuning.status_deadline)
     found = checked_steps(ctx, gateway, budget, steps, booking, now, confirm_offline=True)
+    found = with_last_attempt(ctx, found, booking, clock, steps.lang)
     object_id = getattr(booking, "object_id", None)
     every = (
         booking_doors(ctx.settings.own_locks(object_id), ctx.settings.common_locks)
@@ -70,6 +76,48 @@ def explain(
     if len(every) < 2:
         return found
     return replace(found, doors=_doors(ctx, gateway, budget, clock, booking, now, every))
+
+
+LAST_ATTEMPT_SHOWN = 15 * 60  # seconds a failed open of this booking's lock is shown
+
+
+def with_last_attempt(
+    ctx: ParkContext, found: Explanation, booking: Booking, clock: Clock, lang: str
+) -> Explanation:
+    """``found`` with the park's last failed open when it was this booking's, on this lock,
+    in the last 15 minutes: after the conditions (not one of them: the verdict stays what an
+    open now would answer), and said instead of "an open now would be sent", which must
+    never stand under a failure that may have opened the door."""
+    try:
+        record = ctx.parks.store.get(LAST_OPEN(ctx.account.key, ctx.park_tag, "failure"))
+    except StoreUnavailable:
+        return found
+    if not isinstance(record, dict) or record.get("lock_id") != found.lock_id:
+        return found
+    if record.get("booking") != host_text(getattr(booking, "id", None)):
+        return found
+    try:
+        reason = Reason(str(record.get("reason")))
+        ago = (clock.utcnow() - datetime.fromisoformat(str(record.get("at")))).total_seconds()
+    except (TypeError, ValueError):
+        return found
+    if not -60 <= ago <= LAST_ATTEMPT_SHOWN:
+        return found
+    what = staff_message(reason, lang, {"lock": found.lock_id or "?", "detail": ""})
+    said = translate(N_("Last attempt {ago} ago: {what}"), lang).format(
+        ago=_ago(max(ago, 0.0), lang), what=what
+    )
+    if record.get("maybe_opened") is True:
+        said += " " + translate(N_("The door may have opened: check Salto's log first."), lang)
+    step = Step("last_attempt", StepState.FAIL, said, reason)
+    message = said if found.verdict is Reason.OPENED else found.message
+    return replace(found, steps=[*found.steps, step], message=message)
+
+
+def _ago(seconds: float, lang: str) -> str:
+    if seconds < 120:
+        return translate(N_("{n} s"), lang).format(n=round(seconds))
+    return translate(N_("{n} min"), lang).format(n=round(seconds / 60))
 
 
 def doors(

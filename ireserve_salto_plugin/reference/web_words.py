@@ -27,6 +27,7 @@ WORDS = frozenset(
         ),
         NP_("web admin", "Yes, forget it"),
         NP_("web admin", "Log out"),
+        NP_("web admin", "Last attempt"),
         NP_("web admin", "Sandbox mailbox (PIN e-mails)"),
         NP_("web admin", "Line {line}: no object here is called {object}."),
         NP_(
@@ -94,6 +95,7 @@ WORDS = frozenset(
 
 # The explainer's step names (the checklist's codes) as the page labels them.
 STEP_LABELS = {
+    "last_attempt": "Last attempt",
     "settings": "Settings",
     "enabled": "Switched on",
     "booking": "Booking",

@@ -172,3 +172,29 @@ def test_readiness_sweeps_with_one_lock_list_read(
     assert report.summary == {"opened": 30, "no_lock_mapped": 1, "status_not_allowed": 1}
     assert sum(sandbox.calls.values()) <= 2  # the cached list; at most lock list + IQs
     assert sandbox.call_count("PATCH") == 0 and sandbox.call_count("PUT") == 0
+
+
+def test_after_a_failed_open_the_explainer_shows_it_not_that_an_open_would_work(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
+    """Salto answered the open with a 503: the door may have opened. "An open now would
+    be sent" must not stand under that; the last attempt is shown, with what to check."""
+    park.locale = "nl"
+    booking = make_booking()
+    assert explain(host, booking).message.startswith("Nu openen zou lukken")
+    sandbox.inject("PATCH", "/locking$", status=503)
+    failed = host.open(booking, "guest")
+    assert failed is not None and failed.reason is Reason.SALTO_UNAVAILABLE
+    found = explain(host, booking)
+    assert found.verdict is Reason.OPENED  # still what an open now would answer
+    last = found.steps[-1]
+    assert last.step == "last_attempt" and last.state is StepState.FAIL
+    assert last.message.startswith("Laatste poging ") and " s geleden: " in last.message
+    assert "De deur is mogelijk geopend" in last.message
+    assert not found.message.startswith("Nu openen zou lukken") and found.message == last.message
+    other = explain(host, make_booking())  # another booking: nothing of it
+    assert other.steps[-1].step != "last_attempt"
