@@ -11,11 +11,13 @@ from typing import Any
 from flask import (
     Flask,
     abort,
+    flash,
     request,
     url_for,
 )
 
 from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.park.answers import say
 from ireserve_salto_plugin.reference.admin_forms import (
     lock_name,
 )
@@ -84,7 +86,9 @@ def booking_pages(
         lock, why = request.form.get("lock_id", ""), request.form.get("reason", "").strip()
         result, confirm = None, None
         if request.method == "POST":
-            if request.form.get("confirmed") != "yes":
+            if not why:  # checked before the confirmation, not after it
+                flash(say(code, "staff_open_reason"), "bad")
+            elif request.form.get("confirmed") != "yes":
                 confirm = names.get(lock, lock)
             else:
                 result = host.admin(

@@ -139,6 +139,17 @@ def shared_locks(mapping: dict[str, Any], options: list[dict[str, Any]]) -> list
     ]
 
 
+SHOWN_NAMES = 10  # names a warning lists before "and N others"
+
+
+def names_and_more(names: list[str], lang: str) -> str:
+    """The first names, then "and N others" (a list is never cut silently)."""
+    shown = ", ".join(names[:SHOWN_NAMES])
+    if len(names) <= SHOWN_NAMES:
+        return shown
+    return shown + " " + _said("and {count} others", lang, count=len(names) - SHOWN_NAMES)
+
+
 def _said(message: str, lang: str, **fill: Any) -> str:
     return i18n.word(WEB_ADMIN, message, lang).format(**fill)
 

@@ -22,6 +22,7 @@ from ireserve_salto_plugin.park.fields import describe_errors
 from ireserve_salto_plugin.reference.admin_forms import (
     form_mapping,
     mapping_rows,
+    names_and_more,
     on_idle_iqs,
     parse_import,
     read_at_text,
@@ -117,7 +118,7 @@ class SettingsPages:
                 view.word(
                     "Not activated yet: {locks} are on an IQ that is not "
                     'activated, so they cannot open (tab "Activate IQs").'
-                ).format(locks=", ".join(idle[:10]))
+                ).format(locks=names_and_more(idle, view.lang()))
             )
         return {"options": options, "rows": rows, "read_at": read_at, "warnings": warnings}
 

@@ -28,6 +28,7 @@ WORDS = frozenset(
         NP_("web admin", "Yes, forget it"),
         NP_("web admin", "Log out"),
         NP_("web admin", "Last attempt"),
+        NP_("web admin", "and {count} others"),
         NP_("web admin", "Sandbox mailbox (PIN e-mails)"),
         NP_("web admin", "Line {line}: no object here is called {object}."),
         NP_(

@@ -672,3 +672,25 @@ def test_the_booking_page_explains_in_the_page_s_language_with_words_not_codes(
     )
     assert 'id="technical"' in opened and "technische details" in opened
     assert "Details:" not in opened
+
+
+def test_a_staff_open_without_a_reason_is_refused_before_the_confirmation(
+    client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
+    logged_in(client)
+    token = csrf_of(client.get("/open-a-door?lang=nl").data)
+    asked = html.unescape(
+        client.post(
+            "/open-a-door?lang=nl", data={"csrf_token": token, "lock_id": mapped.id, "reason": ""}
+        ).data.decode()
+    )
+    assert 'id="confirm-question"' not in asked and "reason:" in asked
+    assert sandbox.call_count("PATCH") == 0
+
+
+def test_a_list_of_names_is_never_cut_silently() -> None:
+    from ireserve_salto_plugin.reference.admin_forms import names_and_more
+
+    names = [f"Chalet {n}" for n in range(1, 13)]
+    assert names_and_more(names, "nl").endswith("Chalet 10 en 2 andere")
+    assert names_and_more(names[:3], "de") == "Chalet 1, Chalet 2, Chalet 3"
