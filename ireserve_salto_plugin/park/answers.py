@@ -103,6 +103,14 @@ ADMIN_MESSAGES: dict[str, str] = {
     "subscription": N_(" Subscription state at Salto: {state}."),
     # Salto's subscription_state values (tests/samples): said in words; others as sent
     "subscribed": N_("subscribed"),
+    # the support desk's readiness table
+    "ready": N_("ready"),
+    "column_booking_id": N_("booking"),
+    "column_arrival": N_("arrival"),
+    "column_object": N_("object"),
+    "column_lock": N_("lock"),
+    "column_label": N_("verdict"),
+    "column_message": N_("why"),
     "suspended": N_("suspended (its seats are used up)"),
     "account_no_remote": N_(
         "Account {username} has no remote-open right on this site "

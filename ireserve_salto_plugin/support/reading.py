@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 
+from ireserve_salto_plugin.park.answers import say
+from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.text import printable
+from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.support.commands import AS_JSON, SETTINGS, desk_command, show
 from ireserve_salto_plugin.support.files import OK, PROBLEM, Desk, Unusable
 from ireserve_salto_plugin.support.tables import table
@@ -108,10 +111,37 @@ def readiness(desk: Desk, bookings_file: str, as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(found.to_dict(), indent=2))
     else:
-        click.echo(table(found.bookings, ["booking_id", "verdict", "message"]))
+        click.echo(readiness_table(desk, bookings_file, found.bookings))
         click.echo(", ".join(f"{k}: {v}" for k, v in sorted(found.summary.items())))
     ready = set(found.summary) <= {"opened"}
     return OK if ready else PROBLEM
+
+
+def readiness_table(desk: Desk, bookings_file: str, rows: list[dict[str, Any]]) -> str:
+    """Each booking with its arrival (park-local), object, lock by name, a verdict label
+    (ready, else the reason) and the whole message, wrapped; in the park's language."""
+    lang = host_language(desk.park)
+    by_id = {booking.id: booking for booking in desk.bookings(bookings_file)}
+    try:
+        names = {lock["id"]: lock["name"] for lock in desk.locks()}
+    except SaltoError:
+        names = {}
+    shown = []
+    for row in rows:
+        booking = by_id.get(row.get("booking_id", ""))
+        verdict = row.get("verdict")
+        shown.append(
+            {
+                **row,
+                "arrival": f"{booking.arrival:%Y-%m-%d %H:%M}" if booking else None,
+                "object": booking.object_id if booking else None,
+                "lock": names.get(row.get("lock_id") or "", row.get("lock_id")),
+                "label": say(lang, "ready") if verdict == "opened" else verdict,
+            }
+        )
+    columns = ["booking_id", "arrival", "object", "lock", "label", "message"]
+    headers = [say(lang, f"column_{name}") for name in columns]
+    return table(shown, columns, wrap="message", headers=headers)
 
 
 def register_reads(main: click.Group) -> None:

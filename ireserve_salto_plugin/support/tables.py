@@ -4,6 +4,7 @@ the park's zone with who asked for each open."""
 from __future__ import annotations
 
 import json
+import textwrap
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -11,18 +12,37 @@ from ireserve_salto_plugin.park.text import local_time, printable
 from ireserve_salto_plugin.salto.types import entry_lock
 
 
-def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Rows as an aligned text table (cells cut at 40 characters)."""
-    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
-    widths = [max([len(col), *(len(line[i]) for line in cells)]) for i, col in enumerate(columns)]
-    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True))]
-    lines += [
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells
+def table(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    *,
+    wrap: str | None = None,
+    headers: list[str] | None = None,
+) -> str:
+    """Rows as an aligned text table: cells cut at 40 characters, except the ``wrap``
+    column, whose whole text is wrapped over lines of 60; ``headers`` name the columns."""
+    names = headers or columns
+    cells = [[_cell(row.get(col), cut=col != wrap) for col in columns] for row in rows]
+    widths = [
+        max([len(name), *(min(len(line[i]), 60) for line in cells)]) for i, name in enumerate(names)
     ]
+    lines = ["  ".join(name.ljust(w) for name, w in zip(names, widths, strict=True)).rstrip()]
+    for line in cells:
+        parts = [
+            textwrap.wrap(c, w) or [""] if len(c) > w else [c]
+            for c, w in zip(line, widths, strict=True)
+        ]
+        for n in range(max(len(p) for p in parts)):
+            lines.append(
+                "  ".join(
+                    (p[n] if n < len(p) else "").ljust(w)
+                    for p, w in zip(parts, widths, strict=True)
+                ).rstrip()
+            )
     return "\n".join(lines)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, *, cut: bool = True) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -30,7 +50,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict):
         value = value.get("state") or value.get("name") or json.dumps(value)
     text = printable(str(value)).replace("\n", " ")
-    return text if len(text) <= 40 else text[:39] + "…"
+    return text if len(text) <= 40 or not cut else text[:39] + "…"
 
 
 def _requested_by(entry: dict[str, Any]) -> str:

@@ -177,6 +177,11 @@ def test_activate_writes_the_secret_back_then_everything_works(
     ready = run("readiness", "--settings-file", str(settings_file), str(sweep), "--json")
     assert json.loads(ready.stdout)["summary"] == {"opened": 2}  # each judged at arrival
     assert ready.exit_code == 0
+    shown = run("readiness", "--settings-file", str(settings_file), str(sweep))
+    header, *rows = shown.stdout.splitlines()
+    assert header.split() == ["booking", "arrival", "object", "lock", "verdict", "why"]
+    assert any("Chalet 12" in row and "chalet-12" in row and " ready " in row for row in rows)
+    assert "…" not in shown.stdout  # messages whole, wrapped, never cut
     assert sandbox.call_count("PATCH") == 0  # nothing was opened by any of this
     entries = run("entries", "--settings-file", str(settings_file), "--json")
     assert entries.exit_code == 0 and "entries" in json.loads(entries.stdout)["data"]
