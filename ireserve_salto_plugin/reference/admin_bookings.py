@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import (
     Flask,
@@ -18,11 +20,12 @@ from flask import (
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.park.answers import say
+from ireserve_salto_plugin.park.i18n import when
 from ireserve_salto_plugin.reference.admin_forms import (
     lock_name,
 )
 from ireserve_salto_plugin.reference.host import Park, ReferenceHost
-from ireserve_salto_plugin.reference.web_words import STEP_LABELS
+from ireserve_salto_plugin.reference.web_words import STATUS_WORDS, STEP_LABELS
 
 
 def booking_pages(
@@ -36,7 +39,9 @@ def booking_pages(
 
     @app.get("/bookings")
     def bookings() -> str:
-        return render("bookings.html", tab="", bookings=list(host.bookings.values()))
+        """Each booking with its stay in the park's zone and its status in words."""
+        rows = [booking_row(host, park, b, lang()) for b in host.bookings.values()]
+        return render("bookings.html", tab="", bookings=rows)
 
     def found_booking(booking_id: str) -> Any:
         found = host.bookings.get(booking_id)
@@ -109,3 +114,19 @@ def booking_pages(
             result=result,
             here=url_for("open_a_door"),
         )
+
+
+def booking_row(host: ReferenceHost, park: Park, booking: Any, lang: str) -> dict[str, Any]:
+    """A booking as the bookings page lists it: the object's name, the stay in the park's
+    zone, the status in words (the host's own code when it has none)."""
+    zone = ZoneInfo(park.timezone)
+
+    def local(moment: datetime) -> str:
+        return when(moment if moment.tzinfo else moment.replace(tzinfo=zone), zone, lang)
+
+    return {
+        "id": booking.id,
+        "object": host.objects.get(booking.object_id, booking.object_id),
+        "status": STATUS_WORDS.get(booking.status, booking.status),
+        "stay": f"{local(booking.arrival)} – {local(booking.departure)}",
+    }

@@ -28,6 +28,10 @@ WORDS = frozenset(
         NP_("web admin", "Yes, forget it"),
         NP_("web admin", "Log out"),
         NP_("web admin", "Last attempt"),
+        NP_("web admin", "Confirmed"),
+        NP_("web admin", "Option"),
+        NP_("web admin", "Checked in"),
+        NP_("web admin", "Cancelled"),
         NP_("web admin", "and {count} others"),
         NP_("web admin", "Sandbox mailbox (PIN e-mails)"),
         NP_("web admin", "Line {line}: no object here is called {object}."),
@@ -110,4 +114,13 @@ STEP_LABELS = {
     "iq_online": "IQ online",
     "lock_online": "Lock online",
     "clock": "Clock",
+}
+
+
+# The reference host's booking statuses (its own codes) as the bookings page says them.
+STATUS_WORDS = {
+    "confirmed": "Confirmed",
+    "option": "Option",
+    "checked_in": "Checked in",
+    "cancelled": "Cancelled",
 }

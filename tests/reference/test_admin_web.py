@@ -694,3 +694,16 @@ def test_a_list_of_names_is_never_cut_silently() -> None:
     names = [f"Chalet {n}" for n in range(1, 13)]
     assert names_and_more(names, "nl").endswith("Chalet 10 en 2 andere")
     assert names_and_more(names[:3], "de") == "Chalet 1, Chalet 2, Chalet 3"
+
+
+def test_the_bookings_page_shows_the_stay_and_the_status_in_words(
+    client: Any, host: ReferenceHost, park: Park, sandbox: SaltoSandbox
+) -> None:
+    start = sandbox.clock.utcnow() + timedelta(days=2)
+    host.objects["chalet-12"] = "Chalet 12"
+    host.add_booking(Booking("B-9", "chalet-12", "confirmed", start, start + timedelta(days=3)))
+    logged_in(client)
+    page = html.unescape(client.get("/bookings?lang=nl").data.decode())
+    row = page.split('id="booking-B-9"', 1)[1].split("</tr>", 1)[0]
+    assert "Chalet 12" in row and "Bevestigd" in row and "confirmed" not in row
+    assert " – " in row and ":" in row  # from … to …, with the times
