@@ -57,9 +57,10 @@ class Steps:
         the request's path, are for the log, never in this sentence)."""
         self.steps.append(Step("salto", StepState.FAIL, text, reason))
 
-    def unknown(self, *names: tuple[str, Reason]) -> None:
+    def unknown(self, *names: tuple[str, Reason], because: str = "") -> None:
+        """Steps that could not be checked, each saying what stopped it."""
         for step, reason in names:
-            self.add(step, None, N_("not checked: an earlier step failed"), reason)
+            self.add(step, None, N_("not checked: {detail}"), reason, detail=because)
 
     def verdict(self) -> tuple[Reason, str]:
         for step in self.steps:
@@ -158,10 +159,17 @@ def checked_steps(
             offset = gateway.clock_offset()
         except SaltoError as exc:
             failure = exc
+    because = (
+        N_("Salto KS could not be asked")
+        if failure is not None
+        else N_("no lock is mapped")
+        if lock_id is None
+        else N_("the integration is switched off")
+    )
     if checked is not None:
         _structural_steps(steps, checked)
     else:
-        steps.unknown(*SALTO_STEPS[:2])
+        steps.unknown(*SALTO_STEPS[:2], because=because)
     _timing_steps(steps, facts.status, settings.opening_statuses, window, instant, zone)
     if failure is not None:
         reason = Reason(failure.reason)
@@ -174,7 +182,10 @@ def checked_steps(
             lambda seconds: local_time(clock.utcnow() + timedelta(seconds=seconds), zone),
         )
     else:
-        steps.unknown(*SALTO_STEPS[2:])
+        lock_missing = checked is not None and checked.lock is None
+        steps.unknown(
+            *SALTO_STEPS[2:], because=N_("the lock is not on the site") if lock_missing else because
+        )
     return finish(steps, lock_id, window)
 
 
@@ -226,7 +237,7 @@ def _structural_steps(steps: Steps, checked: Checked) -> None:
         else N_("The mapped lock is not on the Salto KS site."),
         Reason.LOCK_NOT_FOUND,
     ):
-        steps.unknown(SALTO_STEPS[1])
+        steps.unknown(SALTO_STEPS[1], because=N_("the lock is not on the site"))
         return
     inactive = found.get(Reason.IQ_NOT_ACTIVATED)
     steps.add(

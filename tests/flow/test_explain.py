@@ -148,8 +148,10 @@ def test_salto_away_leaves_its_steps_unknown(
     # one language: no English of Salto's or request path inside the staff's sentence
     park = next(iter(host.parks.values()))
     park.locale = "nl"
-    dutch = {s.step: s.message for s in explain(host, make_booking()).steps}["salto"]
-    assert dutch == "Salto KS is nu niet bereikbaar; probeer het zo opnieuw.", dutch
+    said = {s.step: s.message for s in explain(host, make_booking()).steps}
+    assert said["salto"] == "Salto KS is nu niet bereikbaar; probeer het zo opnieuw.", said
+    # a step not checked says what stopped it
+    assert said["iq_online"] == "niet gecontroleerd: Salto KS kon niet worden gevraagd"
     assert "/v1.2" not in found.message and "could not reach" not in found.message
 
 
