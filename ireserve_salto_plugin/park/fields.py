@@ -95,8 +95,9 @@ FORM: dict[str, FieldForm] = {
         "iq_table",
         N_("IQs"),
         N_(
-            "The IQ gateways activated for this account; secret and PIN are set by GET PIN and "
-            "Set PIN."
+            "The site's IQ gateways and whether each is activated for this account: GET PIN, "
+            "then Set PIN with the PIN from Salto's e-mail. A test open of one of its locks "
+            "proves the IQ itself takes the codes."
         ),
         read_only=True,
         secret=True,

@@ -21,6 +21,7 @@ from ireserve_salto_plugin.park import i18n
 from ireserve_salto_plugin.park.fields import describe_errors
 from ireserve_salto_plugin.reference.admin_forms import (
     form_mapping,
+    lock_name,
     mapping_rows,
     names_and_more,
     on_idle_iqs,
@@ -54,6 +55,7 @@ class SettingsPages:
         tab: str | None = None,
         edited: dict[str, Any] | None = None,
         forget: str | None = None,
+        test_open: dict[str, str] | None = None,
     ) -> str:
         """A tab of the form; ``forget``: the IQ whose "Forget IQ" asks for confirmation."""
         view = self.view
@@ -83,6 +85,8 @@ class SettingsPages:
             trouble=trouble,
             here=url_for("page"),
             forget=next((iq for iq in iqs if iq["id"] == forget), None),
+            test_open=test_open,
+            staff_opens=settings.get("staff_open_enabled", True) is not False,
             warnings=mapping_tab.get("warnings", []),
             lock_names={o["value"]: o["label"] for o in options},
             rows=mapping_tab.get("rows", []),
@@ -147,11 +151,35 @@ class SettingsPages:
         params: dict[str, Any] = {"iq_id": iq_id} if iq_id else {}
         if name == "set_pin":
             params["current_pin"] = request.form.get(f"pin:{iq_id}", "")
+        if name == "test_open":  # a real open: ask first, naming the lock it will open
+            return self._test_open(tab, code, iq_id)
         if name == "forget_iq":
             if request.form.get("confirmed") != "yes":
                 return self.page(tab, forget=iq_id)
             params["confirm"] = True
         result = self.view.host.admin(self.view.park, INTEGRATION, name, **params)
+        return back(tab, code, result.message, not result.ok)
+
+    def _test_open(self, tab: str, code: str, iq_id: str) -> Response | str:
+        """A test open of one lock of the IQ (the first by name): the only proof that the IQ
+        itself takes the stored codes. Asks first, naming the lock."""
+        view = self.view
+        options = view.host.lock_options(view.park, INTEGRATION)
+        locks = sorted((o for o in options if o.get("iq_id") == iq_id), key=lock_name)
+        if not locks:
+            return back(tab, code, view.word("No lock of this IQ is known."), True)
+        lock = locks[0]
+        if request.form.get("confirmed") != "yes":
+            return self.page(
+                tab, test_open={"iq": iq_id, "lock": lock["value"], "name": lock_name(lock)}
+            )
+        result = view.host.admin(
+            view.park,
+            INTEGRATION,
+            "test_open",
+            lock_id=lock["value"],
+            requested_by="staff:web-admin",
+        )
         return back(tab, code, result.message, not result.ok)
 
     def mapping_action(self, action: str, code: str) -> Response | str | tuple[str, int]:

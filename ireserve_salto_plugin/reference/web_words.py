@@ -28,6 +28,12 @@ WORDS = frozenset(
         NP_("web admin", "Yes, forget it"),
         NP_("web admin", "Log out"),
         NP_("web admin", "Last attempt"),
+        NP_("web admin", "No lock of this IQ is known."),
+        NP_(
+            "web admin",
+            "A real open, logged as a test open: the only proof that the IQ itself takes the "
+            "stored codes.",
+        ),
         NP_("web admin", "Confirmed"),
         NP_("web admin", "Option"),
         NP_("web admin", "Checked in"),

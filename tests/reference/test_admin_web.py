@@ -707,3 +707,24 @@ def test_the_bookings_page_shows_the_stay_and_the_status_in_words(
     row = page.split('id="booking-B-9"', 1)[1].split("</tr>", 1)[0]
     assert "Chalet 12" in row and "Bevestigd" in row and "confirmed" not in row
     assert " – " in row and ":" in row  # from … to …, with the times
+
+
+def test_the_iq_tab_has_a_test_open_that_asks_first_and_honours_staff_opens(
+    client: Any, host: ReferenceHost, park: Park, mapped: Any, sandbox: SaltoSandbox
+) -> None:
+    """The cloud check tells admins to do a test open: the IQ tab has the button, asks
+    first naming the lock, and has none when the park switched staff opens off."""
+    logged_in(client)
+    page = html.unescape(client.get("/?tab=iq_otp&lang=nl").data.decode())
+    assert 'id="test-open-' in page and "Een testopening" in page
+    data = {"csrf_token": csrf_of(page.encode()), "action": f"test_open:{mapped.iq.id}"}
+    asked = html.unescape(client.post("/save?tab=iq_otp&lang=nl", data=data).data.decode())
+    assert 'id="test-open-question"' in asked and sandbox.call_count("PATCH") == 0
+    done = client.post("/save?tab=iq_otp&lang=nl", data={**data, "confirmed": "yes"})
+    assert done.status_code == 302 and sandbox.call_count("PATCH") == 1
+    park.integrations[INTEGRATION] = {
+        **park.integrations[INTEGRATION],
+        "staff_open_enabled": False,
+    }
+    off = client.get("/?tab=iq_otp&lang=nl").data.decode()
+    assert 'id="test-open-' not in off
