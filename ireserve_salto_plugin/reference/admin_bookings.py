@@ -62,6 +62,7 @@ def booking_pages(
             booking=found,
             why=why,
             step_labels=STEP_LABELS,
+            status_word=STATUS_WORDS.get(found.status, found.status),
             result=result,
             confirm=confirm,
             here=url_for("booking", booking_id=booking_id),
