@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from ireserve_salto_plugin.models import AdminResult
+from ireserve_salto_plugin.park.answers import say
 from ireserve_salto_plugin.park.text import printable
 from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.support.files import OK, PROBLEM, UNUSABLE, Desk, Unusable
@@ -30,6 +31,17 @@ SETTINGS = click.option(
     "or a file written by 'ireserve-salto sandbox'. Keep it private (mode 600).",
 )
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+LANG = click.option(
+    "--lang",
+    type=click.Choice(["nl", "en", "de"]),
+    default=None,
+    help="Prompts, headers and results in this language (default: the park's locale).",
+)
+
+
+def headers(lang: str, columns: list[str]) -> list[str]:
+    """A table's column names in ``lang``."""
+    return [say(lang, "column_" + c.replace(" ", "_").replace("-", "_")) for c in columns]
 
 
 def desk_command(func: Callable[..., int]) -> Callable[..., None]:
@@ -37,10 +49,12 @@ def desk_command(func: Callable[..., int]) -> Callable[..., None]:
     Salto being unreachable is a plain message, never a stack trace."""
 
     @functools.wraps(func)
-    def run(settings_file: str, **kwargs: Any) -> None:
+    def run(settings_file: str, lang: str | None = None, **kwargs: Any) -> None:
         as_json = bool(kwargs.get("as_json"))
         try:
             desk = Desk(settings_file, warn=lambda text: click.echo(printable(text), err=True))
+            if lang:  # prompts, headers and results in this language (else the park's)
+                desk.park.locale = lang
             code = func(desk, **kwargs)
         except Unusable as exc:
             code = failed(str(exc), "unusable", as_json, UNUSABLE)
@@ -48,7 +62,7 @@ def desk_command(func: Callable[..., int]) -> Callable[..., None]:
             code = failed(str(exc), exc.reason, as_json, PROBLEM)
         sys.exit(code)
 
-    return run
+    return LANG(run)
 
 
 def failure(error: str, message: str, data: dict[str, Any] | None = None) -> str:
@@ -70,7 +84,11 @@ def failed(text: str, error: str, as_json: bool, code: int) -> int:
 
 
 def show(
-    result: AdminResult, as_json: bool, rows: str | None = None, columns: list[str] | None = None
+    result: AdminResult,
+    as_json: bool,
+    rows: str | None = None,
+    columns: list[str] | None = None,
+    lang: str = "en",
 ) -> int:
     if as_json:
         answer = result.to_dict()
@@ -81,7 +99,7 @@ def show(
     else:
         click.echo(click.style(printable(result.message), fg="green" if result.ok else "red"))
         if rows and columns and result.data.get(rows):
-            click.echo(table(result.data[rows], columns))
+            click.echo(table(result.data[rows], columns, headers=headers(lang, columns)))
     return OK if result.ok else PROBLEM
 
 
@@ -92,38 +110,29 @@ def show(
 def check(desk: Desk, as_json: bool) -> int:
     """Integration status: login, site, each IQ (activation, online, locks, OTP
     budget), clock, last opens. Exit 1 when something needs a look."""
-    result = desk.admin("status")
-    code = show(
-        result,
-        as_json,
-        "iqs",
-        [
-            "name",
-            "id",
-            "activated",
-            "salto_activated",
-            "online",
-            "locks_online",
-            "locks_offline",
-            "budget",
-        ],
-    )
+    result, lang = desk.admin("status"), desk.lang
+    columns = ["name", "id", "activated", "salto_activated", "online", "locks_online"]
+    columns += ["locks_offline", "budget"]
+    code = show(result, as_json, "iqs", columns, lang)
     if result.ok and not as_json:
         data = result.data
 
         def last(kind: str) -> str:
             found = data.get(f"last_{kind}")
-            return (
-                f"{found.get('at')} ({found.get('reason')}, lock {found.get('lock_id')})"
-                if isinstance(found, dict)
-                else "none kept"
+            if not isinstance(found, dict):
+                return say(lang, "cli_none_kept")
+            lock = found.get("lock_id")
+            return say(
+                lang,
+                "cli_last",
+                at=found.get("at"),
+                reason=found.get("reason"),
+                lock=desk.lock_names().get(lock or "", lock),
             )
 
-        click.echo(
-            f"clock offset to Salto: {data.get('clock_offset', 0):+.0f} s; "
-            f"last open: {printable(last('success'))}; "
-            f"last failure: {printable(last('failure'))}"
-        )
+        offset = f"{data.get('clock_offset', 0):+.0f}"
+        said = say(lang, "cli_check", offset=offset, last=last("success"), failed=last("failure"))
+        click.echo(printable(said))
     healthy = result.ok and not result.data.get("problems")
     return code if code != OK or healthy else PROBLEM
 
@@ -134,12 +143,8 @@ def check(desk: Desk, as_json: bool) -> int:
 @desk_command
 def iqs(desk: Desk, as_json: bool) -> int:
     """The site's IQ gateways and their activation here and at Salto."""
-    return show(
-        desk.admin("list_iqs"),
-        as_json,
-        "iqs",
-        ["name", "id", "online", "activated", "salto_activated", "restore_required"],
-    )
+    columns = ["name", "id", "online", "activated", "salto_activated", "restore_required"]
+    return show(desk.admin("list_iqs"), as_json, "iqs", columns, desk.lang)
 
 
 @click.command(short_help="The site's locks, read fresh.")
@@ -155,19 +160,12 @@ def locks(desk: Desk, as_json: bool) -> int:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
     else:
-        click.echo(
-            table(
-                rows,
-                ["name", "id", "online", "iq", "battery", "left-open alarm", "intrusion alarm"],
-            )
-        )
+        columns = ["name", "id", "online", "iq", "battery", "left-open alarm", "intrusion alarm"]
+        click.echo(table(rows, columns, headers=headers(desk.lang, columns)))
         offline = sum(1 for row in rows if not row["online"])
-        click.echo(
-            click.style(
-                f"{len(rows)} lock{'' if len(rows) == 1 else 's'}, {offline} offline",
-                fg="yellow" if offline else "green",
-            )
-        )
+        counted = say(desk.lang, "n_locks", count=len(rows))
+        said = say(desk.lang, "cli_offline", locks=counted, offline=offline)
+        click.echo(click.style(said, fg="yellow" if offline else "green"))
     return OK
 
 
@@ -214,7 +212,7 @@ def activate(desk: Desk, iq_id: str, pin: str | None, as_json: bool) -> int:
     if not as_json:
         click.echo(printable(asked.message))
     if pin is None:
-        pin = click.prompt("PIN from the e-mail", hide_input=True, err=True)
+        pin = click.prompt(say(desk.lang, "cli_pin"), hide_input=True, err=True)
     done = desk.admin("set_pin", iq_id=iq_id, current_pin=pin, confirm=True)
     if done.settings_update and (rescued := desk.save(done.settings_update)) is not None:
         click.echo(
@@ -255,7 +253,8 @@ def test_open(desk: Desk, lock_id: str, requested_by: str, yes: bool, as_json: b
     """Really open one lock, audited: the proof that its IQ takes the codes. LOCK_ID is the
     lock's id or its name, as for ``open``."""
     lock = desk.lock_id(lock_id)
-    if not yes and not click.confirm(f"Open lock {printable(lock_id)} now?", err=True):
+    asked = say(desk.lang, "cli_open_now", lock=printable(lock_id))
+    if not yes and not click.confirm(asked, err=True):
         return PROBLEM
     return show(desk.admin("test_open", lock_id=lock, requested_by=requested_by), as_json)
 
@@ -282,7 +281,8 @@ def staff_open(
     """Open a lock of the site without a booking (housekeeping, maintenance), with a
     reason; logged as a staff open. LOCK is the lock's id or its name."""
     lock_id = desk.lock_id(lock)
-    if not yes and not click.confirm(f"Open lock {printable(lock)} now?", err=True):
+    asked = say(desk.lang, "cli_open_now", lock=printable(lock))
+    if not yes and not click.confirm(asked, err=True):
         return PROBLEM
     return show(
         desk.admin("staff_open", lock_id=lock_id, reason=reason, requested_by=requested_by),

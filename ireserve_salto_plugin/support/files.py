@@ -25,9 +25,11 @@ from ireserve_salto_plugin.flow.context import park_zone
 from ireserve_salto_plugin.flow.wiring import service_from_env
 from ireserve_salto_plugin.models import AdminResult
 from ireserve_salto_plugin.park.fields import SettingsError
+from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.platform import settings_file_environment
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost, deep_merge
+from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.salto.types import canonical_uuid
 from ireserve_salto_plugin.support.state import NoBudget, budget_store
 from ireserve_salto_plugin.support.tables import _on, entry_rows
@@ -187,6 +189,18 @@ class Desk:
             }
             for lock in locks.locks
         ]
+
+    @property
+    def lang(self) -> str:
+        """The desk's language: ``--lang``, else the park's ``locale`` (English without)."""
+        return host_language(self.park)
+
+    def lock_names(self) -> dict[str, str]:
+        """Lock id → name from the site's list (empty when Salto cannot be asked)."""
+        try:
+            return {lock["id"]: lock["name"] for lock in self.locks()}
+        except SaltoError:
+            return {}
 
     def lock_id(self, given: str) -> str:
         """A lock's UUID, or its name as Salto lists it (``Chalet 12``); anything else is

@@ -9,10 +9,9 @@ from typing import Any
 import click
 
 from ireserve_salto_plugin.park.answers import say
-from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.text import printable
 from ireserve_salto_plugin.salto.errors import SaltoError
-from ireserve_salto_plugin.support.commands import AS_JSON, SETTINGS, desk_command, show
+from ireserve_salto_plugin.support.commands import AS_JSON, SETTINGS, desk_command, headers, show
 from ireserve_salto_plugin.support.files import OK, PROBLEM, Desk, Unusable
 from ireserve_salto_plugin.support.tables import table
 
@@ -33,12 +32,9 @@ def entries(desk: Desk, count: int, lock_id: str | None, as_json: bool) -> int:
     if as_json or not result.ok:
         return show(result, as_json)
     click.echo(click.style(printable(result.message), fg="green"))
-    click.echo(
-        table(
-            desk.entry_rows(result.data.get("entries", [])),
-            ["time", "event", "by", "lock", "requested by"],
-        )
-    )
+    columns = ["time", "event", "by", "lock", "requested by"]
+    rows = desk.entry_rows(result.data.get("entries", []))
+    click.echo(table(rows, columns, headers=headers(desk.lang, columns)))
     return OK
 
 
@@ -77,20 +73,24 @@ def why(
     if as_json:
         click.echo(json.dumps(found.to_dict(), indent=2))
     else:
+        lang = desk.lang
+        judged = now or say(lang, "cli_now")
+        lock = found.lock_id or "-"
         click.echo(
-            f"booking {booking.id}: {booking.object_id} -> lock "
-            f"{found.lock_id or '-'}, judged at {now or 'now'}"
+            say(lang, "cli_booking", id=booking.id, object=booking.object_id, lock=lock, at=judged)
         )
         colours = {"ok": "green", "fail": "red", "unknown": "yellow"}
         for step in found.steps:
+            state = say(lang, f"state_{step.state.value}")
             click.echo(
-                click.style(f"{step.state.value:>7}", fg=colours[step.state.value])
+                click.style(f"{state:>7}", fg=colours[step.state.value])
                 + f"  {step.step:<14} {printable(step.message)}"
             )
-        click.echo(f"verdict: {found.verdict.value}: {printable(found.message)}")
+        verdict = found.verdict.value
+        click.echo(say(lang, "cli_verdict", verdict=verdict, message=printable(found.message)))
         for door in found.doors:  # a booking with several doors: each one's verdict
             click.echo(
-                f"door {door.kind.value:6} {printable(door.name):20} "
+                f"{say(lang, 'cli_door')} {door.kind.value:6} {printable(door.name):20} "
                 f"{door.verdict.value}: {printable(door.message)}"
             )
     return OK if found.verdict.value == "opened" else PROBLEM
@@ -120,7 +120,7 @@ def readiness(desk: Desk, bookings_file: str, as_json: bool) -> int:
 def readiness_table(desk: Desk, bookings_file: str, rows: list[dict[str, Any]]) -> str:
     """Each booking with its arrival (park-local), object, lock by name, a verdict label
     (ready, else the reason) and the whole message, wrapped; in the park's language."""
-    lang = host_language(desk.park)
+    lang = desk.lang
     by_id = {booking.id: booking for booking in desk.bookings(bookings_file)}
     try:
         names = {lock["id"]: lock["name"] for lock in desk.locks()}

@@ -546,3 +546,25 @@ def test_entries_show_who_asked_when_the_desk_shares_the_hosts_store(
     listed = run("entries", "--settings-file", str(settings_file), "--lock", "Chalet 12")
     assert listed.exit_code == 0, listed.output
     assert "requested by" in listed.stdout and "guest:B-8" in listed.stdout
+
+
+def test_prompts_headers_and_results_in_one_language(
+    settings_file: Path, sandbox: SaltoSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--lang (else the park's locale): the headers, the lines the CLI writes itself and
+    the prompts, not only the plugin's answers."""
+    check = run("check", "--settings-file", str(settings_file), "--lang", "nl")
+    assert "klokverschil met Salto:" in check.stdout and "laatste opening: geen bewaard" in (
+        check.stdout
+    )
+    assert "hier geactiveerd" in check.stdout and "bij Salto geactiveerd" in check.stdout
+    locks = run("locks", "--settings-file", str(settings_file), "--lang", "de")
+    assert locks.stdout.splitlines()[0].split()[:2] == ["Name", "ID"]
+    assert "36 Schlösser, 0 offline" in locks.stdout
+    import click
+
+    asked: list[str] = []
+    monkeypatch.setattr(click, "prompt", lambda text, **kwargs: asked.append(text) or "0000")
+    lock = first_lock(sandbox)
+    run("activate", "--settings-file", str(settings_file), lock.iq.id, "--lang", "nl")
+    assert asked == ["PIN uit de e-mail"]
