@@ -564,7 +564,12 @@ def test_prompts_headers_and_results_in_one_language(
     import click
 
     asked: list[str] = []
-    monkeypatch.setattr(click, "prompt", lambda text, **kwargs: asked.append(text) or "0000")
+
+    def prompt(text: str, **kwargs: Any) -> str:
+        asked.append(text)
+        return "0000"
+
+    monkeypatch.setattr(click, "prompt", prompt)
     lock = first_lock(sandbox)
     run("activate", "--settings-file", str(settings_file), lock.iq.id, "--lang", "nl")
     assert asked == ["PIN uit de e-mail"]
