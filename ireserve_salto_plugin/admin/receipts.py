@@ -13,7 +13,7 @@ from ireserve_salto_plugin.flow.context import ParkContext
 from ireserve_salto_plugin.models import AdminResult
 from ireserve_salto_plugin.park.answers import say
 from ireserve_salto_plugin.park.i18n import host_language
-from ireserve_salto_plugin.park.text import host_text
+from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.cache import Key, Store
 from ireserve_salto_plugin.salto.clock import Clock
 from ireserve_salto_plugin.salto.errors import (
@@ -54,6 +54,12 @@ def staff_lang(ctx: ParkContext) -> str:
     return host_language(ctx.park)
 
 
+def _logged_at(entry: dict[str, Any], ctx: ParkContext) -> str:
+    """When Salto logged the entry, in the park's zone with seconds (as sent if unreadable)."""
+    at = entry_time(entry)
+    return local_time(at, ctx.zone, seconds=True) if at else str(entry.get("utc_date_time"))
+
+
 class Receipts:
     """The receipt operations (a base of :class:`~.operations.Operations`, which holds
     ``store`` and ``clock``)."""
@@ -88,7 +94,7 @@ class Receipts:
         if entry is not None:
             return AdminResult(
                 True,
-                say(lang, "confirmed", at=entry.get("utc_date_time")),
+                say(lang, "confirmed", at=_logged_at(entry, ctx)),
                 data={"receipt": "confirmed", "entry": entry},
             )
         if not log_read.complete:

@@ -40,10 +40,11 @@ def iso_utc(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def local_time(instant: datetime, zone: tzinfo) -> str:
-    """``2026-11-28 15:00 CET``: how times are shown to staff, in the park's zone."""
+def local_time(instant: datetime, zone: tzinfo, *, seconds: bool = False) -> str:
+    """``2026-11-28 15:00 CET``: how times are shown to staff, in the park's zone; with
+    ``seconds`` (``15:00:07``) for what happened, e.g. an entry in Salto's log."""
     try:
-        return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+        return instant.astimezone(zone).strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} %Z")
     except OverflowError:  # the edge of datetime's range, in a far-off zone
         return iso_utc(instant)
 

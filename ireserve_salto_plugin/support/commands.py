@@ -125,7 +125,7 @@ def check(desk: Desk, as_json: bool) -> int:
             return say(
                 lang,
                 "cli_last",
-                at=found.get("at"),
+                at=desk.local(found.get("at")),
                 reason=found.get("reason"),
                 lock=desk.lock_names().get(lock or "", lock),
             )

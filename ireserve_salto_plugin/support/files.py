@@ -16,7 +16,7 @@ import secrets
 import stat
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ireserve_salto_plugin.models import AdminResult
 from ireserve_salto_plugin.park.fields import SettingsError
 from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.platform import settings_file_environment
+from ireserve_salto_plugin.park.text import local_time
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost, deep_merge
 from ireserve_salto_plugin.salto.errors import SaltoError
@@ -189,6 +190,17 @@ class Desk:
             }
             for lock in locks.locks
         ]
+
+    def local(self, stamp: Any) -> str:
+        """An ISO 8601 time from the store, in the park's zone with seconds."""
+        try:
+            moment = datetime.fromisoformat(str(stamp))
+        except ValueError:
+            return str(stamp)
+        zone = park_zone(self.park)
+        return local_time(
+            moment if moment.tzinfo else moment.replace(tzinfo=UTC), zone, seconds=True
+        )
 
     @property
     def lang(self) -> str:

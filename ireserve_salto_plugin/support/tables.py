@@ -75,7 +75,7 @@ def entry_rows(entries: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, An
         lock_id, lock_name = entry_lock(entry)
         try:
             at = datetime.fromisoformat(str(entry.get("utc_date_time")).replace("Z", "+00:00"))
-            when = local_time(at if at.tzinfo else at.replace(tzinfo=UTC), zone)
+            when = local_time(at if at.tzinfo else at.replace(tzinfo=UTC), zone, seconds=True)
         except ValueError:
             when = str(entry.get("utc_date_time"))
         rows.append(

@@ -97,6 +97,11 @@ def test_an_open_is_confirmed_from_salto_s_log(
     result = host.admin(park, INTEGRATION, "confirm_open", attempt_id=opened.attempt_id)
     assert result.ok and result.data["receipt"] == "confirmed"
     assert result.data["entry"]["lock_id"] == mapped.id
+    # when Salto logged it: in the park's zone with seconds, not Salto's raw UTC text
+    import re
+
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (CET|CEST)", result.message)
+    assert result.data["entry"]["utc_date_time"] not in result.message
     by_time = host.admin(
         park, INTEGRATION, "confirm_open", lock_id=mapped.id, time=datetime.now(UTC).isoformat()
     )
