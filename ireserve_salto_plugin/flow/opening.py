@@ -135,9 +135,9 @@ class Opening:
                 exc.reason,
             )
             return None
+        attempt.lock_name = lock.name if lock is not None else None  # the denial names it
         if finding is None:
             return None
-        attempt.lock_name = lock.name if lock is not None else None
         return attempt.done(finding.reason, detail=finding.detail)
 
     def staff(self, attempt: Attempt, park: Park, raw: Any, lock_id: str) -> OpenResult:

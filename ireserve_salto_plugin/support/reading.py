@@ -75,7 +75,7 @@ def why(
     else:
         lang = desk.lang
         judged = now or say(lang, "cli_now")
-        lock = found.lock_id or "-"
+        lock = desk.lock_names().get(found.lock_id or "", found.lock_id or "-")
         click.echo(
             say(lang, "cli_booking", id=booking.id, object=booking.object_id, lock=lock, at=judged)
         )

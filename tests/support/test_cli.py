@@ -399,7 +399,7 @@ def test_why_takes_a_booking_from_options(settings_file: Path, sandbox: SaltoSan
         (arrival + timedelta(days=3)).isoformat(),
     )
     assert result.exit_code == 1  # the IQ is not activated yet: said before any time
-    assert f"booking cli: chalet-12 -> lock {first_lock(sandbox).id}" in result.stdout
+    assert "booking cli: chalet-12 -> lock Chalet 12" in result.stdout  # its name, not its id
     assert "verdict: iq_not_activated" in result.stdout
     missing = run("why", "--settings-file", str(settings_file), "--object", "chalet-12")
     assert missing.exit_code == 2 and "--arrival and --departure" in missing.output
