@@ -316,6 +316,11 @@ def test_every_page_needs_the_login(client: Any) -> None:
     )
     assert wrong.status_code == 400 and b'id="token"' in wrong.data
     assert b"Wrong login token" in wrong.data
+    dutch = client.post(
+        "/login?lang=nl",
+        data={"token": "guess", "csrf_token": csrf_of(client.get("/login?lang=nl").data)},
+    )
+    assert "Onjuist inlogtoken" in dutch.data.decode()  # says so, in the page's language
 
 
 def test_a_post_without_its_csrf_token_is_refused(
