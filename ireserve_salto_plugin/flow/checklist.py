@@ -202,9 +202,9 @@ def _timing_steps(
     steps.add(
         "status",
         status_finding is None,
-        N_("Status {status!r} allows opening.")
+        N_("The booking's status allows opening.")
         if status_finding is None
-        else N_("Status {status!r} does not allow opening."),
+        else N_("The booking's status (the host's code {status!r}) does not allow opening."),
         Reason.STATUS_NOT_ALLOWED,
         status=host_text(status),
     )

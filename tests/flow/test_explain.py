@@ -152,6 +152,8 @@ def test_salto_away_leaves_its_steps_unknown(
     assert said["salto"] == "Salto KS is nu niet bereikbaar; probeer het zo opnieuw.", said
     # a step not checked says what stopped it
     assert said["iq_online"] == "niet gecontroleerd: Salto KS kon niet worden gevraagd"
+    # no host code inside a sentence that needs none ("Status 'confirmed' staat openen toe")
+    assert said["status"] == "De status van de boeking staat openen toe."
     assert "/v1.2" not in found.message and "could not reach" not in found.message
 
 
