@@ -722,6 +722,10 @@ def test_the_iq_tab_has_a_test_open_that_asks_first_and_honours_staff_opens(
     logged_in(client)
     page = html.unescape(client.get("/?tab=iq_otp&lang=nl").data.decode())
     assert 'id="test-open-' in page and "Een testopening" in page
+    # the help says what the tab lists: every IQ of the site, activated or not
+    assert "De IQ-gateways van de site en of elk voor dit account is geactiveerd" in page
+    # a message's findings stand on lines of their own, not run into one paragraph
+    assert "white-space:pre-line" in page
     data = {"csrf_token": csrf_of(page.encode()), "action": f"test_open:{mapped.iq.id}"}
     asked = html.unescape(client.post("/save?tab=iq_otp&lang=nl", data=data).data.decode())
     assert 'id="test-open-question"' in asked and sandbox.call_count("PATCH") == 0
