@@ -10,6 +10,7 @@ variables cannot be used.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -207,12 +208,17 @@ class Desk:
         """The desk's language: ``--lang``, else the park's ``locale`` (English without)."""
         return host_language(self.park)
 
-    def lock_names(self) -> dict[str, str]:
-        """Lock id → name from the site's list (empty when Salto cannot be asked)."""
+    @functools.cached_property
+    def _names(self) -> dict[str, str]:
         try:
             return {lock["id"]: lock["name"] for lock in self.locks()}
         except SaltoError:
             return {}
+
+    def lock_names(self) -> dict[str, str]:
+        """Lock id → name from the site's list, read once per command (empty when Salto
+        cannot be asked)."""
+        return self._names
 
     def lock_id(self, given: str) -> str:
         """A lock's UUID, or its name as Salto lists it (``Chalet 12``); anything else is

@@ -10,7 +10,6 @@ import click
 
 from ireserve_salto_plugin.park.answers import say
 from ireserve_salto_plugin.park.text import printable
-from ireserve_salto_plugin.salto.errors import SaltoError
 from ireserve_salto_plugin.support.commands import AS_JSON, SETTINGS, desk_command, headers, show
 from ireserve_salto_plugin.support.files import OK, PROBLEM, Desk, Unusable
 from ireserve_salto_plugin.support.tables import table
@@ -122,10 +121,7 @@ def readiness_table(desk: Desk, bookings_file: str, rows: list[dict[str, Any]]) 
     (ready, else the reason) and the whole message, wrapped; in the park's language."""
     lang = desk.lang
     by_id = {booking.id: booking for booking in desk.bookings(bookings_file)}
-    try:
-        names = {lock["id"]: lock["name"] for lock in desk.locks()}
-    except SaltoError:
-        names = {}
+    names = desk.lock_names()
     shown = []
     for row in rows:
         booking = by_id.get(row.get("booking_id", ""))
