@@ -77,6 +77,7 @@ class Reason(StrEnum):
     # warning only (AccessInfo.warnings), never an open's reason
     CLOCK_SKEW = "clock_skew"
     LOCK_BATTERY_LOW = "lock_battery_low"
+    LOCK_INCIDENT = "lock_incident"
 
 
 DENIED_REASONS = frozenset(

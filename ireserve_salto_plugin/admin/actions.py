@@ -316,5 +316,12 @@ ACTIONS: tuple[Action, ...] = (
         ("attempt_id", "lock_id", "time"),
         run=Operations.confirm_open,
     ),
+    Action(
+        "door_log",
+        N_("Door log"),
+        "details",
+        ("from", "to"),
+        run=Operations.door_log,
+    ),
 )
 BY_NAME = {action.name: action for action in ACTIONS}

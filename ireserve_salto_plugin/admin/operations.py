@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from ireserve_salto_plugin.admin.doorlog import DoorLog
 from ireserve_salto_plugin.admin.health import (
     Finding,
     account_data,
@@ -26,10 +27,11 @@ from ireserve_salto_plugin.admin.health import (
     site_user,
 )
 from ireserve_salto_plugin.admin.params import uuid_param
-from ireserve_salto_plugin.admin.receipts import Receipts, staff_lang
+from ireserve_salto_plugin.admin.receipts import staff_lang
 from ireserve_salto_plugin.flow.context import ParkContext
 from ireserve_salto_plugin.models import AdminResult, Reason
 from ireserve_salto_plugin.park.answers import say
+from ireserve_salto_plugin.park.incidents import events_data, incident_lines
 from ireserve_salto_plugin.park.text import local_time
 from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS, Clock
@@ -37,10 +39,11 @@ from ireserve_salto_plugin.salto.errors import (
     NotFound,
     OtpBlocked,
     OtpRejected,
+    StoreUnavailable,
 )
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.otp import salto_otp
-from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, Lock
+from ireserve_salto_plugin.salto.types import ActivatedIq, Iq, Lock, LockList
 from ireserve_salto_plugin.store.guards import (
     BudgetRefused,
     IqBusy,
@@ -49,15 +52,34 @@ from ireserve_salto_plugin.store.guards import (
     credentials_mark,
 )
 from ireserve_salto_plugin.store.keys import LAST_OPEN
+from ireserve_salto_plugin.store.stream import StreamBook
 
 log = logging.getLogger(__name__)
 
 
-class Operations(Receipts):
+class Operations(DoorLog):
     def __init__(self, budget: OtpBudget, store: Store, clock: Clock) -> None:
         self.budget = budget
         self.store = store
         self.clock = clock
+        self._stream = StreamBook(store)
+
+    def _incident_findings(
+        self, ctx: ParkContext, site_id: str, locks: LockList, lang: str
+    ) -> list[Finding]:
+        """Each incident Salto's event stream reported at a lock of the site that has not
+        ended (a door left open, an alarm, a lost connection): one finding each."""
+        try:
+            going = self._stream.incidents(ctx.account.key, site_id, self.clock.utcnow())
+        except StoreUnavailable:
+            return []
+        found = []
+        for lock_id, incidents in going.items():
+            lock = locks.get(lock_id)
+            name = lock.name if lock is not None else None
+            for code, text in incident_lines(incidents, lang, ctx.zone, name):
+                found.append(Finding(code, text, name or lock_id))
+        return found
 
     def list_iqs(
         self, ctx: ParkContext, gateway: SaltoGateway, params: Mapping[str, Any]
@@ -106,7 +128,8 @@ class Operations(Receipts):
                 settings, locks, lang, lambda lock_id: _lock_or_none(gateway, site_id, lock_id)
             )
             + iq_findings(iqs, lang)
-            + health,
+            + health
+            + self._incident_findings(ctx, site_id, locks, lang),
             lang,
         )
         if abs(offset) > CLOCK_WARN_SECONDS:
@@ -143,6 +166,8 @@ class Operations(Receipts):
                 "findings": [finding.to_dict() for finding in findings],
                 "notes": [note.to_dict() for note in notes],
                 "site_id": site_id,
+                # information, never a finding: is Salto's event stream heard here?
+                "events": events_data(self._stream.state(account, site_id), lang),
                 "iqs": iqs,
                 "account": account_data(user),
                 "clock_offset": offset,

@@ -14,14 +14,12 @@ from ireserve_salto_plugin.models import AdminResult
 from ireserve_salto_plugin.park.answers import say
 from ireserve_salto_plugin.park.i18n import host_language
 from ireserve_salto_plugin.park.text import host_text, local_time
-from ireserve_salto_plugin.salto.cache import Key, Store
+from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.clock import Clock
-from ireserve_salto_plugin.salto.errors import (
-    StoreUnavailable,
-)
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.types import entry_lock, entry_time
-from ireserve_salto_plugin.store.keys import OPENER, RECEIPT
+from ireserve_salto_plugin.store.keys import DOOR_LOG, RECEIPT
+from ireserve_salto_plugin.store.stream import StreamBook, with_openers
 
 log = logging.getLogger("ireserve_salto_plugin.admin.operations")
 
@@ -31,9 +29,6 @@ MATCH_SECONDS = 120  # an entry this close to the open's time is its receipt
 
 
 NOT_YET_SECONDS = 600  # Salto's log is not real-time: "not yet" until this long after
-
-
-OPENER_SLACK = 5  # seconds between our clock at the open and Salto's entry time
 
 
 def _lock_of(entry: dict[str, Any]) -> str | None:
@@ -76,6 +71,15 @@ class Receipts:
             if not isinstance(receipt, dict):
                 return AdminResult(False, say(lang, "no_receipt"))
             lock_id, at_text = receipt.get("lock_id"), receipt.get("at")
+            heard = StreamBook(self.store).confirmation(
+                gateway.account.key, ctx.park_tag, attempt[:64]
+            )
+            if heard is not None:  # Salto's event stream had the entry (its log may not yet)
+                return AdminResult(
+                    True,
+                    say(lang, "confirmed_stream", at=_logged_at(heard, ctx)),
+                    data={"receipt": "confirmed", "source": "stream", "entry": heard},
+                )
         else:
             lock_id, at_text = params.get("lock_id"), params.get("time")
         try:
@@ -95,7 +99,7 @@ class Receipts:
             return AdminResult(
                 True,
                 say(lang, "confirmed", at=_logged_at(entry, ctx)),
-                data={"receipt": "confirmed", "entry": entry},
+                data={"receipt": "confirmed", "source": "log", "entry": entry},
             )
         if not log_read.complete:
             return AdminResult(
@@ -110,48 +114,7 @@ class Receipts:
     def _with_openers(
         self, account: str, park: str, entries: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Salto's entries, each remote open made by this plugin with ``requested_by`` and
-        ``attempt_id`` from its receipt, in one store read. A receipt is matched by lock and
-        second: the nearest within :data:`OPENER_SLACK` (Salto's entry time and ours
-        differ a little), each receipt to one entry. Two opens of one lock in the same
-        second keep only the later receipt. Entries the store cannot name stay as Salto
-        sent them, and so do those of another park sharing the account (``park``: this
-        park's tag): its entries are the shared site's, its requesters are not ours."""
-        spots: list[tuple[int, int, Key[Any]]] = []  # entry, distance in seconds, key
-        for n, entry in enumerate(entries):
-            lock_id, at = _lock_of(entry), entry_time(entry)
-            if (
-                isinstance(lock_id, str)
-                and at is not None
-                and entry.get("access_by") in (None, "remote")
-            ):
-                second = int(at.timestamp())
-                spots.extend(
-                    (n, abs(delta), OPENER(account, lock_id, str(second + delta)))
-                    for delta in range(-OPENER_SLACK, OPENER_SLACK + 1)
-                )
-        try:
-            found = self.store.get_many([key for _, _, key in spots]) if spots else []
-        except StoreUnavailable:
-            return entries
-        named = [dict(entry) for entry in entries]
-        used: set[str] = set()
-        for (n, _, key), record in sorted(
-            zip(spots, found, strict=True), key=lambda pair: (pair[0][1], pair[0][0])
-        ):
-            if (
-                isinstance(record, dict)
-                and "requested_by" not in named[n]
-                and key.name not in used
-                and record.get("park") == park
-            ):
-                used.add(key.name)
-                named[n]["requested_by"] = record.get("requested_by")
-                named[n]["attempt_id"] = record.get("attempt_id")
-                named[n]["open_kind"] = record.get("kind", "guest")  # guest, staff, test
-                if record.get("why"):
-                    named[n]["open_reason"] = record.get("why")
-        return named
+        return with_openers(self.store, account, park, entries)
 
     def recent_opens(
         self, ctx: ParkContext, gateway: SaltoGateway, params: Mapping[str, Any]
@@ -163,9 +126,52 @@ class Receipts:
         if isinstance(lock_id, str):
             entries = [e for e in entries if _lock_of(e) == lock_id]
         entries = self._with_openers(gateway.account.key, ctx.park_tag, entries[:count])
+        book = StreamBook(self.store)
+        for entry in entries:  # an open of ours in Salto's log: confirmed (by the stream too?)
+            if entry.get("attempt_id"):
+                heard = book.confirmation(gateway.account.key, ctx.park_tag, entry["attempt_id"])
+                entry["confirmed"] = "stream" if heard else "log"
+        opens = self._opens(ctx, gateway, entries, count, lock_id)
         message = (
             say(staff_lang(ctx), "lock_entries", lock=host_text(lock_id, 40), count=len(entries))
             if lock_id
             else say(staff_lang(ctx), "entries", count=len(entries))
         )
-        return AdminResult(True, message, data={"entries": entries})
+        return AdminResult(True, message, data={"entries": entries, "opens": opens})
+
+    def _opens(
+        self,
+        ctx: ParkContext,
+        gateway: SaltoGateway,
+        entries: list[dict[str, Any]],
+        count: int,
+        lock_id: Any,
+    ) -> list[dict[str, Any]]:
+        """The park's latest opens (the door log), newest first, each with whether Salto
+        confirmed it: ``stream``, ``log`` (among the entries read), ``not_yet`` (the log is
+        not real-time), ``missing``, or ``not_checked`` (older than the entries read)."""
+        account, now = gateway.account.key, self.clock.utcnow()
+        opens = self.store.items(DOOR_LOG(account, ctx.park_tag))
+        if isinstance(lock_id, str):
+            opens = [o for o in opens if o.get("lock_id") == lock_id]
+        in_log = {e["attempt_id"] for e in entries if e.get("attempt_id")}
+        oldest = min((t for e in entries if (t := entry_time(e))), default=None)
+        book, shown = StreamBook(self.store), []
+        for opened in reversed(opens[-count:]):
+            attempt = str(opened.get("attempt_id"))
+            try:
+                at = datetime.fromisoformat(str(opened.get("at")))
+            except ValueError:
+                continue
+            if book.confirmation(account, ctx.park_tag, attempt):
+                confirmed = "stream"
+            elif attempt in in_log:
+                confirmed = "log"
+            elif (now - at).total_seconds() < NOT_YET_SECONDS:
+                confirmed = "not_yet"
+            elif oldest is None or at >= oldest:
+                confirmed = "missing"
+            else:
+                confirmed = "not_checked"
+            shown.append({**opened, "confirmed": confirmed})
+        return shown

@@ -25,11 +25,14 @@ from ireserve_salto_plugin.flow.preflight import preflight
 from ireserve_salto_plugin.models import AccessInfo, Booking, Park, Reason
 from ireserve_salto_plugin.park.fields import SettingsError
 from ireserve_salto_plugin.park.i18n import guest_language, host_language, translate, when
+from ireserve_salto_plugin.park.incidents import incident_lines
 from ireserve_salto_plugin.park.messages import GUEST_FROM, NO_PROMISE, Fill, staff_message
 from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS
-from ireserve_salto_plugin.salto.errors import SaltoError
+from ireserve_salto_plugin.salto.errors import SaltoError, StoreUnavailable
+from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.store.guards import OtpBudget
+from ireserve_salto_plugin.store.stream import StreamBook
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,7 @@ def access_info(
     if raw is None:
         return None
     warnings: list[str] = []
+    details: dict[str, str] = {}  # a warning's detail (the incidents at the lock)
     lock_id = lock_name = None
     window: Window | None = None
     allowed = False
@@ -68,12 +72,12 @@ def access_info(
             warnings.append(Reason.BOOKING_INVALID)
             allowed = settings.enabled and status in settings.opening_statuses
         if allowed and lock_id is not None:
-            lock_name = _check_lock(parks, budget, ctx, lock_id, warnings)
+            lock_name = _check_lock(parks, budget, ctx, lock_id, warnings, details)
     except SettingsError:
         warnings.append(Reason.SETTINGS_INVALID)
     address = raw.get("guest_address", "je") if isinstance(raw, dict) else "je"
     texts, guest = _texts(
-        park, booking, warnings, lock_name or lock_id, window, bool(allowed), address
+        park, booking, (warnings, details), lock_name or lock_id, window, bool(allowed), address
     )
     return AccessInfo(
         integration=INTEGRATION,
@@ -91,7 +95,7 @@ def access_info(
 def _texts(
     park: Park,
     booking: Booking,
-    warnings: list[str],
+    found: tuple[list[str], dict[str, str]],
     lock: str | None,
     window: Window | None,
     allowed: bool,
@@ -99,6 +103,7 @@ def _texts(
 ) -> tuple[list[str], str]:
     """The warnings' texts for staff, and the guest's sentence for the confirmation mail
     (no time is promised while a warning stands that staff must fix)."""
+    warnings, details = found
     staff = host_language(park)
     guest_lang = guest_language(booking, str(address), staff)
     try:
@@ -111,7 +116,10 @@ def _texts(
             "opens_at": local_time(window.opens_at, zone),
             "closes_at": local_time(window.closes_at, zone),
         }
-    texts = [staff_message(Reason(code), staff, fill) for code in warnings]
+    texts = [
+        staff_message(Reason(code), staff, fill | {"detail": details.get(code, "")})
+        for code in warnings
+    ]
     if not allowed or window is None or any(Reason(code) in NO_PROMISE for code in warnings):
         return texts, ""
     # a mail is read later: the time always with its date
@@ -120,7 +128,12 @@ def _texts(
 
 
 def _check_lock(
-    parks: Parks, budget: OtpBudget, ctx: ParkContext, lock_id: str, warnings: list[str]
+    parks: Parks,
+    budget: OtpBudget,
+    ctx: ParkContext,
+    lock_id: str,
+    warnings: list[str],
+    details: dict[str, str],
 ) -> str | None:
     """Look the lock up (cached) and add warnings for what would stop an open."""
     try:
@@ -136,7 +149,27 @@ def _check_lock(
         warnings.append(Reason.LOCK_BATTERY_LOW)
     if abs(gateway.clock_offset()) > CLOCK_WARN_SECONDS:
         warnings.append(Reason.CLOCK_SKEW)
-    return checked.lock.name if checked.lock is not None else None
+    name = checked.lock.name if checked.lock is not None else None
+    going = lock_incidents(parks, ctx, gateway, lock_id)
+    if going:
+        warnings.append(Reason.LOCK_INCIDENT)
+        lines = incident_lines(going, host_language(ctx.park), ctx.zone, name)
+        details[Reason.LOCK_INCIDENT] = " ".join(text for _, text in lines)
+    return name
+
+
+def lock_incidents(
+    parks: Parks, ctx: ParkContext, gateway: SaltoGateway, lock_id: str
+) -> dict[str, dict[str, Any]]:
+    """The incidents Salto's event stream reported at ``lock_id`` that have not ended
+    (nothing when no listener runs, or the store cannot say)."""
+    try:
+        going = StreamBook(parks.store).incidents(
+            ctx.account.key, ctx.site_id(gateway), parks.clock.utcnow()
+        )
+    except StoreUnavailable:
+        return {}
+    return going.get(lock_id, {})
 
 
 def mapping_options(parks: Parks, park: Park, refresh: bool) -> list[dict[str, Any]] | None:

@@ -18,8 +18,11 @@ from ireserve_salto_plugin.models import DENIED_REASONS, OpenResult, Outcome, Re
 from ireserve_salto_plugin.park.i18n import DEFAULT, when
 from ireserve_salto_plugin.park.messages import guest_message, retry_advice, staff_message
 from ireserve_salto_plugin.park.text import host_text, local_time
-from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.salto.cache import Key, Push
 from ireserve_salto_plugin.store.keys import (
+    DOOR_LOG,
+    DOOR_LOG_CAP,
+    DOOR_LOG_SECONDS,
     LAST_OPEN,
     LAST_OPEN_SECONDS,
     OPENER,
@@ -240,3 +243,24 @@ def receipt_writes(
     if not result.opened and result.reason is not Reason.DUPLICATE:
         return [(LAST_OPEN(account, park, "failure"), summary, LAST_OPEN_SECONDS)]
     return []
+
+
+def door_log_push(account: str, park: str, result: OpenResult, attempt: Attempt) -> list[Push]:
+    """An open that was sent (opened, or may have) for the park's door log: who asked,
+    when (Salto's time), which door; what Salto's log and stream later say is joined when
+    the log is read (``admin/doorlog.py``)."""
+    if result.reason is Reason.DUPLICATE or not (result.opened or attempt.maybe_opened):
+        return []
+    at = attempt.salto_at or result.opened_at or datetime.now(UTC)
+    record = {
+        "attempt_id": result.attempt_id,
+        "at": at.isoformat(),
+        "lock_id": result.lock_id,
+        "lock_name": attempt.lock_name,
+        "kind": attempt.kind,
+        "requested_by": attempt.requested_by,
+        "why": attempt.why,
+        "booking": attempt.booking_id,
+        "reason": result.reason.value,
+    }
+    return [(DOOR_LOG(account, park), record, DOOR_LOG_SECONDS, DOOR_LOG_CAP)]

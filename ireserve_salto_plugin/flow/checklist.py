@@ -29,12 +29,15 @@ from ireserve_salto_plugin.models import (
     StepState,
 )
 from ireserve_salto_plugin.park.i18n import N_, translate
-from ireserve_salto_plugin.park.messages import Fill, auth_cause, staff_message
+from ireserve_salto_plugin.park.incidents import incident_lines
+from ireserve_salto_plugin.park.messages import BUDGET_MESSAGES, Fill, auth_cause, staff_message
 from ireserve_salto_plugin.park.text import host_text, local_time
 from ireserve_salto_plugin.salto.clock import CLOCK_WARN_SECONDS
 from ireserve_salto_plugin.salto.errors import AuthError, SaltoError
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
+from ireserve_salto_plugin.salto.types import Lock
 from ireserve_salto_plugin.store.guards import OtpBudget
+from ireserve_salto_plugin.store.stream import StreamBook
 
 
 class Steps:
@@ -64,12 +67,14 @@ class Steps:
 
     def verdict(self) -> tuple[Reason, str]:
         for step in self.steps:
-            if step.state is StepState.FAIL and step.reason is not Reason.CLOCK_SKEW:
+            if step.state is StepState.FAIL and step.reason not in WARNINGS:
                 return step.reason, step.message
         return Reason.OPENED, translate(
             N_("Every condition holds: an open now would be sent."), self.lang
         )
 
+
+WARNINGS = (Reason.CLOCK_SKEW, Reason.LOCK_INCIDENT)  # shown as failing, never the verdict
 
 SALTO_STEPS = (
     ("lock_exists", Reason.LOCK_NOT_FOUND),
@@ -181,6 +186,7 @@ def checked_steps(
             offset,
             lambda seconds: local_time(clock.utcnow() + timedelta(seconds=seconds), zone),
         )
+        _incident_step(steps, ctx, checked.lock, gateway)
     else:
         lock_missing = checked is not None and checked.lock is None
         steps.unknown(
@@ -313,19 +319,19 @@ def _send_steps(
     )
 
 
-BUDGET_MESSAGES = {
-    Reason.OTP_BLOCKED: N_(
-        "No code goes to the IQ until {until} (Salto's block); then check "
-        "its PIN (GET PIN, Set PIN)."
-    ),
-    Reason.OTP_SUSPENDED: N_(
-        "No code goes to the IQ until {until}: Salto rejected two within "
-        "20 minutes. Check its PIN (GET PIN, Set PIN) or wait."
-    ),
-    Reason.STORE_UNAVAILABLE: N_(
-        "The OTP budget cannot be read: the shared store does not answer."
-    ),
-}
+def _incident_step(steps: Steps, ctx: ParkContext, lock: Lock, gateway: SaltoGateway) -> None:
+    """The incidents Salto's event stream reported at the lock (a door left open, an
+    alarm): shown only when one is going on; it does not stop an open."""
+    try:
+        going = StreamBook(ctx.parks.store).incidents(
+            ctx.account.key, ctx.site_id(gateway), ctx.parks.clock.utcnow()
+        )
+    except SaltoError:  # the store (StoreUnavailable) or the site: nothing to add
+        return
+    lines = incident_lines(going.get(lock.id, {}), steps.lang, ctx.zone, lock.name)
+    if lines:
+        detail = " ".join(text for _, text in lines)
+        steps.steps.append(Step("incidents", StepState.FAIL, detail, Reason.LOCK_INCIDENT))
 
 
 def finish(steps: Steps, lock_id: str | None, window: Any) -> Explanation:

@@ -17,7 +17,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from ireserve_salto_plugin.flow.attempt import Attempt, receipt_writes
+from ireserve_salto_plugin.flow.attempt import Attempt, door_log_push, receipt_writes
 from ireserve_salto_plugin.flow.context import ParkContext, Parks
 from ireserve_salto_plugin.flow.decision import (
     BookingError,
@@ -252,6 +252,7 @@ class Opening:
         claim.sets.extend(
             receipt_writes(ctx.account.key, ctx.park_tag, result, ctx.settings.site_id, attempt)
         )
+        claim.pushes.extend(door_log_push(ctx.account.key, ctx.park_tag, result, attempt))
         best_effort(claim.finish)
 
     def _repeat(self, attempt: Attempt, first: dict[str, Any] | None) -> OpenResult:

@@ -134,6 +134,13 @@ ADMIN_MESSAGES: dict[str, str] = {
     "column_event": N_("event"),
     "column_by": N_("by"),
     "column_requested_by": N_("requested by"),
+    "column_confirmed": N_("confirmed"),
+    "column_kind": N_("asked as"),
+    "column_why": N_("reason"),
+    "column_door": N_("door"),
+    "column_reason": N_("reason"),
+    "cli_events": N_("event stream: {state}. {meaning}"),
+    "cli_opens": N_("The park's own opens, newest first:"),
     # the support desk's readiness table
     "ready": N_("ready"),
     "column_booking_id": N_("booking"),
@@ -240,6 +247,17 @@ ADMIN_MESSAGES: dict[str, str] = {
         "the Salto KS web app."
     ),
     "entries": N_("Recent entries: {count}."),
+    "confirmed_stream": N_("Confirmed: Salto's event stream reported the remote open at {at}."),
+    "door_log": N_("Door log: {count} rows."),
+    "log_period": N_(
+        "The period is not usable ({field}): give from and to as ISO 8601 times, from before "
+        "to, at most 31 days apart."
+    ),
+    "listen_opened": N_("{at}  {lock}: opened ({by}){who}"),
+    "listen_entry": N_("{at}  {lock}: {event} ({by})"),
+    "listen_incident": N_("{at}  {lock}: incident {incident}"),
+    "listen_state": N_("Event stream of site {site}: {state}. {meaning}"),
+    "listen_who": N_(", asked by {who} ({kind}), attempt {attempt}"),
     "lock_entries": N_("Recent entries of lock {lock}: {count}."),
 }
 

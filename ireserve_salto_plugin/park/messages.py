@@ -89,6 +89,7 @@ STAFF_MESSAGES: dict[Reason, str] = {
     Reason.LOCK_BATTERY_LOW: N_(
         "The battery of lock {lock} is low: replace it before the guest arrives."
     ),
+    Reason.LOCK_INCIDENT: N_("Salto's event stream reports: {detail}"),
     Reason.INTERNAL_ERROR: (
         N_("The Salto KS plugin hit an unexpected error (attempt {attempt}); the log has details.")
     ),
@@ -276,3 +277,19 @@ def guest_message(
     else:
         text = GUEST_LATER if reason in RETRY_LATER else GUEST_RECEPTION
     return translate(text, lang).format_map(Fill(fill))
+
+
+# the explainer's OTP budget step when the budget refuses codes
+BUDGET_MESSAGES = {
+    Reason.OTP_BLOCKED: N_(
+        "No code goes to the IQ until {until} (Salto's block); then check "
+        "its PIN (GET PIN, Set PIN)."
+    ),
+    Reason.OTP_SUSPENDED: N_(
+        "No code goes to the IQ until {until}: Salto rejected two within "
+        "20 minutes. Check its PIN (GET PIN, Set PIN) or wait."
+    ),
+    Reason.STORE_UNAVAILABLE: N_(
+        "The OTP budget cannot be read: the shared store does not answer."
+    ),
+}

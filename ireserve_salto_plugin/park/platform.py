@@ -1,7 +1,8 @@
 """What the host process's environment decides, never a park's settings.
 
 - :class:`Platform`: Salto's hosts and the platform OAuth client for one environment
-  (``SALTO_KS_<ENV>_API_URL``, ``_IDENTITY_URL``, ``_CLIENT_ID``, ``_CLIENT_SECRET``). Park
+  (``SALTO_KS_<ENV>_API_URL``, ``_IDENTITY_URL``, ``_EVENTS_URL``, ``_CLIENT_ID``,
+  ``_CLIENT_SECRET``). Park
   admins are tenants: nothing they store can choose a host or reach the client secret.
   Read whenever a park's settings are used, so a host (or a test run) may change them.
 - :func:`tuning_from_env`: deadlines, guards and caps (``SALTO_KS_*`` numbers), validated
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 
 from ireserve_salto_plugin.park.fields import SettingsError
 from ireserve_salto_plugin.salto.config import (
+    DEFAULT_EVENTS_HOSTS,
     DEFAULT_HOSTS,
     ENVIRONMENTS,
     ClientCredentials,
@@ -58,6 +60,7 @@ class Platform:
     api_url: str
     identity_url: str
     client: ClientCredentials = field(repr=False)
+    events_url: str = ""  # the event streaming service (the listener's only)
 
 
 class PlatformReader:
@@ -77,6 +80,7 @@ class PlatformReader:
             env.get(prefix + "IDENTITY_URL") or "",
             env.get(prefix + "CLIENT_ID") or "",
             env.get(prefix + "CLIENT_SECRET") or "",
+            env.get(prefix + "EVENTS_URL") or "",
         )
         platform = self._seen.get(values)
         if platform is None:
@@ -88,7 +92,13 @@ class PlatformReader:
 
     @staticmethod
     def _build(
-        prefix: str, environment: str, api: str, identity: str, client_id: str, client_secret: str
+        prefix: str,
+        environment: str,
+        api: str,
+        identity: str,
+        client_id: str,
+        client_secret: str,
+        events: str,
     ) -> Platform:
         if environment not in DEFAULT_HOSTS:
             raise SettingsError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
@@ -108,6 +118,7 @@ class PlatformReader:
             base_url(api or default_api, prefix + "API_URL"),
             base_url(identity or default_identity, prefix + "IDENTITY_URL"),
             ClientCredentials(client_id, client_secret),
+            base_url(events or DEFAULT_EVENTS_HOSTS[environment], prefix + "EVENTS_URL"),
         )
 
 
@@ -170,7 +181,7 @@ def sandbox_marked(block: Mapping[str, str], environ: Mapping[str, str]) -> dict
 
 _FILE_VARIABLE = re.compile(
     r"SALTO_KS_(ACCEPTANCE|PRODUCTION)_"
-    r"(API_URL|IDENTITY_URL|CLIENT_ID|CLIENT_SECRET)"
+    r"(API_URL|IDENTITY_URL|CLIENT_ID|CLIENT_SECRET|EVENTS_URL)"
 )
 
 
@@ -207,15 +218,15 @@ def settings_file_environment(data: Any, environ: Mapping[str, str]) -> dict[str
         if match is None or not isinstance(value, str):
             raise SettingsError(
                 f"the settings file may not set {str(name)[:60]!r} (only "
-                "SALTO_KS_<ENV>_API_URL, _IDENTITY_URL, _CLIENT_ID and "
-                "_CLIENT_SECRET of a loopback sandbox)"
+                "SALTO_KS_<ENV>_API_URL, _IDENTITY_URL, _CLIENT_ID, "
+                "_CLIENT_SECRET and _EVENTS_URL of a loopback sandbox)"
             )
         chosen.setdefault(match[1], {})[match[2]] = value
     for environment, values in chosen.items():
         prefix = f"SALTO_KS_{environment}_"
-        if len(values) != 4:
+        if len(values.keys() - {"EVENTS_URL"}) != 4:
             raise SettingsError(f"the settings file must give all four {prefix}* variables or none")
-        for kind in ("API_URL", "IDENTITY_URL"):
+        for kind in [kind for kind in ("API_URL", "IDENTITY_URL", "EVENTS_URL") if kind in values]:
             try:
                 host = origin(values[kind])[1]
             except ValueError:

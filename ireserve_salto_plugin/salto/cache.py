@@ -181,6 +181,9 @@ FIRST_PAGE = KeySpec("firstpage", NUMBER)
 CLOCK = KeySpec("clock", CLOCK_CODEC, near=True)  # (scheme://host:port of the API)
 
 
+Push = tuple[Key[Any], Any, float, int]  # key, value, ttl, the most values kept
+
+
 class Store(Protocol):
     def get(self, key: Key[T], *, fresh: bool = False) -> T | None:
         """The value, or None. A store may serve recent copies of near-cacheable values
@@ -207,11 +210,20 @@ class Store(Protocol):
         ...
 
     def write(
-        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+        self,
+        sets: Sequence[tuple[Key[Any], Any, float]],
+        deletes: Sequence[Key[Any]] = (),
+        pushes: Sequence[Push] = (),
     ) -> None:
         """Several ``set`` and ``delete`` in one round trip (one Redis script; on a
         cluster, keys of one slot, e.g. one account's): the open's result, receipt and
-        budget reset."""
+        budget reset. ``pushes``: (key, value, ttl, cap) appended to a list kept to its
+        last ``cap`` values (the park's door log)."""
+        ...
+
+    def items(self, key: Key[T], last: int | None = None) -> list[T]:
+        """The values pushed to ``key`` (only the ``last`` ones), oldest first; those that
+        do not decode are left out."""
         ...
 
     def mutex(

@@ -21,6 +21,13 @@ DEFAULT_HOSTS: dict[str, tuple[str, str]] = {
 }
 
 
+# Salto's event streaming service per environment (docs/salto-ks-api.md §6b)
+DEFAULT_EVENTS_HOSTS: dict[str, str] = {
+    "acceptance": "https://eventstreaming-connect-accept.saltoks.com",
+    "production": "https://eventstreaming-connect-production.saltoks.com",
+}
+
+
 def is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True

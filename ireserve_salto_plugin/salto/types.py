@@ -274,6 +274,7 @@ class SiteUser:
     blocked: bool | None
     subscription_state: str | None  # "subscribed" or "suspended" (tests/samples)
     expires_at: datetime | None = None  # the account's access to the site ends then
+    user_id: str | None = None  # the platform user's id (``user.id``; entries' ``user_id``)
 
     @property
     def suspended(self) -> bool:
@@ -293,11 +294,13 @@ def parse_site_user(body: Any) -> SiteUser:
         value = body.get(name)
         return value if isinstance(value, bool) else None
 
+    person = body.get("user")
     return SiteUser(
         flag("remote_access"),
         flag("blocked"),
         text(body.get("subscription_state"), MAX_WORD_CHARS),
         entry_time({"utc_date_time": body.get("expires_at")}),
+        salto_id(person.get("id")) if isinstance(person, dict) else None,
     )
 
 

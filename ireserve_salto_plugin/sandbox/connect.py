@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from ireserve_salto_plugin.sandbox.control import control_routes
 from ireserve_salto_plugin.sandbox.http import Reply, Request, Route, salto_error
 from ireserve_salto_plugin.sandbox.records import Mail, Site, User, person_json, stable_id
 from ireserve_salto_plugin.sandbox.view import SandboxView
@@ -22,6 +24,7 @@ ROLES = (
     ("site_remote_office_mode_user", "Site Remote Office Mode User"),
     ("site_mobile_user", "Site Mobile User"),
 )
+ADMIN_ROLE = (("site_admin", "Site Admin"),)
 PAGE_MAX = 100  # ASSUMPTION: default and largest $top (docs: "Paging" does not know it)
 
 
@@ -49,33 +52,7 @@ class ConnectApi:
             ("GET", re.compile(rf"/v1\.1{s}/entries"), self._entries),
             ("GET", re.compile(rf"/v1\.2{s}/entries"), self._no_method),
             ("GET", re.compile(r"/v1\.2/me/(?P<site>[^/]+)/activated_iqs"), self._activated_iqs),
-            # sandbox control, not part of Salto's API (for benchmarks and scripts)
-            ("GET", re.compile(r"/_sandbox/stats"), lambda req: box.stats()),
-            ("POST", re.compile(r"/_sandbox/reset-stats"), lambda req: box.reset_stats()),
-            ("POST", re.compile(r"/_sandbox/expire-tokens"), lambda req: box.expire_tokens()),
-            (
-                "POST",
-                re.compile(r"/_sandbox/latency"),
-                lambda req: box.set_latency(float(req.json().get("seconds", 0))),
-            ),
-            (
-                "GET",
-                re.compile(r"/_sandbox/round-trips"),
-                lambda req: {"in_a_row": box.round_trips_in_a_row()},
-            ),
-            (
-                "GET",
-                re.compile(r"/_sandbox/peak-in-flight"),
-                lambda req: {"peak": box.peak_in_flight(req.query.get("prefix", ""))},
-            ),
-            (
-                "GET",
-                re.compile(r"/_sandbox/outbox"),
-                lambda req: [
-                    {"to": m.to, "channel": m.channel, "iq_id": m.iq_id, "pin": m.pin}
-                    for m in self.world.outbox
-                ],
-            ),
+            *control_routes(box),
         ]
 
     def _user(self, req: Request) -> User:
@@ -173,7 +150,7 @@ class ConnectApi:
                     "parent_id": None,
                     "is_hierarchical": False,
                 }
-                for code, name in ROLES
+                for code, name in ROLES + (ADMIN_ROLE if user.site_admin else ())
             ],
             "alias": None,
             "toggle_easy_office_mode": False,
@@ -304,8 +281,10 @@ class ConnectApi:
             raise salto_error(400, 1102, "The OData filter format is invalid.")
         if "$skip" in req.query:  # entries have no OData paging (docs: "Endpoints")
             raise salto_error(400, 1102, "The OData filter format is invalid.")
+        lag = self.sandbox.entries_lag  # Salto's log is not real-time: younger entries wait
+        stamp = f"{self.sandbox.now() - timedelta(seconds=lag):%Y-%m-%dT%H:%M:%SZ}" if lag else "~"
         items = sorted(
-            site.entries,
+            (e for e in site.entries if e["utc_date_time"] <= stamp),
             key=lambda e: (e["utc_date_time"], e["id"]),
             reverse=order.endswith("desc"),
         )

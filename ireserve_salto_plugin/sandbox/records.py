@@ -57,6 +57,9 @@ class User:
     # HTTP error; docs/salto-ks-api.md, "Lock object fields")
     subscription_state: str = "subscribed"
     expires_at: str | None = None  # the account's access on the site ends then (ISO UTC)
+    # a Site Admin may stream the site's entries and incidents; a plain site user (the
+    # samples' remote-open account) only its own entries (docs §6b)
+    site_admin: bool = False
 
 
 @dataclass

@@ -3,7 +3,8 @@
     with SaltoSandbox() as sandbox:
         sandbox.identity_url, sandbox.api_url, sandbox.client_id, sandbox.username, ...
 
-Two threaded HTTP/1.1 servers on ephemeral loopback ports (two hosts, as in real life).
+Three threaded HTTP/1.1 servers on ephemeral loopback ports (three hosts, as in real
+life): identity, Connect API and the event streaming service (``hub.py``).
 Behaviour follows docs/salto-ks-api.md; see ``world.py`` for the state and the assumptions.
 """
 
@@ -24,8 +25,10 @@ from typing import Any
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.sandbox.connect import ConnectApi
 from ireserve_salto_plugin.sandbox.http import make_handler
+from ireserve_salto_plugin.sandbox.hub import EventHub
+from ireserve_salto_plugin.sandbox.hub_http import HubHandler
 from ireserve_salto_plugin.sandbox.identity import IdentityServer
-from ireserve_salto_plugin.sandbox.records import Mail, Site
+from ireserve_salto_plugin.sandbox.records import Mail, Site, User, stable_id
 from ireserve_salto_plugin.sandbox.view import Fault
 from ireserve_salto_plugin.sandbox.world import World, seed_park
 
@@ -104,6 +107,11 @@ class SaltoSandbox:
         self.continuations: dict[str, int] = {}  # entries' continuation token -> offset
         self._servers: list[ThreadingHTTPServer] = []
         self.connections: set[socket.socket] = set()
+        # seconds before an entry shows in the REST log (Salto's log is not real-time);
+        # the event hub has it at once
+        self.entries_lag = 0.0
+        self.hub = EventHub(self)
+        self.world.on_entry.append(self.hub.entry)
         self.site: Site | None = None
         if seed:
             self.site = seed_park(
@@ -125,6 +133,14 @@ class SaltoSandbox:
                 daemon=True,
             ).start()
             self._servers.append(server)
+        handler = type("Handler", (HubHandler,), {"hub": self.hub})
+        server = _Server((self.host, 0), handler)
+        threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": SERVE_POLL_SECONDS},
+            daemon=True,
+        ).start()
+        self._servers.append(server)
         return self
 
     def stop(self) -> None:
@@ -133,6 +149,7 @@ class SaltoSandbox:
             server.shutdown()
             server.server_close()
         self._servers.clear()
+        self.hub.drop_all()
         with self.world.lock:
             connections, self.connections = self.connections, set()
         for conn in connections:
@@ -153,14 +170,19 @@ class SaltoSandbox:
     def api_url(self) -> str:
         return f"http://{self.host}:{self._servers[1].server_address[1]}"
 
+    @property
+    def events_url(self) -> str:
+        return f"http://{self.host}:{self._servers[2].server_address[1]}"
+
     def platform_env(self, environment: str = "acceptance") -> dict[str, str]:
-        """The host-process variables that point ``environment`` at this sandbox: its two
+        """The host-process variables that point ``environment`` at this sandbox: its three
         hosts and the platform OAuth client (the names ``PlatformReader`` reads). Park
         settings never name a host."""
         prefix = f"SALTO_KS_{environment.upper()}_"
         return {
             prefix + "API_URL": self.api_url,
             prefix + "IDENTITY_URL": self.identity_url,
+            prefix + "EVENTS_URL": self.events_url,
             prefix + "CLIENT_ID": self.client_id,
             prefix + "CLIENT_SECRET": self.client_secret,
         }
@@ -203,6 +225,34 @@ class SaltoSandbox:
                 lock.left_open_alarm = left_open_alarm
             if intrusion_alarm is not None:
                 lock.intrusion_alarm = intrusion_alarm
+
+    def incident(self, lock_id: str, kind: str) -> dict[str, Any]:
+        """An incident at a lock (``door_left_open_alarm``, ``end_of_door_left_open_alarm``,
+        ``low_battery_warning`` …), streamed on the incidents hub; returns the message."""
+        with self.world.lock:
+            for site in self.world.sites.values():
+                if lock_id in site.locks:
+                    return self.hub.incident(site.id, site.locks[lock_id], kind)
+        raise LookupError(f"no lock {lock_id}")
+
+    def tag_open(self, lock_id: str, username: str | None = None) -> dict[str, Any]:
+        """A guest (another user of the site, or ``username``) opened ``lock_id`` with a
+        tag: an entry the API did not make."""
+        with self.world.lock:
+            for site in self.world.sites.values():
+                if lock_id in site.locks:
+                    user = self.world.users.get(username or "") or User(
+                        "guest", "", stable_id("user", "tag-guest"), {site.id}
+                    )
+                    return self.world.record_remote_entry(
+                        site, site.locks[lock_id], user, "unlocked", self.now(), access_by="tag"
+                    )
+        raise LookupError(f"no lock {lock_id}")
+
+    def grant_site_admin(self, username: str | None = None, admin: bool = True) -> None:
+        """The account becomes a Site Admin (it may stream the whole site), or not."""
+        with self.world.lock:
+            self.world.users[username or self.username].site_admin = admin
 
     def inject(self, method: str, path: str, **kwargs: Any) -> Fault:
         fault = Fault(method.upper(), re.compile(path), **kwargs)

@@ -10,9 +10,12 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ireserve_salto_plugin.sandbox.world import World
+
+if TYPE_CHECKING:
+    from ireserve_salto_plugin.sandbox.hub import EventHub
 
 
 @dataclass
@@ -65,6 +68,7 @@ class SandboxView(Protocol):
     without_accept_json: list[str]
     cookies_seen: list[str]
     continuations: dict[str, int]
+    entries_lag: float
     connections: set[socket.socket]
 
     def now(self) -> datetime: ...
@@ -81,3 +85,11 @@ class SandboxView(Protocol):
     def round_trips_in_a_row(self) -> int: ...
 
     def peak_in_flight(self, prefix: str) -> int: ...
+
+    hub: EventHub
+
+    def incident(self, lock_id: str, kind: str) -> dict[str, Any]: ...
+
+    def tag_open(self, lock_id: str, username: str | None = None) -> dict[str, Any]: ...
+
+    def grant_site_admin(self, username: str | None = None, admin: bool = True) -> None: ...

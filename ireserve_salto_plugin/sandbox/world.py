@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ireserve_salto_plugin.sandbox.records import (
     AMSTERDAM,
@@ -60,6 +61,8 @@ class World:
         # False: a PIN change is answered 204 but the IQ keeps its PIN, as in the one
         # field report of a real change (docs: "Endpoints").
         self.pin_changes_apply = True
+        # called with (site id, entry) for every entry logged (the event hub's feed)
+        self.on_entry: list[Callable[[str, dict[str, Any]], None]] = []
 
     # -- building --------------------------------------------------------------------------
 
@@ -167,42 +170,50 @@ class World:
         """A remote open reaches a lock only when its IQ and the lock are both online."""
         return lock.iq.online and lock.online
 
-    @staticmethod
     def record_remote_entry(
-        site: Site, lock: LockState, user: User, state: str, now: datetime
-    ) -> None:
+        self,
+        site: Site,
+        lock: LockState,
+        user: User,
+        state: str,
+        now: datetime,
+        *,
+        access_by: str = "remote",
+    ) -> dict[str, Any]:
         """A flat entry, as Salto's log has them (tests/samples/entries.json): the lock and
         the IQ by id and name, no nested objects. ASSUMPTION: ``access_by`` "remote" for a
         remote open (the samples hold none; docs/salto-ks-api.md, "Endpoints", row 17)."""
         local = now.astimezone(AMSTERDAM).replace(tzinfo=None)
-        site.entries.append(
-            {
-                "id": str(uuid.uuid4()),
-                "event_category": "lock_opened" if state == "unlocked" else "lock_" + state,
-                "event_detail": None,
-                "utc_date_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "local_date_time": local.strftime("%Y-%m-%dT%H:%M:%S"),
-                "lock_id": lock.id,
-                "lock_mac_address": lock.mac,
-                "lock_customer_reference": lock.name,
-                "user_id": user.id,
-                "user_first_name": "Service",
-                "user_last_name": "Account",
-                "user_image_url": None,
-                "user_alias": "",
-                "iq_id": lock.iq.id,
-                "iq_customer_reference": lock.iq.name,
-                "iq_mac_address": lock.iq.mac,
-                "iq_revision": "2.0",
-                "exit_requested": False,
-                "access_by": "remote",
-                "access_detail": "",
-                "ttl_in_seconds": ENTRY_TTL,
-                "expiration_date_time": (now + timedelta(seconds=ENTRY_TTL)).strftime(
-                    "%Y-%m-%dT%H:%M:%S.000Z"
-                ),
-            }
-        )
+        entry = {
+            "id": str(uuid.uuid4()),
+            "event_category": "lock_opened" if state == "unlocked" else "lock_" + state,
+            "event_detail": None,
+            "utc_date_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "local_date_time": local.strftime("%Y-%m-%dT%H:%M:%S"),
+            "lock_id": lock.id,
+            "lock_mac_address": lock.mac,
+            "lock_customer_reference": lock.name,
+            "user_id": user.id,
+            "user_first_name": "Service",
+            "user_last_name": "Account",
+            "user_image_url": None,
+            "user_alias": "",
+            "iq_id": lock.iq.id,
+            "iq_customer_reference": lock.iq.name,
+            "iq_mac_address": lock.iq.mac,
+            "iq_revision": "2.0",
+            "exit_requested": False,
+            "access_by": access_by,
+            "access_detail": "",
+            "ttl_in_seconds": ENTRY_TTL,
+            "expiration_date_time": (now + timedelta(seconds=ENTRY_TTL)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"
+            ),
+        }
+        site.entries.append(entry)
+        for listener in self.on_entry:
+            listener(site.id, entry)
+        return entry
 
     # -- OTP ---------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ireserve_salto_plugin.salto.cache import Key, Store
+from ireserve_salto_plugin.salto.cache import Key, Push, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.deadline import Deadline
 from ireserve_salto_plugin.store.guards import DEFAULTS, FIRST_POLL, MAX_POLL
@@ -125,6 +125,7 @@ class OpenBatch:
     claimed: bool = False
     sets: list[tuple[Key[Any], Any, float]] = field(default_factory=list)
     deletes: list[Key[Any]] = field(default_factory=list)
+    pushes: list[Push] = field(default_factory=list)
 
     def claim(self, reads: Sequence[Key[Any]] = ()) -> list[Any]:
         """Claim the duplicate guard (once) and read ``reads`` in the same round trip;
@@ -146,5 +147,5 @@ class OpenBatch:
         raise Duplicate
 
     def finish(self) -> None:
-        if self.sets or self.deletes:
-            self.store.write(self.sets, self.deletes)
+        if self.sets or self.deletes or self.pushes:
+            self.store.write(self.sets, self.deletes, self.pushes)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.salto.cache import Key, Push
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 
 T = TypeVar("T")
@@ -147,13 +147,32 @@ class FileStore:
             return claimed, [self._load(read, entries) for read in reads]
 
     def write(
-        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+        self,
+        sets: Sequence[tuple[Key[Any], Any, float]],
+        deletes: Sequence[Key[Any]] = (),
+        pushes: Sequence[Push] = (),
     ) -> None:
         with self._entries() as entries:
             for key, value, ttl in sets:
                 self._put(entries, key, value, ttl)
             for key in deletes:
                 entries.pop(key.name, None)
+            for key, value, ttl, cap in pushes:
+                entry = entries.get(key.name)
+                kept = entry[1] if entry is not None and isinstance(entry[1], list) else []
+                dumped = [*kept, key.spec.codec.dump(value)][-cap:]
+                entries[key.name] = [self._wall() + ttl, dumped]
+
+    def items(self, key: Key[T], last: int | None = None) -> list[T]:
+        with self._entries() as entries:
+            entry = entries.get(key.name)
+        found: list[T] = []
+        for data in entry[1] if entry is not None and isinstance(entry[1], list) else []:
+            try:
+                found.append(key.spec.codec.load(data))
+            except (KeyError, TypeError, ValueError, IndexError):
+                continue  # written by another version: left out
+        return found[-last:] if last else found
 
     @contextmanager
     def mutex(

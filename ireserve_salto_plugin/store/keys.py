@@ -24,6 +24,10 @@ LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, park tag, "success" | "fail
 # (account, lock id, epoch second of the open): who asked for it and for which park, to
 # name them beside Salto's log entry of that open (to that park only)
 OPENER = KeySpec("opener", RECORD)
+# (account, park tag): the park's opens, newest last, for the door log (a Redis list)
+DOOR_LOG = KeySpec("doorlog", RECORD)
+DOOR_LOG_CAP = 1000  # opens kept per park (about 250 bytes each)
+DOOR_LOG_SECONDS = 31 * 86400.0
 RECEIPT_SECONDS = 7 * 86400.0  # how long an open's receipt can be confirmed
 LAST_OPEN_SECONDS = 30 * 86400.0
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from cachetools import LRUCache
 
-from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.salto.cache import Key, Push
 
 T = TypeVar("T")
 DEFAULT_SIZE = 10_000  # entries: about 3 per park (token, site, lock list) and the guards
@@ -93,7 +93,10 @@ class MemoryStore:
         return claimed, [None if entry is None else entry[1] for entry in entries]
 
     def write(
-        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+        self,
+        sets: Sequence[tuple[Key[Any], Any, float]],
+        deletes: Sequence[Key[Any]] = (),
+        pushes: Sequence[Push] = (),
     ) -> None:
         now = self._timer()
         with self._lock:
@@ -104,6 +107,17 @@ class MemoryStore:
                     self._cache[key.name] = (now + ttl, value)
             for key in deletes:
                 self._cache.pop(key.name, None)
+            for key, value, ttl, cap in pushes:
+                entry = self._live(key.name, now)
+                kept = entry[1] if entry is not None and isinstance(entry[1], tuple) else ()
+                self._cache[key.name] = (now + ttl, (*kept, value)[-cap:])
+
+    def items(self, key: Key[T], last: int | None = None) -> list[T]:
+        now = self._timer()
+        with self._lock:
+            entry = self._live(key.name, now)
+        found = list(entry[1]) if entry is not None and isinstance(entry[1], tuple) else []
+        return found[-last:] if last else found
 
     @contextmanager
     def mutex(

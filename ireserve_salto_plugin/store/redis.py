@@ -26,7 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from cachetools import LRUCache
 
-from ireserve_salto_plugin.salto.cache import Key
+from ireserve_salto_plugin.salto.cache import Key, Push
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
 
 MUTEX_POLL = 0.005  # seconds between two tries of a held mutex (redis-py: 0.1)
@@ -45,10 +45,19 @@ POOL_WAIT = 5.0  # seconds a thread waits for a free connection before StoreUnav
 LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
 # The open's second round trip: SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for the first ARGV[#]
 # keys, DEL the rest. One script, not a pipeline: one reply to parse, not one per command.
+# Then DEL the next ARGV[#ARGV - 1] keys; each key after them is a list: RPUSH the value,
+# LTRIM to the cap, PEXPIRE (ARGV triples after the SETs' pairs).
 _WRITE = """
-local sets = tonumber(ARGV[#ARGV])
+local sets, dels = tonumber(ARGV[#ARGV]), tonumber(ARGV[#ARGV - 1])
 for i = 1, sets do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end
-for i = sets + 1, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = sets + 1, sets + dels do redis.call('DEL', KEYS[i]) end
+local a = 2 * sets
+for i = sets + dels + 1, #KEYS do
+  redis.call('RPUSH', KEYS[i], ARGV[a + 1])
+  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[a + 3]), -1)
+  redis.call('PEXPIRE', KEYS[i], ARGV[a + 2])
+  a = a + 3
+end
 return sets
 """
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
@@ -247,23 +256,35 @@ class RedisStore:
 
     @_store_errors
     def write(
-        self, sets: Sequence[tuple[Key[Any], Any, float]], deletes: Sequence[Key[Any]] = ()
+        self,
+        sets: Sequence[tuple[Key[Any], Any, float]],
+        deletes: Sequence[Key[Any]] = (),
+        pushes: Sequence[Push] = (),
     ) -> None:
         live = [(key, value, ttl) for key, value, ttl in sets if ttl > 0]
         gone = [*deletes, *(key for key, _value, ttl in sets if ttl <= 0)]
         args: list[Any] = []
         for key, value, ttl in live:
             args += [self._encode(key, value), _ms(ttl)]
+        for key, value, ttl, cap in pushes:
+            args += [self._encode(key, value), _ms(ttl), max(1, int(cap))]
         self._script(_WRITE)(
             keys=[self.prefix + key.name for key, *_ in live]
-            + [self.prefix + key.name for key in gone],
-            args=[*args, len(live)],
+            + [self.prefix + key.name for key in gone]
+            + [self.prefix + key.name for key, *_ in pushes],
+            args=[*args, len(gone), len(live)],
         )
         with self._near_lock:
             for key in gone:
                 self._near.pop(key.name, None)
         for key, value, ttl in live:
             self._remember(key, value, ttl)
+
+    @_store_errors
+    def items(self, key: Key[T], last: int | None = None) -> list[T]:
+        raws = self.client.lrange(self.prefix + key.name, -last if last else 0, -1)
+        found = [self._decode(key, raw) for raw in raws]
+        return [value for value in found if value is not None]
 
     @_store_errors
     def _lock_for(self, name: str, timeout: float) -> Any:

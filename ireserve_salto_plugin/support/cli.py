@@ -24,6 +24,7 @@ from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.commands import failure, register
 from ireserve_salto_plugin.support.files import write_private
+from ireserve_salto_plugin.support.listening import register_live
 from ireserve_salto_plugin.support.probe_run import run_probe
 from ireserve_salto_plugin.support.reading import register_reads
 
@@ -253,6 +254,7 @@ def probe(
 
 register(main)
 register_reads(main)
+register_live(main)
 
 if __name__ == "__main__":
     main()

@@ -133,6 +133,9 @@ def check(desk: Desk, as_json: bool) -> int:
         offset = f"{data.get('clock_offset', 0):+.0f}"
         said = say(lang, "cli_check", offset=offset, last=last("success"), failed=last("failure"))
         click.echo(printable(said))
+        events = data.get("events") or {}
+        said = say(lang, "cli_events", state=events.get("state"), meaning=events.get("meaning"))
+        click.echo(printable(said))
     healthy = result.ok and not result.data.get("problems")
     return code if code != OK or healthy else PROBLEM
 

@@ -31,9 +31,22 @@ def entries(desk: Desk, count: int, lock_id: str | None, as_json: bool) -> int:
     if as_json or not result.ok:
         return show(result, as_json)
     click.echo(click.style(printable(result.message), fg="green"))
-    columns = ["time", "event", "by", "lock", "requested by"]
+    columns = ["time", "event", "by", "lock", "requested by", "confirmed"]
     rows = desk.entry_rows(result.data.get("entries", []))
     click.echo(table(rows, columns, headers=headers(desk.lang, columns)))
+    opens = [
+        {
+            **opened,
+            "time": desk.local(opened.get("at")),
+            "lock": opened.get("lock_name") or opened.get("lock_id"),
+            "requested by": opened.get("requested_by"),
+        }
+        for opened in result.data.get("opens", [])
+    ]
+    if opens:  # the park's own opens, each with whether Salto confirmed it
+        click.echo(say(desk.lang, "cli_opens"))
+        columns = ["time", "lock", "kind", "requested by", "why", "confirmed"]
+        click.echo(table(opens, columns, headers=headers(desk.lang, columns)))
     return OK
 
 

@@ -86,6 +86,8 @@ def entry_rows(entries: list[dict[str, Any]], zone: tzinfo) -> list[dict[str, An
                 "lock": lock_name or lock_id,
                 # who asked the plugin for its own opens: guest, staff (and why), test
                 "requested by": _requested_by(entry),
+                # an open of the plugin's: seen in Salto's event stream, or only its log
+                "confirmed": entry.get("confirmed"),
             }
         )
     return rows

@@ -101,6 +101,12 @@ REASONS: dict[str, str] = {
         "in `AccessInfo.warnings`: the booking's lock reports a low or critical battery "
         "(Salto's `battery_level`): replace it before the guest arrives"
     ),
+    "lock_incident": (
+        "in `AccessInfo.warnings` and an explainer step (never an open's reason): Salto's "
+        "event stream reports an incident at the booking's lock that has not ended (a door "
+        "left open, an intrusion or tamper alarm, a low-battery warning, the lock or its IQ "
+        "without connection); `warning_texts` names it and since when"
+    ),
 }
 
 # platform variables read whenever a park's settings are used -> meaning
@@ -112,6 +118,11 @@ PLATFORM: dict[str, str] = {
     "`SALTO_KS_<ENV>_API_URL`, `SALTO_KS_<ENV>_IDENTITY_URL`": (
         "host overrides (the sandbox, the demo and the tests set them); https, or http on a "
         "loopback host only; no credentials, query or fragment"
+    ),
+    "`SALTO_KS_<ENV>_EVENTS_URL`": (
+        "Salto's event streaming service, read by the event listener only (default "
+        "`https://eventstreaming-connect-accept.saltoks.com` and "
+        "`https://eventstreaming-connect-production.saltoks.com`); same rules as the hosts above"
     ),
 }
 

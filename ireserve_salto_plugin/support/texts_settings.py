@@ -250,10 +250,12 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
     "confirm_open": (
         "`attempt_id`, or `lock_id` and `time` (ISO 8601)",
         (
-            "looks for a remote `lock_opened` of the lock within 2 minutes of the open in "
-            "Salto's entry log: `data.receipt` is `confirmed` (with the entry), `not_yet` (less"
-            " than 10 minutes ago: the log is not real-time) or `missing`; attempts are kept 7 "
-            "days"
+            "`confirmed` at once when Salto's event stream had the open's entry (an "
+            "`EventListener` runs for the site; `data.source` `stream`); else looks for a remote"
+            " `lock_opened` of the lock within 2 minutes of the open in Salto's entry log "
+            "(`data.source` `log`): `data.receipt` is `confirmed` (with the entry), `not_yet` "
+            "(less than 10 minutes ago: the log is not real-time) or `missing`; attempts are "
+            "kept 7 days"
         ),
         "—",
     ),
@@ -262,8 +264,23 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
         (
             "the newest entries of the site's log, or of one lock (`data.entries`, as Salto "
             "sends them); a remote open the plugin made also carries `requested_by` (as the "
-            "host passed it) and `attempt_id`, from its receipt (kept 7 days; in the store the "
-            "support desk shares only with Redis)"
+            "host passed it), `attempt_id`, `open_kind`, `open_reason` and `confirmed` "
+            "(`stream` or `log`). `data.opens`: the park's own latest opens (the door log: "
+            "`at`, `lock_id`, `lock_name`, `kind` guest/staff/test, `requested_by`, `why`, "
+            "`booking`) each with `confirmed`: `stream`, `log`, `not_yet`, `missing` or "
+            "`not_checked` (older than the entries read). Kept in the store the support desk "
+            "shares only with Redis"
+        ),
+        "—",
+    ),
+    "door_log": (
+        "`from`, `to` (ISO 8601; default the last day; at most 31 days)",
+        (
+            "the park's door log for the period, oldest first (`data.rows`: `time` park-local,"
+            " `door`, `event`, `by`, `kind`, `requested_by`, `reason`, `confirmed`): each open"
+            " the plugin sent, with Salto's confirmation (`stream`, `log`, `not_yet`, "
+            "`missing`), and the other entries of Salto's log; `data.complete` false when "
+            "Salto's log was not read back to `from` (its page limit)"
         ),
         "—",
     ),

@@ -79,10 +79,10 @@ def test_a_store_that_fails_once_the_command_was_sent_keeps_the_open(
     failing = [False]
 
     class FailsAfterThePatch(MemoryStore):
-        def write(self, sets: Any, deletes: Any = ()) -> None:
+        def write(self, sets: Any, deletes: Any = (), pushes: Any = ()) -> None:
             if failing[0] and sandbox.call_count("PATCH") > opens_before:
                 raise StoreUnavailable("redis went away")
-            super().write(sets, deletes)
+            super().write(sets, deletes, pushes)
 
         def set(self, key: Any, value: Any, ttl: float) -> None:
             if failing[0] and sandbox.call_count("PATCH") > opens_before:

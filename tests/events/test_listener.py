@@ -1,0 +1,191 @@
+"""The event listener on the sandbox's SignalR hub (issue 33's "done when")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ireserve_salto_plugin import INTEGRATION
+from ireserve_salto_plugin.events import EventListener
+from ireserve_salto_plugin.flow.service import SaltoKsService
+from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.sandbox import SaltoSandbox
+from tests.events.conftest import Heard, live, until
+
+Listen = Callable[..., EventListener]
+
+
+def _opened(heard: Heard, attempt_id: str) -> bool:
+    return heard.wait(lambda events: any(e.attempt_id == attempt_id for e in events), 2.0)
+
+
+def test_an_open_is_confirmed_by_the_stream_while_salto_log_lags(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    sandbox.entries_lag = 600  # Salto's REST log shows nothing of the last 10 minutes
+    listen(park)
+    assert live(sandbox)
+    result = host.open(make_booking(), "guest@example.com")
+    assert result is not None and result.opened
+    assert _opened(heard, result.attempt_id), "no confirmed open within 2 s"
+    event = next(e for e in heard.of("opened") if e.attempt_id == result.attempt_id)
+    assert (event.lock_id, event.lock_name) == (mapped.id, "Chalet 12")
+    assert event.requested_by == "guest@example.com" and event.open_kind == "guest"
+    assert (
+        event.at is not None and event.at.tzinfo is not None and event.raw["id"] == event.entry_id
+    )
+    answer = host.admin(park, INTEGRATION, "confirm_open", attempt_id=result.attempt_id)
+    assert answer.ok and answer.data["receipt"] == "confirmed"
+    assert answer.data["source"] == "stream"
+    # the log itself does not have it yet: without the stream this is "not yet"
+    assert host.admin(park, INTEGRATION, "recent_opens").data["entries"] == []
+    opens = host.admin(park, INTEGRATION, "recent_opens").data["opens"]
+    assert [(o["attempt_id"], o["confirmed"]) for o in opens] == [(result.attempt_id, "stream")]
+
+
+def test_confirm_open_says_log_when_only_salto_log_has_it(
+    host: ReferenceHost, park: Park, mapped: Any, make_booking: Callable[..., Booking]
+) -> None:
+    result = host.open(make_booking(), "guest@example.com")
+    assert result is not None and result.opened
+    answer = host.admin(park, INTEGRATION, "confirm_open", attempt_id=result.attempt_id)
+    assert answer.ok and answer.data["source"] == "log"
+
+
+def test_a_site_wide_refusal_gives_live_own_and_own_opens_still_confirm(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    before = host.admin(park, INTEGRATION, "status")
+    assert before.data["events"]["state"] == "off"
+    listen(park)
+    assert live(sandbox)
+    assert ("entries", "403 site-wide") in sandbox.hub.refused
+    assert ("incidents", "403 site-wide") in sandbox.hub.refused
+    assert until(
+        lambda: host.admin(park, INTEGRATION, "status").data["events"]["state"] == "live_own"
+    )
+    status = host.admin(park, INTEGRATION, "status")
+    assert "Site Admin" in status.data["events"]["meaning"]
+    assert status.data["problems"] == before.data["problems"]  # information, never a finding
+    assert "events" not in {f["code"] for f in status.data["findings"]}
+    sandbox.tag_open(mapped.id)  # another user's entry: not this account's to hear
+    result = host.open(make_booking(), "guest@example.com")
+    assert result is not None and _opened(heard, result.attempt_id)
+    assert [e.access_by for e in heard.of("opened")] == ["remote"]
+
+
+def test_a_token_that_expires_mid_connection_is_renewed_for_three_lifetimes(
+    service: SaltoKsService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    sandbox.token_ttl = 3  # the hub closes a connection whose token expired
+    service.store.delete(service.context(park).account.token_key)  # no 1-hour token kept
+    listen(park)
+    assert live(sandbox)
+    first = sandbox.hub.negotiations
+    # three lifetimes: each connection renews itself at 80 % of its token's life
+    assert until(lambda: sandbox.hub.negotiations >= first + 6, timeout=20)
+    assert live(sandbox)
+    result = host.open(make_booking(), "guest@example.com")
+    assert result is not None and _opened(heard, result.attempt_id)
+    assert not [why for _, why in sandbox.hub.refused if why == "401"]
+
+
+def test_a_drop_and_a_replay_report_no_entry_twice(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    sandbox.hub.replay_last = 10  # a reconnect gets the last entries again
+    listen(park)
+    assert live(sandbox)
+    first = host.open(make_booking(), "guest@example.com")
+    assert first is not None and _opened(heard, first.attempt_id)
+    negotiated = sandbox.hub.negotiations
+    assert sandbox.hub.drop_all() >= 1
+    assert until(lambda: sandbox.hub.negotiations > negotiated and sandbox.hub.count() >= 1)
+    second = host.open(make_booking(), "guest@example.com")
+    assert second is not None and _opened(heard, second.attempt_id)
+    ids = [e.entry_id for e in heard.of("opened")]
+    assert len(ids) == 2 == len(set(ids))
+
+
+def test_malformed_messages_are_counted_and_the_next_entry_arrives(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    listener = listen(park)
+    assert live(sandbox)
+    for argument in ("not json", "[1, 2]", "42", "", "{}", '{"id": ""}'):
+        sandbox.hub.send_raw(argument)
+    sandbox.hub.send_raw("this is no record", whole_record=True)
+    result = host.open(make_booking(), "guest@example.com")
+    assert result is not None and _opened(heard, result.attempt_id)
+    assert len(heard.events) == 1
+    skipped = sum(n for key, n in listener.stats.items() if key.startswith("skipped:"))
+    assert skipped == 7
+
+
+def test_an_incident_is_a_finding_a_warning_and_a_step_until_it_ends(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    sandbox.grant_site_admin()
+    listen(park)
+    assert live(sandbox, "incidents")
+    sandbox.incident(mapped.id, "door_left_open_alarm")
+    assert heard.wait(lambda events: any(e.kind == "incident" for e in events))
+    assert until(lambda: host.admin(park, INTEGRATION, "status").data["events"]["state"] == "live")
+    status = host.admin(park, INTEGRATION, "status")
+    found = {f["code"]: f["message"] for f in status.data["findings"]}
+    assert "Chalet 12" in found["door_left_open"]
+    booking = make_booking()
+    info = host.pm.hook.on_booking_status(
+        park=park, booking=booking, old_status=None, new_status="confirmed"
+    )[0]
+    assert "lock_incident" in info.warnings
+    assert any("open since" in text for text in info.warning_texts)
+    explained = host.pm.hook.explain_access(park=park, booking=booking, now=None)
+    steps = {step.step: step for step in explained.steps}
+    assert steps["incidents"].reason.value == "lock_incident"
+    assert explained.verdict.value == "opened"  # a door left open does not stop an open
+    sandbox.incident(mapped.id, "end_of_door_left_open_alarm")
+    assert heard.wait(lambda events: len([e for e in events if e.kind == "incident"]) == 2)
+    assert until(
+        lambda: (
+            "door_left_open"
+            not in {f["code"] for f in host.admin(park, INTEGRATION, "status").data["findings"]}
+        )
+    )
