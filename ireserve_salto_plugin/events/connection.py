@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Callable
 from datetime import datetime
@@ -32,6 +33,11 @@ if TYPE_CHECKING:
     from ireserve_salto_plugin.flow.context import ParkContext
 
 T = TypeVar("T")
+
+# websockets logs every handshake header at DEBUG (the Authorization header with the access
+# token among them): its connections log to this logger, which never says DEBUG
+FRAMES = logging.getLogger("ireserve_salto_plugin.events.websocket")
+FRAMES.setLevel(logging.INFO)
 
 RENEW_AT = 0.8  # of the token's lifetime: the connection is renewed then, once
 BACKOFF_FIRST, BACKOFF_CAP = 1.0, 5.0  # seconds: the first retry within 1 s, then ≤ 5 s
@@ -145,6 +151,7 @@ async def hold_connection(
         ping_interval=None,  # SignalR's own pings (below)
         close_timeout=2,
         user_agent_header="ireserve-salto-plugin",
+        logger=FRAMES,
     ) as ws:
         await ws.send(HANDSHAKE)
         first = await asyncio.wait_for(ws.recv(), OPEN_SECONDS)

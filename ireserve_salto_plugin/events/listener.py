@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ireserve_salto_plugin.events.connection import HTTP_SECONDS, negotiate
 from ireserve_salto_plugin.events.lease import RENEW_SECONDS, Leases
+from ireserve_salto_plugin.events.metrics import StreamMetrics
 from ireserve_salto_plugin.events.protocol import LockEvent
 from ireserve_salto_plugin.events.site import SiteStream
 from ireserve_salto_plugin.models import Park
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("ireserve_salto_plugin.events")
 T = TypeVar("T")
 
-PARKS_SECONDS = 30.0  # the parks are read again this often (at least every 60 s)
+PARKS_SECONDS = 30.0  # the parks are read again this often (``refresh``; at most 60 s)
 STATE_SECONDS = 30.0  # each held site's state is written again this often
 WORKERS = 16  # threads for the store, the token source and negotiate
 CALLBACK_WORKERS = 4  # threads that call ``on_event`` (a slow host never stalls a stream)
@@ -59,13 +60,18 @@ class EventListener:
         *,
         on_event: Callable[[Park, LockEvent], Any] | None = None,
         service: SaltoKsService | None = None,
+        refresh: float = PARKS_SECONDS,
+        meter_provider: Any = None,
     ) -> None:
+        """``refresh``: seconds between two calls of ``parks`` (at most 60);
+        ``meter_provider``: OpenTelemetry's (the global one by default; tests)."""
         if service is None:  # the plugin instance the host loaded: its store, its hooks
             service = plugin.service
         self.service = service
         self.store = service.store
         self.book = StreamBook(service.store)
         self.parks = parks
+        self.refresh = min(max(refresh, 0.1), 60.0)
         self.on_event = on_event
         self.name = uuid.uuid4().hex[:12]
         self.leases = Leases(service.store, self.name)
@@ -79,6 +85,12 @@ class EventListener:
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="salto-events")
         self._callbacks = ThreadPoolExecutor(CALLBACK_WORKERS, thread_name_prefix="salto-on-event")
         self._started = threading.Event()
+        self.metrics = StreamMetrics(self._connection_states, meter_provider)
+
+    def _connection_states(self) -> Counter[tuple[str, str]]:
+        return Counter(
+            (hub, state) for site in list(self.sites.values()) for hub, state in site.hubs.items()
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -126,8 +138,9 @@ class EventListener:
             while not self._stopping.is_set():
                 now = loop.time()
                 if now >= next_parks:
-                    next_parks = now + PARKS_SECONDS
+                    next_parks = now + self.refresh
                     await self._follow_parks()
+                    next_lease = now  # a park added or gone is followed at once
                 if now >= next_lease:
                     next_lease = now + RENEW_SECONDS
                     await self._follow_leases()
@@ -231,10 +244,13 @@ class EventListener:
 
     def count(self, what: str, hub: str) -> None:
         self.stats[f"{what}:{hub}"] += 1
+        if what == "reconnects":
+            self.metrics.reconnect(hub)
 
     def skipped(self, why: str, n: int) -> None:
         """A message that is no JSON object with an id: counted, logged, never fatal."""
         self.stats[f"skipped:{why}"] += n
+        self.metrics.skipped(why, n)
         log.info("salto event stream: %d message(s) skipped (%s)", n, why)
 
     def now(self) -> datetime:
@@ -245,9 +261,8 @@ class EventListener:
 
     def deliver(self, park: Park, event: LockEvent) -> None:
         self.stats[f"events:{event.kind}"] += 1
-        if event.at is not None:
-            lag = (self.now() - event.at).total_seconds()
-            self.stats["lag_ms_total"] += int(lag * 1000)
+        lag = (self.now() - event.at).total_seconds() if event.at is not None else None
+        self.metrics.event(event.kind, lag)
         if self.on_event is not None:
             self._callbacks.submit(self._call, park, event)
 

@@ -48,6 +48,7 @@ log = logging.getLogger("ireserve_salto_plugin.events")
 
 HOLD_SECONDS, HOLD_STEP = 2.0, 0.2  # an own open without its receipt yet is held this long
 MATCH_OPENS = 50  # a park's latest opens an entry is matched against
+EXACT = 0.25  # seconds outside the entry's (whole) second: an open this near is its open
 QUEUE_SIZE = 10_000  # messages waiting per site; more are dropped (and counted)
 
 
@@ -65,6 +66,7 @@ class SiteStream:
         self.hubs: dict[str, str] = dict.fromkeys(HUBS, "connecting")
         self.last_event_at: str | None = None
         self.connected_since: str | None = None
+        self.live_at: datetime | None = None  # when the entries hub was last live
         self.tasks: list[asyncio.Task[None]] = []
         self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._taken: dict[str, None] = {}  # attempts matched here (insertion ordered)
@@ -165,7 +167,8 @@ class SiteStream:
         def live() -> None:
             self._set(hub, "live_own" if own else "live")
             if hub == "entries":
-                self.connected_since = listener.now_text()
+                self.live_at = listener.now()
+                self.connected_since = self.live_at.isoformat(timespec="seconds")
                 listener.changed(self)
 
         return await hold_connection(
@@ -206,10 +209,12 @@ class SiteStream:
                 if not fresh:
                     listener.count("repeats", hub)
                     continue
-                matched = await listener.blocking(self._match, event, fresh)
-                if matched is None and self._own_remote_open(event):
+                matched = await listener.blocking(self._match, event, fresh, False, True)
+                if self._own_remote_open(event) and (matched is None or matched[2] > EXACT):
                     asyncio.get_running_loop().create_task(self._hold(event, fresh))
                     continue
+                if matched is not None:
+                    matched = await listener.blocking(self._match, event, fresh, True, True)
                 await listener.blocking(self._report, event, fresh, matched)
             except Exception:
                 log.exception(
@@ -244,50 +249,69 @@ class SiteStream:
 
     async def _hold(self, event: LockEvent, fresh: dict[str, Park]) -> None:
         """An open by this account whose receipt is not written yet (the entry came before
-        the open's answer was recorded): looked for again for up to 2 s, then reported."""
+        the open's answer was recorded), or that only an older open of the lock is near:
+        looked for again for up to 2 s (an open of the entry's second wins), then
+        reported with the nearest open, if any."""
         loop = asyncio.get_running_loop()
         until = loop.time() + HOLD_SECONDS
-        matched = None
-        while matched is None and loop.time() < until:
+        near = None
+        while loop.time() < until:
             await asyncio.sleep(HOLD_STEP)
-            matched = await self.listener.blocking(self._match, event, fresh)
+            near = await self.listener.blocking(self._match, event, fresh, False, True)
+            if near is not None and near[2] <= EXACT:
+                break
+        strict = near is not None and near[2] <= EXACT
+        matched = await self.listener.blocking(self._match, event, fresh, True, strict)
         await self.listener.blocking(self._report, event, fresh, matched)
 
-    def _match(self, event: LockEvent, fresh: dict[str, Park]) -> tuple[str, dict[str, Any]] | None:
-        """(park tag, the open) of the plugin's open this entry confirms: an open of this
-        lock in a park's door log within a few seconds of the entry, not confirmed yet,
-        the nearest first (each open to one entry, even several in one second)."""
+    def _match(
+        self, event: LockEvent, fresh: dict[str, Park], take: bool, strict: bool = False
+    ) -> tuple[str, dict[str, Any], float] | None:
+        """(park tag, the open, seconds apart) of the plugin's open this entry confirms: an
+        open of this lock in a park's door log within a few seconds of the entry, not
+        confirmed yet, the nearest first (each open to one entry, even several in one
+        second; of two as near, the later). ``take``: it is this entry's from now on;
+        ``strict``: only an open recorded since the stream was live (our clock)."""
         if event.kind != "opened" or event.at is None or event.lock_id is None:
             return None
         store, book = self.listener.store, self.listener.book
+        # an entry heard live is of an open recorded since the stream was live: an older
+        # open (made before, never confirmed) is not its open, even in the same second
+        floor = self.live_at if strict and self.live_at is not None else None
         found: list[tuple[float, str, dict[str, Any]]] = []
         for tag in fresh:
             for opened in store.items(DOOR_LOG(self.account, tag), last=MATCH_OPENS):
                 try:
                     at = datetime.fromisoformat(str(opened.get("at")))
+                    recorded = datetime.fromisoformat(str(opened.get("recorded") or at))
                 except ValueError:
                     continue
-                gap = abs((at - event.at).total_seconds())
+                if floor is not None and recorded < floor:
+                    continue
+                # Salto's entry has whole seconds: an open in that second is 0 apart
+                gap = max((event.at - at).total_seconds(), (at - event.at).total_seconds() - 1, 0)
                 if opened.get("lock_id") == event.lock_id and gap <= OPENER_SLACK:
                     found.append((gap, tag, opened))
-        for _, tag, opened in sorted(found, key=lambda row: (row[0], str(row[2].get("at")))):
+        found.sort(key=lambda row: str(row[2].get("recorded")), reverse=True)  # later first
+        for gap, tag, opened in sorted(found, key=lambda row: row[0]):
             attempt = str(opened.get("attempt_id"))
             with self._taken_lock:
                 if attempt in self._taken:
                     continue
                 if book.confirmation(self.account, tag, attempt) is not None:
                     continue
-                self._taken[attempt] = None
-                while len(self._taken) > MATCH_OPENS * 4:
-                    self._taken.pop(next(iter(self._taken)))
-            return tag, {**opened, "open_kind": opened.get("kind")}
+                if take:
+                    self._taken[attempt] = None
+                    while len(self._taken) > MATCH_OPENS * 4:
+                        self._taken.pop(next(iter(self._taken)))
+            return tag, {**opened, "open_kind": opened.get("kind")}, gap
         return None
 
     def _report(
         self,
         event: LockEvent,
         fresh: dict[str, Park],
-        matched: tuple[str, dict[str, Any]] | None,
+        matched: tuple[str, dict[str, Any], float] | None,
     ) -> None:
         """To each park the entry is new to; the park whose open it confirms gets who
         asked (a park sharing the account never gets another's), and the confirmation

@@ -245,7 +245,9 @@ def receipt_writes(
     return []
 
 
-def door_log_push(account: str, park: str, result: OpenResult, attempt: Attempt) -> list[Push]:
+def door_log_push(
+    account: str, park: str, result: OpenResult, attempt: Attempt, recorded: datetime
+) -> list[Push]:
     """An open that was sent (opened, or may have) for the park's door log: who asked,
     when (Salto's time), which door; what Salto's log and stream later say is joined when
     the log is read (``admin/doorlog.py``)."""
@@ -255,6 +257,7 @@ def door_log_push(account: str, park: str, result: OpenResult, attempt: Attempt)
     record = {
         "attempt_id": result.attempt_id,
         "at": at.isoformat(),
+        "recorded": recorded.isoformat(),  # our clock, to the microsecond (stream matching)
         "lock_id": result.lock_id,
         "lock_name": attempt.lock_name,
         "kind": attempt.kind,

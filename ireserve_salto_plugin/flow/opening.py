@@ -252,7 +252,9 @@ class Opening:
         claim.sets.extend(
             receipt_writes(ctx.account.key, ctx.park_tag, result, ctx.settings.site_id, attempt)
         )
-        claim.pushes.extend(door_log_push(ctx.account.key, ctx.park_tag, result, attempt))
+        claim.pushes.extend(
+            door_log_push(ctx.account.key, ctx.park_tag, result, attempt, self.clock.utcnow())
+        )
         best_effort(claim.finish)
 
     def _repeat(self, attempt: Attempt, first: dict[str, Any] | None) -> OpenResult:

@@ -29,6 +29,7 @@ from flask import (
 from flask_wtf.csrf import CSRFProtect  # type: ignore[import-untyped]
 
 from ireserve_salto_plugin.reference.admin_bookings import booking_pages
+from ireserve_salto_plugin.reference.admin_log import log_pages
 from ireserve_salto_plugin.reference.admin_login import login_pages
 from ireserve_salto_plugin.reference.admin_settings import settings_pages
 from ireserve_salto_plugin.reference.admin_view import View
@@ -71,6 +72,7 @@ def create_app(
     login_pages(app, frozenset(allowed_hosts), clock, view)
     settings_pages(app, view)
     booking_pages(app, host, park, view.lang, view.render)
+    log_pages(app, host, park, view.lang, view.render)
 
     @app.errorhandler(404)
     def not_found(_: Any) -> tuple[str, int]:

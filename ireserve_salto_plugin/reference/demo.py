@@ -18,6 +18,7 @@ from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.flow.wiring import service_from_env
 from ireserve_salto_plugin.models import OpenResult
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
+from ireserve_salto_plugin.reference.demo_live import live_site
 from ireserve_salto_plugin.reference.demo_park import _holiday_park
 from ireserve_salto_plugin.reference.demo_steps import PARK_ZONE, DemoFailed, Steps
 from ireserve_salto_plugin.reference.host import Booking, Park, ReferenceHost
@@ -44,7 +45,10 @@ def run_demo(
         except DemoFailed as exc:
             echo(f"\nDemo FAILED at step {out.number}: {exc}")
             return False
-    echo("\nDemo complete: the lock opened and the booking was checked in.")
+    echo(
+        "\nDemo complete: the lock opened, the booking was checked in, and Salto's event "
+        "stream confirmed an open and raised and cleared a door-left-open alert."
+    )
     return True
 
 
@@ -53,6 +57,7 @@ def _flow(out: Steps, sandbox: SaltoSandbox, service: SaltoKsService) -> None:
     opened, counts = _guest_opens(out, sandbox, host, park)
     _support(out, sandbox, service, host, park, chalet, opened, counts)
     _holiday_park(out, sandbox, host, park, chalet)
+    live_site(out, sandbox, service, host, park, chalet)
 
 
 def _set_up(

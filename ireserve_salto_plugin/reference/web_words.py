@@ -27,6 +27,11 @@ WORDS = frozenset(
         ),
         NP_("web admin", "Yes, forget it"),
         NP_("web admin", "Log out"),
+        NP_("web admin", "Door log"),
+        NP_("web admin", "From"),
+        NP_("web admin", "To"),
+        NP_("web admin", "Show"),
+        NP_("web admin", "Download CSV"),
         NP_("web admin", "Last attempt"),
         NP_("web admin", "No lock of this IQ is known."),
         NP_(

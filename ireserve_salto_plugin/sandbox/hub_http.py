@@ -17,6 +17,9 @@ from websockets.server import ServerProtocol
 from ireserve_salto_plugin.sandbox.hub import EventHub, Refusal
 
 log = logging.getLogger(__name__)
+# websockets logs every handshake header at DEBUG (a client's bearer token among them)
+FRAMES = logging.getLogger("ireserve_salto_plugin.sandbox.websocket")
+FRAMES.setLevel(logging.INFO)
 
 
 class HubHandler(BaseHTTPRequestHandler):
@@ -67,7 +70,7 @@ class HubHandler(BaseHTTPRequestHandler):
         if not self.hub.take(query.get("id", ""), conn):
             self._answer(404)
             return
-        protocol = ServerProtocol(max_size=65536)
+        protocol = ServerProtocol(max_size=65536, logger=FRAMES)
         # the request as it came (http.server read it already), for the protocol's parser
         head = self.requestline + "\r\n"
         head += "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())

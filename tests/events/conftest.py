@@ -54,8 +54,10 @@ def heard() -> Heard:
 def listen(service: SaltoKsService, heard: Heard) -> Iterator[Callable[..., EventListener]]:
     started: list[EventListener] = []
 
-    def start(*parks: Park, **options: Any) -> EventListener:
-        listener = EventListener(lambda: list(parks), on_event=heard, service=service, **options)
+    def start(*parks: Any, direct: bool = False, **options: Any) -> EventListener:
+        """A listener of ``parks`` (``direct``: ``parks[0]`` is the callable itself)."""
+        source = parks[0] if direct else (lambda: list(parks))
+        listener = EventListener(source, on_event=heard, service=service, **options)
         started.append(listener.start())
         return listener
 

@@ -189,3 +189,44 @@ def test_an_incident_is_a_finding_a_warning_and_a_step_until_it_ends(
             not in {f["code"] for f in host.admin(park, INTEGRATION, "status").data["findings"]}
         )
     )
+
+
+def test_parks_added_and_removed_are_followed(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    listen: Listen,
+) -> None:
+    parks: list[Park] = []
+    listener = listen(lambda: list(parks), refresh=0.2, direct=True)
+    assert not until(lambda: sandbox.hub.count() > 0, timeout=0.5)
+    parks.append(park)
+    assert live(sandbox)
+    assert len(listener.sites) == 1
+    parks.clear()
+    assert until(lambda: sandbox.hub.count() == 0 and not listener.sites)
+
+
+def test_parks_sharing_an_account_never_get_each_other_requested_by(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    other = host.add_park(
+        Park("duinzicht", park.timezone, {INTEGRATION: dict(park.integrations[INTEGRATION])})
+    )
+    listen(park, other)
+    assert live(sandbox)
+    assert sandbox.hub.count("entries") == 1  # one subscription for the shared account
+    result = host.open(make_booking(), "guest@example.com")
+    assert result is not None and result.opened
+    assert heard.wait(lambda events: len(events) == 2)
+    told = {p.id: e for p, e in heard.events}
+    assert told["zandloper"].requested_by == "guest@example.com"
+    assert told["duinzicht"].entry_id == told["zandloper"].entry_id
+    assert (told["duinzicht"].requested_by, told["duinzicht"].attempt_id) == (None, None)
