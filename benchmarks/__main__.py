@@ -36,6 +36,7 @@ from benchmarks.harness import (
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CHILD = str(HERE / "child.py")
+STREAM_CHILD = str(HERE / "stream_child.py")  # the event listener (this checkout only)
 LATENCY = 0.030  # seconds per request, injected by the sandbox (row 1)
 COLD_LATENCY = 0.050  # so that requests in a row are told from requests side by side
 BURST = 200
@@ -335,6 +336,151 @@ def wave_row(subjects: list[Subject], redis_url: str | None) -> None:
             )
 
 
+def stream_child(spec: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
+    """The listener in a child of this checkout (no earlier landing has one)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(spec, file)
+        file.flush()
+        out = subprocess.run(
+            [sys.executable, STREAM_CHILD, file.name],
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            cwd=tempfile.gettempdir(),
+            preexec_fn=lambda: pin_to_cpu(CLIENT_CPU),
+        )
+    if out.returncode != 0:
+        raise RuntimeError(f"stream child: {out.stderr[-2000:]}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def idle_row(sites: int) -> None:
+    """Issue 33's row: one listener process holding every site's two hubs; RSS, and CPU
+    over 30 s while nothing happens (pings both ways, state writes, lease renewals)."""
+    args = ("--sites", str(sites), "--iqs", "1", "--locks-per-iq", "1", "--site-admin")
+    with sandbox_process(*args) as box:
+        got = stream_child({"mode": "idle", "env": box.data["env"], "parks": box.data["parks"]})
+    held = f"{2 * sites:,} connections live after {got['connect_s']:.0f} s"
+    report(
+        Row(
+            f"9. {sites:,} sites in one listener process, both hubs: RSS",
+            round(got["rss_mb"], 1),
+            "MB",
+            "≤ 250 MB",
+            got["rss_mb"] <= 250,
+            note=held,
+        )
+    )
+    report(
+        Row(
+            f"9. {sites:,} sites in one listener process: CPU at idle",
+            round(got["cpu_pct"], 2),
+            "% of a core",
+            "≤ 5 %",
+            got["cpu_pct"] <= 5,
+        )
+    )
+
+
+def lag_row(rate: int = 100, seconds: int = 30) -> None:
+    """Issue 33's row: entries made at ``rate`` per second (tag opens through the sandbox),
+    from the request that makes each to its ``on_event``."""
+    with sandbox_process("--iqs", "3", "--locks-per-iq", "12", "--site-admin") as box:
+        spec = {
+            "mode": "lag",
+            "env": box.data["env"],
+            "parks": box.data["parks"][:1],
+            "api": box.api,
+            "locks": [lock["id"] for lock in box.data["locks"]],
+            "rate": rate,
+            "count": rate * seconds,
+        }
+        got = stream_child(spec)
+    note = f"{got['delivered']}/{got['sent']} delivered at {got['per_s']:.0f} events/s"
+    for name, key, limit in (("p50", "p50_ms", 100), ("p99", "p99_ms", 1000)):
+        report(
+            Row(
+                f"10. event delivery lag, sandbox entry to on_event, {rate}/s: {name}",
+                round(got[key], 1),
+                "ms",
+                f"≤ {limit:,} ms",
+                got[key] <= limit and got["delivered"] == got["sent"],
+                note=note,
+            )
+        )
+
+
+def takeover_row(redis_url: str | None, sites: int, processes: int = 3) -> None:
+    """Issue 33's row: ``processes`` listeners on one Redis for ``sites`` sites; the one
+    holding most is killed (SIGKILL: no lease released); seconds until every site's two
+    hubs are connected again."""
+    if redis_url is None:
+        print("  · 11. skipped: redis-server is not installed")
+        return
+    args = ("--sites", str(sites), "--iqs", "1", "--locks-per-iq", "1", "--site-admin")
+    with sandbox_process(*args) as box:
+        folder = Path(tempfile.mkdtemp(prefix="salto-bench-"))
+        spec = folder / "hold.json"
+        spec.write_text(
+            json.dumps(
+                {
+                    "mode": "hold",
+                    "env": box.data["env"],
+                    "parks": box.data["parks"],
+                    "redis": redis_url,
+                }
+            )
+        )
+        logs = [(folder / f"hold-{n}.err").open("w") for n in range(processes)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, STREAM_CHILD, str(spec)],
+                stdout=subprocess.DEVNULL,
+                stderr=log,  # kept in the folder: why a listener died, if one did
+                cwd=tempfile.gettempdir(),
+            )
+            for log in logs
+        ]
+
+        def connections() -> int:
+            got = box.session.get(f"{box.api}/_sandbox/hub", timeout=60).json()["connections"]
+            if os.environ.get("BENCH_TRACE"):
+                print("   connections", got, flush=True)
+            return int(got)
+
+        try:
+            wait_for(lambda: connections() == 2 * sites, 600)
+            procs[0].kill()  # the first to start holds most (all, when it was first)
+            killed = time.monotonic()
+            wait_for(lambda: connections() < 2 * sites, 30)
+            wait_for(lambda: connections() == 2 * sites, 300)
+            seconds = time.monotonic() - killed
+        finally:
+            for proc, log in zip(procs, logs, strict=True):
+                proc.kill()
+                proc.wait(10)
+                log.close()
+    report(
+        Row(
+            f"11. takeover of a dead listener's sites ({processes} processes, {sites:,} sites)",
+            round(seconds, 1),
+            "s",
+            "≤ 30 s",
+            seconds <= 30,
+        )
+    )
+
+
+def wait_for(holds: Callable[[], bool], timeout: float) -> None:
+    stop = time.monotonic() + timeout
+    while not holds():
+        if os.environ.get("BENCH_TRACE"):
+            print("   waiting", round(stop - time.monotonic()), flush=True)
+        if time.monotonic() > stop:
+            raise RuntimeError(f"not within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 # -- plumbing -------------------------------------------------------------------------------
 
 
@@ -421,6 +567,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300, help="warm opens per timing run")
     parser.add_argument("--runs", type=int, default=5, help="timing runs (medians)")
     parser.add_argument("--parks", type=int, default=1000)
+    parser.add_argument("--sites", type=int, default=1000, help="sites of the listener's rows")
+    parser.add_argument("--only", choices=["stream"], help="only the event listener's rows (9-11)")
     parser.add_argument("--against", metavar="REV", help="also measure this revision, beside")
     parser.add_argument("--json", metavar="FILE", help="also write every row as JSON")
     args = parser.parse_args()
@@ -438,12 +586,17 @@ def main() -> None:
         + " (each in its own processes; sandbox and Redis on the other core)\n"
     )
     with redis_process() as redis_url:
-        timing_rows(SUBJECTS, redis_url, args.rounds, args.runs)
-        cold_row(SUBJECTS, redis_url)
-        burst_row(SUBJECTS, redis_url)
-        wave_row(SUBJECTS, redis_url)
-    big_site_row(SUBJECTS)
-    parks_row(SUBJECTS, args.parks)
+        if args.only != "stream":
+            timing_rows(SUBJECTS, redis_url, args.rounds, args.runs)
+            cold_row(SUBJECTS, redis_url)
+            burst_row(SUBJECTS, redis_url)
+            wave_row(SUBJECTS, redis_url)
+        idle_row(args.sites)
+        lag_row()
+        takeover_row(redis_url, args.sites)
+    if args.only != "stream":
+        big_site_row(SUBJECTS)
+        parks_row(SUBJECTS, args.parks)
     missed = [row.row for row in ROWS if row.met is False]
     print(
         f"\n{len(ROWS) - len(missed)} of {len(ROWS)} rows met their target"

@@ -183,7 +183,8 @@ async def _listen(
             sent = now
         wait = min(renew_at, heard + SILENCE_SECONDS, sent + PING_SECONDS) - now
         try:
-            frame = await asyncio.wait_for(ws.recv(), max(wait, 0.01))
+            async with asyncio.timeout(max(wait, 0.01)):  # no task per receive (wait_for's)
+                frame = await ws.recv()
         except TimeoutError:
             continue
         except websockets.ConnectionClosed as exc:

@@ -47,7 +47,8 @@ class Leases:
                     return True
                 except LockError:  # it ran out and someone else holds it now
                     self._locks.pop(name, None)
-            lock = self._redis.lock(name, timeout=LEASE_SECONDS, blocking=False)
+            # not thread-local: the listener renews from whichever worker thread is free
+            lock = self._redis.lock(name, timeout=LEASE_SECONDS, blocking=False, thread_local=False)
             if lock.acquire(blocking=False):
                 self._locks[name] = lock
                 return True

@@ -143,7 +143,10 @@ class EventListener:
                     next_lease = now  # a park added or gone is followed at once
                 if now >= next_lease:
                     next_lease = now + RENEW_SECONDS
-                    await self._follow_leases()
+                    try:
+                        await self._follow_leases()
+                    except Exception:  # (the store failed: the leases run out, others hold)
+                        log.exception("salto event listener: the leases were not renewed")
                 if now >= next_state:
                     next_state = now + STATE_SECONDS
                     self._dirty.update(self.sites)

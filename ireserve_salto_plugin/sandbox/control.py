@@ -47,7 +47,16 @@ def control_routes(box: SandboxView) -> list[Route]:
                 for m in box.world.outbox
             ],
         ),
-        # the event hub: an incident at a lock, a tag opening a lock, a cut network
+        # the event hub: connections, an incident at a lock, a tag opening a lock, a cut
+        (
+            "GET",
+            re.compile(r"/_sandbox/hub"),
+            lambda req: {
+                "connections": box.hub.count(),
+                "negotiations": box.hub.negotiations,
+                "sent": box.hub.sent,
+            },
+        ),
         ("POST", re.compile(r"/_sandbox/incident"), lambda req: _incident(box, req)),
         (
             "POST",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # headers and body go out in two writes: without TCP_NODELAY the body waits for the
+        # client's delayed ACK (40 ms a request); Salto's servers (Kestrel) set it
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.sandbox.world.lock:
             self.sandbox.connections.add(self.connection)
 

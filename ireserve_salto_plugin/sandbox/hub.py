@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 SEP = "\x1e"
 HUBS = ("entries", "incidents")
 PING_SECONDS = 15.0  # ASP.NET Core SignalR's default keep-alive
-TICK = 0.2  # how often a connection's thread looks at its token and its ping
+TICK = 1.0  # how often a connection's thread looks at its token and its ping (2,000 at once)
 
 
 @dataclass(eq=False)

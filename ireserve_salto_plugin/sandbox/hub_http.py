@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,10 @@ FRAMES.setLevel(logging.INFO)
 class HubHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     hub: EventHub  # set on the subclass of each sandbox
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as http.py
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("hub: " + format, *args)

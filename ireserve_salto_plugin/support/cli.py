@@ -86,6 +86,17 @@ def demo() -> None:
     help="Accounts with access to the site (one park each).",
 )
 @click.option(
+    "--sites",
+    default=1,
+    show_default=True,
+    help="Sites, each with an account (one park each) of its own: the first is the seeded one.",
+)
+@click.option(
+    "--site-admin",
+    is_flag=True,
+    help="The accounts are Site Admins: they may stream their sites' entries and incidents.",
+)
+@click.option(
     "--activate", is_flag=True, help="Activate every IQ for the accounts and write secret and PIN."
 )
 @click.option("--token-ttl", default=3600, show_default=True, help="Token lifetime (s).")
@@ -103,11 +114,13 @@ def demo() -> None:
     help="Also serve the reference host's web admin for the first park on this "
     "loopback port (needs the 'admin' extra), with a few bookings.",
 )
-def sandbox(
+def sandbox(  # noqa: PLR0913 (click: one parameter per option)
     settings_file: str,
     iqs: int,
     locks_per_iq: int,
     accounts: int,
+    sites: int,
+    site_admin: bool,
     activate: bool,
     token_ttl: int,
     page_counts: bool,
@@ -127,15 +140,26 @@ def sandbox(
         user = box.world.add_user(f"park{n}@sandbox.example", secrets.token_urlsafe(12))
         user.site_ids.add(box.site.id)
         users.append(user)
+    site_of = {user.username: box.site for user in users}
+    for n in range(1, sites):
+        user = box.world.add_user(f"site{n}@sandbox.example", secrets.token_urlsafe(12))
+        site_of[user.username] = box.world.add_site(
+            f"NL{9000000000 + n}", f"Park {n}", iqs=iqs, locks_per_iq=locks_per_iq, users=[user]
+        )
+        users.append(user)
+    for user in users:
+        user.site_admin = site_admin
     parks: list[dict[str, Any]] = []
     for user in users:
         settings: dict[str, Any] = {
             "environment": "acceptance",
             "username": user.username,
             "password": user.password,
-            "site_uid": box.site.site_uid,
+            "site_uid": site_of[user.username].site_uid,
             "open_statuses": ["confirmed"],
         }
+        if site_of[user.username] is not box.site:  # resolved already: 1,000 sites start fast
+            settings["site_id"] = site_of[user.username].id
         if activate:
             settings["iqs"] = box.world.preactivate(user)
         parks.append(settings)

@@ -150,3 +150,33 @@ def test_two_listener_processes_report_each_event_once_and_one_takes_over(
     assert late is not None and late.opened
     assert until(lambda: any(e["attempt_id"] == late.attempt_id for e in other.events), 10)
     assert len([e for e in printed() if e["attempt_id"] == late.attempt_id]) == 1
+
+
+def test_a_lease_taken_in_one_thread_is_renewed_from_another(redis_store: Any) -> None:
+    """The listener renews from whichever worker thread is free: redis-py's Lock keeps its
+    token thread-locally by default, and a renewal from another thread then raised (every
+    listener process of a 3-process bench died at its first renewal)."""
+    from ireserve_salto_plugin.events.lease import Leases
+
+    mine, theirs = Leases(redis_store, "mine"), Leases(redis_store, "theirs")
+    assert mine.hold("account", "site")
+    renewed: list[bool] = []
+    thread = threading.Thread(target=lambda: renewed.append(mine.hold("account", "site")))
+    thread.start()
+    thread.join()
+    assert renewed == [True]
+    assert not theirs.hold("account", "site")
+    mine.release("account", "site")
+    assert theirs.hold("account", "site")
+
+
+def test_leases_without_redis_are_shared_by_the_listeners_of_one_process() -> None:
+    from ireserve_salto_plugin.events.lease import Leases
+    from ireserve_salto_plugin.store.memory import MemoryStore
+
+    store = MemoryStore()
+    mine, theirs = Leases(store, "mine"), Leases(store, "theirs")
+    assert mine.hold("a", "s") and mine.hold("a", "s")
+    assert not theirs.hold("a", "s")
+    mine.release("a", "s")
+    assert theirs.hold("a", "s")
