@@ -121,6 +121,10 @@ def lag(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def hold(spec: dict[str, Any]) -> dict[str, Any]:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("ireserve_salto_plugin.events").setLevel(logging.INFO)  # to stderr
     listener(spec)
     threading.Event().wait()  # until killed
     return {}

@@ -45,6 +45,7 @@ PERMISSION_RETRY = 600.0  # seconds before a refused subscription is asked for a
 PING_SECONDS = 15.0  # SignalR's keep-alive: a ping sent after this long without sending
 SILENCE_SECONDS = 35.0  # nothing heard for this long (the hub pings every 15 s): gone
 OPEN_SECONDS = 10.0  # WebSocket upgrade and hub handshake
+CONNECTING = 32  # connections being made at once per listener (token, negotiate, upgrade)
 NEGOTIATE_BYTES = 64 * 1024
 HTTP_SECONDS = 10.0  # token, /me and negotiate, each
 
@@ -75,6 +76,7 @@ class Listening(Protocol):
     name: str
     store: Store
     book: StreamBook
+    connecting: asyncio.Semaphore  # connections being made at once
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T: ...
 
@@ -134,33 +136,46 @@ async def hold_connection(
     token: str,
     lifetime: float,
     *,
+    gate: asyncio.Semaphore,
     live: Callable[[], None],
     take: Callable[[list[Any]], None],
     skipped: Callable[[str, int], None],
 ) -> bool:
     """One WebSocket to a negotiated hub until it closes (``Closed``) or its token nears
-    its end (True: renew it now, with a new token)."""
-    async with connect(
-        url,
-        additional_headers={"Authorization": f"Bearer {token}"},
-        compression=None,  # a zlib context per connection costs ~64 KB; entries are small
-        proxy=None,  # the platform's host only, never a proxy from the environment
-        max_size=MAX_MESSAGE_BYTES,
-        max_queue=64,
-        open_timeout=OPEN_SECONDS,
-        ping_interval=None,  # SignalR's own pings (below)
-        close_timeout=2,
-        user_agent_header="ireserve-salto-plugin",
-        logger=FRAMES,
-    ) as ws:
-        await ws.send(HANDSHAKE)
-        first = await asyncio.wait_for(ws.recv(), OPEN_SECONDS)
-        found, _ = records(first if isinstance(first, str) else first.decode("utf-8", "replace"))
-        if not found or not isinstance(found[0], dict) or found[0].get("error"):
-            raise Closed("the hub refused the handshake")
+    its end (True: renew it now, with a new token). The upgrade and the handshake are made
+    inside ``gate`` (a few at a time: 2,000 at once timed out on a busy core, and their
+    retries kept it busy)."""
+    async with gate:
+        ws = await connect(
+            url,
+            additional_headers={"Authorization": f"Bearer {token}"},
+            compression=None,  # a zlib context per connection costs ~64 KB; entries are small
+            proxy=None,  # the platform's host only, never a proxy from the environment
+            max_size=MAX_MESSAGE_BYTES,
+            max_queue=64,
+            open_timeout=OPEN_SECONDS,
+            ping_interval=None,  # SignalR's own pings (below)
+            close_timeout=2,
+            user_agent_header="ireserve-salto-plugin",
+            logger=FRAMES,
+        )
+        try:
+            await ws.send(HANDSHAKE)
+            async with asyncio.timeout(OPEN_SECONDS):
+                first = await ws.recv()
+            text = first if isinstance(first, str) else first.decode("utf-8", "replace")
+            found, _ = records(text)
+            if not found or not isinstance(found[0], dict) or found[0].get("error"):
+                raise Closed("the hub refused the handshake")
+        except BaseException:
+            await ws.close()
+            raise
+    try:
         live()
         take(found[1:])
         return await _listen(ws, lifetime, take, skipped)
+    finally:
+        await ws.close()
 
 
 async def _listen(

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ireserve_salto_plugin.events.connection import HTTP_SECONDS, negotiate
+from ireserve_salto_plugin.events.connection import CONNECTING, HTTP_SECONDS, negotiate
 from ireserve_salto_plugin.events.lease import RENEW_SECONDS, Leases
 from ireserve_salto_plugin.events.metrics import StreamMetrics
 from ireserve_salto_plugin.events.protocol import LockEvent
@@ -83,8 +83,12 @@ class EventListener:
         self._stopping: asyncio.Event | None = None
         self._dirty: set[tuple[str, str]] = set()
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="salto-events")
+        # leases and states on a thread of their own: behind the pool's queue of 2,000
+        # negotiations a renewal came after its lease ran out, and the sites flapped
+        self._own = ThreadPoolExecutor(1, thread_name_prefix="salto-leases")
         self._callbacks = ThreadPoolExecutor(CALLBACK_WORKERS, thread_name_prefix="salto-on-event")
         self._started = threading.Event()
+        self.connecting = asyncio.Semaphore(CONNECTING)  # made again in the loop's thread
         self.metrics = StreamMetrics(self._connection_states, meter_provider)
 
     def _connection_states(self) -> Counter[tuple[str, str]]:
@@ -113,6 +117,7 @@ class EventListener:
             self._thread.join(timeout)
             self._thread = None
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._own.shutdown(wait=False, cancel_futures=True)
         self._callbacks.shutdown(wait=True, cancel_futures=False)
 
     def __enter__(self) -> EventListener:
@@ -131,6 +136,7 @@ class EventListener:
 
     async def _main(self) -> None:
         self._stopping = asyncio.Event()
+        self.connecting = asyncio.Semaphore(CONNECTING)
         self._started.set()
         loop = asyncio.get_running_loop()
         next_parks = next_lease = next_state = 0.0
@@ -153,7 +159,7 @@ class EventListener:
                 if self._dirty:
                     dirty, self._dirty = self._dirty, set()
                     records = [(key, self.sites[key].state()) for key in dirty if key in self.sites]
-                    await self.blocking(self._write_states, records)
+                    await self._leasing(self._write_states, records)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), 0.25)
         finally:
@@ -163,7 +169,7 @@ class EventListener:
         held = list(self.sites.items())
         self.sites = {}
         await asyncio.gather(*(site.stop() for _, site in held), return_exceptions=True)
-        await self.blocking(self._release, [key for key, _ in held])
+        await self._leasing(self._release, [key for key, _ in held])
 
     def _release(self, keys: list[tuple[str, str]]) -> None:
         for account, site in keys:
@@ -210,7 +216,7 @@ class EventListener:
 
     async def _follow_leases(self) -> None:
         keys = list(self._wanted)
-        held = await self.blocking(self._hold, keys)
+        held = await self._leasing(self._hold, keys)
         for key in [key for key in self.sites if key not in held]:
             site = self.sites.pop(key)
             await site.stop()
@@ -225,7 +231,7 @@ class EventListener:
         gone = [key for key in self.sites if key not in self._wanted]
         for key in gone:
             await self.sites.pop(key).stop()
-            await self.blocking(self._release, [key])
+            await self._leasing(self._release, [key])
 
     def _hold(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
         return {key for key in keys if self.leases.hold(*key)}
@@ -241,6 +247,9 @@ class EventListener:
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def _leasing(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._own, fn, *args)
 
     def changed(self, site: SiteStream) -> None:
         self._dirty.add((site.account, site.site_id))

@@ -150,19 +150,20 @@ class SiteStream:
     async def _connect_once(self, hub: str) -> bool:
         """One connection, from token to close. True: it ended for its renewal."""
         listener = self.listener
-        token, lifetime = await listener.blocking(self.listener.token, self.ctx)
         own = hub == "entries" and self.scope == "own"
-        if own and self.user_id is None:
-            self.user_id = await listener.blocking(listener.user_id, self.ctx, self.site_id)
-            if self.user_id is None:
-                raise Refused(403)
-        url = hub_url(self.events_url, hub, self.site_id, self.user_id if own else None)
-        try:
-            connection_id = await listener.blocking(listener.negotiate, url, token)
-        except Refused as exc:
-            if exc.status == 401:
-                await listener.blocking(listener.expired, self.ctx, token)
-            raise
+        async with listener.connecting:  # a few at a time (the gate of hold_connection)
+            token, lifetime = await listener.blocking(self.listener.token, self.ctx)
+            if own and self.user_id is None:
+                self.user_id = await listener.blocking(listener.user_id, self.ctx, self.site_id)
+                if self.user_id is None:
+                    raise Refused(403)
+            url = hub_url(self.events_url, hub, self.site_id, self.user_id if own else None)
+            try:
+                connection_id = await listener.blocking(listener.negotiate, url, token)
+            except Refused as exc:
+                if exc.status == 401:
+                    await listener.blocking(listener.expired, self.ctx, token)
+                raise
 
         def live() -> None:
             self._set(hub, "live_own" if own else "live")
@@ -175,6 +176,7 @@ class SiteStream:
             socket_url(url, connection_id),
             token,
             lifetime,
+            gate=listener.connecting,
             live=live,
             take=lambda found: self._take(hub, found),
             skipped=listener.skipped,

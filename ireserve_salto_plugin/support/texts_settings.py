@@ -192,7 +192,12 @@ ACTIONS: dict[str, tuple[str, str, str]] = {
             "alarms going off are incidents), `left_open_alarm_on` and `intrusion_alarm_on` "
             "(lock names). Every lock of a mapping and every common door is checked, on a list "
             "read to its end (a mapped lock missing from a list Salto did not page right is "
-            "read directly)."
+            "read directly). Incidents Salto's event stream reported that have not ended are "
+            "findings too (`door_left_open`, `intrusion_alarm`, `tamper_alarm`, "
+            "`low_battery_warning`, `lock_connection_lost`, `iq_connection_lost`). "
+            "`data.events`: the stream's `state` (`live`, `live_own`, `connecting`, "
+            "`not_permitted`, `failed`, `off`), `since`, `last_event_at` and its `meaning` "
+            "for the park; information only, never a finding."
         ),
         "—",
     ),
