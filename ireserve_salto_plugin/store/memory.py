@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -109,14 +110,17 @@ class MemoryStore:
                 self._cache.pop(key.name, None)
             for key, value, ttl, cap in pushes:
                 entry = self._live(key.name, now)
-                kept = entry[1] if entry is not None and isinstance(entry[1], tuple) else ()
-                self._cache[key.name] = (now + ttl, (*kept, value)[-cap:])
+                kept = entry[1] if entry is not None and isinstance(entry[1], deque) else None
+                if kept is None or kept.maxlen != cap:
+                    kept = deque(kept or (), maxlen=cap)
+                kept.append(value)  # the oldest goes once ``cap`` are kept
+                self._cache[key.name] = (now + ttl, kept)
 
     def items(self, key: Key[T], last: int | None = None) -> list[T]:
         now = self._timer()
-        with self._lock:
+        with self._lock:  # copied under the lock: a push appends in place
             entry = self._live(key.name, now)
-        found = list(entry[1]) if entry is not None and isinstance(entry[1], tuple) else []
+            found = list(entry[1]) if entry is not None and isinstance(entry[1], deque) else []
         return found[-last:] if last else found
 
     @contextmanager
