@@ -125,22 +125,21 @@ class SaltoSandbox:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> SaltoSandbox:
-        for routes in (IdentityServer(self).routes(), ConnectApi(self).routes()):
-            server = _Server((self.host, 0), make_handler(self, routes))
+        """The identity server, the Connect API and the event hub, each on a port of its
+        own (in that order: ``_servers[0..2]``)."""
+        handlers = [
+            make_handler(self, IdentityServer(self).routes()),
+            make_handler(self, ConnectApi(self).routes()),
+            type("Handler", (HubHandler,), {"hub": self.hub}),
+        ]
+        for handler in handlers:
+            server = _Server((self.host, 0), handler)
             threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": SERVE_POLL_SECONDS},
                 daemon=True,
             ).start()
             self._servers.append(server)
-        handler = type("Handler", (HubHandler,), {"hub": self.hub})
-        server = _Server((self.host, 0), handler)
-        threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": SERVE_POLL_SECONDS},
-            daemon=True,
-        ).start()
-        self._servers.append(server)
         return self
 
     def stop(self) -> None:
