@@ -259,6 +259,9 @@ class EventListener:
         if what == "reconnects":
             self.metrics.reconnect(hub)
 
+    def counted(self, what: str, n: int) -> None:
+        self.stats[what] += n
+
     def skipped(self, why: str, n: int) -> None:
         """A message that is no JSON object with an id: counted, logged, never fatal."""
         self.stats[f"skipped:{why}"] += n

@@ -15,9 +15,8 @@ import asyncio
 import contextlib
 import logging
 import random
-import threading
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ireserve_salto_plugin.events.connection import (
@@ -28,6 +27,7 @@ from ireserve_salto_plugin.events.connection import (
     backoff,
     hold_connection,
 )
+from ireserve_salto_plugin.events.matching import Matched, OpenMatcher
 from ireserve_salto_plugin.events.protocol import (
     CLOSE_TYPE,
     HUBS,
@@ -38,8 +38,8 @@ from ireserve_salto_plugin.events.protocol import (
     socket_url,
 )
 from ireserve_salto_plugin.models import Park
-from ireserve_salto_plugin.store.keys import DOOR_LOG
-from ireserve_salto_plugin.store.stream import ALARMS, ENDED_BY, OPENER_SLACK
+from ireserve_salto_plugin.salto.types import entry_time
+from ireserve_salto_plugin.store.stream import ALARMS, ENDED_BY
 
 if TYPE_CHECKING:
     from ireserve_salto_plugin.flow.context import ParkContext
@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ireserve_salto_plugin.events")
 
 HOLD_SECONDS, HOLD_STEP = 2.0, 0.2  # an own open without its receipt yet is held this long
-MATCH_OPENS = 50  # a park's latest opens an entry is matched against
+BACKFILL_SLACK = timedelta(seconds=60)  # the log is read from this long before the drop
+BACKFILL_SECONDS = 30.0  # the whole read of Salto's log after a reconnect
 EXACT = 0.25  # seconds outside the entry's (whole) second: an open this near is its open
 QUEUE_SIZE = 10_000  # messages waiting per site; more are dropped (and counted)
 
@@ -67,10 +68,10 @@ class SiteStream:
         self.last_event_at: str | None = None
         self.connected_since: str | None = None
         self.live_at: datetime | None = None  # when the entries hub was last live
+        self.dropped_at: datetime | None = None  # when a live entries connection ended
         self.tasks: list[asyncio.Task[None]] = []
         self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(QUEUE_SIZE)
-        self._taken: dict[str, None] = {}  # attempts matched here (insertion ordered)
-        self._taken_lock = threading.Lock()
+        self.matcher = OpenMatcher(listener.store, listener.book, self.account)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -140,6 +141,8 @@ class SiteStream:
                     type(exc).__name__,
                     failures,
                 )
+            if hub == "entries" and self.hubs[hub] in ("live", "live_own"):
+                self.dropped_at = self.listener.now()  # backfilled from the log once back
             self.listener.count("reconnects", hub)
             if failures >= 3:
                 self._set(hub, "failed")
@@ -171,6 +174,9 @@ class SiteStream:
                 self.live_at = listener.now()
                 self.connected_since = self.live_at.isoformat(timespec="seconds")
                 listener.changed(self)
+                if self.dropped_at is not None:  # what Salto logged while we were away
+                    since, self.dropped_at = self.dropped_at - BACKFILL_SLACK, None
+                    asyncio.get_running_loop().create_task(self._backfill(since, own))
 
         return await hold_connection(
             socket_url(url, connection_id),
@@ -181,6 +187,32 @@ class SiteStream:
             take=lambda found: self._take(hub, found),
             skipped=listener.skipped,
         )
+
+    async def _backfill(self, since: datetime, own: bool) -> None:
+        """After a drop, Salto's log since shortly before it, oldest first, through the same
+        queue (an entry heard already is skipped there): the hub does not replay what it
+        sent while the connection was down (docs §6b: assume no replay)."""
+        try:
+            found = await self.listener.blocking(self._read_log, since, own)
+        except Exception as exc:  # (Salto's log unreachable: the gap stays, said in the log)
+            log.info("salto event stream: site %s not backfilled (%s)", self.site_id, exc)
+            return
+        for entry in found:
+            try:
+                self.queue.put_nowait(("entries", entry))
+            except asyncio.QueueFull:
+                self.listener.skipped("queue_full", 1)
+        self.listener.counted("backfilled", len(found))
+
+    def _read_log(self, since: datetime, own: bool) -> list[dict[str, Any]]:
+        gateway = self.ctx.gateway(BACKFILL_SECONDS)
+        found = gateway.entries_since(self.site_id, since).items
+        if own:  # the stream would have carried only the account's own entries
+            found = [e for e in found if e.get("user_id") == self.user_id]
+        at = [(entry_time(e), e) for e in found]
+        return [
+            e for when, e in sorted(at, key=lambda pair: str(pair[0])) if when and when >= since
+        ]
 
     def _take(self, hub: str, found: list[Any]) -> None:
         for record in found:
@@ -268,52 +300,15 @@ class SiteStream:
 
     def _match(
         self, event: LockEvent, fresh: dict[str, Park], take: bool, strict: bool = False
-    ) -> tuple[str, dict[str, Any], float] | None:
-        """(park tag, the open, seconds apart) of the plugin's open this entry confirms: an
-        open of this lock in a park's door log within a few seconds of the entry, not
-        confirmed yet, the nearest first (each open to one entry, even several in one
-        second; of two as near, the later). ``take``: it is this entry's from now on;
-        ``strict``: only an open recorded since the stream was live (our clock)."""
-        if event.kind != "opened" or event.at is None or event.lock_id is None:
-            return None
-        store, book = self.listener.store, self.listener.book
-        # an entry heard live is of an open recorded since the stream was live: an older
-        # open (made before, never confirmed) is not its open, even in the same second
-        floor = self.live_at if strict and self.live_at is not None else None
-        found: list[tuple[float, str, dict[str, Any]]] = []
-        for tag in fresh:
-            for opened in store.items(DOOR_LOG(self.account, tag), last=MATCH_OPENS):
-                try:
-                    at = datetime.fromisoformat(str(opened.get("at")))
-                    recorded = datetime.fromisoformat(str(opened.get("recorded") or at))
-                except ValueError:
-                    continue
-                if floor is not None and recorded < floor:
-                    continue
-                # Salto's entry has whole seconds: an open in that second is 0 apart
-                gap = max((event.at - at).total_seconds(), (at - event.at).total_seconds() - 1, 0)
-                if opened.get("lock_id") == event.lock_id and gap <= OPENER_SLACK:
-                    found.append((gap, tag, opened))
-        found.sort(key=lambda row: str(row[2].get("recorded")), reverse=True)  # later first
-        for gap, tag, opened in sorted(found, key=lambda row: row[0]):
-            attempt = str(opened.get("attempt_id"))
-            with self._taken_lock:
-                if attempt in self._taken:
-                    continue
-                if book.confirmation(self.account, tag, attempt) is not None:
-                    continue
-                if take:
-                    self._taken[attempt] = None
-                    while len(self._taken) > MATCH_OPENS * 4:
-                        self._taken.pop(next(iter(self._taken)))
-            return tag, {**opened, "open_kind": opened.get("kind")}, gap
-        return None
+    ) -> Matched | None:
+        live = self.live_at if strict else None
+        return self.matcher.match(event, list(fresh), live, take=take)
 
     def _report(
         self,
         event: LockEvent,
         fresh: dict[str, Park],
-        matched: tuple[str, dict[str, Any], float] | None,
+        matched: Matched | None,
     ) -> None:
         """To each park the entry is new to; the park whose open it confirms gets who
         asked (a park sharing the account never gets another's), and the confirmation

@@ -117,6 +117,7 @@ class EventHub:
         self.connections: set[HubConnection] = set()
         self.close_on_expiry = True  # a connection whose token expired is closed
         self.replay_last = 0  # entries sent again to every new connection
+        self.unavailable = False  # negotiate answers 503 (the service is down)
         self.ping_seconds = PING_SECONDS
         self.negotiations = 0  # negotiate calls answered 200
         self.refused: list[tuple[str, str]] = []  # (hub, why) of each 401/403

@@ -55,6 +55,9 @@ class HubHandler(BaseHTTPRequestHandler):
         if not path.endswith("/negotiate"):
             self._answer(404)
             return
+        if self.hub.unavailable:
+            self._answer(503)
+            return
         try:
             conn = self.hub.authorize(path[: -len("/negotiate")], query, self.headers)
         except Refusal as refusal:

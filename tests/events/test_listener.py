@@ -230,3 +230,34 @@ def test_parks_sharing_an_account_never_get_each_other_requested_by(
     assert told["zandloper"].requested_by == "guest@example.com"
     assert told["duinzicht"].entry_id == told["zandloper"].entry_id
     assert (told["duinzicht"].requested_by, told["duinzicht"].attempt_id) == (None, None)
+
+
+def test_what_salto_logged_while_the_stream_was_down_is_backfilled_once(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    listen: Listen,
+    heard: Heard,
+) -> None:
+    """The hub does not replay (docs §6b: assume none): after a drop the listener reads
+    Salto's log from shortly before it, and an open made meanwhile is reported once, with
+    who asked, as soon as the stream is back."""
+    listener = listen(park)
+    assert live(sandbox)
+    before = host.open(make_booking(), "before@example.com")
+    assert before is not None and _opened(heard, before.attempt_id)
+    sandbox.hub.unavailable = True  # negotiate answers 503: the listener cannot come back
+    sandbox.hub.drop_all()
+    assert until(lambda: sandbox.hub.count() == 0)
+    during = host.open(make_booking(), "during@example.com")
+    assert during is not None and during.opened
+    assert not heard.wait(lambda events: len(events) > 1, 0.5)  # nothing streams it
+    sandbox.hub.unavailable = False
+    assert heard.wait(lambda events: any(e.attempt_id == during.attempt_id for e in events), 10)
+    assert listener.stats["backfilled"] >= 2  # both opens are in the log read back
+    ids = [e.entry_id for e in heard.of("opened")]
+    assert len(ids) == 2 == len(set(ids))  # the first open was not reported again
+    late = next(e for e in heard.of("opened") if e.attempt_id == during.attempt_id)
+    assert late.requested_by == "during@example.com"

@@ -1,0 +1,68 @@
+"""Which of the plugin's opens a Salto entry confirms: the park's door log, read back a
+little (``store.keys.DOOR_LOG``), against the entry's lock and (whole) second."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from ireserve_salto_plugin.events.protocol import LockEvent
+from ireserve_salto_plugin.salto.cache import Store
+from ireserve_salto_plugin.store.keys import DOOR_LOG
+from ireserve_salto_plugin.store.stream import OPENER_SLACK, StreamBook
+
+MATCH_OPENS = 50  # a park's latest opens an entry is matched against
+Matched = tuple[str, dict[str, Any], float]  # park tag, the open, seconds apart
+
+
+class OpenMatcher:
+    """One (account, site)'s matching; remembers the opens it gave an entry (thread-safe)."""
+
+    def __init__(self, store: Store, book: StreamBook, account: str) -> None:
+        self.store, self.book, self.account = store, book, account
+        self._taken: dict[str, None] = {}  # attempts matched here (insertion ordered)
+        self._lock = threading.Lock()
+
+    def match(
+        self, event: LockEvent, tags: list[str], live_at: datetime | None, *, take: bool
+    ) -> Matched | None:
+        """(park tag, the open, seconds apart) of the plugin's open this entry confirms: an
+        open of this lock in a park's door log within a few seconds of the entry, not
+        confirmed yet, the nearest first (each open to one entry, even several in one
+        second; of two as near, the later). ``take``: it is this entry's from now on;
+        ``live_at``: only an open recorded since then (our clock)."""
+        if event.kind != "opened" or event.at is None or event.lock_id is None:
+            return None
+        store, book = self.store, self.book
+        # an entry heard live is of an open recorded since the stream was live: an older
+        # open (made before, never confirmed) is not its open, even in the same second
+        floor = live_at
+        found: list[tuple[float, str, dict[str, Any]]] = []
+        for tag in tags:
+            for opened in store.items(DOOR_LOG(self.account, tag), last=MATCH_OPENS):
+                try:
+                    at = datetime.fromisoformat(str(opened.get("at")))
+                    recorded = datetime.fromisoformat(str(opened.get("recorded") or at))
+                except ValueError:
+                    continue
+                if floor is not None and recorded < floor:
+                    continue
+                # Salto's entry has whole seconds: an open in that second is 0 apart
+                gap = max((event.at - at).total_seconds(), (at - event.at).total_seconds() - 1, 0)
+                if opened.get("lock_id") == event.lock_id and gap <= OPENER_SLACK:
+                    found.append((gap, tag, opened))
+        found.sort(key=lambda row: str(row[2].get("recorded")), reverse=True)  # later first
+        for gap, tag, opened in sorted(found, key=lambda row: row[0]):
+            attempt = str(opened.get("attempt_id"))
+            with self._lock:
+                if attempt in self._taken:
+                    continue
+                if book.confirmation(self.account, tag, attempt) is not None:
+                    continue
+                if take:
+                    self._taken[attempt] = None
+                    while len(self._taken) > MATCH_OPENS * 4:
+                        self._taken.pop(next(iter(self._taken)))
+            return tag, {**opened, "open_kind": opened.get("kind")}, gap
+        return None
