@@ -61,10 +61,11 @@ def test_only_json_objects_with_an_id_are_events() -> None:
 
 
 def test_an_incident_in_clay_shape_names_its_lock_from_the_nested_object() -> None:
+    sample = json.loads((SAMPLES / "entries.json").read_text())["items"][0]
     clay = {
         "id": "i-1",
         "type": "door_left_open_alarm",
-        "utc_date_time": "2026-08-19T12:50:38Z",
+        "utc_date_time": sample["utc_date_time"],  # a time as Salto writes it
         "lock": {"id": "4d77312f-4a87-41db-a97b-f9d948dcc908", "customer_reference": "Tür 01"},
     }
     event = lock_event("incidents", clay)
