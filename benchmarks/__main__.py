@@ -75,12 +75,16 @@ def report(row: Row) -> None:
     print(f"  {mark} {row.row}: {row.value:g} {row.unit}{beside} | target {row.target}{note}")
 
 
-def child(subject: Subject, *, spec: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
+def child(
+    subject: Subject, *, spec: dict[str, Any], timeout: float = 900, script: str = CHILD
+) -> dict[str, Any]:
+    """``script`` (``child.py``, or ``stream_child.py``) run by ``subject``'s Python on
+    ``spec``; its last line of output, as JSON."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
         json.dump(spec, file)
         file.flush()
         out = subprocess.run(
-            [subject.python, CHILD, file.name],
+            [subject.python, script, file.name],
             text=True,
             capture_output=True,
             timeout=timeout,
@@ -338,22 +342,9 @@ def wave_row(subjects: list[Subject], redis_url: str | None) -> None:
             )
 
 
-def stream_child(spec: dict[str, Any], timeout: float = 900) -> dict[str, Any]:
+def stream_child(spec: dict[str, Any]) -> dict[str, Any]:
     """The listener in a child of this checkout (no earlier landing has one)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
-        json.dump(spec, file)
-        file.flush()
-        out = subprocess.run(
-            [sys.executable, STREAM_CHILD, file.name],
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-            cwd=tempfile.gettempdir(),
-            preexec_fn=lambda: pin_to_cpu(CLIENT_CPU),
-        )
-    if out.returncode != 0:
-        raise RuntimeError(f"stream child: {out.stderr[-2000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return child(SUBJECTS[0], spec=spec, script=STREAM_CHILD)
 
 
 def idle_row(sites: int) -> None:
