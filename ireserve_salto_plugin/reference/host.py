@@ -37,6 +37,7 @@ class Booking:
     fields: dict[str, Any] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)
     locale: str | None = None  # the guest's language (nl, en, de); None: English
+    park_id: str | None = None  # the booking's park, when the host has several
 
 
 def deep_merge(target: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,7 +73,9 @@ class ReferenceHost:
         return booking
 
     def park_of(self, booking: Booking) -> Park:
-        # One park in this reference host's bookings; a real host looks the park up.
+        """The booking's park: the one it names, else this host's first."""
+        if booking.park_id is not None:
+            return self.parks[booking.park_id]
         return next(iter(self.parks.values()))
 
     # -- the host's side of each hook --------------------------------------------------------

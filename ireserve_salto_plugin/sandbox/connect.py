@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from ireserve_salto_plugin.sandbox.control import control_routes
 from ireserve_salto_plugin.sandbox.http import Reply, Request, Route, salto_error
 from ireserve_salto_plugin.sandbox.records import Mail, Site, User, person_json, stable_id
 from ireserve_salto_plugin.sandbox.view import SandboxView
+from ireserve_salto_plugin.sandbox.world import Journaled
 
 # the roles of a working remote-open account (tests/samples/site_me.json): not an admin
 ROLES = (
@@ -234,6 +236,7 @@ class ConnectApi:
         if act.pin is None or not act.secret_taken:
             raise salto_error(403, 2203, "Operation cannot be executed.")
         refused = self.world.check_otp(act, "set_pin", otp, act.pin, self.sandbox.now())
+        self._journal(user, iq_id, "set_pin", refused or "accepted")
         if refused == "otp_blocked":
             raise salto_error(403, 3102, "otp_blocked")
         if refused:
@@ -264,15 +267,34 @@ class ConnectApi:
                 # ASSUMPTION: shape of pin_not_changed (docs: "Errors" names only the text)
                 raise salto_error(403, 2203, "pin_not_changed")
             refused = self.world.check_otp(act, "locking", otp, act.pin, self.sandbox.now())
+            if refused:
+                self._journal(user, lock.iq.id, "locking", refused, lock.id)
             if refused == "otp_blocked":
                 raise salto_error(403, 3102, "otp_blocked")
             if refused:
                 raise salto_error(400, 3102, "otp_invalid")
         if not self.world.reachable(lock):
+            self._journal(user, lock.iq.id, "locking", "offline", lock.id)
             # ASSUMPTION: this error is not documented (docs: "Offline").
             raise salto_error(403, 2203, "Operation cannot be executed.")
+        self._journal(user, lock.iq.id, "locking", "accepted", lock.id)
         self.world.record_remote_entry(site, lock, user, state, self.sandbox.now())
         return Reply(200, None)
+
+    def _journal(
+        self, user: User, iq_id: str, command: str, result: str, lock_id: str = ""
+    ) -> None:
+        self.world.journal.append(
+            Journaled(
+                time.monotonic(),
+                self.sandbox.now().timestamp(),
+                user.username,
+                iq_id,
+                lock_id,
+                command,
+                result,
+            )
+        )
 
     def _entries(self, req: Request) -> Any:
         site = self._site_for(req, self._user(req))

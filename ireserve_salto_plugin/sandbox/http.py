@@ -8,6 +8,7 @@ or a :class:`Reply`; it may raise :class:`Reply` too. Handlers run under the wor
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import socket
@@ -119,9 +120,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self.sandbox.in_flight += 1
                 self.sandbox.max_in_flight = max(self.sandbox.max_in_flight, self.sandbox.in_flight)
         try:
-            if not control and self.sandbox.latency:
+            if not control and (self.sandbox.latency or self.sandbox.latency_spread):
                 waited = time.perf_counter()
-                time.sleep(self.sandbox.latency)
+                spread = self.sandbox.latency_spread
+                time.sleep(self.sandbox.latency + (self.sandbox.jitter.uniform(0, spread)))
                 with self.sandbox.world.lock:  # inside the request, before any answer
                     self.sandbox.spans.append(
                         (f"{req.method} {req.path}", waited, time.perf_counter())
@@ -176,7 +178,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         fault.arrived.set()
         if fault.delay:
             time.sleep(fault.delay)
-        if fault.reset:
+        if fault.after:
+            with contextlib.suppress(Reply):
+                self._route(req)
+        if fault.reset or fault.after:
             self.close_connection = True
             self.connection.close()
             return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import re
 import secrets
 import socket
@@ -91,6 +92,9 @@ class SaltoSandbox:
         # lists with $skip; whether Salto honours it is unmeasured: docs, "Paging")
         self.ignore_skip = False
         self.latency = 0.0  # seconds added to every API request (a network's round trip)
+        # and up to this many more, drawn from ``jitter`` (seed it for a reproducible run)
+        self.latency_spread = 0.0
+        self.jitter = random.Random()
         self.in_flight = self.max_in_flight = 0  # API requests being served, and the peak
         self.world.otp_block_after = otp_block_after  # Salto blocked after 8, and after 3
         self.calls: Counter[str] = Counter()  # "METHOD /path" -> requests seen

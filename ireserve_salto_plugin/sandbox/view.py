@@ -4,6 +4,7 @@ an object of this shape; they never import the server that builds them."""
 
 from __future__ import annotations
 
+import random
 import re
 import socket
 import threading
@@ -33,6 +34,9 @@ class Fault:
     times: int = 1
     drip: float = 0.0  # send the body one byte per ``drip`` seconds (a slow or hostile peer)
     endless: int = 0  # announce and stream this many bytes of "[" (an endless, deep body)
+    # the request is served first (an open takes effect), then the connection is dropped
+    # without an answer: the answer lost on its way back
+    after: bool = False
     # Set when a request meets this fault, before any delay: tests order threads on it.
     arrived: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -56,6 +60,8 @@ class SandboxView(Protocol):
     page_cap: int | None
     ignore_skip: bool
     latency: float
+    latency_spread: float
+    jitter: random.Random
     in_flight: int
     max_in_flight: int
     calls: Counter[str]

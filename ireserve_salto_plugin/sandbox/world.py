@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from ireserve_salto_plugin.sandbox.records import (
     AMSTERDAM,
@@ -40,6 +40,18 @@ def make_otp(secret: str, pin: str, instant: datetime) -> str:
     return hashlib.md5((stamp + secret + pin).encode(), usedforsecurity=False).hexdigest()[:5]
 
 
+class Journaled(NamedTuple):
+    """A command Salto received and what it made of it."""
+
+    t: float  # time.monotonic() of this machine (the soak compares it across processes)
+    salto_at: float  # Salto's clock, as a POSIX timestamp
+    account: str
+    iq_id: str
+    lock_id: str  # "" for a command to the IQ (Set PIN)
+    command: str  # "locking" or "set_pin"
+    result: str  # "accepted", "otp_invalid", "otp_blocked" or "offline"
+
+
 class World:
     """All sandbox state, behind one lock."""
 
@@ -61,6 +73,9 @@ class World:
         # False: a PIN change is answered 204 but the IQ keeps its PIN, as in the one
         # field report of a real change (docs: "Endpoints").
         self.pin_changes_apply = True
+        # every coded command (open, Set PIN) that reached an IQ's check (the soak's
+        # history of what Salto received)
+        self.journal: list[Journaled] = []
         # called with (site id, entry) for every entry logged (the event hub's feed)
         self.on_entry: list[Callable[[str, dict[str, Any]], None]] = []
 
