@@ -9,6 +9,8 @@ from typing import Any
 
 from ireserve_salto_plugin.events.protocol import LockEvent
 from ireserve_salto_plugin.salto.cache import Store
+from ireserve_salto_plugin.salto.gateway import SaltoGateway
+from ireserve_salto_plugin.salto.types import entry_time
 from ireserve_salto_plugin.store.keys import DOOR_LOG
 from ireserve_salto_plugin.store.stream import OPENER_SLACK, StreamBook
 
@@ -66,3 +68,15 @@ class OpenMatcher:
                         self._taken.pop(next(iter(self._taken)))
             return tag, {**opened, "open_kind": opened.get("kind")}, gap
         return None
+
+
+def logged_since(
+    gateway: SaltoGateway, site_id: str, since: datetime, user_id: str | None
+) -> list[dict[str, Any]]:
+    """Salto's log of the site since ``since``, oldest first (a backfill after a drop);
+    ``user_id``: only that user's entries (what an own-entries stream would carry)."""
+    found = gateway.entries_since(site_id, since).items
+    if user_id is not None:
+        found = [e for e in found if e.get("user_id") == user_id]
+    at = [(entry_time(e), e) for e in found]
+    return [e for when, e in sorted(at, key=lambda pair: str(pair[0])) if when and when >= since]

@@ -27,7 +27,7 @@ from ireserve_salto_plugin.events.connection import (
     backoff,
     hold_connection,
 )
-from ireserve_salto_plugin.events.matching import Matched, OpenMatcher
+from ireserve_salto_plugin.events.matching import Matched, OpenMatcher, logged_since
 from ireserve_salto_plugin.events.protocol import (
     CLOSE_TYPE,
     HUBS,
@@ -38,7 +38,7 @@ from ireserve_salto_plugin.events.protocol import (
     socket_url,
 )
 from ireserve_salto_plugin.models import Park
-from ireserve_salto_plugin.salto.types import entry_time
+from ireserve_salto_plugin.salto.errors import StoreUnavailable
 from ireserve_salto_plugin.store.stream import ALARMS, ENDED_BY
 
 if TYPE_CHECKING:
@@ -206,13 +206,7 @@ class SiteStream:
 
     def _read_log(self, since: datetime, own: bool) -> list[dict[str, Any]]:
         gateway = self.ctx.gateway(BACKFILL_SECONDS)
-        found = gateway.entries_since(self.site_id, since).items
-        if own:  # the stream would have carried only the account's own entries
-            found = [e for e in found if e.get("user_id") == self.user_id]
-        at = [(entry_time(e), e) for e in found]
-        return [
-            e for when, e in sorted(at, key=lambda pair: str(pair[0])) if when and when >= since
-        ]
+        return logged_since(gateway, self.site_id, since, self.user_id if own else None)
 
     def _take(self, hub: str, found: list[Any]) -> None:
         for record in found:
@@ -238,6 +232,7 @@ class SiteStream:
                 listener.skipped("no_object_with_id", 1)
                 continue
             self.last_event_at = listener.now_text()
+            fresh = dict(self.parks)  # if the store fails before the claim: every park
             try:
                 fresh = await listener.blocking(self._claim, event)
                 if not fresh:
@@ -250,6 +245,8 @@ class SiteStream:
                 if matched is not None:
                     matched = await listener.blocking(self._match, event, fresh, True, True)
                 await listener.blocking(self._report, event, fresh, matched)
+            except StoreUnavailable:
+                self._unmatched(event, fresh)
             except Exception:
                 log.exception(
                     "salto event stream: an event of site %s was not handled", self.site_id
@@ -289,14 +286,30 @@ class SiteStream:
         loop = asyncio.get_running_loop()
         until = loop.time() + HOLD_SECONDS
         near = None
-        while loop.time() < until:
-            await asyncio.sleep(HOLD_STEP)
-            near = await self.listener.blocking(self._match, event, fresh, False, True)
-            if near is not None and near[2] <= EXACT:
-                break
-        strict = near is not None and near[2] <= EXACT
-        matched = await self.listener.blocking(self._match, event, fresh, True, strict)
-        await self.listener.blocking(self._report, event, fresh, matched)
+        try:
+            while loop.time() < until:
+                await asyncio.sleep(HOLD_STEP)
+                near = await self.listener.blocking(self._match, event, fresh, False, True)
+                if near is not None and near[2] <= EXACT:
+                    break
+            strict = near is not None and near[2] <= EXACT
+            matched = await self.listener.blocking(self._match, event, fresh, True, strict)
+            await self.listener.blocking(self._report, event, fresh, matched)
+        except StoreUnavailable:
+            self._unmatched(event, fresh)
+
+    def _unmatched(self, event: LockEvent, parks: dict[str, Park]) -> None:
+        """The store failed while the event was handled: it is told without who asked (the
+        door log is in the store), twice if the store had claimed it already."""
+        log.warning(
+            "salto event stream: the shared store failed; an event of lock %s (site %s) "
+            "is told without matching it to the plugin's open",
+            event.lock_id,
+            self.site_id,
+        )
+        self.listener.skipped("store_unavailable", 1)
+        for park in parks.values():
+            self.listener.deliver(park, event)
 
     def _match(
         self, event: LockEvent, fresh: dict[str, Park], take: bool, strict: bool = False

@@ -247,7 +247,10 @@ class Opening:
                 "opened_at": result.opened_at.isoformat() if result.opened_at else None,
                 "retry_after": result.retry_after,
             }
-            ttl = None if result.opened else self.tuning.failed_dedup_seconds
+            # an open that may have happened (no answer came) holds the window as an open
+            # does: a second command within it could open the door twice
+            held = result.opened or attempt.maybe_opened
+            ttl = None if held else self.tuning.failed_dedup_seconds
             claim.sets.append(self.dedup.published(claim.key, record, ttl=ttl))
         claim.sets.extend(
             receipt_writes(ctx.account.key, ctx.park_tag, result, ctx.settings.site_id, attempt)

@@ -185,6 +185,10 @@ class Sender:
             detail = MAY_HAVE_OPENED if attempt.maybe_opened else NOT_SENT
             return attempt.done(Reason.TIMEOUT, detail=detail)
         reason = Reason(exc.reason)
+        if attempt.command_sent and _answer_lost(exc):
+            # the connection broke after the command left: Salto may have taken it
+            attempt.maybe_opened = True
+            return attempt.done(reason, detail=MAY_HAVE_OPENED, details=str(exc))
         if attempt.command_sent and _answered_with_an_error(exc):
             attempt.answered_error = True  # Salto had the command: never "simply retry"
             return attempt.done(reason, details=str(exc), retry_after=exc.retry_after)
@@ -207,6 +211,14 @@ class Sender:
             account=repr(account),
             site_uid=settings.site_uid,
         )
+
+
+def _answer_lost(exc: SaltoError) -> bool:
+    """The open command left (the connection was made) and no answer came back: the
+    connection was reset or closed while Salto had it."""
+    return (
+        isinstance(exc, Unavailable) and exc.sent and exc.method == "PATCH" and exc.status is None
+    )
 
 
 def _answered_with_an_error(exc: SaltoError) -> bool:

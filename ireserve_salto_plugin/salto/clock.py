@@ -21,7 +21,10 @@ from ireserve_salto_plugin.salto.errors import StoreUnavailable
 log = logging.getLogger(__name__)
 
 CLOCK_WARN_SECONDS = 60  # a larger offset is reported as the clock_skew warning
-CLOCK_RECHECK = 60.0  # seconds between readings of Salto's Date header
+CLOCK_RECHECK = 60.0  # seconds between two stored readings of Salto's Date header
+# a Date further than this from what we take Salto's time to be is learned at once (Salto's
+# clock jumped: codes and receipts follow it from its next answer, not a minute later)
+CLOCK_JUMP_SECONDS = 2
 CLOCK_TTL = 3600.0  # seconds a learned offset is kept
 MAX_CLOCK_OFFSET = 86400  # a Date further off than this is not a clock error: ignored
 DATE_HEADER_CHARS = 100  # a longer Date header is cut before parsing
@@ -76,19 +79,26 @@ class SaltoClock:
 
     def observe(self, date_header: str | None, status: int) -> None:
         """Learn from an answer of the Connect API: when the last reading is older than
-        :data:`CLOCK_RECHECK`, and after every error answer (an ``otp_invalid`` may be a
-        clock jump). An impossible header is ignored and logged, never learned."""
-        now = self._clock.wall()
-        learned = self._learned()
-        if learned is not None and now - learned.at < CLOCK_RECHECK and status < 400:
-            return
+        :data:`CLOCK_RECHECK`, after every error answer (an ``otp_invalid`` may be a clock
+        jump), and at once when Salto's Date is more than :data:`CLOCK_JUMP_SECONDS` from
+        the learned time (its clock jumped). An impossible header is ignored and logged,
+        never learned."""
         if not date_header:
             return
+        now = self._clock.wall()
+        learned = self._learned()
         try:
             parsed = parsedate_tz(date_header[:DATE_HEADER_CHARS])
             offset = round(mktime_tz(parsed) + HALF_SECOND - now) if parsed else None
         except (TypeError, ValueError, OverflowError, IndexError):
             offset = None
+        if (
+            learned is not None
+            and now - learned.at < CLOCK_RECHECK
+            and status < 400
+            and (offset is None or abs(offset - learned.offset) <= CLOCK_JUMP_SECONDS)
+        ):
+            return  # nothing new: no store write
         if offset is None or abs(offset) > MAX_CLOCK_OFFSET:
             log.warning(
                 "Salto KS sent an impossible Date header; it is ignored, not learned "

@@ -173,6 +173,37 @@ def test_the_open_is_never_resent_after_salto_may_have_seen_it(
     assert sandbox.call_count("PATCH") == 1 and sandbox.entries() == []
 
 
+def test_an_open_whose_answer_was_lost_may_have_opened_has_its_receipt_and_holds_the_window(
+    use_service: UseService,
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: BookingFactory,
+) -> None:
+    """Found by the soak (answer_lost): Salto took the command and the connection broke
+    before its answer. The guest was told "Salto unavailable" with no receipt, and a tap
+    2 s later sent a second open. Now: "may or may not have opened", the door log names who
+    asked, and the booking's duplicate window holds (10 s) as after an open."""
+    clock = SkipClock()
+    sandbox.clock = clock.clock()
+    use_service(clock=clock.clock(), store=clock.store())
+    host.lock_options(park, INTEGRATION)
+    sandbox.inject("PATCH", "/locking$", after=True)
+    booking = make_booking()
+    result = host.open(booking, "guest")
+    assert result is not None and result.reason is Reason.SALTO_UNAVAILABLE
+    assert "may or may not have opened" in result.message
+    assert len(sandbox.entries()) == 1  # the lock did open
+    clock.sleep(5)  # past the 2 s a failed open holds, within the 10 s window
+    again = host.open(booking, "guest")
+    assert again is not None and again.reason is Reason.DUPLICATE
+    assert sandbox.call_count("PATCH") == 1
+    log = host.admin(park, INTEGRATION, "door_log")
+    mine = [row for row in log.data["rows"] if row["attempt_id"] == result.attempt_id]
+    assert [(row["lock_id"], row["requested_by"]) for row in mine] == [(mapped.id, "guest")]
+
+
 class RefuseFirstPatch(requests.adapters.HTTPAdapter):
     """Fails the first PATCH the way requests does when the connection is refused."""
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.events import EventListener
 from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
+from ireserve_salto_plugin.salto.errors import StoreUnavailable
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from tests.events.conftest import Heard, live, until
 
@@ -261,3 +265,35 @@ def test_what_salto_logged_while_the_stream_was_down_is_backfilled_once(
     assert len(ids) == 2 == len(set(ids))  # the first open was not reported again
     late = next(e for e in heard.of("opened") if e.attempt_id == during.attempt_id)
     assert late.requested_by == "during@example.com"
+
+
+def test_a_store_outage_while_an_event_is_handled_still_tells_it_without_a_traceback(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+    service: SaltoKsService,
+    listen: Listen,
+    heard: Heard,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Found by the soak (redis_kill): the door log could not be read while an entry was
+    matched; the entry was lost and the listener's log held a traceback. Now it is told,
+    unmatched (no one asked, as far as the listener knows), with a warning."""
+
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailable("the shared store (Redis) failed (ConnectionError)")
+
+    listen(park)
+    assert live(sandbox)
+    monkeypatch.setattr(service.store, "items", down)
+    with caplog.at_level(logging.INFO):
+        result = host.open(make_booking(), "guest@example.com")
+        assert result is not None and result.opened
+        assert heard.wait(lambda events: any(e.lock_id == mapped.id for e in events))
+    event = next(e for e in heard.of("opened") if e.lock_id == mapped.id)
+    assert event.attempt_id is None and event.requested_by is None
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert "shared store failed" in caplog.text

@@ -16,7 +16,7 @@ from ireserve_salto_plugin import INTEGRATION
 from ireserve_salto_plugin.flow.service import SaltoKsService
 from ireserve_salto_plugin.plugin import SaltoKsPlugin
 from ireserve_salto_plugin.reference import Booking, Park, ReferenceHost
-from ireserve_salto_plugin.salto.clock import CLOCK_RECHECK, SaltoClock
+from ireserve_salto_plugin.salto.clock import CLOCK_RECHECK, SaltoClock, clock_key
 from ireserve_salto_plugin.salto.session import make_session
 from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.store.memory import MemoryStore
@@ -41,14 +41,22 @@ def test_the_offset_is_learned_and_shared_through_the_store() -> None:
     assert SaltoClock(store, ("https", "other.example", 443), clock.clock()).offset() == 0
 
 
-def test_it_is_read_again_after_a_minute_or_after_an_error() -> None:
+def test_it_is_read_again_after_a_minute_after_an_error_or_at_once_after_a_jump() -> None:
+    """Within the minute a Date that agrees (±2 s, whole seconds) is not learned again; one
+    that does not is a jump of Salto's clock and is learned at once (the soak found 60 s of
+    receipts stamped 90 s off after Salto's clock jumped back)."""
     clock, store = SkipClock(), MemoryStore()
     salto = SaltoClock(store, API, clock.clock())
     salto.observe(date(0, clock), 200)
-    salto.observe(date(300, clock), 200)  # within the minute: not read
-    assert abs(salto.offset()) <= 1
-    salto.observe(date(300, clock), 400)  # an error may be a clock jump: read
+    stored = store.get(clock_key(API))
+    salto.observe(date(2, clock), 200)  # within the minute and ±2 s: not learned again
+    assert store.get(clock_key(API)) == stored and abs(salto.offset()) <= 1
+    salto.observe(date(300, clock), 200)  # Salto's clock jumped: learned at once
     assert 299 <= salto.offset() <= 301
+    salto.observe(date(0, clock), 200)  # and back
+    assert abs(salto.offset()) <= 1
+    salto.observe(date(1, clock), 400)  # an error may be a clock jump: read
+    assert 0 <= salto.offset() <= 2
     clock.sleep(CLOCK_RECHECK + 1)
     salto.observe(date(0, clock), 200)
     assert abs(salto.offset()) <= 1
