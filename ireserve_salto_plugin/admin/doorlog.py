@@ -27,7 +27,7 @@ from ireserve_salto_plugin.park.answers import say
 from ireserve_salto_plugin.park.text import local_time
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.types import entry_lock, entry_time
-from ireserve_salto_plugin.store.keys import DOOR_LOG
+from ireserve_salto_plugin.store.keys import DOOR_LOG, door_log_opens
 from ireserve_salto_plugin.store.stream import StreamBook
 
 COLUMNS = ("time", "door", "event", "by", "kind", "requested_by", "reason", "confirmed")
@@ -61,15 +61,14 @@ class DoorLog(Receipts):
     ) -> AdminResult:
         lang, now = staff_lang(ctx), self.clock.utcnow()
         try:
-            until = _instant(params["to"], "to") if params.get("to") else now
+            until = _instant(params["to"], "to") if params.get("to") else None
+            end = until or now
             since = (
-                _instant(params["from"], "from")
-                if params.get("from")
-                else until - timedelta(days=1)
+                _instant(params["from"], "from") if params.get("from") else end - timedelta(days=1)
             )
         except ValueError as exc:
             return AdminResult(False, say(lang, "log_period", field=str(exc)))
-        if since >= until or until - since > timedelta(days=MAX_DAYS):
+        if since >= end or end - since > timedelta(days=MAX_DAYS):
             return AdminResult(False, say(lang, "log_period", field="from"))
         rows, complete = self.log_rows(ctx, gateway, since, until)
         return AdminResult(
@@ -79,17 +78,20 @@ class DoorLog(Receipts):
         )
 
     def log_rows(
-        self, ctx: ParkContext, gateway: SaltoGateway, since: datetime, until: datetime
+        self, ctx: ParkContext, gateway: SaltoGateway, since: datetime, until: datetime | None
     ) -> tuple[list[dict[str, Any]], bool]:
-        """The period's rows, oldest first, and whether Salto's log was read to its start."""
+        """The period's rows, oldest first, and whether Salto's log was read to its start.
+        No ``until``: everything since ``since``, also what is stamped later than our now
+        (times are Salto's: after its clock jumped ahead, an open of a moment ago is)."""
         account, now = gateway.account.key, self.clock.utcnow()
+        end = until or datetime.max.replace(tzinfo=UTC)
         opens = [
             o
-            for o in self.store.items(DOOR_LOG(account, ctx.park_tag))
-            if since <= _instant(o.get("at"), "at") <= until
+            for o in door_log_opens(self.store.items(DOOR_LOG(account, ctx.park_tag)))
+            if since <= _instant(o.get("at"), "at") <= end
         ]
         read = gateway.entries_since(ctx.site_id(gateway), since - timedelta(seconds=60))
-        entries = [e for e in read.items if (t := entry_time(e)) and since <= t <= until]
+        entries = [e for e in read.items if (t := entry_time(e)) and since <= t <= end]
         book, used, rows = StreamBook(self.store), set(), []
         for opened in opens:
             at = _instant(opened.get("at"), "at")

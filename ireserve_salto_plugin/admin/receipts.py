@@ -18,7 +18,7 @@ from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.clock import Clock
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.types import entry_lock, entry_time
-from ireserve_salto_plugin.store.keys import DOOR_LOG, RECEIPT
+from ireserve_salto_plugin.store.keys import DOOR_LOG, RECEIPT, door_log_opens
 from ireserve_salto_plugin.store.stream import StreamBook, with_openers
 
 log = logging.getLogger("ireserve_salto_plugin.admin.operations")
@@ -151,7 +151,7 @@ class Receipts:
         confirmed it: ``stream``, ``log`` (among the entries read), ``not_yet`` (the log is
         not real-time), ``missing``, or ``not_checked`` (older than the entries read)."""
         account, now = gateway.account.key, self.clock.utcnow()
-        opens = self.store.items(DOOR_LOG(account, ctx.park_tag))
+        opens = door_log_opens(self.store.items(DOOR_LOG(account, ctx.park_tag)))
         if isinstance(lock_id, str):
             opens = [o for o in opens if o.get("lock_id") == lock_id]
         in_log = {e["attempt_id"] for e in entries if e.get("attempt_id")}

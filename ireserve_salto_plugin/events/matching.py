@@ -11,10 +11,10 @@ from ireserve_salto_plugin.events.protocol import LockEvent
 from ireserve_salto_plugin.salto.cache import Store
 from ireserve_salto_plugin.salto.gateway import SaltoGateway
 from ireserve_salto_plugin.salto.types import entry_time
-from ireserve_salto_plugin.store.keys import DOOR_LOG
+from ireserve_salto_plugin.store.keys import DOOR_LOG, door_log_opens
 from ireserve_salto_plugin.store.stream import OPENER_SLACK, StreamBook
 
-MATCH_OPENS = 50  # a park's latest opens an entry is matched against
+MATCH_OPENS = 100  # a park's latest door log records (~50 opens) an entry is matched against
 Matched = tuple[str, dict[str, Any], float]  # park tag, the open, seconds apart
 
 
@@ -42,7 +42,9 @@ class OpenMatcher:
         floor = live_at
         found: list[tuple[float, str, dict[str, Any]]] = []
         for tag in tags:
-            for opened in store.items(DOOR_LOG(self.account, tag), last=MATCH_OPENS):
+            for opened in door_log_opens(
+                store.items(DOOR_LOG(self.account, tag), last=MATCH_OPENS)
+            ):
                 try:
                     at = datetime.fromisoformat(str(opened.get("at")))
                     recorded = datetime.fromisoformat(str(opened.get("recorded") or at))

@@ -141,13 +141,14 @@ def _check_lock(
         checked = preflight(
             ctx.settings, gateway, ctx.site_id(gateway), lock_id, budget, for_open=False
         )
+        skewed = abs(gateway.clock_offset()) > CLOCK_WARN_SECONDS  # (the store: may fail)
     except SaltoError as exc:
         warnings.append(Reason(exc.reason))
         return None
     warnings.extend(finding.reason for finding in checked.findings)
     if checked.lock is not None and checked.lock.battery in ("low", "critical"):  # in time
         warnings.append(Reason.LOCK_BATTERY_LOW)
-    if abs(gateway.clock_offset()) > CLOCK_WARN_SECONDS:
+    if skewed:
         warnings.append(Reason.CLOCK_SKEW)
     name = checked.lock.name if checked.lock is not None else None
     going = lock_incidents(parks, ctx, gateway, lock_id)

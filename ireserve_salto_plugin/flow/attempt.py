@@ -63,6 +63,7 @@ class Attempt:
         "by_key",
         "command_sent",
         "guest_lang",
+        "intent",
         "kind",
         "lang",
         "lock_id",
@@ -91,6 +92,7 @@ class Attempt:
         self.lock_id: str | None = None
         self.lock_name: str | None = None
         self.command_sent = False  # the open command may have reached Salto
+        self.intent = False  # the door log's intent may have been written (a result follows)
         self.maybe_opened = False  # no answer came after the command: the door may be open
         # Salto answered the command itself with a 5xx: it may have opened (said so), and a
         # retry stays as hookspecs.md documents salto_unavailable (retryable)
@@ -248,22 +250,50 @@ def receipt_writes(
 def door_log_push(
     account: str, park: str, result: OpenResult, attempt: Attempt, recorded: datetime
 ) -> list[Push]:
-    """An open that was sent (opened, or may have) for the park's door log: who asked,
-    when (Salto's time), which door; what Salto's log and stream later say is joined when
-    the log is read (``admin/doorlog.py``)."""
-    if result.reason is Reason.DUPLICATE or not (result.opened or attempt.maybe_opened):
+    """An open for the park's door log, after Salto's answer: who asked, when (Salto's
+    time), which door, and whether it opened (``outcome``: opened, maybe, not_opened).
+    Every attempt whose command left has one, replacing its intent (:func:`door_log_intent`)
+    when the log is read (``store.keys.door_log_opens``); what Salto's log and stream say
+    is joined then (``admin/doorlog.py``)."""
+    if result.reason is Reason.DUPLICATE:
+        return []
+    maybe = attempt.maybe_opened or attempt.answered_error
+    if not (result.opened or maybe or attempt.command_sent or attempt.intent):
         return []
     at = attempt.salto_at or result.opened_at or datetime.now(UTC)
+    outcome = "opened" if result.opened else "maybe" if maybe else "not_opened"
+    return _door_log(account, park, attempt, result.lock_id, at, recorded, outcome)
+
+
+def door_log_intent(
+    account: str, park: str, attempt: Attempt, lock_id: str, at: datetime, recorded: datetime
+) -> list[Push]:
+    """Written just before the command goes: a process that dies before Salto's answer
+    is recorded leaves who asked in the door log (``outcome`` sending: it may have
+    opened), never an open without a receipt."""
+    return _door_log(account, park, attempt, lock_id, at, recorded, "sending")
+
+
+def _door_log(
+    account: str,
+    park: str,
+    attempt: Attempt,
+    lock_id: str | None,
+    at: datetime,
+    recorded: datetime,
+    outcome: str,
+) -> list[Push]:
     record = {
-        "attempt_id": result.attempt_id,
+        "attempt_id": attempt.attempt_id,
         "at": at.isoformat(),
         "recorded": recorded.isoformat(),  # our clock, to the microsecond (stream matching)
-        "lock_id": result.lock_id,
+        "lock_id": lock_id,
         "lock_name": attempt.lock_name,
         "kind": attempt.kind,
         "requested_by": attempt.requested_by,
         "why": attempt.why,
         "booking": attempt.booking_id,
-        "reason": result.reason.value,
+        "reason": attempt.reason.value if attempt.reason is not None else outcome,
+        "outcome": outcome,
     }
     return [(DOOR_LOG(account, park), record, DOOR_LOG_SECONDS, DOOR_LOG_CAP)]

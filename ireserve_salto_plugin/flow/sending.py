@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from ireserve_salto_plugin.flow.attempt import Attempt
+from ireserve_salto_plugin.flow.attempt import Attempt, door_log_intent
 from ireserve_salto_plugin.flow.context import ParkContext
 from ireserve_salto_plugin.flow.decision import Stay
 from ireserve_salto_plugin.flow.preflight import Checked, offline_reason
@@ -27,6 +27,7 @@ from ireserve_salto_plugin.park.messages import (
 )
 from ireserve_salto_plugin.park.settings import Settings
 from ireserve_salto_plugin.park.text import iso_utc, local_time
+from ireserve_salto_plugin.salto.cache import Push
 from ireserve_salto_plugin.salto.clock import Clock
 from ireserve_salto_plugin.salto.errors import (
     AuthError,
@@ -84,11 +85,22 @@ class Sender:
                 return None
             return salto_otp(iq.secret, iq.pin, gateway.salto_now())
 
-        if iq is None:  # an IQ that takes opens without a code: no budget to spend
+        # who asked, in the door log before the command goes: written with the IQ's slot
+        # (one script), so a process that dies before Salto's answer leaves a receipt
+        at, now = gateway.salto_now(), self.clock.utcnow()
+        intent = door_log_intent(ctx.account.key, ctx.park_tag, attempt, lock.id, at, now)
+        attempt.intent = True
+        if iq is None:  # an IQ that takes opens without a code: no budget, no slot
+            try:
+                claim.store.write([], [], intent)
+            except StoreUnavailable as exc:
+                log.warning("salto open attempt=%s: no intent written: %s", attempt.attempt_id, exc)
             attempt.command_sent = True
             gateway.open_lock(site_id, lock.id, sign=sign)
         else:
-            failed = self._within_budget(gateway, site_id, lock, sign, attempt, checked, claim)
+            failed = self._within_budget(
+                gateway, site_id, lock, (sign, intent), attempt, checked, claim
+            )
             if failed is not None:
                 return failed
         return self._opened(ctx.settings, gateway, stay, attempt)
@@ -98,7 +110,7 @@ class Sender:
         gateway: SaltoGateway,
         site_id: str,
         lock: Lock,
-        sign: Callable[[], str | None],
+        steps: tuple[Callable[[], str | None], list[Push]],
         attempt: Attempt,
         checked: Checked,
         claim: OpenBatch,
@@ -108,12 +120,19 @@ class Sender:
         The slot is given back with the open's result script (``claim``), not in a round
         trip of its own."""
         account, budget, iq_id = gateway.account.key, self.budget, lock.iq_id or ""
+        sign, intent = steps  # the code, signed as late as possible; the door log's intent
         assert checked.iq is not None
         mark = credentials_mark(checked.iq.secret, checked.iq.pin)
         deadline = gateway.transport.deadline
         try:
             with budget.slot(
-                deadline, account, iq_id, mark, checked.budget, release=claim.deletes.extend
+                deadline,
+                account,
+                iq_id,
+                mark,
+                checked.budget,
+                release=claim.deletes.extend,
+                intent=intent,
             ) as state:
                 attempt.command_sent = True
                 try:

@@ -203,10 +203,16 @@ class Store(Protocol):
         ...
 
     def claim(
-        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+        self,
+        key: Key[T],
+        value: T,
+        ttl: float,
+        reads: Sequence[Key[Any]],
+        pushes: Sequence[Push] = (),
     ) -> tuple[bool, list[Any]]:
         """``add(key, value, ttl)`` and ``get_many(reads)`` in one round trip (one Redis
-        script): the open's duplicate guard and what the open reads next."""
+        script): the open's duplicate guard and what the open reads next; ``pushes`` (as
+        :meth:`write`'s) only when this call set the key."""
         ...
 
     def write(

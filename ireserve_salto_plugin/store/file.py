@@ -138,13 +138,21 @@ class FileStore:
             return True
 
     def claim(
-        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+        self,
+        key: Key[T],
+        value: T,
+        ttl: float,
+        reads: Sequence[Key[Any]],
+        pushes: Sequence[Push] = (),
     ) -> tuple[bool, list[Any]]:
         with self._entries() as entries:
             claimed = key.name not in entries
             if claimed:
                 self._put(entries, key, value, ttl)
-            return claimed, [self._load(read, entries) for read in reads]
+            found = [self._load(read, entries) for read in reads]
+        if claimed and pushes:
+            self.write([], [], pushes)
+        return claimed, found
 
     def write(
         self,

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ireserve_salto_plugin.salto.cache import Key, Store
+from ireserve_salto_plugin.salto.cache import Key, Push, Store
 from ireserve_salto_plugin.salto.clock import SYSTEM_CLOCK, Clock
 from ireserve_salto_plugin.salto.config import Tuning
 from ireserve_salto_plugin.salto.deadline import Deadline
@@ -159,13 +159,15 @@ class OtpBudget:
         mark: float | None,
         known: BudgetState | None = None,
         release: Callable[[Sequence[Key[float]]], None] | None = None,
+        intent: Sequence[Push] = (),
     ) -> Iterator[BudgetState]:
         """Hold a slot for one code to the IQ while the body sends it and records Salto's
         answer (:meth:`rejected`, :meth:`blocked`, :meth:`accepted`). Yields the budget as
         read once the slot was held (``known``: the budget as the caller read it just now,
         so the first try needs no read of its own; ``release``: hands the slots back with the
         caller's next store write, e.g. the open's result script, instead of a round trip of
-        their own: only when the body ends normally). Raises :class:`BudgetRefused` when no
+        their own: only when the body ends normally; ``intent``: pushed with the first slot
+        taken, in its script). Raises :class:`BudgetRefused` when no
         code may go, :class:`IqBusy` when no slot came free in time. A caller that needs
         both slots (one at a time) takes them in order, so two such never hold one each."""
         slots = (OTP_SLOT(account, iq_id, "1"), OTP_SLOT(account, iq_id, "2"))
@@ -188,10 +190,10 @@ class OtpBudget:
                     self._release(held)  # both are taken in order: slot 1, then slot 2
                 got = None
                 for key in slots[len(held) :] if alone else slots:
-                    taken, values = self.store.claim(key, self.clock.wall(), ttl, reads)
+                    taken, values = self.store.claim(key, self.clock.wall(), ttl, reads, intent)
                     if taken:
                         held.append(key)
-                        got = values
+                        got, intent = values, ()
                     if taken != alone:
                         break  # alone: stop at a taken slot; else: one free slot is enough
                 if got is not None:

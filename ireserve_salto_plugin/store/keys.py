@@ -5,6 +5,7 @@ typed value, a JSON codec with a format version, and the account as the hash tag
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from ireserve_salto_plugin.salto.cache import NUMBER, Codec, KeySpec, checked
@@ -26,7 +27,7 @@ LAST_OPEN = KeySpec("lastopen", RECORD)  # (account, park tag, "success" | "fail
 OPENER = KeySpec("opener", RECORD)
 # (account, park tag): the park's opens, newest last, for the door log (a Redis list)
 DOOR_LOG = KeySpec("doorlog", RECORD)
-DOOR_LOG_CAP = 1000  # opens kept per park (about 250 bytes each)
+DOOR_LOG_CAP = 2000  # records kept per park: ~1,000 opens (an intent and a result each)
 DOOR_LOG_SECONDS = 31 * 86400.0
 RECEIPT_SECONDS = 7 * 86400.0  # how long an open's receipt can be confirmed
 LAST_OPEN_SECONDS = 30 * 86400.0
@@ -35,3 +36,14 @@ LAST_OPEN_SECONDS = 30 * 86400.0
 def park_tag(park_id: Any) -> str:
     """A park's part of a key: a digest of its exact id (any length, any character)."""
     return hashlib.sha256(f"{type(park_id).__name__}:{park_id}".encode()).hexdigest()[:20]
+
+
+def door_log_opens(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The opens in a park's door log records, oldest first: one per attempt, its last
+    record (the result replaces the intent written before the command), without those
+    that were sent and did not open. An attempt with its intent only (``outcome``
+    sending: the process stopped before Salto's answer was recorded) may have opened."""
+    last: dict[str, dict[str, Any]] = {}
+    for record in records:
+        last[str(record.get("attempt_id"))] = record  # keeps the first one's place
+    return [r for r in last.values() if r.get("outcome") != "not_opened"]

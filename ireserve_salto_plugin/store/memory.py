@@ -83,7 +83,12 @@ class MemoryStore:
             return True
 
     def claim(
-        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+        self,
+        key: Key[T],
+        value: T,
+        ttl: float,
+        reads: Sequence[Key[Any]],
+        pushes: Sequence[Push] = (),
     ) -> tuple[bool, list[Any]]:
         now = self._timer()
         with self._lock:
@@ -91,6 +96,8 @@ class MemoryStore:
             if claimed:
                 self._cache[key.name] = (now + ttl, value)
             entries = [self._live(read.name, now) for read in reads]
+        if claimed and pushes:
+            self.write([], [], pushes)
         return claimed, [None if entry is None else entry[1] for entry in entries]
 
     def write(

@@ -21,13 +21,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from cachetools import LRUCache
 
 from ireserve_salto_plugin.salto.cache import Key, Push
 from ireserve_salto_plugin.salto.errors import StoreUnavailable
+from ireserve_salto_plugin.store.scripts import CLAIM, WRITE
 
 MUTEX_POLL = 0.005  # seconds between two tries of a held mutex (redis-py: 0.1)
 
@@ -43,31 +44,8 @@ SOCKET_TIMEOUT = 0.5  # seconds per Redis read or connect; a healthy Redis answe
 POOL_CONNECTIONS = 100  # connections per worker process (redis-py's default cap)
 POOL_WAIT = 5.0  # seconds a thread waits for a free connection before StoreUnavailable
 LEASE_SECONDS = 30.0  # a mutex whose holder died is free again after this
-# The open's second round trip: SET KEYS[i] ARGV[2i-1] PX ARGV[2i] for the first ARGV[#]
-# keys, DEL the rest. One script, not a pipeline: one reply to parse, not one per command.
-# Then DEL the next ARGV[#ARGV - 1] keys; each key after them is a list: RPUSH the value,
-# LTRIM to the cap, PEXPIRE (ARGV triples after the SETs' pairs).
-_WRITE = """
-local sets, dels = tonumber(ARGV[#ARGV]), tonumber(ARGV[#ARGV - 1])
-for i = 1, sets do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[2 * i]) end
-for i = sets + 1, sets + dels do redis.call('DEL', KEYS[i]) end
-local a = 2 * sets
-for i = sets + dels + 1, #KEYS do
-  redis.call('RPUSH', KEYS[i], ARGV[a + 1])
-  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[a + 3]), -1)
-  redis.call('PEXPIRE', KEYS[i], ARGV[a + 2])
-  a = a + 3
-end
-return sets
-"""
+MAX_UNRELEASED = 64  # mutexes kept for a second release (their leases end them anyway)
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-# The open's first round trip: claim the duplicate guard (SET NX PX) and read KEYS[2..].
-_CLAIM = """
-local claimed = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX')
-local out = {claimed and 1 or 0}
-for i = 2, #KEYS do out[i] = redis.call('GET', KEYS[i]) end
-return out
-"""
 
 
 def _store_errors(method: Callable[P, R]) -> Callable[P, R]:
@@ -142,6 +120,7 @@ class RedisStore:
         # name -> (served until, value): served from memory until then
         self._near: LRUCache[str, tuple[float, Any]] = LRUCache(NEAR_CACHE_SIZE)
         self._near_lock = threading.Lock()
+        self._unreleased: list[Any] = []  # mutexes to release once the store answers
         self._timer = timer
         self.on_error: Callable[[], None] | None = None  # e.g. a metrics counter
 
@@ -244,10 +223,18 @@ class RedisStore:
 
     @_store_errors
     def claim(
-        self, key: Key[T], value: T, ttl: float, reads: Sequence[Key[Any]]
+        self,
+        key: Key[T],
+        value: T,
+        ttl: float,
+        reads: Sequence[Key[Any]],
+        pushes: Sequence[Push] = (),
     ) -> tuple[bool, list[Any]]:
-        names = [self.prefix + k.name for k in (key, *reads)]
-        out = self._script(_CLAIM)(keys=names, args=[self._encode(key, value), _ms(ttl)])
+        names = [self.prefix + k.name for k in (key, *reads, *(p[0] for p in pushes))]
+        args: list[Any] = [self._encode(key, value), _ms(ttl), len(reads)]
+        for push, item, keep, cap in pushes:
+            args += [self._encode(push, item), _ms(keep), max(1, int(cap))]
+        out = self._script(CLAIM)(keys=names, args=args)
         values = []
         for read, raw in zip(reads, out[1:], strict=True):
             values.append(got := self._decode(read, raw))
@@ -268,7 +255,7 @@ class RedisStore:
             args += [self._encode(key, value), _ms(ttl)]
         for key, value, ttl, cap in pushes:
             args += [self._encode(key, value), _ms(ttl), max(1, int(cap))]
-        self._script(_WRITE)(
+        self._script(WRITE)(
             keys=[self.prefix + key.name for key, *_ in live]
             + [self.prefix + key.name for key in gone]
             + [self.prefix + key.name for key, *_ in pushes],
@@ -303,6 +290,8 @@ class RedisStore:
         (the holder stored what it fetched), stops waiting without the lock: waiters for a
         token do not take the lock one after another, each a poll apart."""
         timeout = max(0.0, timeout)
+        if self._unreleased:
+            self._release_later()
         lock = self._lock_for(self.prefix + "mutex:" + key.name, timeout)
         acquire = _store_errors(lock.acquire)
         held = True
@@ -322,5 +311,25 @@ class RedisStore:
             yield
         finally:
             if held:
-                with suppress(Exception):  # the lease ran out; another holds it now
-                    lock.release()
+                self._release(lock)
+
+    def _release(self, lock: Any) -> None:
+        """A mutex whose release failed (the store was away) is released again at this
+        store's next mutex, not left to its lease: with a store that keeps its data over a
+        restart, every waiter of the account stalled for 30 s (found by the soak)."""
+        from redis.exceptions import LockError, RedisError
+
+        try:
+            lock.release()
+        except LockError:
+            pass  # the lease ran out; another holds it now
+        except RedisError:
+            with self._near_lock:
+                if len(self._unreleased) < MAX_UNRELEASED:
+                    self._unreleased.append(lock)
+
+    def _release_later(self) -> None:
+        with self._near_lock:
+            locks, self._unreleased = self._unreleased, []
+        for lock in locks:
+            self._release(lock)

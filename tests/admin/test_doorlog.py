@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,53 @@ from ireserve_salto_plugin.sandbox import SaltoSandbox
 from ireserve_salto_plugin.support.cli import main
 from tests.conftest import settings_for
 from tests.reference.test_admin_web import logged_in
+
+
+def test_an_open_stamped_by_a_salto_clock_ahead_of_ours_is_in_the_door_log(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+) -> None:
+    """Found by the soak (clock_jump): the receipts are in Salto's time, so with Salto's
+    clock 90 s ahead an open of a moment ago was later than "now" and the door log (until
+    now, by default) left it out until our clock caught up."""
+    sandbox.clock_offset = 90
+    opened = host.open(make_booking(), "guest@example.com")
+    assert opened is not None and opened.opened
+    result = host.admin(park, INTEGRATION, "door_log")
+    assert result.ok, result.message
+    assert [r["requested_by"] for r in result.data["rows"] if r["kind"]] == ["guest@example.com"]
+
+
+def test_who_asked_is_in_the_door_log_before_salto_answers_the_open(
+    host: ReferenceHost,
+    park: Park,
+    mapped: Any,
+    sandbox: SaltoSandbox,
+    make_booking: Callable[..., Booking],
+) -> None:
+    """Found by the soak (worker_kill): a host process killed while its open was at
+    Salto left an open without a receipt. The intent is written with the IQ's slot,
+    before the command goes; Salto's answer replaces it; a refused command is not shown."""
+    assert host.open(make_booking(), "warm").opened  # type: ignore[union-attr]
+    held = sandbox.inject("PATCH", "/locking$", delay=1.0, after=True)
+    answers: list[Any] = []
+    tapping = threading.Thread(target=lambda: answers.append(host.open(make_booking(), "ann")))
+    tapping.start()
+    assert held.arrived.wait(5)  # the command is at Salto, no answer yet
+    rows = host.admin(park, INTEGRATION, "door_log").data["rows"]
+    assert [(r["requested_by"], r["confirmed"]) for r in rows if r["kind"]][-1][0] == "ann"
+    tapping.join()
+    rows = host.admin(park, INTEGRATION, "door_log").data["rows"]
+    ann = [r for r in rows if r["requested_by"] == "ann"]
+    assert len(ann) == 1 and ann[0]["attempt_id"] == answers[0].attempt_id
+    sandbox.set_lock_online(mapped.id, False)  # refused: sent, not opened
+    refused = host.open(make_booking(), "bob")
+    assert refused is not None and not refused.opened
+    rows = host.admin(park, INTEGRATION, "door_log").data["rows"]
+    assert [r["requested_by"] for r in rows if r["kind"]] == ["warm", "ann"]
 
 
 def test_the_door_log_names_who_asked_and_what_salto_confirmed(

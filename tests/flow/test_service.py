@@ -99,6 +99,37 @@ def test_a_store_that_fails_once_the_command_was_sent_keeps_the_open(
     assert sandbox.call_count("PATCH") == opens_before + 1
 
 
+def test_a_store_outage_in_on_booking_status_is_store_unavailable_not_an_internal_error(
+    use_service: Callable[..., Any],
+    host: ReferenceHost,
+    park: Any,
+    mapped: Any,
+    make_booking: BookingFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Found by the soak (redis_kill): Salto's clock offset, read from the store after the
+    cached lock check, raised past the hook's handling: ``internal_error`` and a traceback
+    in the log, where the store's outage is ``store_unavailable``."""
+    from ireserve_salto_plugin.salto.cache import CLOCK
+    from ireserve_salto_plugin.salto.errors import StoreUnavailable
+    from ireserve_salto_plugin.store.memory import MemoryStore
+
+    failing = [False]
+
+    class ClockUnreadable(MemoryStore):
+        def get(self, key: Any, *, fresh: bool = False) -> Any:
+            if failing[0] and key.spec is CLOCK:
+                raise StoreUnavailable("redis went away")
+            return super().get(key, fresh=fresh)
+
+    use_service(store=ClockUnreadable())
+    host.change_status(make_booking(), "confirmed")  # the lock list is cached now
+    failing[0] = True
+    infos = host.change_status(make_booking(), "confirmed")
+    assert [info.warnings for info in infos] == [[Reason.STORE_UNAVAILABLE]]
+    assert not [record for record in caplog.records if record.exc_info]
+
+
 @pytest.mark.parametrize(
     ("module", "name", "call", "expected"),
     [
