@@ -52,7 +52,6 @@ class History:
     faults_over: float  # when the last fault ended
     start: float  # when the load began
     end: float
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -23,7 +23,6 @@ REACTIVATE_EVERY = 20.0  # seconds between two tries to re-activate a rotated IQ
 class ParkInfo:
     id: str
     user: str
-    site_id: str
     locks: list[str]  # ordered by IQ; the last is the staff's door
     iqs: list[str]
 

@@ -60,7 +60,7 @@ def build(box: SaltoSandbox, count: int) -> tuple[list[ParkInfo], list[dict[str,
             "mapping": {f"obj-{k}": lock for k, lock in enumerate(locks[:-1])},
         }
         bookings = [(f"{park_id}-b{k}", f"obj-{k}") for k in range(len(locks) - 1)]
-        infos.append(ParkInfo(park_id, user.username, site.id, locks, iqs))
+        infos.append(ParkInfo(park_id, user.username, locks, iqs))
         specs.append({"id": park_id, "settings": settings, "bookings": bookings})
     return infos, specs
 
@@ -286,7 +286,7 @@ class Soak:
     def _history(self, over: float, doorlogs: dict[int, list[dict[str, Any]]]) -> History:
         tuning = Tuning()
         sent = {n: {**c, "park": int(c["park"].split("-")[1])} for n, c in self.sent.items()}
-        runs = [w for w in self.workers]
+        runs = self.workers
         return History(
             sent=sent,
             answers=[a for a in self.answers if a.get("n", -1) in sent],

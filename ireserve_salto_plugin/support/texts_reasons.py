@@ -85,8 +85,9 @@ REASONS: dict[str, str] = {
     "internal_error": "a bug in the plugin; the log line with the attempt id has the traceback",
     "duplicate": (
         "the same park, booking and lock was asked to open **by the same `requested_by`** less "
-        "than 10 s ago (`SALTO_KS_DEDUP_SECONDS`) and it opened, or less than 2 s ago and it "
-        "failed, or that attempt is still running (its claim lasts at least the open's deadline"
+        "than 10 s ago (`SALTO_KS_DEDUP_SECONDS`) and it opened or may have (its command "
+        "left and no answer came), or less than 2 s ago and it failed otherwise, or that "
+        "attempt is still running (its claim lasts at least the open's deadline"
         " plus 5 s), in this or another worker: no second command is sent; the result carries "
         "the first attempt's outcome, `opened_at` and message (its `booking_updates` and "
         "`new_status` were already returned to the first caller). A different `requested_by` "
