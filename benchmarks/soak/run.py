@@ -33,6 +33,11 @@ WARM_UP: tuple[tuple[str, dict[str, Any]], ...] = (
 )
 
 
+def park_index(park_id: str) -> int:
+    """``park-07`` → 7 (the parks' ids are made in :func:`build`)."""
+    return int(park_id.split("-")[1])
+
+
 def build(box: SaltoSandbox, count: int) -> tuple[list[ParkInfo], list[dict[str, Any]]]:
     """``count`` parks, each its own account and site (the first is the seeded one)."""
     assert box.site is not None
@@ -251,7 +256,7 @@ class Soak:
                 for a in self.answers
                 if a.get("opened") and a["t1"] >= since and a["n"] in self.sent
             }
-        return {int(p.split("-")[1]) for p in parks}
+        return {park_index(p) for p in parks}
 
     def _probe(self, over: float) -> None:
         """After the last fault: a guest of each park that has not opened since taps, every
@@ -285,7 +290,7 @@ class Soak:
 
     def _history(self, over: float, doorlogs: dict[int, list[dict[str, Any]]]) -> History:
         tuning = Tuning()
-        sent = {n: {**c, "park": int(c["park"].split("-")[1])} for n, c in self.sent.items()}
+        sent = {n: {**c, "park": park_index(c["park"])} for n, c in self.sent.items()}
         runs = self.workers
         return History(
             sent=sent,

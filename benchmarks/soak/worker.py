@@ -139,16 +139,15 @@ class Worker:
         return {"reason": "ok" if found is not None else "no_answer"}
 
     def staff(self, command: dict[str, Any]) -> dict[str, Any]:
-        return {"lock": command["lock"], **self._staff(command)}
-
-    def _staff(self, command: dict[str, Any]) -> dict[str, Any]:
-        return self._admin(
+        lock = command["lock"]
+        answer = self._admin(
             command,
             "staff_open",
-            lock_id=command["lock"],
+            lock_id=lock,
             reason="soak: staff open",
             requested_by=command["by"],
         )
+        return {"lock": lock, **answer}
 
     def _pin(self, command: dict[str, Any]) -> str:
         return str(self.park(command).integrations[INTEGRATION]["iqs"][command["iq"]]["pin"])
